@@ -1,0 +1,1 @@
+"""Thin wrappers over the official clients, returning plain domain types."""

@@ -1,0 +1,1 @@
+"""The faces of opsbot: the command line now, the Slack app later."""

@@ -1,0 +1,1 @@
+"""The shared check library: each check explains itself; the runner scores the report."""

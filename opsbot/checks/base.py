@@ -1,0 +1,68 @@
+"""The Check protocol: a name, the data it needs (fetch) and a pure evaluate step."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, ClassVar, Protocol
+from zoneinfo import ZoneInfo
+
+from opsbot.adapters.warehouse import Query, Row, Warehouse, bind_tables
+from opsbot.checks.result import CheckResult
+from opsbot.config import Profile
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    """What every check may look at: the game day judged, the time now, the profile, the data."""
+
+    as_of: date
+    now: datetime
+    profile: Profile
+    warehouse: Warehouse
+
+    @property
+    def game_now(self) -> datetime:
+        return self.now.astimezone(ZoneInfo(self.profile.platform.game_timezone))
+
+    @property
+    def yesterday(self) -> date:
+        return self.as_of - timedelta(days=1)
+
+    @property
+    def as_of_is_today(self) -> bool:
+        return self.as_of == self.game_now.date()
+
+    def sql(self, template: str) -> str:
+        """The template with the profile's table names ($feature_store, $schedule, ...)."""
+        return bind_tables(template, self.profile.tables.model_dump())
+
+
+class Check(Protocol):
+    name: str
+
+    def fetch(self, ctx: CheckContext) -> Any:
+        """Blocking I/O: read what the check needs."""
+
+    def evaluate(self, data: Any, ctx: CheckContext) -> CheckResult:
+        """Pure: judge the data."""
+
+
+class WarehouseCheck(ABC):
+    """A check answered by one BigQuery query."""
+
+    name: ClassVar[str]
+
+    @abstractmethod
+    def query(self, ctx: CheckContext) -> Query: ...
+
+    @abstractmethod
+    def evaluate(self, data: list[Row], ctx: CheckContext) -> CheckResult: ...
+
+    def fetch(self, ctx: CheckContext) -> list[Row]:
+        return ctx.warehouse.run(self.query(ctx))
+
+
+def pct(part: float, whole: float) -> float:
+    return round(100.0 * part / whole, 1) if whole else 0.0

@@ -1,0 +1,127 @@
+"""What a check reports, and the scored report of a whole run."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+
+class Status(enum.StrEnum):
+    OK = "OK"
+    WARN = "WARN"
+    CRITICAL = "CRITICAL"
+    NOT_APPLICABLE = "NOT_APPLICABLE"
+    ERROR = "ERROR"
+
+
+class Overall(enum.StrEnum):
+    OK = "OK"
+    DEGRADED = "DEGRADED"
+    CRITICAL = "CRITICAL"
+
+    @property
+    def exit_code(self) -> int:
+        return {Overall.OK: 0, Overall.DEGRADED: 1, Overall.CRITICAL: 2}[self]
+
+
+SEVERITY = {Status.OK: 0, Status.NOT_APPLICABLE: 0, Status.WARN: 1, Status.ERROR: 1, Status.CRITICAL: 2}
+
+
+def worst(*statuses: Status) -> Status:
+    """The most severe of OK/WARN/CRITICAL (the order a check's rules combine in)."""
+    return max(statuses, key=lambda status: SEVERITY[status])
+
+
+@dataclass(frozen=True)
+class Window:
+    """The game dates a check's SQL looked at (inclusive)."""
+
+    start: date
+    end: date
+
+    @classmethod
+    def day(cls, day: date) -> Window:
+        return cls(day, day)
+
+    def __str__(self) -> str:
+        return self.start.isoformat() if self.start == self.end else f"{self.start}..{self.end}"
+
+    def to_json(self) -> dict[str, str]:
+        return {"start": self.start.isoformat(), "end": self.end.isoformat()}
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    status: Status
+    detail: str
+    value: float | None = None
+    unit: str = ""
+    threshold: str | None = None
+    baseline: float | None = None
+    window: Window | None = None
+    action: str | None = None
+    breakdown: list[dict[str, Any]] = field(default_factory=list)
+    duration_s: float = 0.0
+
+    def format_value(self, value: float | None = None) -> str:
+        shown = self.value if value is None else value
+        if shown is None:
+            return "—"
+        number = f"{shown:.1f}" if self.unit == "%" else f"{shown:g}"
+        return f"{number}{self.unit}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "status": self.status.value,
+            "value": self.value,
+            "unit": self.unit,
+            "threshold": self.threshold,
+            "baseline": self.baseline,
+            "window": self.window.to_json() if self.window else None,
+            "detail": self.detail,
+            "action": self.action,
+            "breakdown": self.breakdown,
+            "duration_s": round(self.duration_s, 3),
+        }
+
+
+@dataclass(frozen=True)
+class HealthReport:
+    as_of: date
+    results: list[CheckResult]
+    duration_s: float
+
+    @property
+    def applicable(self) -> list[CheckResult]:
+        return [r for r in self.results if r.status is not Status.NOT_APPLICABLE]
+
+    @property
+    def score(self) -> float:
+        """100 × passed / applicable; 100 when no check applies (nothing failed)."""
+        applicable = self.applicable
+        if not applicable:
+            return 100.0
+        passed = sum(1 for r in applicable if r.status is Status.OK)
+        return round(100.0 * passed / len(applicable), 1)
+
+    @property
+    def status(self) -> Overall:
+        statuses = {r.status for r in self.results}
+        if Status.CRITICAL in statuses or self.score < 50:
+            return Overall.CRITICAL
+        if Status.WARN in statuses or self.score < 80:
+            return Overall.DEGRADED
+        return Overall.OK
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "as_of": self.as_of.isoformat(),
+            "status": self.status.value,
+            "score": self.score,
+            "duration_s": round(self.duration_s, 3),
+            "checks": [r.to_json() for r in self.results],
+        }

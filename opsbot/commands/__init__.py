@@ -1,0 +1,1 @@
+"""One module per operation: typed request in, typed result out, no Slack imports."""

@@ -1,0 +1,238 @@
+"""The platform profile (opsbot.toml): validated at start, with errors naming the bad key."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from string import Template
+from typing import Annotated, Any, Self
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+TABLE_NAME = re.compile(r"^(?:[a-z][a-z0-9-]{4,28}[a-z0-9]\.)?[A-Za-z0-9_]{1,1024}\.[A-Za-z0-9_-]{1,1024}$")
+CHECK_NAMES = (
+    "vegas_line_coverage",
+    "grading_completeness",
+    "phase3_completion",
+    "recent_predictions",
+    "bdb_coverage",
+)
+
+
+class ConfigError(Exception):
+    """The profile cannot be read or is invalid; the message names the file, key and reason."""
+
+
+def _table_name(value: str) -> str:
+    if not TABLE_NAME.match(value):
+        raise ValueError("expected dataset.table or project.dataset.table (letters, digits, _ -)")
+    return value
+
+
+def _action_template(fields: tuple[str, ...]) -> Any:
+    def validate(value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            Template(value).substitute({name: "x" for name in fields})
+        except (KeyError, ValueError) as exc:
+            raise ValueError(f"unknown placeholder {exc}; allowed: ${', $'.join(fields)}") from exc
+        return value
+
+    return AfterValidator(validate)
+
+
+TableName = Annotated[str, AfterValidator(_table_name)]
+Percent = Annotated[float, Field(ge=0, le=100)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PlatformConfig(Strict):
+    project: str = Field(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+    region: str
+    game_timezone: str = "America/New_York"
+    human_timezone: str = "America/Los_Angeles"
+
+
+class BigQueryConfig(Strict):
+    location: str = "US"
+    maximum_bytes_billed: int = Field(default=50_000_000_000, gt=0)
+    query_timeout_s: float = Field(default=30.0, gt=0)
+
+
+class TablesConfig(Strict):
+    feature_store: TableName = "nba_predictions.ml_feature_store_v2"
+    predictions: TableName = "nba_predictions.player_prop_predictions"
+    prediction_accuracy: TableName = "nba_predictions.prediction_accuracy"
+    player_game_summary: TableName = "nba_analytics.player_game_summary"
+    schedule: TableName = "nba_reference.nba_schedule"
+    bdb_play_by_play: TableName = "nba_raw.bigdataball_play_by_play"
+    bettingpros_props: TableName = "nba_raw.bettingpros_player_points_props"
+    phase_completions: TableName = "nba_orchestration.phase_completions"
+
+
+class HealthConfig(Strict):
+    check_timeout_s: float = Field(default=30.0, gt=0)
+    checks: list[str] = Field(default_factory=lambda: list(CHECK_NAMES))
+
+    @model_validator(mode="after")
+    def _known_checks(self) -> Self:
+        unknown = [name for name in self.checks if name not in CHECK_NAMES]
+        if unknown:
+            raise ValueError(f"unknown check(s) {unknown}; known: {', '.join(CHECK_NAMES)}")
+        return self
+
+
+class FloorThresholds(Strict):
+    ok_min: Percent
+    warn_min: Percent
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.warn_min > self.ok_min:
+            raise ValueError("warn_min must not exceed ok_min")
+        return self
+
+
+class VegasLineCoverageConfig(FloorThresholds):
+    ok_min: Percent = 35.0
+    warn_min: Percent = 20.0
+    line_feature_index: int = Field(default=25, ge=0)
+    baseline_game_days: int = Field(default=28, ge=3)
+    baseline_min_game_days: int = Field(default=7, ge=1)
+    baseline_warn_drop: float = Field(default=0.25, gt=0, lt=1)
+    baseline_critical_drop: float = Field(default=0.5, gt=0, lt=1)
+    action: Annotated[str | None, _action_template(("date",))] = None
+
+
+class GradingCompletenessConfig(FloorThresholds):
+    ok_min: Percent = 80.0
+    warn_min: Percent = 50.0
+    lookback_days: int = Field(default=7, ge=1, le=60)
+    gradable_line_sources: list[str] = Field(default_factory=lambda: ["ACTUAL_PROP", "ESTIMATED_AVG"])
+    action: Annotated[str | None, _action_template(("date",))] = None
+
+
+class Phase3CompletionConfig(Strict):
+    phase: str = "phase3"
+    success_status: str = "success"
+    expected_processors: list[str] = Field(
+        default_factory=lambda: [
+            "player_game_summary",
+            "team_offense_game_summary",
+            "team_defense_game_summary",
+            "upcoming_player_game_context",
+            "upcoming_team_game_context",
+        ],
+        min_length=1,
+    )
+    warn_min: int = Field(default=3, ge=0)
+    action: Annotated[str | None, _action_template(("date", "missing"))] = None
+
+
+class RecentPredictionsConfig(Strict):
+    model: str = "catboost_v9"
+    ok_above: int = Field(default=100, ge=0)
+    warn_above: int = Field(default=50, ge=0)
+    generation_hour: int = Field(default=12, ge=0, le=23)
+    full_slate_games: int = Field(default=4, ge=1)
+    action: Annotated[str | None, _action_template(("date", "model"))] = None
+
+
+class BdbCoverageConfig(FloorThresholds):
+    ok_min: Percent = 90.0
+    warn_min: Percent = 50.0
+    action: Annotated[str | None, _action_template(("date", "missing"))] = None
+
+
+class ChecksConfig(Strict):
+    vegas_line_coverage: VegasLineCoverageConfig = VegasLineCoverageConfig()
+    grading_completeness: GradingCompletenessConfig = GradingCompletenessConfig()
+    phase3_completion: Phase3CompletionConfig = Phase3CompletionConfig()
+    recent_predictions: RecentPredictionsConfig = RecentPredictionsConfig()
+    bdb_coverage: BdbCoverageConfig = BdbCoverageConfig()
+
+
+class ServiceConfig(Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,62}$")
+    source_paths: list[str] = Field(min_length=1)
+    post_deploy_check: str | None = None
+
+
+class ChannelsConfig(Strict):
+    alerts: str = "#nba-alerts"
+    errors: str = "#app-error-alerts"
+    deployments: str = "#deployment-alerts"
+    canary: str = "#canary-alerts"
+    health: str = "#orchestration-health"
+
+
+class Profile(Strict):
+    """The whole profile: one platform, its tables, checks, services and channels."""
+
+    platform: PlatformConfig
+    bigquery: BigQueryConfig = BigQueryConfig()
+    tables: TablesConfig = TablesConfig()
+    health: HealthConfig = HealthConfig()
+    checks: ChecksConfig = ChecksConfig()
+    services: list[ServiceConfig] = Field(default_factory=list)
+    channels: ChannelsConfig = ChannelsConfig()
+
+    @model_validator(mode="after")
+    def _unique_services(self) -> Self:
+        names = [service.name for service in self.services]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate service name(s): {', '.join(duplicates)}")
+        return self
+
+
+def _default_profile_path() -> Path:
+    """The profile shipped with opsbot: next to the package in a checkout, inside it in a wheel."""
+    package_dir = Path(__file__).resolve().parent
+    for candidate in (package_dir.parent / "opsbot.toml", package_dir / "profile" / "opsbot.toml"):
+        if candidate.is_file():
+            return candidate
+    return package_dir.parent / "opsbot.toml"
+
+
+def resolve_profile_path(path: Path | None) -> Path:
+    """--config, else $OPSBOT_CONFIG, else ./opsbot.toml, else the profile shipped with opsbot."""
+    if path is not None:
+        return path
+    if env_path := os.environ.get("OPSBOT_CONFIG"):
+        return Path(env_path)
+    local = Path.cwd() / "opsbot.toml"
+    return local if local.is_file() else _default_profile_path()
+
+
+def _format_error(path: Path, error: ValidationError) -> str:
+    first = error.errors()[0]
+    key = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    message = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        message = "unknown key (check the spelling)"
+    more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
+    return f"{path}: {key}: {message}{more}"
+
+
+def load_profile(path: Path | None = None) -> Profile:
+    """Read and validate the profile; raise ConfigError naming the key and the reason."""
+    resolved = resolve_profile_path(path)
+    try:
+        data = tomllib.loads(resolved.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{resolved}: no such file (pass --config PATH)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{resolved}: cannot read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{resolved}: not valid TOML: {exc}") from None
+    try:
+        return Profile.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_error(resolved, exc)) from None

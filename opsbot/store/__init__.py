@@ -1,0 +1,1 @@
+"""Durable state (rollouts, approvals, audit log, locks) arrives with the deploy issue."""
