@@ -68,6 +68,7 @@ def translate(sql: str, project: str, tables: Mapping[str, TableSpec]) -> Transl
         table.set("catalog", None)
         used.append(name)
     _fix_dynamic_offsets(tree)
+    tree = _count_if_as_count(tree)
     parameters = tuple(sorted({p.name for p in tree.find_all(exp.Parameter)}))
     columns = {column.name for column in tree.find_all(exp.Column)}
     return Translated(tree.sql(dialect="duckdb"), tuple(dict.fromkeys(used)), parameters, max(1, len(columns)))
@@ -95,6 +96,18 @@ def _fix_dynamic_offsets(tree: exp.Expression) -> None:
         if bracket.args.get("offset") == 0 and index is not None and not index.is_int:
             bracket.set("expressions", [exp.Paren(this=exp.Add(this=index.copy(), expression=exp.Literal.number(1)))])
             bracket.set("offset", 1)
+
+
+def _count_if_as_count(tree: exp.Expression) -> exp.Expression:
+    """COUNTIF over no rows is 0 in BigQuery but NULL in DuckDB's COUNT_IF: count a CASE instead."""
+
+    def rewrite(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.CountIf):
+            condition = node.this.copy()
+            return exp.Count(this=exp.Case(ifs=[exp.If(this=condition, true=exp.Literal.number(1))]))
+        return node
+
+    return tree.transform(rewrite)
 
 
 # --- query parameters -------------------------------------------------------------------------

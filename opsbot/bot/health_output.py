@@ -1,0 +1,69 @@
+"""The health report for a terminal: a rich table and a summary line, or one JSON object."""
+
+from __future__ import annotations
+
+import json
+
+from rich.console import Console
+from rich.table import Table
+
+from opsbot.checks.result import CheckResult, HealthReport, Overall, Status
+
+STYLE = {
+    Status.OK: "green",
+    Status.WARN: "yellow",
+    Status.CRITICAL: "bold red",
+    Status.ERROR: "magenta",
+    Status.NOT_APPLICABLE: "dim",
+}
+OVERALL_STYLE = {Overall.OK: "bold green", Overall.DEGRADED: "bold yellow", Overall.CRITICAL: "bold red"}
+LABEL = {Status.NOT_APPLICABLE: "N/A"}
+
+
+def summary_line(report: HealthReport) -> str:
+    applicable = report.applicable
+    passed = sum(1 for r in applicable if r.status is Status.OK)
+    line = (
+        f"{report.status.value} · score {report.score:g} ({passed}/{len(applicable)} applicable checks passed)"
+        f" · as of {report.as_of} · {len(report.results)} checks in {report.duration_s:.2f}s"
+    )
+    errors = [r.name for r in report.results if r.status is Status.ERROR]
+    if errors:
+        line += f" · could not run: {', '.join(errors)}"
+    return line
+
+
+def _value(result: CheckResult) -> str:
+    return result.format_value() if result.value is not None else "—"
+
+
+def print_report(report: HealthReport, *, as_json: bool, console: Console | None = None) -> None:
+    console = console or Console(highlight=False, soft_wrap=False, width=None if Console().is_terminal else 160)
+    if as_json:
+        console.print_json(json.dumps(report.to_json())) if console.is_terminal else print(json.dumps(report.to_json()))
+        return
+    table = Table(title=f"opsbot health · as of {report.as_of}", title_justify="left", expand=False)
+    for column in ("check", "status", "value", "threshold", "baseline", "window", "detail", "action"):
+        table.add_column(column, overflow="fold")
+    actions: list[tuple[int, CheckResult]] = []
+    for result in report.results:
+        action_ref = ""
+        if result.action:
+            actions.append((len(actions) + 1, result))
+            action_ref = f"[{len(actions)}] below"
+        baseline = result.format_value(result.baseline) if result.baseline is not None else "—"
+        table.add_row(
+            result.name,
+            f"[{STYLE[result.status]}]{LABEL.get(result.status, result.status.value)}[/]",
+            _value(result),
+            result.threshold or "—",
+            baseline,
+            str(result.window) if result.window else "—",
+            result.detail,
+            action_ref,
+        )
+    console.print(table)
+    for number, result in actions:
+        console.print(f"[bold][{number}] {result.name}:[/bold]", highlight=False)
+        console.print(result.action or "", markup=False, highlight=False, soft_wrap=True)
+    console.print(f"[{OVERALL_STYLE[report.status]}]{summary_line(report)}[/]")
