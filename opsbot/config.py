@@ -11,7 +11,9 @@ from typing import Annotated, Any, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-TABLE_NAME = re.compile(r"^(?:[a-z][a-z0-9-]{4,28}[a-z0-9]\.)?[A-Za-z0-9_]{1,1024}\.[A-Za-z0-9_-]{1,1024}$")
+TABLE_NAME = re.compile(
+    r"^(?:[a-z][a-z0-9-]{4,28}[a-z0-9]\.)?[A-Za-z0-9_]{1,1024}\.[A-Za-z0-9_-]{1,1024}$"
+)
 CHECK_NAMES = (
     "vegas_line_coverage",
     "grading_completeness",
@@ -114,7 +116,9 @@ class GradingCompletenessConfig(FloorThresholds):
     ok_min: Percent = 80.0
     warn_min: Percent = 50.0
     lookback_days: int = Field(default=7, ge=1, le=60)
-    gradable_line_sources: list[str] = Field(default_factory=lambda: ["ACTUAL_PROP", "ESTIMATED_AVG"])
+    gradable_line_sources: list[str] = Field(
+        default_factory=lambda: ["ACTUAL_PROP", "ESTIMATED_AVG"]
+    )
     action: Annotated[str | None, _action_template(("date",))] = None
 
 

@@ -114,9 +114,7 @@ class BigQueryWarehouse:
                 ) from exc
             raise WarehouseError(f"BigQuery rejected the query on {where}: {exc.message}") from exc
         except (concurrent.futures.TimeoutError, gexc.DeadlineExceeded, rexc.Timeout) as exc:
-            raise WarehouseError(
-                f"timed out after {self._timeout_s:g}s reading {where}"
-            ) from exc
+            raise WarehouseError(f"timed out after {self._timeout_s:g}s reading {where}") from exc
         except gexc.GoogleAPICallError as exc:
             raise WarehouseError(f"BigQuery error reading {where}: {exc.message}") from exc
         except (rexc.ConnectionError, gexc.RetryError) as exc:

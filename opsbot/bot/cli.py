@@ -39,7 +39,9 @@ app.add_typer(config_app, name="config")
 
 ConfigOption = Annotated[
     Path | None,
-    typer.Option("--config", help="Profile to use (default: $OPSBOT_CONFIG, ./opsbot.toml, the shipped one)."),
+    typer.Option(
+        "--config", help="Profile to use (default: $OPSBOT_CONFIG, ./opsbot.toml, the shipped one)."
+    ),
 ]
 SandboxOption = Annotated[
     bool, typer.Option("--sandbox", help="Run against the embedded sandbox platform on loopback.")
@@ -92,9 +94,12 @@ def platform(profile: Profile, use_sandbox: bool) -> Iterator[tuple[Warehouse, d
 @app.command()
 def health(
     date: Annotated[
-        str | None, typer.Option("--date", help="Judge the platform as of this game day (YYYY-MM-DD, ET).")
+        str | None,
+        typer.Option("--date", help="Judge the platform as of this game day (YYYY-MM-DD, ET)."),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object instead of a table.")
+    ] = False,
     sandbox: SandboxOption = False,
     config: ConfigOption = None,
 ) -> None:
@@ -114,7 +119,9 @@ def config_check(config: ConfigOption = None) -> None:
     profile = load_profile(config)
     console = Console(highlight=False, soft_wrap=True)
     console.print(profile.model_dump_json(indent=2))
-    _stderr().print(f"{path}: valid ({len(profile.services)} services, {len(profile.health.checks)} checks)")
+    _stderr().print(
+        f"{path}: valid ({len(profile.services)} services, {len(profile.health.checks)} checks)"
+    )
 
 
 @app.callback(invoke_without_command=True)

@@ -16,7 +16,11 @@ STYLE = {
     Status.ERROR: "magenta",
     Status.NOT_APPLICABLE: "dim",
 }
-OVERALL_STYLE = {Overall.OK: "bold green", Overall.DEGRADED: "bold yellow", Overall.CRITICAL: "bold red"}
+OVERALL_STYLE = {
+    Overall.OK: "bold green",
+    Overall.DEGRADED: "bold yellow",
+    Overall.CRITICAL: "bold red",
+}
 LABEL = {Status.NOT_APPLICABLE: "N/A"}
 
 
@@ -38,12 +42,25 @@ def _value(result: CheckResult) -> str:
 
 
 def print_report(report: HealthReport, *, as_json: bool, console: Console | None = None) -> None:
-    console = console or Console(highlight=False, soft_wrap=False, width=None if Console().is_terminal else 160)
+    console = console or Console(
+        highlight=False, soft_wrap=False, width=None if Console().is_terminal else 160
+    )
     if as_json:
-        console.print_json(json.dumps(report.to_json())) if console.is_terminal else print(json.dumps(report.to_json()))
+        console.print_json(json.dumps(report.to_json())) if console.is_terminal else print(
+            json.dumps(report.to_json())
+        )
         return
     table = Table(title=f"opsbot health · as of {report.as_of}", title_justify="left", expand=False)
-    for column in ("check", "status", "value", "threshold", "baseline", "window", "detail", "action"):
+    for column in (
+        "check",
+        "status",
+        "value",
+        "threshold",
+        "baseline",
+        "window",
+        "detail",
+        "action",
+    ):
         table.add_column(column, overflow="fold")
     actions: list[tuple[int, CheckResult]] = []
     for result in report.results:

@@ -40,7 +40,8 @@ class CheckContext:
 
 
 class Check(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def fetch(self, ctx: CheckContext) -> Any:
         """Blocking I/O: read what the check needs."""

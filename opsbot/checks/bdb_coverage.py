@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from string import Template
 
 from opsbot.adapters.warehouse import Query, Row
@@ -41,32 +42,46 @@ class BdbCoverage(WarehouseCheck):
         c = self.config
         day = ctx.yesterday
         final = [row for row in data if row["game_status"] == FINAL]
-        common = {
-            "name": self.name,
-            "unit": "%",
-            "threshold": f"OK ≥ {c.ok_min:g}%, WARN ≥ {c.warn_min:g}%",
-            "window": Window.day(day),
-        }
+        template = CheckResult(
+            name=self.name,
+            status=Status.NOT_APPLICABLE,
+            detail="",
+            unit="%",
+            threshold=f"OK ≥ {c.ok_min:g}%, WARN ≥ {c.warn_min:g}%",
+            window=Window.day(day),
+        )
         if not data:
-            return CheckResult(status=Status.NOT_APPLICABLE, detail=f"no games on {day}", **common)
+            return replace(template, status=Status.NOT_APPLICABLE, detail=f"no games on {day}")
         if not final:
-            return CheckResult(
-                status=Status.NOT_APPLICABLE, detail=f"no final games yet on {day}", **common
+            return replace(
+                template,
+                status=Status.NOT_APPLICABLE,
+                detail=f"no final games yet on {day}",
             )
         missing = [str(row["game_id"]) for row in final if not row["covered"]]
         value = pct(len(final) - len(missing), len(final))
-        status = Status.OK if value >= c.ok_min else Status.WARN if value >= c.warn_min else Status.CRITICAL
-        detail = f"{len(final) - len(missing)} of {len(final)} final games on {day} have play-by-play"
+        status = (
+            Status.OK
+            if value >= c.ok_min
+            else Status.WARN
+            if value >= c.warn_min
+            else Status.CRITICAL
+        )
+        detail = (
+            f"{len(final) - len(missing)} of {len(final)} final games on {day} have play-by-play"
+        )
         if missing:
             detail += "; missing: " + ", ".join(missing)
         action = None
         if status is not Status.OK and c.action is not None:
             action = Template(c.action).substitute(date=day.isoformat(), missing=",".join(missing))
-        return CheckResult(
+        return replace(
+            template,
             status=status,
             value=value,
             detail=detail,
             action=action,
-            breakdown=[{"game_id": row["game_id"], "covered": bool(row["covered"])} for row in final],
-            **common,
+            breakdown=[
+                {"game_id": row["game_id"], "covered": bool(row["covered"])} for row in final
+            ],
         )

@@ -73,12 +73,23 @@ class GradingCompleteness(WarehouseCheck):
                 "end": window.end,
                 "gradable_sources": list(self.config.gradable_line_sources),
             },
-            tables=(tables.predictions, tables.prediction_accuracy, tables.player_game_summary, tables.schedule),
+            tables=(
+                tables.predictions,
+                tables.prediction_accuracy,
+                tables.player_game_summary,
+                tables.schedule,
+            ),
         )
 
     def status_of(self, value: float) -> Status:
         c = self.config
-        return Status.OK if value >= c.ok_min else Status.WARN if value >= c.warn_min else Status.CRITICAL
+        return (
+            Status.OK
+            if value >= c.ok_min
+            else Status.WARN
+            if value >= c.warn_min
+            else Status.CRITICAL
+        )
 
     def evaluate(self, data: list[Row], ctx: CheckContext) -> CheckResult:
         c = self.config
@@ -93,7 +104,9 @@ class GradingCompleteness(WarehouseCheck):
                 threshold=threshold,
                 window=window,
             )
-        totals: dict[str, dict[str, int]] = defaultdict(lambda: {"gradable": 0, "graded": 0, "actuals": 0})
+        totals: dict[str, dict[str, int]] = defaultdict(
+            lambda: {"gradable": 0, "graded": 0, "actuals": 0}
+        )
         behind: dict[str, list[date]] = defaultdict(list)
         dates: set[date] = set()
         for row in data:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from string import Template
 
 from opsbot.adapters.warehouse import Query, Row
@@ -55,19 +56,21 @@ class Phase3Completion(WarehouseCheck):
         final_games = int(data[0]["final_games"]) if data else 0
         done = {row["processor_name"] for row in data if row["processor_name"] is not None}
         missing = [name for name in expected if name not in done]
-        common = {
-            "name": self.name,
-            "unit": f"/{len(expected)}",
-            "threshold": f"OK = {len(expected)}, WARN ≥ {c.warn_min}",
-            "window": Window.day(day),
-        }
+        template = CheckResult(
+            name=self.name,
+            status=Status.NOT_APPLICABLE,
+            detail="",
+            unit=f"/{len(expected)}",
+            threshold=f"OK = {len(expected)}, WARN ≥ {c.warn_min}",
+            window=Window.day(day),
+        )
         if games == 0:
-            return CheckResult(status=Status.NOT_APPLICABLE, detail=f"no games on {day}", **common)
+            return replace(template, status=Status.NOT_APPLICABLE, detail=f"no games on {day}")
         if final_games < games:
-            return CheckResult(
+            return replace(
+                template,
                 status=Status.NOT_APPLICABLE,
                 detail=f"{final_games} of {games} games on {day} are final; phase 3 runs after they end",
-                **common,
             )
         count = len(expected) - len(missing)
         if not missing:
@@ -82,11 +85,11 @@ class Phase3Completion(WarehouseCheck):
         action = None
         if missing and c.action is not None:
             action = Template(c.action).substitute(date=day.isoformat(), missing=",".join(missing))
-        return CheckResult(
+        return replace(
+            template,
             status=status,
             value=float(count),
             detail=detail,
             action=action,
             breakdown=[{"processor": name, "complete": name in done} for name in expected],
-            **common,
         )

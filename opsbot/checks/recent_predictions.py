@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from string import Template
 
 from opsbot.adapters.warehouse import Query, Row
@@ -48,20 +49,22 @@ class RecentPredictions(WarehouseCheck):
         games = int(data[0]["games"]) if data else 0
         predictions = int(data[0]["predictions"]) if data else 0
         ok_above, warn_above = self.thresholds(max(games, 1))
-        common = {
-            "name": self.name,
-            "threshold": f"OK > {ok_above:g}, WARN > {warn_above:g} ({c.model}, {games} games)",
-            "window": Window.day(day),
-        }
+        template = CheckResult(
+            name=self.name,
+            status=Status.NOT_APPLICABLE,
+            detail="",
+            threshold=f"OK > {ok_above:g}, WARN > {warn_above:g} ({c.model}, {games} games)",
+            window=Window.day(day),
+        )
         if games == 0:
-            return CheckResult(status=Status.NOT_APPLICABLE, detail=f"no games on {day}", **common)
+            return replace(template, status=Status.NOT_APPLICABLE, detail=f"no games on {day}")
         now = ctx.game_now
         if ctx.as_of_is_today and now.hour < c.generation_hour:
-            return CheckResult(
+            return replace(
+                template,
                 status=Status.NOT_APPLICABLE,
                 detail=f"predictions are generated from {c.generation_hour:02d}:00 ET; "
                 f"it is {now:%H:%M} ET",
-                **common,
             )
         if predictions > ok_above:
             status = Status.OK
@@ -72,10 +75,10 @@ class RecentPredictions(WarehouseCheck):
         action = None
         if status is not Status.OK and c.action is not None:
             action = Template(c.action).substitute(date=day.isoformat(), model=c.model)
-        return CheckResult(
+        return replace(
+            template,
             status=status,
             value=float(predictions),
             detail=f"{predictions} active {c.model} predictions for {games} games on {day}",
             action=action,
-            **common,
         )

@@ -26,7 +26,13 @@ class Overall(enum.StrEnum):
         return {Overall.OK: 0, Overall.DEGRADED: 1, Overall.CRITICAL: 2}[self]
 
 
-SEVERITY = {Status.OK: 0, Status.NOT_APPLICABLE: 0, Status.WARN: 1, Status.ERROR: 1, Status.CRITICAL: 2}
+SEVERITY = {
+    Status.OK: 0,
+    Status.NOT_APPLICABLE: 0,
+    Status.WARN: 1,
+    Status.ERROR: 1,
+    Status.CRITICAL: 2,
+}
 
 
 def worst(*statuses: Status) -> Status:

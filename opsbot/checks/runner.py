@@ -32,13 +32,19 @@ def _in_daemon_thread(fn: Callable[[], Any]) -> asyncio.Future[Any]:
         else:
             future.set_result(value)
 
+    def hand_over(value: Any, error: BaseException | None) -> None:
+        try:
+            loop.call_soon_threadsafe(settle, value, error)
+        except RuntimeError:  # the loop has closed: the run ended (timed out) without this result
+            log.debug("late result of an abandoned check dropped")
+
     def work() -> None:
         try:
             value = fn()
         except BaseException as exc:  # handed to the awaiting coroutine
-            loop.call_soon_threadsafe(settle, None, exc)
+            hand_over(None, exc)
         else:
-            loop.call_soon_threadsafe(settle, value, None)
+            hand_over(value, None)
 
     threading.Thread(target=work, name="opsbot-check", daemon=True).start()
     return future
@@ -80,4 +86,6 @@ async def run_checks(
         return result
 
     results = await asyncio.gather(*(run_and_report(check) for check in checks))
-    return HealthReport(as_of=ctx.as_of, results=list(results), duration_s=time.perf_counter() - started)
+    return HealthReport(
+        as_of=ctx.as_of, results=list(results), duration_s=time.perf_counter() - started
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+from dataclasses import replace
 from datetime import date, timedelta
 from string import Template
 
@@ -66,22 +67,41 @@ class VegasLineCoverage(WarehouseCheck):
             if row["game_date"] is not None and row["feature_rows"]
         }
         history = [daily[day] for day in sorted(daily) if day < ctx.as_of][-c.baseline_game_days :]
-        baseline = round(statistics.median(history), 1) if len(history) >= c.baseline_min_game_days else None
+        baseline = (
+            round(statistics.median(history), 1)
+            if len(history) >= c.baseline_min_game_days
+            else None
+        )
         window = Window(self.window_start(ctx.as_of), ctx.as_of)
-        common = {"name": self.name, "unit": "%", "threshold": self.threshold_text(), "window": window}
+        template = CheckResult(
+            name=self.name,
+            status=Status.NOT_APPLICABLE,
+            detail="",
+            unit="%",
+            threshold=self.threshold_text(),
+            window=window,
+        )
         if games == 0:
-            return CheckResult(status=Status.NOT_APPLICABLE, detail=f"no games on {ctx.as_of}", **common)
+            return replace(
+                template, status=Status.NOT_APPLICABLE, detail=f"no games on {ctx.as_of}"
+            )
         if ctx.as_of not in daily:
-            return CheckResult(
+            return replace(
+                template,
                 status=Status.CRITICAL,
                 value=0.0,
                 baseline=baseline,
                 detail=f"no feature-store rows for the {games} games on {ctx.as_of}",
                 action=self._action(ctx.as_of),
-                **common,
             )
         value = daily[ctx.as_of]
-        floor = Status.OK if value >= c.ok_min else Status.WARN if value >= c.warn_min else Status.CRITICAL
+        floor = (
+            Status.OK
+            if value >= c.ok_min
+            else Status.WARN
+            if value >= c.warn_min
+            else Status.CRITICAL
+        )
         reasons = [] if floor is Status.OK else [f"below the {c.ok_min:g}% floor"]
         against_baseline = Status.OK
         if baseline:
@@ -100,15 +120,17 @@ class VegasLineCoverage(WarehouseCheck):
         detail = f"{value:.1f}% of rows on {ctx.as_of} have a Vegas line; {base_text}"
         if reasons:
             detail += "; " + " and ".join(reasons)
-        recent = [{"game_date": day.isoformat(), "coverage_pct": daily[day]} for day in sorted(daily)[-7:]]
-        return CheckResult(
+        recent = [
+            {"game_date": day.isoformat(), "coverage_pct": daily[day]} for day in sorted(daily)[-7:]
+        ]
+        return replace(
+            template,
             status=status,
             value=value,
             baseline=baseline,
             detail=detail,
             action=None if status is Status.OK else self._action(ctx.as_of),
             breakdown=recent,
-            **common,
         )
 
     def _action(self, day: date) -> str | None:

@@ -28,7 +28,9 @@ def resolve_as_of(profile: Profile, now: datetime, as_of: date | None) -> date:
     if as_of is None:
         return today
     if as_of > today:
-        raise RequestError(f"date {as_of} is in the future (today is {today} ET); pick {today} or earlier")
+        raise RequestError(
+            f"date {as_of} is in the future (today is {today} ET); pick {today} or earlier"
+        )
     return as_of
 
 
@@ -40,7 +42,9 @@ async def run_health(
     as_of: date | None = None,
     on_result: OnResult | None = None,
 ) -> HealthReport:
-    ctx = CheckContext(as_of=resolve_as_of(profile, now, as_of), now=now, profile=profile, warehouse=warehouse)
+    ctx = CheckContext(
+        as_of=resolve_as_of(profile, now, as_of), now=now, profile=profile, warehouse=warehouse
+    )
     return await run_checks(
         build_checks(profile), ctx, timeout_s=profile.health.check_timeout_s, on_result=on_result
     )

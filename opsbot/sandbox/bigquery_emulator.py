@@ -63,8 +63,12 @@ class Job:
         if self.error is not None:
             error = {"reason": self.error.reason, "message": self.error.message}
             status.update(errorResult=error, errors=[error])
-        stats = {"totalBytesProcessed": str(self.bytes_processed), "statementType": "SELECT",
-                 "cacheHit": False, "schema": {"fields": self.fields}}
+        stats = {
+            "totalBytesProcessed": str(self.bytes_processed),
+            "statementType": "SELECT",
+            "cacheHit": False,
+            "schema": {"fields": self.fields},
+        }
         if not self.dry_run:
             stats["totalBytesBilled"] = str(self.bytes_processed)
         return {
@@ -119,7 +123,8 @@ class BigQueryEmulator:
         self._server: ThreadingHTTPServer | None = None
 
     def _count(self, name: str) -> int:
-        row = self._con.cursor().execute(f"SELECT COUNT(*) FROM {name}").fetchone()
+        # `name` is a key of the emulator's own table catalogue, never request text.
+        row = self._con.cursor().execute(f"SELECT COUNT(*) FROM {name}").fetchone()  # noqa: S608
         return int(row[0]) if row else 0
 
     # --- lifecycle ----------------------------------------------------------------------------
@@ -133,7 +138,9 @@ class BigQueryEmulator:
         Handler.emulator = emulator
         self._server = ThreadingHTTPServer((host, port), Handler)
         self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, name="bigquery-emulator", daemon=True).start()
+        threading.Thread(
+            target=self._server.serve_forever, name="bigquery-emulator", daemon=True
+        ).start()
         return self.url
 
     @property
@@ -168,10 +175,23 @@ class BigQueryEmulator:
         if delay > 0:
             self._stopping.wait(delay)
 
-    def run_job(self, project: str, config: dict[str, Any], *, dry_run: bool, job_id: str | None,
-                location: str) -> Job:
-        job = Job(project, job_id or f"job_{uuid.uuid4().hex}", location, config, dry_run,
-                  int(time.time() * 1000))
+    def run_job(
+        self,
+        project: str,
+        config: dict[str, Any],
+        *,
+        dry_run: bool,
+        job_id: str | None,
+        location: str,
+    ) -> Job:
+        job = Job(
+            project,
+            job_id or f"job_{uuid.uuid4().hex}",
+            location,
+            config,
+            dry_run,
+            int(time.time() * 1000),
+        )
         sql = config.get("query", "")
         try:
             if config.get("useLegacySql", True) is not False and "useLegacySql" in config:
@@ -185,7 +205,8 @@ class BigQueryEmulator:
             if missing:
                 raise invalid_query(f"Query parameter '{missing[0]}' not found")
             job.bytes_processed = sum(
-                self._row_counts[name] * translated.columns_read * BYTES_PER_CELL for name in translated.tables
+                self._row_counts[name] * translated.columns_read * BYTES_PER_CELL
+                for name in translated.tables
             )
             limit = int(config.get("maximumBytesBilled") or 0)
             if limit and job.bytes_processed > limit and not dry_run:
@@ -196,7 +217,9 @@ class BigQueryEmulator:
                 )
             cursor = self._con.cursor()
             try:
-                result = cursor.execute(translated.duckdb_sql, {n: params[n] for n in translated.parameters})
+                result = cursor.execute(
+                    translated.duckdb_sql, {n: params[n] for n in translated.parameters}
+                )
                 job.fields = [bigquery_field(d[0], str(d[1])) for d in result.description or []]
                 job.rows = [encode_row(job.fields, row) for row in result.fetchall()]
             finally:
@@ -211,7 +234,11 @@ class BigQueryEmulator:
         with self._lock:
             key = (job.project, job.job_id)
             if key in self._jobs:
-                raise BigQueryError(409, "duplicate", f"Already Exists: Job {job.project}:{job.location}.{job.job_id}")
+                raise BigQueryError(
+                    409,
+                    "duplicate",
+                    f"Already Exists: Job {job.project}:{job.location}.{job.job_id}",
+                )
             self._jobs[key] = job
 
     def job(self, project: str, job_id: str) -> Job:
@@ -250,7 +277,9 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             parsed = json.loads(self.rfile.read(length))
         except json.JSONDecodeError:
-            raise BigQueryError(400, "parseError", "Parse Error: request body is not JSON") from None
+            raise BigQueryError(
+                400, "parseError", "Parse Error: request body is not JSON"
+            ) from None
         if not isinstance(parsed, dict):
             raise BigQueryError(400, "invalid", "Invalid JSON payload: expected an object")
         return parsed
@@ -270,12 +299,23 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._dispatch("POST")
 
-    def _route(self, method: str, path: str, query: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
+    def _route(
+        self, method: str, path: str, query: dict[str, str], body: dict[str, Any]
+    ) -> dict[str, Any]:
         emulator = self.emulator
         if method == "POST" and (m := _QUERIES.match(path)):
-            config = {k: v for k, v in body.items() if k not in ("dryRun", "maxResults", "requestId", "location")}
-            job = emulator.run_job(m[1], config, dry_run=bool(body.get("dryRun")), job_id=None,
-                                   location=body.get("location", "US"))
+            config = {
+                k: v
+                for k, v in body.items()
+                if k not in ("dryRun", "maxResults", "requestId", "location")
+            }
+            job = emulator.run_job(
+                m[1],
+                config,
+                dry_run=bool(body.get("dryRun")),
+                job_id=None,
+                location=body.get("location", "US"),
+            )
             if job.error is not None:
                 raise job.error
             emulator.remember(job)
@@ -283,9 +323,13 @@ class _Handler(BaseHTTPRequestHandler):
         if method == "POST" and (m := _JOBS.match(path)):
             reference = body.get("jobReference", {})
             configuration = body.get("configuration", {})
-            job = emulator.run_job(m[1], configuration.get("query", {}),
-                                   dry_run=bool(configuration.get("dryRun")),
-                                   job_id=reference.get("jobId"), location=reference.get("location") or "US")
+            job = emulator.run_job(
+                m[1],
+                configuration.get("query", {}),
+                dry_run=bool(configuration.get("dryRun")),
+                job_id=reference.get("jobId"),
+                location=reference.get("location") or "US",
+            )
             if job.dry_run and job.error is not None:
                 raise job.error
             emulator.remember(job)
@@ -297,5 +341,9 @@ class _Handler(BaseHTTPRequestHandler):
             return job.results(start, max_results)
         if (m := _JOB.match(path)) and (method == "GET" or m[3]):
             job = emulator.job(m[1], m[2])
-            return {"kind": "bigquery#jobCancelResponse", "job": job.resource()} if m[3] else job.resource()
+            return (
+                {"kind": "bigquery#jobCancelResponse", "job": job.resource()}
+                if m[3]
+                else job.resource()
+            )
         raise BigQueryError(404, "notFound", f"Not found: {method} {path}")

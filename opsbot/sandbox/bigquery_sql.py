@@ -7,7 +7,7 @@ import decimal
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar, cast
 
 import sqlglot
 from sqlglot import exp
@@ -18,7 +18,12 @@ from opsbot.sandbox.demo_tables import TableSpec
 class BigQueryError(Exception):
     """An error BigQuery would return: HTTP code, reason and message in Google's shape."""
 
-    STATUS = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_FOUND", 409: "ALREADY_EXISTS"}
+    STATUS: ClassVar[dict[int, str]] = {
+        400: "INVALID_ARGUMENT",
+        403: "PERMISSION_DENIED",
+        404: "NOT_FOUND",
+        409: "ALREADY_EXISTS",
+    }
 
     def __init__(self, code: int, reason: str, message: str) -> None:
         super().__init__(message)
@@ -50,20 +55,26 @@ class Translated:
 def translate(sql: str, project: str, tables: Mapping[str, TableSpec]) -> Translated:
     """BigQuery SQL → DuckDB SQL, refusing what BigQuery refuses (unknown tables, no partition filter)."""
     try:
-        tree = sqlglot.parse_one(sql, read="bigquery")
+        tree = cast(exp.Expression, sqlglot.parse_one(sql, read="bigquery"))
     except sqlglot.errors.ParseError as exc:
-        raise invalid_query(f"Syntax error: {exc.errors[0]['description'] if exc.errors else exc}") from None
+        raise invalid_query(
+            f"Syntax error: {exc.errors[0]['description'] if exc.errors else exc}"
+        ) from None
     cte_names = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
     used: list[str] = []
     for table in tree.find_all(exp.Table):
         if not table.args.get("db") and table.name in cte_names:
             continue
         if not table.args.get("db"):
-            raise invalid_query(f'Table "{table.name}" must be qualified with a dataset (e.g. dataset.table).')
+            raise invalid_query(
+                f'Table "{table.name}" must be qualified with a dataset (e.g. dataset.table).'
+            )
         name = f"{table.db}.{table.name}"
         catalog = table.catalog or project
         if name not in tables:
-            raise BigQueryError(404, "notFound", f"Not found: Table {catalog}:{name} was not found in location US")
+            raise BigQueryError(
+                404, "notFound", f"Not found: Table {catalog}:{name} was not found in location US"
+            )
         _require_partition_filter(table, name, tables[name].partition_column)
         table.set("catalog", None)
         used.append(name)
@@ -71,7 +82,9 @@ def translate(sql: str, project: str, tables: Mapping[str, TableSpec]) -> Transl
     tree = _count_if_as_count(tree)
     parameters = tuple(sorted({p.name for p in tree.find_all(exp.Parameter)}))
     columns = {column.name for column in tree.find_all(exp.Column)}
-    return Translated(tree.sql(dialect="duckdb"), tuple(dict.fromkeys(used)), parameters, max(1, len(columns)))
+    return Translated(
+        tree.sql(dialect="duckdb"), tuple(dict.fromkeys(used)), parameters, max(1, len(columns))
+    )
 
 
 def _require_partition_filter(table: exp.Table, name: str, column: str) -> None:
@@ -94,7 +107,10 @@ def _fix_dynamic_offsets(tree: exp.Expression) -> None:
     for bracket in tree.find_all(exp.Bracket):
         index = bracket.expressions[0] if bracket.expressions else None
         if bracket.args.get("offset") == 0 and index is not None and not index.is_int:
-            bracket.set("expressions", [exp.Paren(this=exp.Add(this=index.copy(), expression=exp.Literal.number(1)))])
+            bracket.set(
+                "expressions",
+                [exp.Paren(this=exp.Add(this=index.copy(), expression=exp.Literal.number(1)))],
+            )
             bracket.set("offset", 1)
 
 
@@ -104,13 +120,16 @@ def _count_if_as_count(tree: exp.Expression) -> exp.Expression:
     def rewrite(node: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.CountIf):
             condition = node.this.copy()
-            return exp.Count(this=exp.Case(ifs=[exp.If(this=condition, true=exp.Literal.number(1))]))
+            return exp.Count(
+                this=exp.Case(ifs=[exp.If(this=condition, true=exp.Literal.number(1))])
+            )
         return node
 
     return tree.transform(rewrite)
 
 
 # --- query parameters -------------------------------------------------------------------------
+
 
 def _scalar(kind: str, value: str | None) -> Any:
     if value is None:
@@ -139,12 +158,16 @@ def decode_parameters(raw: list[dict[str, Any]]) -> dict[str, Any]:
     for param in raw:
         name = param.get("name")
         if not name:
-            raise invalid_query("Positional query parameters are not supported here; name them (@name).")
+            raise invalid_query(
+                "Positional query parameters are not supported here; name them (@name)."
+            )
         kind = param["parameterType"]["type"]
         value = param.get("parameterValue", {})
         if kind == "ARRAY":
             element = param["parameterType"]["arrayType"]["type"]
-            values[name] = [_scalar(element, item.get("value")) for item in value.get("arrayValues", [])]
+            values[name] = [
+                _scalar(element, item.get("value")) for item in value.get("arrayValues", [])
+            ]
         else:
             values[name] = _scalar(kind, value.get("value"))
     return values
@@ -152,7 +175,9 @@ def decode_parameters(raw: list[dict[str, Any]]) -> dict[str, Any]:
 
 # --- result typing ----------------------------------------------------------------------------
 
-_INT = re.compile(r"^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT)$")
+_INT = re.compile(
+    r"^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT)$"
+)
 
 
 def bigquery_field(name: str, duck_type: str) -> dict[str, str]:

@@ -17,10 +17,38 @@ TOTAL_GAMES = 1230
 SANDBOX_NOW = datetime(2026, 2, 5, 18, 0, tzinfo=UTC)
 SANDBOX_TODAY = date(2026, 2, 5)
 
-TEAMS = (
-    "ATL BOS BKN CHA CHI CLE DAL DEN DET GSW HOU IND LAC LAL MEM MIA MIL MIN NOP NYK "
-    "OKC ORL PHI PHX POR SAC SAS TOR UTA WAS"
-).split()
+TEAMS = [
+    "ATL",
+    "BOS",
+    "BKN",
+    "CHA",
+    "CHI",
+    "CLE",
+    "DAL",
+    "DEN",
+    "DET",
+    "GSW",
+    "HOU",
+    "IND",
+    "LAC",
+    "LAL",
+    "MEM",
+    "MIA",
+    "MIL",
+    "MIN",
+    "NOP",
+    "NYK",
+    "OKC",
+    "ORL",
+    "PHI",
+    "PHX",
+    "POR",
+    "SAC",
+    "SAS",
+    "TOR",
+    "UTA",
+    "WAS",
+]
 ROSTER_SIZE = 15
 ACTIVE_PER_TEAM = 13
 MODELS = ("catboost_v9", "catboost_v8", "ensemble_v1", "ensemble_v1_1")
@@ -50,7 +78,9 @@ class Incidents:
 
     vegas_coverage: dict[date, float] = field(
         default_factory=lambda: {
-            **{d: 0.14 for d in _days(date(2026, 1, 26), date(2026, 2, 1))},  # drift: fix not deployed
+            **{
+                d: 0.14 for d in _days(date(2026, 1, 26), date(2026, 2, 1))
+            },  # drift: fix not deployed
             date(2026, 2, 2): 0.27,  # partial recovery
         }
     )

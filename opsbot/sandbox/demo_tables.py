@@ -149,8 +149,17 @@ def _write_day(
         )
         if final:
             points = rng.randint(0, 38)
-            summaries.append((player, game.game_id, day, team, points, round(rng.uniform(4, 40), 1),
-                              _at(day + timedelta(days=1), 8)))
+            summaries.append(
+                (
+                    player,
+                    game.game_id,
+                    day,
+                    team,
+                    points,
+                    round(rng.uniform(4, 40), 1),
+                    _at(day + timedelta(days=1), 8),
+                )
+            )
     out.add("nba_predictions.ml_feature_store_v2", feature_rows)
     out.add("nba_raw.bettingpros_player_points_props", props)
     out.add("nba_analytics.player_game_summary", summaries)
@@ -162,45 +171,85 @@ def _write_day(
         graded_share = incidents.ungraded.get((model, day), 1.0)
         rows, gradable = [], []
         for game, _team, player in predicted:
-            source = "ACTUAL_PROP" if player in lines else rng.choice(
-                ("ESTIMATED_AVG", "ESTIMATED_AVG", "ESTIMATED_AVG", "NO_PROP_LINE")
+            source = (
+                "ACTUAL_PROP"
+                if player in lines
+                else rng.choice(("ESTIMATED_AVG", "ESTIMATED_AVG", "ESTIMATED_AVG", "NO_PROP_LINE"))
             )
             line = lines.get(player, round(rng.uniform(5.5, 25.5) * 2) / 2)
             predicted_points = round(line + rng.uniform(-6, 6), 1)
-            recommendation = "OVER" if predicted_points > line + 1 else "UNDER" if predicted_points < line - 1 else "PASS"
-            rows.append((
-                f"{model}-{game.game_id}-{player}", model, player, day, game.game_id, predicted_points,
-                round(rng.uniform(0.5, 0.95), 3), recommendation,
-                line if source != "NO_PROP_LINE" else None, source, True,
-                "6f195068", "prediction-worker-00188-kq2", _at(day, 17),
-            ))
+            recommendation = (
+                "OVER"
+                if predicted_points > line + 1
+                else "UNDER"
+                if predicted_points < line - 1
+                else "PASS"
+            )
+            rows.append(
+                (
+                    f"{model}-{game.game_id}-{player}",
+                    model,
+                    player,
+                    day,
+                    game.game_id,
+                    predicted_points,
+                    round(rng.uniform(0.5, 0.95), 3),
+                    recommendation,
+                    line if source != "NO_PROP_LINE" else None,
+                    source,
+                    True,
+                    "6f195068",
+                    "prediction-worker-00188-kq2",
+                    _at(day, 17),
+                )
+            )
             if source != "NO_PROP_LINE":
                 gradable.append((game, player, line, predicted_points))
         out.add("nba_predictions.player_prop_predictions", rows)
         if final:
             graded = gradable[: round(len(gradable) * graded_share)]
-            out.add("nba_predictions.prediction_accuracy", [
-                (player, game.game_id, day, model, line, actual_points[(game.game_id, player)],
-                 (actual_points[(game.game_id, player)] > line) == (predicted > line), False,
-                 _at(day + timedelta(days=1), 9))
-                for game, player, line, predicted in graded
-            ])
+            out.add(
+                "nba_predictions.prediction_accuracy",
+                [
+                    (
+                        player,
+                        game.game_id,
+                        day,
+                        model,
+                        line,
+                        actual_points[(game.game_id, player)],
+                        (actual_points[(game.game_id, player)] > line) == (predicted > line),
+                        False,
+                        _at(day + timedelta(days=1), 9),
+                    )
+                    for game, player, line, predicted in graded
+                ],
+            )
 
-    out.add("nba_reference.nba_schedule", [
-        (game.game_id, day, 3 if final else 1, game.home, game.away) for game, _ in day_games
-    ])
+    out.add(
+        "nba_reference.nba_schedule",
+        [(game.game_id, day, 3 if final else 1, game.home, game.away) for game, _ in day_games],
+    )
     if final:
         share = incidents.bdb_covered_share.get(day, 1.0)
         covered = [game for game, _ in day_games][: round(len(day_games) * share)]
-        out.add("nba_raw.bigdataball_play_by_play", [
-            (game.game_id, f"bdb-{game.game_id}", day, event) for game in covered
-            for event in range(1, EVENTS_PER_GAME + 1)
-        ])
+        out.add(
+            "nba_raw.bigdataball_play_by_play",
+            [
+                (game.game_id, f"bdb-{game.game_id}", day, event)
+                for game in covered
+                for event in range(1, EVENTS_PER_GAME + 1)
+            ],
+        )
         missing = incidents.phase3_missing.get(day, ())
-        out.add("nba_orchestration.phase_completions", [
-            ("phase3", day, name, "success", len(everyone), _at(day + timedelta(days=1), 7, 30))
-            for name in PHASE3_PROCESSORS if name not in missing
-        ])
+        out.add(
+            "nba_orchestration.phase_completions",
+            [
+                ("phase3", day, name, "success", len(everyone), _at(day + timedelta(days=1), 7, 30))
+                for name in PHASE3_PROCESSORS
+                if name not in missing
+            ],
+        )
 
 
 def build_database(path: Path, incidents: Incidents | None = None) -> None:
@@ -223,9 +272,10 @@ def build_database(path: Path, incidents: Incidents | None = None) -> None:
                 if day <= SANDBOX_TODAY:
                     _write_day(out, rng, day, by_day[day], incidents)
                 else:
-                    out.add("nba_reference.nba_schedule", [
-                        (game.game_id, day, 1, game.home, game.away) for game, _ in by_day[day]
-                    ])
+                    out.add(
+                        "nba_reference.nba_schedule",
+                        [(game.game_id, day, 1, game.home, game.away) for game, _ in by_day[day]],
+                    )
             out.load_into(con)
     finally:
         con.close()
@@ -240,7 +290,11 @@ def cache_key() -> str:
 
 def cache_dir() -> Path:
     configured = os.environ.get("OPSBOT_CACHE_DIR")
-    base = Path(configured) if configured else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "opsbot"
+    base = (
+        Path(configured)
+        if configured
+        else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "opsbot"
+    )
     return base
 
 

@@ -1,0 +1,3 @@
+from opsbot.bot.cli import main
+
+main()
