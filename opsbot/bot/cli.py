@@ -136,6 +136,7 @@ def _root(
 def main(argv: list[str] | None = None) -> None:
     """Entry point: map every failure to a one-line message and an exit code a scheduler can trust."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("google.auth").setLevel(logging.ERROR)  # we say what to do ourselves
     command = typer.main.get_command(app)
     err = _stderr()
     try:

@@ -120,6 +120,7 @@ class BigQueryEmulator:
         self.latency_s = 0.0
         self.latency_rules: list[tuple[str, float]] = []
         self.received: list[ReceivedQuery] = []
+        self.denied_tables: set[str] = set()
         self._server: ThreadingHTTPServer | None = None
 
     def _count(self, name: str) -> int:
@@ -201,6 +202,14 @@ class BigQueryEmulator:
                 self.received.append(ReceivedQuery(sql, params))
             self._delay(sql)
             translated = translate(sql, project, self._tables)
+            for name in translated.tables:
+                if name in self.denied_tables:
+                    raise BigQueryError(
+                        403,
+                        "accessDenied",
+                        f"Access Denied: Table {project}:{name}: User does not have permission "
+                        "to query table, or perhaps it does not exist.",
+                    )
             missing = [name for name in translated.parameters if name not in params]
             if missing:
                 raise invalid_query(f"Query parameter '{missing[0]}' not found")

@@ -128,3 +128,19 @@ def test_the_sandbox_clock_can_be_set() -> None:
     )
     checks = {c["name"]: c for c in json.loads(done.stdout)["checks"]}
     assert checks["recent_predictions"]["status"] == "NOT_APPLICABLE"
+
+
+def test_without_credentials_the_real_platform_exits_5_saying_what_to_do(tmp_path: Path) -> None:
+    # Keep google-auth's metadata-server probe on loopback: this machine has no network.
+    env = {
+        "HOME": str(tmp_path),
+        "CLOUDSDK_CONFIG": str(tmp_path / "gcloud"),
+        "GOOGLE_APPLICATION_CREDENTIALS": "",
+        "NO_GCE_CHECK": "true",
+        "GCE_METADATA_HOST": "127.0.0.1:9",
+        "GCE_METADATA_IP": "127.0.0.1:9",
+    }
+    done = opsbot("health", env=env)
+    assert done.returncode == 5
+    assert "gcloud auth application-default login" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -162,3 +162,15 @@ def test_the_byte_cap_from_the_profile_reaches_every_query(profile: Profile, san
     assert {r.status for r in report.results} == {ERR}
     assert all("maximum_bytes_billed" in r.detail for r in report.results)
     assert report.status is Overall.CRITICAL
+
+
+def test_a_table_without_permission_is_an_error_naming_it(profile: Profile, sandbox: Any) -> None:
+    sandbox.bigquery.denied_tables.add("nba_orchestration.phase_completions")
+    try:
+        report = run_health(profile, connect(sandbox, profile), QUIET_DAY)
+    finally:
+        sandbox.bigquery.denied_tables.clear()
+    phase3 = next(r for r in report.results if r.name == "phase3_completion")
+    assert phase3.status is ERR
+    assert phase3.detail.startswith("permission denied reading nba_orchestration.phase_completions")
+    assert sum(r.status is OK for r in report.results) == 4

@@ -1,0 +1,38 @@
+"""The demo season is deterministic, and a warm start reuses the cached seed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from opsbot.sandbox.demo_tables import TABLES, build_database, cached_database
+from opsbot.sandbox.platform import Sandbox
+
+
+def fingerprint(path: Path) -> dict[str, tuple[int, str]]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        prints = {}
+        for name in TABLES:
+            row = con.execute(
+                f"SELECT COUNT(*), md5(string_agg(t::VARCHAR, '|' ORDER BY t::VARCHAR)) FROM {name} t"
+            ).fetchone()
+            assert row is not None
+            prints[name] = (int(row[0]), str(row[1]))
+        return prints
+    finally:
+        con.close()
+
+
+def test_a_second_start_uses_the_cache(sandbox: Any) -> None:
+    with Sandbox() as again:
+        assert again.startup is not None and again.startup.seeded_now is False
+
+
+def test_generation_is_deterministic(sandbox: Any, tmp_path: Path) -> None:
+    cached, _ = cached_database()
+    rebuilt = tmp_path / "rebuilt.duckdb"
+    build_database(rebuilt)
+    assert fingerprint(rebuilt) == fingerprint(cached)

@@ -1,0 +1,49 @@
+"""Phase 3 is judged only on finished games: before they end it does not apply."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from opsbot.checks.base import CheckContext
+from opsbot.checks.phase3_completion import Phase3Completion
+from opsbot.checks.result import Status
+from opsbot.config import load_profile
+from tests.conftest import ROOT
+
+
+class NoWarehouse:
+    def run(self, query: Any) -> list[dict[str, Any]]:
+        raise AssertionError("evaluate must not query")
+
+
+def judge(rows: list[dict[str, Any]]) -> Any:
+    profile = load_profile(ROOT / "opsbot.toml")
+    ctx = CheckContext(
+        as_of=date(2026, 2, 5),
+        now=datetime(2026, 2, 5, 4, tzinfo=UTC),
+        profile=profile,
+        warehouse=NoWarehouse(),
+    )
+    return Phase3Completion(profile.checks.phase3_completion).evaluate(rows, ctx)
+
+
+def test_games_still_running_make_phase3_not_applicable() -> None:
+    result = judge([{"games": 9, "final_games": 7, "processor_name": None}])
+    assert result.status is Status.NOT_APPLICABLE
+    assert "7 of 9 games" in result.detail
+
+
+def test_missing_processors_are_named_with_the_command_to_investigate() -> None:
+    rows = [
+        {"games": 9, "final_games": 9, "processor_name": n}
+        for n in (
+            "player_game_summary",
+            "team_offense_game_summary",
+            "upcoming_player_game_context",
+        )
+    ]
+    result = judge(rows)
+    assert result.status is Status.WARN
+    assert "team_defense_game_summary, upcoming_team_game_context" in result.detail
+    assert result.action and "gcloud logging read" in result.action
