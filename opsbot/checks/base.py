@@ -5,11 +5,12 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from string import Template
 from typing import Any, ClassVar, Protocol
 from zoneinfo import ZoneInfo
 
 from opsbot.adapters.warehouse import Query, Row, Warehouse, bind_tables
-from opsbot.checks.result import CheckResult
+from opsbot.checks.result import CheckResult, Status
 from opsbot.config import Profile
 
 
@@ -63,6 +64,18 @@ class WarehouseCheck(ABC):
 
     def fetch(self, ctx: CheckContext) -> list[Row]:
         return ctx.warehouse.run(self.query(ctx))
+
+
+def floor_status(value: float, ok_min: float, warn_min: float) -> Status:
+    """OK at or above ok_min, WARN at or above warn_min, else CRITICAL."""
+    if value >= ok_min:
+        return Status.OK
+    return Status.WARN if value >= warn_min else Status.CRITICAL
+
+
+def render_action(template: str | None, **fields: str) -> str | None:
+    """The profile's suggested command with its $placeholders filled, if the check has one."""
+    return None if template is None else Template(template).substitute(fields)
 
 
 def pct(part: float, whole: float) -> float:

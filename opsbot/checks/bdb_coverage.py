@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from string import Template
 
 from opsbot.adapters.warehouse import Query, Row
-from opsbot.checks.base import CheckContext, WarehouseCheck, pct
+from opsbot.checks.base import CheckContext, WarehouseCheck, floor_status, pct, render_action
 from opsbot.checks.result import CheckResult, Status, Window
 from opsbot.config import BdbCoverageConfig
 
@@ -60,21 +59,15 @@ class BdbCoverage(WarehouseCheck):
             )
         missing = [str(row["game_id"]) for row in final if not row["covered"]]
         value = pct(len(final) - len(missing), len(final))
-        status = (
-            Status.OK
-            if value >= c.ok_min
-            else Status.WARN
-            if value >= c.warn_min
-            else Status.CRITICAL
-        )
+        status = floor_status(value, c.ok_min, c.warn_min)
         detail = (
             f"{len(final) - len(missing)} of {len(final)} final games on {day} have play-by-play"
         )
         if missing:
             detail += "; missing: " + ", ".join(missing)
         action = None
-        if status is not Status.OK and c.action is not None:
-            action = Template(c.action).substitute(date=day.isoformat(), missing=",".join(missing))
+        if status is not Status.OK:
+            action = render_action(c.action, date=day.isoformat(), missing=",".join(missing))
         return replace(
             template,
             status=status,

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, timedelta
-from string import Template
 from typing import Any
 
 from opsbot.adapters.warehouse import Query, Row
-from opsbot.checks.base import CheckContext, WarehouseCheck, pct
+from opsbot.checks.base import CheckContext, WarehouseCheck, floor_status, pct, render_action
 from opsbot.checks.result import CheckResult, Status, Window, worst
 from opsbot.config import GradingCompletenessConfig
 
@@ -81,16 +80,6 @@ class GradingCompleteness(WarehouseCheck):
             ),
         )
 
-    def status_of(self, value: float) -> Status:
-        c = self.config
-        return (
-            Status.OK
-            if value >= c.ok_min
-            else Status.WARN
-            if value >= c.warn_min
-            else Status.CRITICAL
-        )
-
     def evaluate(self, data: list[Row], ctx: CheckContext) -> CheckResult:
         c = self.config
         window = self.window(ctx.as_of)
@@ -124,7 +113,7 @@ class GradingCompleteness(WarehouseCheck):
             breakdown.append(
                 {
                     "model": model,
-                    "status": self.status_of(graded_pct).value,
+                    "status": floor_status(graded_pct, c.ok_min, c.warn_min).value,
                     "gradable": t["gradable"],
                     "graded": t["graded"],
                     "graded_pct": graded_pct,
@@ -158,6 +147,5 @@ class GradingCompleteness(WarehouseCheck):
         )
 
     def _action(self, days: list[str]) -> str | None:
-        if self.config.action is None:
-            return None
-        return "\n".join(Template(self.config.action).substitute(date=day) for day in days)
+        commands = [render_action(self.config.action, date=day) for day in days]
+        return "\n".join(c for c in commands if c) or None

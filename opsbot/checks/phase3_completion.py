@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from string import Template
 
 from opsbot.adapters.warehouse import Query, Row
-from opsbot.checks.base import CheckContext, WarehouseCheck
+from opsbot.checks.base import CheckContext, WarehouseCheck, render_action
 from opsbot.checks.result import CheckResult, Status, Window
 from opsbot.config import Phase3CompletionConfig
 
@@ -83,8 +82,8 @@ class Phase3Completion(WarehouseCheck):
         if missing:
             detail += "; missing: " + ", ".join(missing)
         action = None
-        if missing and c.action is not None:
-            action = Template(c.action).substitute(date=day.isoformat(), missing=",".join(missing))
+        if missing:
+            action = render_action(c.action, date=day.isoformat(), missing=",".join(missing))
         return replace(
             template,
             status=status,

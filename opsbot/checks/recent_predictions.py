@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from string import Template
 
 from opsbot.adapters.warehouse import Query, Row
-from opsbot.checks.base import CheckContext, WarehouseCheck
+from opsbot.checks.base import CheckContext, WarehouseCheck, render_action
 from opsbot.checks.result import CheckResult, Status, Window
 from opsbot.config import RecentPredictionsConfig
 
@@ -73,8 +72,8 @@ class RecentPredictions(WarehouseCheck):
         else:
             status = Status.CRITICAL
         action = None
-        if status is not Status.OK and c.action is not None:
-            action = Template(c.action).substitute(date=day.isoformat(), model=c.model)
+        if status is not Status.OK:
+            action = render_action(c.action, date=day.isoformat(), model=c.model)
         return replace(
             template,
             status=status,

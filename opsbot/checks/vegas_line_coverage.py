@@ -5,10 +5,9 @@ from __future__ import annotations
 import statistics
 from dataclasses import replace
 from datetime import date, timedelta
-from string import Template
 
 from opsbot.adapters.warehouse import Query, Row
-from opsbot.checks.base import CheckContext, WarehouseCheck, pct
+from opsbot.checks.base import CheckContext, WarehouseCheck, floor_status, pct, render_action
 from opsbot.checks.result import CheckResult, Status, Window, worst
 from opsbot.config import VegasLineCoverageConfig
 
@@ -95,13 +94,7 @@ class VegasLineCoverage(WarehouseCheck):
                 action=self._action(ctx.as_of),
             )
         value = daily[ctx.as_of]
-        floor = (
-            Status.OK
-            if value >= c.ok_min
-            else Status.WARN
-            if value >= c.warn_min
-            else Status.CRITICAL
-        )
+        floor = floor_status(value, c.ok_min, c.warn_min)
         reasons = [] if floor is Status.OK else [f"below the {c.ok_min:g}% floor"]
         against_baseline = Status.OK
         if baseline:
@@ -134,6 +127,4 @@ class VegasLineCoverage(WarehouseCheck):
         )
 
     def _action(self, day: date) -> str | None:
-        if self.config.action is None:
-            return None
-        return Template(self.config.action).substitute(date=day.isoformat())
+        return render_action(self.config.action, date=day.isoformat())

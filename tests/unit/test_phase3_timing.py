@@ -2,29 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from opsbot.checks.base import CheckContext
 from opsbot.checks.phase3_completion import Phase3Completion
 from opsbot.checks.result import Status
 from opsbot.config import load_profile
 from tests.conftest import ROOT
-
-
-class NoWarehouse:
-    def run(self, query: Any) -> list[dict[str, Any]]:
-        raise AssertionError("evaluate must not query")
+from tests.unit.doubles import context
 
 
 def judge(rows: list[dict[str, Any]]) -> Any:
     profile = load_profile(ROOT / "opsbot.toml")
-    ctx = CheckContext(
-        as_of=date(2026, 2, 5),
-        now=datetime(2026, 2, 5, 4, tzinfo=UTC),
-        profile=profile,
-        warehouse=NoWarehouse(),
-    )
+    ctx = context(profile, now=datetime(2026, 2, 5, 4, tzinfo=UTC))
     return Phase3Completion(profile.checks.phase3_completion).evaluate(rows, ctx)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -14,7 +13,7 @@ from opsbot.adapters.warehouse import WarehouseError
 from opsbot.checks.base import CheckContext
 from opsbot.checks.result import CheckResult, Overall, Status
 from opsbot.checks.runner import run_checks
-from opsbot.config import Profile
+from tests.unit.doubles import context
 
 
 class Fixed:
@@ -28,22 +27,9 @@ class Fixed:
         return CheckResult(name=self.name, status=self._status, detail="fine")
 
 
-class NoWarehouse:
-    def run(self, query: Any) -> list[dict[str, Any]]:
-        raise AssertionError("these checks do not query")
-
-
 @pytest.fixture
 def ctx() -> CheckContext:
-    profile = Profile.model_validate(
-        {"platform": {"project": "nba-props-platform", "region": "us-west2"}}
-    )
-    return CheckContext(
-        as_of=date(2026, 2, 5),
-        now=datetime(2026, 2, 5, 18, tzinfo=UTC),
-        profile=profile,
-        warehouse=NoWarehouse(),
-    )
+    return context()
 
 
 @pytest.fixture

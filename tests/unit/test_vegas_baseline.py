@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
-from opsbot.checks.base import CheckContext
 from opsbot.checks.result import Status
 from opsbot.checks.vegas_line_coverage import VegasLineCoverage
-from opsbot.config import Profile
+from tests.unit.doubles import context
 
 AS_OF = date(2026, 2, 5)
-
-
-class NoWarehouse:
-    def run(self, query: Any) -> list[dict[str, Any]]:
-        raise AssertionError("evaluate must not query")
 
 
 def rows(history_pct: float, today_pct: float, days: int = 28) -> list[dict[str, Any]]:
@@ -40,17 +34,8 @@ def rows(history_pct: float, today_pct: float, days: int = 28) -> list[dict[str,
 
 
 def judge(data: list[dict[str, Any]]) -> Any:
-    profile = Profile.model_validate(
-        {"platform": {"project": "nba-props-platform", "region": "us-west2"}}
-    )
-    check = VegasLineCoverage(profile.checks.vegas_line_coverage)
-    ctx = CheckContext(
-        as_of=AS_OF,
-        now=datetime(2026, 2, 5, 18, tzinfo=UTC),
-        profile=profile,
-        warehouse=NoWarehouse(),
-    )
-    return check.evaluate(data, ctx)
+    ctx = context(as_of=AS_OF)
+    return VegasLineCoverage(ctx.profile.checks.vegas_line_coverage).evaluate(data, ctx)
 
 
 def test_a_normal_day_near_the_baseline_never_alarms() -> None:
