@@ -84,6 +84,7 @@ class BigQueryWarehouse:
     def run(self, query: Query) -> list[Row]:
         from google.api_core import exceptions as gexc
         from google.cloud import bigquery
+        from google.cloud.bigquery.retry import DEFAULT_JOB_RETRY
         from requests import exceptions as rexc
 
         config = bigquery.QueryJobConfig(
@@ -98,7 +99,9 @@ class BigQueryWarehouse:
                 job_config=config,
                 api_timeout=self._timeout_s,
                 wait_timeout=self._timeout_s,
+                # Both retry layers share the deadline: the client's own job retry defaults to 40 min.
                 retry=bigquery.DEFAULT_RETRY.with_deadline(self._timeout_s),
+                job_retry=DEFAULT_JOB_RETRY.with_deadline(self._timeout_s),
             )
             return [dict(row.items()) for row in rows]
         except gexc.NotFound as exc:
@@ -117,5 +120,9 @@ class BigQueryWarehouse:
             raise WarehouseError(f"timed out after {self._timeout_s:g}s reading {where}") from exc
         except gexc.GoogleAPICallError as exc:
             raise WarehouseError(f"BigQuery error reading {where}: {exc.message}") from exc
-        except (rexc.ConnectionError, gexc.RetryError) as exc:
+        except gexc.RetryError as exc:  # the retry deadline passed: a timeout, whatever failed last
+            raise WarehouseError(
+                f"timed out after {self._timeout_s:g}s reading {where} (last error: {exc.cause})"
+            ) from exc
+        except rexc.ConnectionError as exc:
             raise WarehouseError(f"cannot reach BigQuery reading {where}: {exc}") from exc

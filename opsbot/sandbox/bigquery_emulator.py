@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import threading
 import time
 import uuid
@@ -137,7 +138,7 @@ class BigQueryEmulator:
             pass
 
         Handler.emulator = emulator
-        self._server = ThreadingHTTPServer((host, port), Handler)
+        self._server = _Server((host, port), Handler)
         self._server.daemon_threads = True
         threading.Thread(
             target=self._server.serve_forever, name="bigquery-emulator", daemon=True
@@ -256,6 +257,16 @@ class BigQueryEmulator:
         if found is None:
             raise BigQueryError(404, "notFound", f"Not found: Job {project}:{job_id}")
         return found
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that gave up (timed out) closes its socket: not an emulator error."""
+        error = sys.exc_info()[1]
+        if not isinstance(error, ConnectionError):
+            super().handle_error(request, client_address)
 
 
 _QUERIES = re.compile(r"^/bigquery/v2/projects/([^/]+)/queries$")

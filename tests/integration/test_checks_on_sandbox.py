@@ -174,3 +174,19 @@ def test_a_table_without_permission_is_an_error_naming_it(profile: Profile, sand
     assert phase3.status is ERR
     assert phase3.detail.startswith("permission denied reading nba_orchestration.phase_completions")
     assert sum(r.status is OK for r in report.results) == 4
+
+
+def test_the_query_timeout_bounds_the_client_and_its_retries(
+    profile: Profile, sandbox: Any
+) -> None:
+    # The runner's 20 s check timeout would answer if the client kept retrying (it used to: the
+    # client's own job retry defaults to 40 minutes); the adapter must give up after its 0.5 s.
+    patient = with_overrides(profile, {"health": {"check_timeout_s": 20}})
+    sandbox.bigquery.set_latency(3.0, matching="bigdataball")
+    try:
+        report = run_health(patient, connect(sandbox, patient, timeout_s=0.5), QUIET_DAY)
+    finally:
+        sandbox.bigquery.clear_latency()
+    bdb = next(r for r in report.results if r.name == "bdb_coverage")
+    assert bdb.status is ERR
+    assert bdb.detail.startswith("timed out after 0.5s reading nba_raw.bigdataball_play_by_play")
