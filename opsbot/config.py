@@ -64,7 +64,7 @@ class PlatformConfig(Strict):
 class BigQueryConfig(Strict):
     location: str = "US"
     maximum_bytes_billed: int = Field(default=50_000_000_000, gt=0)
-    query_timeout_s: float = Field(default=30.0, gt=0)
+    query_timeout_s: float = Field(default=25.0, gt=0)
 
 
 class TablesConfig(Strict):
@@ -186,6 +186,15 @@ class Profile(Strict):
     checks: ChecksConfig = ChecksConfig()
     services: list[ServiceConfig] = Field(default_factory=list)
     channels: ChannelsConfig = ChannelsConfig()
+
+    @model_validator(mode="after")
+    def _query_timeout_inside_check_timeout(self) -> Self:
+        if self.bigquery.query_timeout_s > self.health.check_timeout_s:
+            raise ValueError(
+                f"bigquery.query_timeout_s ({self.bigquery.query_timeout_s:g}) must not exceed "
+                f"health.check_timeout_s ({self.health.check_timeout_s:g}): a query would outlive its check"
+            )
+        return self
 
     @model_validator(mode="after")
     def _unique_services(self) -> Self:

@@ -18,7 +18,7 @@ from rich.console import Console
 from opsbot import __version__
 from opsbot.adapters.bigquery import BigQueryWarehouse
 from opsbot.adapters.warehouse import Warehouse
-from opsbot.bot.health_output import print_report
+from opsbot.bot.health_output import health_progress, print_report
 from opsbot.commands.errors import RequestError
 from opsbot.commands.health import parse_game_date, run_health
 from opsbot.config import ConfigError, Profile, load_profile, resolve_profile_path
@@ -56,24 +56,29 @@ def _stderr() -> Console:
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+def _warehouse(profile: Profile, endpoint: str | None = None) -> BigQueryWarehouse:
+    return BigQueryWarehouse.connect(
+        project=profile.platform.project,
+        location=profile.bigquery.location,
+        maximum_bytes_billed=profile.bigquery.maximum_bytes_billed,
+        timeout_s=profile.bigquery.query_timeout_s,
+        endpoint=endpoint,
+    )
+
+
 @contextmanager
 def platform(profile: Profile, use_sandbox: bool) -> Iterator[tuple[Warehouse, datetime]]:
     """The warehouse and the clock: the real platform, or the sandbox started for this command."""
-    settings = {
-        "project": profile.platform.project,
-        "location": profile.bigquery.location,
-        "maximum_bytes_billed": profile.bigquery.maximum_bytes_billed,
-        "timeout_s": profile.bigquery.query_timeout_s,
-    }
     if not use_sandbox:
         from google.auth.exceptions import DefaultCredentialsError
 
         try:
-            yield BigQueryWarehouse.connect(**settings), datetime.now(UTC)  # type: ignore[arg-type]
+            warehouse = _warehouse(profile)
         except DefaultCredentialsError:
             raise PlatformUnavailable(
                 "no Google credentials: run `gcloud auth application-default login`, or try --sandbox"
             ) from None
+        yield warehouse, datetime.now(UTC)
         return
     try:
         from opsbot.sandbox.platform import Sandbox
@@ -85,10 +90,11 @@ def platform(profile: Profile, use_sandbox: bool) -> Iterator[tuple[Warehouse, d
         assert sandbox.startup is not None
         how = "seeded the demo season" if sandbox.startup.seeded_now else "from the seed cache"
         _stderr().print(
-            f"[dim]sandbox: BigQuery emulator at {sandbox.bigquery_url}; clock {sandbox.now:%Y-%m-%d %H:%M} UTC; "
+            f"[dim]sandbox: BigQuery emulator at {sandbox.bigquery_url}; "
+            f"clock {sandbox.now:%Y-%m-%d %H:%M} UTC; "
             f"started in {sandbox.startup.seconds:.2f}s ({how})[/dim]"
         )
-        yield BigQueryWarehouse.connect(endpoint=sandbox.bigquery_url, **settings), sandbox.now  # type: ignore[arg-type]
+        yield _warehouse(profile, sandbox.bigquery_url), sandbox.now
 
 
 @app.command()
@@ -106,8 +112,10 @@ def health(
     """Run the health checks and print the scored report. Exit 0 OK, 1 DEGRADED, 2 CRITICAL."""
     profile = load_profile(config)
     as_of = parse_game_date(date) if date is not None else None
-    with platform(profile, sandbox) as (warehouse, now):
-        report = asyncio.run(run_health(profile, warehouse, now=now, as_of=as_of))
+    with platform(profile, sandbox) as (warehouse, now), health_progress(profile) as on_result:
+        report = asyncio.run(
+            run_health(profile, warehouse, now=now, as_of=as_of, on_result=on_result)
+        )
     print_report(report, as_json=as_json)
     raise typer.Exit(report.status.exit_code)
 

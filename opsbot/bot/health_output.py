@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from rich.console import Console
 from rich.table import Table
 
 from opsbot.checks.result import CheckResult, HealthReport, Overall, Status
+from opsbot.checks.runner import OnResult
+from opsbot.config import Profile
 
 STYLE = {
     Status.OK: "green",
@@ -22,6 +26,24 @@ OVERALL_STYLE = {
     Overall.CRITICAL: "bold red",
 }
 LABEL = {Status.NOT_APPLICABLE: "N/A"}
+
+
+@contextmanager
+def health_progress(profile: Profile) -> Iterator[OnResult | None]:
+    """On a terminal, a spinner on stderr counting checks as they finish; elsewhere nothing."""
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        yield None
+        return
+    total = len(profile.health.checks)
+    done: list[str] = []
+    with console.status(f"running {total} checks…") as status:
+
+        def on_result(result: CheckResult) -> None:
+            done.append(f"{result.name} {result.status.value}")
+            status.update(f"{len(done)}/{total} checks done · last: {done[-1]}")
+
+        yield on_result
 
 
 def summary_line(report: HealthReport) -> str:

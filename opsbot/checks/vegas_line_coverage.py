@@ -65,13 +65,14 @@ class VegasLineCoverage(WarehouseCheck):
             for row in data
             if row["game_date"] is not None and row["feature_rows"]
         }
-        history = [daily[day] for day in sorted(daily) if day < ctx.as_of][-c.baseline_game_days :]
+        history_days = [day for day in sorted(daily) if day < ctx.as_of][-c.baseline_game_days :]
+        history = [daily[day] for day in history_days]
         baseline = (
             round(statistics.median(history), 1)
             if len(history) >= c.baseline_min_game_days
             else None
         )
-        window = Window(self.window_start(ctx.as_of), ctx.as_of)
+        window = Window(history_days[0] if history_days else ctx.as_of, ctx.as_of)
         template = CheckResult(
             name=self.name,
             status=Status.NOT_APPLICABLE,

@@ -115,6 +115,8 @@ def test_vegas_coverage_carries_value_baseline_and_window(statuses: Any) -> None
     assert result.value is not None and result.value < 20
     assert result.baseline is not None and 38 < result.baseline < 46
     assert result.window is not None and result.window.end == date(2026, 1, 28)
+    # the window is the 28 game days of the baseline, not the SQL's wider calendar range
+    assert 28 <= (result.window.end - result.window.start).days <= 35
 
 
 def test_recent_predictions_do_not_apply_before_the_generation_hour(
@@ -144,7 +146,9 @@ def test_a_missing_table_is_an_error_naming_it_and_the_rest_still_report(
 def test_a_slow_query_times_out_as_an_error_and_the_rest_still_report(
     profile: Profile, sandbox: Any
 ) -> None:
-    impatient = with_overrides(profile, {"health": {"check_timeout_s": 0.5}})
+    impatient = with_overrides(
+        profile, {"health": {"check_timeout_s": 0.5}, "bigquery": {"query_timeout_s": 0.5}}
+    )
     sandbox.bigquery.set_latency(5.0, matching="phase_completions")
     try:
         report = run_health(impatient, connect(sandbox, impatient), QUIET_DAY)
@@ -181,10 +185,12 @@ def test_the_query_timeout_bounds_the_client_and_its_retries(
 ) -> None:
     # The runner's 20 s check timeout would answer if the client kept retrying (it used to: the
     # client's own job retry defaults to 40 minutes); the adapter must give up after its 0.5 s.
-    patient = with_overrides(profile, {"health": {"check_timeout_s": 20}})
+    patient = with_overrides(
+        profile, {"health": {"check_timeout_s": 20}, "bigquery": {"query_timeout_s": 0.5}}
+    )
     sandbox.bigquery.set_latency(3.0, matching="bigdataball")
     try:
-        report = run_health(patient, connect(sandbox, patient, timeout_s=0.5), QUIET_DAY)
+        report = run_health(patient, connect(sandbox, patient), QUIET_DAY)
     finally:
         sandbox.bigquery.clear_latency()
     bdb = next(r for r in report.results if r.name == "bdb_coverage")

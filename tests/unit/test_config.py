@@ -84,3 +84,9 @@ def test_config_path_falls_back_to_the_environment(
     path = write(tmp_path, MINIMAL.replace("us-west2", "europe-west1"))
     monkeypatch.setenv("OPSBOT_CONFIG", str(path))
     assert load_profile().platform.region == "europe-west1"
+
+
+def test_a_query_timeout_longer_than_its_check_is_refused(tmp_path: Path) -> None:
+    text = MINIMAL + "[bigquery]\nquery_timeout_s = 60\n[health]\ncheck_timeout_s = 30\n"
+    with pytest.raises(ConfigError, match=r"must not exceed health\.check_timeout_s"):
+        load_profile(write(tmp_path, text))
