@@ -165,7 +165,6 @@ class ChecksConfig(Strict):
 class ServiceConfig(Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,62}$")
     source_paths: list[str] = Field(min_length=1)
-    post_deploy_check: str | None = None
 
 
 class ChannelsConfig(Strict):
