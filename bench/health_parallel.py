@@ -47,13 +47,7 @@ def measure_starts() -> tuple[float, float]:
 
 
 def wall(profile: Profile, sandbox: Sandbox, names: list[str]) -> float:
-    warehouse = BigQueryWarehouse.connect(
-        project=profile.platform.project,
-        location=profile.bigquery.location,
-        maximum_bytes_billed=profile.bigquery.maximum_bytes_billed,
-        timeout_s=60,
-        endpoint=sandbox.bigquery_url,
-    )
+    warehouse = BigQueryWarehouse.from_profile(profile, endpoint=sandbox.bigquery_url)
     ctx = CheckContext(as_of=AS_OF, now=sandbox.now, profile=profile, warehouse=warehouse)
     started = time.perf_counter()
     report = asyncio.run(run_checks(build_checks(profile, names), ctx, timeout_s=60))

@@ -7,9 +7,16 @@ import os
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
+
+from opsbot.adapters.bigquery import BigQueryWarehouse
+from opsbot.adapters.warehouse import Warehouse
+from opsbot.checks.result import HealthReport
+from opsbot.commands.health import run_health as run
+from opsbot.config import Profile, load_profile
+from opsbot.sandbox.demo_season import SANDBOX_NOW
+from opsbot.sandbox.platform import Sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,43 +35,27 @@ def seed_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 @pytest.fixture(scope="session")
-def sandbox(seed_cache: Path) -> Iterator[Any]:
-    from opsbot.sandbox.platform import Sandbox
-
+def sandbox(seed_cache: Path) -> Iterator[Sandbox]:
     with Sandbox() as running:
         yield running
 
 
 @pytest.fixture(scope="session")
-def profile() -> Any:
-    from opsbot.config import load_profile
-
+def profile() -> Profile:
     return load_profile(ROOT / "opsbot.toml")
 
 
-def connect(sandbox: Any, profile: Any, **overrides: Any) -> Any:
-    from opsbot.adapters.bigquery import BigQueryWarehouse
-
-    settings: dict[str, Any] = {
-        "project": profile.platform.project,
-        "location": profile.bigquery.location,
-        "maximum_bytes_billed": profile.bigquery.maximum_bytes_billed,
-        "timeout_s": profile.bigquery.query_timeout_s,
-        "endpoint": sandbox.bigquery_url,
-    }
-    settings.update(overrides)
-    return BigQueryWarehouse.connect(**settings)
+def connect(sandbox: Sandbox, profile: Profile) -> BigQueryWarehouse:
+    """The real BigQuery client on the sandbox's emulator, configured by `profile`."""
+    return BigQueryWarehouse.from_profile(profile, endpoint=sandbox.bigquery_url)
 
 
 @pytest.fixture(scope="session")
-def warehouse(sandbox: Any, profile: Any) -> Any:
+def warehouse(sandbox: Sandbox, profile: Profile) -> BigQueryWarehouse:
     return connect(sandbox, profile)
 
 
 def run_health(
-    profile: Any, warehouse: Any, as_of: date | None, now: datetime | None = None
-) -> Any:
-    from opsbot.commands.health import run_health as run
-    from opsbot.sandbox.demo_season import SANDBOX_NOW
-
+    profile: Profile, warehouse: Warehouse, as_of: date | None, now: datetime | None = None
+) -> HealthReport:
     return asyncio.run(run(profile, warehouse, now=now or SANDBOX_NOW, as_of=as_of))

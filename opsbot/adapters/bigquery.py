@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from opsbot.adapters.warehouse import ParamValue, Query, Row, WarehouseError
+from opsbot.config import Profile
 
 if TYPE_CHECKING:
     from google.cloud import bigquery
@@ -80,6 +81,17 @@ class BigQueryWarehouse:
                 client_options=ClientOptions(api_endpoint=endpoint),
             )
         return cls(client, maximum_bytes_billed=maximum_bytes_billed, timeout_s=timeout_s)
+
+    @classmethod
+    def from_profile(cls, profile: Profile, *, endpoint: str | None = None) -> BigQueryWarehouse:
+        """The profile's project, location, byte cap and query timeout; `endpoint` for an emulator."""
+        return cls.connect(
+            project=profile.platform.project,
+            location=profile.bigquery.location,
+            maximum_bytes_billed=profile.bigquery.maximum_bytes_billed,
+            timeout_s=profile.bigquery.query_timeout_s,
+            endpoint=endpoint,
+        )
 
     def run(self, query: Query) -> list[Row]:
         from google.api_core import exceptions as gexc

@@ -56,16 +56,6 @@ def _stderr() -> Console:
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-def _warehouse(profile: Profile, endpoint: str | None = None) -> BigQueryWarehouse:
-    return BigQueryWarehouse.connect(
-        project=profile.platform.project,
-        location=profile.bigquery.location,
-        maximum_bytes_billed=profile.bigquery.maximum_bytes_billed,
-        timeout_s=profile.bigquery.query_timeout_s,
-        endpoint=endpoint,
-    )
-
-
 @contextmanager
 def platform(profile: Profile, use_sandbox: bool) -> Iterator[tuple[Warehouse, datetime]]:
     """The warehouse and the clock: the real platform, or the sandbox started for this command."""
@@ -73,7 +63,7 @@ def platform(profile: Profile, use_sandbox: bool) -> Iterator[tuple[Warehouse, d
         from google.auth.exceptions import DefaultCredentialsError
 
         try:
-            warehouse = _warehouse(profile)
+            warehouse = BigQueryWarehouse.from_profile(profile)
         except DefaultCredentialsError:
             raise PlatformUnavailable(
                 "no Google credentials: run `gcloud auth application-default login`, or try --sandbox"
@@ -94,7 +84,7 @@ def platform(profile: Profile, use_sandbox: bool) -> Iterator[tuple[Warehouse, d
             f"clock {sandbox.now:%Y-%m-%d %H:%M} UTC; "
             f"started in {sandbox.startup.seconds:.2f}s ({how})[/dim]"
         )
-        yield _warehouse(profile, sandbox.bigquery_url), sandbox.now
+        yield BigQueryWarehouse.from_profile(profile, endpoint=sandbox.bigquery_url), sandbox.now
 
 
 @app.command()
@@ -125,8 +115,7 @@ def config_check(config: ConfigOption = None) -> None:
     """Validate the profile and print it with every default filled in."""
     path = resolve_profile_path(config)
     profile = load_profile(config)
-    console = Console(highlight=False, soft_wrap=True)
-    console.print(profile.model_dump_json(indent=2))
+    typer.echo(profile.model_dump_json(indent=2))
     _stderr().print(
         f"{path}: valid ({len(profile.services)} services, {len(profile.health.checks)} checks)"
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -36,12 +37,15 @@ def health_progress(profile: Profile) -> Iterator[OnResult | None]:
         yield None
         return
     total = len(profile.health.checks)
-    done: list[str] = []
+    finished = 0
     with console.status(f"running {total} checks…") as status:
 
         def on_result(result: CheckResult) -> None:
-            done.append(f"{result.name} {result.status.value}")
-            status.update(f"{len(done)}/{total} checks done · last: {done[-1]}")
+            nonlocal finished
+            finished += 1
+            status.update(
+                f"{finished}/{total} checks done · last: {result.name} {result.status.value}"
+            )
 
         yield on_result
 
@@ -59,19 +63,18 @@ def summary_line(report: HealthReport) -> str:
     return line
 
 
-def _value(result: CheckResult) -> str:
-    return result.format_value() if result.value is not None else "—"
-
-
 def print_report(report: HealthReport, *, as_json: bool, console: Console | None = None) -> None:
-    console = console or Console(
-        highlight=False, soft_wrap=False, width=None if Console().is_terminal else 160
-    )
     if as_json:
-        console.print_json(json.dumps(report.to_json())) if console.is_terminal else print(
-            json.dumps(report.to_json())
-        )
+        text = json.dumps(report.to_json())
+        if sys.stdout.isatty():
+            Console().print_json(text)
+        else:
+            print(text)
         return
+    if console is None:
+        console = Console(highlight=False, soft_wrap=False)
+        if not console.is_terminal:
+            console.width = 160  # logs and pipes: wide enough that the table does not crumble
     table = Table(title=f"opsbot health · as of {report.as_of}", title_justify="left", expand=False)
     for column in (
         "check",
@@ -90,13 +93,12 @@ def print_report(report: HealthReport, *, as_json: bool, console: Console | None
         if result.action:
             actions.append((len(actions) + 1, result))
             action_ref = f"[{len(actions)}] below"
-        baseline = result.format_value(result.baseline) if result.baseline is not None else "—"
         table.add_row(
             result.name,
             f"[{STYLE[result.status]}]{LABEL.get(result.status, result.status.value)}[/]",
-            _value(result),
+            result.format_value(result.value),
             result.threshold or "—",
-            baseline,
+            result.format_value(result.baseline),
             str(result.window) if result.window else "—",
             result.detail,
             action_ref,

@@ -50,11 +50,10 @@ class BdbCoverage(WarehouseCheck):
             window=Window.day(day),
         )
         if not data:
-            return replace(template, status=Status.NOT_APPLICABLE, detail=f"no games on {day}")
+            return replace(template, detail=f"no games on {day}")
         if not final:
             return replace(
                 template,
-                status=Status.NOT_APPLICABLE,
                 detail=f"no final games yet on {day}",
             )
         missing = [str(row["game_id"]) for row in final if not row["covered"]]

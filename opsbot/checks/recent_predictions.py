@@ -56,12 +56,11 @@ class RecentPredictions(WarehouseCheck):
             window=Window.day(day),
         )
         if games == 0:
-            return replace(template, status=Status.NOT_APPLICABLE, detail=f"no games on {day}")
+            return replace(template, detail=f"no games on {day}")
         now = ctx.game_now
         if ctx.as_of_is_today and now.hour < c.generation_hour:
             return replace(
                 template,
-                status=Status.NOT_APPLICABLE,
                 detail=f"predictions are generated from {c.generation_hour:02d}:00 ET; "
                 f"it is {now:%H:%M} ET",
             )

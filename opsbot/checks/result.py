@@ -72,11 +72,11 @@ class CheckResult:
     breakdown: list[dict[str, Any]] = field(default_factory=list)
     duration_s: float = 0.0
 
-    def format_value(self, value: float | None = None) -> str:
-        shown = self.value if value is None else value
-        if shown is None:
+    def format_value(self, value: float | None) -> str:
+        """A number of this check (its value or baseline) with the check's unit; — for none."""
+        if value is None:
             return "—"
-        number = f"{shown:.1f}" if self.unit == "%" else f"{shown:g}"
+        number = f"{value:.1f}" if self.unit == "%" else f"{value:g}"
         return f"{number}{self.unit}"
 
     def to_json(self) -> dict[str, Any]:

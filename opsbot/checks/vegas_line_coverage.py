@@ -82,9 +82,7 @@ class VegasLineCoverage(WarehouseCheck):
             window=window,
         )
         if games == 0:
-            return replace(
-                template, status=Status.NOT_APPLICABLE, detail=f"no games on {ctx.as_of}"
-            )
+            return replace(template, detail=f"no games on {ctx.as_of}")
         if ctx.as_of not in daily:
             return replace(
                 template,

@@ -196,7 +196,7 @@ class BigQueryEmulator:
         )
         sql = config.get("query", "")
         try:
-            if config.get("useLegacySql", True) is not False and "useLegacySql" in config:
+            if config.get("useLegacySql") is True:
                 raise invalid_query("Legacy SQL is not supported by the sandbox; use standard SQL.")
             params = decode_parameters(config.get("queryParameters", []))
             with self._lock:

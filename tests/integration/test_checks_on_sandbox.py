@@ -162,7 +162,7 @@ def test_a_slow_query_times_out_as_an_error_and_the_rest_still_report(
 
 def test_the_byte_cap_from_the_profile_reaches_every_query(profile: Profile, sandbox: Any) -> None:
     capped = with_overrides(profile, {"bigquery": {"maximum_bytes_billed": 10_000}})
-    report = run_health(capped, connect(sandbox, capped, maximum_bytes_billed=10_000), QUIET_DAY)
+    report = run_health(capped, connect(sandbox, capped), QUIET_DAY)
     assert {r.status for r in report.results} == {ERR}
     assert all("maximum_bytes_billed" in r.detail for r in report.results)
     assert report.status is Overall.CRITICAL
