@@ -20,6 +20,7 @@ CHECK_NAMES = (
     "phase3_completion",
     "recent_predictions",
     "bdb_coverage",
+    "deployment_drift",
 )
 
 
@@ -162,9 +163,56 @@ class ChecksConfig(Strict):
     bdb_coverage: BdbCoverageConfig = BdbCoverageConfig()
 
 
+class DriftThresholds(Strict):
+    """When undeployed commits become a warning or critical (per service, or the default)."""
+
+    warn_age_hours: float = Field(default=2.0, ge=0)
+    critical_commits: int = Field(default=20, ge=1)
+    critical_age_hours: float = Field(default=24.0, ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.warn_age_hours > self.critical_age_hours:
+            raise ValueError("warn_age_hours must not exceed critical_age_hours")
+        return self
+
+
+class DriftConfig(DriftThresholds):
+    """Drift policy: default thresholds, the digest's rule across services, what to show."""
+
+    digest_critical_services: int = Field(default=3, ge=1)
+    digest_warn_services: int = Field(default=2, ge=1)
+    commits_shown: int = Field(default=5, ge=0, le=50)
+    cloud_run_timeout_s: float = Field(default=20.0, gt=0)
+    action: Annotated[str | None, _action_template(("service",))] = None
+
+
+def _source_path(value: str) -> str:
+    cleaned = value.strip().strip("/")
+    if not cleaned or cleaned.startswith("-") or ".." in cleaned.split("/") or "\\" in cleaned:
+        raise ValueError(
+            f"{value!r} is not a repository-relative directory (e.g. predictions/worker)"
+        )
+    return cleaned
+
+
+SourcePath = Annotated[str, AfterValidator(_source_path)]
+
+
 class ServiceConfig(Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,62}$")
-    source_paths: list[str] = Field(min_length=1)
+    source_paths: list[SourcePath] = Field(min_length=1)
+    drift: DriftThresholds | None = None  # overrides [drift]'s thresholds for this service
+
+
+class GitConfig(Strict):
+    """The platform monorepo's checkout; a relative path is relative to the profile's file."""
+
+    path: str = "../nba-props-platform"
+    branch: str = Field(default="main", pattern=r"^[A-Za-z0-9._/-]+$")
+    remote: str | None = Field(default="origin", pattern=r"^[A-Za-z0-9._-]+$")
+    fetch: bool = True
+    fetch_timeout_s: float = Field(default=60.0, gt=0)
 
 
 class ChannelsConfig(Strict):
@@ -184,7 +232,15 @@ class Profile(Strict):
     health: HealthConfig = HealthConfig()
     checks: ChecksConfig = ChecksConfig()
     services: list[ServiceConfig] = Field(default_factory=list)
+    git: GitConfig = GitConfig()
+    drift: DriftConfig = DriftConfig()
     channels: ChannelsConfig = ChannelsConfig()
+
+    def service(self, name: str) -> ServiceConfig | None:
+        return next((s for s in self.services if s.name == name), None)
+
+    def drift_thresholds(self, service: ServiceConfig) -> DriftThresholds:
+        return service.drift or self.drift
 
     @model_validator(mode="after")
     def _query_timeout_inside_check_timeout(self) -> Self:

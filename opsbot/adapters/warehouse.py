@@ -9,13 +9,15 @@ from datetime import date, datetime
 from string import Template
 from typing import Any, Protocol
 
+from opsbot.adapters.errors import AdapterError
+
 ParamValue = str | int | float | bool | date | datetime | Sequence[str] | Sequence[int]
 Row = dict[str, Any]
 
 _IDENTIFIER = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
-class WarehouseError(Exception):
+class WarehouseError(AdapterError):
     """A query could not run; the message names the tables and says why."""
 
 

@@ -5,23 +5,24 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import click
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from opsbot import __version__
-from opsbot.adapters.bigquery import BigQueryWarehouse
-from opsbot.adapters.warehouse import Warehouse
+from opsbot.adapters.errors import AdapterError
+from opsbot.adapters.git import RepoNotFound
+from opsbot.bot.drift_output import print_contains, print_drift
 from opsbot.bot.health_output import health_progress, print_report
+from opsbot.bot.platform import PlatformUnavailable, open_platform
+from opsbot.commands.drift import parse_commit_ref, run_contains, run_drift, select_services
 from opsbot.commands.errors import RequestError
 from opsbot.commands.health import parse_game_date, run_health
-from opsbot.config import ConfigError, Profile, load_profile, resolve_profile_path
+from opsbot.config import ConfigError, load_profile, resolve_profile_path
 
 EXIT_USAGE = 3
 EXIT_CONFIG = 4
@@ -29,7 +30,7 @@ EXIT_PLATFORM = 5
 
 app = typer.Typer(
     name="opsbot",
-    help="Operations of the NBA props platform: health now; drift, deploy and rollback to come.",
+    help="Operations of the NBA props platform: health and drift; deploy and rollback to come.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -48,43 +49,12 @@ SandboxOption = Annotated[
 ]
 
 
-class PlatformUnavailable(Exception):
-    """The platform cannot be reached (credentials, network); the message says what to do."""
-
-
 def _stderr() -> Console:
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-@contextmanager
-def platform(profile: Profile, use_sandbox: bool) -> Iterator[tuple[Warehouse, datetime]]:
-    """The warehouse and the clock: the real platform, or the sandbox started for this command."""
-    if not use_sandbox:
-        from google.auth.exceptions import DefaultCredentialsError
-
-        try:
-            warehouse = BigQueryWarehouse.from_profile(profile)
-        except DefaultCredentialsError:
-            raise PlatformUnavailable(
-                "no Google credentials: run `gcloud auth application-default login`, or try --sandbox"
-            ) from None
-        yield warehouse, datetime.now(UTC)
-        return
-    try:
-        from opsbot.sandbox.platform import Sandbox
-    except ImportError as exc:
-        raise PlatformUnavailable(
-            f"the sandbox needs its extra: pip install 'opsbot[sandbox]' ({exc.name} is missing)"
-        ) from None
-    with Sandbox() as sandbox:
-        assert sandbox.startup is not None
-        how = "seeded the demo season" if sandbox.startup.seeded_now else "from the seed cache"
-        _stderr().print(
-            f"[dim]sandbox: BigQuery emulator at {sandbox.bigquery_url}; "
-            f"clock {sandbox.now:%Y-%m-%d %H:%M} UTC; "
-            f"started in {sandbox.startup.seconds:.2f}s ({how})[/dim]"
-        )
-        yield BigQueryWarehouse.from_profile(profile, endpoint=sandbox.bigquery_url), sandbox.now
+def _announce(message: str) -> None:
+    _stderr().print(f"[dim]{escape(message)}[/dim]")
 
 
 @app.command()
@@ -100,14 +70,65 @@ def health(
     config: ConfigOption = None,
 ) -> None:
     """Run the health checks and print the scored report. Exit 0 OK, 1 DEGRADED, 2 CRITICAL."""
-    profile = load_profile(config)
+    profile_path = resolve_profile_path(config)
+    profile = load_profile(profile_path)
     as_of = parse_game_date(date) if date is not None else None
-    with platform(profile, sandbox) as (warehouse, now), health_progress(profile) as on_result:
+    with (
+        open_platform(profile, profile_path, sandbox=sandbox, announce=_announce) as platform,
+        health_progress(profile) as on_result,
+    ):
         report = asyncio.run(
-            run_health(profile, warehouse, now=now, as_of=as_of, on_result=on_result)
+            run_health(
+                profile,
+                platform.warehouse,
+                now=platform.now,
+                as_of=as_of,
+                on_result=on_result,
+                drift_sources=platform.drift_sources,
+            )
         )
     print_report(report, as_json=as_json)
     raise typer.Exit(report.status.exit_code)
+
+
+@app.command()
+def drift(
+    services: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Services to check (default: every service in the profile).", show_default=False
+        ),
+    ] = None,
+    contains: Annotated[
+        str | None,
+        typer.Option("--contains", metavar="SHA", help="Which services already run this commit?"),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object instead of a table.")
+    ] = False,
+    sandbox: SandboxOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Per service: the commit it runs and the commits on main touching its sources that it lacks.
+
+    Exit 0 no drift (or only younger than the warning age), 1 WARN, 2 CRITICAL. With --contains:
+    0 when every service the commit touches runs it, 1 when some do not yet.
+    """
+    profile_path = resolve_profile_path(config)
+    profile = load_profile(profile_path)
+    names = list(services or [])
+    select_services(profile, names)  # bad input is a usage error before anything starts
+    if contains is not None:
+        parse_commit_ref(contains)
+    with open_platform(profile, profile_path, sandbox=sandbox, announce=_announce) as platform:
+        sources = platform.drift_sources()
+        if contains is not None:
+            found = run_contains(profile, sources, contains, names)
+            print_contains(found, as_json=as_json)
+            raise typer.Exit(found.exit_code)
+        report = run_drift(profile, sources, names, platform.now)
+    print_drift(report, as_json=as_json)
+    raise typer.Exit(report.severity.exit_code)
 
 
 @config_app.command("check")
@@ -149,7 +170,10 @@ def main(argv: list[str] | None = None) -> None:
     except ConfigError as exc:
         err.print(f"opsbot: config error: {exc}", markup=False)
         sys.exit(EXIT_CONFIG)
-    except PlatformUnavailable as exc:
+    except RepoNotFound as exc:
+        err.print(f"opsbot: config error: git.path: {exc}", markup=False)
+        sys.exit(EXIT_CONFIG)
+    except (PlatformUnavailable, AdapterError) as exc:
         err.print(f"opsbot: {exc}", markup=False)
         sys.exit(EXIT_PLATFORM)
     except (click.Abort, KeyboardInterrupt):

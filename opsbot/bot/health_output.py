@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
 from rich.table import Table
 
+from opsbot.bot.terminal import emit_json, report_console
 from opsbot.checks.result import CheckResult, HealthReport, Overall, Status
 from opsbot.checks.runner import OnResult
 from opsbot.config import Profile
@@ -65,16 +64,9 @@ def summary_line(report: HealthReport) -> str:
 
 def print_report(report: HealthReport, *, as_json: bool, console: Console | None = None) -> None:
     if as_json:
-        text = json.dumps(report.to_json())
-        if sys.stdout.isatty():
-            Console().print_json(text)
-        else:
-            print(text)
+        emit_json(report.to_json())
         return
-    if console is None:
-        console = Console(highlight=False, soft_wrap=False)
-        if not console.is_terminal:
-            console.width = 160  # logs and pipes: wide enough that the table does not crumble
+    console = console or report_console()
     table = Table(title=f"opsbot health · as of {report.as_of}", title_justify="left", expand=False)
     for column in (
         "check",

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from string import Template
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from zoneinfo import ZoneInfo
 
 from opsbot.adapters.warehouse import Query, Row, Warehouse, bind_tables
 from opsbot.checks.result import CheckResult, Status
 from opsbot.config import Profile
+
+if TYPE_CHECKING:
+    from opsbot.checks.drift_model import DriftSources
 
 
 @dataclass(frozen=True)
@@ -22,6 +26,7 @@ class CheckContext:
     now: datetime
     profile: Profile
     warehouse: Warehouse
+    drift_sources: Callable[[], DriftSources] | None = None  # opened on demand, off the loop
 
     @property
     def game_now(self) -> datetime:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from opsbot.checks.base import Check
 from opsbot.checks.bdb_coverage import BdbCoverage
+from opsbot.checks.deployment_drift import DeploymentDrift
 from opsbot.checks.grading_completeness import GradingCompleteness
 from opsbot.checks.phase3_completion import Phase3Completion
 from opsbot.checks.recent_predictions import RecentPredictions
@@ -18,6 +19,7 @@ FACTORIES: dict[str, Callable[[Profile], Check]] = {
     Phase3Completion.name: lambda p: Phase3Completion(p.checks.phase3_completion),
     RecentPredictions.name: lambda p: RecentPredictions(p.checks.recent_predictions),
     BdbCoverage.name: lambda p: BdbCoverage(p.checks.bdb_coverage),
+    DeploymentDrift.name: lambda p: DeploymentDrift(p.drift),
 }
 
 

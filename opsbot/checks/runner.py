@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from opsbot.adapters.warehouse import WarehouseError
+from opsbot.adapters.errors import AdapterError
 from opsbot.checks.base import Check, CheckContext
 from opsbot.checks.result import CheckResult, HealthReport, Status
 
@@ -61,7 +61,7 @@ async def _run_one(check: Check, ctx: CheckContext, timeout_s: float) -> CheckRe
         result = check.evaluate(data, ctx)
     except TimeoutError:
         result = error_result(check.name, f"timed out after {timeout_s:g}s (check_timeout_s)")
-    except WarehouseError as exc:
+    except AdapterError as exc:
         result = error_result(check.name, str(exc))
     except Exception as exc:
         log.exception("check %s failed", check.name)

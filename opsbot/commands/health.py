@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from opsbot.adapters.warehouse import Warehouse
 from opsbot.checks.base import CheckContext
+from opsbot.checks.drift_model import DriftSources
 from opsbot.checks.registry import build_checks
 from opsbot.checks.result import HealthReport
 from opsbot.checks.runner import OnResult, run_checks
@@ -41,9 +43,14 @@ async def run_health(
     now: datetime,
     as_of: date | None = None,
     on_result: OnResult | None = None,
+    drift_sources: Callable[[], DriftSources] | None = None,
 ) -> HealthReport:
     ctx = CheckContext(
-        as_of=resolve_as_of(profile, now, as_of), now=now, profile=profile, warehouse=warehouse
+        as_of=resolve_as_of(profile, now, as_of),
+        now=now,
+        profile=profile,
+        warehouse=warehouse,
+        drift_sources=drift_sources,
     )
     return await run_checks(
         build_checks(profile), ctx, timeout_s=profile.health.check_timeout_s, on_result=on_result

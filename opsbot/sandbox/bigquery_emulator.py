@@ -6,17 +6,13 @@ DuckDB; errors in Google's JSON shape so the client raises NotFound, BadRequest 
 
 from __future__ import annotations
 
-import json
 import re
-import sys
 import threading
 import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import duckdb
 
@@ -29,6 +25,7 @@ from opsbot.sandbox.bigquery_sql import (
     translate,
 )
 from opsbot.sandbox.demo_tables import TableSpec
+from opsbot.sandbox.json_http import JsonApi, Query
 
 DEFAULT_PAGE_ROWS = 10_000
 BYTES_PER_CELL = 8
@@ -108,55 +105,36 @@ class Job:
         return body
 
 
-class BigQueryEmulator:
+_QUERIES = re.compile(r"^/bigquery/v2/projects/([^/]+)/queries$")
+_QUERY_RESULTS = re.compile(r"^/bigquery/v2/projects/([^/]+)/queries/([^/]+)$")
+_JOBS = re.compile(r"^/bigquery/v2/projects/([^/]+)/jobs$")
+_JOB = re.compile(r"^/bigquery/v2/projects/([^/]+)/jobs/([^/]+?)(/cancel)?$")
+
+
+class BigQueryEmulator(JsonApi):
     """Serves the BigQuery v2 REST API for the tables of one DuckDB connection."""
+
+    thread_name = "bigquery-emulator"
 
     def __init__(self, con: duckdb.DuckDBPyConnection, tables: Mapping[str, TableSpec]) -> None:
         self._con = con
         self._tables = dict(tables)
         self._row_counts = {name: self._count(name) for name in tables}
         self._jobs: dict[tuple[str, str], Job] = {}
+        super().__init__()
         self._lock = threading.Lock()
-        self._stopping = threading.Event()
         self.latency_s = 0.0
         self.latency_rules: list[tuple[str, float]] = []
         self.received: list[ReceivedQuery] = []
         self.denied_tables: set[str] = set()
-        self._server: ThreadingHTTPServer | None = None
 
     def _count(self, name: str) -> int:
         # `name` is a key of the emulator's own table catalogue, never request text.
         row = self._con.cursor().execute(f"SELECT COUNT(*) FROM {name}").fetchone()  # noqa: S608
         return int(row[0]) if row else 0
 
-    # --- lifecycle ----------------------------------------------------------------------------
-
-    def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        emulator = self
-
-        class Handler(_Handler):
-            pass
-
-        Handler.emulator = emulator
-        self._server = _Server((host, port), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(
-            target=self._server.serve_forever, name="bigquery-emulator", daemon=True
-        ).start()
-        return self.url
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None, "emulator not started"
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
     def stop(self) -> None:
-        self._stopping.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        super().stop()
         self._con.close()
 
     def set_latency(self, seconds: float, *, matching: str | None = None) -> None:
@@ -175,7 +153,7 @@ class BigQueryEmulator:
     def _delay(self, sql: str) -> None:
         delay = max([self.latency_s, *(s for text, s in self.latency_rules if text in sql)])
         if delay > 0:
-            self._stopping.wait(delay)
+            self.stopping.wait(delay)
 
     def run_job(
         self,
@@ -258,78 +236,15 @@ class BigQueryEmulator:
             raise BigQueryError(404, "notFound", f"Not found: Job {project}:{job_id}")
         return found
 
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client that gave up (timed out) closes its socket: not an emulator error."""
-        error = sys.exc_info()[1]
-        if not isinstance(error, ConnectionError):
-            super().handle_error(request, client_address)
-
-
-_QUERIES = re.compile(r"^/bigquery/v2/projects/([^/]+)/queries$")
-_QUERY_RESULTS = re.compile(r"^/bigquery/v2/projects/([^/]+)/queries/([^/]+)$")
-_JOBS = re.compile(r"^/bigquery/v2/projects/([^/]+)/jobs$")
-_JOB = re.compile(r"^/bigquery/v2/projects/([^/]+)/jobs/([^/]+?)(/cancel)?$")
-
-
-class _Handler(BaseHTTPRequestHandler):
-    emulator: BigQueryEmulator
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read their own output
-        pass
-
-    def _send(self, code: int, body: dict[str, Any]) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json; charset=UTF-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _body(self) -> dict[str, Any]:
-        length = int(self.headers.get("Content-Length") or 0)
-        if not length:
-            return {}
-        try:
-            parsed = json.loads(self.rfile.read(length))
-        except json.JSONDecodeError:
-            raise BigQueryError(
-                400, "parseError", "Parse Error: request body is not JSON"
-            ) from None
-        if not isinstance(parsed, dict):
-            raise BigQueryError(400, "invalid", "Invalid JSON payload: expected an object")
-        return parsed
-
-    def _dispatch(self, method: str) -> None:
-        parts = urlsplit(self.path)
-        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-        try:
-            body = self._body() if method == "POST" else {}
-            self._send(200, self._route(method, parts.path, query, body))
-        except BigQueryError as exc:
-            self._send(exc.code, exc.body())
-
-    def do_GET(self) -> None:
-        self._dispatch("GET")
-
-    def do_POST(self) -> None:
-        self._dispatch("POST")
-
-    def _route(
-        self, method: str, path: str, query: dict[str, str], body: dict[str, Any]
-    ) -> dict[str, Any]:
-        emulator = self.emulator
+    def route(self, method: str, path: str, query: Query, body: dict[str, Any]) -> dict[str, Any]:
+        params = {k: v[-1] for k, v in query.items()}
         if method == "POST" and (m := _QUERIES.match(path)):
             config = {
                 k: v
                 for k, v in body.items()
                 if k not in ("dryRun", "maxResults", "requestId", "location")
             }
-            job = emulator.run_job(
+            job = self.run_job(
                 m[1],
                 config,
                 dry_run=bool(body.get("dryRun")),
@@ -338,12 +253,12 @@ class _Handler(BaseHTTPRequestHandler):
             )
             if job.error is not None:
                 raise job.error
-            emulator.remember(job)
+            self.remember(job)
             return job.results(0, body.get("maxResults"))
         if method == "POST" and (m := _JOBS.match(path)):
             reference = body.get("jobReference", {})
             configuration = body.get("configuration", {})
-            job = emulator.run_job(
+            job = self.run_job(
                 m[1],
                 configuration.get("query", {}),
                 dry_run=bool(configuration.get("dryRun")),
@@ -352,15 +267,15 @@ class _Handler(BaseHTTPRequestHandler):
             )
             if job.dry_run and job.error is not None:
                 raise job.error
-            emulator.remember(job)
+            self.remember(job)
             return job.resource()
         if method == "GET" and (m := _QUERY_RESULTS.match(path)):
-            job = emulator.job(m[1], m[2])
-            start = int(query.get("pageToken") or query.get("startIndex") or 0)
-            max_results = int(query["maxResults"]) if "maxResults" in query else None
+            job = self.job(m[1], m[2])
+            start = int(params.get("pageToken") or params.get("startIndex") or 0)
+            max_results = int(params["maxResults"]) if "maxResults" in params else None
             return job.results(start, max_results)
         if (m := _JOB.match(path)) and (method == "GET" or m[3]):
-            job = emulator.job(m[1], m[2])
+            job = self.job(m[1], m[2])
             return (
                 {"kind": "bigquery#jobCancelResponse", "job": job.resource()}
                 if m[3]

@@ -7,37 +7,17 @@ import decimal
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, cast
+from typing import Any, cast
 
 import sqlglot
 from sqlglot import exp
 
 from opsbot.sandbox.demo_tables import TableSpec
+from opsbot.sandbox.json_http import GoogleApiError
 
 
-class BigQueryError(Exception):
+class BigQueryError(GoogleApiError):
     """An error BigQuery would return: HTTP code, reason and message in Google's shape."""
-
-    STATUS: ClassVar[dict[int, str]] = {
-        400: "INVALID_ARGUMENT",
-        403: "PERMISSION_DENIED",
-        404: "NOT_FOUND",
-        409: "ALREADY_EXISTS",
-    }
-
-    def __init__(self, code: int, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.code, self.reason, self.message = code, reason, message
-
-    def body(self) -> dict[str, Any]:
-        return {
-            "error": {
-                "code": self.code,
-                "message": self.message,
-                "errors": [{"message": self.message, "domain": "global", "reason": self.reason}],
-                "status": self.STATUS.get(self.code, "INTERNAL"),
-            }
-        }
 
 
 def invalid_query(message: str) -> BigQueryError:

@@ -5,12 +5,17 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from pathlib import Path
 from types import TracebackType
 from typing import Self
 
 from opsbot.sandbox.bigquery_emulator import BigQueryEmulator
+from opsbot.sandbox.cloudrun_emulator import CloudRunEmulator
+from opsbot.sandbox.cloudrun_state import CloudRunState
+from opsbot.sandbox.demo_repo import platform_repo
 from opsbot.sandbox.demo_season import SANDBOX_NOW
+from opsbot.sandbox.demo_services import seed_services
 from opsbot.sandbox.demo_tables import TABLES, open_in_memory
 
 
@@ -32,19 +37,32 @@ class StartupTiming:
 
 
 class Sandbox:
-    """Start with `with Sandbox() as sandbox:`; `sandbox.bigquery_url` is the emulator's endpoint."""
+    """Start with `with Sandbox() as sandbox:`; the emulators' endpoints and the repo on it."""
 
     def __init__(self, now: datetime | None = None) -> None:
         self.now = now or sandbox_now()
         self.bigquery: BigQueryEmulator | None = None
+        self.cloud_run: CloudRunEmulator | None = None
+        self.repo_path: Path | None = None
         self.startup: StartupTiming | None = None
+        self._started = time.monotonic()
+
+    def clock(self) -> datetime:
+        """The sandbox's time: its start time plus the seconds it has been running."""
+        return self.now + timedelta(seconds=time.monotonic() - self._started)
 
     def start(self) -> Self:
         started = time.perf_counter()
-        con, built = open_in_memory()
+        con, tables_built = open_in_memory()
         self.bigquery = BigQueryEmulator(con, TABLES)
         self.bigquery.start()
-        self.startup = StartupTiming(time.perf_counter() - started, built)
+        self.repo_path, repo_built = platform_repo()
+        state = CloudRunState(self.clock)
+        seed_services(state, self.repo_path, self.now)
+        self.cloud_run = CloudRunEmulator(state)
+        self.cloud_run.start()
+        self._started = time.monotonic()
+        self.startup = StartupTiming(time.perf_counter() - started, tables_built or repo_built)
         return self
 
     @property
@@ -52,9 +70,15 @@ class Sandbox:
         assert self.bigquery is not None, "sandbox not started"
         return self.bigquery.url
 
+    @property
+    def cloud_run_url(self) -> str:
+        assert self.cloud_run is not None, "sandbox not started"
+        return self.cloud_run.url
+
     def stop(self) -> None:
-        if self.bigquery is not None:
-            self.bigquery.stop()
+        for emulator in (self.bigquery, self.cloud_run):
+            if emulator is not None:
+                emulator.stop()
 
     def __enter__(self) -> Self:
         return self.start()

@@ -1,0 +1,132 @@
+"""The platform a command talks to: the real one (ADC), or the embedded sandbox on loopback."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypeVar
+
+from opsbot.adapters.bigquery import BigQueryWarehouse
+from opsbot.adapters.cloudrun import CloudRun
+from opsbot.adapters.git import GitRepo
+from opsbot.adapters.warehouse import Warehouse
+from opsbot.checks.drift_model import DriftSources
+from opsbot.config import Profile
+
+
+class PlatformUnavailable(Exception):
+    """The platform cannot be reached (credentials, network); the message says what to do."""
+
+
+T = TypeVar("T")
+NO_CREDENTIALS = (
+    "no Google credentials: run `gcloud auth application-default login`, or try --sandbox"
+)
+
+
+class Platform:
+    """The clients of one command run, each opened on first use (a health run may need no git)."""
+
+    def __init__(
+        self,
+        profile: Profile,
+        now: datetime,
+        open_warehouse: Callable[[], Warehouse],
+        open_drift_sources: Callable[[], DriftSources],
+    ) -> None:
+        self.profile = profile
+        self.now = now
+        self._open_warehouse = open_warehouse
+        self._open_drift_sources = open_drift_sources
+        self._drift_sources: DriftSources | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def warehouse(self) -> Warehouse:
+        return self._open_warehouse()
+
+    def drift_sources(self) -> DriftSources:
+        """Cloud Run and the repo (fetched once per run)."""
+        with self._lock:
+            if self._drift_sources is None:
+                self._drift_sources = self._open_drift_sources()
+            return self._drift_sources
+
+
+def repo_path(profile: Profile, profile_path: Path) -> Path:
+    """git.path, with ~ expanded and a relative path taken from the profile's directory."""
+    path = Path(profile.git.path).expanduser()
+    return path if path.is_absolute() else (profile_path.parent / path).resolve()
+
+
+def _credentials_guard(open_client: Callable[[], T]) -> T:
+    from google.auth.exceptions import DefaultCredentialsError
+
+    try:
+        return open_client()
+    except DefaultCredentialsError:
+        raise PlatformUnavailable(NO_CREDENTIALS) from None
+
+
+def _production(profile: Profile, profile_path: Path) -> Platform:
+    def open_drift_sources() -> DriftSources:
+        git = profile.git
+        repo = GitRepo.open(repo_path(profile, profile_path), branch=git.branch, remote=git.remote)
+        if git.fetch:
+            repo.fetch(git.fetch_timeout_s)
+        cloud_run = _credentials_guard(
+            lambda: CloudRun.connect(
+                project=profile.platform.project,
+                region=profile.platform.region,
+                timeout_s=profile.drift.cloud_run_timeout_s,
+            )
+        )
+        return DriftSources(cloud_run, repo)
+
+    warehouse = _credentials_guard(lambda: BigQueryWarehouse.from_profile(profile))
+    return Platform(profile, datetime.now(UTC), lambda: warehouse, open_drift_sources)
+
+
+@contextmanager
+def open_platform(
+    profile: Profile,
+    profile_path: Path,
+    *,
+    sandbox: bool,
+    announce: Callable[[str], None] = lambda message: None,
+) -> Iterator[Platform]:
+    """The platform for one command; with `sandbox`, emulators started for it and stopped after."""
+    if not sandbox:
+        yield _production(profile, profile_path)
+        return
+    try:
+        from opsbot.sandbox.platform import Sandbox
+    except ImportError as exc:
+        raise PlatformUnavailable(
+            f"the sandbox needs its extra: pip install 'opsbot[sandbox]' ({exc.name} is missing)"
+        ) from None
+    with Sandbox() as running:
+        assert running.startup is not None and running.repo_path is not None
+        how = "built the demo season" if running.startup.seeded_now else "from the seed cache"
+        announce(
+            f"sandbox: BigQuery {running.bigquery_url}, Cloud Run {running.cloud_run_url}, "
+            f"repo {running.repo_path}; clock {running.now:%Y-%m-%d %H:%M} UTC; "
+            f"started in {running.startup.seconds:.2f}s ({how})"
+        )
+        warehouse = BigQueryWarehouse.from_profile(profile, endpoint=running.bigquery_url)
+        sandbox_repo = running.repo_path
+
+        def open_drift_sources() -> DriftSources:
+            cloud_run = CloudRun.connect(
+                project=profile.platform.project,
+                region=profile.platform.region,
+                timeout_s=profile.drift.cloud_run_timeout_s,
+                endpoint=running.cloud_run_url,
+            )
+            repo = GitRepo.open(sandbox_repo, branch=profile.git.branch, remote=None)
+            return DriftSources(cloud_run, repo)
+
+        yield Platform(profile, running.now, lambda: warehouse, open_drift_sources)
