@@ -14,7 +14,7 @@ from opsbot.adapters.bigquery import BigQueryWarehouse
 from opsbot.adapters.warehouse import Warehouse
 from opsbot.checks.result import HealthReport
 from opsbot.commands.health import run_health as run
-from opsbot.config import Profile, load_profile
+from opsbot.config import CHECK_NAMES, Profile, load_profile
 from opsbot.sandbox.demo_season import SANDBOX_NOW
 from opsbot.sandbox.platform import Sandbox
 
@@ -40,9 +40,15 @@ def sandbox(seed_cache: Path) -> Iterator[Sandbox]:
         yield running
 
 
+WAREHOUSE_CHECKS = [name for name in CHECK_NAMES if name != "deployment_drift"]
+
+
 @pytest.fixture(scope="session")
 def profile() -> Profile:
-    return load_profile(ROOT / "opsbot.toml")
+    """The shipped profile with its warehouse checks (drift has its own tests and fixtures)."""
+    shipped = load_profile(ROOT / "opsbot.toml")
+    health = shipped.health.model_copy(update={"checks": WAREHOUSE_CHECKS})
+    return shipped.model_copy(update={"health": health})
 
 
 def connect(sandbox: Sandbox, profile: Profile) -> BigQueryWarehouse:

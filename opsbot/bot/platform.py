@@ -41,12 +41,16 @@ class Platform:
         self.now = now
         self._open_warehouse = open_warehouse
         self._open_drift_sources = open_drift_sources
+        self._warehouse: Warehouse | None = None
         self._drift_sources: DriftSources | None = None
         self._lock = threading.Lock()
 
     @property
     def warehouse(self) -> Warehouse:
-        return self._open_warehouse()
+        with self._lock:
+            if self._warehouse is None:
+                self._warehouse = self._open_warehouse()
+            return self._warehouse
 
     def drift_sources(self) -> DriftSources:
         """Cloud Run and the repo (fetched once per run)."""
@@ -86,8 +90,10 @@ def _production(profile: Profile, profile_path: Path) -> Platform:
         )
         return DriftSources(cloud_run, repo)
 
-    warehouse = _credentials_guard(lambda: BigQueryWarehouse.from_profile(profile))
-    return Platform(profile, datetime.now(UTC), lambda: warehouse, open_drift_sources)
+    def open_warehouse() -> Warehouse:
+        return _credentials_guard(lambda: BigQueryWarehouse.from_profile(profile))
+
+    return Platform(profile, datetime.now(UTC), open_warehouse, open_drift_sources)
 
 
 @contextmanager

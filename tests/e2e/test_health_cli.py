@@ -36,11 +36,12 @@ def test_human_report_is_a_table_with_a_summary_and_the_exit_code_of_the_status(
         "phase3_completion",
         "recent_predictions",
         "bdb_coverage",
+        "deployment_drift",
     ):
         assert name in done.stdout
-    assert "CRITICAL · score 80" in done.stdout
+    assert "CRITICAL · score 66.7 (4/6 applicable checks passed)" in done.stdout
     assert "gcloud pubsub topics publish nba-grading-trigger" in done.stdout
-    assert "sandbox: BigQuery emulator at http://127.0.0.1:" in done.stderr
+    assert "sandbox: BigQuery http://127.0.0.1:" in done.stderr
 
 
 def test_json_report_shape() -> None:
@@ -49,7 +50,7 @@ def test_json_report_shape() -> None:
     report: dict[str, Any] = json.loads(done.stdout)
     assert report["as_of"] == "2026-01-08"
     assert report["status"] == "DEGRADED"
-    assert report["score"] == 80.0
+    assert report["score"] == 80.0  # drift is judged now, so N/A for a past day
     assert isinstance(report["duration_s"], float)
     checks = {c["name"]: c for c in report["checks"]}
     assert set(checks) == {
@@ -58,6 +59,7 @@ def test_json_report_shape() -> None:
         "phase3_completion",
         "recent_predictions",
         "bdb_coverage",
+        "deployment_drift",
     }
     recent = checks["recent_predictions"]
     assert recent["status"] == "WARN" and recent["value"] == 62.0
@@ -119,7 +121,7 @@ def test_config_check_prints_the_validated_profile() -> None:
     profile = json.loads(done.stdout)
     assert profile["platform"]["project"] == "nba-props-platform"
     assert profile["checks"]["grading_completeness"]["ok_min"] == 80.0
-    assert "valid (7 services, 5 checks)" in done.stderr
+    assert "valid (7 services, 6 checks)" in done.stderr
 
 
 def test_the_sandbox_clock_can_be_set() -> None:

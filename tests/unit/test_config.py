@@ -90,3 +90,35 @@ def test_a_query_timeout_longer_than_its_check_is_refused(tmp_path: Path) -> Non
     text = MINIMAL + "[bigquery]\nquery_timeout_s = 60\n[health]\ncheck_timeout_s = 30\n"
     with pytest.raises(ConfigError, match=r"must not exceed health\.check_timeout_s"):
         load_profile(write(tmp_path, text))
+
+
+@pytest.mark.parametrize(
+    ("snippet", "key"),
+    [
+        ('[[services]]\nname = "x"\nsource_paths = ["../outside"]\n', "services.0.source_paths.0"),
+        ('[[services]]\nname = "x"\nsource_paths = ["--all"]\n', "services.0.source_paths.0"),
+        ("[drift]\nwarn_age_hours = 30\ncritical_age_hours = 24\n", "drift"),
+        ('[drift]\naction = "deploy $svc"\n', "drift.action"),
+        ('[git]\nbranch = "main; rm -rf"\n', "git.branch"),
+    ],
+)
+def test_bad_drift_and_git_settings_name_their_key(tmp_path: Path, snippet: str, key: str) -> None:
+    with pytest.raises(ConfigError, match=f": {key}: "):
+        load_profile(write(tmp_path, MINIMAL + snippet))
+
+
+def test_a_service_may_override_the_drift_thresholds(tmp_path: Path) -> None:
+    profile = load_profile(
+        write(
+            tmp_path,
+            MINIMAL
+            + "[drift]\ncritical_commits = 20\n"
+            + '[[services]]\nname = "busy"\nsource_paths = ["busy/"]\n'
+            + "[services.drift]\ncritical_commits = 60\n"
+            + '[[services]]\nname = "quiet"\nsource_paths = ["quiet"]\n',
+        )
+    )
+    busy, quiet = profile.services
+    assert busy.source_paths == ["busy"]  # a trailing slash is the same directory
+    assert profile.drift_thresholds(busy).critical_commits == 60
+    assert profile.drift_thresholds(quiet).critical_commits == 20
