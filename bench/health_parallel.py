@@ -18,6 +18,7 @@ import time
 from datetime import date
 
 from opsbot.adapters.bigquery import BigQueryWarehouse
+from opsbot.bot.platform import sandbox_drift_sources
 from opsbot.checks.base import CheckContext
 from opsbot.checks.registry import build_checks
 from opsbot.checks.runner import run_checks
@@ -48,7 +49,13 @@ def measure_starts() -> tuple[float, float]:
 
 def wall(profile: Profile, sandbox: Sandbox, names: list[str]) -> float:
     warehouse = BigQueryWarehouse.from_profile(profile, endpoint=sandbox.bigquery_url)
-    ctx = CheckContext(as_of=AS_OF, now=sandbox.now, profile=profile, warehouse=warehouse)
+    ctx = CheckContext(
+        as_of=AS_OF,
+        now=sandbox.now,
+        profile=profile,
+        warehouse=warehouse,
+        drift_sources=lambda: sandbox_drift_sources(profile, sandbox),
+    )
     started = time.perf_counter()
     report = asyncio.run(run_checks(build_checks(profile, names), ctx, timeout_s=60))
     elapsed = time.perf_counter() - started

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from opsbot.adapters.bigquery import BigQueryWarehouse
 from opsbot.adapters.cloudrun import CloudRun
@@ -15,6 +15,9 @@ from opsbot.adapters.git import GitRepo
 from opsbot.adapters.warehouse import Warehouse
 from opsbot.checks.drift_model import DriftSources
 from opsbot.config import Profile
+
+if TYPE_CHECKING:
+    from opsbot.sandbox.platform import Sandbox
 
 
 class PlatformUnavailable(Exception):
@@ -123,16 +126,18 @@ def open_platform(
             f"started in {running.startup.seconds:.2f}s ({how})"
         )
         warehouse = BigQueryWarehouse.from_profile(profile, endpoint=running.bigquery_url)
-        sandbox_repo = running.repo_path
+        yield Platform(
+            profile, running.now, lambda: warehouse, lambda: sandbox_drift_sources(profile, running)
+        )
 
-        def open_drift_sources() -> DriftSources:
-            cloud_run = CloudRun.connect(
-                project=profile.platform.project,
-                region=profile.platform.region,
-                timeout_s=profile.drift.cloud_run_timeout_s,
-                endpoint=running.cloud_run_url,
-            )
-            repo = GitRepo.open(sandbox_repo, branch=profile.git.branch, remote=None)
-            return DriftSources(cloud_run, repo)
 
-        yield Platform(profile, running.now, lambda: warehouse, open_drift_sources)
+def sandbox_drift_sources(profile: Profile, running: Sandbox) -> DriftSources:
+    """The sandbox's Cloud Run emulator and demo repo (read as it is: nothing to fetch)."""
+    assert running.repo_path is not None, "sandbox not started"
+    cloud_run = CloudRun.connect(
+        project=profile.platform.project,
+        region=profile.platform.region,
+        timeout_s=profile.drift.cloud_run_timeout_s,
+        endpoint=running.cloud_run_url,
+    )
+    return DriftSources(cloud_run, GitRepo.open(running.repo_path, branch=profile.git.branch))
