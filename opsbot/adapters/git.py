@@ -7,13 +7,11 @@ a service thousands of commits behind costs what git costs, not a Python loop pe
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import git
-from git.exc import BadName, BadObject
 
 from opsbot.adapters.errors import AdapterError
 
@@ -78,7 +76,6 @@ class GitRepo:
         self._git = repo.git
         self._branch = branch
         self._remote = remote
-        self._lock = threading.Lock()  # gitpython's object database is not thread-safe
 
     @classmethod
     def open(cls, path: Path, *, branch: str = "main", remote: str | None = None) -> GitRepo:
@@ -138,19 +135,16 @@ class GitRepo:
         """The commit an abbreviated or full SHA names; None when git does not know it."""
         if not SHA_LIKE.match(text):
             return None
-        with self._lock:
-            try:
-                commit = self._repo.commit(text.lower())
-            except (BadName, BadObject, ValueError) as exc:
-                if "ambiguous" in str(exc).lower():
-                    raise AmbiguousCommit(f"{text} is ambiguous: give more digits") from None
-                return None
-            return CommitInfo(
-                commit.hexsha,
-                commit.author.name or "",
-                datetime.fromtimestamp(commit.committed_date, UTC),
-                commit.summary if isinstance(commit.summary, str) else commit.summary.decode(),
+        try:
+            # ^{commit}: a prefix shared with trees or blobs still names the one commit
+            line = self._git.log(
+                "-1", "--no-walk", f"--format={_FORMAT}", f"{text.lower()}^{{commit}}", "--"
             )
+        except git.GitCommandError as exc:
+            if "ambiguous" in str(exc.stderr):
+                raise AmbiguousCommit(f"{text} is ambiguous: give more digits") from None
+            return None
+        return _parse(line) if line else None
 
     def undeployed(self, deployed: str, paths: list[str], *, keep: int) -> Undeployed:
         """Commits in deployed..main touching `paths`: how many, the oldest's time, the newest few."""

@@ -102,7 +102,6 @@ def read_service(sources: DriftSources, config: ServiceConfig) -> ServiceDeploym
     """What one service serves: its revisions with traffic and their commits."""
     try:
         state = sources.cloud_run.get_service(config.name)
-        deployments = [_deployment(sources, config.name, share) for share in state.serving]
     except ServiceNotFound as exc:
         finding = Finding(
             FindingKind.SERVICE_NOT_FOUND,
@@ -111,6 +110,11 @@ def read_service(sources: DriftSources, config: ServiceConfig) -> ServiceDeploym
         )
         return ServiceDeployments(config, findings=[finding], error=exc)
     except CloudRunError as exc:
+        finding = Finding(FindingKind.CLOUD_RUN_ERROR, Severity.WARN, str(exc))
+        return ServiceDeployments(config, findings=[finding], error=exc)
+    try:
+        deployments = [_deployment(sources, config.name, share) for share in state.serving]
+    except CloudRunError as exc:  # a serving revision that cannot be read: said, not a crash
         finding = Finding(FindingKind.CLOUD_RUN_ERROR, Severity.WARN, str(exc))
         return ServiceDeployments(config, findings=[finding], error=exc)
     findings = []

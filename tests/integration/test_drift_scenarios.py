@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from opsbot.adapters.cloudrun import CloudRun, CloudRunError
 from opsbot.adapters.git import GitError, GitRepo
-from opsbot.checks.drift_model import Basis, FindingKind, ServiceDrift, Severity
+from opsbot.checks.drift_model import Basis, DriftSources, FindingKind, ServiceDrift, Severity
 from opsbot.commands.drift import run_contains, run_drift
 from opsbot.commands.errors import RequestError
 from opsbot.config import Profile
@@ -184,3 +185,15 @@ def test_main_is_read_from_the_remote_after_a_fetch(tmp_path: Path) -> None:
         gone = GitRepo.open(clone, branch="main", remote="upstream")
         with pytest.raises(GitError, match="git fetch upstream main failed"):
             gone.fetch(timeout_s=30)
+
+
+def test_cloud_run_unreachable_for_every_service_is_an_error_not_a_report(tmp_path: Path) -> None:
+    with world(tmp_path, HISTORY) as w:
+        dead = CloudRun.connect(
+            project="nba-props-platform",
+            region="us-west2",
+            timeout_s=2,
+            endpoint="http://127.0.0.1:9",
+        )
+        with pytest.raises(CloudRunError, match="cannot reach Cloud Run"):
+            run_drift(profile(), DriftSources(dead, w.repo), [], NOW)
