@@ -111,6 +111,8 @@ def drift(
 ) -> None:
     """Per service: the commit it runs and the commits on main touching its sources that it lacks.
 
+    SERVICES: the services to check (default: every service in the profile).
+
     Exit 0 no drift (or only younger than the warning age), 1 WARN, 2 CRITICAL. With --contains:
     0 when every service the commit touches runs it, 1 when some do not yet.
     """
