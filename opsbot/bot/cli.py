@@ -44,6 +44,9 @@ ConfigOption = Annotated[
         "--config", help="Profile to use (default: $OPSBOT_CONFIG, ./opsbot.toml, the shipped one)."
     ),
 ]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print one JSON object instead of a table.")
+]
 SandboxOption = Annotated[
     bool, typer.Option("--sandbox", help="Run against the embedded sandbox platform on loopback.")
 ]
@@ -63,9 +66,7 @@ def health(
         str | None,
         typer.Option("--date", help="Judge the platform as of this game day (YYYY-MM-DD, ET)."),
     ] = None,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object instead of a table.")
-    ] = False,
+    as_json: JsonOption = False,
     sandbox: SandboxOption = False,
     config: ConfigOption = None,
 ) -> None:
@@ -103,9 +104,7 @@ def drift(
         str | None,
         typer.Option("--contains", metavar="SHA", help="Which services already run this commit?"),
     ] = None,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object instead of a table.")
-    ] = False,
+    as_json: JsonOption = False,
     sandbox: SandboxOption = False,
     config: ConfigOption = None,
 ) -> None:

@@ -75,7 +75,9 @@ class HistorySpec:
     extra_files: tuple[str, ...] = field(default=())
 
     def fingerprint(self) -> str:
-        return hashlib.sha256(repr(self).encode()).hexdigest()[:16]
+        """Changes with the spec and with this generator's code (a stale cache is rebuilt)."""
+        generator = Path(__file__).read_bytes()
+        return hashlib.sha256(repr(self).encode() + generator).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,6 @@ class _Commit:
 
 def _planned(spec: HistorySpec) -> list[_Commit]:
     rng = random.Random(spec.seed)
-    span = (spec.end - spec.start).total_seconds()
     weights = [area.weight for area in spec.areas]
     positions = sorted(rng.random() ** spec.ramp for _ in range(spec.commits))
     commits = []
@@ -97,7 +98,7 @@ def _planned(spec: HistorySpec) -> list[_Commit]:
         verb, topic = rng.choice(VERBS), rng.choice(TOPICS)
         commits.append(
             _Commit(
-                at=spec.start + (spec.end - spec.start) * position if span else spec.start,
+                at=spec.start + (spec.end - spec.start) * position,
                 author=rng.randrange(len(AUTHORS)),
                 subject=f"{verb}({area.label}): {topic}",
                 path=f"{area.path}/{rng.choice(area.files)}",

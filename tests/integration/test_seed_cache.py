@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from opsbot.sandbox.demo_repo import PLATFORM_HISTORY
 from opsbot.sandbox.demo_tables import TABLES, build_database, cached_database
+from opsbot.sandbox.git_history import write_history
 from opsbot.sandbox.platform import Sandbox
 
 
@@ -36,3 +39,27 @@ def test_generation_is_deterministic(sandbox: Any, tmp_path: Path) -> None:
     rebuilt = tmp_path / "rebuilt.duckdb"
     build_database(rebuilt)
     assert fingerprint(rebuilt) == fingerprint(cached)
+
+
+def test_the_demo_repo_is_the_same_history_wherever_it_is_built(tmp_path: Path) -> None:
+    heads = []
+    for place in ("one", "two"):
+        write_history(tmp_path / place, PLATFORM_HISTORY)
+        heads.append(
+            subprocess.run(
+                ["git", "rev-parse", "main"],
+                cwd=tmp_path / place,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        )
+    assert heads[0] == heads[1]
+    count = subprocess.run(
+        ["git", "rev-list", "--count", "main"],
+        cwd=tmp_path / "one",
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert int(count) == PLATFORM_HISTORY.commits + len(PLATFORM_HISTORY.pinned) + 1
