@@ -187,5 +187,7 @@ def _translated_errors(what: str) -> Iterator[None]:
             if isinstance(exc, kind):
                 raise message(exc) from None
         raise
-    except OSError as exc:  # requests' ConnectionError is an OSError
+    except OSError as exc:  # requests' errors are OSErrors
+        if "timeout" in type(exc).__name__.lower() or "timed out" in str(exc):
+            raise CloudRunError(f"{what}: Cloud Run did not answer in time") from None
         raise CloudRunError(f"{what}: cannot reach Cloud Run ({type(exc).__name__})") from None

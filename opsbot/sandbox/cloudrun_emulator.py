@@ -38,11 +38,14 @@ class CloudRunEmulator(JsonApi):
         super().__init__()
         self.state = state
         self.received: list[ReceivedCall] = []
+        self.latency_s = 0.0  # injected before every answer (timeout tests, benchmarks)
         self._lock = threading.Lock()
 
     def route(self, method: str, path: str, query: Query, body: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
             self.received.append(ReceivedCall(method, path))
+        if self.latency_s > 0:
+            self.stopping.wait(self.latency_s)
         state = self.state
         if method == "GET" and (m := _SERVICES.match(path)):
             return _page("services", state.list_services(m[1]), query)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -12,7 +13,7 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import run_v2
 from google.protobuf import field_mask_pb2
 
-from opsbot.adapters.cloudrun import CloudRun, ServiceNotFound
+from opsbot.adapters.cloudrun import CloudRun, CloudRunError, ServiceNotFound
 from opsbot.sandbox.cloudrun_emulator import CloudRunEmulator
 from opsbot.sandbox.cloudrun_state import CloudRunState, SeedRevision
 
@@ -152,3 +153,14 @@ def test_the_adapter_returns_domain_types(emulator: CloudRunEmulator) -> None:
     ]
     with pytest.raises(ServiceNotFound, match="nope"):
         cloud_run.get_service("nope")
+
+
+def test_a_stalled_cloud_run_is_an_error_within_the_timeout(emulator: CloudRunEmulator) -> None:
+    cloud_run = CloudRun.connect(
+        project="nba-props-platform", region="us-west2", timeout_s=0.5, endpoint=emulator.url
+    )
+    emulator.latency_s = 5
+    started = time.monotonic()
+    with pytest.raises(CloudRunError, match="did not answer in time"):
+        cloud_run.get_service("worker")
+    assert time.monotonic() - started < 4  # bounded by the adapter's timeout, not the stall
