@@ -6,7 +6,7 @@ an image, traffic moves) on the same clients, which is why both clients live her
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -172,21 +172,18 @@ def _translated_errors(what: str) -> Iterator[None]:
     """Google API errors become CloudRunError messages a person can act on."""
     from google.api_core import exceptions
 
-    messages: dict[type[Exception], Callable[[Exception], CloudRunError]] = {
-        exceptions.NotFound: lambda e: ServiceNotFound(f"{what}: not found in Cloud Run"),
-        exceptions.PermissionDenied: lambda e: CloudRunError(
-            f"{what}: permission denied (the account needs roles/run.viewer)"
-        ),
-        exceptions.RetryError: lambda e: CloudRunError(f"{what}: Cloud Run did not answer in time"),
-        exceptions.GoogleAPICallError: lambda e: CloudRunError(f"{what}: {e}"),
-    }
     try:
         yield
-    except tuple(messages) as exc:
-        for kind, message in messages.items():
-            if isinstance(exc, kind):
-                raise message(exc) from None
-        raise
+    except exceptions.NotFound:
+        raise ServiceNotFound(f"{what}: not found in Cloud Run") from None
+    except exceptions.PermissionDenied:
+        raise CloudRunError(
+            f"{what}: permission denied (the account needs roles/run.viewer)"
+        ) from None
+    except exceptions.RetryError:
+        raise CloudRunError(f"{what}: Cloud Run did not answer in time") from None
+    except exceptions.GoogleAPICallError as exc:
+        raise CloudRunError(f"{what}: {exc}") from None
     except OSError as exc:  # requests' errors are OSErrors
         if "timeout" in type(exc).__name__.lower() or "timed out" in str(exc):
             raise CloudRunError(f"{what}: Cloud Run did not answer in time") from None

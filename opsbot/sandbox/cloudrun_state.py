@@ -177,16 +177,9 @@ class CloudRunState:
                 _apply_path(updated, body, path)
             for target in updated.get("traffic", []):
                 target["type"] = _traffic_type(target.get("type", REVISION))
-            template_changed = _template_key(updated["template"]) != _template_key(
-                current["template"]
-            )
+            # stored templates never keep `revision`, so naming one is a change by itself
+            template_changed = updated["template"] != current["template"]
             revision = updated["template"].get("revision")
-            if (
-                not template_changed
-                and revision
-                and revision != current["template"].get("revision")
-            ):
-                template_changed = True
             revision_name = self._new_revision_name(updated, revision) if template_changed else None
             self._validate_traffic(updated, updated.get("traffic", []), new_revision=revision_name)
             if validate_only:
@@ -333,10 +326,6 @@ def _template(image: str, labels: dict[str, str], env: dict[str, str]) -> dict[s
     if env:
         container["env"] = [{"name": k, "value": v} for k, v in env.items()]
     return {"labels": dict(labels), "containers": [container]}
-
-
-def _template_key(template: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in template.items() if k != "revision"}
 
 
 def _traffic_type(value: Any) -> int:

@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -72,7 +72,7 @@ class HistorySpec:
     seed: int
     pinned: tuple[PinnedCommit, ...] = ()
     ramp: float = 1.0  # < 1 puts more commits towards the end (a busier team lately)
-    extra_files: tuple[str, ...] = field(default=())
+    extra_files: tuple[str, ...] = ()
 
     def fingerprint(self) -> str:
         """Changes with the spec and with this generator's code (a stale cache is rebuilt)."""

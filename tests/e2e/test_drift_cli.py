@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ import pytest
 from opsbot.sandbox.demo_repo import VEGAS_FIX_SUBJECT, platform_repo
 from tests.conftest import ROOT
 from tests.e2e.test_health_cli import opsbot
+from tests.gitcli import git_out
 
 pytestmark = pytest.mark.slow
 PHASE4 = "nba-phase4-precompute-processors"
@@ -19,21 +19,15 @@ PHASE4 = "nba-phase4-precompute-processors"
 
 def vegas_fix_sha() -> str:
     repo, _ = platform_repo()
-    return subprocess.run(
-        [
-            "git",
-            "log",
-            "-1",
-            "--format=%H",
-            f"--grep={VEGAS_FIX_SUBJECT[:40]}",
-            "--fixed-strings",
-            "main",
-        ],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+    return git_out(
+        repo,
+        "log",
+        "-1",
+        "--format=%H",
+        f"--grep={VEGAS_FIX_SUBJECT[:40]}",
+        "--fixed-strings",
+        "main",
+    )
 
 
 def by_service(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -95,13 +89,7 @@ def test_contains_shows_the_vegas_fix_is_not_live_on_phase4() -> None:
 
 
 def test_contains_a_commit_every_service_runs_exits_zero() -> None:
-    first = subprocess.run(
-        ["git", "rev-list", "--max-parents=0", "main"],
-        cwd=platform_repo()[0],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+    first = git_out(platform_repo()[0], "rev-list", "--max-parents=0", "main")
     done = opsbot("drift", "--sandbox", "--contains", first)
     assert done.returncode == 0, done.stderr
     assert "live wherever it matters" in done.stdout

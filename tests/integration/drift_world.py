@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from opsbot.config import Profile
 from opsbot.sandbox.cloudrun_emulator import CloudRunEmulator
 from opsbot.sandbox.cloudrun_state import CloudRunState, SeedRevision
 from opsbot.sandbox.git_history import Area, HistorySpec, PinnedCommit, write_history
+from tests.gitcli import git_out
 
 NOW = datetime(2026, 2, 5, 18, 0, tzinfo=UTC)
 PARENT = "projects/nba-props-platform/locations/us-west2"
@@ -81,13 +81,7 @@ def world(tmp_path: Path, commits: list[tuple[str, str, datetime]]) -> Iterator[
         pinned=tuple(PinnedCommit(at, path, subject) for path, subject, at in commits),
     )
     write_history(tmp_path / "repo", spec)
-    log = subprocess.run(
-        ["git", "log", "--format=%H %s", "main"],
-        cwd=tmp_path / "repo",
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    log = git_out(tmp_path / "repo", "log", "--format=%H %s", "main")
     sha = {line.split(" ", 1)[1]: line.split(" ", 1)[0] for line in log.splitlines()}
     state = CloudRunState(lambda: NOW)
     emulator = CloudRunEmulator(state)

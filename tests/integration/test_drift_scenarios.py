@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from opsbot.checks.drift_model import Basis, DriftSources, FindingKind, ServiceD
 from opsbot.commands.drift import run_contains, run_drift
 from opsbot.commands.errors import RequestError
 from opsbot.config import Profile
+from tests.gitcli import git_out
 from tests.integration.drift_world import NOW, World, profile, world
 
 HOUR = timedelta(hours=1)
@@ -173,11 +173,11 @@ def test_main_is_read_from_the_remote_after_a_fetch(tmp_path: Path) -> None:
     with world(tmp_path, HISTORY) as w:
         origin = w.repo.path
         clone = tmp_path / "clone"
-        subprocess.run(["git", "clone", "-q", str(origin), str(clone)], check=True)
+        git_out(tmp_path, "clone", "-q", str(origin), str(clone))
         (origin / "shared" / "late.py").write_text("LATE = True\n")
-        git = ["git", "-C", str(origin), "-c", "user.name=Dev", "-c", "user.email=dev@example.com"]
-        subprocess.run([*git, "add", "shared/late.py"], check=True)
-        subprocess.run([*git, "commit", "-q", "-m", "late fix"], check=True)
+        identity = ("-c", "user.name=Dev", "-c", "user.email=dev@example.com")
+        git_out(origin, *identity, "add", "shared/late.py")
+        git_out(origin, *identity, "commit", "-q", "-m", "late fix")
         checkout = GitRepo.open(clone, branch="main", remote="origin")
         assert checkout.main().subject == "docs change"
         checkout.fetch(timeout_s=30)

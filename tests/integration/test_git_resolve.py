@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections import defaultdict
 
 import pytest
 
 from opsbot.adapters.git import AmbiguousCommit, GitRepo
 from opsbot.sandbox.platform import Sandbox
+from tests.gitcli import git_out
 
 
 def objects_by_prefix(repo: GitRepo) -> dict[str, list[tuple[str, str]]]:
-    listing = subprocess.run(
-        ["git", "cat-file", "--batch-all-objects", "--batch-check=%(objectname) %(objecttype)"],
-        cwd=repo.path,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    listing = git_out(
+        repo.path, "cat-file", "--batch-all-objects", "--batch-check=%(objectname) %(objecttype)"
+    )
     found: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for line in listing.splitlines():
         sha, kind = line.split()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ from opsbot.sandbox.demo_repo import PLATFORM_HISTORY
 from opsbot.sandbox.demo_tables import TABLES, build_database, cached_database
 from opsbot.sandbox.git_history import write_history
 from opsbot.sandbox.platform import Sandbox
+from tests.gitcli import git_out
 
 
 def fingerprint(path: Path) -> dict[str, tuple[int, str]]:
@@ -45,21 +45,7 @@ def test_the_demo_repo_is_the_same_history_wherever_it_is_built(tmp_path: Path) 
     heads = []
     for place in ("one", "two"):
         write_history(tmp_path / place, PLATFORM_HISTORY)
-        heads.append(
-            subprocess.run(
-                ["git", "rev-parse", "main"],
-                cwd=tmp_path / place,
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout
-        )
+        heads.append(git_out(tmp_path / place, "rev-parse", "main"))
     assert heads[0] == heads[1]
-    count = subprocess.run(
-        ["git", "rev-list", "--count", "main"],
-        cwd=tmp_path / "one",
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    count = git_out(tmp_path / "one", "rev-list", "--count", "main")
     assert int(count) == PLATFORM_HISTORY.commits + len(PLATFORM_HISTORY.pinned) + 1
