@@ -7,7 +7,7 @@ import re
 import tomllib
 from pathlib import Path
 from string import Template
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -223,6 +223,30 @@ class ChannelsConfig(Strict):
     health: str = "#orchestration-health"
 
 
+Role = Literal["deployer", "approver"]
+ChannelRef = Annotated[str, Field(pattern=r"^(#[a-z0-9][a-z0-9._-]{0,79}|[CGD][A-Z0-9]{2,})$")]
+UserRef = Annotated[str, Field(pattern=r"^[UW][A-Z0-9]{2,}$")]
+
+
+class SlackConfig(Strict):
+    """Who may run what where: read-only commands by channel, mutating ones by role."""
+
+    # Read-only commands (/health, /drift) answer in these channels (#name or channel ID);
+    # elsewhere they answer with an ephemeral note naming them.
+    command_channels: list[ChannelRef] = Field(
+        default_factory=lambda: [
+            "#orchestration-health",
+            "#nba-alerts",
+            "#app-error-alerts",
+            "#deployment-alerts",
+            "#canary-alerts",
+        ],
+        min_length=1,
+    )
+    # Slack user IDs per role, for the mutating commands (deploy, promote, rollback).
+    roles: dict[Role, list[UserRef]] = Field(default_factory=dict)
+
+
 class Profile(Strict):
     """The whole profile: one platform, its tables, checks, services and channels."""
 
@@ -235,6 +259,7 @@ class Profile(Strict):
     git: GitConfig = GitConfig()
     drift: DriftConfig = DriftConfig()
     channels: ChannelsConfig = ChannelsConfig()
+    slack: SlackConfig = SlackConfig()
 
     def service(self, name: str) -> ServiceConfig | None:
         return next((s for s in self.services if s.name == name), None)

@@ -111,6 +111,13 @@ def open_platform(
     if not sandbox:
         yield _production(profile, profile_path)
         return
+    with started_sandbox(announce) as running:
+        yield sandbox_platforms(profile, running)()
+
+
+@contextmanager
+def started_sandbox(announce: Callable[[str], None]) -> Iterator[Sandbox]:
+    """The embedded sandbox's GCP emulators, started and announced; stopped on exit."""
     try:
         from opsbot.sandbox.platform import Sandbox
     except ImportError as exc:
@@ -125,10 +132,36 @@ def open_platform(
             f"repo {running.repo_path}; clock {running.now:%Y-%m-%d %H:%M} UTC; "
             f"started in {running.startup.seconds:.2f}s ({how})"
         )
-        warehouse = BigQueryWarehouse.from_profile(profile, endpoint=running.bigquery_url)
-        yield Platform(
-            profile, running.now, lambda: warehouse, lambda: sandbox_drift_sources(profile, running)
-        )
+        yield running
+
+
+def production_platforms(profile: Profile, profile_path: Path) -> Callable[[], Platform]:
+    """A Platform per request for a long-running bot: one BigQuery client, git fetched each time."""
+    warehouse: list[Warehouse] = []
+    lock = threading.Lock()
+
+    def shared_warehouse() -> Warehouse:
+        with lock:
+            if not warehouse:
+                warehouse.append(_production(profile, profile_path).warehouse)
+            return warehouse[0]
+
+    def platform() -> Platform:
+        fresh = _production(profile, profile_path)
+        return Platform(profile, fresh.now, shared_warehouse, fresh.drift_sources)
+
+    return platform
+
+
+def sandbox_platforms(profile: Profile, running: Sandbox) -> Callable[[], Platform]:
+    """A Platform per request on the sandbox, at the sandbox clock's time of the request."""
+    warehouse = BigQueryWarehouse.from_profile(profile, endpoint=running.bigquery_url)
+    return lambda: Platform(
+        profile,
+        running.clock(),
+        lambda: warehouse,
+        lambda: sandbox_drift_sources(profile, running),
+    )
 
 
 def sandbox_drift_sources(profile: Profile, running: Sandbox) -> DriftSources:

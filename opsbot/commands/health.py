@@ -44,7 +44,9 @@ async def run_health(
     as_of: date | None = None,
     on_result: OnResult | None = None,
     drift_sources: Callable[[], DriftSources] | None = None,
+    checks: list[str] | None = None,
 ) -> HealthReport:
+    """The profile's checks (or only `checks`) as of a game day, run in parallel and scored."""
     ctx = CheckContext(
         as_of=resolve_as_of(profile, now, as_of),
         now=now,
@@ -53,5 +55,8 @@ async def run_health(
         drift_sources=drift_sources,
     )
     return await run_checks(
-        build_checks(profile), ctx, timeout_s=profile.health.check_timeout_s, on_result=on_result
+        build_checks(profile, checks),
+        ctx,
+        timeout_s=profile.health.check_timeout_s,
+        on_result=on_result,
     )

@@ -1,0 +1,57 @@
+"""The Bolt AsyncApp, assembled from the listeners of each entry point."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from opsbot.bot.errors import describe
+from opsbot.bot.listeners import drift, health
+from opsbot.bot.listeners.replies import ephemeral
+from opsbot.bot.runtime import Runtime
+from opsbot.bot.settings import SlackSettings
+from opsbot.bot.views.messages import notice
+
+log = logging.getLogger("opsbot.slack")
+
+
+def web_client(settings: SlackSettings) -> AsyncWebClient:
+    """slack_sdk's client, retrying rate limits (honouring Retry-After) and dropped connections."""
+    options: dict[str, Any] = {}
+    if settings.api_url:
+        options["base_url"] = settings.api_url
+    return AsyncWebClient(
+        token=settings.slack_bot_token.get_secret_value(),
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+        ],
+        timeout=15,
+        **options,
+    )
+
+
+def build_app(runtime: Runtime, settings: SlackSettings) -> AsyncApp:
+    app = AsyncApp(
+        client=web_client(settings),
+        signing_secret=settings.slack_signing_secret.get_secret_value(),
+        logger=log,
+    )
+    health.register(app, runtime)
+    drift.register(app, runtime)
+
+    @app.error
+    async def on_error(error: Exception, body: dict[str, Any], respond: Any) -> None:
+        """The last resort: say what to do, or give a reference to the logged traceback."""
+        said = describe(error)
+        if body.get("response_url"):
+            await respond(**ephemeral(*notice(said.text)), replace_original=False)
+
+    return app

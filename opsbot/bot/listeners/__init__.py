@@ -1,0 +1,1 @@
+"""Bolt listeners, one module per entry point; each registers itself on the app."""

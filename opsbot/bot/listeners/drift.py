@@ -1,0 +1,123 @@
+"""`/drift [service ...]`, `/drift contains <sha>`, and the button listing undeployed commits."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from opsbot.bot.actions import ActionId, DriftExpand, decode
+from opsbot.bot.listeners.replies import HELP_WORDS, ephemeral, report_failure
+from opsbot.bot.live_message import LiveMessage
+from opsbot.bot.runtime import Runtime
+from opsbot.bot.views.drift import contains_report, drift_progress, drift_report, undeployed_commits
+from opsbot.bot.views.kit import fallback
+from opsbot.bot.views.messages import notice, usage
+from opsbot.commands.drift import parse_commit_ref, run_contains, run_drift, select_services
+from opsbot.commands.errors import RequestError
+from opsbot.config import Profile
+
+EXPANDED_COMMITS = 20  # commits listed per revision when a service is expanded
+
+
+@dataclass(frozen=True)
+class DriftRequest:
+    services: list[str]
+    contains: str | None = None
+
+
+def parse_drift_args(text: str, profile: Profile) -> DriftRequest:
+    """Services and an optional `contains <sha>`, or a RequestError (empty for help)."""
+    words = text.split()
+    if any(word.lower() in HELP_WORDS for word in words):
+        raise RequestError("")
+    contains = None
+    if words and words[0].lower() == "contains":
+        if len(words) < 2:
+            raise RequestError("`contains` needs a commit SHA")
+        contains = parse_commit_ref(words[1])
+        words = words[2:]
+    select_services(profile, words)
+    return DriftRequest(words, contains)
+
+
+def register(app: AsyncApp, runtime: Runtime) -> None:
+    guard = runtime.access.middleware()
+    profile = runtime.profile
+
+    @app.command("/drift", middleware=[guard])
+    async def on_drift(
+        ack: Any, command: dict[str, Any], client: AsyncWebClient, respond: Any
+    ) -> None:
+        try:
+            request = parse_drift_args(command.get("text", ""), profile)
+        except RequestError as exc:
+            known = [s.name for s in profile.services]
+            await ack(**ephemeral(*usage("/drift", str(exc) or None, known)))
+            return
+        channel = command["channel_id"]
+        if request.contains is not None:
+            count = len(request.services) or len(profile.services)
+            await ack(**ephemeral(*notice(f"Looking for {request.contains} in {count} services…")))
+            await post_contains(runtime, client, respond, channel, request)
+            return
+        await ack()
+        await post_drift(runtime, client, respond, channel, request.services)
+
+    @app.action(ActionId.DRIFT_EXPAND, middleware=[guard])
+    async def on_expand(ack: Any, body: dict[str, Any], respond: Any) -> None:
+        await ack()
+        try:
+            wanted = decode(DriftExpand, body["actions"][0].get("value"))
+            select_services(profile, [wanted.service])
+            detailed = profile.model_copy(
+                update={
+                    "drift": profile.drift.model_copy(update={"commits_shown": EXPANDED_COMMITS})
+                }
+            )
+            platform = runtime.platform()
+            report = await asyncio.to_thread(
+                lambda: run_drift(
+                    detailed, platform.drift_sources(), [wanted.service], platform.now
+                )
+            )
+            expanded = undeployed_commits(report.services[0], report.checked_at)
+            await respond(**ephemeral(*expanded), replace_original=False)
+        except Exception as exc:
+            await report_failure(exc, respond, None, "Undeployed commits")
+
+
+async def post_drift(
+    runtime: Runtime, client: AsyncWebClient, respond: Any, channel: str, services: list[str]
+) -> None:
+    count = len(services) or len(runtime.profile.services)
+    live: LiveMessage | None = None
+    try:
+        live = await LiveMessage.post(client, channel, *drift_progress(count))
+        platform = runtime.platform()
+        report = await asyncio.to_thread(
+            lambda: run_drift(runtime.profile, platform.drift_sources(), services, platform.now)
+        )
+        await live.finish(*drift_report(report))
+    except Exception as exc:
+        await report_failure(exc, respond, live, "Drift")
+
+
+async def post_contains(
+    runtime: Runtime, client: AsyncWebClient, respond: Any, channel: str, request: DriftRequest
+) -> None:
+    """The answer in the channel; an unknown commit is the asker's to fix, so it stays ephemeral."""
+    assert request.contains is not None
+    sha = request.contains
+    try:
+        platform = runtime.platform()
+        found = await asyncio.to_thread(
+            lambda: run_contains(runtime.profile, platform.drift_sources(), sha, request.services)
+        )
+        text, blocks = contains_report(found)
+        await client.chat_postMessage(channel=channel, text=fallback(text), blocks=blocks)
+    except Exception as exc:
+        await report_failure(exc, respond, None, f"Commit {sha}")

@@ -1,0 +1,17 @@
+"""What the Slack listeners share: the profile, who may do what, and the platform per request."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from opsbot.bot.access import Access
+from opsbot.bot.platform import Platform
+from opsbot.config import Profile
+
+
+@dataclass(frozen=True)
+class Runtime:
+    profile: Profile
+    access: Access
+    platform: Callable[[], Platform]  # a fresh view of the platform, at the time of the request

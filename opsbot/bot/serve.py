@@ -1,0 +1,110 @@
+"""`opsbot serve` and `opsbot sandbox`: the app on HTTP (or Socket Mode), wired to its platform."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import SecretStr
+
+from opsbot.bot.access import Access
+from opsbot.bot.app import build_app
+from opsbot.bot.platform import production_platforms, sandbox_platforms, started_sandbox
+from opsbot.bot.runtime import Runtime
+from opsbot.bot.server import Server, asgi_app, bind
+from opsbot.bot.settings import SlackSettings, load_slack_settings
+from opsbot.config import Profile
+
+if TYPE_CHECKING:
+    from opsbot.sandbox.platform import Sandbox
+    from opsbot.sandbox.slack_emulator import SlackEmulator
+
+
+def health_probe(profile: Profile, profile_path: Path) -> Callable[[], dict[str, Any]]:
+    def probe() -> dict[str, Any]:
+        return {
+            "profile": str(profile_path),
+            "services": len(profile.services),
+            "checks": len(profile.health.checks),
+        }
+
+    return probe
+
+
+def http_server(
+    runtime: Runtime, settings: SlackSettings, profile_path: Path, host: str, port: int
+) -> Server:
+    app = build_app(runtime, settings)
+    return Server(asgi_app(app, health_probe(runtime.profile, profile_path)), bind(host, port))
+
+
+def serve_production(
+    profile: Profile, profile_path: Path, host: str, port: int, announce: Callable[[str], None]
+) -> None:
+    """Serve Slack for the real platform: HTTP on `port`, or Socket Mode with SLACK_APP_TOKEN."""
+    settings = load_slack_settings()
+    runtime = Runtime(profile, Access(profile.slack), production_platforms(profile, profile_path))
+    if settings.slack_app_token is not None:
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+        announce("opsbot: Socket Mode (SLACK_APP_TOKEN is set); no HTTP port is opened")
+        handler = AsyncSocketModeHandler(
+            build_app(runtime, settings), settings.slack_app_token.get_secret_value()
+        )
+        asyncio.run(handler.start_async())  # type: ignore[no-untyped-call]
+        return
+    server = http_server(runtime, settings, profile_path, host, port)
+    announce(f"opsbot: serving Slack at {server.url}/slack/events (health: {server.url}/healthz)")
+    server.serve_forever()
+
+
+@dataclass
+class SandboxBot:
+    """Everything `opsbot sandbox` runs: the platform's emulators, Slack's, and the bot."""
+
+    platform: Sandbox
+    slack: SlackEmulator
+    server: Server
+    runtime: Runtime
+
+
+@contextmanager
+def sandbox_bot(
+    profile: Profile,
+    profile_path: Path,
+    *,
+    port: int = 0,
+    console_port: int = 0,
+    announce: Callable[[str], None] = lambda message: None,
+) -> Iterator[SandboxBot]:
+    """The bot on loopback, wired to the sandbox's emulators; its server not yet running."""
+    try:
+        from opsbot.sandbox.slack_emulator import SlackEmulator
+    except ImportError as exc:  # pragma: no cover - the sandbox extra is missing
+        from opsbot.bot.platform import PlatformUnavailable
+
+        raise PlatformUnavailable(
+            f"the sandbox needs its extra: pip install 'opsbot[sandbox]' ({exc.name})"
+        ) from None
+    with started_sandbox(announce) as platform:
+        slack = SlackEmulator()
+        slack.start(port=console_port)
+        try:
+            settings = SlackSettings(
+                slack_bot_token=SecretStr(slack.workspace.bot_token),
+                slack_signing_secret=SecretStr(secrets.token_hex(16)),
+                opsbot_slack_api_url=slack.api_url,
+            )
+            runtime = Runtime(profile, Access(profile.slack), sandbox_platforms(profile, platform))
+            server = http_server(runtime, settings, profile_path, "127.0.0.1", port)
+            slack.connect_app(
+                f"{server.url}/slack/events", settings.slack_signing_secret.get_secret_value()
+            )
+            yield SandboxBot(platform, slack, server, runtime)
+        finally:
+            slack.stop()

@@ -1,0 +1,81 @@
+"""The HTTP face: Starlette on uvicorn, serving /slack/events and /healthz, nothing else."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import uvicorn
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.async_app import AsyncApp
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+HealthProbe = Callable[[], dict[str, Any]]
+
+
+def asgi_app(bolt: AsyncApp, probe: HealthProbe) -> Starlette:
+    handler = AsyncSlackRequestHandler(bolt)
+
+    async def events(request: Request) -> Response:
+        return await handler.handle(request)
+
+    async def healthz(request: Request) -> Response:
+        """200 when the bot can serve (profile valid); 503 with the reason otherwise."""
+        try:
+            return JSONResponse({"status": "ok", **probe()})
+        except Exception as exc:
+            return JSONResponse({"status": "unavailable", "reason": str(exc)}, status_code=503)
+
+    return Starlette(
+        routes=[
+            Route("/slack/events", events, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+        ]
+    )
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket (port 0: any free port), bound before the server starts."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+class Server(uvicorn.Server):
+    """uvicorn, with a started event other threads can wait on."""
+
+    def __init__(self, app: Starlette, sock: socket.socket) -> None:
+        super().__init__(uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False))
+        self.sock = sock
+        self.ready = threading.Event()
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        self.ready.set()
+
+    @property
+    def url(self) -> str:
+        host, port = self.sock.getsockname()[:2]
+        return f"http://{host}:{port}"
+
+    def serve_forever(self) -> None:
+        self.run(sockets=[self.sock])
+
+    def start_in_thread(self, timeout_s: float = 10.0) -> threading.Thread:
+        thread = threading.Thread(target=self.serve_forever, name="opsbot-http", daemon=True)
+        thread.start()
+        if not self.ready.wait(timeout_s):
+            raise RuntimeError(f"the HTTP server did not start within {timeout_s:g}s")
+        return thread
+
+    def stop(self, thread: threading.Thread, timeout_s: float = 10.0) -> None:
+        self.should_exit = True
+        thread.join(timeout_s)

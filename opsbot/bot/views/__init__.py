@@ -1,0 +1,1 @@
+"""Block Kit views built with slack_sdk's typed models from the commands' typed results."""

@@ -1,0 +1,90 @@
+"""Small Block Kit helpers that keep every message inside Slack's limits."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from slack_sdk.models.blocks import (
+    Block,
+    ButtonElement,
+    ContextBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
+
+MAX_BLOCKS = 50
+MAX_TEXT = 3000  # a section's text, a context element's text
+MAX_HEADER = 150
+MAX_BUTTON_TEXT = 75
+MAX_FALLBACK_TEXT = 4000  # the notification text beside blocks (Slack truncates beyond 40k)
+
+
+def escape(text: str) -> str:
+    """User or git text made safe for mrkdwn (Slack's three control characters)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def clip(text: str, limit: int = MAX_TEXT) -> str:
+    """`text`, or its start and how much was left out, within `limit` characters."""
+    if len(text) <= limit:
+        return text
+    marker = f"… ({len(text) - limit + 40} more characters)"
+    return text[: limit - len(marker)] + marker
+
+
+def header(text: str) -> HeaderBlock:
+    return HeaderBlock(text=PlainTextObject(text=clip(text, MAX_HEADER), emoji=True))
+
+
+def section(text: str, accessory: ButtonElement | None = None) -> SectionBlock:
+    return SectionBlock(text=MarkdownTextObject(text=clip(text)), accessory=accessory)
+
+
+def context(*texts: str) -> ContextBlock:
+    return ContextBlock(elements=[MarkdownTextObject(text=clip(t)) for t in texts[:10]])
+
+
+def button(text: str, action_id: str, value: str, style: str | None = None) -> ButtonElement:
+    return ButtonElement(
+        text=PlainTextObject(text=clip(text, MAX_BUTTON_TEXT), emoji=True),
+        action_id=action_id,
+        value=value,
+        style=style,
+    )
+
+
+def lines_section(lines: Sequence[str], limit: int = MAX_TEXT) -> SectionBlock:
+    """As many whole lines as fit in one section, then "and N more"."""
+    kept: list[str] = []
+    used = 0
+    for index, line in enumerate(lines):
+        more = f"_and {len(lines) - index} more_"
+        if used + len(line) + 1 > limit - len(more) - 1:
+            kept.append(more)
+            break
+        kept.append(line)
+        used += len(line) + 1
+    return section("\n".join(kept) if kept else " ")
+
+
+def within_limits(blocks: Sequence[Block], what: str = "items") -> list[Block]:
+    """At most 50 blocks: the first 49 and a line saying how many more were left out."""
+    if len(blocks) <= MAX_BLOCKS:
+        return list(blocks)
+    kept = list(blocks[: MAX_BLOCKS - 1])
+    kept.append(context(f"_and {len(blocks) - len(kept)} more {what} not shown_"))
+    return kept
+
+
+def fallback(text: str) -> str:
+    """The plain notification text sent beside blocks."""
+    return clip(text, MAX_FALLBACK_TEXT)
+
+
+def fix_command(command: str) -> Block:
+    """The command that fixes something: inline when one line, a code block when several."""
+    if "\n" in command:
+        return section(f"fix:\n```{escape(command)}```")
+    return context(f"fix: `{escape(command)}`")
