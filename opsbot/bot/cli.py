@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -22,7 +25,7 @@ from opsbot.bot.platform import PlatformUnavailable, open_platform
 from opsbot.commands.drift import parse_commit_ref, run_contains, run_drift, select_services
 from opsbot.commands.errors import RequestError
 from opsbot.commands.health import parse_game_date, run_health
-from opsbot.config import ConfigError, load_profile, resolve_profile_path
+from opsbot.config import ConfigError, Profile, load_profile, resolve_profile_path
 
 EXIT_USAGE = 3
 EXIT_CONFIG = 4
@@ -30,7 +33,7 @@ EXIT_PLATFORM = 5
 
 app = typer.Typer(
     name="opsbot",
-    help="Operations of the NBA props platform: health and drift; deploy and rollback to come.",
+    help="Operations of the NBA props platform: health and drift, in the terminal and in Slack.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -130,6 +133,85 @@ def drift(
         report = run_drift(profile, sources, names, platform.now)
     print_drift(report, as_json=as_json)
     raise typer.Exit(report.severity.exit_code)
+
+
+PortOption = Annotated[
+    int,
+    typer.Option(
+        "--port", envvar="PORT", help="Port of the bot's HTTP server (Cloud Run sets $PORT)."
+    ),
+]
+
+
+@app.command()
+def serve(
+    port: PortOption = 3000,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "0.0.0.0",
+    sandbox: SandboxOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Serve the Slack app: POST /slack/events and GET /healthz over HTTP.
+
+    Reads SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET from the environment; with SLACK_APP_TOKEN set
+    it connects over Socket Mode instead; OPSBOT_SLACK_API_URL points it at another Slack Web API.
+    With --sandbox it serves the embedded sandbox and its Slack console, like `opsbot sandbox`.
+    """
+    profile_path = resolve_profile_path(config)
+    profile = load_profile(profile_path)
+    if sandbox:
+        _run_sandbox(profile, profile_path, port, port + 1)
+        return
+    from opsbot.bot.serve import serve_production
+
+    with _port_guard(port):
+        serve_production(profile, profile_path, host, port, _announce)
+
+
+@app.command("sandbox")
+def sandbox_command(
+    port: PortOption = 3000,
+    console_port: Annotated[
+        int, typer.Option("--console-port", help="Port of the Slack console and emulator.")
+    ] = 3001,
+    config: ConfigOption = None,
+) -> None:
+    """Run the bot on the embedded sandbox and open a Slack-like console in your browser.
+
+    Starts the platform's emulators (BigQuery, Cloud Run, the monorepo), a Slack emulator with a
+    web console, and the bot wired to them; prints the console's URL. Ctrl-C stops everything.
+    """
+    profile_path = resolve_profile_path(config)
+    _run_sandbox(load_profile(profile_path), profile_path, port, console_port)
+
+
+@contextmanager
+def _port_guard(*ports: int) -> Iterator[None]:
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        raise RequestError(
+            f"port {' or '.join(map(str, ports))} is in use: stop what uses it or pass --port"
+        ) from None
+
+
+def _run_sandbox(profile: Profile, profile_path: Path, port: int, console_port: int) -> None:
+    from opsbot.bot.serve import sandbox_bot
+
+    with (
+        _port_guard(port, console_port),
+        sandbox_bot(
+            profile, profile_path, port=port, console_port=console_port, announce=_announce
+        ) as running,
+    ):
+        out = Console(highlight=False)
+        out.print(f"opsbot sandbox: bot at {running.server.url}/slack/events")
+        out.print(
+            f"[bold]Open the Slack console: {running.slack.console_url}[/bold] "
+            "(type /health or /drift in #orchestration-health; Ctrl-C stops)"
+        )
+        running.server.serve_forever()
 
 
 @config_app.command("check")

@@ -364,6 +364,8 @@ class _Handler(BaseHTTPRequestHandler):
         if parts.path in ("/", "/console"):
             page = resources.files("opsbot.sandbox").joinpath("console.html").read_bytes()
             self._send(200, page, "text/html; charset=utf-8")
+        elif parts.path == "/favicon.ico":
+            self._send(204, b"", "image/x-icon")
         elif parts.path == "/console/api/state":
             self._json(200, self._state(query))
         else:

@@ -130,4 +130,6 @@ def breakdown_lines(rows: Sequence[Mapping[str, Any]]) -> list[str]:
 def _cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:g}"
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value) or "none"
     return "—" if value is None else str(value)
