@@ -197,21 +197,18 @@ def _port_guard(*ports: int) -> Iterator[None]:
 
 
 def _run_sandbox(profile: Profile, profile_path: Path, port: int, console_port: int) -> None:
-    from opsbot.bot.serve import sandbox_bot
+    from opsbot.bot.serve import SandboxBot, run_sandbox
 
-    with (
-        _port_guard(port, console_port),
-        sandbox_bot(
-            profile, profile_path, port=port, console_port=console_port, announce=_announce
-        ) as running,
-    ):
+    def ready(running: SandboxBot) -> None:
         out = Console(highlight=False)
         out.print(f"opsbot sandbox: bot at {running.server.url}/slack/events")
         out.print(
             f"[bold]Open the Slack console: {running.slack.console_url}[/bold] "
             "(type /health or /drift in #orchestration-health; Ctrl-C stops)"
         )
-        running.server.serve_forever()
+
+    with _port_guard(port, console_port):
+        run_sandbox(profile, profile_path, port, console_port, _announce, ready)
 
 
 @config_app.command("check")

@@ -77,34 +77,44 @@ class SandboxBot:
 def sandbox_bot(
     profile: Profile,
     profile_path: Path,
+    platform: Sandbox,
     *,
     port: int = 0,
     console_port: int = 0,
-    announce: Callable[[str], None] = lambda message: None,
 ) -> Iterator[SandboxBot]:
-    """The bot on loopback, wired to the sandbox's emulators; its server not yet running."""
-    try:
-        from opsbot.sandbox.slack_emulator import SlackEmulator
-    except ImportError as exc:  # pragma: no cover - the sandbox extra is missing
-        from opsbot.bot.platform import PlatformUnavailable
+    """The bot on loopback wired to a running sandbox and a Slack emulator; its server not started."""
+    from opsbot.sandbox.slack_emulator import SlackEmulator
 
-        raise PlatformUnavailable(
-            f"the sandbox needs its extra: pip install 'opsbot[sandbox]' ({exc.name})"
-        ) from None
-    with started_sandbox(announce) as platform:
-        slack = SlackEmulator()
-        slack.start(port=console_port)
-        try:
-            settings = SlackSettings(
-                slack_bot_token=SecretStr(slack.workspace.bot_token),
-                slack_signing_secret=SecretStr(secrets.token_hex(16)),
-                opsbot_slack_api_url=slack.api_url,
-            )
-            runtime = Runtime(profile, Access(profile.slack), sandbox_platforms(profile, platform))
-            server = http_server(runtime, settings, profile_path, "127.0.0.1", port)
-            slack.connect_app(
-                f"{server.url}/slack/events", settings.slack_signing_secret.get_secret_value()
-            )
-            yield SandboxBot(platform, slack, server, runtime)
-        finally:
-            slack.stop()
+    slack = SlackEmulator()
+    slack.start(port=console_port)
+    try:
+        settings = SlackSettings(
+            slack_bot_token=SecretStr(slack.workspace.bot_token),
+            slack_signing_secret=SecretStr(secrets.token_hex(16)),
+            opsbot_slack_api_url=slack.api_url,
+        )
+        runtime = Runtime(profile, Access(profile.slack), sandbox_platforms(profile, platform))
+        server = http_server(runtime, settings, profile_path, "127.0.0.1", port)
+        slack.connect_app(
+            f"{server.url}/slack/events", settings.slack_signing_secret.get_secret_value()
+        )
+        yield SandboxBot(platform, slack, server, runtime)
+    finally:
+        slack.stop()
+
+
+def run_sandbox(
+    profile: Profile,
+    profile_path: Path,
+    port: int,
+    console_port: int,
+    announce: Callable[[str], None],
+    ready: Callable[[SandboxBot], None],
+) -> None:
+    """`opsbot sandbox`: everything started, `ready` told where, served until interrupted."""
+    with (
+        started_sandbox(announce) as platform,
+        sandbox_bot(profile, profile_path, platform, port=port, console_port=console_port) as bot,
+    ):
+        ready(bot)
+        bot.server.serve_forever()

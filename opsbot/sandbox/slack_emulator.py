@@ -399,7 +399,12 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             args, token = self._args()
             if path.startswith("/api/"):
-                answer = self.emulator.call(path.removeprefix("/api/"), token, args)
+                method = path.removeprefix("/api/")
+                try:
+                    answer = self.emulator.call(method, token, args)
+                except SlackError as exc:
+                    self.emulator.workspace.rejections.append((method, exc.error))
+                    raise
                 self._json(200, {"ok": True, **answer})
             elif path.startswith("/response/"):
                 self.emulator.workspace.respond(path.removeprefix("/response/"), args)

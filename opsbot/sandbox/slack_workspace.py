@@ -55,6 +55,7 @@ class Message:
     user: str  # who wrote it: a user id, or the bot's user id
     ephemeral_to: str | None = None  # shown to that user only
     edits: int = 0
+    history: list[str] = field(default_factory=list)  # the text of every earlier version
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -131,6 +132,7 @@ class Workspace:
         self.views: dict[str, OpenView] = {}
         self.response_urls: dict[str, ResponseUrl] = {}
         self.calls: list[str] = []  # API methods called, in order
+        self.rejections: list[tuple[str, str]] = []  # (method, error) of every call refused
         self.version = 0
         self._rate_limits: dict[str, list[int]] = {}
         self._changed = threading.Condition()
@@ -205,6 +207,7 @@ class Workspace:
                 raise SlackError("message_not_found")  # ephemeral messages are not updatable by ts
             if message.user != BOT_USER.id:
                 raise SlackError("cant_update_message")
+            message.history.append(message.text)
             if text is not None:
                 message.text = str(text)
             if checked is not None:
@@ -212,6 +215,26 @@ class Workspace:
             message.edits += 1
             self._bump()
             return message
+
+    def bot_messages(self, channel_ref: str | None = None) -> list[Message]:
+        """What the bot posted (in one channel), oldest first."""
+        channel = self.channel(channel_ref).id if channel_ref else None
+        with self._changed:
+            return [
+                m
+                for m in self.messages
+                if m.user == BOT_USER.id and (channel is None or m.channel == channel)
+            ]
+
+    def clear(self) -> None:
+        """Forget every message, modal and call (between tests)."""
+        with self._changed:
+            self.messages.clear()
+            self.views.clear()
+            self.calls.clear()
+            self.rejections.clear()
+            self._rate_limits.clear()
+            self._bump()
 
     def visible_to(self, user: str) -> list[Message]:
         with self._changed:
@@ -243,6 +266,7 @@ class Workspace:
             blocks = validate_blocks(body["blocks"]) if "blocks" in body else None
             with self._changed:
                 message = self.find(target.channel, target.source_ts)
+                message.history.append(message.text)
                 message.text = str(body.get("text", message.text))
                 if blocks is not None:
                     message.blocks = blocks
@@ -297,6 +321,8 @@ class Workspace:
 def _validate_view(view: Any) -> dict[str, Any]:
     if not isinstance(view, dict) or view.get("type") not in ("modal", "home"):
         raise SlackError("invalid_arguments", "view must be an object with type modal or home")
+    if view["type"] == "modal" and not isinstance(view.get("title"), dict):
+        raise SlackError("invalid_arguments", "a modal needs a title [json-pointer:/view/title]")
     validate_blocks(view.get("blocks", []), MAX_MODAL_BLOCKS)
     try:
         View(**view).validate_json()

@@ -126,7 +126,9 @@ def _contains_line(entry: ContainsEntry) -> str:
 def contains_report(report: ContainsReport) -> tuple[str, list[Block]]:
     commit = report.commit
     missing = [e for e in report.missing if e.relevant]
-    summary = f"live on {len(report.live)}, missing on {len(missing)}"
+    live_on = {e.service for e in report.live} - {e.service for e in missing}
+    missing_on = {e.service for e in missing}
+    summary = f"live on {len(live_on)} services, missing on {len(missing_on)}"
     blocks: list[Block] = [
         header(f"Commit {commit.short} · {summary}"),
         context(

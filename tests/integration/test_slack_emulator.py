@@ -1,0 +1,113 @@
+"""The Slack emulator answers the real slack_sdk client as Slack would, errors included."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.webhook import WebhookClient
+
+from opsbot.sandbox.slack_emulator import SlackEmulator
+from opsbot.sandbox.slack_workspace import ResponseUrl
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackEmulator]:
+    emulator = SlackEmulator()
+    emulator.start()
+    yield emulator
+    emulator.stop()
+
+
+def _client(slack: SlackEmulator, token: str | None = None) -> WebClient:
+    return WebClient(token=token or slack.workspace.bot_token, base_url=slack.api_url)
+
+
+def _error(call: object) -> str:
+    assert isinstance(call, SlackApiError)
+    return str(call.response["error"])
+
+
+def test_post_then_update_in_place(slack: SlackEmulator) -> None:
+    client = _client(slack)
+    assert client.auth_test()["user_id"] == "U0OPSBOT00"
+    posted = client.chat_postMessage(channel="#orchestration-health", text="running")
+    client.chat_update(channel=posted["channel"], ts=posted["ts"], text="done")
+    [message] = slack.workspace.bot_messages("#orchestration-health")
+    assert (message.text, message.history, message.edits) == ("done", ["running"], 1)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"channel": "#no-such-channel", "text": "x"}, "channel_not_found"),
+        (
+            {"channel": "C0HEALTH01", "text": "x", "blocks": [{"type": "divider"}] * 51},
+            "invalid_blocks",
+        ),
+        (
+            {
+                "channel": "C0HEALTH01",
+                "text": "x",
+                "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}],
+            },
+            "invalid_blocks",
+        ),
+        (
+            {"channel": "C0HEALTH01", "text": "x", "blocks": [{"type": "no_such_block"}]},
+            "invalid_blocks",
+        ),
+        ({"channel": "C0HEALTH01", "text": "x" * 40_001}, "msg_too_long"),
+    ],
+)
+def test_what_slack_rejects_is_rejected_with_slacks_error(
+    slack: SlackEmulator, kwargs: dict[str, object], error: str
+) -> None:
+    with pytest.raises(SlackApiError) as refused:
+        _client(slack).chat_postMessage(**kwargs)  # type: ignore[arg-type]
+    assert _error(refused.value) == error
+    assert slack.workspace.messages == []
+
+
+def test_a_wrong_token_is_invalid_auth(slack: SlackEmulator) -> None:
+    with pytest.raises(SlackApiError) as refused:
+        _client(slack, token="xoxb-wrong").chat_postMessage(channel="C0HEALTH01", text="x")
+    assert _error(refused.value) == "invalid_auth"
+
+
+def test_rate_limits_answer_429_with_retry_after(slack: SlackEmulator) -> None:
+    slack.workspace.rate_limit("chat.postMessage", times=1, retry_after_s=7)
+    with pytest.raises(SlackApiError) as refused:
+        _client(slack).chat_postMessage(channel="C0HEALTH01", text="x")
+    assert refused.value.response.status_code == 429
+    assert refused.value.response.headers["Retry-After"] in ("7", ["7"])
+    _client(slack).chat_postMessage(channel="C0HEALTH01", text="x")  # the next call goes through
+
+
+def test_response_url_posts_are_ephemeral_unless_in_channel(slack: SlackEmulator) -> None:
+    url = slack.workspace.new_response_url(
+        slack.url, ResponseUrl("C0HEALTH01", "U0DANAONCL", None, False)
+    )
+    WebhookClient(url).send(text="only you")
+    WebhookClient(url).send(text="everyone", response_type="in_channel")
+    shown = {m.text: m.ephemeral_to for m in slack.workspace.messages}
+    assert shown == {"only you": "U0DANAONCL", "everyone": None}
+
+
+def test_modals_open_update_and_push(slack: SlackEmulator) -> None:
+    client = _client(slack)
+    body = [{"type": "section", "text": {"type": "mrkdwn", "text": "Regrade 2026-02-01"}}]
+    view = {"type": "modal", "title": {"type": "plain_text", "text": "Regrade"}, "blocks": body}
+    opened = client.views_open(trigger_id="1.2.3", view=view)
+    client.views_update(
+        view_id=opened["view"]["id"],
+        view=view | {"title": {"type": "plain_text", "text": "Regrade 2"}},
+    )
+    client.views_push(trigger_id="1.2.4", view=view)
+    [open_view] = slack.workspace.views.values()
+    assert open_view.view["title"]["text"] == "Regrade 2" and len(open_view.stack) == 1
+    with pytest.raises(SlackApiError) as refused:
+        client.views_open(trigger_id="1.2.5", view={"type": "modal", "blocks": body})  # no title
+    assert _error(refused.value) == "invalid_arguments"

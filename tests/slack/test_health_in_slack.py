@@ -1,0 +1,86 @@
+"""/health from Slack, end to end over HTTP: signed command in, report posted and filled in."""
+
+from __future__ import annotations
+
+import json
+
+from opsbot.bot.actions import ActionId
+from opsbot.bot.serve import SandboxBot
+from tests.slack.helpers import (
+    APPROVER,
+    HEALTH_CHANNEL,
+    ONCALL,
+    block_text,
+    buttons,
+    ephemeral_for,
+    finished,
+    wait_until,
+)
+
+
+def test_health_is_acked_at_once_then_posted_running_and_updated_with_every_check(
+    bot: SandboxBot,
+) -> None:
+    ws = bot.slack.workspace
+    ack = bot.slack.command(ONCALL, HEALTH_CHANNEL, "/health")
+
+    assert ack.status == 200 and ack.body == ""  # the ack carries nothing: the report is public
+    report = wait_until(ws, finished(ws, "Health 2026-02-05: CRITICAL"))
+    assert report.history[0] == "Health 2026-02-05: running 6 checks"
+    assert report.edits >= 1 and len(ws.bot_messages()) == 1  # updated in place, not re-posted
+    text = block_text(report)
+    assert "score 66.7" in text
+    for check in (
+        "vegas_line_coverage",
+        "grading_completeness",
+        "phase3_completion",
+        "recent_predictions",
+        "bdb_coverage",
+        "deployment_drift",
+    ):
+        assert f"*{check}*" in text
+    assert (
+        "threshold OK ≥ 80%" in text
+        and "baseline" in text
+        and "window 2026-01-29..2026-02-04" in text
+    )
+    assert "running…" not in text
+
+
+def test_only_failing_checks_get_a_details_button_and_it_shows_the_per_model_breakdown(
+    bot: SandboxBot,
+) -> None:
+    ws = bot.slack.workspace
+    bot.slack.command(ONCALL, HEALTH_CHANNEL, "/health")
+    report = wait_until(ws, finished(ws, "Health 2026-02-05: CRITICAL"))
+    details = [b for b in buttons(report) if b["action_id"] == ActionId.HEALTH_DETAILS]
+    assert sorted(json.loads(b["value"])["check"] for b in details) == [
+        "deployment_drift",
+        "grading_completeness",
+    ]
+
+    grading = next(b for b in details if "grading" in b["value"])
+    click = bot.slack.click(ONCALL, report, ActionId.HEALTH_DETAILS, grading["value"])
+    assert click.status == 200
+
+    shown = wait_until(ws, ephemeral_for(ws, ONCALL, "grading_completeness on 2026-02-05"))
+    text = block_text(shown)
+    assert "model *ensemble_v1* · status *CRITICAL*" in text and "graded_pct *22.3*" in text
+    assert "nba-grading-trigger" in text  # the command that fixes it
+    assert not [m for m in ws.visible_to(APPROVER) if m.ephemeral_to]  # shown to the clicker only
+
+
+def test_health_for_a_past_day_judges_that_day(bot: SandboxBot) -> None:
+    ws = bot.slack.workspace
+    bot.slack.command(ONCALL, HEALTH_CHANNEL, "/health 2026-01-29")
+    report = wait_until(ws, finished(ws, "Health 2026-01-29: "))
+    assert "deployment_drift* not applicable" in block_text(report)
+
+
+def test_a_rate_limited_update_is_retried_after_retry_after(bot: SandboxBot) -> None:
+    ws = bot.slack.workspace
+    ws.rate_limit("chat.update", times=2, retry_after_s=0)
+    bot.slack.command(ONCALL, HEALTH_CHANNEL, "/health")
+    report = wait_until(ws, finished(ws, "Health 2026-02-05: CRITICAL"))
+    assert "score 66.7" in block_text(report)
+    assert ws.calls.count("chat.update") >= 3  # two refused with 429, then through

@@ -1,0 +1,110 @@
+"""What reaches the bot: signatures, timestamps, channels, arguments, and its health endpoint."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from urllib.parse import urlencode
+
+import pytest
+
+from opsbot.bot.serve import SandboxBot
+from opsbot.sandbox.slack_delivery import SlackSender
+from opsbot.sandbox.slack_workspace import ResponseUrl
+from tests.slack.helpers import HEALTH_CHANNEL, ONCALL, finished, wait_until
+
+COMMAND = {
+    "command": "/health",
+    "text": "",
+    "channel_id": "C0HEALTH01",
+    "channel_name": "orchestration-health",
+    "user_id": ONCALL,
+    "team_id": "T0SANDBOX1",
+    "response_url": "http://127.0.0.1:9/none",
+    "trigger_id": "1.2.3",
+}
+
+
+def _sender(bot: SandboxBot) -> SlackSender:
+    assert bot.slack.sender is not None
+    return bot.slack.sender
+
+
+def test_a_forged_signature_is_refused_and_nothing_is_posted(bot: SandboxBot) -> None:
+    answer = _sender(bot).send(
+        urlencode(COMMAND), "application/x-www-form-urlencoded", secret="not-the-secret"
+    )
+    assert answer.status == 401
+    assert bot.slack.workspace.calls == []  # the app never called Slack
+
+
+def test_a_replayed_request_older_than_five_minutes_is_refused(bot: SandboxBot) -> None:
+    stale = int(time.time()) - 301
+    answer = _sender(bot).send(
+        urlencode(COMMAND), "application/x-www-form-urlencoded", timestamp=stale
+    )
+    assert answer.status == 401
+    assert bot.slack.workspace.calls == []
+
+
+def test_a_correctly_signed_request_of_the_same_body_is_served(bot: SandboxBot) -> None:
+    ws = bot.slack.workspace
+    fields = COMMAND | {"response_url": ws.new_response_url(bot.slack.url, _target())}
+    answer = _sender(bot).send(urlencode(fields), "application/x-www-form-urlencoded")
+    assert answer.status == 200
+    wait_until(ws, finished(ws, "Health 2026-02-05: CRITICAL"))
+
+
+def _target() -> ResponseUrl:
+    return ResponseUrl("C0HEALTH01", ONCALL, None, False)
+
+
+@pytest.mark.parametrize(
+    ("line", "says"),
+    [
+        ("/health bogus", "bad date 'bogus': expected YYYY-MM-DD"),
+        ("/health 2026-02-05 extra", "expected at most one date, got 2 words"),
+        ("/health 2030-01-01", "date 2030-01-01 is in the future (today is 2026-02-05 ET)"),
+        ("/health help", "Usage: `/health [YYYY-MM-DD]`"),
+        ("/drift nope", "unknown service 'nope'; known: prediction-worker"),
+        ("/drift contains", "`contains` needs a commit SHA"),
+        ("/drift contains xyz!", "bad commit 'xyz!': expected 4 to 40 hex digits"),
+        ("/drift help", "Usage: `/drift [service ...]`"),
+    ],
+)
+def test_bad_arguments_get_ephemeral_usage_with_an_example_and_change_nothing(
+    bot: SandboxBot, line: str, says: str
+) -> None:
+    ack = bot.slack.command(ONCALL, HEALTH_CHANNEL, line)
+    answer = ack.json()
+    assert answer["response_type"] == "ephemeral"
+    assert says in answer["text"]
+    assert "Example: `/" in json.dumps(answer["blocks"])
+    assert bot.slack.workspace.bot_messages() != [] and all(
+        m.ephemeral_to == ONCALL for m in bot.slack.workspace.bot_messages()
+    )
+    assert "chat.postMessage" not in bot.slack.workspace.calls
+
+
+def test_a_command_from_a_channel_not_in_the_profile_is_refused_naming_where_to_go(
+    bot: SandboxBot,
+) -> None:
+    ack = bot.slack.command(ONCALL, "#random", "/health")
+    answer = ack.json()
+    assert answer["response_type"] == "ephemeral"
+    assert "opsbot answers in #orchestration-health, #nba-alerts" in answer["text"]
+    assert "chat.postMessage" not in bot.slack.workspace.calls
+
+
+def test_healthz_reports_the_profile_it_serves(bot: SandboxBot) -> None:
+    with urllib.request.urlopen(f"{bot.server.url}/healthz", timeout=5) as answer:
+        body = json.loads(answer.read())
+    assert answer.status == 200 and body["status"] == "ok" and body["services"] == 7
+
+
+def test_nothing_else_is_served(bot: SandboxBot) -> None:
+    request = urllib.request.Request(f"{bot.server.url}/admin", method="GET")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=5)
+    assert refused.value.code == 404
