@@ -12,6 +12,7 @@ import pytest
 
 from opsbot.adapters.bigquery import BigQueryWarehouse
 from opsbot.adapters.warehouse import Warehouse
+from opsbot.bot.serve import SandboxBot, sandbox_bot
 from opsbot.checks.result import HealthReport
 from opsbot.commands.health import run_health as run
 from opsbot.config import CHECK_NAMES, Profile, load_profile
@@ -65,3 +66,13 @@ def run_health(
     profile: Profile, warehouse: Warehouse, as_of: date | None, now: datetime | None = None
 ) -> HealthReport:
     return asyncio.run(run(profile, warehouse, now=now or SANDBOX_NOW, as_of=as_of))
+
+
+@pytest.fixture(scope="session")
+def served_bot(sandbox: Sandbox) -> Iterator[SandboxBot]:
+    """The bot served over HTTP on loopback, wired to the sandbox and a Slack emulator."""
+    profile_path = ROOT / "opsbot.toml"
+    with sandbox_bot(load_profile(profile_path), profile_path, sandbox) as bot:
+        thread = bot.server.start_in_thread()
+        yield bot
+        bot.server.stop(thread)

@@ -20,6 +20,7 @@ from opsbot.bot.settings import SlackSettings
 from opsbot.bot.views.messages import notice
 
 log = logging.getLogger("opsbot.slack")
+SLASH_COMMANDS = (*health.COMMANDS, *drift.COMMANDS)  # manifest.yml declares exactly these
 
 
 def web_client(settings: SlackSettings) -> AsyncWebClient:

@@ -1,27 +1,13 @@
-"""The bot served over HTTP on loopback, wired to the session's sandbox and a Slack emulator."""
+"""Each Slack test starts from an empty workspace and ends with Slack's rules checked."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from opsbot.bot.serve import SandboxBot, sandbox_bot
-from opsbot.config import load_profile
-from opsbot.sandbox.platform import Sandbox
+from opsbot.bot.serve import SandboxBot
 from tests.slack.helpers import assert_slack_would_accept
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="session")
-def served_bot(sandbox: Sandbox) -> Iterator[SandboxBot]:
-    profile_path = ROOT / "opsbot.toml"
-    with sandbox_bot(load_profile(profile_path), profile_path, sandbox) as bot:
-        thread = bot.server.start_in_thread()
-        yield bot
-        bot.server.stop(thread)
 
 
 @pytest.fixture

@@ -44,11 +44,14 @@ def parse_drift_args(text: str, profile: Profile) -> DriftRequest:
     return DriftRequest(words, contains)
 
 
+COMMANDS = ("/drift",)
+
+
 def register(app: AsyncApp, runtime: Runtime) -> None:
     guard = runtime.access.middleware()
     profile = runtime.profile
 
-    @app.command("/drift", middleware=[guard])
+    @app.command(COMMANDS[0], middleware=[guard])
     async def on_drift(
         ack: Any, command: dict[str, Any], client: AsyncWebClient, respond: Any
     ) -> None:

@@ -31,10 +31,13 @@ def parse_health_args(text: str, runtime: Runtime) -> date:
     return resolve_as_of(runtime.profile, runtime.platform().now, as_of)
 
 
+COMMANDS = ("/health",)
+
+
 def register(app: AsyncApp, runtime: Runtime) -> None:
     guard = runtime.access.middleware()
 
-    @app.command("/health", middleware=[guard])
+    @app.command(COMMANDS[0], middleware=[guard])
     async def on_health(
         ack: Any, command: dict[str, Any], client: AsyncWebClient, respond: Any
     ) -> None:

@@ -1,0 +1,21 @@
+# opsbot for Cloud Run: `opsbot serve` on $PORT as a non-root user.
+FROM python:3.11-slim AS build
+WORKDIR /src
+COPY pyproject.toml README.md opsbot.toml ./
+COPY opsbot ./opsbot
+RUN pip install --no-cache-dir --prefix=/install .
+
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PORT=8080
+# git: /drift reads a checkout of the platform monorepo (see the README's deployment notes).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends git=1:2.39.* \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --create-home --uid 10001 opsbot
+COPY --from=build /install /usr/local
+USER 10001
+WORKDIR /home/opsbot
+EXPOSE 8080
+CMD ["opsbot", "serve"]

@@ -1,0 +1,48 @@
+"""manifest.yml declares what the app serves, and the Dockerfile passes hadolint."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from opsbot.bot.app import SLASH_COMMANDS
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _manifest() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((ROOT / "manifest.yml").read_text())
+    return loaded
+
+
+def test_the_manifest_declares_exactly_the_commands_the_app_answers() -> None:
+    commands = _manifest()["features"]["slash_commands"]
+    assert sorted(c["command"] for c in commands) == sorted(SLASH_COMMANDS)
+    assert {c["url"] for c in commands} == {"https://OPSBOT_HOST/slack/events"}
+
+
+def test_the_manifest_turns_on_interactivity_with_the_scopes_the_bot_uses() -> None:
+    manifest = _manifest()
+    assert manifest["settings"]["interactivity"] == {
+        "is_enabled": True,
+        "request_url": "https://OPSBOT_HOST/slack/events",
+    }
+    assert manifest["settings"]["socket_mode_enabled"] is False
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) == {
+        "commands",
+        "chat:write",
+        "chat:write.public",
+    }
+
+
+def test_the_dockerfile_is_clean_under_hadolint() -> None:
+    hadolint = shutil.which("hadolint", path=str(Path(sys.executable).parent)) or "hadolint"
+    done = subprocess.run(
+        [hadolint, str(ROOT / "Dockerfile")], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
