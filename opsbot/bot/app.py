@@ -43,7 +43,6 @@ def build_app(runtime: Runtime, settings: SlackSettings) -> AsyncApp:
     app = AsyncApp(
         client=web_client(settings),
         signing_secret=settings.slack_signing_secret.get_secret_value(),
-        logger=log,
     )
     health.register(app, runtime)
     drift.register(app, runtime)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from opsbot.bot.access import Access
+from opsbot.bot.in_flight import InFlight
 from opsbot.bot.platform import Platform
 from opsbot.config import Profile
 
@@ -15,3 +16,4 @@ class Runtime:
     profile: Profile
     access: Access
     platform: Callable[[], Platform]  # a fresh view of the platform, at the time of the request
+    in_flight: InFlight = field(default_factory=InFlight)  # reports being built, by channel

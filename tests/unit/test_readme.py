@@ -18,7 +18,7 @@ def quickstart_lines() -> list[str]:
 def test_the_quickstart_has_exactly_two_command_lines() -> None:
     lines = quickstart_lines()
     assert len(lines) == 2
-    assert "opsbot health --sandbox" in lines[0]
+    assert lines[0].endswith(".venv/bin/opsbot sandbox")
     assert "pytest" in lines[1]
 
 

@@ -10,7 +10,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from opsbot.bot.actions import ActionId, DriftExpand, decode
-from opsbot.bot.listeners.replies import HELP_WORDS, ephemeral, report_failure
+from opsbot.bot.listeners.replies import HELP_WORDS, already_running, ephemeral, report_failure
 from opsbot.bot.live_message import LiveMessage
 from opsbot.bot.runtime import Runtime
 from opsbot.bot.views.drift import contains_report, drift_progress, drift_report, undeployed_commits
@@ -62,13 +62,24 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             await ack(**ephemeral(*usage("/drift", str(exc) or None, known)))
             return
         channel = command["channel_id"]
-        if request.contains is not None:
-            count = len(request.services) or len(profile.services)
-            await ack(**ephemeral(*notice(f"Looking for {request.contains} in {count} services…")))
-            await post_contains(runtime, client, respond, channel, request)
+        key = ("drift", channel, request.contains, tuple(sorted(request.services)))
+        if not runtime.in_flight.claim(key):
+            await ack(
+                **ephemeral(*notice(already_running(f"/drift {command.get('text', '')}".strip())))
+            )
             return
-        await ack()
-        await post_drift(runtime, client, respond, channel, request.services)
+        try:
+            if request.contains is not None:
+                count = len(request.services) or len(profile.services)
+                await ack(
+                    **ephemeral(*notice(f"Looking for {request.contains} in {count} services…"))
+                )
+                await post_contains(runtime, client, respond, channel, request)
+            else:
+                await ack()
+                await post_drift(runtime, client, respond, channel, request.services)
+        finally:
+            runtime.in_flight.release(key)
 
     @app.action(ActionId.DRIFT_EXPAND, middleware=[guard])
     async def on_expand(ack: Any, body: dict[str, Any], respond: Any) -> None:

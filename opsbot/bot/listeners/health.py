@@ -10,11 +10,11 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from opsbot.bot.actions import ActionId, CheckDetails, decode
-from opsbot.bot.listeners.replies import HELP_WORDS, ephemeral, report_failure
+from opsbot.bot.listeners.replies import HELP_WORDS, already_running, ephemeral, report_failure
 from opsbot.bot.live_message import LiveMessage
 from opsbot.bot.runtime import Runtime
 from opsbot.bot.views.health import check_details, health_progress, health_report
-from opsbot.bot.views.messages import usage
+from opsbot.bot.views.messages import notice, usage
 from opsbot.checks.result import CheckResult
 from opsbot.commands.errors import RequestError
 from opsbot.commands.health import parse_game_date, resolve_as_of, run_health
@@ -46,8 +46,16 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         except RequestError as exc:
             await ack(**ephemeral(*usage("/health", str(exc) or None)))
             return
+        channel = command["channel_id"]
+        key = ("health", channel, as_of)
+        if not runtime.in_flight.claim(key):
+            await ack(**ephemeral(*notice(already_running(f"/health for {as_of}"))))
+            return
         await ack()
-        await post_health(runtime, client, respond, command["channel_id"], as_of)
+        try:
+            await post_health(runtime, client, respond, channel, as_of)
+        finally:
+            runtime.in_flight.release(key)
 
     @app.action(ActionId.HEALTH_DETAILS, middleware=[guard])
     async def on_details(ack: Any, body: dict[str, Any], respond: Any) -> None:

@@ -19,6 +19,10 @@ def ephemeral(text: str, blocks: list[Block]) -> dict[str, Any]:
     return {"text": fallback(text), "blocks": blocks, "response_type": "ephemeral"}
 
 
+def already_running(what: str) -> str:
+    return f"{what} is already running in this channel; its message above updates when it is done"
+
+
 async def report_failure(
     error: BaseException, respond: Any, live: LiveMessage | None, title: str
 ) -> None:

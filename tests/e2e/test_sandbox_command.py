@@ -1,0 +1,82 @@
+"""`opsbot sandbox`, the README's first line: everything starts, the console works, Ctrl-C stops."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+
+from tests.conftest import ROOT
+
+URL = re.compile(r"Open the Slack console: (http://127\.0\.0\.1:\d+/console)")
+
+
+@pytest.fixture
+def sandbox_process() -> Iterator[tuple[subprocess.Popen[str], str]]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "opsbot", "sandbox", "--port", "0", "--console-port", "0"],
+        cwd=ROOT,
+        env={**os.environ, "COLUMNS": "200"},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    assert process.stdout is not None
+    stdout = process.stdout
+
+    def pump() -> None:
+        for line in stdout:
+            lines.put(line)
+
+    threading.Thread(target=pump, daemon=True).start()
+    seen: list[str] = []
+    try:
+        while True:
+            line = lines.get(timeout=120)
+            seen.append(line)
+            if match := URL.search(line):
+                break
+        yield process, match.group(1)
+    except queue.Empty:
+        pytest.fail("no console URL within 120 s:\n" + "".join(seen))
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+
+
+def _post(url: str, body: dict[str, str]) -> dict[str, object]:
+    request = urllib.request.Request(
+        url, json.dumps(body).encode(), {"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        loaded: dict[str, object] = json.loads(answer.read())
+        return loaded
+
+
+def test_sandbox_serves_the_console_answers_a_command_and_stops_on_ctrl_c(
+    sandbox_process: tuple[subprocess.Popen[str], str],
+) -> None:
+    process, console = sandbox_process
+    with urllib.request.urlopen(console, timeout=10) as page:
+        assert "opsbot sandbox" in page.read().decode()
+    base = console.removesuffix("/console")
+    typed = _post(
+        f"{base}/console/api/command",
+        {"user": "U0DANAONCL", "channel": "C0HEALTH01", "text": "/drift prediction-worker"},
+    )
+    assert typed["ok"] is True and typed["status"] == 200  # the bot acknowledged the signed command
+
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=30) == 130  # stopped by the user, as a shell reports Ctrl-C
