@@ -243,6 +243,8 @@ class SlackConfig(Strict):
         ],
         min_length=1,
     )
+    # Reports (/health, /drift) built at once; more wait their turn, saying so. Keeps acks fast.
+    max_concurrent_reports: int = Field(default=4, ge=1, le=64)
     # Slack user IDs per role, for the mutating commands (deploy, promote, rollback).
     roles: dict[Role, list[UserRef]] = Field(default_factory=dict)
 

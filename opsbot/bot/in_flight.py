@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Hashable
+
+
+class Claim:
+    """One request's hold on a key; releasing it twice, or after another took the key, is a no-op."""
+
+    def __init__(self, owner: InFlight, key: Hashable) -> None:
+        self._owner, self.key = owner, key
+
+    def release(self) -> None:
+        self._owner._release(self)
 
 
 class InFlight:
@@ -13,17 +24,36 @@ class InFlight:
     """
 
     def __init__(self) -> None:
-        self._running: set[Hashable] = set()
+        self._running: dict[Hashable, Claim] = {}
 
-    def claim(self, key: Hashable) -> bool:
-        """True when the caller should do the work; False when it is already being done."""
+    def claim(self, key: Hashable) -> Claim | None:
+        """A claim when the caller should do the work; None when it is already being done."""
         if key in self._running:
-            return False
-        self._running.add(key)
-        return True
+            return None
+        claim = self._running[key] = Claim(self, key)
+        return claim
 
-    def release(self, key: Hashable) -> None:
-        self._running.discard(key)
+    def _release(self, claim: Claim) -> None:
+        if self._running.get(claim.key) is claim:
+            del self._running[claim.key]
 
     def __len__(self) -> int:
         return len(self._running)
+
+
+class ReportSlots:
+    """At most N reports built at once in this process; the rest wait their turn, in order."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._semaphore: asyncio.Semaphore | None = None
+
+    @property
+    def semaphore(self) -> asyncio.Semaphore:
+        if self._semaphore is None:  # made on the event loop that uses it
+            self._semaphore = asyncio.Semaphore(self.limit)
+        return self._semaphore
+
+    @property
+    def full(self) -> bool:
+        return self.semaphore.locked()

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from opsbot.bot.access import Access
-from opsbot.bot.in_flight import InFlight
+from opsbot.bot.in_flight import InFlight, ReportSlots
 from opsbot.bot.platform import Platform
 from opsbot.config import Profile
 
@@ -17,3 +17,7 @@ class Runtime:
     access: Access
     platform: Callable[[], Platform]  # a fresh view of the platform, at the time of the request
     in_flight: InFlight = field(default_factory=InFlight)  # reports being built, by channel
+    slots: ReportSlots = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "slots", ReportSlots(self.profile.slack.max_concurrent_reports))

@@ -84,3 +84,23 @@ def test_a_rate_limited_update_is_retried_after_retry_after(bot: SandboxBot) -> 
     report = wait_until(ws, finished(ws, "Health 2026-02-05: CRITICAL"))
     assert "score 66.7" in block_text(report)
     assert ws.calls.count("chat.update") >= 3  # two refused with 429, then through
+
+
+def test_a_second_health_while_one_is_being_built_points_at_it_instead_of_posting_again(
+    bot: SandboxBot,
+) -> None:
+    ws = bot.slack.workspace
+    cloud_run = bot.platform.cloud_run
+    assert cloud_run is not None
+    cloud_run.latency_s = 1.0  # the drift check keeps the first report running for a while
+    try:
+        bot.slack.command(ONCALL, HEALTH_CHANNEL, "/health")
+        again = bot.slack.command(APPROVER, HEALTH_CHANNEL, "/health")
+    finally:
+        cloud_run.latency_s = 0.0
+    seen = [(m.ephemeral_to, m.text[:70], m.history[:2]) for m in ws.messages]
+    assert "/health for 2026-02-05 is already running in this channel" in again.json().get(
+        "text", ""
+    ), seen
+    wait_until(ws, finished(ws, "Health 2026-02-05: CRITICAL"))
+    assert len([m for m in ws.bot_messages() if m.ephemeral_to is None]) == 1

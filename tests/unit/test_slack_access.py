@@ -9,6 +9,7 @@ import pytest
 
 from opsbot.bot.access import Access, Caller, caller_of
 from opsbot.bot.errors import describe
+from opsbot.bot.in_flight import InFlight
 from opsbot.bot.listeners.drift import parse_drift_args
 from opsbot.bot.server import bind
 from opsbot.bot.settings import load_slack_settings
@@ -81,3 +82,17 @@ def test_the_listening_socket_says_tcp_so_asyncio_turns_nagle_off() -> None:
         assert sock.proto == socket.IPPROTO_TCP
     finally:
         sock.close()
+
+
+def test_a_late_release_of_an_old_claim_does_not_free_a_newer_one() -> None:
+    """The race that let two /health reports run at once in one channel."""
+    in_flight = InFlight()
+    first = in_flight.claim(("health", "C1"))
+    assert first is not None and in_flight.claim(("health", "C1")) is None
+    first.release()
+    second = in_flight.claim(("health", "C1"))
+    assert second is not None
+    first.release()  # the first report's `finally`, after the second was claimed
+    assert in_flight.claim(("health", "C1")) is None
+    second.release()
+    assert len(in_flight) == 0

@@ -10,6 +10,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from opsbot.bot.actions import ActionId, DriftExpand, decode
+from opsbot.bot.in_flight import Claim
 from opsbot.bot.listeners.replies import HELP_WORDS, already_running, ephemeral, report_failure
 from opsbot.bot.live_message import LiveMessage
 from opsbot.bot.runtime import Runtime
@@ -63,23 +64,19 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             return
         channel = command["channel_id"]
         key = ("drift", channel, request.contains, tuple(sorted(request.services)))
-        if not runtime.in_flight.claim(key):
+        claim = runtime.in_flight.claim(key)
+        if claim is None:
             await ack(
                 **ephemeral(*notice(already_running(f"/drift {command.get('text', '')}".strip())))
             )
             return
-        try:
-            if request.contains is not None:
-                count = len(request.services) or len(profile.services)
-                await ack(
-                    **ephemeral(*notice(f"Looking for {request.contains} in {count} services…"))
-                )
-                await post_contains(runtime, client, respond, channel, request)
-            else:
-                await ack()
-                await post_drift(runtime, client, respond, channel, request.services)
-        finally:
-            runtime.in_flight.release(key)
+        if request.contains is not None:
+            count = len(request.services) or len(profile.services)
+            await ack(**ephemeral(*notice(f"Looking for {request.contains} in {count} services…")))
+            await post_contains(runtime, client, respond, channel, request, claim)
+        else:
+            await ack()
+            await post_drift(runtime, client, respond, channel, request.services, claim)
 
     @app.action(ActionId.DRIFT_EXPAND, middleware=[guard])
     async def on_expand(ack: Any, body: dict[str, Any], respond: Any) -> None:
@@ -105,23 +102,42 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
 
 
 async def post_drift(
-    runtime: Runtime, client: AsyncWebClient, respond: Any, channel: str, services: list[str]
+    runtime: Runtime,
+    client: AsyncWebClient,
+    respond: Any,
+    channel: str,
+    services: list[str],
+    claim: Claim,
 ) -> None:
+    """The report in place of a progress line; `claim` is released before the report shows."""
     count = len(services) or len(runtime.profile.services)
     live: LiveMessage | None = None
     try:
-        live = await LiveMessage.post(client, channel, *drift_progress(count))
-        platform = runtime.platform()
-        report = await asyncio.to_thread(
-            lambda: run_drift(runtime.profile, platform.drift_sources(), services, platform.now)
-        )
+        queued = runtime.slots.full
+        live = await LiveMessage.post(client, channel, *drift_progress(count, queued))
+        async with runtime.slots.semaphore:
+            if queued:
+                live.show(*drift_progress(count))
+            platform = runtime.platform()
+            report = await asyncio.to_thread(
+                lambda: run_drift(runtime.profile, platform.drift_sources(), services, platform.now)
+            )
+        claim.release()
         await live.finish(*drift_report(report))
     except Exception as exc:
+        claim.release()  # whoever reads the failure may ask again at once
         await report_failure(exc, respond, live, "Drift")
+    finally:
+        claim.release()
 
 
 async def post_contains(
-    runtime: Runtime, client: AsyncWebClient, respond: Any, channel: str, request: DriftRequest
+    runtime: Runtime,
+    client: AsyncWebClient,
+    respond: Any,
+    channel: str,
+    request: DriftRequest,
+    claim: Claim,
 ) -> None:
     """The answer in the channel; an unknown commit is the asker's to fix, so it stays ephemeral."""
     assert request.contains is not None
@@ -132,6 +148,10 @@ async def post_contains(
             lambda: run_contains(runtime.profile, platform.drift_sources(), sha, request.services)
         )
         text, blocks = contains_report(found)
+        claim.release()
         await client.chat_postMessage(channel=channel, text=fallback(text), blocks=blocks)
     except Exception as exc:
+        claim.release()  # whoever reads the failure may ask again at once
         await report_failure(exc, respond, None, f"Commit {sha}")
+    finally:
+        claim.release()

@@ -10,12 +10,13 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from opsbot.bot.actions import ActionId, CheckDetails, decode
+from opsbot.bot.in_flight import Claim
 from opsbot.bot.listeners.replies import HELP_WORDS, already_running, ephemeral, report_failure
 from opsbot.bot.live_message import LiveMessage
 from opsbot.bot.runtime import Runtime
 from opsbot.bot.views.health import check_details, health_progress, health_report
 from opsbot.bot.views.messages import notice, usage
-from opsbot.checks.result import CheckResult
+from opsbot.checks.result import CheckResult, HealthReport
 from opsbot.commands.errors import RequestError
 from opsbot.commands.health import parse_game_date, resolve_as_of, run_health
 
@@ -48,14 +49,12 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             return
         channel = command["channel_id"]
         key = ("health", channel, as_of)
-        if not runtime.in_flight.claim(key):
+        claim = runtime.in_flight.claim(key)
+        if claim is None:
             await ack(**ephemeral(*notice(already_running(f"/health for {as_of}"))))
             return
         await ack()
-        try:
-            await post_health(runtime, client, respond, channel, as_of)
-        finally:
-            runtime.in_flight.release(key)
+        await post_health(runtime, client, respond, channel, as_of, claim)
 
     @app.action(ActionId.HEALTH_DETAILS, middleware=[guard])
     async def on_details(ack: Any, body: dict[str, Any], respond: Any) -> None:
@@ -85,30 +84,52 @@ async def run_one_check(runtime: Runtime, wanted: CheckDetails) -> CheckResult:
 
 
 async def post_health(
-    runtime: Runtime, client: AsyncWebClient, respond: Any, channel: str, as_of: date
+    runtime: Runtime,
+    client: AsyncWebClient,
+    respond: Any,
+    channel: str,
+    as_of: date,
+    claim: Claim,
 ) -> None:
-    """Post "running N checks" at once, fill it in as results arrive, end with the scored report."""
+    """Post "running N checks" at once, fill it in as results arrive, end with the scored report.
+
+    `claim` (on runtime.in_flight) is released before the final update is shown, so that
+    whoever sees the report finished can ask for a new one.
+    """
     names = list(runtime.profile.health.checks)
     live: LiveMessage | None = None
     try:
-        live = await LiveMessage.post(client, channel, *health_progress(as_of, names, {}))
-        done: dict[str, CheckResult] = {}
-
-        def on_result(result: CheckResult) -> None:
-            done[result.name] = result
-            assert live is not None
-            live.show(*health_progress(as_of, names, done))
-
-        platform = runtime.platform()
-        warehouse = await asyncio.to_thread(lambda: platform.warehouse)
-        report = await run_health(
-            runtime.profile,
-            warehouse,
-            now=platform.now,
-            as_of=as_of,
-            on_result=on_result,
-            drift_sources=platform.drift_sources,
-        )
+        queued = runtime.slots.full
+        live = await LiveMessage.post(client, channel, *health_progress(as_of, names, {}, queued))
+        async with runtime.slots.semaphore:
+            if queued:
+                live.show(*health_progress(as_of, names, {}))
+            report = await _run_report(runtime, live, as_of, names)
+        claim.release()
         await live.finish(*health_report(report))
     except Exception as exc:
+        claim.release()  # whoever reads the failure may ask again at once
         await report_failure(exc, respond, live, f"Health {as_of}")
+    finally:
+        claim.release()
+
+
+async def _run_report(
+    runtime: Runtime, live: LiveMessage, as_of: date, names: list[str]
+) -> HealthReport:
+    done: dict[str, CheckResult] = {}
+
+    def on_result(result: CheckResult) -> None:
+        done[result.name] = result
+        live.show(*health_progress(as_of, names, done))
+
+    platform = runtime.platform()
+    warehouse = await asyncio.to_thread(lambda: platform.warehouse)
+    return await run_health(
+        runtime.profile,
+        warehouse,
+        now=platform.now,
+        as_of=as_of,
+        on_result=on_result,
+        drift_sources=platform.drift_sources,
+    )

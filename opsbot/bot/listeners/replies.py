@@ -16,7 +16,10 @@ HELP_WORDS = {"help", "-h", "--help", "?"}
 
 def ephemeral(text: str, blocks: list[Block]) -> dict[str, Any]:
     """Arguments for ack() or respond() that show a message to the caller only."""
-    return {"text": fallback(text), "blocks": blocks, "response_type": "ephemeral"}
+    answer: dict[str, Any] = {"text": fallback(text), "response_type": "ephemeral"}
+    if blocks:
+        answer["blocks"] = blocks
+    return answer
 
 
 def already_running(what: str) -> str:

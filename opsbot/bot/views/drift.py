@@ -67,9 +67,10 @@ def _service_blocks(service: ServiceDrift, now: datetime) -> list[Block]:
     return blocks
 
 
-def drift_progress(count: int) -> tuple[str, list[Block]]:
+def drift_progress(count: int, queued: bool = False) -> tuple[str, list[Block]]:
     text = f"Drift: checking {count} services against main"
-    return text, [header("Drift"), context(f":hourglass_flowing_sand: {text}…")]
+    state = " (waiting for other reports to finish)" if queued else "…"
+    return text, [header("Drift"), context(f":hourglass_flowing_sand: {text}{state}")]
 
 
 def drift_report(report: DriftReport) -> tuple[str, list[Block]]:

@@ -68,12 +68,17 @@ def _check_blocks(result: CheckResult, as_of: date) -> list[Block]:
 
 
 def health_progress(
-    as_of: date, check_names: Sequence[str], done: Mapping[str, CheckResult]
+    as_of: date, check_names: Sequence[str], done: Mapping[str, CheckResult], queued: bool = False
 ) -> tuple[str, list[Block]]:
     """The report while it runs: finished checks as they are, the others pending."""
+    state = (
+        "waiting for other reports to finish"
+        if queued
+        else f"{len(done)} of {len(check_names)} done"
+    )
     blocks: list[Block] = [
         header(f"Health {as_of} · running {len(check_names)} checks"),
-        context(f"{PENDING} {len(done)} of {len(check_names)} done"),
+        context(f"{PENDING} {state}"),
         DividerBlock(),
     ]
     for name in check_names:

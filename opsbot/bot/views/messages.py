@@ -36,4 +36,5 @@ def usage(
 
 
 def notice(text: str) -> tuple[str, list[Block]]:
-    return text, [section(escape(text))]
+    """A one-line answer: plain mrkdwn text, no blocks (cheap enough for the ack path)."""
+    return escape(text), []

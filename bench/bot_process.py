@@ -1,0 +1,101 @@
+"""A bot in its own process for the benchmarks, wired to emulators another process runs.
+
+    python -m bench.bot_process opsbot|minimal --slack-api URL --token T --secret S
+        [--bigquery URL --cloud-run URL --repo PATH --now ISO]
+
+Prints `READY <url>` once it listens, then serves until killed. In production the bot shares
+its process with nothing; here neither does it (the emulators' CPU would otherwise be counted).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+from time import monotonic
+from typing import Any
+
+from pydantic import SecretStr
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from opsbot.bot.access import Access
+from opsbot.bot.platform import Platform
+from opsbot.bot.runtime import Runtime
+from opsbot.bot.serve import http_server
+from opsbot.bot.server import Server, asgi_app, bind
+from opsbot.bot.settings import SlackSettings
+from opsbot.config import load_profile
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def minimal_server(api_url: str, token: str, secret: str) -> Server:
+    """Bolt's smallest /health on the same server stack: verify the signature, ack, nothing else."""
+    app = AsyncApp(signing_secret=secret, client=AsyncWebClient(token=token, base_url=api_url))
+
+    @app.command("/health")
+    async def ack_only(ack: Any) -> None:
+        await ack()
+
+    return Server(asgi_app(app, lambda: {}), bind("127.0.0.1", 0))
+
+
+def opsbot_server(options: argparse.Namespace) -> Server:
+    from opsbot.adapters.bigquery import BigQueryWarehouse
+    from opsbot.adapters.cloudrun import CloudRun
+    from opsbot.adapters.git import GitRepo
+    from opsbot.checks.drift_model import DriftSources
+
+    profile_path = ROOT / "opsbot.toml"
+    profile = load_profile(profile_path)
+    warehouse = BigQueryWarehouse.from_profile(profile, endpoint=options.bigquery)
+    started, now = monotonic(), datetime.fromisoformat(options.now)
+
+    def sources() -> DriftSources:
+        cloud_run = CloudRun.connect(
+            project=profile.platform.project,
+            region=profile.platform.region,
+            timeout_s=profile.drift.cloud_run_timeout_s,
+            endpoint=options.cloud_run,
+        )
+        return DriftSources(cloud_run, GitRepo.open(Path(options.repo), branch=profile.git.branch))
+
+    def platform() -> Platform:
+        return Platform(
+            profile, now + timedelta(seconds=monotonic() - started), lambda: warehouse, sources
+        )
+
+    settings = SlackSettings(
+        slack_bot_token=SecretStr(options.token),
+        slack_signing_secret=SecretStr(options.secret),
+        opsbot_slack_api_url=options.slack_api,
+    )
+    return http_server(
+        Runtime(profile, Access(profile.slack), platform), settings, profile_path, "127.0.0.1", 0
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("kind", choices=["opsbot", "minimal"])
+    parser.add_argument("--slack-api", required=True)
+    parser.add_argument("--token", required=True)
+    parser.add_argument("--secret", required=True)
+    parser.add_argument("--bigquery")
+    parser.add_argument("--cloud-run")
+    parser.add_argument("--repo")
+    parser.add_argument("--now")
+    options = parser.parse_args()
+    if options.kind == "minimal":
+        server = minimal_server(options.slack_api, options.token, options.secret)
+    else:
+        server = opsbot_server(options)
+    print(f"READY {server.url}", flush=True)
+    sys.stdout.flush()
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
