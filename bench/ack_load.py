@@ -1,6 +1,6 @@
 """Load generator for bench.ack_latency, run in its own process: N senders of signed commands.
 
-    python -m bench.ack_load URL SECRET --senders 50 --per-sender 10 [--distinct]
+    python -m bench.ack_load URL SECRET --senders 50 --per-sender 10 [--mode today|distinct|help]
 
 Each sender is a thread with its own keep-alive connection (http.client), as Slack's delivery
 keeps connections to an app. Prints one JSON object: every ack's latency in seconds, and the
@@ -61,10 +61,10 @@ def sender(
 
 
 def main(
-    url: str, secret: str, senders: int, per_sender: int, response_url: str, distinct: bool
+    url: str, secret: str, senders: int, per_sender: int, response_url: str, mode: str
 ) -> None:
     days = [(date(2025, 12, 1) + timedelta(days=i)).isoformat() for i in range(senders)]
-    texts = days if distinct else [""] * senders
+    texts = {"today": [""] * senders, "distinct": days, "help": ["help"] * senders}[mode]
     start = threading.Barrier(senders)
     results: list[list[tuple[float, int]]] = [[] for _ in range(senders)]
     threads = [
@@ -88,7 +88,12 @@ if __name__ == "__main__":
     parser.add_argument("--senders", type=int, default=50)
     parser.add_argument("--per-sender", type=int, default=10)
     parser.add_argument("--response-url", default="http://127.0.0.1:9/none")
-    parser.add_argument("--distinct", action="store_true", help="each sender its own game day")
+    parser.add_argument(
+        "--mode",
+        choices=["today", "distinct", "help"],
+        default="today",
+        help="today: all ask for today; distinct: each sender its own game day; help: usage only",
+    )
     options = parser.parse_args()
     main(
         options.url,
@@ -96,5 +101,5 @@ if __name__ == "__main__":
         options.senders,
         options.per_sender,
         options.response_url,
-        options.distinct,
+        options.mode,
     )

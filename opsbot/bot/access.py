@@ -7,6 +7,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from slack_bolt.middleware.async_middleware import AsyncMiddleware
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
 from opsbot.config import Role, SlackConfig
@@ -53,26 +55,38 @@ class Access:
     def in_command_channel(self, caller: Caller) -> bool:
         return caller.channel_id in self._channels or (caller.channel_name or "") in self._channels
 
-    def middleware(self, role: Role | None = None) -> Callable[..., Awaitable[BoltResponse | None]]:
+    def middleware(self, role: Role | None = None) -> AccessGuard:
         """Bolt listener middleware: refuse with an ephemeral reason, or let the listener run."""
+        return AccessGuard(self, role)
 
-        async def guard(
-            body: dict[str, Any], next: Callable[[], Awaitable[None]], respond: Any
-        ) -> BoltResponse | None:
-            reason = self.refusal(caller_of(body), role)
-            if reason is None:
-                await next()
-                return None
-            if "command" in body:  # the slash command's HTTP answer is shown to its caller only
-                payload = {"response_type": "ephemeral", "text": f":no_entry: {reason}"}
-                return BoltResponse(
-                    status=200,
-                    body=json.dumps(payload),
-                    headers={"content-type": "application/json;charset=utf-8"},
-                )
-            await respond(
-                text=f":no_entry: {reason}", response_type="ephemeral", replace_original=False
+
+class AccessGuard(AsyncMiddleware):
+    """The one check in front of every listener (a class, so Bolt injects nothing per request)."""
+
+    def __init__(self, access: Access, role: Role | None) -> None:
+        self.access, self.role = access, role
+
+    async def async_process(
+        self,
+        *,
+        req: AsyncBoltRequest,
+        resp: BoltResponse,
+        next: Callable[[], Awaitable[BoltResponse]],
+    ) -> BoltResponse | None:
+        body = req.body
+        reason = self.access.refusal(caller_of(body), self.role)
+        if reason is None:
+            return await next()
+        if "command" in body:  # the slash command's HTTP answer is shown to its caller only
+            payload = {"response_type": "ephemeral", "text": f":no_entry: {reason}"}
+            return BoltResponse(
+                status=200,
+                body=json.dumps(payload),
+                headers={"content-type": "application/json;charset=utf-8"},
             )
-            return BoltResponse(status=200, body="")
-
-        return guard
+        respond = req.context.respond
+        assert respond is not None, "an interaction without a response_url"
+        await respond(
+            text=f":no_entry: {reason}", response_type="ephemeral", replace_original=False
+        )
+        return BoltResponse(status=200, body="")

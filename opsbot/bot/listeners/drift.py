@@ -11,12 +11,18 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from opsbot.bot.actions import ActionId, DriftExpand, decode
 from opsbot.bot.in_flight import Claim
-from opsbot.bot.listeners.replies import HELP_WORDS, already_running, ephemeral, report_failure
+from opsbot.bot.listeners.replies import (
+    HELP_WORDS,
+    already_running,
+    ephemeral,
+    report_failure,
+    usage_answer,
+)
 from opsbot.bot.live_message import LiveMessage
 from opsbot.bot.runtime import Runtime
 from opsbot.bot.views.drift import contains_report, drift_progress, drift_report, undeployed_commits
 from opsbot.bot.views.kit import fallback
-from opsbot.bot.views.messages import notice, usage
+from opsbot.bot.views.messages import notice
 from opsbot.commands.drift import parse_commit_ref, run_contains, run_drift, select_services
 from opsbot.commands.errors import RequestError
 from opsbot.config import Profile
@@ -60,7 +66,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             request = parse_drift_args(command.get("text", ""), profile)
         except RequestError as exc:
             known = [s.name for s in profile.services]
-            await ack(**ephemeral(*usage("/drift", str(exc) or None, known)))
+            await ack(**usage_answer("/drift", str(exc), known))
             return
         channel = command["channel_id"]
         key = ("drift", channel, request.contains, tuple(sorted(request.services)))

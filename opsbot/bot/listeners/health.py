@@ -11,11 +11,17 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from opsbot.bot.actions import ActionId, CheckDetails, decode
 from opsbot.bot.in_flight import Claim
-from opsbot.bot.listeners.replies import HELP_WORDS, already_running, ephemeral, report_failure
+from opsbot.bot.listeners.replies import (
+    HELP_WORDS,
+    already_running,
+    ephemeral,
+    report_failure,
+    usage_answer,
+)
 from opsbot.bot.live_message import LiveMessage
 from opsbot.bot.runtime import Runtime
 from opsbot.bot.views.health import check_details, health_progress, health_report
-from opsbot.bot.views.messages import notice, usage
+from opsbot.bot.views.messages import notice
 from opsbot.checks.result import CheckResult, HealthReport
 from opsbot.commands.errors import RequestError
 from opsbot.commands.health import parse_game_date, resolve_as_of, run_health
@@ -45,7 +51,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         try:
             as_of = parse_health_args(command.get("text", ""), runtime)
         except RequestError as exc:
-            await ack(**ephemeral(*usage("/health", str(exc) or None)))
+            await ack(**usage_answer("/health", str(exc)))
             return
         channel = command["channel_id"]
         key = ("health", channel, as_of)

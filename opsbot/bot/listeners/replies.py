@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
 from typing import Any
 
 from slack_sdk.models.blocks import Block
@@ -9,17 +11,28 @@ from slack_sdk.models.blocks import Block
 from opsbot.bot.errors import describe
 from opsbot.bot.live_message import LiveMessage
 from opsbot.bot.views.kit import context, fallback, header, section
-from opsbot.bot.views.messages import notice
+from opsbot.bot.views.messages import notice, usage
 
 HELP_WORDS = {"help", "-h", "--help", "?"}
 
 
-def ephemeral(text: str, blocks: list[Block]) -> dict[str, Any]:
+def ephemeral(text: str, blocks: Sequence[Block | dict[str, Any]]) -> dict[str, Any]:
     """Arguments for ack() or respond() that show a message to the caller only."""
     answer: dict[str, Any] = {"text": fallback(text), "response_type": "ephemeral"}
     if blocks:
-        answer["blocks"] = blocks
+        answer["blocks"] = list(blocks)
     return answer
+
+
+@functools.lru_cache(maxsize=256)
+def _usage_answer(command: str, problem: str | None, known: tuple[str, ...]) -> dict[str, Any]:
+    text, blocks = usage(command, problem, list(known) or None)
+    return ephemeral(text, [block.to_dict() for block in blocks])
+
+
+def usage_answer(command: str, problem: str | None, known: Sequence[str] = ()) -> dict[str, Any]:
+    """The ack for help or a bad argument (built once per distinct answer: it is on the ack path)."""
+    return dict(_usage_answer(command, problem or None, tuple(known)))
 
 
 def already_running(what: str) -> str:
