@@ -39,7 +39,15 @@ def web_client(settings: SlackSettings) -> AsyncWebClient:
     )
 
 
+def _token_is_in_the_client(record: logging.LogRecord) -> bool:
+    """Bolt warns that $SLACK_BOT_TOKEN is unused when a client is given: ours carries it."""
+    return "`token` will be unused" not in record.getMessage()
+
+
 def build_app(runtime: Runtime, settings: SlackSettings) -> AsyncApp:
+    bolt_logger = logging.getLogger("slack_bolt.AsyncApp")
+    if _token_is_in_the_client not in bolt_logger.filters:
+        bolt_logger.addFilter(_token_is_in_the_client)
     app = AsyncApp(
         client=web_client(settings),
         signing_secret=settings.slack_signing_secret.get_secret_value(),
