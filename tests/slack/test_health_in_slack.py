@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 
+from opsbot.adapters.warehouse import Warehouse
 from opsbot.bot.actions import ActionId
+from opsbot.bot.platform import Platform, PlatformUnavailable
 from opsbot.bot.serve import SandboxBot
 from tests.slack.helpers import (
     APPROVER,
@@ -104,3 +106,28 @@ def test_a_second_health_while_one_is_being_built_points_at_it_instead_of_postin
     ), seen
     wait_until(ws, finished(ws, "Health 2026-02-05: CRITICAL"))
     assert len([m for m in ws.bot_messages() if m.ephemeral_to is None]) == 1
+
+
+def test_when_the_platform_cannot_be_reached_the_report_says_so_in_place(bot: SandboxBot) -> None:
+    ws = bot.slack.workspace
+    working = bot.runtime.platform
+
+    def unreachable() -> Platform:
+        platform = working()
+
+        def no_warehouse() -> Warehouse:
+            raise PlatformUnavailable(
+                "no Google credentials: run `gcloud auth application-default login`"
+            )
+
+        return Platform(platform.profile, platform.now, no_warehouse, platform.drift_sources)
+
+    object.__setattr__(bot.runtime, "platform", unreachable)
+    try:
+        bot.slack.command(ONCALL, HEALTH_CHANNEL, "/health")
+        failed = wait_until(ws, finished(ws, "Health 2026-02-05: failed"))
+    finally:
+        object.__setattr__(bot.runtime, "platform", working)
+    text = block_text(failed)
+    assert "cannot reach the platform: no Google credentials: run `gcloud auth" in text
+    assert "Traceback" not in text and "ref" not in text
