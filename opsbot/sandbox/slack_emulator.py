@@ -16,7 +16,7 @@ from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from opsbot.sandbox.slack_delivery import Delivery, SlackSender, trigger_id
+from opsbot.sandbox.slack_delivery import Delivery, SlackSender
 from opsbot.sandbox.slack_workspace import (
     BOT_USER,
     Message,
@@ -109,7 +109,7 @@ class SlackEmulator:
             "api_app_id": "A0OPSBOT00",
             "is_enterprise_install": "false",
             "response_url": response_url,
-            "trigger_id": trigger_id(),
+            "trigger_id": self.workspace.issue_trigger(user_id),
         }
         delivery = sender.slash_command(fields)
         self._show_ack(delivery, channel.id, user_id, command)
@@ -138,7 +138,7 @@ class SlackEmulator:
                 "channel_id": channel.id,
                 "is_ephemeral": ephemeral,
             },
-            "trigger_id": trigger_id(),
+            "trigger_id": self.workspace.issue_trigger(user_id),
             "team": {"id": self.workspace.team_id, "domain": "sandbox"},
             "channel": {"id": channel.id, "name": channel.name},
             "response_url": response_url,
@@ -172,7 +172,7 @@ class SlackEmulator:
         payload = {
             "type": "message_action",
             "callback_id": callback_id,
-            "trigger_id": trigger_id(),
+            "trigger_id": self.workspace.issue_trigger(user_id),
             "message_ts": message.ts,
             "message": {
                 "type": "message",
@@ -204,7 +204,7 @@ class SlackEmulator:
             "team": {"id": self.workspace.team_id, "domain": "sandbox"},
             "user": self._user(user_id),
             "view": view,
-            "trigger_id": trigger_id(),
+            "trigger_id": self.workspace.issue_trigger(user_id),
             "token": "sandbox-verification-token",
         }
         delivery = sender.interaction(payload)
@@ -276,7 +276,7 @@ class SlackEmulator:
             )
             return {"message_ts": message.ts}
         if method in ("views.open", "views.push"):
-            user = _trigger_user(args)
+            user = ws.trigger_user(args.get("trigger_id"))
             opened = (
                 ws.open_view(user, args.get("view"))
                 if method == "views.open"
@@ -287,13 +287,6 @@ class SlackEmulator:
             opened = ws.update_view(args.get("view_id"), args.get("view"))
             return {"view": {"id": opened.id, **opened.view}}
         raise SlackError("unknown_method")
-
-
-def _trigger_user(args: dict[str, Any]) -> str:
-    """The sandbox does not track trigger ids; the console passes the user in `user` (optional)."""
-    if not args.get("trigger_id"):
-        raise SlackError("invalid_trigger_id")
-    return str(args.get("user") or "U0DANAONCL")
 
 
 def _find_element(

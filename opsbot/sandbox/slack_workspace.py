@@ -13,6 +13,8 @@ from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
+from opsbot.sandbox.slack_delivery import trigger_id
+
 MAX_BLOCKS = 50
 MAX_MESSAGE_TEXT = 40_000
 MAX_MODAL_BLOCKS = 100
@@ -131,6 +133,7 @@ class Workspace:
         self.messages: list[Message] = []
         self.views: dict[str, OpenView] = {}
         self.response_urls: dict[str, ResponseUrl] = {}
+        self.triggers: dict[str, str] = {}  # trigger id → the user whose action issued it
         self.calls: list[str] = []  # API methods called, in order
         self.rejections: list[tuple[str, str]] = []  # (method, error) of every call refused
         self.version = 0
@@ -276,7 +279,20 @@ class Workspace:
         ephemeral_to = None if in_channel else target.user
         self.post(target.channel, body.get("text"), body.get("blocks"), BOT_USER.id, ephemeral_to)
 
-    # -- modals --------------------------------------------------------------------------------
+    # -- modals ------------------------------------------------------------------------------
+    def issue_trigger(self, user: str) -> str:
+        """A trigger id for something `user` just did (Slack's are valid for 3 s; these, a run)."""
+        trigger = trigger_id()
+        with self._changed:
+            self.triggers[trigger] = user
+        return trigger
+
+    def trigger_user(self, trigger: Any) -> str:
+        user = self.triggers.get(str(trigger or ""))
+        if user is None:
+            raise SlackError("invalid_trigger_id")
+        return user
+
     def open_view(self, user: str, view: Any) -> OpenView:
         checked = _validate_view(view)
         with self._changed:

@@ -100,14 +100,19 @@ def test_modals_open_update_and_push(slack: SlackEmulator) -> None:
     client = _client(slack)
     body = [{"type": "section", "text": {"type": "mrkdwn", "text": "Regrade 2026-02-01"}}]
     view = {"type": "modal", "title": {"type": "plain_text", "text": "Regrade"}, "blocks": body}
-    opened = client.views_open(trigger_id="1.2.3", view=view)
+    trigger = slack.workspace.issue_trigger("U0LEEAPPRV")
+    opened = client.views_open(trigger_id=trigger, view=view)
     client.views_update(
         view_id=opened["view"]["id"],
         view=view | {"title": {"type": "plain_text", "text": "Regrade 2"}},
     )
-    client.views_push(trigger_id="1.2.4", view=view)
+    client.views_push(trigger_id=trigger, view=view)
     [open_view] = slack.workspace.views.values()
     assert open_view.view["title"]["text"] == "Regrade 2" and len(open_view.stack) == 1
+    assert open_view.user == "U0LEEAPPRV"  # the modal opens for whoever's action gave the trigger
     with pytest.raises(SlackApiError) as refused:
-        client.views_open(trigger_id="1.2.5", view={"type": "modal", "blocks": body})  # no title
+        client.views_open(trigger_id=trigger, view={"type": "modal", "blocks": body})  # no title
     assert _error(refused.value) == "invalid_arguments"
+    with pytest.raises(SlackApiError) as refused:
+        client.views_open(trigger_id="1.2.made-up", view=view)
+    assert _error(refused.value) == "invalid_trigger_id"
