@@ -5,9 +5,11 @@ from __future__ import annotations
 import socket
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
+import aiohttp
 import uvicorn
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
@@ -23,6 +25,17 @@ GIL_SWITCH_INTERVAL_S = 0.001
 def asgi_app(bolt: AsyncApp, probe: HealthProbe) -> Starlette:
     handler = AsyncSlackRequestHandler(bolt)
 
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        """One HTTP session for the Web API client: kept-alive connections, not one per call."""
+        session = aiohttp.ClientSession()
+        bolt.client.session = session
+        try:
+            yield
+        finally:
+            bolt.client.session = None
+            await session.close()
+
     async def events(request: Request) -> Response:
         return await handler.handle(request)
 
@@ -34,10 +47,11 @@ def asgi_app(bolt: AsyncApp, probe: HealthProbe) -> Starlette:
             return JSONResponse({"status": "unavailable", "reason": str(exc)}, status_code=503)
 
     return Starlette(
+        lifespan=lifespan,
         routes=[
             Route("/slack/events", events, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
-        ]
+        ],
     )
 
 
@@ -60,7 +74,7 @@ class Server(uvicorn.Server):
     """uvicorn, with a started event other threads can wait on."""
 
     def __init__(self, app: Starlette, sock: socket.socket) -> None:
-        super().__init__(uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False))
+        super().__init__(uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False))
         self.sock = sock
         self.ready = threading.Event()
 
