@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
 from time import monotonic
@@ -23,9 +24,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from opsbot.bot.access import Access
 from opsbot.bot.platform import Platform
 from opsbot.bot.runtime import Runtime
-from opsbot.bot.serve import http_server
+from opsbot.bot.serve import http_server, open_sqlite
 from opsbot.bot.server import Server, asgi_app, bind
 from opsbot.bot.settings import SlackSettings
+from opsbot.bot.store_startup import BackgroundStore
 from opsbot.config import load_profile
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,8 +74,15 @@ def opsbot_server(options: argparse.Namespace) -> Server:
         slack_signing_secret=SecretStr(options.secret),
         opsbot_slack_api_url=options.slack_api,
     )
+    state = Path(tempfile.mkdtemp(prefix="opsbot-bench-")) / "opsbot.db"
+    store = BackgroundStore(lambda: open_sqlite(state)).start()
     return http_server(
-        Runtime(profile, Access(profile.slack), platform), settings, profile_path, "127.0.0.1", 0
+        Runtime(profile, Access(profile.slack), platform),
+        settings,
+        profile_path,
+        store,
+        "127.0.0.1",
+        0,
     )
 
 

@@ -17,6 +17,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -43,7 +44,7 @@ def free_port() -> int:
         return port
 
 
-def one_start(slack: SlackEmulator, secret: str) -> tuple[float, float]:
+def one_start(slack: SlackEmulator, secret: str, state_dir: str) -> tuple[float, float]:
     """(seconds until it listens, seconds until the first ack), both from process start."""
     port = free_port()
     env = {
@@ -51,7 +52,8 @@ def one_start(slack: SlackEmulator, secret: str) -> tuple[float, float]:
         "SLACK_BOT_TOKEN": slack.workspace.bot_token,
         "SLACK_SIGNING_SECRET": secret,
         "OPSBOT_SLACK_API_URL": slack.api_url,
-        "NO_GCE_CHECK": "True",  # the report after the ack finds no Google credentials; fine here
+        "NO_GCE_CHECK": "True",
+        "DATABASE_URL": f"sqlite:///{state_dir}/opsbot-{port}.db",  # a fresh store, migrated at start  # the report after the ack finds no Google credentials; fine here
     }
     env.pop("SLACK_APP_TOKEN", None)
     started = time.perf_counter()
@@ -94,7 +96,8 @@ def main() -> None:
     slack.start()
     secret = secrets.token_hex(16)
     try:
-        runs = [one_start(slack, secret) for _ in range(options.repeat)]
+        with tempfile.TemporaryDirectory(prefix="opsbot-cold-") as state_dir:
+            runs = [one_start(slack, secret, state_dir) for _ in range(options.repeat)]
     finally:
         slack.stop()
     listening = [r[0] for r in runs]

@@ -249,6 +249,12 @@ class SlackConfig(Strict):
     roles: dict[Role, list[UserRef]] = Field(default_factory=dict)
 
 
+class StoreConfig(Strict):
+    """Where state lives: this SQLite file, unless $DATABASE_URL names a database (PostgreSQL)."""
+
+    sqlite_path: str = "~/.local/state/opsbot/opsbot.db"  # relative: to the profile's directory
+
+
 class Profile(Strict):
     """The whole profile: one platform, its tables, checks, services and channels."""
 
@@ -262,6 +268,7 @@ class Profile(Strict):
     drift: DriftConfig = DriftConfig()
     channels: ChannelsConfig = ChannelsConfig()
     slack: SlackConfig = SlackConfig()
+    store: StoreConfig = StoreConfig()
 
     def service(self, name: str) -> ServiceConfig | None:
         return next((s for s in self.services if s.name == name), None)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,29 +20,55 @@ from opsbot.bot.platform import production_platforms, sandbox_platforms, started
 from opsbot.bot.runtime import Runtime
 from opsbot.bot.server import Server, asgi_app, bind
 from opsbot.bot.settings import SlackSettings, load_slack_settings
+from opsbot.bot.store_startup import BackgroundStore
 from opsbot.config import Profile
 
 if TYPE_CHECKING:
     from opsbot.sandbox.platform import Sandbox
     from opsbot.sandbox.slack_emulator import SlackEmulator
+    from opsbot.store.database import Database
 
 
-def health_probe(profile: Profile, profile_path: Path) -> Callable[[], dict[str, Any]]:
+def health_probe(
+    profile: Profile, profile_path: Path, store: BackgroundStore
+) -> Callable[[], dict[str, Any]]:
+    """/healthz: the profile served (validated at start) and the store answering."""
+
     def probe() -> dict[str, Any]:
+        database = store.get()  # StoreNotReady: 503 with the reason
+        database.ping()  # StoreUnavailable: 503 with the reason
         return {
             "profile": str(profile_path),
             "services": len(profile.services),
             "checks": len(profile.health.checks),
+            "store": database.engine.dialect.name,
         }
 
     return probe
 
 
+def open_database(profile: Profile, profile_path: Path) -> Database:
+    """$DATABASE_URL (PostgreSQL, for several replicas), else the profile's SQLite file."""
+    from opsbot.store.database import Database, sqlite_url
+
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        path = Path(profile.store.sqlite_path).expanduser()
+        url = sqlite_url(path if path.is_absolute() else profile_path.parent / path)
+    return Database.open(url)
+
+
 def http_server(
-    runtime: Runtime, settings: SlackSettings, profile_path: Path, host: str, port: int
+    runtime: Runtime,
+    settings: SlackSettings,
+    profile_path: Path,
+    store: BackgroundStore,
+    host: str,
+    port: int,
 ) -> Server:
     app = build_app(runtime, settings)
-    return Server(asgi_app(app, health_probe(runtime.profile, profile_path)), bind(host, port))
+    probe = health_probe(runtime.profile, profile_path, store)
+    return Server(asgi_app(app, probe), bind(host, port))
 
 
 def serve_production(
@@ -58,9 +86,20 @@ def serve_production(
         )
         asyncio.run(handler.start_async())  # type: ignore[no-untyped-call]
         return
-    server = http_server(runtime, settings, profile_path, host, port)
+    store = BackgroundStore(lambda: open_database(profile, profile_path))
+    server = http_server(runtime, settings, profile_path, store, host, port)
     announce(f"opsbot: serving Slack at {server.url}/slack/events (health: {server.url}/healthz)")
-    server.serve_forever()
+    store.start()
+    try:
+        server.serve_forever()
+    finally:
+        store.close()
+
+
+def open_sqlite(path: Path) -> Database:
+    from opsbot.store.database import Database, sqlite_url
+
+    return Database.open(sqlite_url(path))
 
 
 @dataclass
@@ -71,6 +110,7 @@ class SandboxBot:
     slack: SlackEmulator
     server: Server
     runtime: Runtime
+    store: BackgroundStore  # a fresh SQLite store per run
 
 
 @contextmanager
@@ -87,6 +127,8 @@ def sandbox_bot(
 
     slack = SlackEmulator()
     slack.start(port=console_port)
+    state = tempfile.TemporaryDirectory(prefix="opsbot-sandbox-state-")
+    store = BackgroundStore(lambda: open_sqlite(Path(state.name) / "opsbot.db")).start()
     try:
         settings = SlackSettings(
             slack_bot_token=SecretStr(slack.workspace.bot_token),
@@ -94,13 +136,15 @@ def sandbox_bot(
             opsbot_slack_api_url=slack.api_url,
         )
         runtime = Runtime(profile, Access(profile.slack), sandbox_platforms(profile, platform))
-        server = http_server(runtime, settings, profile_path, "127.0.0.1", port)
+        server = http_server(runtime, settings, profile_path, store, "127.0.0.1", port)
         slack.connect_app(
             f"{server.url}/slack/events", settings.slack_signing_secret.get_secret_value()
         )
-        yield SandboxBot(platform, slack, server, runtime)
+        yield SandboxBot(platform, slack, server, runtime, store)
     finally:
         slack.stop()
+        store.close()
+        state.cleanup()
 
 
 def run_sandbox(

@@ -1,1 +1,1 @@
-"""Durable state (rollouts, approvals, audit log, locks) arrives with the deploy issue."""
+"""Durable state through SQLAlchemy 2: rollouts, the audit log, per-service locks, idempotency keys."""

@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import time
 import urllib.request
+from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
 
-from opsbot.bot.serve import SandboxBot
+from opsbot.bot.serve import SandboxBot, health_probe
+from opsbot.bot.store_startup import BackgroundStore, StoreNotReady
 from opsbot.sandbox.slack_delivery import SlackSender
 from opsbot.sandbox.slack_workspace import ResponseUrl
+from opsbot.store.database import Database
 from tests.slack.helpers import HEALTH_CHANNEL, ONCALL, finished, wait_until
 
 COMMAND = {
@@ -98,9 +101,22 @@ def test_a_command_from_a_channel_not_in_the_profile_is_refused_naming_where_to_
 
 
 def test_healthz_reports_the_profile_it_serves(bot: SandboxBot) -> None:
+    bot.store.get(wait_s=30)  # opened in the background after the server started listening
     with urllib.request.urlopen(f"{bot.server.url}/healthz", timeout=5) as answer:
         body = json.loads(answer.read())
     assert answer.status == 200 and body["status"] == "ok" and body["services"] == 7
+    assert body["store"] == "sqlite"
+
+
+def test_healthz_fails_while_the_store_cannot_be_opened(bot: SandboxBot) -> None:
+    unreachable = BackgroundStore(
+        lambda: Database.open("postgresql://nobody@127.0.0.1:9/none?connect_timeout=1")
+    ).start()
+    probe = health_probe(bot.runtime.profile, Path("opsbot.toml"), unreachable)
+    with pytest.raises(StoreNotReady, match="the store could not be opened: cannot open the store"):
+        unreachable.get(wait_s=10)
+    with pytest.raises(StoreNotReady):
+        probe()
 
 
 def test_nothing_else_is_served(bot: SandboxBot) -> None:

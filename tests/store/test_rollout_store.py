@@ -1,0 +1,191 @@
+"""Rollout state in the store: one transition per race, locks per service, an audit of each step."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect
+
+from opsbot.bot.serve import open_database
+from opsbot.config import StoreConfig, load_profile
+from opsbot.store.database import Database, StoreUnavailable
+from opsbot.store.rollouts import Seen, ServiceBusy, Store
+from opsbot.store.schema import RolloutState
+from tests.conftest import ROOT
+from tests.store.conftest import Clock
+
+
+def _begin(store: Store, service: str = "prediction-worker") -> Seen:
+    rollout = store.begin(
+        service=service,
+        commit_sha="a" * 40,
+        stable_revision=f"{service}-00041-bbd",
+        requested_by="U0SAMDEPLY",
+    )
+    return Seen.of(rollout)
+
+
+def test_opening_migrates_an_empty_database_and_opening_again_changes_nothing(
+    database_url: str,
+) -> None:
+    first = Database.open(database_url)
+    tables = set(inspect(first.engine).get_table_names())
+    assert {
+        "rollouts",
+        "service_locks",
+        "audit_log",
+        "idempotency_keys",
+        "alembic_version",
+    } <= tables
+    first.close()
+    Database.open(database_url).close()  # a second replica starting: already at head
+
+
+def test_a_second_rollout_of_a_service_is_refused_naming_the_active_one(store: Store) -> None:
+    first = _begin(store)
+    with pytest.raises(ServiceBusy, match=f"rollout #{first.rollout_id} in progress"):
+        _begin(store)
+    _begin(store, "nba-scrapers")  # another service is free
+
+
+def test_finishing_a_rollout_frees_its_service(store: Store) -> None:
+    seen = _begin(store)
+    cancelled = store.transition(
+        seen, to=RolloutState.CANCELLED, actor="U0SAMDEPLY", action="deploy.cancel"
+    )
+    assert cancelled is not None and cancelled.state == "cancelled"
+    assert store.lock_holder("prediction-worker") is None
+    assert store.active() == []
+    _begin(store)
+
+
+def test_a_transition_from_a_stale_view_does_nothing(store: Store, clock: Clock) -> None:
+    seen = _begin(store)
+    clock.advance(60)
+    moved = store.transition(
+        seen,
+        to=RolloutState.CANARY,
+        actor="U0SAMDEPLY",
+        action="deploy.start",
+        step=0,
+        canary_revision="prediction-worker-00042-new",
+    )
+    assert moved is not None and moved.version == 2 and moved.updated_at == clock.now
+    assert (
+        store.transition(
+            seen, to=RolloutState.CANCELLED, actor="U0SAMDEPLY", action="deploy.cancel"
+        )
+        is None
+    )
+    current = store.get(seen.rollout_id)
+    assert (
+        current is not None
+        and current.state == "canary"
+        and current.canary_revision == "prediction-worker-00042-new"
+    )
+
+
+def test_twenty_concurrent_identical_promotions_make_one_step(store: Store) -> None:
+    canary = store.transition(
+        _begin(store), to=RolloutState.CANARY, actor="U0SAMDEPLY", action="deploy.start"
+    )
+    assert canary is not None
+    seen = Seen.of(canary)
+    results: list[bool] = []
+    start = threading.Barrier(20)
+
+    def promote() -> None:
+        start.wait()
+        moved = store.transition(
+            seen, to=RolloutState.CANARY, actor="U0LEEAPPRV", action="deploy.promote", step=1
+        )
+        results.append(moved is not None)
+
+    threads = [threading.Thread(target=promote) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(results) == [False] * 19 + [True]
+    final = store.get(seen.rollout_id)
+    assert final is not None and final.step == 1 and final.version == seen.version + 1
+    promotions = [e for e in store.audit_log(seen.rollout_id) if e.action == "deploy.promote"]
+    assert len(promotions) == 1 and promotions[0].actor == "U0LEEAPPRV"
+
+
+def test_two_replicas_on_one_database_never_both_act(database_url: str, clock: Clock) -> None:
+    one, two = Database.open(database_url), Database.open(database_url)
+    try:
+        replica_a, replica_b = Store(one, clock), Store(two, clock)
+        seen = _begin(replica_a)
+        a = replica_a.transition(
+            seen, to=RolloutState.ROLLED_BACK, actor="bot-a", action="deploy.rollback"
+        )
+        b = replica_b.transition(
+            seen, to=RolloutState.ROLLED_BACK, actor="bot-b", action="deploy.rollback"
+        )
+        assert (a is None) != (b is None)
+        assert [r.id for r in replica_b.active()] == []
+    finally:
+        one.close()
+        two.close()
+
+
+def test_an_idempotency_key_acts_once_across_replicas(database_url: str, clock: Clock) -> None:
+    one, two = Database.open(database_url), Database.open(database_url)
+    try:
+        assert Store(one, clock).first_time("block_actions:1700000000.123:promote")
+        assert not Store(two, clock).first_time("block_actions:1700000000.123:promote")
+    finally:
+        one.close()
+        two.close()
+
+
+def test_the_audit_log_says_who_did_what_with_which_arguments(store: Store) -> None:
+    seen = _begin(store)
+    store.record(
+        "U0DANAONCL",
+        "deploy.refused",
+        service="prediction-worker",
+        arguments={"why": "no deployer role"},
+        result="refused",
+    )
+    store.transition(
+        seen,
+        to=RolloutState.CANCELLED,
+        actor="U0SAMDEPLY",
+        action="deploy.cancel",
+        reason="changed my mind",
+    )
+    entries = [(e.actor, e.action, e.result) for e in store.audit_log()]
+    assert entries == [
+        ("U0SAMDEPLY", "deploy.begin", "ok"),
+        ("U0DANAONCL", "deploy.refused", "refused"),
+        ("U0SAMDEPLY", "deploy.cancel", "ok"),
+    ]
+    assert store.audit_log(seen.rollout_id)[-1].arguments == {
+        "from": "checklist",
+        "to": "cancelled",
+        "reason": "changed my mind",
+    }
+
+
+def test_an_unreachable_database_is_a_clear_error() -> None:
+    with pytest.raises(StoreUnavailable, match="cannot open the store"):
+        Database.open("postgresql://nobody@127.0.0.1:9/none?connect_timeout=2")
+
+
+def test_the_bot_uses_database_url_or_else_the_profiles_sqlite_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    profile_path = tmp_path / "opsbot.toml"
+    profile = load_profile(ROOT / "opsbot.toml")
+    relative = profile.model_copy(update={"store": StoreConfig(sqlite_path="state/opsbot.db")})
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    open_database(relative, profile_path).close()
+    assert (tmp_path / "state" / "opsbot.db").is_file()  # relative to the profile's directory
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/from-env.db")
+    open_database(relative, profile_path).close()
+    assert (tmp_path / "from-env.db").is_file()
