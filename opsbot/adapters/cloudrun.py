@@ -1,7 +1,7 @@
 """Cloud Run through the official client (run_v2): services, revisions and their traffic.
 
-Returns domain types, never protos. Reads now; the deploy issue adds the writes (a revision from
-an image, traffic moves) on the same clients, which is why both clients live here.
+Returns domain types, never protos. Reads, and the writes a rollout needs: a revision from an
+image at 0% with a tag, and traffic moved to an exact split that is read back to verify it.
 """
 
 from __future__ import annotations
@@ -27,6 +27,10 @@ class CloudRunError(AdapterError):
 
 class ServiceNotFound(CloudRunError):
     pass
+
+
+class RevisionNotReady(CloudRunError):
+    """A new revision failed to become ready; the message carries Cloud Run's reason."""
 
 
 @dataclass(frozen=True)
@@ -166,6 +170,102 @@ class CloudRun:
             found = [_revision(r) for _, r in zip(range(limit), pages, strict=False)]
         return sorted(found, key=lambda r: r.created, reverse=True)
 
+    # --- writes -------------------------------------------------------------------------------
+
+    def create_revision(
+        self,
+        service: str,
+        *,
+        revision: str,
+        image: str,
+        labels: dict[str, str],
+        keep: list[TrafficShare],
+        tag: str,
+    ) -> Revision:
+        """A new revision from `image` receiving 0% under `tag`; traffic otherwise exactly `keep`.
+
+        The split is pinned to named revisions first, so a "latest" target never hands the new
+        revision traffic by itself. RevisionNotReady when it fails to start (e.g. unknown image).
+        """
+        from google.cloud import run_v2
+
+        with _translated_errors(f"new revision {revision} of {service}"):
+            current = self._services.get_service(
+                name=self.service_path(service), timeout=self._timeout_s
+            )
+            current.template.revision = revision
+            current.template.containers[0].image = image
+            for key, value in labels.items():
+                current.template.labels[key] = value
+            kept = [
+                TrafficShare(t.revision, t.percent, t.tag if t.tag != tag else None) for t in keep
+            ]
+            current.traffic = _targets([*kept, TrafficShare(revision, 0, tag)])
+            operation = self._services.update_service(
+                request=run_v2.UpdateServiceRequest(service=current), timeout=self._timeout_s
+            )
+            operation.result(timeout=self._timeout_s)  # type: ignore[no-untyped-call]
+        created = self.get_revision(service, revision)
+        if not created.ready:
+            raise RevisionNotReady(
+                f"revision {revision} of {service} is not ready: {created.ready_message}"
+            )
+        return created
+
+    def route(self, service: str, split: list[TrafficShare]) -> ServiceState:
+        """Traffic exactly as `split` (percentages summing to 100), read back to verify."""
+        from google.cloud import run_v2
+
+        if sum(t.percent for t in split) != 100:
+            raise ValueError(f"a split must total 100%, not {sum(t.percent for t in split)}%")
+        with _translated_errors(f"traffic of {service}"):
+            current = self._services.get_service(
+                name=self.service_path(service), timeout=self._timeout_s
+            )
+            current.traffic = _targets(split)
+            operation = self._services.update_service(
+                request=run_v2.UpdateServiceRequest(service=current), timeout=self._timeout_s
+            )
+            operation.result(timeout=self._timeout_s)  # type: ignore[no-untyped-call]
+        after = self.get_service(service)
+        wanted = {t.revision: t.percent for t in split if t.percent}
+        actual = {t.revision: t.percent for t in after.serving}
+        if actual != wanted:
+            raise CloudRunError(
+                f"traffic of {service} did not take effect: asked {wanted}, serving {actual}"
+            )
+        return after
+
+    def set_service_labels(self, service: str, labels: dict[str, str]) -> None:
+        """Labels on the service itself (e.g. commit-sha once a rollout completes)."""
+        from google.cloud import run_v2
+        from google.protobuf import field_mask_pb2
+
+        with _translated_errors(f"labels of {service}"):
+            current = self._services.get_service(
+                name=self.service_path(service), timeout=self._timeout_s
+            )
+            for key, value in labels.items():
+                current.labels[key] = value
+            request = run_v2.UpdateServiceRequest(
+                service=current, update_mask=field_mask_pb2.FieldMask(paths=["labels"])
+            )
+            self._services.update_service(request=request, timeout=self._timeout_s).result(  # type: ignore[no-untyped-call]
+                timeout=self._timeout_s
+            )
+
+
+def _targets(split: list[TrafficShare]) -> list[Any]:
+    from google.cloud import run_v2
+
+    by_revision = run_v2.TrafficTargetAllocationType.TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION
+    return [
+        run_v2.TrafficTarget(
+            type_=by_revision, revision=t.revision, percent=t.percent, tag=t.tag or ""
+        )
+        for t in split
+    ]
+
 
 @contextmanager
 def _translated_errors(what: str) -> Iterator[None]:
@@ -178,7 +278,7 @@ def _translated_errors(what: str) -> Iterator[None]:
         raise ServiceNotFound(f"{what}: not found in Cloud Run") from None
     except exceptions.PermissionDenied:
         raise CloudRunError(
-            f"{what}: permission denied (the account needs roles/run.viewer)"
+            f"{what}: permission denied (reads need roles/run.viewer, deploys roles/run.developer)"
         ) from None
     except exceptions.RetryError:
         raise CloudRunError(f"{what}: Cloud Run did not answer in time") from None
