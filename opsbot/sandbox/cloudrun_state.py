@@ -91,6 +91,7 @@ class CloudRunState:
         self.services: dict[str, dict[str, Any]] = {}
         self.revisions: dict[str, dict[str, Any]] = {}
         self.operations: dict[str, dict[str, Any]] = {}
+        self.splits: dict[str, list[tuple[datetime, dict[str, int]]]] = {}  # service → history
         self.lock = threading.RLock()
 
     # --- seeding ------------------------------------------------------------------------------
@@ -132,6 +133,7 @@ class CloudRunState:
             self._validate_traffic(service, service["traffic"])
             self._refresh_status(service)
             self.services[name] = service
+            self._record_split(service, history[-1].created)
         return copy.deepcopy(service)
 
     # --- reads --------------------------------------------------------------------------------
@@ -191,7 +193,13 @@ class CloudRunState:
             updated["updateTime"] = timestamp(now)
             self._refresh_status(updated)
             self.services[name] = updated
+            self._record_split(updated, now)
             return self._operation(name, updated, record=True)
+
+    def split_history(self, service_name: str) -> list[tuple[datetime, dict[str, int]]]:
+        """Every traffic split the service had, with when it took effect, oldest first."""
+        with self.lock:
+            return list(self.splits.get(service_name, []))
 
     def get_operation(self, name: str) -> dict[str, Any]:
         with self.lock:
@@ -297,6 +305,15 @@ class CloudRunState:
             terminalCondition={"type": "Ready", "state": CONDITION_SUCCEEDED},
             etag=f'"{uuid.uuid4()}"',
         )
+
+    def _record_split(self, service: dict[str, Any], at: datetime) -> None:
+        split: dict[str, int] = {}
+        for status in service["trafficStatuses"]:
+            if status["percent"]:
+                split[status["revision"]] = split.get(status["revision"], 0) + status["percent"]
+        history = self.splits.setdefault(service["name"], [])
+        if not history or history[-1][1] != split:
+            history.append((at, split))
 
     def _revisions_of(self, service_name: str) -> list[dict[str, Any]]:
         found = [r for r in self.revisions.values() if r["service"] == service_name]
