@@ -8,10 +8,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from opsbot.adapters.cloud_logging import CloudLogging
 from opsbot.adapters.cloudrun import CloudRun, TrafficShare
 from opsbot.adapters.monitoring import Monitoring, MonitoringError
 from opsbot.sandbox.cloudrun_emulator import CloudRunEmulator
 from opsbot.sandbox.cloudrun_state import CloudRunState, SeedRevision
+from opsbot.sandbox.logging_emulator import LoggingEmulator
 from opsbot.sandbox.monitoring_emulator import MonitoringEmulator
 from opsbot.sandbox.traffic import HEALTHY, Behaviour, TrafficModel
 
@@ -27,6 +29,7 @@ class World:
     clock: list[datetime]
     cloud_run: CloudRun
     monitoring: Monitoring
+    monitoring_traffic: TrafficModel
 
 
 @pytest.fixture
@@ -51,9 +54,19 @@ def world() -> Iterator[World]:
             project=PROJECT, region="us-west2", timeout_s=10, endpoint=run_emulator.url
         ),
         Monitoring.connect(project=PROJECT, timeout_s=10, endpoint=metrics_emulator.endpoint),
+        traffic,
     )
     metrics_emulator.stop()
     run_emulator.stop()
+
+
+@pytest.fixture
+def logging_url(world: World) -> Iterator[str]:
+    # the same traffic model as the world's Monitoring emulator: its failures are what is logged
+    traffic = world.monitoring_traffic
+    emulator = LoggingEmulator(traffic, PROJECT, lambda: world.clock[0])
+    yield emulator.start()
+    emulator.stop()
 
 
 def test_a_bad_canary_at_ten_percent_shows_its_errors_and_latency_beside_the_stable(
@@ -98,3 +111,21 @@ def test_another_project_is_an_error_that_names_what_was_asked(world: World) -> 
     other = Monitoring(world.monitoring._client, project="someone-else", timeout_s=5)
     with pytest.raises(MonitoringError, match=f"metrics of {STABLE}"):
         other.revision_metrics("worker", STABLE, T0, T0 + timedelta(minutes=5))
+
+
+def test_the_canarys_error_lines_come_from_cloud_logging(world: World, logging_url: str) -> None:
+    world.cloud_run.create_revision(
+        "worker",
+        revision=CANARY,
+        image="img:bad",
+        labels={"commit-sha": "bad0001"},
+        keep=[TrafficShare(STABLE, 100)],
+        tag="canary",
+    )
+    world.cloud_run.route("worker", [TrafficShare(STABLE, 90), TrafficShare(CANARY, 10, "canary")])
+    world.clock[0] = T0 + timedelta(minutes=5)
+    logs = CloudLogging.connect(project=PROJECT, endpoint=logging_url)
+    lines = logs.errors("worker", CANARY, since=T0, limit=3)
+    assert [line.text for line in lines] == ["KeyError: 'vegas_line'"] * 3
+    assert lines[0].at > lines[1].at > lines[2].at and lines[0].severity == "ERROR"
+    assert logs.errors("worker", STABLE, since=T0) == []  # healthy code logs no errors
