@@ -249,6 +249,45 @@ class SlackConfig(Strict):
     roles: dict[Role, list[UserRef]] = Field(default_factory=dict)
 
 
+class FreezeWindow(Strict):
+    """A recurring time when deploys wait (e.g. during games); only an approver may override."""
+
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(min_length=1)
+    start: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")  # local time, HH:MM
+    end: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")  # exclusive; may wrap past midnight
+    timezone: str = "America/New_York"
+    reason: str = "deploy freeze"
+
+
+class DeployConfig(Strict):
+    """The canary policy: steps, analysis thresholds, approvals, freezes."""
+
+    image: Annotated[str, _action_template(("service", "commit"))] = (
+        "us-west2-docker.pkg.dev/nba-props-platform/services/$service:$commit"
+    )
+    steps: list[int] = Field(default_factory=lambda: [10, 50, 100], min_length=1)
+    interval_s: float = Field(default=300.0, gt=0)  # each step is held, and analysed, this long
+    min_requests: int = Field(default=50, ge=1)  # fewer canary requests: insufficient data
+    max_5xx_percent: Percent = 5.0
+    max_5xx_vs_stable: float = Field(default=2.0, ge=1)  # canary 5xx ratio ≤ stable's × this...
+    min_5xx_excess_points: float = Field(default=1.0, ge=0)  # ...unless within this many points
+    latency_factor: float = Field(default=1.5, ge=1)  # canary p95 ≤ stable p95 × this
+    failures_to_roll_back: int = Field(default=2, ge=1)  # consecutive failing analyses
+    two_person_rule: bool = True  # promotion by someone other than the requester
+    approval_expiry_h: float = Field(default=4.0, gt=0)
+    watch_minutes: float = Field(default=30.0, ge=0)  # after 100%, still watched this long
+    schema_paths: list[str] = Field(default_factory=lambda: ["schemas", "migrations"])
+    freeze: list[FreezeWindow] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _steps_climb_to_100(self) -> Self:
+        if self.steps != sorted(set(self.steps)) or self.steps[-1] != 100 or self.steps[0] <= 0:
+            raise ValueError(
+                f"steps must rise strictly and end at 100, e.g. [10, 50, 100]; got {self.steps}"
+            )
+        return self
+
+
 class StoreConfig(Strict):
     """Where state lives: this SQLite file, unless $DATABASE_URL names a database (PostgreSQL)."""
 
@@ -269,6 +308,7 @@ class Profile(Strict):
     channels: ChannelsConfig = ChannelsConfig()
     slack: SlackConfig = SlackConfig()
     store: StoreConfig = StoreConfig()
+    deploy: DeployConfig = DeployConfig()
 
     def service(self, name: str) -> ServiceConfig | None:
         return next((s for s in self.services if s.name == name), None)
