@@ -61,10 +61,8 @@ GAMES = FreezeWindow(days=["fri", "sat"], start="19:00", end="01:00", reason="ga
         (datetime(2026, 2, 7, 5, 30, tzinfo=UTC), True),  # Sat 00:30 ET, Friday's window
         (datetime(2026, 2, 7, 6, 30, tzinfo=UTC), False),  # Sat 01:30 ET
         (datetime(2026, 2, 5, 1, 30, tzinfo=UTC), False),  # Wed 20:30 ET
-        (
-            datetime(2026, 2, 9, 5, 30, tzinfo=UTC),
-            True,
-        ),  # Mon 00:30 ET, Sunday's? no: Saturday's ends Sun 01:00
+        (datetime(2026, 2, 8, 5, 30, tzinfo=UTC), True),  # Sun 00:30 ET: Saturday's window
+        (datetime(2026, 2, 9, 5, 30, tzinfo=UTC), False),  # Mon 00:30 ET: no Sunday window
     ],
 )
 def test_freeze_windows_in_local_time_including_past_midnight(
