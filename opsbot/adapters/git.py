@@ -20,6 +20,9 @@ _FIELD = "\x1f"
 _FORMAT = _FIELD.join(("%H", "%an", "%ct", "%s"))
 
 
+SCHEMA_CHANGE = re.compile(r"\b(ALTER\s+TABLE|ADD\s+COLUMN|DROP\s+COLUMN)\b", re.IGNORECASE)
+
+
 class GitError(AdapterError):
     """The repository cannot answer; the message says which and what to do."""
 
@@ -182,6 +185,30 @@ class GitRepo:
             "--no-commit-id", "--name-only", "-r", "--root", sha, "--", *paths
         )
         return bool(changed.strip())
+
+    def newest_touching(self, paths: list[str]) -> CommitInfo | None:
+        """Main's newest commit that changes anything under `paths` (what a deploy ships)."""
+        line = self._git.log("-1", f"--format={_FORMAT}", self.main_ref, "--", *paths)
+        return _parse(line) if line else None
+
+    def commits_between(self, base: str, tip: str, paths: list[str], *, keep: int) -> Undeployed:
+        """Commits in base..tip touching `paths`: how many, and the newest `keep` of them."""
+        output = self._git.log(f"--format={_FORMAT}", f"{base}..{tip}", "--", *paths)
+        return _summarise(output, keep)
+
+    def schema_changes(self, base: str, tip: str, paths: list[str]) -> list[str]:
+        """Added lines in base..tip under `paths` that alter a table: `file: line`, in order."""
+        if not paths:
+            return []
+        diff = self._git.diff("--unified=0", "--no-color", f"{base}..{tip}", "--", *paths)
+        found: list[str] = []
+        current = ""
+        for line in diff.splitlines():
+            if line.startswith("+++ b/"):
+                current = line.removeprefix("+++ b/")
+            elif line.startswith("+") and not line.startswith("+++") and SCHEMA_CHANGE.search(line):
+                found.append(f"{current}: {line[1:].strip()}")
+        return found
 
     def missing_paths(self, paths: list[str]) -> list[str]:
         """The paths that do not exist on main (one ls-tree for all of them)."""

@@ -1,0 +1,118 @@
+"""A platform to deploy to: a real repo, Cloud Run, Monitoring and Logging emulators, a store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from opsbot.adapters.cloud_logging import CloudLogging
+from opsbot.adapters.cloudrun import CloudRun
+from opsbot.adapters.git import GitRepo
+from opsbot.adapters.monitoring import Monitoring
+from opsbot.commands.deploy import DeployTools
+from opsbot.config import Profile
+from opsbot.sandbox.cloudrun_emulator import CloudRunEmulator
+from opsbot.sandbox.cloudrun_state import CloudRunState, SeedRevision
+from opsbot.sandbox.git_history import HistorySpec, PinnedCommit, write_history
+from opsbot.sandbox.logging_emulator import LoggingEmulator
+from opsbot.sandbox.monitoring_emulator import MonitoringEmulator
+from opsbot.sandbox.traffic import HEALTHY, Behaviour, TrafficModel
+from opsbot.store.database import Database, sqlite_url
+from opsbot.store.rollouts import Store
+from tests.gitcli import git_out
+from tests.integration.drift_world import AREAS, PARENT
+
+T0 = datetime(2026, 2, 5, 18, 0, tzinfo=UTC)
+PROJECT = "nba-props-platform"
+BAD = Behaviour(error_5xx=0.12, p95_ms=900.0, error_log="KeyError: 'vegas_line' in features.py:212")
+SUBJECTS = ("alpha: first", "alpha: faster features", "alpha: bad refactor")
+REGISTRY = "us-west2-docker.pkg.dev/nba-props-platform/services"
+
+
+DEFAULT_ROLES = {"deployer": ["U0SAMDEPLY", "U0LEEAPPRV"], "approver": ["U0LEEAPPRV", "U0SAMDEPLY"]}
+
+
+def deploy_profile(roles: dict[str, list[str]] | None = None, **deploy: object) -> Profile:
+    return Profile.model_validate(
+        {
+            "platform": {"project": PROJECT, "region": "us-west2"},
+            "services": [{"name": "alpha", "source_paths": ["services/alpha", "shared"]}],
+            "slack": {"roles": roles or DEFAULT_ROLES},
+            "deploy": {"image": f"{REGISTRY}/$service:$commit", "interval_s": 300, **deploy},
+        }
+    )
+
+
+@dataclass
+class DeployWorld:
+    clock: list[datetime]
+    sha: dict[str, str]
+    state: CloudRunState
+    tools: DeployTools
+    missing_images: set[str]
+
+    def advance(self, seconds: float) -> None:
+        self.clock[0] += timedelta(seconds=seconds)
+
+    def serving(self) -> list[tuple[str, int]]:
+        return [(t.revision, t.percent) for t in self.tools.cloud_run.get_service("alpha").serving]
+
+
+@contextmanager
+def deploy_world(tmp_path: Path) -> Iterator[DeployWorld]:
+    pinned = tuple(
+        PinnedCommit(T0 - timedelta(days=3 - n), f"services/alpha/file{n}.py", subject)
+        for n, subject in enumerate(SUBJECTS)
+    )
+    spec = HistorySpec(
+        areas=AREAS, start=T0 - timedelta(days=5), end=T0, commits=0, seed=1, pinned=pinned
+    )
+    write_history(tmp_path / "repo", spec)
+    log = git_out(tmp_path / "repo", "log", "--format=%H %s", "main")
+    sha = {line.split(" ", 1)[1]: line.split(" ", 1)[0] for line in log.splitlines()}
+    clock = [T0]
+    missing: set[str] = set()
+    state = CloudRunState(
+        lambda: clock[0], image_exists=lambda image: image.rsplit(":", 1)[-1] not in missing
+    )
+    stable = SeedRevision(
+        "alpha-00001-aaa",
+        f"{REGISTRY}/alpha:{sha['alpha: first']}",
+        T0 - timedelta(days=2),
+        {"commit-sha": sha["alpha: first"][:7]},
+    )
+    state.add_service(PARENT, "alpha", [stable], [("alpha-00001-aaa", 100)])
+    traffic = TrafficModel(
+        state,
+        {"alpha": 20.0},
+        lambda commit: BAD if commit == sha["alpha: bad refactor"] else HEALTHY,
+    )
+    run, metrics, logs = (
+        CloudRunEmulator(state),
+        MonitoringEmulator(traffic, PROJECT),
+        LoggingEmulator(traffic, PROJECT, lambda: clock[0]),
+    )
+    run.start()
+    metrics.start()
+    logs.start()
+    database = Database.open(sqlite_url(tmp_path / "opsbot.db"))
+    try:
+        tools = DeployTools(
+            cloud_run=CloudRun.connect(
+                project=PROJECT, region="us-west2", timeout_s=10, endpoint=run.url
+            ),
+            monitoring=Monitoring.connect(project=PROJECT, timeout_s=10, endpoint=metrics.endpoint),
+            logs=CloudLogging.connect(project=PROJECT, endpoint=logs.url),
+            repo=GitRepo.open(tmp_path / "repo", branch="main"),
+            store=Store(database, lambda: clock[0]),
+            clock=lambda: clock[0],
+        )
+        yield DeployWorld(clock, sha, state, tools, missing)
+    finally:
+        database.close()
+        logs.stop()
+        metrics.stop()
+        run.stop()

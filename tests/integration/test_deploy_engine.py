@@ -1,0 +1,210 @@
+"""Rollouts end to end on the emulators: canary steps, approvals, automatic rollback, races."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from opsbot.commands import deploy
+from opsbot.commands.canary_analysis import Verdict
+from opsbot.commands.errors import RequestError
+from opsbot.store.schema import RolloutState
+from tests.integration.deploy_world import DeployWorld, deploy_profile, deploy_world
+
+PROFILE = deploy_profile()
+DEPLOYER, APPROVER, ONCALL = "U0SAMDEPLY", "U0LEEAPPRV", "U0DANAONCL"
+STABLE = "alpha-00001-aaa"
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[DeployWorld]:
+    with deploy_world(tmp_path) as built:
+        yield built
+
+
+def _started(world: DeployWorld, commit: str) -> int:
+    checklist = deploy.prepare(PROFILE, world.tools, "alpha", world.sha[commit][:8])
+    rollout = deploy.begin(PROFILE, world.tools, checklist, DEPLOYER)
+    assert deploy.start_canary(PROFILE, world.tools, rollout.id, DEPLOYER) is not None
+    return rollout.id
+
+
+def test_the_checklist_says_what_ships_before_anything_changes(world: DeployWorld) -> None:
+    checklist = deploy.prepare(PROFILE, world.tools, "alpha", None)
+    assert checklist.commit.sha == world.sha["alpha: bad refactor"]  # main's newest touching alpha
+    assert (
+        checklist.stable_revision == STABLE and checklist.deployed == world.sha["alpha: first"][:7]
+    )
+    assert checklist.shipped_count == 2
+    assert [c.subject for c in checklist.shipped] == [
+        "alpha: bad refactor",
+        "alpha: faster features",
+    ]
+    assert checklist.blockers(may_override_freeze=False) == []
+    assert world.serving() == [(STABLE, 100)] and world.tools.store.active() == []
+
+
+def test_the_happy_path_with_two_people_ends_complete_with_labels_and_an_audit(
+    world: DeployWorld,
+) -> None:
+    rollout_id = _started(world, "alpha: faster features")
+    canary = f"alpha-canary-{rollout_id}-{world.sha['alpha: faster features'][:7]}"
+    assert world.serving() == [(STABLE, 90), (canary, 10)]
+
+    world.advance(300)
+    step = deploy.analyse(PROFILE, world.tools, rollout_id)
+    assert (
+        step is not None
+        and step.analysis.verdict is Verdict.PASS
+        and step.analysis.canary.requests == 600
+    )
+
+    with pytest.raises(RequestError, match="two-person rule"):
+        deploy.promote(PROFILE, world.tools, rollout_id, DEPLOYER)
+    with pytest.raises(RequestError, match="approver role"):
+        deploy.promote(PROFILE, world.tools, rollout_id, ONCALL)
+    assert world.serving() == [(STABLE, 90), (canary, 10)]  # refusals change nothing
+
+    assert deploy.promote(PROFILE, world.tools, rollout_id, APPROVER) is not None
+    assert world.serving() == [(STABLE, 50), (canary, 50)]
+    world.advance(300)
+    assert deploy.analyse(PROFILE, world.tools, rollout_id).analysis.verdict is Verdict.PASS  # type: ignore[union-attr]
+    watched = deploy.promote(PROFILE, world.tools, rollout_id, APPROVER)
+    assert (
+        watched is not None
+        and watched.state == RolloutState.WATCH
+        and world.serving() == [(canary, 100)]
+    )
+    world.advance(1800)
+    done = deploy.complete(world.tools, rollout_id)
+    assert done is not None and done.state == RolloutState.COMPLETE
+    assert (
+        world.tools.cloud_run.get_service("alpha").labels["commit-sha"]
+        == world.sha["alpha: faster features"]
+    )
+    assert world.tools.store.lock_holder("alpha") is None
+    actions = [(e.actor, e.action) for e in world.tools.store.audit_log(rollout_id)]
+    assert actions == [
+        (DEPLOYER, "deploy.begin"),
+        (DEPLOYER, "deploy.start"),
+        ("opsbot", "deploy.analysis"),
+        (DEPLOYER, "deploy.promote.refused"),
+        (ONCALL, "deploy.promote.refused"),
+        (APPROVER, "deploy.promote"),
+        ("opsbot", "deploy.analysis"),
+        (APPROVER, "deploy.promote"),
+        ("opsbot", "deploy.complete"),
+    ]
+
+
+def test_a_bad_canary_rolls_itself_back_to_the_stable_revision_saying_which_numbers_failed(
+    world: DeployWorld,
+) -> None:
+    rollout_id = _started(world, "alpha: bad refactor")
+    world.advance(300)
+    first = deploy.analyse(PROFILE, world.tools, rollout_id)
+    assert first is not None and first.analysis.verdict is Verdict.FAIL and not first.rolled_back
+    assert first.analysis.errors[0].text == "KeyError: 'vegas_line' in features.py:212"
+    world.advance(300)
+    second = deploy.analyse(PROFILE, world.tools, rollout_id)
+    assert second is not None and second.rolled_back
+    assert second.rollout.state == RolloutState.ROLLED_BACK
+    assert (
+        second.rollout.reason is not None
+        and "2 failing analyses in a row: 5xx 12.0% of 600 requests is over 5%"
+        in second.rollout.reason
+    )
+    assert world.serving() == [(STABLE, 100)]  # exactly: the revision recorded at the start
+
+
+def test_too_little_traffic_is_never_a_pass_and_never_counts_as_a_failure(
+    world: DeployWorld,
+) -> None:
+    rollout_id = _started(world, "alpha: faster features")
+    world.advance(10)  # 10% of 20 rps for 10 s: 20 requests
+    step = deploy.analyse(PROFILE, world.tools, rollout_id)
+    assert step is not None and step.analysis.verdict is Verdict.INSUFFICIENT
+    assert world.tools.store.get(rollout_id).failures == 0  # type: ignore[union-attr]
+
+
+def test_an_image_the_registry_lacks_fails_the_rollout_and_moves_no_traffic(
+    world: DeployWorld,
+) -> None:
+    world.missing_images.add(world.sha["alpha: faster features"])
+    checklist = deploy.prepare(PROFILE, world.tools, "alpha", world.sha["alpha: faster features"])
+    rollout = deploy.begin(PROFILE, world.tools, checklist, DEPLOYER)
+    failed = deploy.start_canary(PROFILE, world.tools, rollout.id, DEPLOYER)
+    assert (
+        failed is not None
+        and failed.state == RolloutState.FAILED
+        and "not found" in (failed.reason or "")
+    )
+    assert world.serving() == [(STABLE, 100)] and world.tools.store.lock_holder("alpha") is None
+
+
+def test_a_second_deploy_mid_rollout_is_refused_naming_the_active_one(world: DeployWorld) -> None:
+    rollout_id = _started(world, "alpha: faster features")
+    with pytest.raises(RequestError, match=f"rollout #{rollout_id} of alpha is still in progress"):
+        deploy.prepare(PROFILE, world.tools, "alpha", None)
+
+
+def test_a_freeze_blocks_a_deployer_but_an_approver_may_override(world: DeployWorld) -> None:
+    frozen = deploy_profile(
+        roles={"deployer": [DEPLOYER, APPROVER], "approver": [APPROVER]},
+        freeze=[{"days": ["thu"], "start": "12:00", "end": "14:00", "reason": "games on"}],
+    )
+    checklist = deploy.prepare(frozen, world.tools, "alpha", None)  # Thu 13:00 ET
+    with pytest.raises(RequestError, match="deploy freeze: games on"):
+        deploy.begin(frozen, world.tools, checklist, DEPLOYER)
+    assert world.tools.store.active() == []
+    assert deploy.begin(frozen, world.tools, checklist, APPROVER).state == "checklist"
+
+
+def test_someone_without_the_deployer_role_cannot_deploy_and_nothing_changes(
+    world: DeployWorld,
+) -> None:
+    checklist = deploy.prepare(PROFILE, world.tools, "alpha", None)
+    with pytest.raises(RequestError, match="deployer role"):
+        deploy.begin(PROFILE, world.tools, checklist, ONCALL)
+    assert world.tools.store.active() == [] and world.serving() == [(STABLE, 100)]
+    assert [(e.actor, e.action) for e in world.tools.store.audit_log()] == [
+        (ONCALL, "deploy.refused")
+    ]
+
+
+def test_twenty_concurrent_clicks_on_one_promote_button_make_one_step(world: DeployWorld) -> None:
+    rollout_id = _started(world, "alpha: faster features")
+    shown = world.tools.store.get(rollout_id)
+    assert shown is not None
+    results: list[bool] = []
+    start = threading.Barrier(20)
+
+    def click() -> None:
+        start.wait()
+        promoted = deploy.promote(
+            PROFILE, world.tools, rollout_id, APPROVER, seen_version=shown.version
+        )
+        results.append(promoted is not None)
+
+    threads = [threading.Thread(target=click) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(results) == [False] * 19 + [True]
+    assert world.tools.store.get(rollout_id).step == 1  # type: ignore[union-attr]
+    assert world.serving()[0] == (STABLE, 50)
+
+
+def test_rollback_during_a_canary_returns_traffic_to_the_stable_revision(
+    world: DeployWorld,
+) -> None:
+    rollout_id = _started(world, "alpha: faster features")
+    deploy.promote(PROFILE, world.tools, rollout_id, APPROVER)
+    ended = deploy.roll_back(world.tools, rollout_id, ONCALL, "looks wrong")
+    assert ended is not None and ended.state == RolloutState.ROLLED_BACK
+    assert world.serving() == [(STABLE, 100)]
+    assert deploy.roll_back(world.tools, rollout_id, ONCALL, "again") is None  # acts once
