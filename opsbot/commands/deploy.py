@@ -205,7 +205,14 @@ def start_canary(
         tools.cloud_run.route(rollout.service, _split(rollout, profile.deploy.steps[0], canary))
     except CloudRunError as exc:
         return _end(
-            tools, claimed, RolloutState.FAILED, actor, "deploy.failed", str(exc), restore=True
+            tools.cloud_run,
+            tools.store,
+            claimed,
+            RolloutState.FAILED,
+            actor,
+            "deploy.failed",
+            str(exc),
+            restore=True,
         )
     return claimed
 
@@ -243,7 +250,8 @@ def analyse(
     if failures >= profile.deploy.failures_to_roll_back:
         reason = f"{failures} failing analyses in a row: " + "; ".join(analysis.reasons)
         ended = _end(
-            tools,
+            tools.cloud_run,
+            tools.store,
             rollout,
             RolloutState.ROLLED_BACK,
             actor,
@@ -316,7 +324,14 @@ def promote(
         )
     except CloudRunError as exc:
         return _end(
-            tools, claimed, RolloutState.FAILED, approver, "deploy.failed", str(exc), restore=True
+            tools.cloud_run,
+            tools.store,
+            claimed,
+            RolloutState.FAILED,
+            approver,
+            "deploy.failed",
+            str(exc),
+            restore=True,
         )
     return claimed
 
@@ -334,22 +349,42 @@ def complete(tools: DeployTools, rollout_id: int, actor: str = "opsbot") -> Roll
     return done
 
 
-def roll_back(tools: DeployTools, rollout_id: int, actor: str, reason: str) -> Rollout | None:
+def roll_back(
+    cloud_run: CloudRun, store: Store, rollout_id: int, actor: str, reason: str
+) -> Rollout | None:
     """Abort: 100% to the stable revision recorded at the start (never "latest"), verified."""
-    rollout = _current(tools, rollout_id)
-    if RolloutState(rollout.state).terminal:
+    rollout = store.get(rollout_id)
+    if rollout is None:
+        raise RequestError(f"no rollout #{rollout_id}")
+    state = RolloutState(rollout.state)
+    if state.terminal:
         return None
-    if RolloutState(rollout.state) is RolloutState.CHECKLIST:
+    if state is RolloutState.CHECKLIST:
         return _end(
-            tools, rollout, RolloutState.CANCELLED, actor, "deploy.cancel", reason, restore=False
+            cloud_run,
+            store,
+            rollout,
+            RolloutState.CANCELLED,
+            actor,
+            "deploy.cancel",
+            reason,
+            restore=False,
         )
     return _end(
-        tools, rollout, RolloutState.ROLLED_BACK, actor, "deploy.rollback", reason, restore=True
+        cloud_run,
+        store,
+        rollout,
+        RolloutState.ROLLED_BACK,
+        actor,
+        "deploy.rollback",
+        reason,
+        restore=True,
     )
 
 
 def _end(
-    tools: DeployTools,
+    cloud_run: CloudRun,
+    store: Store,
     rollout: Rollout,
     to: RolloutState,
     actor: str,
@@ -358,9 +393,8 @@ def _end(
     *,
     restore: bool,
 ) -> Rollout | None:
-    ended = tools.store.transition(
-        Seen.of(rollout), to=to, actor=actor, action=action, reason=reason
-    )
+    """A terminal transition; with `restore`, 100% back on the recorded stable revision."""
+    ended = store.transition(Seen.of(rollout), to=to, actor=actor, action=action, reason=reason)
     if ended is not None and restore:
-        tools.cloud_run.route(rollout.service, [TrafficShare(rollout.stable_revision, 100)])
+        cloud_run.route(rollout.service, [TrafficShare(rollout.stable_revision, 100)])
     return ended

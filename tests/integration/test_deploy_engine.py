@@ -204,7 +204,12 @@ def test_rollback_during_a_canary_returns_traffic_to_the_stable_revision(
 ) -> None:
     rollout_id = _started(world, "alpha: faster features")
     deploy.promote(PROFILE, world.tools, rollout_id, APPROVER)
-    ended = deploy.roll_back(world.tools, rollout_id, ONCALL, "looks wrong")
+    ended = deploy.roll_back(
+        world.tools.cloud_run, world.tools.store, rollout_id, ONCALL, "looks wrong"
+    )
     assert ended is not None and ended.state == RolloutState.ROLLED_BACK
     assert world.serving() == [(STABLE, 100)]
-    assert deploy.roll_back(world.tools, rollout_id, ONCALL, "again") is None  # acts once
+    assert (
+        deploy.roll_back(world.tools.cloud_run, world.tools.store, rollout_id, ONCALL, "again")
+        is None
+    )  # acts once

@@ -1,0 +1,86 @@
+"""Rolling back by hand: the choices, the role, the verified move, and aborting a rollout."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from opsbot.commands import deploy, rollback
+from opsbot.commands.errors import RequestError
+from opsbot.store.schema import RolloutState
+from tests.integration.deploy_world import DeployWorld, deploy_profile, deploy_world
+
+PROFILE = deploy_profile()
+DEPLOYER, APPROVER, ONCALL = "U0SAMDEPLY", "U0LEEAPPRV", "U0DANAONCL"
+STABLE = "alpha-00001-aaa"
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[DeployWorld]:
+    with deploy_world(tmp_path) as built:
+        yield built
+
+
+def _completed(world: DeployWorld) -> str:
+    """A finished rollout of "alpha: faster features"; returns its revision."""
+    checklist = deploy.prepare(PROFILE, world.tools, "alpha", world.sha["alpha: faster features"])
+    rollout = deploy.begin(PROFILE, world.tools, checklist, DEPLOYER)
+    started = deploy.start_canary(PROFILE, world.tools, rollout.id, DEPLOYER)
+    assert started is not None and started.canary_revision is not None
+    deploy.promote(PROFILE, world.tools, rollout.id, APPROVER, to_full=True)
+    deploy.complete(world.tools, rollout.id)
+    return started.canary_revision
+
+
+def test_the_choices_show_commit_subject_age_and_traffic(world: DeployWorld) -> None:
+    new = _completed(world)
+    found = rollback.candidates(world.tools.cloud_run, world.tools.repo, "alpha")
+    assert [(c.revision, c.percent, c.subject) for c in found] == [
+        (new, 100, "alpha: faster features"),
+        (STABLE, 0, "alpha: first"),
+    ]
+
+
+def test_rolling_back_moves_all_traffic_verifies_it_and_audits(world: DeployWorld) -> None:
+    _completed(world)
+    done = rollback.roll_back(
+        PROFILE, world.tools.cloud_run, world.tools.store, "alpha", STABLE, DEPLOYER
+    )
+    assert done.aborted_rollout is None and world.serving() == [(STABLE, 100)]
+    last = world.tools.store.audit_log()[-1]
+    assert (last.actor, last.action, last.arguments, last.result) == (
+        DEPLOYER,
+        "rollback",
+        {"to": STABLE},
+        "ok: 100% verified",
+    )
+
+
+def test_without_the_deployer_role_nothing_moves(world: DeployWorld) -> None:
+    new = _completed(world)
+    with pytest.raises(RequestError, match="deployer role"):
+        rollback.roll_back(
+            PROFILE, world.tools.cloud_run, world.tools.store, "alpha", STABLE, ONCALL
+        )
+    assert world.serving() == [(new, 100)]
+    assert world.tools.store.audit_log()[-1].action == "rollback.refused"
+
+
+def test_during_a_rollout_it_aborts_the_rollout_onto_its_stable_revision(
+    world: DeployWorld,
+) -> None:
+    checklist = deploy.prepare(PROFILE, world.tools, "alpha", None)
+    rollout = deploy.begin(PROFILE, world.tools, checklist, DEPLOYER)
+    deploy.start_canary(PROFILE, world.tools, rollout.id, DEPLOYER)
+    with pytest.raises(RequestError, match=f"ends it on its stable revision {STABLE}"):
+        rollback.roll_back(
+            PROFILE, world.tools.cloud_run, world.tools.store, "alpha", "alpha-99999-zzz", DEPLOYER
+        )
+    done = rollback.roll_back(
+        PROFILE, world.tools.cloud_run, world.tools.store, "alpha", STABLE, DEPLOYER
+    )
+    assert done.aborted_rollout == rollout.id
+    assert world.tools.store.get(rollout.id).state == RolloutState.ROLLED_BACK  # type: ignore[union-attr]
+    assert world.serving() == [(STABLE, 100)]
