@@ -187,6 +187,7 @@ def start_canary(
         action="deploy.start",
         canary_revision=canary,
         step=0,
+        step_started_at=tools.clock(),
     )
     if claimed is None:
         return None
@@ -315,6 +316,7 @@ def promote(
         step=step,
         failures=0,
         approvals=approvals,
+        step_started_at=tools.clock(),
     )
     if claimed is None:
         return None

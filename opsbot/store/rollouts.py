@@ -80,6 +80,7 @@ class Store:
                     slack_ts=None,
                     created_at=now,
                     updated_at=now,
+                    step_started_at=None,
                     version=1,
                 )
                 session.add(rollout)

@@ -75,6 +75,7 @@ class Rollout(Base):
     slack_ts: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    step_started_at: Mapped[datetime | None]  # when the current step began (approval expiry)
     version: Mapped[int] = mapped_column(Integer, default=1)  # bumped by every transition
 
     __table_args__ = (Index("ix_rollouts_service_state", "service", "state"),)

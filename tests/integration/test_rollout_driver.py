@@ -1,0 +1,89 @@
+"""Rollouts driven on schedule, and picked up by a new process on the same store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from opsbot.commands import deploy
+from opsbot.commands.rollout_driver import Tick, active_rollouts, tick
+from opsbot.store.database import Database, sqlite_url
+from opsbot.store.rollouts import Store
+from opsbot.store.schema import RolloutState
+from tests.integration.deploy_world import DeployWorld, deploy_profile, deploy_world
+
+PROFILE = deploy_profile(watch_minutes=10)
+DEPLOYER, APPROVER = "U0SAMDEPLY", "U0LEEAPPRV"
+STABLE = "alpha-00001-aaa"
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[DeployWorld]:
+    with deploy_world(tmp_path) as built:
+        yield built
+
+
+def _start(world: DeployWorld, subject: str) -> int:
+    checklist = deploy.prepare(PROFILE, world.tools, "alpha", world.sha[subject])
+    rollout = deploy.begin(PROFILE, world.tools, checklist, DEPLOYER)
+    deploy.start_canary(PROFILE, world.tools, rollout.id, DEPLOYER)
+    return rollout.id
+
+
+def test_nothing_happens_before_the_interval(world: DeployWorld) -> None:
+    rollout_id = _start(world, "alpha: faster features")
+    world.advance(120)
+    result = tick(PROFILE, world.tools, rollout_id)
+    assert result is not None and result.tick is Tick.WAITING
+    assert [e.action for e in world.tools.store.audit_log(rollout_id)] == [
+        "deploy.begin",
+        "deploy.start",
+    ]
+
+
+def test_a_new_process_on_the_same_store_resumes_and_finishes_the_rollout(
+    world: DeployWorld, tmp_path: Path
+) -> None:
+    rollout_id = _start(world, "alpha: faster features")
+    world.advance(300)
+    assert tick(PROFILE, world.tools, rollout_id).tick is Tick.ANALYSED  # type: ignore[union-attr]
+    # the first process dies (kill -9): nothing of it survives but the store
+    fresh = Database.open(sqlite_url(tmp_path / "opsbot.db"))
+    try:
+        tools = replace(world.tools, store=Store(fresh, world.tools.clock))
+        assert [r.id for r in active_rollouts(tools)] == [rollout_id]
+        assert deploy.promote(PROFILE, tools, rollout_id, APPROVER, to_full=True) is not None
+        world.advance(300)
+        assert tick(PROFILE, tools, rollout_id).tick is Tick.ANALYSED  # type: ignore[union-attr]
+        world.advance(300)
+        finished = tick(PROFILE, tools, rollout_id)
+        assert finished is not None and finished.tick is Tick.COMPLETED
+        assert finished.rollout.state == RolloutState.COMPLETE and active_rollouts(tools) == []
+        canary = finished.rollout.canary_revision
+        assert world.serving() == [(canary, 100)]
+    finally:
+        fresh.close()
+
+
+def test_a_bad_canary_driven_on_schedule_rolls_back_on_the_second_failure(
+    world: DeployWorld,
+) -> None:
+    rollout_id = _start(world, "alpha: bad refactor")
+    world.advance(300)
+    assert tick(PROFILE, world.tools, rollout_id).tick is Tick.ANALYSED  # type: ignore[union-attr]
+    world.advance(300)
+    result = tick(PROFILE, world.tools, rollout_id)
+    assert result is not None and result.tick is Tick.ROLLED_BACK
+    assert world.serving() == [(STABLE, 100)]
+
+
+def test_an_unapproved_canary_expires_and_rolls_back_saying_so(world: DeployWorld) -> None:
+    rollout_id = _start(world, "alpha: faster features")
+    world.advance(4 * 3600)
+    result = tick(PROFILE, world.tools, rollout_id)
+    assert result is not None and result.tick is Tick.EXPIRED
+    assert result.rollout.reason == "approval expired: not promoted within 4 h"
+    assert world.serving() == [(STABLE, 100)]
