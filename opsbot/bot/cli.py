@@ -19,6 +19,7 @@ from rich.markup import escape
 from opsbot import __version__
 from opsbot.adapters.errors import AdapterError
 from opsbot.adapters.git import RepoNotFound
+from opsbot.bot import cli_rollouts
 from opsbot.bot.drift_output import print_contains, print_drift
 from opsbot.bot.health_output import health_progress, print_report
 from opsbot.bot.platform import PlatformUnavailable, open_platform
@@ -209,6 +210,10 @@ def _run_sandbox(profile: Profile, profile_path: Path, port: int, console_port: 
 
     with _port_guard(port, console_port):
         run_sandbox(profile, profile_path, port, console_port, _announce, ready)
+
+
+app.command("rollback")(cli_rollouts.rollback)
+app.command("rollouts")(cli_rollouts.rollouts)
 
 
 @config_app.command("check")

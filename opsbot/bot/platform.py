@@ -17,7 +17,9 @@ from opsbot.checks.drift_model import DriftSources
 from opsbot.config import Profile
 
 if TYPE_CHECKING:
+    from opsbot.commands.deploy import DeployTools
     from opsbot.sandbox.platform import Sandbox
+    from opsbot.store.rollouts import Store
 
 
 class PlatformUnavailable(Exception):
@@ -174,3 +176,46 @@ def sandbox_drift_sources(profile: Profile, running: Sandbox) -> DriftSources:
         endpoint=running.cloud_run_url,
     )
     return DriftSources(cloud_run, GitRepo.open(running.repo_path, branch=profile.git.branch))
+
+
+def deploy_tools(
+    profile: Profile,
+    cloud_run: CloudRun,
+    repo: GitRepo,
+    store: Store,
+    clock: Callable[[], datetime],
+    *,
+    monitoring_endpoint: str | None = None,
+    logging_endpoint: str | None = None,
+) -> DeployTools:
+    """What rollouts act with: the real clients, or with endpoints the sandbox's emulators."""
+    from opsbot.adapters.cloud_logging import CloudLogging
+    from opsbot.adapters.monitoring import Monitoring
+    from opsbot.commands.deploy import DeployTools
+
+    project = profile.platform.project
+    return DeployTools(
+        cloud_run=cloud_run,
+        monitoring=Monitoring.connect(
+            project=project,
+            timeout_s=profile.drift.cloud_run_timeout_s,
+            endpoint=monitoring_endpoint,
+        ),
+        logs=CloudLogging.connect(project=project, endpoint=logging_endpoint),
+        repo=repo,
+        store=store,
+        clock=clock,
+    )
+
+
+def sandbox_deploy_tools(profile: Profile, running: Sandbox, store: Store) -> DeployTools:
+    sources = sandbox_drift_sources(profile, running)
+    return deploy_tools(
+        profile,
+        sources.cloud_run,
+        sources.repo,
+        store,
+        running.clock,
+        monitoring_endpoint=running.monitoring_endpoint,
+        logging_endpoint=running.logging_url,
+    )

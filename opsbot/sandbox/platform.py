@@ -17,6 +17,12 @@ from opsbot.sandbox.demo_repo import platform_repo
 from opsbot.sandbox.demo_season import SANDBOX_NOW
 from opsbot.sandbox.demo_services import seed_services
 from opsbot.sandbox.demo_tables import TABLES, open_in_memory
+from opsbot.sandbox.demo_traffic import bad_commit, behaviour_of, rates, registry
+from opsbot.sandbox.logging_emulator import LoggingEmulator
+from opsbot.sandbox.monitoring_emulator import MonitoringEmulator
+from opsbot.sandbox.traffic import TrafficModel
+
+PROJECT = "nba-props-platform"
 
 
 def sandbox_now() -> datetime:
@@ -43,6 +49,10 @@ class Sandbox:
         self.now = now or sandbox_now()
         self.bigquery: BigQueryEmulator | None = None
         self.cloud_run: CloudRunEmulator | None = None
+        self.monitoring: MonitoringEmulator | None = None
+        self.logging: LoggingEmulator | None = None
+        self.traffic: TrafficModel | None = None
+        self.bad_commit = ""
         self.repo_path: Path | None = None
         self.startup: StartupTiming | None = None
         self._started = time.monotonic()
@@ -61,6 +71,13 @@ class Sandbox:
         seed_services(state, self.repo_path, self.now)
         self.cloud_run = CloudRunEmulator(state)
         self.cloud_run.start()
+        state.image_exists = registry(self.repo_path)  # new revisions: only built commits start
+        self.bad_commit = bad_commit(self.repo_path)
+        self.traffic = TrafficModel(state, rates(), behaviour_of(self.bad_commit))
+        self.monitoring = MonitoringEmulator(self.traffic, PROJECT)
+        self.monitoring.start()
+        self.logging = LoggingEmulator(self.traffic, PROJECT, self.clock)
+        self.logging.start()
         self._started = time.monotonic()
         self.startup = StartupTiming(time.perf_counter() - started, tables_built or repo_built)
         return self
@@ -75,10 +92,22 @@ class Sandbox:
         assert self.cloud_run is not None, "sandbox not started"
         return self.cloud_run.url
 
+    @property
+    def monitoring_endpoint(self) -> str:
+        assert self.monitoring is not None, "sandbox not started"
+        return self.monitoring.endpoint
+
+    @property
+    def logging_url(self) -> str:
+        assert self.logging is not None, "sandbox not started"
+        return self.logging.url
+
     def stop(self) -> None:
-        for emulator in (self.bigquery, self.cloud_run):
+        for emulator in (self.bigquery, self.cloud_run, self.logging):
             if emulator is not None:
                 emulator.stop()
+        if self.monitoring is not None:
+            self.monitoring.stop()
 
     def __enter__(self) -> Self:
         return self.start()

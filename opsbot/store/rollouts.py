@@ -113,6 +113,11 @@ class Store:
         with self.database.session() as session:
             return list(session.scalars(query.order_by(Rollout.id)))
 
+    def recent(self, limit: int = 50) -> list[Rollout]:
+        """The newest rollouts, finished or not, newest first."""
+        with self.database.session() as session:
+            return list(session.scalars(select(Rollout).order_by(Rollout.id.desc()).limit(limit)))
+
     def transition(
         self, seen: Seen, *, to: RolloutState, actor: str, action: str, **changes: Any
     ) -> Rollout | None:

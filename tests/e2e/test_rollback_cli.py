@@ -1,0 +1,54 @@
+"""`opsbot rollback` and `opsbot rollouts` from a terminal, as a subprocess with exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.e2e.test_health_cli import opsbot
+
+
+def test_rollback_without_a_revision_lists_the_choices() -> None:
+    done = opsbot("rollback", "nba-grading-service", "--sandbox")
+    assert done.returncode == 0, done.stderr
+    assert "nba-grading-service-00083-499" in done.stdout and "90%" in done.stdout
+    assert "refactor(grading): cache the schedule lookup" in done.stdout
+
+
+def test_rollback_moves_all_traffic_for_a_deployer_and_is_verified() -> None:
+    done = opsbot(
+        "rollback",
+        "nba-grading-service",
+        "--to",
+        "nba-grading-service-00083-499",
+        "--sandbox",
+        "--yes",
+        "--as",
+        "U0SAMDEPLY",
+    )
+    assert done.returncode == 0, done.stderr
+    assert (
+        "nba-grading-service: 100% of traffic on nba-grading-service-00083-499, verified"
+        in done.stdout
+    )
+
+
+def test_rollback_is_refused_without_the_role_without_a_name_or_without_confirmation() -> None:
+    target = (
+        "rollback",
+        "nba-grading-service",
+        "--to",
+        "nba-grading-service-00083-499",
+        "--sandbox",
+    )
+    assert "deployer role" in opsbot(*target, "--yes", "--as", "U0DANAONCL").stderr
+    assert "say who you are: --as U" in opsbot(*target, "--yes").stderr
+    unconfirmed = opsbot(*target, "--as", "U0SAMDEPLY")  # no terminal to ask on
+    assert unconfirmed.returncode == 3 and "confirm with --yes" in unconfirmed.stderr
+
+
+def test_rollouts_reads_the_store_named_by_database_url(tmp_path: Path) -> None:
+    done = opsbot("rollouts", "--json", env={"DATABASE_URL": f"sqlite:///{tmp_path}/opsbot.db"})
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"rollouts": []}
+    assert (tmp_path / "opsbot.db").is_file()  # created and migrated on first use
