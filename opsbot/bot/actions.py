@@ -16,6 +16,11 @@ BUTTON_VALUE_LIMIT = 2000  # Slack's limit for a button's value
 class ActionId(enum.StrEnum):
     HEALTH_DETAILS = "health.details"
     DRIFT_EXPAND = "drift.expand"
+    DEPLOY_START = "deploy.start"
+    DEPLOY_CANCEL = "deploy.cancel"
+    ROLLOUT_PROMOTE = "rollout.promote"
+    ROLLOUT_PROMOTE_FULL = "rollout.promote_full"
+    ROLLOUT_ROLL_BACK = "rollout.roll_back"
 
 
 class ButtonValue(BaseModel):
@@ -51,3 +56,17 @@ def decode(kind: type[V], value: str | None) -> V:
         raise RequestError(
             "this button is from an older version of opsbot; run the command again"
         ) from None
+
+
+class DeployStart(ButtonValue):
+    """Start the canary of the checklist the requester reviewed."""
+
+    service: str = Field(pattern=r"^[a-z][a-z0-9-]{0,62}$")
+    commit: str = Field(pattern=r"^[0-9a-f]{40}$")
+
+
+class RolloutAction(ButtonValue):
+    """Act on a rollout as the message showed it (`version`): repeated clicks act once."""
+
+    rollout: int = Field(ge=1)
+    version: int = Field(ge=1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -13,14 +14,19 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from opsbot.bot.errors import describe
-from opsbot.bot.listeners import drift, health
+from opsbot.bot.listeners import deploy, drift, health
 from opsbot.bot.listeners.replies import ephemeral
+from opsbot.bot.rollout_tasks import RolloutTasks
 from opsbot.bot.runtime import Runtime
 from opsbot.bot.settings import SlackSettings
 from opsbot.bot.views.messages import notice
 
 log = logging.getLogger("opsbot.slack")
-SLASH_COMMANDS = (*health.COMMANDS, *drift.COMMANDS)  # manifest.yml declares exactly these
+SLASH_COMMANDS = (
+    *health.COMMANDS,
+    *drift.COMMANDS,
+    *deploy.COMMANDS,
+)  # manifest.yml declares exactly these
 
 
 def web_client(settings: SlackSettings) -> AsyncWebClient:
@@ -44,7 +50,17 @@ def _token_is_in_the_client(record: logging.LogRecord) -> bool:
     return "`token` will be unused" not in record.getMessage()
 
 
+@dataclass(frozen=True)
+class Assembled:
+    app: AsyncApp
+    rollouts: RolloutTasks | None  # None when this bot does not deploy
+
+
 def build_app(runtime: Runtime, settings: SlackSettings) -> AsyncApp:
+    return assemble(runtime, settings).app
+
+
+def assemble(runtime: Runtime, settings: SlackSettings) -> Assembled:
     bolt_logger = logging.getLogger("slack_bolt.AsyncApp")
     if _token_is_in_the_client not in bolt_logger.filters:
         bolt_logger.addFilter(_token_is_in_the_client)
@@ -54,6 +70,10 @@ def build_app(runtime: Runtime, settings: SlackSettings) -> AsyncApp:
     )
     health.register(app, runtime)
     drift.register(app, runtime)
+    rollouts = None
+    if runtime.deploy_tools is not None:
+        rollouts = RolloutTasks(runtime, app.client)
+        deploy.register(app, runtime, rollouts)
 
     @app.error
     async def on_error(error: Exception, body: dict[str, Any], respond: Any) -> None:
@@ -62,4 +82,4 @@ def build_app(runtime: Runtime, settings: SlackSettings) -> AsyncApp:
         if body.get("response_url"):
             await respond(**ephemeral(*notice(said.text)), replace_original=False)
 
-    return app
+    return Assembled(app, rollouts)

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from opsbot.bot.access import Access
 from opsbot.bot.in_flight import InFlight, ReportSlots
 from opsbot.bot.platform import Platform
 from opsbot.config import Profile
+
+if TYPE_CHECKING:
+    from opsbot.commands.deploy import DeployTools
 
 
 @dataclass(frozen=True)
@@ -17,6 +21,7 @@ class Runtime:
     access: Access
     platform: Callable[[], Platform]  # a fresh view of the platform, at the time of the request
     in_flight: InFlight = field(default_factory=InFlight)  # reports being built, by channel
+    deploy_tools: Callable[[], DeployTools] | None = None  # None: /deploy is not offered
     slots: ReportSlots = field(init=False)
 
     def __post_init__(self) -> None:

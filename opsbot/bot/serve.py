@@ -9,14 +9,20 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
 from opsbot.bot.access import Access
-from opsbot.bot.app import build_app
-from opsbot.bot.platform import production_platforms, sandbox_platforms, started_sandbox
+from opsbot.bot.app import assemble, build_app
+from opsbot.bot.platform import (
+    production_platforms,
+    sandbox_deploy_tools,
+    sandbox_platforms,
+    started_sandbox,
+)
 from opsbot.bot.runtime import Runtime
 from opsbot.bot.server import Server, asgi_app, bind
 from opsbot.bot.settings import SlackSettings, load_slack_settings
@@ -24,9 +30,11 @@ from opsbot.bot.store_startup import BackgroundStore
 from opsbot.config import Profile
 
 if TYPE_CHECKING:
+    from opsbot.commands.deploy import DeployTools
     from opsbot.sandbox.platform import Sandbox
     from opsbot.sandbox.slack_emulator import SlackEmulator
     from opsbot.store.database import Database
+    from opsbot.store.rollouts import Store
 
 
 def health_probe(
@@ -66,9 +74,10 @@ def http_server(
     host: str,
     port: int,
 ) -> Server:
-    app = build_app(runtime, settings)
+    assembled = assemble(runtime, settings)
     probe = health_probe(runtime.profile, profile_path, store)
-    return Server(asgi_app(app, probe), bind(host, port))
+    resume = assembled.rollouts.resume if assembled.rollouts is not None else None
+    return Server(asgi_app(assembled.app, probe, resume), bind(host, port))
 
 
 def serve_production(
@@ -76,7 +85,13 @@ def serve_production(
 ) -> None:
     """Serve Slack for the real platform: HTTP on `port`, or Socket Mode with SLACK_APP_TOKEN."""
     settings = load_slack_settings()
-    runtime = Runtime(profile, Access(profile.slack), production_platforms(profile, profile_path))
+    store = BackgroundStore(lambda: open_database(profile, profile_path))
+    runtime = Runtime(
+        profile,
+        Access(profile.slack),
+        production_platforms(profile, profile_path),
+        deploy_tools=lambda: production_deploy_tools(profile, profile_path, store),
+    )
     if settings.slack_app_token is not None:
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
@@ -86,7 +101,6 @@ def serve_production(
         )
         asyncio.run(handler.start_async())  # type: ignore[no-untyped-call]
         return
-    store = BackgroundStore(lambda: open_database(profile, profile_path))
     server = http_server(runtime, settings, profile_path, store, host, port)
     announce(f"opsbot: serving Slack at {server.url}/slack/events (health: {server.url}/healthz)")
     store.start()
@@ -94,6 +108,42 @@ def serve_production(
         server.serve_forever()
     finally:
         store.close()
+
+
+SANDBOX_DEPLOY = {"interval_s": 15.0, "min_requests": 20, "watch_minutes": 0.5}  # a demo in minutes
+STORE_WAIT_S = 30.0
+
+
+def production_deploy_tools(
+    profile: Profile, profile_path: Path, store: BackgroundStore
+) -> DeployTools:
+    """Rollouts on the real platform: ADC clients, the repo fetched, the shared store."""
+    from datetime import UTC, datetime
+
+    from opsbot.adapters.cloudrun import CloudRun
+    from opsbot.adapters.git import GitRepo
+    from opsbot.bot.platform import deploy_tools, repo_path
+    from opsbot.store.rollouts import Store
+
+    git = profile.git
+    repo = GitRepo.open(repo_path(profile, profile_path), branch=git.branch, remote=git.remote)
+    if git.fetch:
+        repo.fetch(git.fetch_timeout_s)
+    cloud_run = CloudRun.connect(
+        project=profile.platform.project,
+        region=profile.platform.region,
+        timeout_s=profile.drift.cloud_run_timeout_s,
+    )
+    clock = lambda: datetime.now(UTC)  # noqa: E731
+    return deploy_tools(
+        profile, cloud_run, repo, Store(store.get(wait_s=STORE_WAIT_S), clock), clock
+    )
+
+
+def _store_of(store: BackgroundStore, clock: Callable[[], datetime]) -> Store:
+    from opsbot.store.rollouts import Store
+
+    return Store(store.get(wait_s=STORE_WAIT_S), clock)
 
 
 def open_sqlite(path: Path) -> Database:
@@ -121,6 +171,7 @@ def sandbox_bot(
     *,
     port: int = 0,
     console_port: int = 0,
+    deploy_timing: dict[str, float] | None = None,
 ) -> Iterator[SandboxBot]:
     """The bot on loopback wired to a running sandbox and a Slack emulator; its server not started."""
     from opsbot.sandbox.slack_emulator import SlackEmulator
@@ -135,7 +186,19 @@ def sandbox_bot(
             slack_signing_secret=SecretStr(secrets.token_hex(16)),
             opsbot_slack_api_url=slack.api_url,
         )
-        runtime = Runtime(profile, Access(profile.slack), sandbox_platforms(profile, platform))
+        tuned = profile.model_copy(
+            update={
+                "deploy": profile.deploy.model_copy(update=SANDBOX_DEPLOY | (deploy_timing or {}))
+            }
+        )
+        runtime = Runtime(
+            tuned,
+            Access(profile.slack),
+            sandbox_platforms(tuned, platform),
+            deploy_tools=lambda: sandbox_deploy_tools(
+                tuned, platform, _store_of(store, platform.clock)
+            ),
+        )
         server = http_server(runtime, settings, profile_path, store, "127.0.0.1", port)
         slack.connect_app(
             f"{server.url}/slack/events", settings.slack_signing_secret.get_secret_value()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import socket
 import sys
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -22,7 +24,11 @@ HealthProbe = Callable[[], dict[str, Any]]
 GIL_SWITCH_INTERVAL_S = 0.001
 
 
-def asgi_app(bolt: AsyncApp, probe: HealthProbe) -> Starlette:
+def asgi_app(
+    bolt: AsyncApp,
+    probe: HealthProbe,
+    on_start: Callable[[], Coroutine[Any, Any, Any]] | None = None,
+) -> Starlette:
     handler = AsyncSlackRequestHandler(bolt)
 
     @asynccontextmanager
@@ -30,6 +36,9 @@ def asgi_app(bolt: AsyncApp, probe: HealthProbe) -> Starlette:
         """One HTTP session for the Web API client: kept-alive connections, not one per call."""
         session = aiohttp.ClientSession()
         bolt.client.session = session
+        if on_start is not None:  # e.g. drive the rollouts a previous process left active
+            starting: asyncio.Task[Any] = asyncio.create_task(on_start())
+            starting.add_done_callback(_log_failure)
         try:
             yield
         finally:
@@ -53,6 +62,11 @@ def asgi_app(bolt: AsyncApp, probe: HealthProbe) -> Starlette:
             Route("/healthz", healthz, methods=["GET"]),
         ],
     )
+
+
+def _log_failure(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logging.getLogger("opsbot.server").error("start-up task failed", exc_info=task.exception())
 
 
 def bind(host: str, port: int) -> socket.socket:

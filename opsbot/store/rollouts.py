@@ -113,6 +113,16 @@ class Store:
         with self.database.session() as session:
             return list(session.scalars(query.order_by(Rollout.id)))
 
+    def attach_message(self, rollout_id: int, channel: str, ts: str) -> None:
+        """Where the rollout's live message is (not a state change: no version bump)."""
+        with self.database.session() as session:
+            session.execute(
+                update(Rollout)
+                .where(Rollout.id == rollout_id)
+                .values(slack_channel=channel, slack_ts=ts)
+                .execution_options(synchronize_session=False)
+            )
+
     def recent(self, limit: int = 50) -> list[Rollout]:
         """The newest rollouts, finished or not, newest first."""
         with self.database.session() as session:

@@ -12,7 +12,7 @@ from opsbot.sandbox.slack_workspace import Message, Workspace
 
 T = TypeVar("T")
 IN_PROGRESS = re.compile(r": (running|checking) ")
-ONCALL, DEPLOYER, APPROVER = "U0DANAONCL", "U0SAMDEPLY", "U0LEEAPPRV"
+ONCALL, DEPLOYER, APPROVER = "U0DANAONCL", "U0SAMDEPLY", "U0LEEAPPRV"  # as in the profile's roles
 HEALTH_CHANNEL = "#orchestration-health"
 
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from slack_sdk.models.blocks import (
     Block,
     ButtonElement,
+    ConfirmObject,
     ContextBlock,
     HeaderBlock,
     MarkdownTextObject,
@@ -46,12 +47,19 @@ def context(*texts: str) -> ContextBlock:
     return ContextBlock(elements=[MarkdownTextObject(text=clip(t)) for t in texts[:10]])
 
 
-def button(text: str, action_id: str, value: str, style: str | None = None) -> ButtonElement:
+def button(
+    text: str,
+    action_id: str,
+    value: str,
+    style: str | None = None,
+    confirm: ConfirmObject | None = None,
+) -> ButtonElement:
     return ButtonElement(
         text=PlainTextObject(text=clip(text, MAX_BUTTON_TEXT), emoji=True),
         action_id=action_id,
         value=value,
         style=style,
+        confirm=confirm,
     )
 
 

@@ -12,6 +12,11 @@ USAGE = {
         "(today in ET when no date is given) and post the scored report in this channel.",
         "/health 2026-02-05",
     ),
+    "/deploy": (
+        "`/deploy SERVICE [commit]`: a checklist of what would ship (default: main's newest commit "
+        "touching the service), then a canary with Promote and Roll back buttons.",
+        "/deploy prediction-worker   ·   /deploy nba-scrapers 3f18b34b",
+    ),
     "/drift": (
         "`/drift [service ...]`: what each service runs against main, counting only commits "
         "that touch its sources.\n`/drift contains <sha>`: which services already run a commit.",

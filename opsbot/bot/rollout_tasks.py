@@ -1,0 +1,72 @@
+"""One task per active rollout: ticks it on schedule and keeps its Slack message current."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from opsbot.bot.runtime import Runtime
+from opsbot.bot.views.deploy import rollout_view
+from opsbot.bot.views.kit import fallback
+from opsbot.commands.canary_analysis import Analysis
+from opsbot.commands.rollout_driver import Tick, active_rollouts, next_due, tick
+from opsbot.store.schema import Rollout, RolloutState
+
+log = logging.getLogger("opsbot.rollouts")
+MIN_SLEEP_S = 0.05
+
+
+class RolloutTasks:
+    def __init__(self, runtime: Runtime, client: AsyncWebClient) -> None:
+        assert runtime.deploy_tools is not None
+        self.runtime = runtime
+        self.client = client
+        self.tools = runtime.deploy_tools
+        self._tasks: dict[int, asyncio.Task[None]] = {}
+
+    def arm(self, rollout_id: int) -> None:
+        """Drive the rollout from now on (once: arming twice keeps the one task)."""
+        running = self._tasks.get(rollout_id)
+        if running is None or running.done():
+            self._tasks[rollout_id] = asyncio.create_task(
+                self._drive(rollout_id), name=f"rollout-{rollout_id}"
+            )
+
+    async def resume(self) -> list[int]:
+        """After a (re)start: every rollout the store says is active is driven again."""
+        found = await asyncio.to_thread(lambda: active_rollouts(self.tools()))
+        for rollout in found:
+            self.arm(rollout.id)
+            await self.show(rollout)
+        return [r.id for r in found]
+
+    async def show(self, rollout: Rollout, analysis: Analysis | None = None) -> None:
+        if rollout.slack_channel is None or rollout.slack_ts is None:
+            return
+        text, blocks = rollout_view(rollout, self.runtime.profile.deploy, analysis)
+        await self.client.chat_update(
+            channel=rollout.slack_channel, ts=rollout.slack_ts, text=fallback(text), blocks=blocks
+        )
+
+    async def _drive(self, rollout_id: int) -> None:
+        profile = self.runtime.profile
+        tools = self.tools()
+        interval = timedelta(seconds=profile.deploy.interval_s)
+        while True:
+            rollout = await asyncio.to_thread(tools.store.get, rollout_id)
+            if rollout is None or rollout.state not in (RolloutState.CANARY, RolloutState.WATCH):
+                return
+            wait = (next_due(profile, rollout) - tools.clock()).total_seconds()
+            await asyncio.sleep(min(max(wait, MIN_SLEEP_S), interval.total_seconds()))
+            try:
+                result = await asyncio.to_thread(tick, profile, tools, rollout_id)
+            except Exception:
+                log.exception("rollout #%s: tick failed; retrying next interval", rollout_id)
+                continue
+            if result is None:
+                return
+            if result.tick is not Tick.WAITING:
+                await self.show(result.rollout, result.outcome.analysis if result.outcome else None)

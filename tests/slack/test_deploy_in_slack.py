@@ -1,0 +1,110 @@
+"""/deploy through the Slack emulator with two people: checklist, canary, approval, rollback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from opsbot.bot.actions import ActionId
+from opsbot.bot.serve import SandboxBot, sandbox_bot
+from opsbot.config import load_profile
+from opsbot.sandbox.platform import Sandbox
+from opsbot.sandbox.slack_workspace import Message, Workspace
+from tests.slack.helpers import (
+    APPROVER,
+    DEPLOYER,
+    ONCALL,
+    assert_slack_would_accept,
+    block_text,
+    wait_until,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+FAST = {"interval_s": 1.0, "min_requests": 1, "watch_minutes": 0.02}  # a rollout in seconds
+
+
+@pytest.fixture
+def deploying() -> Iterator[SandboxBot]:
+    """A sandbox of its own (rollouts change Cloud Run), with fast canary steps and busy services."""
+    profile_path = ROOT / "opsbot.toml"
+    with (
+        Sandbox() as platform,
+        sandbox_bot(load_profile(profile_path), profile_path, platform, deploy_timing=FAST) as bot,
+    ):
+        assert platform.traffic is not None
+        platform.traffic.rates.update(
+            {"nba-scrapers": 500.0, "nba-phase4-precompute-processors": 500.0}
+        )
+        thread = bot.server.start_in_thread()
+        yield bot
+        bot.server.stop(thread)
+        assert_slack_would_accept(bot.slack.workspace)
+
+
+def _checklist(ws: Workspace, user: str) -> Message:
+    return wait_until(
+        ws,
+        lambda: next(
+            (m for m in ws.messages if m.ephemeral_to == user and "review the checklist" in m.text),
+            None,
+        ),
+    )
+
+
+def _rollout(ws: Workspace, words: str) -> Message:
+    return wait_until(
+        ws,
+        lambda: next((m for m in ws.bot_messages("#canary-alerts") if words in m.text), None),
+        timeout_s=60,
+    )
+
+
+def test_a_bad_canary_rolls_itself_back_and_the_message_says_which_numbers_failed(
+    deploying: SandboxBot,
+) -> None:
+    ws = deploying.slack.workspace
+    deploying.slack.command(DEPLOYER, "#deployment-alerts", "/deploy nba-scrapers")
+    checklist = _checklist(ws, DEPLOYER)
+    assert deploying.slack.click(DEPLOYER, checklist, ActionId.DEPLOY_START).status == 200
+    ended = _rollout(ws, "rolled back")
+    text = block_text(ended)
+    assert "5xx 12.0%" in text and "KeyError: 'bookmaker_id'" in text
+    serving = deploying.platform.cloud_run.state.get_service(  # type: ignore[union-attr]
+        "projects/nba-props-platform/locations/us-west2/services/nba-scrapers"
+    )["trafficStatuses"]
+    assert [(t["revision"], t["percent"]) for t in serving if t["percent"]] == [
+        ("nba-scrapers-00055-368", 100)
+    ]
+
+
+def test_a_second_person_promotes_and_the_rollout_completes(deploying: SandboxBot) -> None:
+    ws = deploying.slack.workspace
+    deploying.slack.command(
+        DEPLOYER, "#deployment-alerts", "/deploy nba-phase4-precompute-processors"
+    )
+    checklist = _checklist(ws, DEPLOYER)
+    assert "Ships* 202 commits" in block_text(checklist)
+    deploying.slack.click(DEPLOYER, checklist, ActionId.DEPLOY_START)
+    canary = _rollout(ws, "canary at 10%")
+
+    deploying.slack.click(DEPLOYER, canary, ActionId.ROLLOUT_PROMOTE_FULL)  # the requester may not
+    wait_until(
+        ws,
+        lambda: next(
+            (m for m in ws.messages if m.ephemeral_to == DEPLOYER and "approver role" in m.text),
+            None,
+        ),
+    )
+    deploying.slack.click(
+        APPROVER, ws.find(canary.channel, canary.ts), ActionId.ROLLOUT_PROMOTE_FULL
+    )
+    done = _rollout(ws, "complete")
+    assert f"approved by <@{APPROVER}> (100%)" in block_text(done)
+
+
+def test_deploying_needs_the_deployer_role(deploying: SandboxBot) -> None:
+    ack = deploying.slack.command(ONCALL, "#deployment-alerts", "/deploy nba-scrapers")
+    assert "needs the deployer role" in ack.json()["text"]
+    assert deploying.slack.workspace.bot_messages("#canary-alerts") == []
