@@ -21,6 +21,7 @@ class ActionId(enum.StrEnum):
     ROLLOUT_PROMOTE = "rollout.promote"
     ROLLOUT_PROMOTE_FULL = "rollout.promote_full"
     ROLLOUT_ROLL_BACK = "rollout.roll_back"
+    ROLLBACK_TO = "rollback.to"
 
 
 class ButtonValue(BaseModel):
@@ -70,3 +71,10 @@ class RolloutAction(ButtonValue):
 
     rollout: int = Field(ge=1)
     version: int = Field(ge=1)
+
+
+class RollbackTo(ButtonValue):
+    """Move all of a service's traffic to this revision."""
+
+    service: str = Field(pattern=r"^[a-z][a-z0-9-]{0,62}$")
+    revision: str = Field(pattern=r"^[a-z][a-z0-9-]{0,99}$")

@@ -14,7 +14,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from opsbot.bot.errors import describe
-from opsbot.bot.listeners import deploy, drift, health
+from opsbot.bot.listeners import deploy, drift, health, rollback
 from opsbot.bot.listeners.replies import ephemeral
 from opsbot.bot.rollout_tasks import RolloutTasks
 from opsbot.bot.runtime import Runtime
@@ -26,6 +26,7 @@ SLASH_COMMANDS = (
     *health.COMMANDS,
     *drift.COMMANDS,
     *deploy.COMMANDS,
+    *rollback.COMMANDS,
 )  # manifest.yml declares exactly these
 
 
@@ -74,6 +75,7 @@ def assemble(runtime: Runtime, settings: SlackSettings) -> Assembled:
     if runtime.deploy_tools is not None:
         rollouts = RolloutTasks(runtime, app.client)
         deploy.register(app, runtime, rollouts)
+        rollback.register(app, runtime, rollouts)
 
     @app.error
     async def on_error(error: Exception, body: dict[str, Any], respond: Any) -> None:

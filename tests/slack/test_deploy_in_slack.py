@@ -108,3 +108,55 @@ def test_deploying_needs_the_deployer_role(deploying: SandboxBot) -> None:
     ack = deploying.slack.command(ONCALL, "#deployment-alerts", "/deploy nba-scrapers")
     assert "needs the deployer role" in ack.json()["text"]
     assert deploying.slack.workspace.bot_messages("#canary-alerts") == []
+
+
+def test_rollback_lists_revisions_and_a_confirmed_click_moves_all_traffic(
+    deploying: SandboxBot,
+) -> None:
+    ws = deploying.slack.workspace
+    deploying.slack.command(DEPLOYER, "#deployment-alerts", "/rollback nba-grading-service")
+    listed = wait_until(
+        ws,
+        lambda: next(
+            (m for m in ws.messages if m.ephemeral_to == DEPLOYER and "pick a revision" in m.text),
+            None,
+        ),
+    )
+    text = block_text(listed)
+    assert (
+        "*nba-grading-service-00083-499* · 90% now" in text
+        and "*nba-grading-service-00084-20b* · 10% now" in text
+    )
+    assert (
+        deploying.slack.click(
+            DEPLOYER,
+            listed,
+            ActionId.ROLLBACK_TO,
+            '{"service":"nba-grading-service","revision":"nba-grading-service-00083-499"}',
+        ).status
+        == 200
+    )
+    posted = wait_until(
+        ws,
+        lambda: next(
+            (m for m in ws.bot_messages("#deployment-alerts") if m.ephemeral_to is None), None
+        ),
+    )
+    assert "100% of traffic on nba-grading-service-00083-499, verified" in posted.text
+    wait_until(
+        ws, lambda: "Done: nba-grading-service serves" in ws.find(listed.channel, listed.ts).text
+    )
+
+
+def test_rollback_with_a_revision_goes_straight_to_the_confirmation(deploying: SandboxBot) -> None:
+    ack = deploying.slack.command(
+        DEPLOYER,
+        "#deployment-alerts",
+        "/rollback nba-grading-service nba-grading-service-00083-499",
+    )
+    assert ack.json()["text"] == "Roll back nba-grading-service to nba-grading-service-00083-499?"
+    assert (
+        deploying.slack.command(ONCALL, "#deployment-alerts", "/rollback nba-grading-service")
+        .json()["text"]
+        .startswith(":no_entry:")
+    )

@@ -17,6 +17,11 @@ USAGE = {
         "touching the service), then a canary with Promote and Roll back buttons.",
         "/deploy prediction-worker   ·   /deploy nba-scrapers 3f18b34b",
     ),
+    "/rollback": (
+        "`/rollback SERVICE [revision]`: the service's recent revisions, each with a Roll back "
+        "button; with a revision, straight to the confirmation. Moves 100% of traffic and verifies it.",
+        "/rollback nba-grading-service   ·   /rollback nba-grading-service nba-grading-service-00083-499",
+    ),
     "/drift": (
         "`/drift [service ...]`: what each service runs against main, counting only commits "
         "that touch its sources.\n`/drift contains <sha>`: which services already run a commit.",
