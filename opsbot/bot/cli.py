@@ -212,6 +212,7 @@ def _run_sandbox(profile: Profile, profile_path: Path, port: int, console_port: 
         run_sandbox(profile, profile_path, port, console_port, _announce, ready)
 
 
+app.command("deploy")(cli_rollouts.deploy_command)
 app.command("rollback")(cli_rollouts.rollback)
 app.command("rollouts")(cli_rollouts.rollouts)
 

@@ -1,4 +1,4 @@
-"""`opsbot rollback` and `opsbot rollouts`: the deploy state from a terminal."""
+"""`opsbot deploy`, `opsbot rollback` and `opsbot rollouts`: deploys from a terminal."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -179,3 +179,132 @@ def _announce(message: str) -> None:
     from rich.console import Console
 
     Console(stderr=True, highlight=False).print(f"[dim]{escape(message)}[/dim]")
+
+
+def deploy_command(
+    service: Annotated[str, typer.Argument(help="The service to deploy.", show_default=False)],
+    commit: Annotated[
+        str | None,
+        typer.Option(
+            "--commit",
+            metavar="SHA",
+            help="Commit to ship (default: main's newest touching the service).",
+        ),
+    ] = None,
+    as_user: AsOption = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Start the canary after the checklist, without asking.")
+    ] = False,
+    wait: Annotated[
+        bool,
+        typer.Option(
+            "--wait", help="Stay and drive the canary's analyses until it ends or awaits approval."
+        ),
+    ] = False,
+    sandbox: SandboxOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Print the checklist; with --yes, start the canary (the bot drives it and posts its message).
+
+    SERVICE: the service to deploy. Exit 0 when started (or only the checklist was asked for),
+    1 when the canary was rolled back or failed (with --wait), 3 when something blocks it.
+    """
+    from opsbot.commands import deploy
+    from opsbot.commands.drift import select_services
+
+    profile_path = resolve_profile_path(config)
+    profile = load_profile(profile_path)
+    select_services(profile, [service])
+    actor = _who(as_user) if yes else ""
+    if sandbox:
+        profile = profile.model_copy(
+            update={"deploy": profile.deploy.model_copy(update=_sandbox_timing())}
+        )
+    with (
+        open_platform(profile, profile_path, sandbox=sandbox, announce=_announce) as platform,
+        _store(profile, profile_path, sandbox, lambda: platform.now) as store,
+    ):
+        tools = _tools(profile, profile_path, platform, store, sandbox)
+        checklist = deploy.prepare(profile, tools, service, commit)
+        console = report_console()
+        console.print(
+            f"[bold]deploy {service}[/bold] {checklist.commit.short} {escape(checklist.commit.subject)}"
+        )
+        console.print(
+            f"  replaces {checklist.stable_revision} (runs {checklist.deployed or 'no label'}); ships {checklist.shipped_count} commits"
+        )
+        for change in checklist.schema_changes:
+            console.print(f"  [yellow]schema change[/yellow] {escape(change)}")
+        blockers = checklist.blockers(
+            may_override_freeze=actor in profile.slack.roles.get("approver", [])
+        )
+        if blockers:
+            raise RequestError("cannot deploy: " + "; ".join(blockers))
+        if not yes:
+            console.print("start the canary with --yes --as YOUR_SLACK_ID")
+            return
+        rollout = deploy.begin(profile, tools, checklist, actor)
+        started = deploy.start_canary(profile, tools, rollout.id, actor)
+        current = started or tools.store.get(rollout.id)
+        assert current is not None
+        console.print(
+            f"rollout #{current.id}: {current.state} ({current.reason or f'canary at {profile.deploy.steps[0]}%'})"
+        )
+        if wait and current.state == "canary":
+            current = _drive(profile, tools, current.id)
+        if current.state in ("rolled_back", "failed"):
+            raise typer.Exit(1)
+
+
+def _sandbox_timing() -> dict[str, float]:
+    from opsbot.bot.serve import SANDBOX_DEPLOY
+
+    return dict(SANDBOX_DEPLOY)
+
+
+def _tools(profile: Profile, profile_path: Path, platform: Any, store: Store, sandbox: bool) -> Any:
+    from opsbot.bot.platform import deploy_tools
+
+    sources = platform.drift_sources()
+    if sandbox:
+        running = platform.sandbox
+        assert running is not None
+        return deploy_tools(
+            profile,
+            sources.cloud_run,
+            sources.repo,
+            store,
+            running.clock,
+            monitoring_endpoint=running.monitoring_endpoint,
+            logging_endpoint=running.logging_url,
+        )
+    return deploy_tools(profile, sources.cloud_run, sources.repo, store, lambda: datetime.now(UTC))
+
+
+def _drive(profile: Profile, tools: Any, rollout_id: int) -> Any:
+    """Tick the rollout until it ends or a promotion is awaited after a passing analysis."""
+    import time
+
+    from opsbot.commands.rollout_driver import Tick, next_due, tick
+
+    console = report_console()
+    while True:
+        rollout = tools.store.get(rollout_id)
+        time.sleep(max(0.0, (next_due(profile, rollout) - tools.clock()).total_seconds()))
+        result = tick(profile, tools, rollout_id)
+        if result is None:
+            return tools.store.get(rollout_id)
+        if result.outcome is not None:
+            analysis = result.outcome.analysis
+            console.print(
+                f"  analysis: {analysis.verdict.value}"
+                + "".join(f"\n    - {escape(r)}" for r in analysis.reasons)
+            )
+        if result.tick in (Tick.ROLLED_BACK, Tick.EXPIRED, Tick.COMPLETED):
+            console.print(
+                f"rollout #{rollout_id}: {result.rollout.state}: {escape(result.rollout.reason or '')}"
+            )
+            return result.rollout
+        if result.outcome is not None and result.outcome.analysis.verdict.value == "pass":
+            console.print(f"rollout #{rollout_id}: passing; an approver promotes it in Slack")
+            return result.rollout

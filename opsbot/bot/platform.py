@@ -41,8 +41,10 @@ class Platform:
         now: datetime,
         open_warehouse: Callable[[], Warehouse],
         open_drift_sources: Callable[[], DriftSources],
+        sandbox: Sandbox | None = None,
     ) -> None:
         self.profile = profile
+        self.sandbox = sandbox  # the emulators behind this platform, when it is the sandbox
         self.now = now
         self._open_warehouse = open_warehouse
         self._open_drift_sources = open_drift_sources
@@ -163,6 +165,7 @@ def sandbox_platforms(profile: Profile, running: Sandbox) -> Callable[[], Platfo
         running.clock(),
         lambda: warehouse,
         lambda: sandbox_drift_sources(profile, running),
+        running,
     )
 
 

@@ -8,10 +8,15 @@ from the sandbox's simulated traffic. No traffic in the interval: no series, as 
 
 from __future__ import annotations
 
+import os
 import re
 from concurrent import futures
 from datetime import datetime
 from typing import Any
+
+os.environ.setdefault(
+    "GRPC_VERBOSITY", "ERROR"
+)  # gRPC core's INFO lines on shutdown are noise here
 
 import grpc
 from google.api import metric_pb2, monitored_resource_pb2

@@ -52,3 +52,15 @@ def test_rollouts_reads_the_store_named_by_database_url(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"rollouts": []}
     assert (tmp_path / "opsbot.db").is_file()  # created and migrated on first use
+
+
+def test_deploy_prints_the_checklist_and_changes_nothing_without_yes() -> None:
+    done = opsbot("deploy", "nba-phase4-precompute-processors", "--sandbox")
+    assert done.returncode == 0, done.stderr
+    assert "ships 202 commits" in done.stdout and "start the canary with --yes" in done.stdout
+
+
+def test_deploying_the_bad_commit_with_wait_rolls_back_and_exits_1() -> None:
+    done = opsbot("deploy", "nba-scrapers", "--sandbox", "--yes", "--as", "U0SAMDEPLY", "--wait")
+    assert done.returncode == 1, done.stderr
+    assert "rolled_back: 2 failing analyses in a row: 5xx" in done.stdout
