@@ -22,13 +22,16 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from opsbot.bot.access import Access
-from opsbot.bot.platform import Platform
+from opsbot.bot.platform import Platform, deploy_tools
 from opsbot.bot.runtime import Runtime
 from opsbot.bot.serve import http_server, open_sqlite
 from opsbot.bot.server import Server, asgi_app, bind
 from opsbot.bot.settings import SlackSettings
 from opsbot.bot.store_startup import BackgroundStore
+from opsbot.commands.deploy import DeployTools
 from opsbot.config import load_profile
+from opsbot.store.database import Database
+from opsbot.store.rollouts import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -74,10 +77,32 @@ def opsbot_server(options: argparse.Namespace) -> Server:
         slack_signing_secret=SecretStr(options.secret),
         opsbot_slack_api_url=options.slack_api,
     )
-    state = Path(tempfile.mkdtemp(prefix="opsbot-bench-")) / "opsbot.db"
-    store = BackgroundStore(lambda: open_sqlite(state)).start()
+    if options.database_url:  # replicas sharing one store
+        url = options.database_url
+        store = BackgroundStore(lambda: Database.open(url)).start()
+    else:
+        state = Path(tempfile.mkdtemp(prefix="opsbot-bench-")) / "opsbot.db"
+        store = BackgroundStore(lambda: open_sqlite(state)).start()
+
+    def clock() -> datetime:
+        return now + timedelta(seconds=monotonic() - started)
+
+    def tools() -> DeployTools:
+        found = sources()
+        shared = Store(store.get(wait_s=30), clock)
+        return deploy_tools(
+            profile,
+            found.cloud_run,
+            found.repo,
+            shared,
+            clock,
+            monitoring_endpoint=options.monitoring,
+            logging_endpoint=options.logging,
+        )
+
+    deploying = tools if options.monitoring else None
     return http_server(
-        Runtime(profile, Access(profile.slack), platform),
+        Runtime(profile, Access(profile.slack), platform, deploy_tools=deploying),
         settings,
         profile_path,
         store,
@@ -96,6 +121,9 @@ def main() -> None:
     parser.add_argument("--cloud-run")
     parser.add_argument("--repo")
     parser.add_argument("--now")
+    parser.add_argument("--monitoring", help="Monitoring emulator endpoint: enables /deploy")
+    parser.add_argument("--logging", help="Logging emulator URL")
+    parser.add_argument("--database-url", help="a store shared with other replicas")
     options = parser.parse_args()
     if options.kind == "minimal":
         server = minimal_server(options.slack_api, options.token, options.secret)

@@ -53,7 +53,7 @@ class RolloutTasks:
 
     async def _drive(self, rollout_id: int) -> None:
         profile = self.runtime.profile
-        tools = self.tools()
+        tools = await asyncio.to_thread(self.tools)
         interval = timedelta(seconds=profile.deploy.interval_s)
         while True:
             rollout = await asyncio.to_thread(tools.store.get, rollout_id)

@@ -120,6 +120,15 @@ class SlackEmulator:
     ) -> Delivery:
         """A person clicks the button `action_id` on `message` (after any confirm dialog)."""
         sender = self._require_sender()
+        payload = self.click_payload(user_id, message, action_id, value)
+        delivery = sender.interaction(payload)
+        self._show_ack(delivery, message.channel, user_id, None)
+        return delivery
+
+    def click_payload(
+        self, user_id: str, message: Message, action_id: str, value: str | None = None
+    ) -> dict[str, Any]:
+        """The block_actions payload Slack would deliver for that click (to send anywhere)."""
         element, block_id = _find_element(message.blocks, action_id, value)
         user = self._user(user_id)
         channel = self.workspace.channels[message.channel]
@@ -161,9 +170,7 @@ class SlackEmulator:
                 "blocks": message.blocks,
                 "user": message.user,
             }
-        delivery = sender.interaction(payload)
-        self._show_ack(delivery, channel.id, user_id, None)
-        return delivery
+        return payload
 
     def message_action(self, user_id: str, message: Message, callback_id: str) -> Delivery:
         """A person runs the message shortcut `callback_id` on `message`."""

@@ -50,7 +50,7 @@ def register(app: AsyncApp, runtime: Runtime, tasks: RolloutTasks) -> None:
         user = command["user_id"]
         try:
             checklist = await asyncio.to_thread(
-                deploy.prepare, profile, tools_of(), service, commit
+                lambda: deploy.prepare(profile, tools_of(), service, commit)
             )
             blockers = checklist.blockers(
                 may_override_freeze=user in profile.slack.roles.get("approver", [])
@@ -67,7 +67,9 @@ def register(app: AsyncApp, runtime: Runtime, tasks: RolloutTasks) -> None:
         user = body["user"]["id"]
         try:
             wanted = decode(DeployStart, body["actions"][0].get("value"))
-            tools = tools_of()
+            tools = await asyncio.to_thread(
+                tools_of
+            )  # opens clients and waits for the store: off the loop
 
             def start() -> Any:
                 checklist = deploy.prepare(profile, tools, wanted.service, wanted.commit)
@@ -101,7 +103,9 @@ def register(app: AsyncApp, runtime: Runtime, tasks: RolloutTasks) -> None:
         user = body["user"]["id"]
         try:
             wanted = decode(RolloutAction, body["actions"][0].get("value"))
-            tools = tools_of()
+            tools = await asyncio.to_thread(
+                tools_of
+            )  # opens clients and waits for the store: off the loop
             rollout = await asyncio.to_thread(do, tools, wanted, user)
             if rollout is None:
                 await respond(

@@ -49,7 +49,9 @@ def register(app: AsyncApp, runtime: Runtime, tasks: RolloutTasks) -> None:
             return
         await ack(**ephemeral(*notice(f"Reading {service}'s revisions…")))
         try:
-            tools = tools_of()
+            tools = await asyncio.to_thread(
+                tools_of
+            )  # opens clients and waits for the store: off the loop
             found = await asyncio.to_thread(
                 rollback.candidates, tools.cloud_run, tools.repo, service
             )
@@ -67,7 +69,9 @@ def register(app: AsyncApp, runtime: Runtime, tasks: RolloutTasks) -> None:
         user = body["user"]["id"]
         try:
             wanted = decode(RollbackTo, body["actions"][0].get("value"))
-            tools = tools_of()
+            tools = await asyncio.to_thread(
+                tools_of
+            )  # opens clients and waits for the store: off the loop
             done = await asyncio.to_thread(
                 rollback.roll_back,
                 profile,

@@ -1,0 +1,195 @@
+"""Benchmark (not a test): duplicated, concurrent clicks against two replicas sharing PostgreSQL.
+
+Two opsbot processes (replicas) share one PostgreSQL store and the sandbox's emulators. A rollout
+is started; then 100 identical Promote clicks (as Slack delivers them, signed) arrive at once,
+half at each replica; then 100 identical Roll back clicks. Prints the effects counted in the
+audit log and in Cloud Run against the effects expected (must be equal: one promotion, one
+rollback) and the p99 of the acks.
+
+    python -m bench.duplicate_actions [--clicks 100] [--database-url postgresql://...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import statistics
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, text
+
+from bench.ack_latency import bot_process
+from opsbot.bot.actions import ActionId
+from opsbot.bot.platform import deploy_tools, sandbox_drift_sources
+from opsbot.bot.views.deploy import rollout_view
+from opsbot.commands import deploy
+from opsbot.config import load_profile
+from opsbot.sandbox.platform import Sandbox
+from opsbot.sandbox.slack_delivery import SlackSender
+from opsbot.sandbox.slack_emulator import SlackEmulator
+from opsbot.sandbox.slack_workspace import BOT_USER, Workspace
+from opsbot.store.database import Database, normalise_url
+from opsbot.store.rollouts import Store
+from tests.slack.helpers import wait_until
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVICE = "nba-phase4-precompute-processors"
+DEPLOYER, APPROVER = "U0SAMDEPLY", "U0LEEAPPRV"
+
+
+@contextmanager
+def private_schema(base: str) -> Iterator[str]:
+    """A schema of its own in the database at `base`; its URL; dropped afterwards."""
+    schema = f"opsbot_bench_{secrets.token_hex(4)}"
+    admin = create_engine(normalise_url(base))
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def storm(senders: list[SlackSender], payload: dict[str, Any], clicks: int) -> list[float]:
+    """`clicks` deliveries of one payload at once, spread over the replicas; ack seconds."""
+    start = threading.Barrier(clicks)
+    seconds: list[float] = []
+    statuses: list[int] = []
+
+    def click(index: int) -> None:
+        start.wait()
+        delivery = senders[index % len(senders)].interaction(payload)
+        seconds.append(delivery.seconds)
+        statuses.append(delivery.status)
+
+    threads = [threading.Thread(target=click, args=(i,)) for i in range(clicks)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert statuses == [200] * clicks, f"not all acknowledged: {sorted(set(statuses))}"
+    return seconds
+
+
+def already_done(ws: Workspace, user: str) -> int:
+    return sum(
+        1 for m in ws.messages if m.ephemeral_to == user and m.text.startswith("Already done")
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--clicks", type=int, default=100)
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("OPSBOT_TEST_DATABASE_URL", "postgresql://root@127.0.0.1:5432/test"),
+    )
+    options = parser.parse_args()
+    profile = load_profile(ROOT / "opsbot.toml")
+    secret = secrets.token_hex(16)
+    slack = SlackEmulator()
+    slack.start()
+    with private_schema(options.database_url) as url, Sandbox() as platform:
+        database = Database.open(url)  # migrated once, before the replicas start
+        store = Store(database, platform.clock)
+        sources = sandbox_drift_sources(profile, platform)
+        tools = deploy_tools(
+            profile,
+            sources.cloud_run,
+            sources.repo,
+            store,
+            platform.clock,
+            monitoring_endpoint=platform.monitoring_endpoint,
+            logging_endpoint=platform.logging_url,
+        )
+        assert platform.repo_path is not None
+        wiring = [
+            "--slack-api",
+            slack.api_url,
+            "--token",
+            slack.workspace.bot_token,
+            "--secret",
+            secret,
+            "--bigquery",
+            platform.bigquery_url,
+            "--cloud-run",
+            platform.cloud_run_url,
+            "--repo",
+            str(platform.repo_path),
+            "--now",
+            platform.now.isoformat(),
+            "--monitoring",
+            platform.monitoring_endpoint,
+            "--logging",
+            platform.logging_url,
+            "--database-url",
+            url,
+        ]
+        with bot_process("opsbot", wiring) as one, bot_process("opsbot", wiring) as two:
+            senders = [SlackSender(one, secret), SlackSender(two, secret)]
+            checklist = deploy.prepare(profile, tools, SERVICE, None)
+            rollout = deploy.begin(profile, tools, checklist, DEPLOYER)
+            started = deploy.start_canary(profile, tools, rollout.id, DEPLOYER)
+            assert started is not None
+            text_, blocks = rollout_view(started, profile.deploy)
+            message = slack.workspace.post(
+                "#canary-alerts", text_, [b.to_dict() for b in blocks], BOT_USER.id
+            )
+            store.attach_message(started.id, message.channel, message.ts)
+
+            promote = slack.click_payload(APPROVER, message, ActionId.ROLLOUT_PROMOTE)
+            promote_acks = storm(senders, promote, options.clicks)
+            wait_until(
+                slack.workspace,
+                lambda: already_done(slack.workspace, APPROVER) >= options.clicks - 1,
+                60,
+            )
+            shown = store.get(started.id)
+            assert shown is not None
+            message = slack.workspace.find(message.channel, message.ts)
+            roll_back = slack.click_payload(DEPLOYER, message, ActionId.ROLLOUT_ROLL_BACK)
+            rollback_acks = storm(senders, roll_back, options.clicks)
+            wait_until(
+                slack.workspace,
+                lambda: already_done(slack.workspace, DEPLOYER) >= options.clicks - 1,
+                60,
+            )
+
+            audit = store.audit_log(started.id)
+            promotions = sum(1 for e in audit if e.action == "deploy.promote")
+            rollbacks = sum(1 for e in audit if e.action == "deploy.rollback")
+            serving = [
+                (t.revision, t.percent) for t in tools.cloud_run.get_service(SERVICE).serving
+            ]
+        database.close()
+    slack.stop()
+    cuts = statistics.quantiles(promote_acks + rollback_acks, n=100, method="inclusive")
+    p50, p99 = cuts[49] * 1000, cuts[98] * 1000
+    print(
+        f"{options.clicks} identical Promote clicks and {options.clicks} identical Roll back clicks, two replicas, PostgreSQL"
+    )
+    print(f"  promotions:  counted {promotions}, expected 1")
+    print(f"  rollbacks:   counted {rollbacks}, expected 1")
+    print(f"  traffic after: {serving} (expected 100% on {started.stable_revision})")
+    print(
+        f"  'already done' answers: {already_done(slack.workspace, APPROVER)} + {already_done(slack.workspace, DEPLOYER)}, expected {2 * (options.clicks - 1)}"
+    )
+    print(
+        f"  ack p50 {p50:.1f} ms, p99 {p99:.1f} ms over {2 * options.clicks} deliveries "
+        "(100 arriving at once, measured by client threads in the emulators' process)"
+    )
+    ok = promotions == 1 and rollbacks == 1 and serving == [(started.stable_revision, 100)]
+    print("  effects equal to expected: " + ("yes" if ok else "NO"))
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
