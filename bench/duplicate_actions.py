@@ -17,12 +17,8 @@ import secrets
 import statistics
 import sys
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-
-from sqlalchemy import create_engine, text
 
 from bench.ack_latency import bot_process
 from opsbot.bot.actions import ActionId
@@ -34,28 +30,14 @@ from opsbot.sandbox.platform import Sandbox
 from opsbot.sandbox.slack_delivery import SlackSender
 from opsbot.sandbox.slack_emulator import SlackEmulator
 from opsbot.sandbox.slack_workspace import BOT_USER, Workspace
-from opsbot.store.database import Database, normalise_url
+from opsbot.store.database import Database
 from opsbot.store.rollouts import Store
+from tests.pg import private_schema
 from tests.slack.helpers import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICE = "nba-phase4-precompute-processors"
 DEPLOYER, APPROVER = "U0SAMDEPLY", "U0LEEAPPRV"
-
-
-@contextmanager
-def private_schema(base: str) -> Iterator[str]:
-    """A schema of its own in the database at `base`; its URL; dropped afterwards."""
-    schema = f"opsbot_bench_{secrets.token_hex(4)}"
-    admin = create_engine(normalise_url(base))
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def storm(senders: list[SlackSender], payload: dict[str, Any], clicks: int) -> list[float]:
@@ -97,7 +79,7 @@ def main() -> None:
     secret = secrets.token_hex(16)
     slack = SlackEmulator()
     slack.start()
-    with private_schema(options.database_url) as url, Sandbox() as platform:
+    with private_schema(options.database_url, "opsbot_bench") as url, Sandbox() as platform:
         database = Database.open(url)  # migrated once, before the replicas start
         store = Store(database, platform.clock)
         sources = sandbox_drift_sources(profile, platform)

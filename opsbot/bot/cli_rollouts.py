@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -21,8 +21,11 @@ from opsbot.commands.errors import RequestError
 from opsbot.config import Profile, load_profile, resolve_profile_path
 
 if TYPE_CHECKING:
+    from opsbot.bot.platform import Platform
+    from opsbot.commands.deploy import DeployTools
     from opsbot.commands.rollback import Candidate
     from opsbot.store.rollouts import Store
+    from opsbot.store.schema import Rollout
 
 ConfigOption = Annotated[Path | None, typer.Option("--config", help="Profile to use.")]
 SandboxOption = Annotated[bool, typer.Option("--sandbox", help="Run against the embedded sandbox.")]
@@ -262,26 +265,18 @@ def _sandbox_timing() -> dict[str, float]:
     return dict(SANDBOX_DEPLOY)
 
 
-def _tools(profile: Profile, profile_path: Path, platform: Any, store: Store, sandbox: bool) -> Any:
-    from opsbot.bot.platform import deploy_tools
+def _tools(
+    profile: Profile, profile_path: Path, platform: Platform, store: Store, sandbox: bool
+) -> DeployTools:
+    from opsbot.bot.platform import deploy_tools, sandbox_deploy_tools
 
+    if platform.sandbox is not None:
+        return sandbox_deploy_tools(profile, platform.sandbox, store)
     sources = platform.drift_sources()
-    if sandbox:
-        running = platform.sandbox
-        assert running is not None
-        return deploy_tools(
-            profile,
-            sources.cloud_run,
-            sources.repo,
-            store,
-            running.clock,
-            monitoring_endpoint=running.monitoring_endpoint,
-            logging_endpoint=running.logging_url,
-        )
     return deploy_tools(profile, sources.cloud_run, sources.repo, store, lambda: datetime.now(UTC))
 
 
-def _drive(profile: Profile, tools: Any, rollout_id: int) -> Any:
+def _drive(profile: Profile, tools: DeployTools, rollout_id: int) -> Rollout:
     """Tick the rollout until it ends or a promotion is awaited after a passing analysis."""
     import time
 
@@ -290,10 +285,11 @@ def _drive(profile: Profile, tools: Any, rollout_id: int) -> Any:
     console = report_console()
     while True:
         rollout = tools.store.get(rollout_id)
+        assert rollout is not None
         time.sleep(max(0.0, (next_due(profile, rollout) - tools.clock()).total_seconds()))
         result = tick(profile, tools, rollout_id)
         if result is None:
-            return tools.store.get(rollout_id)
+            return rollout
         if result.outcome is not None:
             analysis = result.outcome.analysis
             console.print(

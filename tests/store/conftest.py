@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
-from opsbot.store.database import Database, normalise_url, sqlite_url
+from opsbot.store.database import Database, sqlite_url
 from opsbot.store.rollouts import Store
+from tests.pg import private_schema
 
 T0 = datetime(2026, 2, 5, 18, tzinfo=UTC)
 
@@ -41,15 +40,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         pytest.skip(
             "OPSBOT_TEST_DATABASE_URL is not set (.ci/run sets it): PostgreSQL store tests skipped"
         )
-    schema = f"opsbot_test_{secrets.token_hex(4)}"
-    admin = create_engine(normalise_url(base))
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in base else "?"
-    yield f"{base}{separator}options=-csearch_path%3D{schema}"
-    with admin.begin() as connection:
-        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    with private_schema(base) as url:
+        yield url
 
 
 @pytest.fixture
