@@ -146,6 +146,12 @@ def _store_of(store: BackgroundStore, clock: Callable[[], datetime]) -> Store:
     return Store(store.get(wait_s=STORE_WAIT_S), clock)
 
 
+def open_store(url: str) -> Database:
+    from opsbot.store.database import Database
+
+    return Database.open(url)
+
+
 def open_sqlite(path: Path) -> Database:
     from opsbot.store.database import Database, sqlite_url
 
@@ -172,6 +178,7 @@ def sandbox_bot(
     port: int = 0,
     console_port: int = 0,
     deploy_timing: dict[str, float] | None = None,
+    store_url: str | None = None,  # default: a fresh SQLite store for this run
 ) -> Iterator[SandboxBot]:
     """The bot on loopback wired to a running sandbox and a Slack emulator; its server not started."""
     from opsbot.sandbox.slack_emulator import SlackEmulator
@@ -179,7 +186,10 @@ def sandbox_bot(
     slack = SlackEmulator()
     slack.start(port=console_port)
     state = tempfile.TemporaryDirectory(prefix="opsbot-sandbox-state-")
-    store = BackgroundStore(lambda: open_sqlite(Path(state.name) / "opsbot.db")).start()
+    fresh = Path(state.name) / "opsbot.db"
+    store = BackgroundStore(
+        lambda: open_store(store_url) if store_url else open_sqlite(fresh)
+    ).start()
     try:
         settings = SlackSettings(
             slack_bot_token=SecretStr(slack.workspace.bot_token),

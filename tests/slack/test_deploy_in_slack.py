@@ -8,10 +8,15 @@ from pathlib import Path
 import pytest
 
 from opsbot.bot.actions import ActionId
+from opsbot.bot.platform import sandbox_deploy_tools
 from opsbot.bot.serve import SandboxBot, sandbox_bot
+from opsbot.bot.views.deploy import rollout_view
+from opsbot.commands import deploy
 from opsbot.config import load_profile
 from opsbot.sandbox.platform import Sandbox
-from opsbot.sandbox.slack_workspace import Message, Workspace
+from opsbot.sandbox.slack_workspace import BOT_USER, Message, Workspace
+from opsbot.store.database import Database, sqlite_url
+from opsbot.store.rollouts import Store
 from tests.slack.helpers import (
     APPROVER,
     DEPLOYER,
@@ -160,3 +165,37 @@ def test_rollback_with_a_revision_goes_straight_to_the_confirmation(deploying: S
         .json()["text"]
         .startswith(":no_entry:")
     )
+
+
+def test_a_restarted_bot_picks_up_the_rollout_it_left_and_finishes_it(tmp_path: Path) -> None:
+    """The first bot died mid-canary (only the store survives): the next one drives it to the end."""
+    profile_path = ROOT / "opsbot.toml"
+    profile = load_profile(profile_path)
+    fast = profile.model_copy(update={"deploy": profile.deploy.model_copy(update=FAST)})
+    url = sqlite_url(tmp_path / "opsbot.db")
+    with Sandbox() as platform:
+        assert platform.traffic is not None
+        platform.traffic.rates["nba-scrapers"] = 500.0
+        database = Database.open(url)
+        tools = sandbox_deploy_tools(fast, platform, Store(database, platform.clock))
+        checklist = deploy.prepare(fast, tools, "nba-scrapers", None)
+        left = deploy.begin(fast, tools, checklist, DEPLOYER)
+        started = deploy.start_canary(fast, tools, left.id, DEPLOYER)
+        assert started is not None
+        with sandbox_bot(profile, profile_path, platform, deploy_timing=FAST, store_url=url) as bot:
+            ws = bot.slack.workspace
+            text, blocks = rollout_view(started, fast.deploy)  # the message the first bot posted
+            message = ws.post("#canary-alerts", text, [b.to_dict() for b in blocks], BOT_USER.id)
+            tools.store.attach_message(left.id, message.channel, message.ts)
+            thread = bot.server.start_in_thread()
+            try:
+                wait_until(
+                    ws, lambda: "rolled back" in ws.find(message.channel, message.ts).text, 30
+                )
+            finally:
+                bot.server.stop(thread)
+        ended = tools.store.get(left.id)
+        assert ended is not None and ended.state == "rolled_back"
+        serving = tools.cloud_run.get_service("nba-scrapers").serving
+        assert [(t.revision, t.percent) for t in serving] == [("nba-scrapers-00055-368", 100)]
+        database.close()
