@@ -1,0 +1,105 @@
+"""The deploy messages stay inside Slack's limits and only offer the buttons that apply."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from opsbot.adapters.cloud_logging import LogLine
+from opsbot.adapters.git import CommitInfo
+from opsbot.adapters.monitoring import RevisionMetrics
+from opsbot.bot.views.deploy import checklist_view, rollout_view
+from opsbot.commands.canary_analysis import judge
+from opsbot.commands.deploy import Checklist
+from opsbot.config import DeployConfig
+from opsbot.store.schema import Rollout
+
+NOW = datetime(2026, 2, 5, 18, tzinfo=UTC)
+POLICY = DeployConfig()
+
+
+def _rollout(state: str, step: int = 0, reason: str | None = None) -> Rollout:
+    return Rollout(
+        id=7,
+        service="alpha",
+        commit_sha="a" * 40,
+        stable_revision="alpha-00001-aaa",
+        canary_revision="alpha-canary-7-aaaaaaa",
+        state=state,
+        step=step,
+        failures=0,
+        requested_by="U0SAMDEPLY",
+        approvals=[],
+        reason=reason,
+        slack_channel=None,
+        slack_ts=None,
+        created_at=NOW,
+        updated_at=NOW,
+        step_started_at=NOW,
+        version=3,
+    )
+
+
+def _actions(blocks: Sequence[object]) -> list[str]:
+    found = []
+    for block in blocks:
+        for element in getattr(block, "elements", None) or []:
+            if getattr(element, "action_id", None):
+                found.append(element.action_id)
+    return found
+
+
+def test_a_canary_offers_promote_promote_to_100_and_roll_back_each_with_a_confirm() -> None:
+    _, blocks = rollout_view(_rollout("canary"), POLICY)
+    assert _actions(blocks) == ["rollout.promote", "rollout.promote_full", "rollout.roll_back"]
+    for block in blocks:
+        block.validate_json()
+        for element in getattr(block, "elements", None) or []:
+            if getattr(element, "action_id", None):
+                assert element.confirm is not None
+
+
+def test_a_watched_rollout_can_only_be_rolled_back_and_an_ended_one_has_no_buttons() -> None:
+    assert _actions(rollout_view(_rollout("watch", step=2), POLICY)[1]) == ["rollout.roll_back"]
+    assert _actions(rollout_view(_rollout("rolled_back", reason="x" * 5000), POLICY)[1]) == []
+
+
+def test_the_analysis_shows_both_revisions_and_the_error_lines_within_limits() -> None:
+    canary = RevisionMetrics("c", 600, 72, 900.0)
+    stable = RevisionMetrics("s", 5400, 11, 160.0)
+    lines = [LogLine(NOW, "ERROR", "KeyError " * 400)] * 5
+    _, blocks = rollout_view(
+        _rollout("canary"), POLICY, judge(canary, stable, POLICY, errors=lines)
+    )
+    rendered = str([b.to_dict() for b in blocks])
+    assert (
+        "canary         600   12.0%      900" in rendered
+        and "stable        5400    0.2%      160" in rendered
+    )
+    for block in blocks:
+        block.validate_json()
+
+
+def test_a_checklist_of_many_commits_says_how_many_more() -> None:
+    commit = CommitInfo("b" * 40, "Dana", NOW, "feat: <big> & bold")
+    checklist = Checklist(
+        service="alpha",
+        commit=commit,
+        stable_revision="alpha-00001-aaa",
+        deployed="aaaaaaa",
+        shipped_count=202,
+        shipped=[commit] * 10,
+        schema_changes=["schemas/x.sql: ALTER TABLE t ADD COLUMN c INT64"],
+        freeze=None,
+        active_rollout=None,
+        already_deployed=False,
+    )
+    _, blocks = checklist_view(checklist, [])
+    rendered = str([b.to_dict() for b in blocks])
+    assert (
+        "_and 192 more_" in rendered
+        and "feat: &lt;big&gt; &amp; bold" in rendered
+        and "ALTER TABLE" in rendered
+    )
+    assert _actions(blocks) == ["deploy.start", "deploy.cancel"]
+    assert _actions(checklist_view(checklist, ["deploy freeze: games on"])[1]) == []
