@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -13,7 +14,10 @@ from opsbot.bot.views.deploy import rollout_view
 from opsbot.bot.views.kit import fallback
 from opsbot.commands.canary_analysis import Analysis
 from opsbot.commands.rollout_driver import Tick, active_rollouts, next_due, tick
-from opsbot.store.schema import Rollout, RolloutState
+from opsbot.store.states import RolloutState
+
+if TYPE_CHECKING:
+    from opsbot.store.schema import Rollout
 
 log = logging.getLogger("opsbot.rollouts")
 MIN_SLEEP_S = 0.05

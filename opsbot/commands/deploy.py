@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from string import Template
+from typing import TYPE_CHECKING
 
 from opsbot.adapters.cloud_logging import CloudLogging
 from opsbot.adapters.cloudrun import COMMIT_LABEL, CloudRun, CloudRunError, TrafficShare
@@ -21,8 +22,11 @@ from opsbot.commands.deploy_policy import active_freeze, promotion_refusal
 from opsbot.commands.drift import parse_commit_ref, select_services
 from opsbot.commands.errors import RequestError
 from opsbot.config import FreezeWindow, Profile
-from opsbot.store.rollouts import Seen, Store
-from opsbot.store.schema import Rollout, RolloutState
+from opsbot.store.states import RolloutState, Seen
+
+if TYPE_CHECKING:
+    from opsbot.store.rollouts import Store
+    from opsbot.store.schema import Rollout
 
 CANARY_TAG = "canary"
 

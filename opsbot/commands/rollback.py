@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from opsbot.adapters.cloudrun import CloudRun, TrafficShare
 from opsbot.adapters.git import GitRepo
@@ -11,7 +12,9 @@ from opsbot.commands import deploy
 from opsbot.commands.drift import select_services
 from opsbot.commands.errors import RequestError
 from opsbot.config import Profile
-from opsbot.store.rollouts import Store
+
+if TYPE_CHECKING:
+    from opsbot.store.rollouts import Store
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,15 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from opsbot.commands import deploy
 from opsbot.commands.canary_analysis import Verdict
 from opsbot.config import Profile
-from opsbot.store.schema import Rollout, RolloutState
+from opsbot.store.states import RolloutState
+
+if TYPE_CHECKING:
+    from opsbot.store.schema import Rollout
 
 
 class Tick(enum.StrEnum):

@@ -7,7 +7,6 @@ names the expected state and version, and only the first to commit matches.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,14 +15,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from opsbot.store.database import Database
-from opsbot.store.schema import (
-    TERMINAL,
-    AuditEntry,
-    IdempotencyKey,
-    Rollout,
-    RolloutState,
-    ServiceLock,
-)
+from opsbot.store.schema import AuditEntry, IdempotencyKey, Rollout, ServiceLock
+from opsbot.store.states import TERMINAL, RolloutState, Seen
+
+__all__ = ["Seen", "ServiceBusy", "Store"]
 
 
 class ServiceBusy(Exception):
@@ -32,19 +27,6 @@ class ServiceBusy(Exception):
     def __init__(self, service: str, rollout_id: int) -> None:
         super().__init__(f"{service} already has rollout #{rollout_id} in progress")
         self.service, self.rollout_id = service, rollout_id
-
-
-@dataclass(frozen=True)
-class Seen:
-    """The state and version a caller acted on; a transition applies only if both still hold."""
-
-    rollout_id: int
-    state: RolloutState
-    version: int
-
-    @classmethod
-    def of(cls, rollout: Rollout) -> Seen:
-        return cls(rollout.id, RolloutState(rollout.state), rollout.version)
 
 
 class Store:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -28,25 +27,6 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-class RolloutState(enum.StrEnum):
-    CHECKLIST = "checklist"  # posted for review; nothing changed yet
-    CANARY = "canary"  # a canary revision serves traffic at the current step
-    WATCH = "watch"  # at 100%, watched before completion
-    COMPLETE = "complete"
-    ROLLED_BACK = "rolled_back"
-    CANCELLED = "cancelled"
-    FAILED = "failed"
-
-    @property
-    def terminal(self) -> bool:
-        return self in TERMINAL
-
-
-TERMINAL = frozenset(
-    {RolloutState.COMPLETE, RolloutState.ROLLED_BACK, RolloutState.CANCELLED, RolloutState.FAILED}
-)
 
 
 class Base(DeclarativeBase):

@@ -11,7 +11,7 @@ import pytest
 from opsbot.commands import deploy
 from opsbot.commands.canary_analysis import Verdict
 from opsbot.commands.errors import RequestError
-from opsbot.store.schema import RolloutState
+from opsbot.store.states import RolloutState
 from tests.integration.deploy_world import DeployWorld, deploy_profile, deploy_world
 
 PROFILE = deploy_profile()

@@ -9,7 +9,7 @@ import pytest
 
 from opsbot.commands import deploy, rollback
 from opsbot.commands.errors import RequestError
-from opsbot.store.schema import RolloutState
+from opsbot.store.states import RolloutState
 from tests.integration.deploy_world import DeployWorld, deploy_profile, deploy_world
 
 PROFILE = deploy_profile()

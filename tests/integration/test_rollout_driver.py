@@ -12,7 +12,7 @@ from opsbot.commands import deploy
 from opsbot.commands.rollout_driver import Tick, active_rollouts, tick
 from opsbot.store.database import Database, sqlite_url
 from opsbot.store.rollouts import Store
-from opsbot.store.schema import RolloutState
+from opsbot.store.states import RolloutState
 from tests.integration.deploy_world import DeployWorld, deploy_profile, deploy_world
 
 PROFILE = deploy_profile(watch_minutes=10)

@@ -11,8 +11,8 @@ from sqlalchemy import inspect
 from opsbot.bot.serve import open_database
 from opsbot.config import StoreConfig, load_profile
 from opsbot.store.database import Database, StoreUnavailable
-from opsbot.store.rollouts import Seen, ServiceBusy, Store
-from opsbot.store.schema import RolloutState
+from opsbot.store.rollouts import ServiceBusy, Store
+from opsbot.store.states import RolloutState, Seen
 from tests.conftest import ROOT
 from tests.store.conftest import Clock
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
@@ -24,7 +26,10 @@ from opsbot.bot.views.kit import (
 from opsbot.commands.canary_analysis import Analysis, Verdict, pct
 from opsbot.commands.deploy import Checklist
 from opsbot.config import DeployConfig
-from opsbot.store.schema import Rollout, RolloutState
+from opsbot.store.states import RolloutState
+
+if TYPE_CHECKING:
+    from opsbot.store.schema import Rollout
 
 STATE_EMOJI = {
     RolloutState.CHECKLIST: ":clipboard:",

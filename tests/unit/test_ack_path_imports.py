@@ -1,0 +1,17 @@
+"""The Slack app starts without the heavy clients: they load after the first ack, when needed."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+def test_assembling_the_app_imports_no_google_client_no_sqlalchemy_and_no_alembic() -> None:
+    probe = (
+        "import sys, opsbot.bot.serve, opsbot.bot.app; "
+        "heavy = ('google.cloud.bigquery', 'google.cloud.run_v2', 'google.cloud.monitoring_v3', "
+        "'google.cloud.logging', 'sqlalchemy', 'alembic'); "
+        "print(','.join(m for m in heavy if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == ""
