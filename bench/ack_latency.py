@@ -39,6 +39,21 @@ MODES = {
 }
 
 
+def slack_args(slack: SlackEmulator, secret: str) -> list[str]:
+    """bench.bot_process's arguments for the Slack emulator."""
+    return ["--slack-api", slack.api_url, "--token", slack.workspace.bot_token, "--secret", secret]
+
+
+def platform_args(platform: Sandbox, *, deploys: bool = False) -> list[str]:
+    """bench.bot_process's arguments for the sandbox's emulators (and the deploy ones)."""
+    assert platform.repo_path is not None
+    found = ["--bigquery", platform.bigquery_url, "--cloud-run", platform.cloud_run_url]
+    found += ["--repo", str(platform.repo_path), "--now", platform.now.isoformat()]
+    if deploys:
+        found += ["--monitoring", platform.monitoring_endpoint, "--logging", platform.logging_url]
+    return found
+
+
 @contextmanager
 def bot_process(kind: str, args: list[str]) -> Iterator[str]:
     """A bench.bot_process child; yields its /slack/events URL."""
@@ -144,25 +159,8 @@ def main() -> None:
     slack.start()
     try:
         with Sandbox() as platform:
-            assert platform.repo_path is not None
-            common = [
-                "--slack-api",
-                slack.api_url,
-                "--token",
-                slack.workspace.bot_token,
-                "--secret",
-                secret,
-            ]
-            wiring = [
-                "--bigquery",
-                platform.bigquery_url,
-                "--cloud-run",
-                platform.cloud_run_url,
-                "--repo",
-                str(platform.repo_path),
-                "--now",
-                platform.now.isoformat(),
-            ]
+            common = slack_args(slack, secret)
+            wiring = platform_args(platform)
             response_url = f"{slack.url}/response/unused"
             with (
                 bot_process("minimal", common) as minimal,

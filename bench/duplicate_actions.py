@@ -20,7 +20,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from bench.ack_latency import bot_process
+from bench.ack_latency import bot_process, platform_args, slack_args
 from opsbot.bot.actions import ActionId
 from opsbot.bot.platform import deploy_tools, sandbox_drift_sources
 from opsbot.bot.views.deploy import rollout_view
@@ -92,26 +92,9 @@ def main() -> None:
             monitoring_endpoint=platform.monitoring_endpoint,
             logging_endpoint=platform.logging_url,
         )
-        assert platform.repo_path is not None
         wiring = [
-            "--slack-api",
-            slack.api_url,
-            "--token",
-            slack.workspace.bot_token,
-            "--secret",
-            secret,
-            "--bigquery",
-            platform.bigquery_url,
-            "--cloud-run",
-            platform.cloud_run_url,
-            "--repo",
-            str(platform.repo_path),
-            "--now",
-            platform.now.isoformat(),
-            "--monitoring",
-            platform.monitoring_endpoint,
-            "--logging",
-            platform.logging_url,
+            *slack_args(slack, secret),
+            *platform_args(platform, deploys=True),
             "--database-url",
             url,
         ]

@@ -69,9 +69,7 @@ def logging_url(world: World) -> Iterator[str]:
     emulator.stop()
 
 
-def test_a_bad_canary_at_ten_percent_shows_its_errors_and_latency_beside_the_stable(
-    world: World,
-) -> None:
+def _canary(world: World) -> None:
     world.cloud_run.create_revision(
         "worker",
         revision=CANARY,
@@ -80,6 +78,12 @@ def test_a_bad_canary_at_ten_percent_shows_its_errors_and_latency_beside_the_sta
         keep=[TrafficShare(STABLE, 100)],
         tag="canary",
     )
+
+
+def test_a_bad_canary_at_ten_percent_shows_its_errors_and_latency_beside_the_stable(
+    world: World,
+) -> None:
+    _canary(world)
     world.clock[0] = T0 + timedelta(seconds=60)
     world.cloud_run.route("worker", [TrafficShare(STABLE, 90), TrafficShare(CANARY, 10, "canary")])
     start, end = T0 + timedelta(seconds=60), T0 + timedelta(seconds=360)
@@ -95,14 +99,7 @@ def test_a_bad_canary_at_ten_percent_shows_its_errors_and_latency_beside_the_sta
 
 
 def test_a_revision_without_traffic_has_no_data_rather_than_zero_errors(world: World) -> None:
-    world.cloud_run.create_revision(
-        "worker",
-        revision=CANARY,
-        image="img:bad",
-        labels={"commit-sha": "bad0001"},
-        keep=[TrafficShare(STABLE, 100)],
-        tag="canary",
-    )
+    _canary(world)
     idle = world.monitoring.revision_metrics("worker", CANARY, T0, T0 + timedelta(minutes=5))
     assert (idle.requests, idle.error_ratio, idle.p95_ms) == (0, None, None)
 
@@ -114,14 +111,7 @@ def test_another_project_is_an_error_that_names_what_was_asked(world: World) -> 
 
 
 def test_the_canarys_error_lines_come_from_cloud_logging(world: World, logging_url: str) -> None:
-    world.cloud_run.create_revision(
-        "worker",
-        revision=CANARY,
-        image="img:bad",
-        labels={"commit-sha": "bad0001"},
-        keep=[TrafficShare(STABLE, 100)],
-        tag="canary",
-    )
+    _canary(world)
     world.cloud_run.route("worker", [TrafficShare(STABLE, 90), TrafficShare(CANARY, 10, "canary")])
     world.clock[0] = T0 + timedelta(minutes=5)
     logs = CloudLogging.connect(project=PROJECT, endpoint=logging_url)
