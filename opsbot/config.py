@@ -203,6 +203,17 @@ class ServiceConfig(Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,62}$")
     source_paths: list[SourcePath] = Field(min_length=1)
     drift: DriftThresholds | None = None  # overrides [drift]'s thresholds for this service
+    # The check that shows this service's data is healthy after a deploy (PLATFORM.md): shown in
+    # the deploy checklist, and a canary fails when it gets worse than it was at the start.
+    data_check: str | None = None
+
+    @model_validator(mode="after")
+    def _known_data_check(self) -> Self:
+        if self.data_check is not None and self.data_check not in CHECK_NAMES:
+            raise ValueError(
+                f"unknown data_check {self.data_check!r}; known: {', '.join(CHECK_NAMES)}"
+            )
+        return self
 
 
 class GitConfig(Strict):

@@ -17,6 +17,7 @@ from opsbot.checks.drift_model import DriftSources
 from opsbot.config import Profile
 
 if TYPE_CHECKING:
+    from opsbot.checks.result import CheckResult
     from opsbot.commands.deploy import DeployTools
     from opsbot.sandbox.platform import Sandbox
     from opsbot.store.rollouts import Store
@@ -190,6 +191,7 @@ def deploy_tools(
     *,
     monitoring_endpoint: str | None = None,
     logging_endpoint: str | None = None,
+    platforms: Callable[[], Platform] | None = None,
 ) -> DeployTools:
     """What rollouts act with: the real clients, or with endpoints the sandbox's emulators."""
     from opsbot.adapters.cloud_logging import CloudLogging
@@ -208,7 +210,35 @@ def deploy_tools(
         repo=repo,
         store=store,
         clock=clock,
+        data_check=data_checks(profile, platforms) if platforms else lambda service: None,
     )
+
+
+def data_checks(
+    profile: Profile, platforms: Callable[[], Platform]
+) -> Callable[[str], CheckResult | None]:
+    """Runs a service's post-deploy data check (one check of the library) on the platform."""
+    import asyncio
+
+    from opsbot.commands.health import run_health
+
+    def run(service: str) -> CheckResult | None:
+        config = profile.service(service)
+        if config is None or config.data_check is None:
+            return None
+        platform = platforms()
+        report = asyncio.run(
+            run_health(
+                profile,
+                platform.warehouse,
+                now=platform.now,
+                checks=[config.data_check],
+                drift_sources=platform.drift_sources,
+            )
+        )
+        return report.results[0]
+
+    return run
 
 
 def sandbox_deploy_tools(profile: Profile, running: Sandbox, store: Store) -> DeployTools:
@@ -221,4 +251,5 @@ def sandbox_deploy_tools(profile: Profile, running: Sandbox, store: Store) -> De
         running.clock,
         monitoring_endpoint=running.monitoring_endpoint,
         logging_endpoint=running.logging_url,
+        platforms=sandbox_platforms(profile, running),
     )

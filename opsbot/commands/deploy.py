@@ -17,7 +17,8 @@ from opsbot.adapters.cloud_logging import CloudLogging
 from opsbot.adapters.cloudrun import COMMIT_LABEL, CloudRun, CloudRunError, TrafficShare
 from opsbot.adapters.git import CommitInfo, GitRepo
 from opsbot.adapters.monitoring import Monitoring
-from opsbot.commands.canary_analysis import Analysis, Verdict, judge
+from opsbot.checks.result import SEVERITY, CheckResult, Status
+from opsbot.commands.canary_analysis import Analysis, DataCheck, Verdict, judge
 from opsbot.commands.deploy_policy import active_freeze, promotion_refusal
 from opsbot.commands.drift import parse_commit_ref, select_services
 from opsbot.commands.errors import RequestError
@@ -41,6 +42,7 @@ class DeployTools:
     repo: GitRepo
     store: Store
     clock: Callable[[], datetime]
+    data_check: Callable[[str], CheckResult | None] = lambda service: None  # by service name
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ class Checklist:
     freeze: FreezeWindow | None
     active_rollout: int | None
     already_deployed: bool
+    health: CheckResult | None = None  # the service's post-deploy data check, now
 
     @property
     def authors(self) -> list[str]:
@@ -121,6 +124,7 @@ def prepare(
         freeze=active_freeze(profile.deploy, tools.clock()),
         active_rollout=active,
         already_deployed=base is not None and tools.repo.is_ancestor(commit.sha, base),
+        health=tools.data_check(service) if config.data_check else None,
     )
 
 
@@ -151,6 +155,7 @@ def begin(
         stable_revision=checklist.stable_revision,
         requested_by=requester,
         slack_channel=channel,
+        data_baseline=checklist.health.status.value if checklist.health else None,
     )
 
 
@@ -248,7 +253,7 @@ def analyse(
         end,
     )
     errors = tools.logs.errors(rollout.service, rollout.canary_revision, since=start, limit=5)
-    analysis = judge(canary, stable, profile.deploy, errors=errors)
+    analysis = judge(canary, stable, profile.deploy, _data(tools, rollout), errors)
     if analysis.verdict is Verdict.INSUFFICIENT:
         return StepOutcome(rollout, analysis)
     failures = rollout.failures + 1 if analysis.verdict is Verdict.FAIL else 0
@@ -269,6 +274,20 @@ def analyse(
         Seen.of(rollout), to=state, actor=actor, action="deploy.analysis", failures=failures
     )
     return StepOutcome(moved or rollout, analysis)
+
+
+def _data(tools: DeployTools, rollout: Rollout) -> DataCheck | None:
+    """The service's data check against its status when the rollout began: worse fails."""
+    if rollout.data_baseline is None:
+        return None
+    now = tools.data_check(rollout.service)
+    if now is None:
+        return None
+    before = Status(rollout.data_baseline)
+    worse = SEVERITY[now.status] > SEVERITY[before]
+    return DataCheck(
+        not worse, f"{now.name} was {before.value}, now {now.status.value}: {now.detail}"
+    )
 
 
 def promote(

@@ -42,6 +42,7 @@ class Store:
         stable_revision: str,
         requested_by: str,
         slack_channel: str | None = None,
+        data_baseline: str | None = None,
     ) -> Rollout:
         """A new rollout in CHECKLIST holding the service's lock, or ServiceBusy."""
         now = self.clock()
@@ -63,6 +64,7 @@ class Store:
                     created_at=now,
                     updated_at=now,
                     step_started_at=None,
+                    data_baseline=data_baseline,
                     version=1,
                 )
                 session.add(rollout)

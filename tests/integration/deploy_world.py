@@ -35,11 +35,19 @@ REGISTRY = "us-west2-docker.pkg.dev/nba-props-platform/services"
 DEFAULT_ROLES = {"deployer": ["U0SAMDEPLY", "U0LEEAPPRV"], "approver": ["U0LEEAPPRV", "U0SAMDEPLY"]}
 
 
-def deploy_profile(roles: dict[str, list[str]] | None = None, **deploy: object) -> Profile:
+def deploy_profile(
+    roles: dict[str, list[str]] | None = None, data_check: str | None = None, **deploy: object
+) -> Profile:
     return Profile.model_validate(
         {
             "platform": {"project": PROJECT, "region": "us-west2"},
-            "services": [{"name": "alpha", "source_paths": ["services/alpha", "shared"]}],
+            "services": [
+                {
+                    "name": "alpha",
+                    "source_paths": ["services/alpha", "shared"],
+                    "data_check": data_check,
+                }
+            ],
             "slack": {"roles": roles or DEFAULT_ROLES},
             "deploy": {"image": f"{REGISTRY}/$service:$commit", "interval_s": 300, **deploy},
         }

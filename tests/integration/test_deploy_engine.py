@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from opsbot.checks.result import CheckResult, Status
 from opsbot.commands import deploy
 from opsbot.commands.canary_analysis import Verdict
 from opsbot.commands.errors import RequestError
@@ -213,3 +215,45 @@ def test_rollback_during_a_canary_returns_traffic_to_the_stable_revision(
         deploy.roll_back(world.tools.cloud_run, world.tools.store, rollout_id, ONCALL, "again")
         is None
     )  # acts once
+
+
+class DataHealth:
+    """The service's data check as the canary sees it (the check library has its own tests)."""
+
+    def __init__(self, status: Status) -> None:
+        self.status = status
+
+    def __call__(self, service: str) -> CheckResult:
+        return CheckResult("bdb_coverage", self.status, f"{service}: coverage {self.status.value}")
+
+
+def test_a_canary_that_makes_the_services_data_worse_fails_naming_the_check(
+    world: DeployWorld,
+) -> None:
+    profile = deploy_profile(data_check="bdb_coverage")
+    health = DataHealth(Status.OK)
+    tools = replace(world.tools, data_check=health)
+    checklist = deploy.prepare(profile, tools, "alpha", world.sha["alpha: faster features"])
+    assert checklist.health is not None and checklist.health.status is Status.OK
+    rollout = deploy.begin(profile, tools, checklist, DEPLOYER)
+    deploy.start_canary(profile, tools, rollout.id, DEPLOYER)
+    health.status = Status.CRITICAL
+    world.advance(300)
+    step = deploy.analyse(profile, tools, rollout.id)
+    assert step is not None and step.analysis.verdict is Verdict.FAIL
+    assert step.analysis.reasons == [
+        "data check: bdb_coverage was OK, now CRITICAL: alpha: coverage CRITICAL"
+    ]
+
+
+def test_data_that_was_already_bad_does_not_fail_a_canary_that_leaves_it_so(
+    world: DeployWorld,
+) -> None:
+    profile = deploy_profile(data_check="bdb_coverage")
+    tools = replace(world.tools, data_check=DataHealth(Status.CRITICAL))
+    checklist = deploy.prepare(profile, tools, "alpha", world.sha["alpha: faster features"])
+    rollout = deploy.begin(profile, tools, checklist, DEPLOYER)
+    deploy.start_canary(profile, tools, rollout.id, DEPLOYER)
+    world.advance(300)
+    step = deploy.analyse(profile, tools, rollout.id)
+    assert step is not None and step.analysis.verdict is Verdict.PASS

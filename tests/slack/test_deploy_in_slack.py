@@ -91,6 +91,7 @@ def test_a_second_person_promotes_and_the_rollout_completes(deploying: SandboxBo
     )
     checklist = _checklist(ws, DEPLOYER)
     assert "Ships* 202 commits" in block_text(checklist)
+    assert "*Data now* vegas_line_coverage OK" in block_text(checklist)  # the real check, now
     deploying.slack.click(DEPLOYER, checklist, ActionId.DEPLOY_START)
     canary = _rollout(ws, "canary at 10%")
 

@@ -50,6 +50,12 @@ def checklist_view(checklist: Checklist, blockers: list[str]) -> tuple[str, list
         f"*Ships* {checklist.shipped_count} commits touching the service"
         + (f" by {escape(', '.join(checklist.authors))}" if checklist.authors else ""),
     ]
+    if checklist.health is not None:
+        health = checklist.health
+        lines.append(
+            f"*Data now* {health.name} {health.status.value} ({escape(health.detail)}); "
+            "the canary fails if it gets worse"
+        )
     blocks: list[Block] = [
         header(f"Deploy {checklist.service} · checklist"),
         section("\n".join(lines)),
