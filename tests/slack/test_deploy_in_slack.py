@@ -108,6 +108,19 @@ def test_a_second_person_promotes_and_the_rollout_completes(deploying: SandboxBo
     )
     done = _rollout(ws, "complete")
     assert f"approved by <@{APPROVER}> (100%)" in block_text(done)
+    assert deploying.runtime.deploy_tools is not None
+    tools = deploying.runtime.deploy_tools()
+    [rollout] = tools.store.recent()
+    service = tools.cloud_run.get_service("nba-phase4-precompute-processors")
+    assert service.labels["commit-sha"] == rollout.commit_sha  # the label names what now runs
+    assert [(t.revision, t.percent) for t in service.serving] == [(rollout.canary_revision, 100)]
+    actions = [(e.actor, e.action) for e in tools.store.audit_log(rollout.id)]
+    assert actions[:2] == [(DEPLOYER, "deploy.begin"), (DEPLOYER, "deploy.start")]
+    assert (DEPLOYER, "deploy.promote.refused") in actions and (
+        APPROVER,
+        "deploy.promote",
+    ) in actions
+    assert ("opsbot", "deploy.analysis") in actions and actions[-1] == ("opsbot", "deploy.complete")
 
 
 def test_deploying_needs_the_deployer_role(deploying: SandboxBot) -> None:
