@@ -234,7 +234,7 @@ def deploy_command(
             f"[bold]deploy {service}[/bold] {checklist.commit.short} {escape(checklist.commit.subject)}"
         )
         console.print(
-            f"  replaces {checklist.stable_revision} (runs {checklist.deployed or 'no label'}); ships {checklist.shipped_count} commits"
+            f"  replaces {checklist.stable_revision} (runs {checklist.deployed or 'no label'}); ships {escape(checklist.ships)}"
         )
         for change in checklist.schema_changes:
             console.print(f"  [yellow]schema change[/yellow] {escape(change)}")

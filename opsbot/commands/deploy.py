@@ -53,13 +53,28 @@ class Checklist:
     commit: CommitInfo
     stable_revision: str
     deployed: str | None  # the stable revision's commit-sha label
-    shipped_count: int
+    shipped_count: int | None  # None: the commit the stable revision runs is unknown
     shipped: list[CommitInfo]
     schema_changes: list[str]
     freeze: FreezeWindow | None
     active_rollout: int | None
     already_deployed: bool
     health: CheckResult | None = None  # the service's post-deploy data check, now
+
+    @property
+    def ships(self) -> str:
+        """What the deploy ships, in words; an unknown serving commit is said, never counted as 0."""
+        if self.shipped_count is not None:
+            return f"{self.shipped_count} commits touching the service"
+        why = (
+            f"its label {self.deployed} is not a commit in the repository"
+            if self.deployed
+            else "it has no commit-sha label"
+        )
+        return (
+            f"unknown: {self.stable_revision} runs an unknown commit ({why}), "
+            "so the commits shipped and schema changes cannot be listed"
+        )
 
     @property
     def authors(self) -> list[str]:
@@ -116,7 +131,7 @@ def prepare(
         commit=commit,
         stable_revision=stable,
         deployed=deployed_label,
-        shipped_count=shipped.count if shipped else 0,
+        shipped_count=shipped.count if shipped else None,
         shipped=shipped.newest if shipped else [],
         schema_changes=tools.repo.schema_changes(base, commit.sha, profile.deploy.schema_paths)
         if base

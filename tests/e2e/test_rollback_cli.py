@@ -60,6 +60,14 @@ def test_deploy_prints_the_checklist_and_changes_nothing_without_yes() -> None:
     assert "ships 202 commits" in done.stdout and "start the canary with --yes" in done.stdout
 
 
+def test_a_service_whose_revision_has_no_label_is_told_as_unknown_never_as_zero_commits() -> None:
+    done = opsbot("deploy", "nba-scrapers", "--sandbox")
+    assert done.returncode == 0, done.stderr
+    words = " ".join(done.stdout.split())  # rich wraps long lines
+    assert "ships unknown: nba-scrapers-00055-368 runs an unknown commit" in words
+    assert "no commit-sha label" in words and "ships 0" not in words
+
+
 def test_deploying_the_bad_commit_with_wait_rolls_back_and_exits_1() -> None:
     done = opsbot("deploy", "nba-scrapers", "--sandbox", "--yes", "--as", "U0SAMDEPLY", "--wait")
     assert done.returncode == 1, done.stderr

@@ -103,3 +103,23 @@ def test_a_checklist_of_many_commits_says_how_many_more() -> None:
     )
     assert _actions(blocks) == ["deploy.start", "deploy.cancel"]
     assert _actions(checklist_view(checklist, ["deploy freeze: games on"])[1]) == []
+
+
+def test_a_checklist_whose_serving_commit_is_unknown_warns_instead_of_counting_zero() -> None:
+    commit = CommitInfo("b" * 40, "Dana", NOW, "fix: retry")
+    checklist = Checklist(
+        service="alpha",
+        commit=commit,
+        stable_revision="alpha-00001-aaa",
+        deployed="0badc0de",
+        shipped_count=None,
+        shipped=[],
+        schema_changes=[],
+        freeze=None,
+        active_rollout=None,
+        already_deployed=False,
+    )
+    rendered = str([b.to_dict() for b in checklist_view(checklist, [])[1]])
+    assert ":warning: *Ships* unknown: alpha-00001-aaa runs an unknown commit" in rendered
+    assert "its label 0badc0de is not a commit in the repository" in rendered
+    assert "0 commits" not in rendered

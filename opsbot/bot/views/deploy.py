@@ -46,8 +46,14 @@ def checklist_view(checklist: Checklist, blockers: list[str]) -> tuple[str, list
     commit = checklist.commit
     lines = [
         f"*Commit* `{commit.short}` {escape(commit.subject)} — {escape(commit.author)}",
-        f"*Replaces* {escape(checklist.stable_revision)} (runs `{escape(checklist.deployed or 'no label')}`)",
-        f"*Ships* {checklist.shipped_count} commits touching the service"
+        f"*Replaces* {escape(checklist.stable_revision)} "
+        + (
+            f"(runs `{escape(checklist.deployed)}`)"
+            if checklist.deployed
+            else "(no commit-sha label)"
+        ),
+        ("*Ships* " if checklist.shipped_count is not None else ":warning: *Ships* ")
+        + escape(checklist.ships)
         + (f" by {escape(', '.join(checklist.authors))}" if checklist.authors else ""),
     ]
     if checklist.health is not None:
@@ -62,8 +68,9 @@ def checklist_view(checklist: Checklist, blockers: list[str]) -> tuple[str, list
     ]
     if checklist.shipped:
         shown = [f"• `{c.short}` {escape(c.subject)}" for c in checklist.shipped]
-        if checklist.shipped_count > len(shown):
-            shown.append(f"_and {checklist.shipped_count - len(shown)} more_")
+        more = (checklist.shipped_count or 0) - len(shown)
+        if more > 0:
+            shown.append(f"_and {more} more_")
         blocks.append(lines_section(shown))
     if checklist.schema_changes:
         blocks.append(
