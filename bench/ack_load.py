@@ -1,10 +1,12 @@
-"""Load generator for bench.ack_latency, run in its own process: N senders of signed commands.
+"""Load generator for the ack benchmarks, run in its own process: N senders of signed requests.
 
-    python -m bench.ack_load URL SECRET --senders 50 --per-sender 10 [--mode today|distinct|help]
+    python -m bench.ack_load URL[,URL...] SECRET --senders 50 --per-sender 10 [--mode today|distinct|help]
+    python -m bench.ack_load URL[,URL...] SECRET --senders 100 --per-sender 1 --payload-file CLICK.json
 
 Each sender is a thread with its own keep-alive connection (http.client), as Slack's delivery
-keeps connections to an app. Prints one JSON object: every ack's latency in seconds, and the
-HTTP statuses seen.
+keeps connections to an app; sender i posts to URL i mod the number of URLs (replicas). A
+`--payload-file` sends that interaction payload (a click) instead of a /health command. Prints
+one JSON object: every ack's latency in seconds, and the HTTP statuses seen.
 """
 
 from __future__ import annotations
@@ -30,12 +32,15 @@ FIELDS = {
 }
 
 
+def command_body(response_url: str, text: str) -> str:
+    return urlencode(FIELDS | {"response_url": response_url, "text": text})
+
+
 def sender(
     url: str,
     secret: str,
     count: int,
-    response_url: str,
-    text: str,
+    body: str,
     start: threading.Barrier,
     seen: list[tuple[float, int]],
 ) -> None:
@@ -45,7 +50,6 @@ def sender(
     connection.connect()  # connections are open before the clock starts, as Slack keeps them
     start.wait()
     for _ in range(count):
-        body = urlencode(FIELDS | {"response_url": response_url, "text": text})
         stamp = str(int(time.time()))
         headers = {
             "Content-Type": "application/x-www-form-urlencoded",
@@ -61,17 +65,29 @@ def sender(
 
 
 def main(
-    url: str, secret: str, senders: int, per_sender: int, response_url: str, mode: str
+    urls: list[str],
+    secret: str,
+    senders: int,
+    per_sender: int,
+    response_url: str,
+    mode: str,
+    payload_file: str | None = None,
 ) -> None:
-    days = [(date(2025, 12, 1) + timedelta(days=i)).isoformat() for i in range(senders)]
-    texts = {"today": [""] * senders, "distinct": days, "help": ["help"] * senders}[mode]
+    if payload_file is not None:
+        with open(payload_file) as file:
+            bodies = [urlencode({"payload": file.read()})] * senders
+    else:
+        days = [(date(2025, 12, 1) + timedelta(days=i)).isoformat() for i in range(senders)]
+        texts = {"today": [""] * senders, "distinct": days, "help": ["help"] * senders}[mode]
+        bodies = [command_body(response_url, text) for text in texts]
     start = threading.Barrier(senders)
     results: list[list[tuple[float, int]]] = [[] for _ in range(senders)]
     threads = [
         threading.Thread(
-            target=sender, args=(url, secret, per_sender, response_url, text, start, results[i])
+            target=sender,
+            args=(urls[i % len(urls)], secret, per_sender, body, start, results[i]),
         )
-        for i, text in enumerate(texts)
+        for i, body in enumerate(bodies)
     ]
     for thread in threads:
         thread.start()
@@ -83,7 +99,7 @@ def main(
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
-    parser.add_argument("url")
+    parser.add_argument("urls", help="the app's /slack/events URL; several, comma-separated")
     parser.add_argument("secret")
     parser.add_argument("--senders", type=int, default=50)
     parser.add_argument("--per-sender", type=int, default=10)
@@ -94,12 +110,14 @@ if __name__ == "__main__":
         default="today",
         help="today: all ask for today; distinct: each sender its own game day; help: usage only",
     )
+    parser.add_argument("--payload-file", help="send this interaction payload (JSON) instead")
     options = parser.parse_args()
     main(
-        options.url,
+        options.urls.split(","),
         options.secret,
         options.senders,
         options.per_sender,
         options.response_url,
         options.mode,
+        options.payload_file,
     )

@@ -22,6 +22,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from opsbot.bot.access import Access
+from opsbot.bot.once import Once
 from opsbot.bot.platform import Platform, deploy_tools
 from opsbot.bot.runtime import Runtime
 from opsbot.bot.serve import http_server, open_sqlite
@@ -100,7 +101,7 @@ def opsbot_server(options: argparse.Namespace) -> Server:
             logging_endpoint=options.logging,
         )
 
-    deploying = tools if options.monitoring else None
+    deploying = Once(tools) if options.monitoring else None
     return http_server(
         Runtime(profile, Access(profile.slack), platform, deploy_tools=deploying),
         settings,

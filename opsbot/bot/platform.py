@@ -13,6 +13,7 @@ from opsbot.adapters.bigquery import BigQueryWarehouse
 from opsbot.adapters.cloudrun import CloudRun
 from opsbot.adapters.git import GitRepo
 from opsbot.adapters.warehouse import Warehouse
+from opsbot.bot.once import Once
 from opsbot.checks.drift_model import DriftSources
 from opsbot.config import Profile
 
@@ -142,14 +143,7 @@ def started_sandbox(announce: Callable[[str], None]) -> Iterator[Sandbox]:
 
 def production_platforms(profile: Profile, profile_path: Path) -> Callable[[], Platform]:
     """A Platform per request for a long-running bot: one BigQuery client, git fetched each time."""
-    warehouse: list[Warehouse] = []
-    lock = threading.Lock()
-
-    def shared_warehouse() -> Warehouse:
-        with lock:
-            if not warehouse:
-                warehouse.append(_production(profile, profile_path).warehouse)
-            return warehouse[0]
+    shared_warehouse = Once(lambda: _production(profile, profile_path).warehouse)
 
     def platform() -> Platform:
         fresh = _production(profile, profile_path)
@@ -192,6 +186,7 @@ def deploy_tools(
     monitoring_endpoint: str | None = None,
     logging_endpoint: str | None = None,
     platforms: Callable[[], Platform] | None = None,
+    refresh_repo: Callable[[], None] = lambda: None,
 ) -> DeployTools:
     """What rollouts act with: the real clients, or with endpoints the sandbox's emulators."""
     from opsbot.adapters.cloud_logging import CloudLogging
@@ -211,6 +206,7 @@ def deploy_tools(
         store=store,
         clock=clock,
         data_check=data_checks(profile, platforms) if platforms else lambda service: None,
+        refresh_repo=refresh_repo,
     )
 
 

@@ -6,6 +6,7 @@ import asyncio
 import os
 import secrets
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,7 +18,9 @@ from pydantic import SecretStr
 
 from opsbot.bot.access import Access
 from opsbot.bot.app import assemble, build_app
+from opsbot.bot.once import Once
 from opsbot.bot.platform import (
+    Platform,
     production_platforms,
     sandbox_deploy_tools,
     sandbox_platforms,
@@ -86,11 +89,12 @@ def serve_production(
     """Serve Slack for the real platform: HTTP on `port`, or Socket Mode with SLACK_APP_TOKEN."""
     settings = load_slack_settings()
     store = BackgroundStore(lambda: open_database(profile, profile_path))
+    platforms = production_platforms(profile, profile_path)
     runtime = Runtime(
         profile,
         Access(profile.slack),
-        production_platforms(profile, profile_path),
-        deploy_tools=lambda: production_deploy_tools(profile, profile_path, store),
+        platforms,
+        deploy_tools=Once(lambda: production_deploy_tools(profile, profile_path, store, platforms)),
     )
     if settings.slack_app_token is not None:
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -115,9 +119,15 @@ STORE_WAIT_S = 30.0
 
 
 def production_deploy_tools(
-    profile: Profile, profile_path: Path, store: BackgroundStore
+    profile: Profile,
+    profile_path: Path,
+    store: BackgroundStore,
+    platforms: Callable[[], Platform],
 ) -> DeployTools:
-    """Rollouts on the real platform: ADC clients, the repo fetched, the shared store."""
+    """Rollouts on the real platform: ADC clients and the shared store, opened once per process.
+
+    The repo is fetched before each checklist (one fetch at a time), not on every click.
+    """
     from datetime import UTC, datetime
 
     from opsbot.adapters.cloudrun import CloudRun
@@ -127,8 +137,13 @@ def production_deploy_tools(
 
     git = profile.git
     repo = GitRepo.open(repo_path(profile, profile_path), branch=git.branch, remote=git.remote)
-    if git.fetch:
-        repo.fetch(git.fetch_timeout_s)
+    fetching = threading.Lock()
+
+    def refresh_repo() -> None:
+        if git.fetch:
+            with fetching:
+                repo.fetch(git.fetch_timeout_s)
+
     cloud_run = CloudRun.connect(
         project=profile.platform.project,
         region=profile.platform.region,
@@ -136,7 +151,13 @@ def production_deploy_tools(
     )
     clock = lambda: datetime.now(UTC)  # noqa: E731
     return deploy_tools(
-        profile, cloud_run, repo, Store(store.get(wait_s=STORE_WAIT_S), clock), clock
+        profile,
+        cloud_run,
+        repo,
+        Store(store.get(wait_s=STORE_WAIT_S), clock),
+        clock,
+        platforms=platforms,
+        refresh_repo=refresh_repo,
     )
 
 
@@ -205,8 +226,8 @@ def sandbox_bot(
             tuned,
             Access(profile.slack),
             sandbox_platforms(tuned, platform),
-            deploy_tools=lambda: sandbox_deploy_tools(
-                tuned, platform, _store_of(store, platform.clock)
+            deploy_tools=Once(
+                lambda: sandbox_deploy_tools(tuned, platform, _store_of(store, platform.clock))
             ),
         )
         server = http_server(runtime, settings, profile_path, store, "127.0.0.1", port)

@@ -43,6 +43,7 @@ class DeployTools:
     store: Store
     clock: Callable[[], datetime]
     data_check: Callable[[str], CheckResult | None] = lambda service: None  # by service name
+    refresh_repo: Callable[[], None] = lambda: None  # main brought up to date (production: fetch)
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,7 @@ def prepare(
 ) -> Checklist:
     """The checklist: the commit (default: main's newest touching the service) and what it ships."""
     config = select_services(profile, [service])[0]
+    tools.refresh_repo()
     paths = list(config.source_paths)
     active = tools.store.lock_holder(service)
     if active is not None:
