@@ -13,8 +13,9 @@ from opsbot.bot.runtime import Runtime
 from opsbot.bot.views.deploy import rollout_view
 from opsbot.bot.views.kit import fallback
 from opsbot.commands.canary_analysis import Analysis
+from opsbot.commands.deploy import reconcile
 from opsbot.commands.rollout_driver import Tick, active_rollouts, next_due, tick
-from opsbot.store.states import RolloutState
+from opsbot.store.states import DRIVEN
 
 if TYPE_CHECKING:
     from opsbot.store.schema import Rollout
@@ -40,11 +41,25 @@ class RolloutTasks:
             )
 
     async def resume(self) -> list[int]:
-        """After a (re)start: every rollout the store says is active is driven again."""
-        found = await asyncio.to_thread(lambda: active_rollouts(self.tools()))
+        """After a (re)start: every rollout the store says is active is driven again.
+
+        Each is first reconciled: what a killed process claimed but did not do in Cloud Run is
+        done now, so traffic matches the store before the next analysis.
+        """
+        tools = await asyncio.to_thread(self.tools)
+        found = await asyncio.to_thread(active_rollouts, tools)
         for rollout in found:
-            self.arm(rollout.id)
-            await self.show(rollout)
+            try:
+                current = await asyncio.to_thread(
+                    reconcile, self.runtime.profile, tools, rollout.id
+                )
+            except Exception:
+                log.exception("rollout #%s: could not reconcile; driving it as it is", rollout.id)
+                current = rollout
+            shown = current or await asyncio.to_thread(tools.store.get, rollout.id) or rollout
+            if shown.state in DRIVEN:
+                self.arm(rollout.id)
+            await self.show(shown)
         return [r.id for r in found]
 
     async def show(self, rollout: Rollout, analysis: Analysis | None = None) -> None:
@@ -61,7 +76,7 @@ class RolloutTasks:
         interval = timedelta(seconds=profile.deploy.interval_s)
         while True:
             rollout = await asyncio.to_thread(tools.store.get, rollout_id)
-            if rollout is None or rollout.state not in (RolloutState.CANARY, RolloutState.WATCH):
+            if rollout is None or rollout.state not in DRIVEN:
                 return
             wait = (next_due(profile, rollout) - tools.clock()).total_seconds()
             await asyncio.sleep(min(max(wait, MIN_SLEEP_S), interval.total_seconds()))

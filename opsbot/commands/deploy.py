@@ -217,18 +217,8 @@ def start_canary(
     )
     if claimed is None:
         return None
-    image = Template(profile.deploy.image).substitute(
-        service=rollout.service, commit=rollout.commit_sha
-    )
     try:
-        tools.cloud_run.create_revision(
-            rollout.service,
-            revision=canary,
-            image=image,
-            labels={COMMIT_LABEL: rollout.commit_sha},
-            keep=[TrafficShare(rollout.stable_revision, 100)],
-            tag=CANARY_TAG,
-        )
+        _create_canary(profile, tools, rollout, canary)
         tools.cloud_run.route(rollout.service, _split(rollout, profile.deploy.steps[0], canary))
     except CloudRunError as exc:
         return _end(
@@ -242,6 +232,21 @@ def start_canary(
             restore=True,
         )
     return claimed
+
+
+def _create_canary(profile: Profile, tools: DeployTools, rollout: Rollout, canary: str) -> None:
+    """The canary revision from the commit's image, at 0% under the canary tag (ready, or raises)."""
+    image = Template(profile.deploy.image).substitute(
+        service=rollout.service, commit=rollout.commit_sha
+    )
+    tools.cloud_run.create_revision(
+        rollout.service,
+        revision=canary,
+        image=image,
+        labels={COMMIT_LABEL: rollout.commit_sha},
+        keep=[TrafficShare(rollout.stable_revision, 100)],
+        tag=CANARY_TAG,
+    )
 
 
 @dataclass(frozen=True)
@@ -399,7 +404,7 @@ def roll_back(
     if rollout is None:
         raise RequestError(f"no rollout #{rollout_id}")
     state = RolloutState(rollout.state)
-    if state.terminal:
+    if state.terminal or state is RolloutState.ROLLING_BACK:  # ended, or being rolled back
         return None
     if state is RolloutState.CHECKLIST:
         return _end(
@@ -435,8 +440,92 @@ def _end(
     *,
     restore: bool,
 ) -> Rollout | None:
-    """A terminal transition; with `restore`, 100% back on the recorded stable revision."""
-    ended = store.transition(Seen.of(rollout), to=to, actor=actor, action=action, reason=reason)
-    if ended is not None and restore:
-        cloud_run.route(rollout.service, [TrafficShare(rollout.stable_revision, 100)])
-    return ended
+    """A terminal transition; with `restore`, 100% back on the recorded stable revision first.
+
+    A restore is claimed as ROLLING_BACK (with the state it ends in) before traffic moves, so a
+    process killed in between leaves a rollout that the next one finishes, never a split that
+    nobody owns. When Cloud Run refuses, it stays ROLLING_BACK and the driver tries again.
+    """
+    if not restore:
+        return store.transition(Seen.of(rollout), to=to, actor=actor, action=action, reason=reason)
+    claimed = store.transition(
+        Seen.of(rollout),
+        to=RolloutState.ROLLING_BACK,
+        actor=actor,
+        action=action,
+        reason=reason,
+        ending=to.value,
+    )
+    if claimed is None:
+        return None
+    try:
+        return finish_rollback(cloud_run, store, claimed) or store.get(claimed.id)
+    except CloudRunError as exc:
+        store.record(
+            "opsbot",
+            "deploy.restore.failed",
+            service=claimed.service,
+            rollout_id=claimed.id,
+            result=f"{exc}; trying again",
+        )
+        return claimed
+
+
+def finish_rollback(cloud_run: CloudRun, store: Store, rollout: Rollout) -> Rollout | None:
+    """ROLLING_BACK → the state it ends in: 100% on the stable revision, read back, recorded.
+
+    Raises CloudRunError when Cloud Run refuses (the rollout stays ROLLING_BACK).
+    """
+    cloud_run.route(rollout.service, [TrafficShare(rollout.stable_revision, 100)])  # verified
+    return store.transition(
+        Seen.of(rollout),
+        to=RolloutState(rollout.ending or RolloutState.ROLLED_BACK),
+        actor="opsbot",
+        action="deploy.restored",
+    )
+
+
+def reconcile(profile: Profile, tools: DeployTools, rollout_id: int) -> Rollout | None:
+    """After a restart: Cloud Run made to match what the store recorded.
+
+    A killed process may have claimed a step (start, promote, rollback) without making it; the
+    claim is the intent, so it is carried out now: a missing canary revision is created, the
+    recorded split is routed, a rollback in progress is finished. Audited when anything moved.
+    """
+    rollout = _current(tools, rollout_id)
+    state = RolloutState(rollout.state)
+    if state is RolloutState.ROLLING_BACK:
+        return finish_rollback(tools.cloud_run, tools.store, rollout)
+    canary = rollout.canary_revision
+    if state not in (RolloutState.CANARY, RolloutState.WATCH) or canary is None:
+        return rollout
+    steps = profile.deploy.steps
+    split = _split(rollout, steps[min(rollout.step, len(steps) - 1)], canary)
+    serving = tools.cloud_run.get_service(rollout.service).serving
+    if {(t.revision, t.percent) for t in serving} == {(t.revision, t.percent) for t in split}:
+        return rollout
+    try:
+        if canary not in {r.name for r in tools.cloud_run.list_revisions(rollout.service)}:
+            _create_canary(profile, tools, rollout, canary)
+        tools.cloud_run.route(rollout.service, split)
+    except CloudRunError as exc:
+        return _end(
+            tools.cloud_run,
+            tools.store,
+            rollout,
+            RolloutState.FAILED,
+            "opsbot",
+            "deploy.failed",
+            str(exc),
+            restore=True,
+        )
+    tools.store.record(
+        "opsbot",
+        "deploy.reconcile",
+        service=rollout.service,
+        rollout_id=rollout.id,
+        arguments={"was": {t.revision: t.percent for t in serving}},
+        result="traffic set to the recorded step: "
+        + ", ".join(f"{t.revision} {t.percent}%" for t in split),
+    )
+    return tools.store.get(rollout.id)

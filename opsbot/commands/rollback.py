@@ -12,6 +12,7 @@ from opsbot.commands import deploy
 from opsbot.commands.drift import select_services
 from opsbot.commands.errors import RequestError
 from opsbot.config import Profile
+from opsbot.store.states import RolloutState
 
 if TYPE_CHECKING:
     from opsbot.store.rollouts import Store
@@ -80,6 +81,12 @@ def roll_back(
                 f"{rollout.stable_revision} (ask for that one)"
             )
         deploy.roll_back(cloud_run, store, active, actor, "rolled back by hand")
+        ended = store.get(active)  # by this call, or by whoever was already rolling it back
+        if ended is None or ended.state != RolloutState.ROLLED_BACK:
+            raise RequestError(
+                f"rollout #{active} is rolling back, but its traffic is not on {revision} yet "
+                "(Cloud Run refused the change); opsbot keeps trying: see the rollout's message"
+            )
         return RollbackResult(service, revision, active)
     target = cloud_run.get_revision(service, revision)
     if not target.ready:

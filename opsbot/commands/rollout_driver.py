@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from opsbot.commands import deploy
 from opsbot.commands.canary_analysis import Verdict
 from opsbot.config import Profile
-from opsbot.store.states import RolloutState
+from opsbot.store.states import DRIVEN, RolloutState
 
 if TYPE_CHECKING:
     from opsbot.store.schema import Rollout
@@ -37,7 +37,7 @@ class TickResult:
 
 def active_rollouts(tools: deploy.DeployTools) -> list[Rollout]:
     """Rollouts with traffic on a canary: the ones a (re)started bot must drive."""
-    return [r for r in tools.store.active() if r.state in (RolloutState.CANARY, RolloutState.WATCH)]
+    return [r for r in tools.store.active() if r.state in DRIVEN]
 
 
 def next_due(profile: Profile, rollout: Rollout) -> datetime:
@@ -48,8 +48,11 @@ def next_due(profile: Profile, rollout: Rollout) -> datetime:
 def tick(profile: Profile, tools: deploy.DeployTools, rollout_id: int) -> TickResult | None:
     """Do what is due for one rollout; None when it is no longer active."""
     rollout = tools.store.get(rollout_id)
-    if rollout is None or rollout.state not in (RolloutState.CANARY, RolloutState.WATCH):
+    if rollout is None or rollout.state not in DRIVEN:
         return None
+    if rollout.state == RolloutState.ROLLING_BACK:  # Cloud Run refused the restore: again
+        restored = deploy.finish_rollback(tools.cloud_run, tools.store, rollout)
+        return TickResult(Tick.ROLLED_BACK, restored or rollout)
     now = tools.clock()
     step_started = rollout.step_started_at or rollout.created_at
     expiry = timedelta(hours=profile.deploy.approval_expiry_h)

@@ -39,6 +39,7 @@ class CloudRunEmulator(JsonApi):
         self.state = state
         self.received: list[ReceivedCall] = []
         self.latency_s = 0.0  # injected before every answer (timeout tests, benchmarks)
+        self.refuse_writes = 0  # the next N service updates are refused (403), as without IAM
         self._lock = threading.Lock()
 
     def route(self, method: str, path: str, query: Query, body: dict[str, Any]) -> dict[str, Any]:
@@ -53,6 +54,15 @@ class CloudRunEmulator(JsonApi):
             if method == "GET":
                 return state.get_service(m[1])
             if method == "PATCH":
+                with self._lock:
+                    refused, self.refuse_writes = (
+                        self.refuse_writes > 0,
+                        max(0, self.refuse_writes - 1),
+                    )
+                if refused:
+                    raise GoogleApiError(
+                        403, "forbidden", "Permission 'run.services.update' denied (injected)"
+                    )
                 mask = [p for v in query.get("updateMask", []) for p in v.split(",") if p]
                 validate_only = query.get("validateOnly", ["false"])[-1] == "true"
                 return state.update_service(m[1], body, mask or None, validate_only=validate_only)

@@ -57,6 +57,7 @@ class Rollout(Base):
     updated_at: Mapped[datetime]
     step_started_at: Mapped[datetime | None]  # when the current step began (approval expiry)
     data_baseline: Mapped[str | None] = mapped_column(String(32))  # data check status at the start
+    ending: Mapped[str | None] = mapped_column(String(32))  # ROLLING_BACK ends in this state
     version: Mapped[int] = mapped_column(Integer, default=1)  # bumped by every transition
 
     __table_args__ = (Index("ix_rollouts_service_state", "service", "state"),)

@@ -14,6 +14,7 @@ class RolloutState(enum.StrEnum):
     CHECKLIST = "checklist"  # posted for review; nothing changed yet
     CANARY = "canary"  # a canary revision serves traffic at the current step
     WATCH = "watch"  # at 100%, watched before completion
+    ROLLING_BACK = "rolling_back"  # claimed: traffic is going back to the stable revision
     COMPLETE = "complete"
     ROLLED_BACK = "rolled_back"
     CANCELLED = "cancelled"
@@ -23,6 +24,9 @@ class RolloutState(enum.StrEnum):
     def terminal(self) -> bool:
         return self in TERMINAL
 
+
+DRIVEN = frozenset({RolloutState.CANARY, RolloutState.WATCH, RolloutState.ROLLING_BACK})
+"""States with traffic on the line: a (re)started bot drives each of these to its end."""
 
 TERMINAL = frozenset(
     {RolloutState.COMPLETE, RolloutState.ROLLED_BACK, RolloutState.CANCELLED, RolloutState.FAILED}

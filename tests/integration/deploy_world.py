@@ -61,6 +61,7 @@ class DeployWorld:
     state: CloudRunState
     tools: DeployTools
     missing_images: set[str]
+    cloud_run: CloudRunEmulator
 
     def advance(self, seconds: float) -> None:
         self.clock[0] += timedelta(seconds=seconds)
@@ -118,7 +119,7 @@ def deploy_world(tmp_path: Path) -> Iterator[DeployWorld]:
             store=Store(database, lambda: clock[0]),
             clock=lambda: clock[0],
         )
-        yield DeployWorld(clock, sha, state, tools, missing)
+        yield DeployWorld(clock, sha, state, tools, missing, run)
     finally:
         database.close()
         logs.stop()

@@ -36,6 +36,7 @@ STATE_EMOJI = {
     RolloutState.CANARY: ":hatching_chick:",
     RolloutState.WATCH: ":eyes:",
     RolloutState.COMPLETE: ":white_check_mark:",
+    RolloutState.ROLLING_BACK: ":rewind:",
     RolloutState.ROLLED_BACK: ":rewind:",
     RolloutState.CANCELLED: ":heavy_minus_sign:",
     RolloutState.FAILED: ":x:",
@@ -113,6 +114,7 @@ def rollout_view(
     where = {
         RolloutState.CANARY: f"canary at {percent}%",
         RolloutState.WATCH: "100%, watched",
+        RolloutState.ROLLING_BACK: "rolling back",
     }.get(state, state.value.replace("_", " "))
     steps = " → ".join(
         f"*{s}%*" if i == rollout.step and state is RolloutState.CANARY else f"{s}%"
@@ -149,7 +151,8 @@ def rollout_view(
                 )
             )
     if rollout.reason:
-        blocks.append(section(f"*Ended:* {escape(rollout.reason)}"))
+        said = "Rolling back" if state is RolloutState.ROLLING_BACK else "Ended"
+        blocks.append(section(f"*{said}:* {escape(rollout.reason)}"))
     if rollout.approvals:
         who = ", ".join(f"<@{a['user']}> ({policy.steps[a['step']]}%)" for a in rollout.approvals)
         blocks.append(context(f"approved by {who}"))

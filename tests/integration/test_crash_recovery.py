@@ -1,0 +1,131 @@
+"""A process killed between claiming a step in the store and making it in Cloud Run.
+
+The claim is the intent: the next process (a fresh store connection, nothing else kept) carries
+it out, so traffic always matches a rollout someone owns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from opsbot.commands import deploy
+from opsbot.commands.deploy import DeployTools
+from opsbot.commands.rollout_driver import Tick, tick
+from opsbot.store.database import Database, sqlite_url
+from opsbot.store.rollouts import Store
+from opsbot.store.states import RolloutState, Seen
+from tests.integration.deploy_world import DeployWorld, deploy_profile, deploy_world
+
+PROFILE = deploy_profile()
+DEPLOYER, APPROVER = "U0SAMDEPLY", "U0LEEAPPRV"
+STABLE = "alpha-00001-aaa"
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[DeployWorld]:
+    with deploy_world(tmp_path) as built:
+        yield built
+
+
+@pytest.fixture
+def next_process(world: DeployWorld, tmp_path: Path) -> Iterator[DeployTools]:
+    """The process after the kill: the same platform, its own connection to the store."""
+    fresh = Database.open(sqlite_url(tmp_path / "opsbot.db"))
+    yield replace(world.tools, store=Store(fresh, world.tools.clock))
+    fresh.close()
+
+
+def _begun(world: DeployWorld, subject: str = "alpha: faster features") -> int:
+    checklist = deploy.prepare(PROFILE, world.tools, "alpha", world.sha[subject])
+    return deploy.begin(PROFILE, world.tools, checklist, DEPLOYER).id
+
+
+def _started(world: DeployWorld, subject: str = "alpha: faster features") -> int:
+    rollout_id = _begun(world, subject)
+    assert deploy.start_canary(PROFILE, world.tools, rollout_id, DEPLOYER) is not None
+    return rollout_id
+
+
+def _claim(world: DeployWorld, rollout_id: int, to: RolloutState, **changes: object) -> None:
+    """What the killed process committed before it died: the store's side of a step only."""
+    rollout = world.tools.store.get(rollout_id)
+    assert rollout is not None
+    assert world.tools.store.transition(
+        Seen.of(rollout), to=to, actor=APPROVER, action="claimed", **changes
+    )
+
+
+def test_killed_after_claiming_the_start_the_canary_is_created_and_gets_its_step(
+    world: DeployWorld, next_process: DeployTools
+) -> None:
+    rollout_id = _begun(world)
+    rollout = world.tools.store.get(rollout_id)
+    assert rollout is not None
+    canary = deploy.canary_revision_name(rollout)
+    _claim(world, rollout_id, RolloutState.CANARY, canary_revision=canary, step=0)
+    assert world.serving() == [(STABLE, 100)]  # nothing happened in Cloud Run
+
+    deploy.reconcile(PROFILE, next_process, rollout_id)
+    assert world.serving() == [(STABLE, 90), (canary, 10)]
+    [entry] = [
+        e for e in next_process.store.audit_log(rollout_id) if e.action == "deploy.reconcile"
+    ]
+    assert entry.arguments == {"was": {STABLE: 100}} and f"{canary} 10%" in entry.result
+
+
+def test_killed_after_claiming_a_promotion_the_recorded_step_is_routed_once(
+    world: DeployWorld, next_process: DeployTools
+) -> None:
+    rollout_id = _started(world)
+    canary = world.serving()[1][0]
+    _claim(world, rollout_id, RolloutState.CANARY, step=1)
+    assert world.serving() == [(STABLE, 90), (canary, 10)]
+
+    deploy.reconcile(PROFILE, next_process, rollout_id)
+    deploy.reconcile(PROFILE, next_process, rollout_id)  # already matching: nothing more
+    assert sorted(world.serving()) == sorted([(STABLE, 50), (canary, 50)])
+    audit = [e.action for e in next_process.store.audit_log(rollout_id)]
+    assert audit.count("deploy.reconcile") == 1
+
+
+def test_killed_after_claiming_a_rollback_the_next_process_restores_the_stable_revision(
+    world: DeployWorld, next_process: DeployTools
+) -> None:
+    rollout_id = _started(world)
+    _claim(
+        world,
+        rollout_id,
+        RolloutState.ROLLING_BACK,
+        ending=RolloutState.ROLLED_BACK.value,
+        reason="rolled back by hand",
+    )
+    assert len(world.serving()) == 2 and next_process.store.lock_holder("alpha") == rollout_id
+
+    ended = deploy.reconcile(PROFILE, next_process, rollout_id)
+    assert ended is not None and ended.state == RolloutState.ROLLED_BACK
+    assert world.serving() == [(STABLE, 100)]
+    assert next_process.store.lock_holder("alpha") is None  # the service is free again
+
+
+def test_a_refused_restore_stays_rolling_back_and_the_driver_finishes_it(
+    world: DeployWorld,
+) -> None:
+    rollout_id = _started(world, "alpha: bad refactor")
+    world.cloud_run.refuse_writes = 1
+    pending = deploy.roll_back(world.tools.cloud_run, world.tools.store, rollout_id, DEPLOYER, "x")
+    assert pending is not None and pending.state == RolloutState.ROLLING_BACK
+    assert len(world.serving()) == 2  # Cloud Run said no: still split, still owned
+    assert world.tools.store.lock_holder("alpha") == rollout_id
+    assert "deploy.restore.failed" in [e.action for e in world.tools.store.audit_log(rollout_id)]
+    assert (
+        deploy.roll_back(world.tools.cloud_run, world.tools.store, rollout_id, APPROVER, "y")
+        is None
+    )
+
+    done = tick(PROFILE, world.tools, rollout_id)
+    assert done is not None and done.tick is Tick.ROLLED_BACK
+    assert done.rollout.state == RolloutState.ROLLED_BACK and world.serving() == [(STABLE, 100)]
