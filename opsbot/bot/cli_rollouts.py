@@ -106,6 +106,7 @@ def rollback(
             typer.confirm(f"Move 100% of {service}'s traffic to {to}?", abort=True)
         with _store(profile, profile_path, sandbox, lambda: platform.now) as store:
             result = roll_back(profile, sources.cloud_run, store, service, to, actor)
+        assert result is not None  # no once_key: every call acts
         ended = f" (rollout #{result.aborted_rollout} aborted)" if result.aborted_rollout else ""
         report_console().print(f"{service}: 100% of traffic on {result.revision}, verified{ended}")
 

@@ -58,9 +58,20 @@ class RollbackResult:
 
 
 def roll_back(
-    profile: Profile, cloud_run: CloudRun, store: Store, service: str, revision: str, actor: str
-) -> RollbackResult:
-    """100% of traffic to `revision`, verified; during a rollout, that rollout is aborted instead."""
+    profile: Profile,
+    cloud_run: CloudRun,
+    store: Store,
+    service: str,
+    revision: str,
+    actor: str,
+    *,
+    once_key: str | None = None,
+) -> RollbackResult | None:
+    """100% of traffic to `revision`, verified; during a rollout, that rollout is aborted instead.
+
+    `once_key` names the request (e.g. the confirmation message clicked): a repeat of it, by a
+    double click or another replica, does nothing and returns None.
+    """
     select_services(profile, [service])
     if actor not in profile.slack.roles.get("deployer", []):
         store.record(
@@ -71,6 +82,8 @@ def roll_back(
             result="no deployer role",
         )
         raise RequestError("rolling back needs the deployer role")
+    if once_key is not None and not store.first_time(once_key):
+        return None
     active = store.lock_holder(service)
     if active is not None:
         rollout = store.get(active)

@@ -48,7 +48,7 @@ def test_rolling_back_moves_all_traffic_verifies_it_and_audits(world: DeployWorl
     done = rollback.roll_back(
         PROFILE, world.tools.cloud_run, world.tools.store, "alpha", STABLE, DEPLOYER
     )
-    assert done.aborted_rollout is None and world.serving() == [(STABLE, 100)]
+    assert done is not None and done.aborted_rollout is None and world.serving() == [(STABLE, 100)]
     last = world.tools.store.audit_log()[-1]
     assert (last.actor, last.action, last.arguments, last.result) == (
         DEPLOYER,
@@ -81,6 +81,22 @@ def test_during_a_rollout_it_aborts_the_rollout_onto_its_stable_revision(
     done = rollback.roll_back(
         PROFILE, world.tools.cloud_run, world.tools.store, "alpha", STABLE, DEPLOYER
     )
-    assert done.aborted_rollout == rollout.id
+    assert done is not None and done.aborted_rollout == rollout.id
     assert world.tools.store.get(rollout.id).state == RolloutState.ROLLED_BACK  # type: ignore[union-attr]
     assert world.serving() == [(STABLE, 100)]
+
+
+def test_the_same_confirmation_clicked_twice_moves_traffic_and_audits_once(
+    world: DeployWorld,
+) -> None:
+    _completed(world)
+    store, cloud_run = world.tools.store, world.tools.cloud_run
+    once = "rollback:C0DEPLOY01:1764576000.000100:alpha:" + STABLE
+    first = rollback.roll_back(PROFILE, cloud_run, store, "alpha", STABLE, DEPLOYER, once_key=once)
+    again = rollback.roll_back(PROFILE, cloud_run, store, "alpha", STABLE, DEPLOYER, once_key=once)
+    assert first is not None and again is None
+    assert [e.action for e in store.audit_log()].count("rollback") == 1
+    other = rollback.roll_back(  # another confirmation message is another request
+        PROFILE, cloud_run, store, "alpha", STABLE, DEPLOYER, once_key=once + "-other"
+    )
+    assert other is not None

@@ -165,6 +165,21 @@ def test_rollback_lists_revisions_and_a_confirmed_click_moves_all_traffic(
     wait_until(
         ws, lambda: "Done: nba-grading-service serves" in ws.find(listed.channel, listed.ts).text
     )
+    deploying.slack.click(  # the same confirmation again (a double click): nothing more happens
+        DEPLOYER,
+        listed,
+        ActionId.ROLLBACK_TO,
+        '{"service":"nba-grading-service","revision":"nba-grading-service-00083-499"}',
+    )
+    wait_until(
+        ws,
+        lambda: next(
+            (m for m in ws.messages if m.ephemeral_to == DEPLOYER and "Already done" in m.text),
+            None,
+        ),
+    )
+    public = [m for m in ws.bot_messages("#deployment-alerts") if m.ephemeral_to is None]
+    assert len(public) == 1
 
 
 def test_rollback_with_a_revision_goes_straight_to_the_confirmation(deploying: SandboxBot) -> None:

@@ -72,15 +72,25 @@ def register(app: AsyncApp, runtime: Runtime, tasks: RolloutTasks) -> None:
             tools = await asyncio.to_thread(
                 tools_of
             )  # opens clients and waits for the store: off the loop
+            container = body.get("container", {})
+            once = f"rollback:{container.get('channel_id')}:{container.get('message_ts')}:{wanted.service}:{wanted.revision}"
             done = await asyncio.to_thread(
-                rollback.roll_back,
-                profile,
-                tools.cloud_run,
-                tools.store,
-                wanted.service,
-                wanted.revision,
-                user,
+                lambda: rollback.roll_back(
+                    profile,
+                    tools.cloud_run,
+                    tools.store,
+                    wanted.service,
+                    wanted.revision,
+                    user,
+                    once_key=once,
+                )
             )
+            if done is None:
+                await respond(
+                    **ephemeral(*notice("Already done: this rollback was confirmed once already.")),
+                    replace_original=False,
+                )
+                return
             aborted = f" (rollout #{done.aborted_rollout} aborted)" if done.aborted_rollout else ""
             text = f":rewind: <@{user}> rolled {done.service} back: 100% of traffic on {done.revision}, verified{aborted}"
             await client.chat_postMessage(channel=profile.channels.deployments, text=text)
