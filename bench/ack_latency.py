@@ -74,43 +74,29 @@ def bot_process(kind: str, args: list[str]) -> Iterator[str]:
         child.wait(10)
 
 
-def load(
-    url: str, secret: str, senders: int, per_sender: int, response_url: str, mode: str
-) -> list[float]:
-    command = [
-        sys.executable,
-        "-m",
-        "bench.ack_load",
-        url,
-        secret,
-        "--senders",
-        str(senders),
-        "--per-sender",
-        str(per_sender),
-        "--response-url",
-        response_url,
-    ]
-    warm = subprocess.run(
-        [*command[:5], "--senders", "1", "--per-sender", "3", "--response-url", response_url],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-        timeout=120,
-    )
-    assert json.loads(warm.stdout)["statuses"] == [200]
+def send(urls: str, secret: str, *options: str, timeout_s: float = 600) -> list[float]:
+    """bench.ack_load in its own process; every ack's latency (each must have been a 200)."""
     done = subprocess.run(
-        [*command, "--mode", mode],
+        [sys.executable, "-m", "bench.ack_load", urls, secret, *options],
         capture_output=True,
         text=True,
         check=True,
         cwd=ROOT,
-        timeout=600,
+        timeout=timeout_s,
     )
     result = json.loads(done.stdout)
     assert result["statuses"] == [200], f"not every request was acknowledged: {result['statuses']}"
     latencies: list[float] = result["latencies"]
     return latencies
+
+
+def load(
+    url: str, secret: str, senders: int, per_sender: int, response_url: str, mode: str
+) -> list[float]:
+    reply = ("--response-url", response_url)
+    send(url, secret, "--senders", "1", "--per-sender", "3", *reply, timeout_s=120)  # warm up
+    counts = ("--senders", str(senders), "--per-sender", str(per_sender))
+    return send(url, secret, *counts, *reply, "--mode", mode)
 
 
 def wait_for_reports(workspace: Workspace, timeout_s: float = 600) -> None:

@@ -16,9 +16,19 @@ class Once(Generic[T]):
         self._build = build
         self._lock = threading.Lock()
         self._value: list[T] = []
+        self.failure: str | None = None  # why the last build failed, until one succeeds
+
+    @property
+    def built(self) -> bool:
+        return bool(self._value)
 
     def __call__(self) -> T:
         with self._lock:
             if not self._value:
-                self._value.append(self._build())
+                try:
+                    self._value.append(self._build())
+                except Exception as exc:
+                    self.failure = str(exc) or type(exc).__name__
+                    raise
+                self.failure = None
             return self._value[0]

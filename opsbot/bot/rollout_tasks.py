@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from opsbot.bot.errors import describe
 from opsbot.bot.runtime import Runtime
 from opsbot.bot.views.deploy import rollout_view
 from opsbot.bot.views.kit import fallback
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("opsbot.rollouts")
 MIN_SLEEP_S = 0.05
+RESUME_RETRY_S = 60.0
 
 
 class RolloutTasks:
@@ -46,7 +48,17 @@ class RolloutTasks:
         Each is first reconciled: what a killed process claimed but did not do in Cloud Run is
         done now, so traffic matches the store before the next analysis.
         """
-        tools = await asyncio.to_thread(self.tools)
+        while True:  # until the clients open: a repo cloned or credentials granted later
+            try:
+                tools = await asyncio.to_thread(self.tools)
+                break
+            except Exception as exc:
+                log.error(
+                    "rollouts not resumed yet (trying again in %.0f s): %s",
+                    RESUME_RETRY_S,
+                    describe(exc).text,
+                )
+                await asyncio.sleep(RESUME_RETRY_S)
         found = await asyncio.to_thread(active_rollouts, tools)
         for rollout in found:
             try:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from opsbot.bot.access import Access
 from opsbot.bot.in_flight import InFlight, ReportSlots
+from opsbot.bot.once import Once
 from opsbot.bot.platform import Platform
 from opsbot.config import Profile
 
@@ -21,7 +22,7 @@ class Runtime:
     access: Access
     platform: Callable[[], Platform]  # a fresh view of the platform, at the time of the request
     in_flight: InFlight = field(default_factory=InFlight)  # reports being built, by channel
-    deploy_tools: Callable[[], DeployTools] | None = None  # None: /deploy is not offered
+    deploy_tools: Once[DeployTools] | None = None  # opened once, on first use; None: no /deploy
     slots: ReportSlots = field(init=False)
 
     def __post_init__(self) -> None:

@@ -41,18 +41,35 @@ if TYPE_CHECKING:
 
 
 def health_probe(
-    profile: Profile, profile_path: Path, store: BackgroundStore
+    profile: Profile,
+    profile_path: Path,
+    store: BackgroundStore,
+    deploy_tools: Once[DeployTools] | None = None,
 ) -> Callable[[], dict[str, Any]]:
-    """/healthz: the profile served (validated at start) and the store answering."""
+    """/healthz: the profile served (validated at start) and the store answering.
+
+    `deploys` says whether the deploy clients are open: "opening" until the start-up resume (or
+    the first rollout action) has opened them, "unavailable: why" while they cannot be.
+    """
 
     def probe() -> dict[str, Any]:
         database = store.get()  # StoreNotReady: 503 with the reason
         database.ping()  # StoreUnavailable: 503 with the reason
+        deploys = (
+            "off"
+            if deploy_tools is None
+            else "ready"
+            if deploy_tools.built
+            else f"unavailable: {deploy_tools.failure}"
+            if deploy_tools.failure
+            else "opening"
+        )
         return {
             "profile": str(profile_path),
             "services": len(profile.services),
             "checks": len(profile.health.checks),
             "store": database.engine.dialect.name,
+            "deploys": deploys,
         }
 
     return probe
@@ -78,7 +95,7 @@ def http_server(
     port: int,
 ) -> Server:
     assembled = assemble(runtime, settings)
-    probe = health_probe(runtime.profile, profile_path, store)
+    probe = health_probe(runtime.profile, profile_path, store, runtime.deploy_tools)
     resume = assembled.rollouts.resume if assembled.rollouts is not None else None
     return Server(asgi_app(assembled.app, probe, resume), bind(host, port))
 

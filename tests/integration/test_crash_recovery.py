@@ -18,17 +18,11 @@ from opsbot.commands.rollout_driver import Tick, tick
 from opsbot.store.database import Database, sqlite_url
 from opsbot.store.rollouts import Store
 from opsbot.store.states import RolloutState, Seen
-from tests.integration.deploy_world import DeployWorld, deploy_profile, deploy_world
+from tests.integration.deploy_world import DeployWorld, deploy_profile
 
 PROFILE = deploy_profile()
 DEPLOYER, APPROVER = "U0SAMDEPLY", "U0LEEAPPRV"
 STABLE = "alpha-00001-aaa"
-
-
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[DeployWorld]:
-    with deploy_world(tmp_path) as built:
-        yield built
 
 
 @pytest.fixture

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
@@ -14,17 +12,11 @@ from opsbot.commands import deploy
 from opsbot.commands.canary_analysis import Verdict
 from opsbot.commands.errors import RequestError
 from opsbot.store.states import RolloutState
-from tests.integration.deploy_world import DeployWorld, deploy_profile, deploy_world
+from tests.integration.deploy_world import DeployWorld, deploy_profile
 
 PROFILE = deploy_profile()
 DEPLOYER, APPROVER, ONCALL = "U0SAMDEPLY", "U0LEEAPPRV", "U0DANAONCL"
 STABLE = "alpha-00001-aaa"
-
-
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[DeployWorld]:
-    with deploy_world(tmp_path) as built:
-        yield built
 
 
 def _started(world: DeployWorld, commit: str) -> int:

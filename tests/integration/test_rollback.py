@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from opsbot.commands import deploy, rollback
 from opsbot.commands.errors import RequestError
 from opsbot.store.states import RolloutState
-from tests.integration.deploy_world import DeployWorld, deploy_profile, deploy_world
+from tests.integration.deploy_world import DeployWorld, deploy_profile
 
 PROFILE = deploy_profile()
 DEPLOYER, APPROVER, ONCALL = "U0SAMDEPLY", "U0LEEAPPRV", "U0DANAONCL"
 STABLE = "alpha-00001-aaa"
-
-
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[DeployWorld]:
-    with deploy_world(tmp_path) as built:
-        yield built
 
 
 def _completed(world: DeployWorld) -> str:

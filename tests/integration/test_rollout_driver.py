@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-
-import pytest
 
 from opsbot.commands import deploy
 from opsbot.commands.rollout_driver import Tick, active_rollouts, tick
 from opsbot.store.database import Database, sqlite_url
 from opsbot.store.rollouts import Store
 from opsbot.store.states import RolloutState
-from tests.integration.deploy_world import DeployWorld, deploy_profile, deploy_world
+from tests.integration.deploy_world import DeployWorld, deploy_profile
 
 PROFILE = deploy_profile(watch_minutes=10)
 DEPLOYER, APPROVER = "U0SAMDEPLY", "U0LEEAPPRV"
 STABLE = "alpha-00001-aaa"
-
-
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[DeployWorld]:
-    with deploy_world(tmp_path) as built:
-        yield built
 
 
 def _start(world: DeployWorld, subject: str) -> int:

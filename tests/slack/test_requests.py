@@ -10,8 +10,11 @@ from urllib.parse import urlencode
 
 import pytest
 
+from opsbot.adapters.git import RepoNotFound
+from opsbot.bot.once import Once
 from opsbot.bot.serve import SandboxBot, health_probe
 from opsbot.bot.store_startup import BackgroundStore, StoreNotReady
+from opsbot.commands.deploy import DeployTools
 from opsbot.sandbox.slack_delivery import SlackSender
 from opsbot.sandbox.slack_workspace import ResponseUrl
 from opsbot.store.database import Database
@@ -106,6 +109,29 @@ def test_healthz_reports_the_profile_it_serves(bot: SandboxBot) -> None:
         body = json.loads(answer.read())
     assert answer.status == 200 and body["status"] == "ok" and body["services"] == 7
     assert body["store"] == "sqlite"
+
+
+def test_healthz_says_when_the_deploy_clients_are_open(bot: SandboxBot) -> None:
+    bot.store.get(wait_s=30)
+    assert bot.runtime.deploy_tools is not None
+    bot.runtime.deploy_tools()  # opened at start-up (resuming rollouts) or now: waits for it
+    with urllib.request.urlopen(f"{bot.server.url}/healthz", timeout=5) as answer:
+        assert json.loads(answer.read())["deploys"] == "ready"
+
+
+def test_healthz_says_why_the_deploy_clients_cannot_be_opened(bot: SandboxBot) -> None:
+    def no_repo() -> DeployTools:
+        raise RepoNotFound("/srv/platform: no such directory (clone the platform repo there)")
+
+    tools = Once(no_repo)
+    probe = health_probe(bot.runtime.profile, Path("opsbot.toml"), bot.store, tools)
+    bot.store.get(wait_s=30)
+    assert probe()["deploys"] == "opening"
+    with pytest.raises(RepoNotFound):
+        tools()
+    assert probe()["deploys"] == (
+        "unavailable: /srv/platform: no such directory (clone the platform repo there)"
+    )
 
 
 def test_healthz_fails_while_the_store_cannot_be_opened(bot: SandboxBot) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from opsbot.adapters.cloud_logging import LogLine
 from opsbot.adapters.git import CommitInfo
@@ -80,19 +81,29 @@ def test_the_analysis_shows_both_revisions_and_the_error_lines_within_limits() -
         block.validate_json()
 
 
+def _checklist(commit: CommitInfo, **changes: Any) -> Checklist:
+    found: dict[str, Any] = {
+        "service": "alpha",
+        "commit": commit,
+        "stable_revision": "alpha-00001-aaa",
+        "deployed": "aaaaaaa",
+        "shipped_count": 0,
+        "shipped": [],
+        "schema_changes": [],
+        "freeze": None,
+        "active_rollout": None,
+        "already_deployed": False,
+    }
+    return Checklist(**(found | changes))
+
+
 def test_a_checklist_of_many_commits_says_how_many_more() -> None:
     commit = CommitInfo("b" * 40, "Dana", NOW, "feat: <big> & bold")
-    checklist = Checklist(
-        service="alpha",
-        commit=commit,
-        stable_revision="alpha-00001-aaa",
-        deployed="aaaaaaa",
+    checklist = _checklist(
+        commit,
         shipped_count=202,
         shipped=[commit] * 10,
         schema_changes=["schemas/x.sql: ALTER TABLE t ADD COLUMN c INT64"],
-        freeze=None,
-        active_rollout=None,
-        already_deployed=False,
     )
     _, blocks = checklist_view(checklist, [])
     rendered = str([b.to_dict() for b in blocks])
@@ -107,18 +118,7 @@ def test_a_checklist_of_many_commits_says_how_many_more() -> None:
 
 def test_a_checklist_whose_serving_commit_is_unknown_warns_instead_of_counting_zero() -> None:
     commit = CommitInfo("b" * 40, "Dana", NOW, "fix: retry")
-    checklist = Checklist(
-        service="alpha",
-        commit=commit,
-        stable_revision="alpha-00001-aaa",
-        deployed="0badc0de",
-        shipped_count=None,
-        shipped=[],
-        schema_changes=[],
-        freeze=None,
-        active_rollout=None,
-        already_deployed=False,
-    )
+    checklist = _checklist(commit, deployed="0badc0de", shipped_count=None)
     rendered = str([b.to_dict() for b in checklist_view(checklist, [])[1]])
     assert ":warning: *Ships* unknown: alpha-00001-aaa runs an unknown commit" in rendered
     assert "its label 0badc0de is not a commit in the repository" in rendered
