@@ -14,8 +14,7 @@ from opsbot.bot.runtime import Runtime
 from opsbot.bot.views.deploy import rollout_view
 from opsbot.bot.views.kit import fallback
 from opsbot.commands.canary_analysis import Analysis
-from opsbot.commands.deploy import reconcile
-from opsbot.commands.rollout_driver import Tick, active_rollouts, next_due, tick
+from opsbot.commands.rollout_driver import Tick, active_rollouts, next_due, reconcile, tick
 from opsbot.store.states import DRIVEN
 
 if TYPE_CHECKING:

@@ -187,6 +187,13 @@ def canary_revision_name(rollout: Rollout) -> str:
     return f"{rollout.service}-canary-{rollout.id}-{rollout.commit_sha[:7]}"
 
 
+def step_split(profile: Profile, rollout: Rollout) -> list[TrafficShare]:
+    """The traffic the rollout's recorded step means (its canary must be named)."""
+    assert rollout.canary_revision is not None
+    steps = profile.deploy.steps
+    return _split(rollout, steps[min(rollout.step, len(steps) - 1)], rollout.canary_revision)
+
+
 def _split(rollout: Rollout, percent: int, canary: str) -> list[TrafficShare]:
     if percent >= 100:
         return [TrafficShare(canary, 100, CANARY_TAG)]
@@ -218,7 +225,7 @@ def start_canary(
     if claimed is None:
         return None
     try:
-        _create_canary(profile, tools, rollout, canary)
+        create_canary(profile, tools, rollout, canary)
         tools.cloud_run.route(rollout.service, _split(rollout, profile.deploy.steps[0], canary))
     except CloudRunError as exc:
         return _end(
@@ -234,7 +241,7 @@ def start_canary(
     return claimed
 
 
-def _create_canary(profile: Profile, tools: DeployTools, rollout: Rollout, canary: str) -> None:
+def create_canary(profile: Profile, tools: DeployTools, rollout: Rollout, canary: str) -> None:
     """The canary revision from the commit's image, at 0% under the canary tag (ready, or raises)."""
     image = Template(profile.deploy.image).substitute(
         service=rollout.service, commit=rollout.commit_sha
@@ -483,49 +490,3 @@ def finish_rollback(cloud_run: CloudRun, store: Store, rollout: Rollout) -> Roll
         actor="opsbot",
         action="deploy.restored",
     )
-
-
-def reconcile(profile: Profile, tools: DeployTools, rollout_id: int) -> Rollout | None:
-    """After a restart: Cloud Run made to match what the store recorded.
-
-    A killed process may have claimed a step (start, promote, rollback) without making it; the
-    claim is the intent, so it is carried out now: a missing canary revision is created, the
-    recorded split is routed, a rollback in progress is finished. Audited when anything moved.
-    """
-    rollout = _current(tools, rollout_id)
-    state = RolloutState(rollout.state)
-    if state is RolloutState.ROLLING_BACK:
-        return finish_rollback(tools.cloud_run, tools.store, rollout)
-    canary = rollout.canary_revision
-    if state not in (RolloutState.CANARY, RolloutState.WATCH) or canary is None:
-        return rollout
-    steps = profile.deploy.steps
-    split = _split(rollout, steps[min(rollout.step, len(steps) - 1)], canary)
-    serving = tools.cloud_run.get_service(rollout.service).serving
-    if {(t.revision, t.percent) for t in serving} == {(t.revision, t.percent) for t in split}:
-        return rollout
-    try:
-        if canary not in {r.name for r in tools.cloud_run.list_revisions(rollout.service)}:
-            _create_canary(profile, tools, rollout, canary)
-        tools.cloud_run.route(rollout.service, split)
-    except CloudRunError as exc:
-        return _end(
-            tools.cloud_run,
-            tools.store,
-            rollout,
-            RolloutState.FAILED,
-            "opsbot",
-            "deploy.failed",
-            str(exc),
-            restore=True,
-        )
-    tools.store.record(
-        "opsbot",
-        "deploy.reconcile",
-        service=rollout.service,
-        rollout_id=rollout.id,
-        arguments={"was": {t.revision: t.percent for t in serving}},
-        result="traffic set to the recorded step: "
-        + ", ".join(f"{t.revision} {t.percent}%" for t in split),
-    )
-    return tools.store.get(rollout.id)

@@ -1,7 +1,7 @@
 """What moves a rollout on without a click: analyses on schedule, expiry, the end of the watch.
 
 A driver ticks each active rollout; everything it needs is in the store, so a new process on the
-same store picks up where a killed one stopped (`active_rollouts`, then `tick` each).
+same store picks up where a killed one stopped (`active_rollouts`, `reconcile`, then `tick` each).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from opsbot.adapters.cloudrun import CloudRunError
 from opsbot.commands import deploy
 from opsbot.commands.canary_analysis import Verdict
 from opsbot.config import Profile
@@ -77,3 +78,43 @@ def tick(profile: Profile, tools: deploy.DeployTools, rollout_id: int) -> TickRe
         if done is not None:
             return TickResult(Tick.COMPLETED, done, outcome)
     return TickResult(Tick.ANALYSED, outcome.rollout, outcome)
+
+
+def reconcile(profile: Profile, tools: deploy.DeployTools, rollout_id: int) -> Rollout | None:
+    """After a restart: Cloud Run made to match what the store recorded.
+
+    A killed process may have claimed a step (start, promote, rollback) without making it; the
+    claim is the intent, so it is carried out now: a missing canary revision is created, the
+    recorded split is routed, a rollback in progress is finished. Audited when anything moved;
+    a step Cloud Run refuses to take rolls the rollout back, saying why.
+    """
+    rollout = tools.store.get(rollout_id)
+    if rollout is None:
+        return None
+    state = RolloutState(rollout.state)
+    if state is RolloutState.ROLLING_BACK:
+        return deploy.finish_rollback(tools.cloud_run, tools.store, rollout)
+    canary = rollout.canary_revision
+    if state not in (RolloutState.CANARY, RolloutState.WATCH) or canary is None:
+        return rollout
+    split = deploy.step_split(profile, rollout)
+    serving = tools.cloud_run.get_service(rollout.service).serving
+    if {(t.revision, t.percent) for t in serving} == {(t.revision, t.percent) for t in split}:
+        return rollout
+    try:
+        if canary not in {r.name for r in tools.cloud_run.list_revisions(rollout.service)}:
+            deploy.create_canary(profile, tools, rollout, canary)
+        tools.cloud_run.route(rollout.service, split)
+    except CloudRunError as exc:
+        reason = f"the recorded step could not be restored after a restart: {exc}"
+        return deploy.roll_back(tools.cloud_run, tools.store, rollout.id, "opsbot", reason)
+    tools.store.record(
+        "opsbot",
+        "deploy.reconcile",
+        service=rollout.service,
+        rollout_id=rollout.id,
+        arguments={"was": {t.revision: t.percent for t in serving}},
+        result="traffic set to the recorded step: "
+        + ", ".join(f"{t.revision} {t.percent}%" for t in split),
+    )
+    return tools.store.get(rollout.id)

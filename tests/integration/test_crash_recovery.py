@@ -14,7 +14,7 @@ import pytest
 
 from opsbot.commands import deploy
 from opsbot.commands.deploy import DeployTools
-from opsbot.commands.rollout_driver import Tick, tick
+from opsbot.commands.rollout_driver import Tick, reconcile, tick
 from opsbot.store.database import Database, sqlite_url
 from opsbot.store.rollouts import Store
 from opsbot.store.states import RolloutState, Seen
@@ -63,7 +63,7 @@ def test_killed_after_claiming_the_start_the_canary_is_created_and_gets_its_step
     _claim(world, rollout_id, RolloutState.CANARY, canary_revision=canary, step=0)
     assert world.serving() == [(STABLE, 100)]  # nothing happened in Cloud Run
 
-    deploy.reconcile(PROFILE, next_process, rollout_id)
+    reconcile(PROFILE, next_process, rollout_id)
     assert world.serving() == [(STABLE, 90), (canary, 10)]
     [entry] = [
         e for e in next_process.store.audit_log(rollout_id) if e.action == "deploy.reconcile"
@@ -79,8 +79,8 @@ def test_killed_after_claiming_a_promotion_the_recorded_step_is_routed_once(
     _claim(world, rollout_id, RolloutState.CANARY, step=1)
     assert world.serving() == [(STABLE, 90), (canary, 10)]
 
-    deploy.reconcile(PROFILE, next_process, rollout_id)
-    deploy.reconcile(PROFILE, next_process, rollout_id)  # already matching: nothing more
+    reconcile(PROFILE, next_process, rollout_id)
+    reconcile(PROFILE, next_process, rollout_id)  # already matching: nothing more
     assert sorted(world.serving()) == sorted([(STABLE, 50), (canary, 50)])
     audit = [e.action for e in next_process.store.audit_log(rollout_id)]
     assert audit.count("deploy.reconcile") == 1
@@ -99,7 +99,7 @@ def test_killed_after_claiming_a_rollback_the_next_process_restores_the_stable_r
     )
     assert len(world.serving()) == 2 and next_process.store.lock_holder("alpha") == rollout_id
 
-    ended = deploy.reconcile(PROFILE, next_process, rollout_id)
+    ended = reconcile(PROFILE, next_process, rollout_id)
     assert ended is not None and ended.state == RolloutState.ROLLED_BACK
     assert world.serving() == [(STABLE, 100)]
     assert next_process.store.lock_holder("alpha") is None  # the service is free again
