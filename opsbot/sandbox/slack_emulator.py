@@ -248,7 +248,7 @@ class SlackEmulator:
     # -- the Web API ---------------------------------------------------------------------------
     def call(self, method: str, token: str | None, args: dict[str, Any]) -> dict[str, Any]:
         ws = self.workspace
-        ws.calls.append(method)
+        ws.record_call(method)
         if token is None:
             raise SlackError("not_authed")
         if token != ws.bot_token:

@@ -160,6 +160,12 @@ class Workspace:
                 return channel
         raise SlackError("channel_not_found")
 
+    def record_call(self, method: str) -> None:
+        """A Web API call arrived (a change: tests may wait for one)."""
+        with self._changed:
+            self.calls.append(method)
+            self._bump()
+
     def wait_for_change(self, after: int, timeout_s: float) -> int:
         with self._changed:
             self._changed.wait_for(lambda: self.version > after, timeout=timeout_s)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -12,14 +13,17 @@ import pytest
 
 from opsbot.adapters.git import RepoNotFound
 from opsbot.bot.once import Once
-from opsbot.bot.serve import SandboxBot, health_probe
+from opsbot.bot.serve import SandboxBot, health_probe, sandbox_bot
 from opsbot.bot.store_startup import BackgroundStore, StoreNotReady
 from opsbot.commands.deploy import DeployTools
+from opsbot.config import load_profile
+from opsbot.sandbox.platform import Sandbox
 from opsbot.sandbox.slack_delivery import SlackSender
 from opsbot.sandbox.slack_workspace import ResponseUrl
 from opsbot.store.database import Database
 from tests.slack.helpers import HEALTH_CHANNEL, ONCALL, finished, wait_until
 
+ROOT = Path(__file__).resolve().parents[2]
 COMMAND = {
     "command": "/health",
     "text": "",
@@ -42,7 +46,8 @@ def test_a_forged_signature_is_refused_and_nothing_is_posted(bot: SandboxBot) ->
         urlencode(COMMAND), "application/x-www-form-urlencoded", secret="not-the-secret"
     )
     assert answer.status == 401
-    assert bot.slack.workspace.calls == []  # the app never called Slack
+    ws = bot.slack.workspace  # nothing but the start-up's auth.test reached Slack
+    assert [c for c in ws.calls if c != "auth.test"] == [] and ws.messages == []
 
 
 def test_a_replayed_request_older_than_five_minutes_is_refused(bot: SandboxBot) -> None:
@@ -51,7 +56,7 @@ def test_a_replayed_request_older_than_five_minutes_is_refused(bot: SandboxBot) 
         urlencode(COMMAND), "application/x-www-form-urlencoded", timestamp=stale
     )
     assert answer.status == 401
-    assert bot.slack.workspace.calls == []
+    assert [c for c in bot.slack.workspace.calls if c != "auth.test"] == []
 
 
 def test_a_correctly_signed_request_of_the_same_body_is_served(bot: SandboxBot) -> None:
@@ -101,6 +106,26 @@ def test_a_command_from_a_channel_not_in_the_profile_is_refused_naming_where_to_
     assert answer["response_type"] == "ephemeral"
     assert "opsbot answers in #orchestration-health, #nba-alerts" in answer["text"]
     assert "chat.postMessage" not in bot.slack.workspace.calls
+
+
+def test_a_burst_right_after_a_start_asks_slack_who_the_bot_is_once(sandbox: Sandbox) -> None:
+    profile_path = ROOT / "opsbot.toml"
+    with sandbox_bot(load_profile(profile_path), profile_path, sandbox) as fresh:
+        ws = fresh.slack.workspace
+        thread = fresh.server.start_in_thread()
+        try:
+            wait_until(ws, lambda: "auth.test" in ws.calls)  # asked once, at start-up
+            with ThreadPoolExecutor(20) as pool:
+                acks = list(
+                    pool.map(
+                        lambda _: fresh.slack.command(ONCALL, HEALTH_CHANNEL, "/health help"),
+                        range(20),
+                    )
+                )
+            assert [a.status for a in acks] == [200] * 20
+            assert ws.calls.count("auth.test") == 1  # not once per request in flight
+        finally:
+            fresh.server.stop(thread)
 
 
 def test_healthz_reports_the_profile_it_serves(bot: SandboxBot) -> None:
