@@ -206,6 +206,9 @@ class ServiceConfig(Strict):
     # The check that shows this service's data is healthy after a deploy (PLATFORM.md): shown in
     # the deploy checklist, and a canary fails when it gets worse than it was at the start.
     data_check: str | None = None
+    # What the canary must be seen writing, per request, against the stable revision: "predictions"
+    # (rows of the predictions table stamped with its deployment_revision). None: not judged.
+    canary_output: Literal["predictions"] | None = None
 
     @model_validator(mode="after")
     def _known_data_check(self) -> Self:
@@ -283,6 +286,7 @@ class DeployConfig(Strict):
     max_5xx_vs_stable: float = Field(default=2.0, ge=1)  # canary 5xx ratio ≤ stable's × this...
     min_5xx_excess_points: float = Field(default=1.0, ge=0)  # ...unless within this many points
     latency_factor: float = Field(default=1.5, ge=1)  # canary p95 ≤ stable p95 × this
+    min_output_share: float = Field(default=0.5, gt=0, le=1)  # canary writes ≥ stable's rate × this
     failures_to_roll_back: int = Field(default=2, ge=1)  # consecutive failing analyses
     two_person_rule: bool = True  # promotion by someone other than the requester
     approval_expiry_h: float = Field(default=4.0, gt=0)

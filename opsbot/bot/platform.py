@@ -207,7 +207,20 @@ def deploy_tools(
         clock=clock,
         data_check=data_checks(profile, platforms) if platforms else lambda service: None,
         refresh_repo=refresh_repo,
+        revision_output=revision_output(profile, platforms) if platforms else None,
     )
+
+
+def revision_output(
+    profile: Profile, platforms: Callable[[], Platform]
+) -> Callable[[list[str], datetime, datetime], dict[str, int]]:
+    """Predictions each revision wrote, read from the platform's warehouse."""
+    from opsbot.checks.revision_output import predictions_by_revision
+
+    def written(revisions: list[str], since: datetime, until: datetime) -> dict[str, int]:
+        return predictions_by_revision(platforms().warehouse, profile, revisions, since, until)
+
+    return written
 
 
 def data_checks(

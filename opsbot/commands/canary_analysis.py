@@ -32,6 +32,7 @@ class Analysis:
     stable: RevisionMetrics
     data: DataCheck | None = None
     errors: list[LogLine] = field(default_factory=list)  # a sample of the canary's ERROR lines
+    output: DataCheck | None = None  # what the canary wrote against the stable revision
 
 
 def pct(ratio: float | None) -> str:
@@ -44,6 +45,7 @@ def judge(
     policy: DeployConfig,
     data: DataCheck | None = None,
     errors: list[LogLine] | None = None,
+    output: DataCheck | None = None,
 ) -> Analysis:
     """Every failing rule is named, with its numbers; too few requests is never a pass."""
     reasons: list[str] = []
@@ -51,7 +53,7 @@ def judge(
         reasons.append(
             f"only {canary.requests} canary requests; at least {policy.min_requests} are needed to judge"
         )
-        return Analysis(Verdict.INSUFFICIENT, reasons, canary, stable, data, errors or [])
+        return Analysis(Verdict.INSUFFICIENT, reasons, canary, stable, data, errors or [], output)
     ratio = canary.error_ratio or 0.0
     if ratio * 100 > policy.max_5xx_percent:
         reasons.append(
@@ -77,5 +79,33 @@ def judge(
         )
     if data is not None and not data.ok:
         reasons.append(f"data check: {data.detail}")
+    if output is not None and not output.ok:
+        reasons.append(f"output: {output.detail}")
     verdict = Verdict.FAIL if reasons else Verdict.PASS
-    return Analysis(verdict, reasons, canary, stable, data, errors or [])
+    return Analysis(verdict, reasons, canary, stable, data, errors or [], output)
+
+
+def judge_output(
+    canary_written: int,
+    canary_requests: int,
+    stable_written: int,
+    stable_requests: int,
+    min_share: float,
+) -> DataCheck | None:
+    """The canary's writes per request against the stable revision's, over the same window.
+
+    None when the stable revision wrote nothing to compare with (no slate being predicted).
+    """
+    if stable_written == 0 or stable_requests == 0:
+        return None
+    stable_rate = stable_written / stable_requests
+    canary_rate = canary_written / canary_requests if canary_requests else 0.0
+    ok = canary_rate >= stable_rate * min_share
+    detail = (
+        f"the canary wrote {canary_written} predictions for {canary_requests} requests "
+        f"({canary_rate:.2f} a request), the stable revision {stable_written} for "
+        f"{stable_requests} ({stable_rate:.2f})"
+    )
+    if not ok:
+        detail += f", under {min_share:.0%} of its rate"
+    return DataCheck(ok, detail)

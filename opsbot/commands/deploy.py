@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING
 from opsbot.adapters.cloud_logging import CloudLogging
 from opsbot.adapters.cloudrun import COMMIT_LABEL, CloudRun, CloudRunError, TrafficShare
 from opsbot.adapters.git import CommitInfo, GitRepo
-from opsbot.adapters.monitoring import Monitoring
+from opsbot.adapters.monitoring import Monitoring, RevisionMetrics
 from opsbot.checks.result import SEVERITY, CheckResult, Status
-from opsbot.commands.canary_analysis import Analysis, DataCheck, Verdict, judge
+from opsbot.commands.canary_analysis import Analysis, DataCheck, Verdict, judge, judge_output
 from opsbot.commands.deploy_policy import active_freeze, promotion_refusal
 from opsbot.commands.drift import parse_commit_ref, select_services
 from opsbot.commands.errors import RequestError
@@ -44,6 +44,8 @@ class DeployTools:
     clock: Callable[[], datetime]
     data_check: Callable[[str], CheckResult | None] = lambda service: None  # by service name
     refresh_repo: Callable[[], None] = lambda: None  # main brought up to date (production: fetch)
+    # Rows each revision wrote in [since, until): for services judged by their output.
+    revision_output: Callable[[list[str], datetime, datetime], dict[str, int]] | None = None
 
 
 @dataclass(frozen=True)
@@ -275,14 +277,13 @@ def analyse(
     end = tools.clock()
     start = max(rollout.updated_at, end - timedelta(seconds=profile.deploy.interval_s))
     canary = tools.monitoring.revision_metrics(rollout.service, rollout.canary_revision, start, end)
+    stable_since = end - timedelta(seconds=profile.deploy.interval_s)
     stable = tools.monitoring.revision_metrics(
-        rollout.service,
-        rollout.stable_revision,
-        end - timedelta(seconds=profile.deploy.interval_s),
-        end,
+        rollout.service, rollout.stable_revision, stable_since, end
     )
     errors = tools.logs.errors(rollout.service, rollout.canary_revision, since=start, limit=5)
-    analysis = judge(canary, stable, profile.deploy, _data(tools, rollout), errors)
+    output = _output(profile, tools, rollout, (canary, start), (stable, stable_since), end)
+    analysis = judge(canary, stable, profile.deploy, _data(tools, rollout), errors, output)
     if analysis.verdict is Verdict.INSUFFICIENT:
         return StepOutcome(rollout, analysis)
     failures = rollout.failures + 1 if analysis.verdict is Verdict.FAIL else 0
@@ -303,6 +304,31 @@ def analyse(
         Seen.of(rollout), to=state, actor=actor, action="deploy.analysis", failures=failures
     )
     return StepOutcome(moved or rollout, analysis)
+
+
+def _output(
+    profile: Profile,
+    tools: DeployTools,
+    rollout: Rollout,
+    canary: tuple[RevisionMetrics, datetime],
+    stable: tuple[RevisionMetrics, datetime],
+    end: datetime,
+) -> DataCheck | None:
+    """What the canary wrote per request against the stable revision, each over its window."""
+    config = select_services(profile, [rollout.service])[0]
+    if config.canary_output is None or tools.revision_output is None:
+        return None
+    assert rollout.canary_revision is not None
+    (canary_metrics, canary_since), (stable_metrics, stable_since) = canary, stable
+    canary_written = tools.revision_output([rollout.canary_revision], canary_since, end)
+    stable_written = tools.revision_output([rollout.stable_revision], stable_since, end)
+    return judge_output(
+        canary_written[rollout.canary_revision],
+        canary_metrics.requests,
+        stable_written[rollout.stable_revision],
+        stable_metrics.requests,
+        profile.deploy.min_output_share,
+    )
 
 
 def _data(tools: DeployTools, rollout: Rollout) -> DataCheck | None:

@@ -8,14 +8,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import duckdb
+
+from opsbot.adapters.bigquery import BigQueryWarehouse
 from opsbot.adapters.cloud_logging import CloudLogging
 from opsbot.adapters.cloudrun import CloudRun
 from opsbot.adapters.git import GitRepo
 from opsbot.adapters.monitoring import Monitoring
+from opsbot.checks.revision_output import predictions_by_revision
 from opsbot.commands.deploy import DeployTools
 from opsbot.config import Profile
+from opsbot.sandbox.bigquery_emulator import BigQueryEmulator
 from opsbot.sandbox.cloudrun_emulator import CloudRunEmulator
 from opsbot.sandbox.cloudrun_state import CloudRunState, SeedRevision
+from opsbot.sandbox.demo_tables import TABLES
 from opsbot.sandbox.git_history import HistorySpec, PinnedCommit, write_history
 from opsbot.sandbox.logging_emulator import LoggingEmulator
 from opsbot.sandbox.monitoring_emulator import MonitoringEmulator
@@ -35,8 +41,14 @@ REGISTRY = "us-west2-docker.pkg.dev/nba-props-platform/services"
 DEFAULT_ROLES = {"deployer": ["U0SAMDEPLY", "U0LEEAPPRV"], "approver": ["U0LEEAPPRV", "U0SAMDEPLY"]}
 
 
+PREDICTIONS = "nba_predictions.player_prop_predictions"
+
+
 def deploy_profile(
-    roles: dict[str, list[str]] | None = None, data_check: str | None = None, **deploy: object
+    roles: dict[str, list[str]] | None = None,
+    data_check: str | None = None,
+    canary_output: str | None = None,
+    **deploy: object,
 ) -> Profile:
     return Profile.model_validate(
         {
@@ -46,6 +58,7 @@ def deploy_profile(
                     "name": "alpha",
                     "source_paths": ["services/alpha", "shared"],
                     "data_check": data_check,
+                    "canary_output": canary_output,
                 }
             ],
             "slack": {"roles": roles or DEFAULT_ROLES},
@@ -62,9 +75,20 @@ class DeployWorld:
     tools: DeployTools
     missing_images: set[str]
     cloud_run: CloudRunEmulator
+    warehouse: duckdb.DuckDBPyConnection  # behind a BigQuery emulator: the predictions table
 
     def advance(self, seconds: float) -> None:
         self.clock[0] += timedelta(seconds=seconds)
+
+    def write_predictions(self, revision: str, count: int, seconds_ago: float = 60) -> None:
+        """What the service does: `count` predictions stamped with the revision that wrote them."""
+        at = (self.clock[0] - timedelta(seconds=seconds_ago)).replace(tzinfo=None)
+        self.warehouse.execute(
+            f"INSERT INTO {PREDICTIONS} (prediction_id, system_id, game_date, is_active,"
+            " deployment_revision, created_at)"
+            " SELECT ? || i, 'catboost_v9', ?, TRUE, ?, ? FROM range(?) t(i)",
+            [revision, at.date(), revision, at, count],
+        )
 
     def serving(self) -> list[tuple[str, int]]:
         return [(t.revision, t.percent) for t in self.tools.cloud_run.get_service("alpha").serving]
@@ -104,9 +128,16 @@ def deploy_world(tmp_path: Path) -> Iterator[DeployWorld]:
         MonitoringEmulator(traffic, PROJECT),
         LoggingEmulator(traffic, PROJECT, lambda: clock[0]),
     )
+    con = duckdb.connect(":memory:")
+    con.execute("CREATE SCHEMA nba_predictions")
+    con.execute(f"CREATE TABLE {PREDICTIONS} ({TABLES[PREDICTIONS].columns})")
+    bigquery = BigQueryEmulator(con, {PREDICTIONS: TABLES[PREDICTIONS]})
     run.start()
     metrics.start()
     logs.start()
+    bigquery.start()
+    profile = deploy_profile()
+    warehouse = BigQueryWarehouse.from_profile(profile, endpoint=bigquery.url)
     database = Database.open(sqlite_url(tmp_path / "opsbot.db"))
     try:
         tools = DeployTools(
@@ -118,10 +149,14 @@ def deploy_world(tmp_path: Path) -> Iterator[DeployWorld]:
             repo=GitRepo.open(tmp_path / "repo", branch="main"),
             store=Store(database, lambda: clock[0]),
             clock=lambda: clock[0],
+            revision_output=lambda revisions, since, until: predictions_by_revision(
+                warehouse, profile, revisions, since, until
+            ),
         )
-        yield DeployWorld(clock, sha, state, tools, missing, run)
+        yield DeployWorld(clock, sha, state, tools, missing, run, con)
     finally:
         database.close()
+        bigquery.stop()
         logs.stop()
         metrics.stop()
         run.stop()

@@ -249,3 +249,58 @@ def test_data_that_was_already_bad_does_not_fail_a_canary_that_leaves_it_so(
     world.advance(300)
     step = deploy.analyse(profile, tools, rollout.id)
     assert step is not None and step.analysis.verdict is Verdict.PASS
+
+
+WRITES = deploy_profile(canary_output="predictions")  # alpha judged by the predictions it writes
+
+
+def _canary_of(world: DeployWorld) -> tuple[int, str]:
+    checklist = deploy.prepare(WRITES, world.tools, "alpha", world.sha["alpha: faster features"])
+    rollout = deploy.begin(WRITES, world.tools, checklist, DEPLOYER)
+    started = deploy.start_canary(WRITES, world.tools, rollout.id, DEPLOYER)
+    assert started is not None and started.canary_revision is not None
+    return rollout.id, started.canary_revision
+
+
+def test_a_canary_that_answers_every_request_but_writes_no_predictions_fails_and_rolls_back(
+    world: DeployWorld,
+) -> None:
+    rollout_id, _ = _canary_of(world)
+    steps = []
+    for _ in range(2):
+        world.advance(300)
+        world.write_predictions(STABLE, 5400)  # the stable revision writes as it always did
+        step = deploy.analyse(WRITES, world.tools, rollout_id)
+        assert step is not None and step.analysis.verdict is Verdict.FAIL
+        steps.append(step)
+    assert steps[-1].analysis.reasons == [  # its 5xx and latency are healthy: only data tells
+        "output: the canary wrote 0 predictions for 600 requests (0.00 a request), the stable "
+        "revision 5400 for 5400 (1.00), under 50% of its rate"
+    ]
+    assert steps[-1].rolled_back and world.serving() == [(STABLE, 100)]
+
+
+def test_a_canary_writing_as_the_stable_revision_does_passes_with_its_output_shown(
+    world: DeployWorld,
+) -> None:
+    rollout_id, canary = _canary_of(world)
+    world.advance(300)
+    world.write_predictions(STABLE, 5400)
+    world.write_predictions(canary, 590)
+    world.write_predictions(canary, 500, seconds_ago=400)  # before its window: not counted
+    step = deploy.analyse(WRITES, world.tools, rollout_id)
+    assert step is not None and step.analysis.verdict is Verdict.PASS
+    assert step.analysis.output is not None and step.analysis.output.ok
+    assert "the canary wrote 590 predictions for 600 requests (0.98 a request)" in (
+        step.analysis.output.detail
+    )
+
+
+def test_with_no_predictions_being_written_at_all_the_output_is_not_judged(
+    world: DeployWorld,
+) -> None:
+    rollout_id, _ = _canary_of(world)  # e.g. an off day: the stable revision writes none either
+    world.advance(300)
+    step = deploy.analyse(WRITES, world.tools, rollout_id)
+    assert step is not None and step.analysis.verdict is Verdict.PASS
+    assert step.analysis.output is None

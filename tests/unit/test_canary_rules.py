@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from opsbot.adapters.monitoring import RevisionMetrics
-from opsbot.commands.canary_analysis import DataCheck, Verdict, judge
+from opsbot.commands.canary_analysis import DataCheck, Verdict, judge, judge_output
 from opsbot.commands.deploy_policy import active_freeze, promotion_refusal
 from opsbot.config import DeployConfig, FreezeWindow
 
@@ -102,3 +102,22 @@ def test_promotion_needs_the_role_and_another_person() -> None:
 def test_steps_must_climb_to_100() -> None:
     with pytest.raises(ValueError, match="end at 100"):
         DeployConfig(steps=[10, 50])
+
+
+@pytest.mark.parametrize(
+    ("canary_written", "ok"),
+    [(0, False), (299, False), (300, True), (600, True)],  # half of stable's 1.0 a request
+)
+def test_a_canary_must_write_at_least_half_the_stable_revisions_rate(
+    canary_written: int, ok: bool
+) -> None:
+    output = judge_output(canary_written, 600, 5400, 5400, POLICY.min_output_share)
+    assert output is not None and output.ok is ok
+    assert judge(canary(600, 1), STABLE, POLICY, output=output).verdict is (
+        Verdict.PASS if ok else Verdict.FAIL
+    )
+
+
+def test_output_is_not_judged_when_the_stable_revision_wrote_nothing_to_compare() -> None:
+    assert judge_output(0, 600, 0, 5400, 0.5) is None
+    assert judge_output(0, 600, 100, 0, 0.5) is None

@@ -10,7 +10,7 @@ from opsbot.adapters.cloud_logging import LogLine
 from opsbot.adapters.git import CommitInfo
 from opsbot.adapters.monitoring import RevisionMetrics
 from opsbot.bot.views.deploy import checklist_view, rollout_view
-from opsbot.commands.canary_analysis import judge
+from opsbot.commands.canary_analysis import judge, judge_output
 from opsbot.commands.deploy import Checklist
 from opsbot.config import DeployConfig
 from opsbot.store.schema import Rollout
@@ -123,3 +123,16 @@ def test_a_checklist_whose_serving_commit_is_unknown_warns_instead_of_counting_z
     assert ":warning: *Ships* unknown: alpha-00001-aaa runs an unknown commit" in rendered
     assert "its label 0badc0de is not a commit in the repository" in rendered
     assert "0 commits" not in rendered
+
+
+def test_a_passing_canarys_output_is_shown_and_a_failing_one_is_a_reason() -> None:
+    canary, stable = RevisionMetrics("c", 600, 1, 160.0), RevisionMetrics("s", 5400, 11, 160.0)
+    for written, shown in (
+        (590, "output: the canary wrote 590"),
+        (0, "• output: the canary wrote 0"),
+    ):
+        output = judge_output(written, 600, 5400, 5400, POLICY.min_output_share)
+        _, blocks = rollout_view(
+            _rollout("canary"), POLICY, judge(canary, stable, POLICY, output=output)
+        )
+        assert str([b.to_dict() for b in blocks]).count(shown) == 1

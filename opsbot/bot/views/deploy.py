@@ -144,6 +144,8 @@ def rollout_view(
         blocks.append(section(f"*Last analysis:* {verdict}\n{table}"))
         if analysis.reasons:
             blocks.append(lines_section([f"• {escape(r)}" for r in analysis.reasons]))
+        if analysis.output is not None and analysis.output.ok:  # a failing one is a reason above
+            blocks.append(context(f"output: {escape(analysis.output.detail)}"))
         if analysis.errors:
             blocks.append(
                 lines_section(
