@@ -19,8 +19,11 @@ class Once(Generic[T]):
         self.failure: str | None = None  # why the last build failed, until one succeeds
 
     @property
-    def built(self) -> bool:
-        return bool(self._value)
+    def state(self) -> str:
+        """One of: ready; opening (not built yet); unavailable: why (the last build failed)."""
+        if self._value:
+            return "ready"
+        return f"unavailable: {self.failure}" if self.failure else "opening"
 
     def __call__(self) -> T:
         with self._lock:

@@ -55,21 +55,12 @@ def health_probe(
     def probe() -> dict[str, Any]:
         database = store.get()  # StoreNotReady: 503 with the reason
         database.ping()  # StoreUnavailable: 503 with the reason
-        deploys = (
-            "off"
-            if deploy_tools is None
-            else "ready"
-            if deploy_tools.built
-            else f"unavailable: {deploy_tools.failure}"
-            if deploy_tools.failure
-            else "opening"
-        )
         return {
             "profile": str(profile_path),
             "services": len(profile.services),
             "checks": len(profile.health.checks),
             "store": database.engine.dialect.name,
-            "deploys": deploys,
+            "deploys": "off" if deploy_tools is None else deploy_tools.state,
         }
 
     return probe

@@ -135,7 +135,7 @@ def prepare(
         commit=commit,
         stable_revision=stable,
         deployed=deployed_label,
-        shipped_count=shipped.count if shipped else None,
+        shipped_count=shipped.count if shipped is not None else None,
         shipped=shipped.newest if shipped else [],
         schema_changes=tools.repo.schema_changes(base, commit.sha, profile.deploy.schema_paths)
         if base

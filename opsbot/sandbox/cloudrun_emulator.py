@@ -55,10 +55,8 @@ class CloudRunEmulator(JsonApi):
                 return state.get_service(m[1])
             if method == "PATCH":
                 with self._lock:
-                    refused, self.refuse_writes = (
-                        self.refuse_writes > 0,
-                        max(0, self.refuse_writes - 1),
-                    )
+                    refused = self.refuse_writes > 0
+                    self.refuse_writes -= refused
                 if refused:
                     raise GoogleApiError(
                         403, "forbidden", "Permission 'run.services.update' denied (injected)"
