@@ -26,9 +26,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from opsbot.sandbox.platform import Sandbox
-from opsbot.sandbox.slack_emulator import SlackEmulator
-from opsbot.sandbox.slack_workspace import Workspace
+from sandbox.platform import Sandbox
+from sandbox.slack_emulator import SlackEmulator
+from sandbox.slack_workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[1]
 IN_PROGRESS = re.compile(r": running ")

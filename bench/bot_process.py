@@ -21,18 +21,19 @@ from pydantic import SecretStr
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from opsbot.bot.access import Access
-from opsbot.bot.once import Once
-from opsbot.bot.platform import Platform, deploy_tools
-from opsbot.bot.runtime import Runtime
-from opsbot.bot.serve import http_server, open_sqlite
-from opsbot.bot.server import Server, asgi_app, bind
-from opsbot.bot.settings import SlackSettings
-from opsbot.bot.store_startup import BackgroundStore
-from opsbot.commands.deploy import DeployTools
-from opsbot.config import load_profile
-from opsbot.store.database import Database
-from opsbot.store.rollouts import Store
+from bot.access import Access
+from bot.once import Once
+from bot.runtime import Runtime
+from bot.server import Server, asgi_app, bind
+from bot.settings import SlackSettings
+from commands.deploy import DeployTools
+from commands.platform import Platform
+from opsbot.platform import deploy_tools
+from opsbot.profile import load_profile
+from opsbot.serve import http_server, open_sqlite
+from store.background import BackgroundStore
+from store.database import Database
+from store.rollouts import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,10 +50,10 @@ def minimal_server(api_url: str, token: str, secret: str) -> Server:
 
 
 def opsbot_server(options: argparse.Namespace) -> Server:
-    from opsbot.adapters.bigquery import BigQueryWarehouse
-    from opsbot.adapters.cloudrun import CloudRun
-    from opsbot.adapters.git import GitRepo
-    from opsbot.checks.drift_model import DriftSources
+    from adapters.bigquery import BigQueryWarehouse
+    from adapters.cloudrun import CloudRun
+    from adapters.git import GitRepo
+    from checks.drift_model import DriftSources
 
     profile_path = ROOT / "opsbot.toml"
     profile = load_profile(profile_path)

@@ -21,9 +21,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from opsbot.sandbox.slack_delivery import SlackSender
-from opsbot.sandbox.slack_emulator import SlackEmulator
-from opsbot.sandbox.slack_workspace import ResponseUrl
+from sandbox.slack_delivery import SlackSender
+from sandbox.slack_emulator import SlackEmulator
+from sandbox.slack_workspace import ResponseUrl
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMAND = {

@@ -17,15 +17,15 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from opsbot.adapters.cloudrun import CloudRun
-from opsbot.adapters.git import GitRepo
-from opsbot.checks.drift_engine import drift_report
-from opsbot.checks.drift_model import DriftSources
-from opsbot.config import Profile
-from opsbot.sandbox.cloudrun_emulator import CloudRunEmulator
-from opsbot.sandbox.cloudrun_state import CloudRunState, SeedRevision
-from opsbot.sandbox.demo_tables import cache_dir
-from opsbot.sandbox.git_history import Area, HistorySpec, cached_history
+from adapters.cloudrun import CloudRun
+from adapters.git import GitRepo
+from checks.drift_engine import drift_report
+from checks.drift_model import DriftSources
+from config import Profile
+from sandbox.cloudrun_emulator import CloudRunEmulator
+from sandbox.cloudrun_state import CloudRunState, SeedRevision
+from sandbox.demo_tables import cache_dir
+from sandbox.git_history import Area, HistorySpec, cached_history
 
 SERVICES = 20
 NOW = datetime(2026, 2, 5, 18, tzinfo=UTC)

@@ -25,16 +25,16 @@ from pathlib import Path
 from typing import Any
 
 from bench.ack_latency import bot_process, platform_args, send, slack_args
-from opsbot.bot.actions import ActionId
-from opsbot.bot.platform import deploy_tools, sandbox_drift_sources
-from opsbot.bot.views.deploy import rollout_view
-from opsbot.commands import deploy
-from opsbot.config import load_profile
-from opsbot.sandbox.platform import Sandbox
-from opsbot.sandbox.slack_emulator import SlackEmulator
-from opsbot.sandbox.slack_workspace import BOT_USER, Workspace
-from opsbot.store.database import Database
-from opsbot.store.rollouts import Store
+from bot.actions import ActionId
+from bot.views.deploy import rollout_view
+from commands import deploy
+from opsbot.platform import deploy_tools, sandbox_drift_sources
+from opsbot.profile import load_profile
+from sandbox.platform import Sandbox
+from sandbox.slack_emulator import SlackEmulator
+from sandbox.slack_workspace import BOT_USER, Workspace
+from store.database import Database
+from store.rollouts import Store
 from tests.pg import private_schema
 from tests.slack.helpers import wait_until
 

@@ -17,13 +17,14 @@ import tempfile
 import time
 from datetime import date
 
-from opsbot.adapters.bigquery import BigQueryWarehouse
-from opsbot.bot.platform import sandbox_drift_sources
-from opsbot.checks.base import CheckContext
-from opsbot.checks.registry import build_checks
-from opsbot.checks.runner import run_checks
-from opsbot.config import Profile, load_profile
-from opsbot.sandbox.platform import Sandbox
+from adapters.bigquery import BigQueryWarehouse
+from checks.base import CheckContext
+from checks.registry import build_checks, enabled_checks
+from checks.runner import run_checks
+from config import Profile
+from opsbot.platform import sandbox_drift_sources
+from opsbot.profile import load_profile
+from sandbox.platform import Sandbox
 
 AS_OF = date(2026, 2, 5)
 
@@ -75,7 +76,7 @@ def main() -> None:
 
     cold, warm = measure_starts()
     profile = load_profile()
-    names = list(profile.health.checks)
+    names = enabled_checks(profile)
     with Sandbox() as sandbox:
         assert sandbox.bigquery is not None
         wall(profile, sandbox, names)  # warm the client's connection pool

@@ -1,3 +1,5 @@
-from opsbot.bot.cli import main
+"""`python -m opsbot`: the same entry point as the `opsbot` command."""
+
+from cli.main import main
 
 main()

@@ -10,14 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from opsbot.adapters.bigquery import BigQueryWarehouse
-from opsbot.adapters.warehouse import Warehouse
-from opsbot.bot.serve import SandboxBot, sandbox_bot
-from opsbot.checks.result import HealthReport
-from opsbot.commands.health import run_health as run
-from opsbot.config import CHECK_NAMES, Profile, load_profile
-from opsbot.sandbox.demo_season import SANDBOX_NOW
-from opsbot.sandbox.platform import Sandbox
+from adapters.bigquery import BigQueryWarehouse
+from adapters.warehouse import Warehouse
+from checks.registry import CHECK_NAMES
+from checks.result import HealthReport
+from commands.health import run_health as run
+from config import Profile
+from opsbot.profile import load_profile
+from opsbot.serve import SandboxBot, sandbox_bot
+from sandbox.demo_season import SANDBOX_NOW
+from sandbox.platform import Sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import create_engine, text
 
-from opsbot.store.database import normalise_url
+from store.database import normalise_url
 
 
 @contextmanager

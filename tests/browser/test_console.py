@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from opsbot.bot.serve import SandboxBot
+from opsbot.serve import SandboxBot
 from tests.slack.helpers import assert_slack_would_accept
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

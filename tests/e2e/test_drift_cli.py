@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from opsbot.sandbox.demo_repo import VEGAS_FIX_SUBJECT, platform_repo
+from sandbox.demo_repo import VEGAS_FIX_SUBJECT, platform_repo
 from tests.conftest import ROOT
 from tests.e2e.test_health_cli import opsbot
 from tests.gitcli import git_out

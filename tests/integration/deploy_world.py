@@ -10,24 +10,24 @@ from pathlib import Path
 
 import duckdb
 
-from opsbot.adapters.bigquery import BigQueryWarehouse
-from opsbot.adapters.cloud_logging import CloudLogging
-from opsbot.adapters.cloudrun import CloudRun
-from opsbot.adapters.git import GitRepo
-from opsbot.adapters.monitoring import Monitoring
-from opsbot.checks.revision_output import predictions_by_revision
-from opsbot.commands.deploy import DeployTools
-from opsbot.config import Profile
-from opsbot.sandbox.bigquery_emulator import BigQueryEmulator
-from opsbot.sandbox.cloudrun_emulator import CloudRunEmulator
-from opsbot.sandbox.cloudrun_state import CloudRunState, SeedRevision
-from opsbot.sandbox.demo_tables import TABLES
-from opsbot.sandbox.git_history import HistorySpec, PinnedCommit, write_history
-from opsbot.sandbox.logging_emulator import LoggingEmulator
-from opsbot.sandbox.monitoring_emulator import MonitoringEmulator
-from opsbot.sandbox.traffic import HEALTHY, Behaviour, TrafficModel
-from opsbot.store.database import Database, sqlite_url
-from opsbot.store.rollouts import Store
+from adapters.bigquery import BigQueryWarehouse
+from adapters.cloud_logging import CloudLogging
+from adapters.cloudrun import CloudRun
+from adapters.git import GitRepo
+from adapters.monitoring import Monitoring
+from checks.revision_output import predictions_by_revision
+from commands.deploy import DeployTools
+from config import Profile
+from sandbox.bigquery_emulator import BigQueryEmulator
+from sandbox.cloudrun_emulator import CloudRunEmulator
+from sandbox.cloudrun_state import CloudRunState, SeedRevision
+from sandbox.demo_tables import TABLES
+from sandbox.git_history import HistorySpec, PinnedCommit, write_history
+from sandbox.logging_emulator import LoggingEmulator
+from sandbox.monitoring_emulator import MonitoringEmulator
+from sandbox.traffic import HEALTHY, Behaviour, TrafficModel
+from store.database import Database, sqlite_url
+from store.rollouts import Store
 from tests.gitcli import git_out
 from tests.integration.drift_world import AREAS, PARENT
 

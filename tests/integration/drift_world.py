@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from opsbot.adapters.cloudrun import CloudRun
-from opsbot.adapters.git import GitRepo
-from opsbot.checks.drift_model import DriftSources
-from opsbot.config import Profile
-from opsbot.sandbox.cloudrun_emulator import CloudRunEmulator
-from opsbot.sandbox.cloudrun_state import CloudRunState, SeedRevision
-from opsbot.sandbox.git_history import Area, HistorySpec, PinnedCommit, write_history
+from adapters.cloudrun import CloudRun
+from adapters.git import GitRepo
+from checks.drift_model import DriftSources
+from config import Profile
+from sandbox.cloudrun_emulator import CloudRunEmulator
+from sandbox.cloudrun_state import CloudRunState, SeedRevision
+from sandbox.git_history import Area, HistorySpec, PinnedCommit, write_history
 from tests.gitcli import git_out
 
 NOW = datetime(2026, 2, 5, 18, 0, tzinfo=UTC)

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from opsbot.checks.result import Overall, Status
-from opsbot.config import Profile
+from checks.result import Overall, Status
+from config import Profile
 from tests.conftest import connect, run_health
 
 OK, WARN, CRIT, NA, ERR = (

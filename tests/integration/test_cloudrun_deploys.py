@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from opsbot.adapters.cloudrun import CloudRun, CloudRunError, RevisionNotReady, TrafficShare
-from opsbot.sandbox.cloudrun_emulator import CloudRunEmulator
-from opsbot.sandbox.cloudrun_state import CloudRunState, SeedRevision
+from adapters.cloudrun import CloudRun, CloudRunError, RevisionNotReady, TrafficShare
+from sandbox.cloudrun_emulator import CloudRunEmulator
+from sandbox.cloudrun_state import CloudRunState, SeedRevision
 
 NOW = datetime(2026, 2, 5, 18, tzinfo=UTC)
 PARENT = "projects/nba-props-platform/locations/us-west2"

@@ -13,9 +13,9 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import run_v2
 from google.protobuf import field_mask_pb2
 
-from opsbot.adapters.cloudrun import CloudRun, CloudRunError, ServiceNotFound
-from opsbot.sandbox.cloudrun_emulator import CloudRunEmulator
-from opsbot.sandbox.cloudrun_state import CloudRunState, SeedRevision
+from adapters.cloudrun import CloudRun, CloudRunError, ServiceNotFound
+from sandbox.cloudrun_emulator import CloudRunEmulator
+from sandbox.cloudrun_state import CloudRunState, SeedRevision
 
 NOW = datetime(2026, 2, 5, 18, tzinfo=UTC)
 PARENT = "projects/nba-props-platform/locations/us-west2"

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from opsbot.commands import deploy
-from opsbot.commands.deploy import DeployTools
-from opsbot.commands.rollout_driver import Tick, reconcile, tick
-from opsbot.store.database import Database, sqlite_url
-from opsbot.store.rollouts import Store
-from opsbot.store.states import RolloutState, Seen
+from commands import deploy
+from commands.deploy import DeployTools
+from commands.rollout_driver import Tick, reconcile, tick
+from store.database import Database, sqlite_url
+from store.rollouts import Store
+from store.states import RolloutState, Seen
 from tests.integration.deploy_world import DeployWorld, deploy_profile
 
 PROFILE = deploy_profile()

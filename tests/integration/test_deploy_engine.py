@@ -7,11 +7,11 @@ from dataclasses import replace
 
 import pytest
 
-from opsbot.checks.result import CheckResult, Status
-from opsbot.commands import deploy
-from opsbot.commands.canary_analysis import Verdict
-from opsbot.commands.errors import RequestError
-from opsbot.store.states import RolloutState
+from checks.result import CheckResult, Status
+from commands import deploy
+from commands.canary_analysis import Verdict
+from commands.errors import RequestError
+from store.states import RolloutState
 from tests.integration.deploy_world import DeployWorld, deploy_profile
 
 PROFILE = deploy_profile()

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from opsbot.adapters.cloudrun import CloudRun, CloudRunError
-from opsbot.adapters.git import GitError, GitRepo
-from opsbot.checks.drift_model import Basis, DriftSources, FindingKind, ServiceDrift, Severity
-from opsbot.commands.drift import run_contains, run_drift
-from opsbot.commands.errors import RequestError
-from opsbot.config import Profile
+from adapters.cloudrun import CloudRun, CloudRunError
+from adapters.git import GitError, GitRepo
+from checks.drift_model import Basis, DriftSources, FindingKind, ServiceDrift, Severity
+from commands.drift import run_contains, run_drift
+from commands.errors import RequestError
+from config import Profile
 from tests.gitcli import git_out
 from tests.integration.drift_world import NOW, World, profile, world
 

@@ -6,8 +6,8 @@ from collections import defaultdict
 
 import pytest
 
-from opsbot.adapters.git import AmbiguousCommit, GitRepo
-from opsbot.sandbox.platform import Sandbox
+from adapters.git import AmbiguousCommit, GitRepo
+from sandbox.platform import Sandbox
 from tests.gitcli import git_out
 
 

@@ -8,14 +8,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from opsbot.adapters.cloud_logging import CloudLogging
-from opsbot.adapters.cloudrun import CloudRun, TrafficShare
-from opsbot.adapters.monitoring import Monitoring, MonitoringError
-from opsbot.sandbox.cloudrun_emulator import CloudRunEmulator
-from opsbot.sandbox.cloudrun_state import CloudRunState, SeedRevision
-from opsbot.sandbox.logging_emulator import LoggingEmulator
-from opsbot.sandbox.monitoring_emulator import MonitoringEmulator
-from opsbot.sandbox.traffic import HEALTHY, Behaviour, TrafficModel
+from adapters.cloud_logging import CloudLogging
+from adapters.cloudrun import CloudRun, TrafficShare
+from adapters.monitoring import Monitoring, MonitoringError
+from sandbox.cloudrun_emulator import CloudRunEmulator
+from sandbox.cloudrun_state import CloudRunState, SeedRevision
+from sandbox.logging_emulator import LoggingEmulator
+from sandbox.monitoring_emulator import MonitoringEmulator
+from sandbox.traffic import HEALTHY, Behaviour, TrafficModel
 
 T0 = datetime(2026, 2, 5, 18, tzinfo=UTC)
 PROJECT = "nba-props-platform"

@@ -6,10 +6,11 @@ from typing import Any
 
 import pytest
 
-from opsbot.checks.result import Status
-from opsbot.commands.errors import RequestError
-from opsbot.commands.health import parse_game_date
-from opsbot.config import ConfigError, Profile, load_profile
+from checks.result import Status
+from commands.errors import RequestError
+from commands.health import parse_game_date
+from config import ConfigError, Profile
+from opsbot.profile import load_profile
 from tests.conftest import ROOT, connect, run_health
 from tests.integration.test_checks_on_sandbox import QUIET_DAY
 

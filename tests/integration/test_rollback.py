@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from opsbot.commands import deploy, rollback
-from opsbot.commands.errors import RequestError
-from opsbot.store.states import RolloutState
+from commands import deploy, rollback
+from commands.errors import RequestError
+from store.states import RolloutState
 from tests.integration.deploy_world import DeployWorld, deploy_profile
 
 PROFILE = deploy_profile()

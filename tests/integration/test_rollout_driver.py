@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from opsbot.commands import deploy
-from opsbot.commands.rollout_driver import Tick, active_rollouts, tick
-from opsbot.store.database import Database, sqlite_url
-from opsbot.store.rollouts import Store
-from opsbot.store.states import RolloutState
+from commands import deploy
+from commands.rollout_driver import Tick, active_rollouts, tick
+from store.database import Database, sqlite_url
+from store.rollouts import Store
+from store.states import RolloutState
 from tests.integration.deploy_world import DeployWorld, deploy_profile
 
 PROFILE = deploy_profile(watch_minutes=10)

@@ -7,10 +7,10 @@ from typing import Any
 
 import duckdb
 
-from opsbot.sandbox.demo_repo import PLATFORM_HISTORY
-from opsbot.sandbox.demo_tables import TABLES, build_database, cached_database
-from opsbot.sandbox.git_history import write_history
-from opsbot.sandbox.platform import Sandbox
+from sandbox.demo_repo import PLATFORM_HISTORY
+from sandbox.demo_tables import TABLES, build_database, cached_database
+from sandbox.git_history import write_history
+from sandbox.platform import Sandbox
 from tests.gitcli import git_out
 
 

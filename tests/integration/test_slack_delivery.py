@@ -9,8 +9,8 @@ import pytest
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from opsbot.bot.server import Server, asgi_app, bind
-from opsbot.sandbox.slack_emulator import SlackEmulator
+from bot.server import Server, asgi_app, bind
+from sandbox.slack_emulator import SlackEmulator
 from tests.slack.helpers import wait_until
 
 SECRET = "delivery-test-secret"

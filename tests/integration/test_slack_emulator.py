@@ -9,8 +9,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
-from opsbot.sandbox.slack_emulator import SlackEmulator
-from opsbot.sandbox.slack_workspace import ResponseUrl
+from sandbox.slack_emulator import SlackEmulator
+from sandbox.slack_workspace import ResponseUrl
 
 
 @pytest.fixture

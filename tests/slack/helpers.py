@@ -8,7 +8,7 @@ from typing import TypeVar
 
 from slack_sdk.models.blocks import Block
 
-from opsbot.sandbox.slack_workspace import Message, Workspace
+from sandbox.slack_workspace import Message, Workspace
 
 T = TypeVar("T")
 IN_PROGRESS = re.compile(r": (running|checking) ")

@@ -7,16 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from opsbot.bot.actions import ActionId
-from opsbot.bot.platform import sandbox_deploy_tools
-from opsbot.bot.serve import SandboxBot, sandbox_bot
-from opsbot.bot.views.deploy import rollout_view
-from opsbot.commands import deploy
-from opsbot.config import load_profile
-from opsbot.sandbox.platform import Sandbox
-from opsbot.sandbox.slack_workspace import BOT_USER, Message, Workspace
-from opsbot.store.database import Database, sqlite_url
-from opsbot.store.rollouts import Store
+from bot.actions import ActionId
+from bot.views.deploy import rollout_view
+from commands import deploy
+from opsbot.platform import sandbox_deploy_tools
+from opsbot.profile import load_profile
+from opsbot.serve import SandboxBot, sandbox_bot
+from sandbox.platform import Sandbox
+from sandbox.slack_workspace import BOT_USER, Message, Workspace
+from store.database import Database, sqlite_url
+from store.rollouts import Store
 from tests.slack.helpers import (
     APPROVER,
     DEPLOYER,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from opsbot.bot.actions import ActionId
-from opsbot.bot.serve import SandboxBot
+from bot.actions import ActionId
+from opsbot.serve import SandboxBot
 from tests.slack.helpers import (
     HEALTH_CHANNEL,
     ONCALL,

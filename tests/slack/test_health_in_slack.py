@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
-from opsbot.adapters.warehouse import Warehouse
-from opsbot.bot.actions import ActionId
-from opsbot.bot.platform import Platform, PlatformUnavailable
-from opsbot.bot.serve import SandboxBot
+from adapters.warehouse import Warehouse
+from bot.actions import ActionId
+from commands.platform import Platform, PlatformUnavailable
+from opsbot.serve import SandboxBot
 from tests.slack.helpers import (
     APPROVER,
     HEALTH_CHANNEL,

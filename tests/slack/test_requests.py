@@ -11,16 +11,16 @@ from urllib.parse import urlencode
 
 import pytest
 
-from opsbot.adapters.git import RepoNotFound
-from opsbot.bot.once import Once
-from opsbot.bot.serve import SandboxBot, health_probe, sandbox_bot
-from opsbot.bot.store_startup import BackgroundStore, StoreNotReady
-from opsbot.commands.deploy import DeployTools
-from opsbot.config import load_profile
-from opsbot.sandbox.platform import Sandbox
-from opsbot.sandbox.slack_delivery import SlackSender
-from opsbot.sandbox.slack_workspace import ResponseUrl
-from opsbot.store.database import Database
+from adapters.git import RepoNotFound
+from bot.once import Once
+from commands.deploy import DeployTools
+from opsbot.profile import load_profile
+from opsbot.serve import SandboxBot, health_probe, sandbox_bot
+from sandbox.platform import Sandbox
+from sandbox.slack_delivery import SlackSender
+from sandbox.slack_workspace import ResponseUrl
+from store.background import BackgroundStore, StoreNotReady
+from store.database import Database
 from tests.slack.helpers import HEALTH_CHANNEL, ONCALL, finished, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from opsbot.store.database import Database, sqlite_url
-from opsbot.store.rollouts import Store
+from store.database import Database, sqlite_url
+from store.rollouts import Store
 from tests.pg import private_schema
 
 T0 = datetime(2026, 2, 5, 18, tzinfo=UTC)

@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect
 
-from opsbot.bot.serve import open_database
-from opsbot.config import StoreConfig, load_profile
-from opsbot.store.database import Database, StoreUnavailable
-from opsbot.store.rollouts import ServiceBusy, Store
-from opsbot.store.states import RolloutState, Seen
+from config import StoreConfig
+from opsbot.profile import load_profile
+from opsbot.serve import open_database
+from store.database import Database, StoreUnavailable
+from store.rollouts import ServiceBusy, Store
+from store.states import RolloutState, Seen
 from tests.conftest import ROOT
 from tests.store.conftest import Clock
 

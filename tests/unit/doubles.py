@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from opsbot.checks.base import CheckContext
-from opsbot.config import Profile
+from checks.base import CheckContext
+from config import Profile
 
 
 class NoWarehouse:

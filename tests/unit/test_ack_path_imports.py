@@ -8,7 +8,7 @@ import sys
 
 def test_assembling_the_app_imports_no_google_client_no_sqlalchemy_and_no_alembic() -> None:
     probe = (
-        "import sys, opsbot.bot.serve, opsbot.bot.app; "
+        "import sys, opsbot.serve, bot.app; "
         "heavy = ('google.cloud.bigquery', 'google.cloud.run_v2', 'google.cloud.monitoring_v3', "
         "'google.cloud.logging', 'sqlalchemy', 'alembic'); "
         "print(','.join(m for m in heavy if m in sys.modules))"

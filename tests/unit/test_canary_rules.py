@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from opsbot.adapters.monitoring import RevisionMetrics
-from opsbot.commands.canary_analysis import DataCheck, Verdict, judge, judge_output
-from opsbot.commands.deploy_policy import active_freeze, promotion_refusal
-from opsbot.config import DeployConfig, FreezeWindow
+from adapters.monitoring import RevisionMetrics
+from commands.canary_analysis import DataCheck, Verdict, judge, judge_output
+from commands.deploy_policy import active_freeze, promotion_refusal
+from config import DeployConfig, FreezeWindow
 
 POLICY = DeployConfig()
 STABLE = RevisionMetrics("svc-00001-aaa", requests=5400, server_errors=11, p95_ms=160.0)

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from opsbot.checks.registry import FACTORIES, build_checks
-from opsbot.config import CHECK_NAMES, ConfigError, load_profile
+from checks.registry import CHECK_NAMES, FACTORIES, build_checks
+from config import ConfigError
+from opsbot.profile import load_profile
 
 ROOT = Path(__file__).resolve().parents[2]
 MINIMAL = '[platform]\nproject = "nba-props-platform"\nregion = "us-west2"\n'
@@ -53,7 +54,7 @@ def test_every_configurable_check_has_an_implementation() -> None:
             "warn_min must not exceed ok_min",
         ),
         ('[tables]\nschedule = "x; DROP TABLE y"\n', "tables.schedule", "dataset.table"),
-        ('[health]\nchecks = ["vegas"]\n', "health", "unknown check"),
+        ('[health]\nchecks = ["vegas"]\n', "health.checks", "unknown check"),
         (
             '[checks.grading_completeness]\naction = "regrade $day"\n',
             "checks.grading_completeness.action",

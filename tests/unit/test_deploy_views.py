@@ -6,14 +6,14 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from opsbot.adapters.cloud_logging import LogLine
-from opsbot.adapters.git import CommitInfo
-from opsbot.adapters.monitoring import RevisionMetrics
-from opsbot.bot.views.deploy import checklist_view, rollout_view
-from opsbot.commands.canary_analysis import judge, judge_output
-from opsbot.commands.deploy import Checklist
-from opsbot.config import DeployConfig
-from opsbot.store.schema import Rollout
+from adapters.cloud_logging import LogLine
+from adapters.git import CommitInfo
+from adapters.monitoring import RevisionMetrics
+from bot.views.deploy import checklist_view, rollout_view
+from commands.canary_analysis import judge, judge_output
+from commands.deploy import Checklist
+from config import DeployConfig
+from store.schema import Rollout
 
 NOW = datetime(2026, 2, 5, 18, tzinfo=UTC)
 POLICY = DeployConfig()

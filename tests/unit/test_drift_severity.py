@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from opsbot.adapters.git import Undeployed
-from opsbot.checks.drift_model import ServiceDrift, Severity, age_text, digest_severity, judge
-from opsbot.config import DriftConfig
+from adapters.git import Undeployed
+from checks.drift_model import ServiceDrift, Severity, age_text, digest_severity, judge
+from config import DriftConfig
 
 NOW = datetime(2026, 2, 5, 18, tzinfo=UTC)
 POLICY = DriftConfig()  # WARN past 2 h, CRITICAL at 20 commits or 24 h

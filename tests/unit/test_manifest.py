@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from opsbot.bot.app import SLASH_COMMANDS
+from bot.app import SLASH_COMMANDS
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from opsbot.bot.once import Once
+from bot.once import Once
 
 
 def test_racing_callers_share_the_one_value_built() -> None:

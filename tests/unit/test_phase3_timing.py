@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from opsbot.checks.phase3_completion import Phase3Completion
-from opsbot.checks.result import Status
-from opsbot.config import load_profile
+from checks.phase3_completion import Phase3Completion
+from checks.result import Status
+from opsbot.profile import load_profile
 from tests.conftest import ROOT
 from tests.unit.doubles import context
 

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from opsbot.adapters.warehouse import WarehouseError
-from opsbot.checks.base import CheckContext
-from opsbot.checks.result import CheckResult, Overall, Status
-from opsbot.checks.runner import run_checks
+from adapters.warehouse import WarehouseError
+from checks.base import CheckContext
+from checks.result import CheckResult, Overall, Status
+from checks.runner import run_checks
 from tests.unit.doubles import context
 
 

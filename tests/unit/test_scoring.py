@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from opsbot.checks.result import CheckResult, HealthReport, Overall, Status
+from checks.result import CheckResult, HealthReport, Overall, Status
 
 S = Status
 

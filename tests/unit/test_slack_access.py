@@ -7,14 +7,14 @@ import socket
 
 import pytest
 
-from opsbot.bot.access import Access, Caller, caller_of
-from opsbot.bot.errors import describe
-from opsbot.bot.in_flight import InFlight
-from opsbot.bot.listeners.drift import parse_drift_args
-from opsbot.bot.server import bind
-from opsbot.bot.settings import load_slack_settings
-from opsbot.commands.errors import RequestError
-from opsbot.config import ConfigError, Profile, SlackConfig
+from bot.access import Access, Caller, caller_of
+from bot.errors import describe
+from bot.in_flight import InFlight
+from bot.listeners.drift import parse_drift_args
+from bot.server import bind
+from bot.settings import load_slack_settings
+from commands.errors import RequestError
+from config import ConfigError, Profile, SlackConfig
 
 CONFIG = SlackConfig(
     command_channels=["#orchestration-health", "C0DEPLOY01"], roles={"approver": ["U0LEEAPPRV"]}

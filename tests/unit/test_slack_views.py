@@ -7,14 +7,14 @@ from datetime import UTC, date, datetime
 import pytest
 from slack_sdk.models.blocks import Block
 
-from opsbot.adapters.git import CommitInfo, Undeployed
-from opsbot.bot.actions import CheckDetails, DriftExpand, decode
-from opsbot.bot.views.drift import drift_report, undeployed_commits
-from opsbot.bot.views.health import check_details, health_progress, health_report
-from opsbot.bot.views.kit import MAX_TEXT, clip, escape, lines_section
-from opsbot.checks.drift_model import Basis, DriftReport, RevisionDrift, ServiceDrift, Severity
-from opsbot.checks.result import CheckResult, HealthReport, Status
-from opsbot.commands.errors import RequestError
+from adapters.git import CommitInfo, Undeployed
+from bot.actions import CheckDetails, DriftExpand, decode
+from bot.views.drift import drift_report, undeployed_commits
+from bot.views.health import check_details, health_progress, health_report
+from bot.views.kit import MAX_TEXT, clip, escape, lines_section
+from checks.drift_model import Basis, DriftReport, RevisionDrift, ServiceDrift, Severity
+from checks.result import CheckResult, HealthReport, Status
+from commands.errors import RequestError
 
 NOW = datetime(2026, 2, 5, 18, tzinfo=UTC)
 DAY = date(2026, 2, 5)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from opsbot.checks.result import Status
-from opsbot.checks.vegas_line_coverage import VegasLineCoverage
+from checks.result import Status
+from checks.vegas_line_coverage import VegasLineCoverage
 from tests.unit.doubles import context
 
 AS_OF = date(2026, 2, 5)

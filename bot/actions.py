@@ -1,0 +1,80 @@
+"""Every action id the app uses, and the small typed payloads its buttons carry."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date
+from typing import TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from commands.errors import RequestError
+
+BUTTON_VALUE_LIMIT = 2000  # Slack's limit for a button's value
+
+
+class ActionId(enum.StrEnum):
+    HEALTH_DETAILS = "health.details"
+    DRIFT_EXPAND = "drift.expand"
+    DEPLOY_START = "deploy.start"
+    DEPLOY_CANCEL = "deploy.cancel"
+    ROLLOUT_PROMOTE = "rollout.promote"
+    ROLLOUT_PROMOTE_FULL = "rollout.promote_full"
+    ROLLOUT_ROLL_BACK = "rollout.roll_back"
+    ROLLBACK_TO = "rollback.to"
+
+
+class ButtonValue(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def encode(self) -> str:
+        text = self.model_dump_json(exclude_none=True)
+        assert len(text) <= BUTTON_VALUE_LIMIT, f"button value over Slack's limit: {text[:80]}"
+        return text
+
+
+class CheckDetails(ButtonValue):
+    """Show one check's breakdown for the game day the report judged."""
+
+    check: str = Field(pattern=r"^[a-z0-9_]{1,64}$")
+    as_of: date
+
+
+class DriftExpand(ButtonValue):
+    """List a service's undeployed commits."""
+
+    service: str = Field(pattern=r"^[a-z][a-z0-9-]{0,62}$")
+
+
+V = TypeVar("V", bound=ButtonValue)
+
+
+def decode(kind: type[V], value: str | None) -> V:
+    """The payload of a clicked button, or a RequestError when it is not one we made."""
+    try:
+        return kind.model_validate_json(value or "")
+    except ValidationError:
+        raise RequestError(
+            "this button is from an older version of opsbot; run the command again"
+        ) from None
+
+
+class DeployStart(ButtonValue):
+    """Start the canary of the checklist the requester reviewed."""
+
+    service: str = Field(pattern=r"^[a-z][a-z0-9-]{0,62}$")
+    commit: str = Field(pattern=r"^[0-9a-f]{40}$")
+
+
+class RolloutAction(ButtonValue):
+    """Act on a rollout as the message showed it (`version`): repeated clicks act once."""
+
+    rollout: int = Field(ge=1)
+    version: int = Field(ge=1)
+
+
+class RollbackTo(ButtonValue):
+    """Move all of a service's traffic to this revision."""
+
+    service: str = Field(pattern=r"^[a-z][a-z0-9-]{0,62}$")
+    revision: str = Field(pattern=r"^[a-z][a-z0-9-]{0,99}$")

@@ -1,0 +1,87 @@
+"""The Bolt AsyncApp, assembled from the listeners of each entry point."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.errors import describe
+from bot.listeners import deploy, drift, health, rollback
+from bot.listeners.replies import ephemeral
+from bot.rollout_tasks import RolloutTasks
+from bot.runtime import Runtime
+from bot.settings import SlackSettings
+from bot.views.messages import notice
+
+log = logging.getLogger("opsbot.slack")
+SLASH_COMMANDS = (
+    *health.COMMANDS,
+    *drift.COMMANDS,
+    *deploy.COMMANDS,
+    *rollback.COMMANDS,
+)  # manifest.yml declares exactly these
+
+
+def web_client(settings: SlackSettings) -> AsyncWebClient:
+    """slack_sdk's client, retrying rate limits (honouring Retry-After) and dropped connections."""
+    options: dict[str, Any] = {}
+    if settings.api_url:
+        options["base_url"] = settings.api_url
+    return AsyncWebClient(
+        token=settings.slack_bot_token.get_secret_value(),
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+        ],
+        timeout=15,
+        **options,
+    )
+
+
+def _token_is_in_the_client(record: logging.LogRecord) -> bool:
+    """Bolt warns that $SLACK_BOT_TOKEN is unused when a client is given: ours carries it."""
+    return "`token` will be unused" not in record.getMessage()
+
+
+@dataclass(frozen=True)
+class Assembled:
+    app: AsyncApp
+    rollouts: RolloutTasks | None  # None when this bot does not deploy
+
+
+def build_app(runtime: Runtime, settings: SlackSettings) -> AsyncApp:
+    return assemble(runtime, settings).app
+
+
+def assemble(runtime: Runtime, settings: SlackSettings) -> Assembled:
+    bolt_logger = logging.getLogger("slack_bolt.AsyncApp")
+    if _token_is_in_the_client not in bolt_logger.filters:
+        bolt_logger.addFilter(_token_is_in_the_client)
+    app = AsyncApp(
+        client=web_client(settings),
+        signing_secret=settings.slack_signing_secret.get_secret_value(),
+    )
+    health.register(app, runtime)
+    drift.register(app, runtime)
+    rollouts = None
+    if runtime.deploy_tools is not None:
+        rollouts = RolloutTasks(runtime, app.client)
+        deploy.register(app, runtime, rollouts)
+        rollback.register(app, runtime, rollouts)
+
+    @app.error
+    async def on_error(error: Exception, body: dict[str, Any], respond: Any) -> None:
+        """The last resort: say what to do, or give a reference to the logged traceback."""
+        said = describe(error)
+        if body.get("response_url"):
+            await respond(**ephemeral(*notice(said.text)), replace_original=False)
+
+    return Assembled(app, rollouts)

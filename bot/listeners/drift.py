@@ -1,0 +1,163 @@
+"""`/drift [service ...]`, `/drift contains <sha>`, and the button listing undeployed commits."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.actions import ActionId, DriftExpand, decode
+from bot.in_flight import Claim
+from bot.listeners.replies import (
+    HELP_WORDS,
+    already_running,
+    ephemeral,
+    report_failure,
+    usage_answer,
+)
+from bot.live_message import LiveMessage
+from bot.runtime import Runtime
+from bot.views.drift import contains_report, drift_progress, drift_report, undeployed_commits
+from bot.views.kit import fallback
+from bot.views.messages import notice
+from commands.drift import parse_commit_ref, run_contains, run_drift, select_services
+from commands.errors import RequestError
+from config import Profile
+
+EXPANDED_COMMITS = 20  # commits listed per revision when a service is expanded
+
+
+@dataclass(frozen=True)
+class DriftRequest:
+    services: list[str]
+    contains: str | None = None
+
+
+def parse_drift_args(text: str, profile: Profile) -> DriftRequest:
+    """Services and an optional `contains <sha>`, or a RequestError (empty for help)."""
+    words = text.split()
+    if any(word.lower() in HELP_WORDS for word in words):
+        raise RequestError("")
+    contains = None
+    if words and words[0].lower() == "contains":
+        if len(words) < 2:
+            raise RequestError("`contains` needs a commit SHA")
+        contains = parse_commit_ref(words[1])
+        words = words[2:]
+    select_services(profile, words)
+    return DriftRequest(words, contains)
+
+
+COMMANDS = ("/drift",)
+
+
+def register(app: AsyncApp, runtime: Runtime) -> None:
+    guard = runtime.access.middleware()
+    profile = runtime.profile
+
+    @app.command(COMMANDS[0], middleware=[guard])
+    async def on_drift(
+        ack: Any, command: dict[str, Any], client: AsyncWebClient, respond: Any
+    ) -> None:
+        try:
+            request = parse_drift_args(command.get("text", ""), profile)
+        except RequestError as exc:
+            known = [s.name for s in profile.services]
+            await ack(**usage_answer("/drift", str(exc), known))
+            return
+        channel = command["channel_id"]
+        key = ("drift", channel, request.contains, tuple(sorted(request.services)))
+        claim = runtime.in_flight.claim(key)
+        if claim is None:
+            await ack(
+                **ephemeral(*notice(already_running(f"/drift {command.get('text', '')}".strip())))
+            )
+            return
+        if request.contains is not None:
+            count = len(request.services) or len(profile.services)
+            await ack(**ephemeral(*notice(f"Looking for {request.contains} in {count} services…")))
+            await post_contains(runtime, client, respond, channel, request, claim)
+        else:
+            await ack()
+            await post_drift(runtime, client, respond, channel, request.services, claim)
+
+    @app.action(ActionId.DRIFT_EXPAND, middleware=[guard])
+    async def on_expand(ack: Any, body: dict[str, Any], respond: Any) -> None:
+        await ack()
+        try:
+            wanted = decode(DriftExpand, body["actions"][0].get("value"))
+            select_services(profile, [wanted.service])
+            detailed = profile.model_copy(
+                update={
+                    "drift": profile.drift.model_copy(update={"commits_shown": EXPANDED_COMMITS})
+                }
+            )
+            platform = runtime.platform()
+            report = await asyncio.to_thread(
+                lambda: run_drift(
+                    detailed, platform.drift_sources(), [wanted.service], platform.now
+                )
+            )
+            expanded = undeployed_commits(report.services[0], report.checked_at)
+            await respond(**ephemeral(*expanded), replace_original=False)
+        except Exception as exc:
+            await report_failure(exc, respond, None, "Undeployed commits")
+
+
+async def post_drift(
+    runtime: Runtime,
+    client: AsyncWebClient,
+    respond: Any,
+    channel: str,
+    services: list[str],
+    claim: Claim,
+) -> None:
+    """The report in place of a progress line; `claim` is released before the report shows."""
+    count = len(services) or len(runtime.profile.services)
+    live: LiveMessage | None = None
+    try:
+        queued = runtime.slots.full
+        live = await LiveMessage.post(client, channel, *drift_progress(count, queued))
+        async with runtime.slots.semaphore:
+            if queued:
+                live.show(*drift_progress(count))
+            platform = runtime.platform()
+            report = await asyncio.to_thread(
+                lambda: run_drift(runtime.profile, platform.drift_sources(), services, platform.now)
+            )
+        claim.release()
+        await live.finish(*drift_report(report))
+    except Exception as exc:
+        claim.release()  # whoever reads the failure may ask again at once
+        await report_failure(exc, respond, live, "Drift")
+    finally:
+        claim.release()
+
+
+async def post_contains(
+    runtime: Runtime,
+    client: AsyncWebClient,
+    respond: Any,
+    channel: str,
+    request: DriftRequest,
+    claim: Claim,
+) -> None:
+    """The answer in the channel; an unknown commit is the asker's to fix, so it stays ephemeral."""
+    assert request.contains is not None
+    sha = request.contains
+    try:
+        platform = runtime.platform()
+        found = await asyncio.to_thread(
+            lambda: run_contains(runtime.profile, platform.drift_sources(), sha, request.services)
+        )
+        text, blocks = contains_report(found)
+        claim.release()
+        await client.chat_postMessage(channel=channel, text=fallback(text), blocks=blocks)
+    except Exception as exc:
+        claim.release()  # whoever reads the failure may ask again at once
+        await report_failure(exc, respond, None, f"Commit {sha}")
+    finally:
+        claim.release()

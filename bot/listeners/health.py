@@ -1,0 +1,142 @@
+"""`/health [YYYY-MM-DD]` and its Details buttons."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.actions import ActionId, CheckDetails, decode
+from bot.in_flight import Claim
+from bot.listeners.replies import (
+    HELP_WORDS,
+    already_running,
+    ephemeral,
+    report_failure,
+    usage_answer,
+)
+from bot.live_message import LiveMessage
+from bot.runtime import Runtime
+from bot.views.health import check_details, health_progress, health_report
+from bot.views.messages import notice
+from checks.registry import enabled_checks
+from checks.result import CheckResult, HealthReport
+from commands.errors import RequestError
+from commands.health import parse_game_date, resolve_as_of, run_health
+
+
+def parse_health_args(text: str, runtime: Runtime) -> date:
+    """The game day asked for, or a RequestError; `help` is a RequestError with no problem."""
+    words = text.split()
+    if any(word.lower() in HELP_WORDS for word in words):
+        raise RequestError("")
+    if len(words) > 1:
+        raise RequestError(f"expected at most one date, got {len(words)} words")
+    as_of = parse_game_date(words[0]) if words else None
+    return resolve_as_of(runtime.profile, runtime.platform().now, as_of)
+
+
+COMMANDS = ("/health",)
+
+
+def register(app: AsyncApp, runtime: Runtime) -> None:
+    guard = runtime.access.middleware()
+
+    @app.command(COMMANDS[0], middleware=[guard])
+    async def on_health(
+        ack: Any, command: dict[str, Any], client: AsyncWebClient, respond: Any
+    ) -> None:
+        try:
+            as_of = parse_health_args(command.get("text", ""), runtime)
+        except RequestError as exc:
+            await ack(**usage_answer("/health", str(exc)))
+            return
+        channel = command["channel_id"]
+        key = ("health", channel, as_of)
+        claim = runtime.in_flight.claim(key)
+        if claim is None:
+            await ack(**ephemeral(*notice(already_running(f"/health for {as_of}"))))
+            return
+        await ack()
+        await post_health(runtime, client, respond, channel, as_of, claim)
+
+    @app.action(ActionId.HEALTH_DETAILS, middleware=[guard])
+    async def on_details(ack: Any, body: dict[str, Any], respond: Any) -> None:
+        await ack()
+        try:
+            wanted = decode(CheckDetails, body["actions"][0].get("value"))
+            result = await run_one_check(runtime, wanted)
+            await respond(**ephemeral(*check_details(result, wanted.as_of)), replace_original=False)
+        except Exception as exc:
+            await report_failure(exc, respond, None, "Details")
+
+
+async def run_one_check(runtime: Runtime, wanted: CheckDetails) -> CheckResult:
+    if wanted.check not in enabled_checks(runtime.profile):
+        raise RequestError(f"check {wanted.check!r} is no longer in the profile; run /health again")
+    platform = runtime.platform()
+    warehouse = await asyncio.to_thread(lambda: platform.warehouse)
+    report = await run_health(
+        runtime.profile,
+        warehouse,
+        now=platform.now,
+        as_of=wanted.as_of,
+        checks=[wanted.check],
+        drift_sources=platform.drift_sources,
+    )
+    return report.results[0]
+
+
+async def post_health(
+    runtime: Runtime,
+    client: AsyncWebClient,
+    respond: Any,
+    channel: str,
+    as_of: date,
+    claim: Claim,
+) -> None:
+    """Post "running N checks" at once, fill it in as results arrive, end with the scored report.
+
+    `claim` (on runtime.in_flight) is released before the final update is shown, so that
+    whoever sees the report finished can ask for a new one.
+    """
+    names = enabled_checks(runtime.profile)
+    live: LiveMessage | None = None
+    try:
+        queued = runtime.slots.full
+        live = await LiveMessage.post(client, channel, *health_progress(as_of, names, {}, queued))
+        async with runtime.slots.semaphore:
+            if queued:
+                live.show(*health_progress(as_of, names, {}))
+            report = await _run_report(runtime, live, as_of, names)
+        claim.release()
+        await live.finish(*health_report(report))
+    except Exception as exc:
+        claim.release()  # whoever reads the failure may ask again at once
+        await report_failure(exc, respond, live, f"Health {as_of}")
+    finally:
+        claim.release()
+
+
+async def _run_report(
+    runtime: Runtime, live: LiveMessage, as_of: date, names: list[str]
+) -> HealthReport:
+    done: dict[str, CheckResult] = {}
+
+    def on_result(result: CheckResult) -> None:
+        done[result.name] = result
+        live.show(*health_progress(as_of, names, done))
+
+    platform = runtime.platform()
+    warehouse = await asyncio.to_thread(lambda: platform.warehouse)
+    return await run_health(
+        runtime.profile,
+        warehouse,
+        now=platform.now,
+        as_of=as_of,
+        on_result=on_result,
+        drift_sources=platform.drift_sources,
+    )

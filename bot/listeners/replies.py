@@ -1,0 +1,57 @@
+"""How listeners answer: ephemeral usage in the ack, failures where the person will see them."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from typing import Any
+
+from slack_sdk.models.blocks import Block
+
+from bot.errors import describe
+from bot.live_message import LiveMessage
+from bot.views.kit import context, fallback, header, section
+from bot.views.messages import notice, usage
+
+HELP_WORDS = {"help", "-h", "--help", "?"}
+
+
+def ephemeral(text: str, blocks: Sequence[Block | dict[str, Any]]) -> dict[str, Any]:
+    """Arguments for ack() or respond() that show a message to the caller only."""
+    answer: dict[str, Any] = {"text": fallback(text), "response_type": "ephemeral"}
+    if blocks:
+        answer["blocks"] = list(blocks)
+    return answer
+
+
+@functools.lru_cache(maxsize=256)
+def _usage_answer(command: str, problem: str | None, known: tuple[str, ...]) -> dict[str, Any]:
+    text, blocks = usage(command, problem, list(known) or None)
+    return ephemeral(text, [block.to_dict() for block in blocks])
+
+
+def usage_answer(command: str, problem: str | None, known: Sequence[str] = ()) -> dict[str, Any]:
+    """The ack for help or a bad argument (built once per distinct answer: it is on the ack path)."""
+    return dict(_usage_answer(command, problem or None, tuple(known)))
+
+
+def already_running(what: str) -> str:
+    return f"{what} is already running in this channel; its message above updates when it is done"
+
+
+async def report_failure(
+    error: BaseException, respond: Any, live: LiveMessage | None, title: str
+) -> None:
+    """Tell the person what failed: in the message being built, or else ephemerally."""
+    said = describe(error)
+    if live is not None:
+        await live.finish(
+            f"{title}: failed",
+            [
+                header(f"{title} · could not finish"),
+                section(f":x: {said.text}"),
+                context("run the command again once fixed"),
+            ],
+        )
+        return
+    await respond(**ephemeral(*notice(said.text)), replace_original=False)

@@ -1,0 +1,29 @@
+"""What the Slack listeners share: the profile, who may do what, and the platform per request."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from bot.access import Access
+from bot.in_flight import InFlight, ReportSlots
+from bot.once import Once
+from commands.platform import Platform
+from config import Profile
+
+if TYPE_CHECKING:
+    from commands.deploy import DeployTools
+
+
+@dataclass(frozen=True)
+class Runtime:
+    profile: Profile
+    access: Access
+    platform: Callable[[], Platform]  # a fresh view of the platform, at the time of the request
+    in_flight: InFlight = field(default_factory=InFlight)  # reports being built, by channel
+    deploy_tools: Once[DeployTools] | None = None  # opened once, on first use; None: no /deploy
+    slots: ReportSlots = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "slots", ReportSlots(self.profile.slack.max_concurrent_reports))

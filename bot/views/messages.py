@@ -1,0 +1,50 @@
+"""Short ephemeral messages: usage with an example, refusals, errors."""
+
+from __future__ import annotations
+
+from slack_sdk.models.blocks import Block
+
+from bot.views.kit import context, escape, section
+
+USAGE = {
+    "/health": (
+        "`/health [YYYY-MM-DD]`: run the platform's health checks for a game day "
+        "(today in ET when no date is given) and post the scored report in this channel.",
+        "/health 2026-02-05",
+    ),
+    "/deploy": (
+        "`/deploy SERVICE [commit]`: a checklist of what would ship (default: main's newest commit "
+        "touching the service), then a canary with Promote and Roll back buttons.",
+        "/deploy prediction-worker   ·   /deploy nba-scrapers 3f18b34b",
+    ),
+    "/rollback": (
+        "`/rollback SERVICE [revision]`: the service's recent revisions, each with a Roll back "
+        "button; with a revision, straight to the confirmation. Moves 100% of traffic and verifies it.",
+        "/rollback nba-grading-service   ·   /rollback nba-grading-service nba-grading-service-00083-499",
+    ),
+    "/drift": (
+        "`/drift [service ...]`: what each service runs against main, counting only commits "
+        "that touch its sources.\n`/drift contains <sha>`: which services already run a commit.",
+        "/drift prediction-worker   ·   /drift contains 3f18b34b",
+    ),
+}
+
+
+def usage(
+    command: str, problem: str | None = None, known: list[str] | None = None
+) -> tuple[str, list[Block]]:
+    """How to use `command`, led by what was wrong with the last try, if anything."""
+    description, example = USAGE[command]
+    blocks: list[Block] = []
+    if problem:
+        blocks.append(section(f":warning: {escape(problem)}"))
+    blocks.append(section(f"{description}\nExample: `{example}`"))
+    if known:
+        blocks.append(context("services: " + ", ".join(f"`{name}`" for name in known)))
+    text = f"{problem}. " if problem else ""
+    return f"{text}Usage: {description}", blocks
+
+
+def notice(text: str) -> tuple[str, list[Block]]:
+    """A one-line answer: plain mrkdwn text, no blocks (cheap enough for the ack path)."""
+    return escape(text), []

@@ -1,0 +1,103 @@
+"""The health report for a terminal: a rich table and a summary line, or one JSON object."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.table import Table
+
+from checks.registry import enabled_checks
+from checks.result import CheckResult, HealthReport, Overall, Status
+from checks.runner import OnResult
+from cli.terminal import emit_json, report_console
+from config import Profile
+
+STYLE = {
+    Status.OK: "green",
+    Status.WARN: "yellow",
+    Status.CRITICAL: "bold red",
+    Status.ERROR: "magenta",
+    Status.NOT_APPLICABLE: "dim",
+}
+OVERALL_STYLE = {
+    Overall.OK: "bold green",
+    Overall.DEGRADED: "bold yellow",
+    Overall.CRITICAL: "bold red",
+}
+LABEL = {Status.NOT_APPLICABLE: "N/A"}
+
+
+@contextmanager
+def health_progress(profile: Profile) -> Iterator[OnResult | None]:
+    """On a terminal, a spinner on stderr counting checks as they finish; elsewhere nothing."""
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        yield None
+        return
+    total = len(enabled_checks(profile))
+    finished = 0
+    with console.status(f"running {total} checks…") as status:
+
+        def on_result(result: CheckResult) -> None:
+            nonlocal finished
+            finished += 1
+            status.update(
+                f"{finished}/{total} checks done · last: {result.name} {result.status.value}"
+            )
+
+        yield on_result
+
+
+def summary_line(report: HealthReport) -> str:
+    applicable = report.applicable
+    passed = sum(1 for r in applicable if r.status is Status.OK)
+    line = (
+        f"{report.status.value} · score {report.score:g} ({passed}/{len(applicable)} applicable checks passed)"
+        f" · as of {report.as_of} · {len(report.results)} checks in {report.duration_s:.2f}s"
+    )
+    errors = [r.name for r in report.results if r.status is Status.ERROR]
+    if errors:
+        line += f" · could not run: {', '.join(errors)}"
+    return line
+
+
+def print_report(report: HealthReport, *, as_json: bool, console: Console | None = None) -> None:
+    if as_json:
+        emit_json(report.to_json())
+        return
+    console = console or report_console()
+    table = Table(title=f"opsbot health · as of {report.as_of}", title_justify="left", expand=False)
+    for column in (
+        "check",
+        "status",
+        "value",
+        "threshold",
+        "baseline",
+        "window",
+        "detail",
+        "action",
+    ):
+        table.add_column(column, overflow="fold")
+    actions: list[tuple[int, CheckResult]] = []
+    for result in report.results:
+        action_ref = ""
+        if result.action:
+            actions.append((len(actions) + 1, result))
+            action_ref = f"[{len(actions)}] below"
+        table.add_row(
+            result.name,
+            f"[{STYLE[result.status]}]{LABEL.get(result.status, result.status.value)}[/]",
+            result.format_value(result.value),
+            result.threshold or "—",
+            result.format_value(result.baseline),
+            str(result.window) if result.window else "—",
+            result.detail,
+            action_ref,
+        )
+    console.print(table)
+    for number, result in actions:
+        console.print(f"[bold][{number}] {result.name}:[/bold]", highlight=False)
+        console.print(result.action or "", markup=False, highlight=False, soft_wrap=True)
+    console.print(f"[{OVERALL_STYLE[report.status]}]{summary_line(report)}[/]")

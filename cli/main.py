@@ -1,0 +1,271 @@
+"""The `opsbot` command line. Exit codes: 0 OK, 1 DEGRADED, 2 CRITICAL, 3 usage, 4 config, 5 platform."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import click
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from adapters.errors import AdapterError
+from adapters.git import RepoNotFound
+from checks.registry import enabled_checks
+from cli import rollouts as cli_rollouts
+from cli.drift_output import print_contains, print_drift
+from cli.health_output import health_progress, print_report
+from commands.drift import parse_commit_ref, run_contains, run_drift, select_services
+from commands.errors import RequestError
+from commands.health import parse_game_date, run_health
+from commands.platform import PlatformUnavailable
+from config import ConfigError, Profile, resolve_profile_path
+from opsbot import __version__
+from opsbot.platform import open_platform
+from opsbot.profile import load_profile
+
+EXIT_USAGE = 3
+EXIT_CONFIG = 4
+EXIT_PLATFORM = 5
+
+app = typer.Typer(
+    name="opsbot",
+    help="Operations of the NBA props platform: health and drift, in the terminal and in Slack.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+config_app = typer.Typer(help="The platform profile (opsbot.toml).", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", help="Profile to use (default: $OPSBOT_CONFIG, ./opsbot.toml, the shipped one)."
+    ),
+]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print one JSON object instead of a table.")
+]
+SandboxOption = Annotated[
+    bool, typer.Option("--sandbox", help="Run against the embedded sandbox platform on loopback.")
+]
+
+
+def _stderr() -> Console:
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _announce(message: str) -> None:
+    _stderr().print(f"[dim]{escape(message)}[/dim]")
+
+
+@app.command()
+def health(
+    date: Annotated[
+        str | None,
+        typer.Option("--date", help="Judge the platform as of this game day (YYYY-MM-DD, ET)."),
+    ] = None,
+    as_json: JsonOption = False,
+    sandbox: SandboxOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Run the health checks and print the scored report. Exit 0 OK, 1 DEGRADED, 2 CRITICAL."""
+    profile_path = resolve_profile_path(config)
+    profile = load_profile(profile_path)
+    as_of = parse_game_date(date) if date is not None else None
+    with (
+        open_platform(profile, profile_path, sandbox=sandbox, announce=_announce) as platform,
+        health_progress(profile) as on_result,
+    ):
+        report = asyncio.run(
+            run_health(
+                profile,
+                platform.warehouse,
+                now=platform.now,
+                as_of=as_of,
+                on_result=on_result,
+                drift_sources=platform.drift_sources,
+            )
+        )
+    print_report(report, as_json=as_json)
+    raise typer.Exit(report.status.exit_code)
+
+
+@app.command()
+def drift(
+    services: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Services to check (default: every service in the profile).", show_default=False
+        ),
+    ] = None,
+    contains: Annotated[
+        str | None,
+        typer.Option("--contains", metavar="SHA", help="Which services already run this commit?"),
+    ] = None,
+    as_json: JsonOption = False,
+    sandbox: SandboxOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Per service: the commit it runs and the commits on main touching its sources that it lacks.
+
+    SERVICES: the services to check (default: every service in the profile).
+
+    Exit 0 no drift (or only younger than the warning age), 1 WARN, 2 CRITICAL. With --contains:
+    0 when every service the commit touches runs it, 1 when some do not yet.
+    """
+    profile_path = resolve_profile_path(config)
+    profile = load_profile(profile_path)
+    names = list(services or [])
+    select_services(profile, names)  # bad input is a usage error before anything starts
+    if contains is not None:
+        parse_commit_ref(contains)
+    with open_platform(profile, profile_path, sandbox=sandbox, announce=_announce) as platform:
+        sources = platform.drift_sources()
+        if contains is not None:
+            found = run_contains(profile, sources, contains, names)
+            print_contains(found, as_json=as_json)
+            raise typer.Exit(found.exit_code)
+        report = run_drift(profile, sources, names, platform.now)
+    print_drift(report, as_json=as_json)
+    raise typer.Exit(report.severity.exit_code)
+
+
+PortOption = Annotated[
+    int,
+    typer.Option(
+        "--port", envvar="PORT", help="Port of the bot's HTTP server (Cloud Run sets $PORT)."
+    ),
+]
+
+
+@app.command()
+def serve(
+    port: PortOption = 3000,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "0.0.0.0",
+    sandbox: SandboxOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Serve the Slack app: POST /slack/events and GET /healthz over HTTP.
+
+    Reads SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET from the environment; with SLACK_APP_TOKEN set
+    it connects over Socket Mode instead; OPSBOT_SLACK_API_URL points it at another Slack Web API.
+    With --sandbox it serves the embedded sandbox and its Slack console, like `opsbot sandbox`.
+    """
+    profile_path = resolve_profile_path(config)
+    profile = load_profile(profile_path)
+    if sandbox:
+        _run_sandbox(profile, profile_path, port, port + 1)
+        return
+    from opsbot.serve import serve_production
+
+    with _port_guard(port):
+        serve_production(profile, profile_path, host, port, _announce)
+
+
+@app.command("sandbox")
+def sandbox_command(
+    port: PortOption = 3000,
+    console_port: Annotated[
+        int, typer.Option("--console-port", help="Port of the Slack console and emulator.")
+    ] = 3001,
+    config: ConfigOption = None,
+) -> None:
+    """Run the bot on the embedded sandbox and open a Slack-like console in your browser.
+
+    Starts the platform's emulators (BigQuery, Cloud Run, the monorepo), a Slack emulator with a
+    web console, and the bot wired to them; prints the console's URL. Ctrl-C stops everything.
+    """
+    profile_path = resolve_profile_path(config)
+    _run_sandbox(load_profile(profile_path), profile_path, port, console_port)
+
+
+@contextmanager
+def _port_guard(*ports: int) -> Iterator[None]:
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        raise RequestError(
+            f"port {' or '.join(map(str, ports))} is in use: stop what uses it or pass --port"
+        ) from None
+
+
+def _run_sandbox(profile: Profile, profile_path: Path, port: int, console_port: int) -> None:
+    from opsbot.serve import SandboxBot, run_sandbox
+
+    def ready(running: SandboxBot) -> None:
+        out = Console(highlight=False)
+        out.print(f"opsbot sandbox: bot at {running.server.url}/slack/events")
+        out.print(
+            f"[bold]Open the Slack console: {running.slack.console_url}[/bold] "
+            "(type /health or /drift in #orchestration-health; Ctrl-C stops)"
+        )
+
+    with _port_guard(port, console_port):
+        run_sandbox(profile, profile_path, port, console_port, _announce, ready)
+
+
+app.command("deploy")(cli_rollouts.deploy_command)
+app.command("rollback")(cli_rollouts.rollback)
+app.command("rollouts")(cli_rollouts.rollouts)
+
+
+@config_app.command("check")
+def config_check(config: ConfigOption = None) -> None:
+    """Validate the profile and print it with every default filled in."""
+    path = resolve_profile_path(config)
+    profile = load_profile(config)
+    typer.echo(profile.model_dump_json(indent=2))
+    _stderr().print(
+        f"{path}: valid ({len(profile.services)} services, {len(enabled_checks(profile))} checks)"
+    )
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
+    if version:
+        typer.echo(f"opsbot {__version__}")
+        raise typer.Exit(0)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: map every failure to a one-line message and an exit code a scheduler can trust."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("google.auth").setLevel(logging.ERROR)  # we say what to do ourselves
+    command = typer.main.get_command(app)
+    err = _stderr()
+    try:
+        code = command.main(args=argv, prog_name="opsbot", standalone_mode=False)
+    except click.UsageError as exc:
+        hint = f" (see: {exc.ctx.command_path} --help)" if exc.ctx else ""
+        if exc.format_message():  # empty when click already printed the help for a bare command
+            err.print(f"opsbot: usage error: {exc.format_message()}{hint}", markup=False)
+        sys.exit(EXIT_USAGE)
+    except RequestError as exc:
+        err.print(f"opsbot: {exc}", markup=False)
+        sys.exit(EXIT_USAGE)
+    except ConfigError as exc:
+        err.print(f"opsbot: config error: {exc}", markup=False)
+        sys.exit(EXIT_CONFIG)
+    except RepoNotFound as exc:
+        err.print(f"opsbot: config error: git.path: {exc}", markup=False)
+        sys.exit(EXIT_CONFIG)
+    except (PlatformUnavailable, AdapterError) as exc:
+        err.print(f"opsbot: {exc}", markup=False)
+        sys.exit(EXIT_PLATFORM)
+    except (click.Abort, KeyboardInterrupt):
+        err.print("opsbot: interrupted")
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

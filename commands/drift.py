@@ -1,0 +1,149 @@
+"""The drift operation: what each service runs and lacks, and "is commit X live yet?"."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from adapters.git import SHA_LIKE, AmbiguousCommit, CommitInfo
+from checks.drift_engine import (
+    Deployment,
+    ServiceDeployments,
+    drift_report,
+    in_parallel,
+    read_deployments,
+)
+from checks.drift_model import Basis, DriftReport, DriftSources
+from commands.errors import RequestError
+from config import Profile, ServiceConfig
+
+
+def select_services(profile: Profile, names: list[str]) -> list[ServiceConfig]:
+    """The named services (all when none are named), or a RequestError listing the known ones."""
+    if not names:
+        return list(profile.services)
+    known = [s.name for s in profile.services]
+    unknown = [name for name in names if profile.service(name) is None]
+    if unknown:
+        raise RequestError(
+            f"unknown service {', '.join(repr(n) for n in unknown)}; known: {', '.join(known)}"
+        )
+    return [s for s in profile.services if s.name in names]
+
+
+def parse_commit_ref(text: str) -> str:
+    """An abbreviated or full commit SHA typed by a person, or a RequestError."""
+    cleaned = text.strip()
+    if not SHA_LIKE.match(cleaned):
+        raise RequestError(f"bad commit {text!r}: expected 4 to 40 hex digits, e.g. 2436e7c7")
+    return cleaned.lower()
+
+
+def run_drift(
+    profile: Profile, sources: DriftSources, names: list[str], now: datetime
+) -> DriftReport:
+    return drift_report(profile, sources, select_services(profile, names), now)
+
+
+@dataclass(frozen=True)
+class ContainsEntry:
+    """One serving revision of a service, and where it stands against the commit asked about."""
+
+    service: str
+    revision: str
+    percent: int
+    basis: Basis
+    deployed: str | None
+    relevant: bool  # does the commit touch this service's sources?
+    commits_to_reach: int | None = None  # missing: commits touching its sources up to the commit
+    note: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "service": self.service,
+            "revision": self.revision,
+            "percent": self.percent,
+            "basis": self.basis.value,
+            "deployed": self.deployed,
+            "relevant": self.relevant,
+            "commits_to_reach": self.commits_to_reach,
+            "note": self.note,
+        }
+
+
+@dataclass(frozen=True)
+class ContainsReport:
+    commit: CommitInfo
+    live: list[ContainsEntry] = field(default_factory=list)
+    missing: list[ContainsEntry] = field(default_factory=list)
+    unknown: list[dict[str, str]] = field(default_factory=list)  # services Cloud Run did not show
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every service the commit touches serves it everywhere, else 1."""
+        return 1 if any(e.relevant for e in self.missing) or self.unknown else 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "commit": self.commit.sha,
+            "subject": self.commit.subject,
+            "live": [e.to_json() for e in self.live],
+            "missing": [e.to_json() for e in self.missing],
+            "unknown": self.unknown,
+        }
+
+
+def _place(
+    sources: DriftSources, commit: CommitInfo, config: ServiceConfig, deployment: Deployment
+) -> tuple[bool, ContainsEntry]:
+    paths = list(config.source_paths)
+    revision = deployment.revision
+    entry = ContainsEntry(
+        service=config.name,
+        revision=revision.name,
+        percent=deployment.share.percent,
+        basis=Basis.COMMIT,
+        deployed=deployment.commit.sha if deployment.commit else revision.commit_label,
+        relevant=sources.repo.touches(commit.sha, paths),
+    )
+    if deployment.commit is None:
+        why = "no commit-sha label" if revision.commit_label is None else "label does not resolve"
+        note = f"{why}: judged by time (revision created {revision.created:%Y-%m-%d %H:%M} UTC)"
+        return revision.created >= commit.committed, replace(entry, basis=Basis.TIME, note=note)
+    if sources.repo.is_ancestor(commit.sha, deployment.commit.sha):
+        return True, entry
+    return False, replace(
+        entry,
+        commits_to_reach=sources.repo.count_between(deployment.commit.sha, commit.sha, paths),
+        note="" if entry.relevant else "the commit does not touch this service's sources",
+    )
+
+
+def run_contains(
+    profile: Profile, sources: DriftSources, sha: str, names: list[str]
+) -> ContainsReport:
+    """Which services serve a revision whose commit includes `sha`, which do not, how far off."""
+    text = parse_commit_ref(sha)
+    try:
+        commit = sources.repo.resolve(text)
+    except AmbiguousCommit as exc:
+        raise RequestError(str(exc)) from None
+    if commit is None:
+        raise RequestError(
+            f"commit {text} is not in the platform repo (is it pushed? the repo is fetched before reading)"
+        )
+    services = select_services(profile, names)
+    reads: list[ServiceDeployments] = read_deployments(sources, services)
+
+    def place_all(read: ServiceDeployments) -> list[tuple[bool, ContainsEntry]]:
+        return [_place(sources, commit, read.config, d) for d in read.deployments]
+
+    placed = in_parallel(place_all, reads)
+    report = ContainsReport(commit)
+    for read, entries in zip(reads, placed, strict=True):
+        if read.error is not None:
+            report.unknown.append({"service": read.config.name, "reason": str(read.error)})
+        for live, entry in entries:
+            (report.live if live else report.missing).append(entry)
+    return report

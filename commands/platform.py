@@ -1,0 +1,55 @@
+"""The platform one command run talks to: its warehouse and drift sources, each opened on first use.
+
+How they are opened (Application Default Credentials, or the sandbox's emulators) is the
+composition root's business (opsbot/platform.py); commands and the Slack app only use them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from adapters.warehouse import Warehouse
+from checks.drift_model import DriftSources
+from config import Profile
+
+
+class PlatformUnavailable(Exception):
+    """The platform cannot be reached (credentials, network); the message says what to do."""
+
+
+class Platform:
+    """The clients of one command run, each opened on first use (a health run may need no git)."""
+
+    def __init__(
+        self,
+        profile: Profile,
+        now: datetime,
+        open_warehouse: Callable[[], Warehouse],
+        open_drift_sources: Callable[[], DriftSources],
+        sandbox: Any = None,  # the running sandbox, when it is one (opaque here)
+    ) -> None:
+        self.profile = profile
+        self.sandbox = sandbox  # the emulators behind this platform, when it is the sandbox
+        self.now = now
+        self._open_warehouse = open_warehouse
+        self._open_drift_sources = open_drift_sources
+        self._warehouse: Warehouse | None = None
+        self._drift_sources: DriftSources | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def warehouse(self) -> Warehouse:
+        with self._lock:
+            if self._warehouse is None:
+                self._warehouse = self._open_warehouse()
+            return self._warehouse
+
+    def drift_sources(self) -> DriftSources:
+        """Cloud Run and the repo (fetched once per run)."""
+        with self._lock:
+            if self._drift_sources is None:
+                self._drift_sources = self._open_drift_sources()
+            return self._drift_sources

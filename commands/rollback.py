@@ -1,0 +1,113 @@
+"""The rollback operation: pick a previous revision, move all traffic to it, verify, audit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from adapters.cloudrun import CloudRun, TrafficShare
+from adapters.git import GitRepo
+from commands import deploy
+from commands.drift import select_services
+from commands.errors import RequestError
+from config import Profile
+from store.states import RolloutState
+
+if TYPE_CHECKING:
+    from store.rollouts import Store
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A revision one could roll back to."""
+
+    revision: str
+    created: datetime
+    commit: str | None  # its commit-sha label
+    subject: str | None  # that commit's subject, when git knows it
+    percent: int  # of traffic now
+    ready: bool
+
+
+def candidates(cloud_run: CloudRun, repo: GitRepo, service: str, limit: int = 5) -> list[Candidate]:
+    """The service's newest revisions, with commit, subject and current traffic."""
+    serving = {t.revision: t.percent for t in cloud_run.get_service(service).serving}
+    found = []
+    for revision in cloud_run.list_revisions(service, limit=limit):
+        label = revision.commit_label
+        commit = repo.resolve(label) if label else None
+        found.append(
+            Candidate(
+                revision.name,
+                revision.created,
+                label,
+                commit.subject if commit else None,
+                serving.get(revision.name, 0),
+                revision.ready,
+            )
+        )
+    return found
+
+
+@dataclass(frozen=True)
+class RollbackResult:
+    service: str
+    revision: str
+    aborted_rollout: int | None  # the rollout this rollback ended, if one was active
+
+
+def roll_back(
+    profile: Profile,
+    cloud_run: CloudRun,
+    store: Store,
+    service: str,
+    revision: str,
+    actor: str,
+    *,
+    once_key: str | None = None,
+) -> RollbackResult | None:
+    """100% of traffic to `revision`, verified; during a rollout, that rollout is aborted instead.
+
+    `once_key` names the request (e.g. the confirmation message clicked): a repeat of it, by a
+    double click or another replica, does nothing and returns None.
+    """
+    select_services(profile, [service])
+    if actor not in profile.slack.roles.get("deployer", []):
+        store.record(
+            actor,
+            "rollback.refused",
+            service=service,
+            arguments={"to": revision},
+            result="no deployer role",
+        )
+        raise RequestError("rolling back needs the deployer role")
+    if once_key is not None and not store.first_time(once_key):
+        return None
+    active = store.lock_holder(service)
+    if active is not None:
+        rollout = store.get(active)
+        assert rollout is not None
+        if revision != rollout.stable_revision:
+            raise RequestError(
+                f"rollout #{active} is in progress; rolling back ends it on its stable revision "
+                f"{rollout.stable_revision} (ask for that one)"
+            )
+        deploy.roll_back(cloud_run, store, active, actor, "rolled back by hand")
+        ended = store.get(active)  # by this call, or by whoever was already rolling it back
+        if ended is None or ended.state != RolloutState.ROLLED_BACK:
+            raise RequestError(
+                f"rollout #{active} is rolling back, but its traffic is not on {revision} yet "
+                "(Cloud Run refused the change); opsbot keeps trying: see the rollout's message"
+            )
+        return RollbackResult(service, revision, active)
+    target = cloud_run.get_revision(service, revision)
+    if not target.ready:
+        raise RequestError(
+            f"revision {revision} is not ready ({target.ready_message}); pick another"
+        )
+    cloud_run.route(service, [TrafficShare(revision, 100)])
+    store.record(
+        actor, "rollback", service=service, arguments={"to": revision}, result="ok: 100% verified"
+    )
+    return RollbackResult(service, revision, None)

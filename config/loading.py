@@ -1,0 +1,66 @@
+"""Finding, reading and validating the profile; errors name the file, the key and the reason."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Collection
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from config.profile import KNOWN_CHECKS, Profile
+
+
+class ConfigError(Exception):
+    """The profile cannot be read or is invalid; the message names the file, key and reason."""
+
+
+def _default_profile_path() -> Path:
+    """The profile shipped with opsbot: next to the package in a checkout, inside it in a wheel."""
+    package_dir = Path(__file__).resolve().parent
+    for candidate in (package_dir.parent / "opsbot.toml", package_dir / "opsbot.toml"):
+        if candidate.is_file():
+            return candidate
+    return package_dir.parent / "opsbot.toml"
+
+
+def resolve_profile_path(path: Path | None) -> Path:
+    """--config, else $OPSBOT_CONFIG, else ./opsbot.toml, else the profile shipped with opsbot."""
+    if path is not None:
+        return path
+    if env_path := os.environ.get("OPSBOT_CONFIG"):
+        return Path(env_path)
+    local = Path.cwd() / "opsbot.toml"
+    return local if local.is_file() else _default_profile_path()
+
+
+def _format_error(path: Path, error: ValidationError) -> str:
+    first = error.errors()[0]
+    key = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    message = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        message = "unknown key (check the spelling)"
+    more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
+    return f"{path}: {key}: {message}{more}"
+
+
+def load_profile(path: Path | None, *, known_checks: Collection[str]) -> Profile:
+    """Read and validate the profile; raise ConfigError naming the key and the reason.
+
+    `known_checks`: the names the check registry has, so check names are validated without
+    config importing the checks.
+    """
+    resolved = resolve_profile_path(path)
+    try:
+        data = tomllib.loads(resolved.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{resolved}: no such file (pass --config PATH)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{resolved}: cannot read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{resolved}: not valid TOML: {exc}") from None
+    try:
+        return Profile.model_validate(data, context={KNOWN_CHECKS: list(known_checks)})
+    except ValidationError as exc:
+        raise ConfigError(_format_error(resolved, exc)) from None

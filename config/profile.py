@@ -1,0 +1,365 @@
+"""The platform profile's models (opsbot.toml): pydantic, frozen, unknown keys refused."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from string import Template
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+TABLE_NAME = re.compile(
+    r"^(?:[a-z][a-z0-9-]{4,28}[a-z0-9]\.)?[A-Za-z0-9_]{1,1024}\.[A-Za-z0-9_-]{1,1024}$"
+)
+KNOWN_CHECKS = "known_checks"
+"""Validation context key: the check names the registry has (config imports no check)."""
+
+
+def _known_check_names(info: ValidationInfo) -> Collection[str] | None:
+    """The registry's check names, when the loader passed them in the validation context."""
+    context = info.context
+    return context.get(KNOWN_CHECKS) if isinstance(context, dict) else None
+
+
+def _check_name_error(unknown: list[str], known: Collection[str]) -> ValueError:
+    return ValueError(f"unknown check(s) {unknown}; known: {', '.join(known)}")
+
+
+def _table_name(value: str) -> str:
+    if not TABLE_NAME.match(value):
+        raise ValueError("expected dataset.table or project.dataset.table (letters, digits, _ -)")
+    return value
+
+
+def _action_template(fields: tuple[str, ...]) -> Any:
+    def validate(value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            Template(value).substitute({name: "x" for name in fields})
+        except (KeyError, ValueError) as exc:
+            raise ValueError(f"unknown placeholder {exc}; allowed: ${', $'.join(fields)}") from exc
+        return value
+
+    return AfterValidator(validate)
+
+
+TableName = Annotated[str, AfterValidator(_table_name)]
+Percent = Annotated[float, Field(ge=0, le=100)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PlatformConfig(Strict):
+    project: str = Field(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+    region: str
+    game_timezone: str = "America/New_York"
+    human_timezone: str = "America/Los_Angeles"
+
+
+class BigQueryConfig(Strict):
+    location: str = "US"
+    maximum_bytes_billed: int = Field(default=50_000_000_000, gt=0)
+    query_timeout_s: float = Field(default=25.0, gt=0)
+
+
+class TablesConfig(Strict):
+    feature_store: TableName = "nba_predictions.ml_feature_store_v2"
+    predictions: TableName = "nba_predictions.player_prop_predictions"
+    prediction_accuracy: TableName = "nba_predictions.prediction_accuracy"
+    player_game_summary: TableName = "nba_analytics.player_game_summary"
+    schedule: TableName = "nba_reference.nba_schedule"
+    bdb_play_by_play: TableName = "nba_raw.bigdataball_play_by_play"
+    bettingpros_props: TableName = "nba_raw.bettingpros_player_points_props"
+    phase_completions: TableName = "nba_orchestration.phase_completions"
+
+
+class HealthConfig(Strict):
+    check_timeout_s: float = Field(default=30.0, gt=0)
+    checks: list[str] | None = None  # None: every check in the registry, in its order
+
+    @field_validator("checks")
+    @classmethod
+    def _known_checks(cls, value: list[str] | None, info: ValidationInfo) -> list[str] | None:
+        known = _known_check_names(info)
+        unknown = [name for name in value or [] if known is not None and name not in known]
+        if unknown and known is not None:
+            raise _check_name_error(unknown, known)
+        return value
+
+
+class FloorThresholds(Strict):
+    ok_min: Percent
+    warn_min: Percent
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.warn_min > self.ok_min:
+            raise ValueError("warn_min must not exceed ok_min")
+        return self
+
+
+class VegasLineCoverageConfig(FloorThresholds):
+    ok_min: Percent = 35.0
+    warn_min: Percent = 20.0
+    line_feature_index: int = Field(default=25, ge=0)
+    baseline_game_days: int = Field(default=28, ge=3)
+    baseline_min_game_days: int = Field(default=7, ge=1)
+    baseline_warn_drop: float = Field(default=0.25, gt=0, lt=1)
+    baseline_critical_drop: float = Field(default=0.5, gt=0, lt=1)
+    action: Annotated[str | None, _action_template(("date",))] = None
+
+
+class GradingCompletenessConfig(FloorThresholds):
+    ok_min: Percent = 80.0
+    warn_min: Percent = 50.0
+    lookback_days: int = Field(default=7, ge=1, le=60)
+    gradable_line_sources: list[str] = Field(
+        default_factory=lambda: ["ACTUAL_PROP", "ESTIMATED_AVG"]
+    )
+    action: Annotated[str | None, _action_template(("date",))] = None
+
+
+class Phase3CompletionConfig(Strict):
+    phase: str = "phase3"
+    success_status: str = "success"
+    expected_processors: list[str] = Field(
+        default_factory=lambda: [
+            "player_game_summary",
+            "team_offense_game_summary",
+            "team_defense_game_summary",
+            "upcoming_player_game_context",
+            "upcoming_team_game_context",
+        ],
+        min_length=1,
+    )
+    warn_min: int = Field(default=3, ge=0)
+    action: Annotated[str | None, _action_template(("date", "missing"))] = None
+
+
+class RecentPredictionsConfig(Strict):
+    model: str = "catboost_v9"
+    ok_above: int = Field(default=100, ge=0)
+    warn_above: int = Field(default=50, ge=0)
+    generation_hour: int = Field(default=12, ge=0, le=23)
+    full_slate_games: int = Field(default=4, ge=1)
+    action: Annotated[str | None, _action_template(("date", "model"))] = None
+
+
+class BdbCoverageConfig(FloorThresholds):
+    ok_min: Percent = 90.0
+    warn_min: Percent = 50.0
+    action: Annotated[str | None, _action_template(("date", "missing"))] = None
+
+
+class ChecksConfig(Strict):
+    vegas_line_coverage: VegasLineCoverageConfig = VegasLineCoverageConfig()
+    grading_completeness: GradingCompletenessConfig = GradingCompletenessConfig()
+    phase3_completion: Phase3CompletionConfig = Phase3CompletionConfig()
+    recent_predictions: RecentPredictionsConfig = RecentPredictionsConfig()
+    bdb_coverage: BdbCoverageConfig = BdbCoverageConfig()
+
+
+class DriftThresholds(Strict):
+    """When undeployed commits become a warning or critical (per service, or the default)."""
+
+    warn_age_hours: float = Field(default=2.0, ge=0)
+    critical_commits: int = Field(default=20, ge=1)
+    critical_age_hours: float = Field(default=24.0, ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.warn_age_hours > self.critical_age_hours:
+            raise ValueError("warn_age_hours must not exceed critical_age_hours")
+        return self
+
+
+class DriftConfig(DriftThresholds):
+    """Drift policy: default thresholds, the digest's rule across services, what to show."""
+
+    digest_critical_services: int = Field(default=3, ge=1)
+    digest_warn_services: int = Field(default=2, ge=1)
+    commits_shown: int = Field(default=5, ge=0, le=50)
+    cloud_run_timeout_s: float = Field(default=20.0, gt=0)
+    action: Annotated[str | None, _action_template(("service",))] = None
+
+
+def _source_path(value: str) -> str:
+    cleaned = value.strip().strip("/")
+    if not cleaned or cleaned.startswith("-") or ".." in cleaned.split("/") or "\\" in cleaned:
+        raise ValueError(
+            f"{value!r} is not a repository-relative directory (e.g. predictions/worker)"
+        )
+    return cleaned
+
+
+SourcePath = Annotated[str, AfterValidator(_source_path)]
+
+
+class ServiceConfig(Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,62}$")
+    source_paths: list[SourcePath] = Field(min_length=1)
+    drift: DriftThresholds | None = None  # overrides [drift]'s thresholds for this service
+    # The check that shows this service's data is healthy after a deploy (PLATFORM.md): shown in
+    # the deploy checklist, and a canary fails when it gets worse than it was at the start.
+    data_check: str | None = None
+    # What the canary must be seen writing, per request, against the stable revision: "predictions"
+    # (rows of the predictions table stamped with its deployment_revision). None: not judged.
+    canary_output: Literal["predictions"] | None = None
+
+    @field_validator("data_check")
+    @classmethod
+    def _known_data_check(cls, value: str | None, info: ValidationInfo) -> str | None:
+        known = _known_check_names(info)
+        if value is not None and known is not None and value not in known:
+            raise _check_name_error([value], known)
+        return value
+
+
+class GitConfig(Strict):
+    """The platform monorepo's checkout; a relative path is relative to the profile's file."""
+
+    path: str = "../nba-props-platform"
+    branch: str = Field(default="main", pattern=r"^[A-Za-z0-9._/-]+$")
+    remote: str | None = Field(default="origin", pattern=r"^[A-Za-z0-9._-]+$")
+    fetch: bool = True
+    fetch_timeout_s: float = Field(default=60.0, gt=0)
+
+
+class ChannelsConfig(Strict):
+    alerts: str = "#nba-alerts"
+    errors: str = "#app-error-alerts"
+    deployments: str = "#deployment-alerts"
+    canary: str = "#canary-alerts"
+    health: str = "#orchestration-health"
+
+
+Role = Literal["deployer", "approver"]
+ChannelRef = Annotated[str, Field(pattern=r"^(#[a-z0-9][a-z0-9._-]{0,79}|[CGD][A-Z0-9]{2,})$")]
+UserRef = Annotated[str, Field(pattern=r"^[UW][A-Z0-9]{2,}$")]
+
+
+class SlackConfig(Strict):
+    """Who may run what where: read-only commands by channel, mutating ones by role."""
+
+    # Read-only commands (/health, /drift) answer in these channels (#name or channel ID);
+    # elsewhere they answer with an ephemeral note naming them.
+    command_channels: list[ChannelRef] = Field(
+        default_factory=lambda: [
+            "#orchestration-health",
+            "#nba-alerts",
+            "#app-error-alerts",
+            "#deployment-alerts",
+            "#canary-alerts",
+        ],
+        min_length=1,
+    )
+    # Reports (/health, /drift) built at once; more wait their turn, saying so. Keeps acks fast.
+    max_concurrent_reports: int = Field(default=4, ge=1, le=64)
+    # Slack user IDs per role, for the mutating commands (deploy, promote, rollback).
+    roles: dict[Role, list[UserRef]] = Field(default_factory=dict)
+
+    def holders(self, role: Role) -> list[str]:
+        """The users who hold `role`."""
+        return list(self.roles.get(role, []))
+
+    def holds(self, user: str, role: Role) -> bool:
+        """Whether `user` holds `role`."""
+        return user in self.roles.get(role, [])
+
+
+class FreezeWindow(Strict):
+    """A recurring time when deploys wait (e.g. during games); only an approver may override."""
+
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(min_length=1)
+    start: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")  # local time, HH:MM
+    end: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")  # exclusive; may wrap past midnight
+    timezone: str = "America/New_York"
+    reason: str = "deploy freeze"
+
+
+class DeployConfig(Strict):
+    """The canary policy: steps, analysis thresholds, approvals, freezes."""
+
+    image: Annotated[str, _action_template(("service", "commit"))] = (
+        "us-west2-docker.pkg.dev/nba-props-platform/services/$service:$commit"
+    )
+    steps: list[int] = Field(default_factory=lambda: [10, 50, 100], min_length=1)
+    interval_s: float = Field(default=300.0, gt=0)  # each step is held, and analysed, this long
+    min_requests: int = Field(default=50, ge=1)  # fewer canary requests: insufficient data
+    max_5xx_percent: Percent = 5.0
+    max_5xx_vs_stable: float = Field(default=2.0, ge=1)  # canary 5xx ratio ≤ stable's × this...
+    min_5xx_excess_points: float = Field(default=1.0, ge=0)  # ...unless within this many points
+    latency_factor: float = Field(default=1.5, ge=1)  # canary p95 ≤ stable p95 × this
+    min_output_share: float = Field(default=0.5, gt=0, le=1)  # canary writes ≥ stable's rate × this
+    failures_to_roll_back: int = Field(default=2, ge=1)  # consecutive failing analyses
+    two_person_rule: bool = True  # promotion by someone other than the requester
+    approval_expiry_h: float = Field(default=4.0, gt=0)
+    watch_minutes: float = Field(default=30.0, ge=0)  # after 100%, still watched this long
+    schema_paths: list[str] = Field(default_factory=lambda: ["schemas", "migrations"])
+    freeze: list[FreezeWindow] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _steps_climb_to_100(self) -> Self:
+        if self.steps != sorted(set(self.steps)) or self.steps[-1] != 100 or self.steps[0] <= 0:
+            raise ValueError(
+                f"steps must rise strictly and end at 100, e.g. [10, 50, 100]; got {self.steps}"
+            )
+        return self
+
+
+class StoreConfig(Strict):
+    """Where state lives: this SQLite file, unless $DATABASE_URL names a database (PostgreSQL)."""
+
+    sqlite_path: str = "~/.local/state/opsbot/opsbot.db"  # relative: to the profile's directory
+
+
+class Profile(Strict):
+    """The whole profile: one platform, its tables, checks, services and channels."""
+
+    platform: PlatformConfig
+    bigquery: BigQueryConfig = BigQueryConfig()
+    tables: TablesConfig = TablesConfig()
+    health: HealthConfig = HealthConfig()
+    checks: ChecksConfig = ChecksConfig()
+    services: list[ServiceConfig] = Field(default_factory=list)
+    git: GitConfig = GitConfig()
+    drift: DriftConfig = DriftConfig()
+    channels: ChannelsConfig = ChannelsConfig()
+    slack: SlackConfig = SlackConfig()
+    store: StoreConfig = StoreConfig()
+    deploy: DeployConfig = DeployConfig()
+
+    def service(self, name: str) -> ServiceConfig | None:
+        return next((s for s in self.services if s.name == name), None)
+
+    def drift_thresholds(self, service: ServiceConfig) -> DriftThresholds:
+        return service.drift or self.drift
+
+    @model_validator(mode="after")
+    def _query_timeout_inside_check_timeout(self) -> Self:
+        if self.bigquery.query_timeout_s > self.health.check_timeout_s:
+            raise ValueError(
+                f"bigquery.query_timeout_s ({self.bigquery.query_timeout_s:g}) must not exceed "
+                f"health.check_timeout_s ({self.health.check_timeout_s:g}): a query would outlive its check"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _unique_services(self) -> Self:
+        names = [service.name for service in self.services]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate service name(s): {', '.join(duplicates)}")
+        return self

@@ -1,0 +1,225 @@
+"""The platform a command talks to: the real one (ADC), or the embedded sandbox on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+from adapters.bigquery import BigQueryWarehouse
+from adapters.cloudrun import CloudRun
+from adapters.git import GitRepo
+from adapters.warehouse import Warehouse
+from bot.once import Once
+from checks.drift_model import DriftSources
+from commands.platform import Platform, PlatformUnavailable
+from config import Profile
+
+if TYPE_CHECKING:
+    from checks.result import CheckResult
+    from commands.deploy import DeployTools
+    from sandbox.platform import Sandbox
+    from store.rollouts import Store
+
+
+T = TypeVar("T")
+NO_CREDENTIALS = (
+    "no Google credentials: run `gcloud auth application-default login`, or try --sandbox"
+)
+
+
+def repo_path(profile: Profile, profile_path: Path) -> Path:
+    """git.path, with ~ expanded and a relative path taken from the profile's directory."""
+    path = Path(profile.git.path).expanduser()
+    return path if path.is_absolute() else (profile_path.parent / path).resolve()
+
+
+def _credentials_guard(open_client: Callable[[], T]) -> T:
+    from google.auth.exceptions import DefaultCredentialsError
+
+    try:
+        return open_client()
+    except DefaultCredentialsError:
+        raise PlatformUnavailable(NO_CREDENTIALS) from None
+
+
+def _production(profile: Profile, profile_path: Path) -> Platform:
+    def open_drift_sources() -> DriftSources:
+        git = profile.git
+        repo = GitRepo.open(repo_path(profile, profile_path), branch=git.branch, remote=git.remote)
+        if git.fetch:
+            repo.fetch(git.fetch_timeout_s)
+        cloud_run = _credentials_guard(
+            lambda: CloudRun.connect(
+                project=profile.platform.project,
+                region=profile.platform.region,
+                timeout_s=profile.drift.cloud_run_timeout_s,
+            )
+        )
+        return DriftSources(cloud_run, repo)
+
+    def open_warehouse() -> Warehouse:
+        return _credentials_guard(lambda: BigQueryWarehouse.from_profile(profile))
+
+    return Platform(profile, datetime.now(UTC), open_warehouse, open_drift_sources)
+
+
+@contextmanager
+def open_platform(
+    profile: Profile,
+    profile_path: Path,
+    *,
+    sandbox: bool,
+    announce: Callable[[str], None] = lambda message: None,
+) -> Iterator[Platform]:
+    """The platform for one command; with `sandbox`, emulators started for it and stopped after."""
+    if not sandbox:
+        yield _production(profile, profile_path)
+        return
+    with started_sandbox(announce) as running:
+        yield sandbox_platforms(profile, running)()
+
+
+@contextmanager
+def started_sandbox(announce: Callable[[str], None]) -> Iterator[Sandbox]:
+    """The embedded sandbox's GCP emulators, started and announced; stopped on exit."""
+    try:
+        from sandbox.platform import Sandbox
+    except ImportError as exc:
+        raise PlatformUnavailable(
+            f"the sandbox needs its extra: pip install 'opsbot[sandbox]' ({exc.name} is missing)"
+        ) from None
+    with Sandbox() as running:
+        assert running.startup is not None and running.repo_path is not None
+        how = "built the demo season" if running.startup.seeded_now else "from the seed cache"
+        announce(
+            f"sandbox: BigQuery {running.bigquery_url}, Cloud Run {running.cloud_run_url}, "
+            f"repo {running.repo_path}; clock {running.now:%Y-%m-%d %H:%M} UTC; "
+            f"started in {running.startup.seconds:.2f}s ({how})"
+        )
+        yield running
+
+
+def production_platforms(profile: Profile, profile_path: Path) -> Callable[[], Platform]:
+    """A Platform per request for a long-running bot: one BigQuery client, git fetched each time."""
+    shared_warehouse = Once(lambda: _production(profile, profile_path).warehouse)
+
+    def platform() -> Platform:
+        fresh = _production(profile, profile_path)
+        return Platform(profile, fresh.now, shared_warehouse, fresh.drift_sources)
+
+    return platform
+
+
+def sandbox_platforms(profile: Profile, running: Sandbox) -> Callable[[], Platform]:
+    """A Platform per request on the sandbox, at the sandbox clock's time of the request."""
+    warehouse = BigQueryWarehouse.from_profile(profile, endpoint=running.bigquery_url)
+    return lambda: Platform(
+        profile,
+        running.clock(),
+        lambda: warehouse,
+        lambda: sandbox_drift_sources(profile, running),
+        running,
+    )
+
+
+def sandbox_drift_sources(profile: Profile, running: Sandbox) -> DriftSources:
+    """The sandbox's Cloud Run emulator and demo repo (read as it is: nothing to fetch)."""
+    assert running.repo_path is not None, "sandbox not started"
+    cloud_run = CloudRun.connect(
+        project=profile.platform.project,
+        region=profile.platform.region,
+        timeout_s=profile.drift.cloud_run_timeout_s,
+        endpoint=running.cloud_run_url,
+    )
+    return DriftSources(cloud_run, GitRepo.open(running.repo_path, branch=profile.git.branch))
+
+
+def deploy_tools(
+    profile: Profile,
+    cloud_run: CloudRun,
+    repo: GitRepo,
+    store: Store,
+    clock: Callable[[], datetime],
+    *,
+    monitoring_endpoint: str | None = None,
+    logging_endpoint: str | None = None,
+    platforms: Callable[[], Platform] | None = None,
+    refresh_repo: Callable[[], None] = lambda: None,
+) -> DeployTools:
+    """What rollouts act with: the real clients, or with endpoints the sandbox's emulators."""
+    from adapters.cloud_logging import CloudLogging
+    from adapters.monitoring import Monitoring
+    from commands.deploy import DeployTools
+
+    project = profile.platform.project
+    return DeployTools(
+        cloud_run=cloud_run,
+        monitoring=Monitoring.connect(
+            project=project,
+            timeout_s=profile.drift.cloud_run_timeout_s,
+            endpoint=monitoring_endpoint,
+        ),
+        logs=CloudLogging.connect(project=project, endpoint=logging_endpoint),
+        repo=repo,
+        store=store,
+        clock=clock,
+        data_check=data_checks(profile, platforms) if platforms else lambda service: None,
+        refresh_repo=refresh_repo,
+        revision_output=revision_output(profile, platforms) if platforms else None,
+    )
+
+
+def revision_output(
+    profile: Profile, platforms: Callable[[], Platform]
+) -> Callable[[list[str], datetime, datetime], dict[str, int]]:
+    """Predictions each revision wrote, read from the platform's warehouse."""
+    from checks.revision_output import predictions_by_revision
+
+    def written(revisions: list[str], since: datetime, until: datetime) -> dict[str, int]:
+        return predictions_by_revision(platforms().warehouse, profile, revisions, since, until)
+
+    return written
+
+
+def data_checks(
+    profile: Profile, platforms: Callable[[], Platform]
+) -> Callable[[str], CheckResult | None]:
+    """Runs a service's post-deploy data check (one check of the library) on the platform."""
+    import asyncio
+
+    from commands.health import run_health
+
+    def run(service: str) -> CheckResult | None:
+        config = profile.service(service)
+        if config is None or config.data_check is None:
+            return None
+        platform = platforms()
+        report = asyncio.run(
+            run_health(
+                profile,
+                platform.warehouse,
+                now=platform.now,
+                checks=[config.data_check],
+                drift_sources=platform.drift_sources,
+            )
+        )
+        return report.results[0]
+
+    return run
+
+
+def sandbox_deploy_tools(profile: Profile, running: Sandbox, store: Store) -> DeployTools:
+    sources = sandbox_drift_sources(profile, running)
+    return deploy_tools(
+        profile,
+        sources.cloud_run,
+        sources.repo,
+        store,
+        running.clock,
+        monitoring_endpoint=running.monitoring_endpoint,
+        logging_endpoint=running.logging_url,
+        platforms=sandbox_platforms(profile, running),
+    )

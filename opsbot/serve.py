@@ -1,0 +1,267 @@
+"""`opsbot serve` and `opsbot sandbox`: the app on HTTP (or Socket Mode), wired to its platform."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import SecretStr
+
+from bot.access import Access
+from bot.app import assemble, build_app
+from bot.once import Once
+from bot.runtime import Runtime
+from bot.server import Server, asgi_app, bind
+from bot.settings import SlackSettings, load_slack_settings
+from checks.registry import enabled_checks
+from commands.platform import Platform
+from config import Profile
+from opsbot.platform import (
+    production_platforms,
+    sandbox_deploy_tools,
+    sandbox_platforms,
+    started_sandbox,
+)
+from store.background import BackgroundStore
+
+if TYPE_CHECKING:
+    from commands.deploy import DeployTools
+    from sandbox.platform import Sandbox
+    from sandbox.slack_emulator import SlackEmulator
+    from store.database import Database
+    from store.rollouts import Store
+
+
+def health_probe(
+    profile: Profile,
+    profile_path: Path,
+    store: BackgroundStore,
+    deploy_tools: Once[DeployTools] | None = None,
+) -> Callable[[], dict[str, Any]]:
+    """/healthz: the profile served (validated at start) and the store answering.
+
+    `deploys` says whether the deploy clients are open: "opening" until the start-up resume (or
+    the first rollout action) has opened them, "unavailable: why" while they cannot be.
+    """
+
+    def probe() -> dict[str, Any]:
+        database = store.get()  # StoreNotReady: 503 with the reason
+        database.ping()  # StoreUnavailable: 503 with the reason
+        return {
+            "profile": str(profile_path),
+            "services": len(profile.services),
+            "checks": len(enabled_checks(profile)),
+            "store": database.engine.dialect.name,
+            "deploys": "off" if deploy_tools is None else deploy_tools.state,
+        }
+
+    return probe
+
+
+def open_database(profile: Profile, profile_path: Path) -> Database:
+    """$DATABASE_URL (PostgreSQL, for several replicas), else the profile's SQLite file."""
+    from store.database import Database, sqlite_url
+
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        path = Path(profile.store.sqlite_path).expanduser()
+        url = sqlite_url(path if path.is_absolute() else profile_path.parent / path)
+    return Database.open(url)
+
+
+def http_server(
+    runtime: Runtime,
+    settings: SlackSettings,
+    profile_path: Path,
+    store: BackgroundStore,
+    host: str,
+    port: int,
+) -> Server:
+    assembled = assemble(runtime, settings)
+    probe = health_probe(runtime.profile, profile_path, store, runtime.deploy_tools)
+    resume = assembled.rollouts.resume if assembled.rollouts is not None else None
+    return Server(asgi_app(assembled.app, probe, resume), bind(host, port))
+
+
+def serve_production(
+    profile: Profile, profile_path: Path, host: str, port: int, announce: Callable[[str], None]
+) -> None:
+    """Serve Slack for the real platform: HTTP on `port`, or Socket Mode with SLACK_APP_TOKEN."""
+    settings = load_slack_settings()
+    store = BackgroundStore(lambda: open_database(profile, profile_path))
+    platforms = production_platforms(profile, profile_path)
+    runtime = Runtime(
+        profile,
+        Access(profile.slack),
+        platforms,
+        deploy_tools=Once(lambda: production_deploy_tools(profile, profile_path, store, platforms)),
+    )
+    if settings.slack_app_token is not None:
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+        announce("opsbot: Socket Mode (SLACK_APP_TOKEN is set); no HTTP port is opened")
+        handler = AsyncSocketModeHandler(
+            build_app(runtime, settings), settings.slack_app_token.get_secret_value()
+        )
+        asyncio.run(handler.start_async())  # type: ignore[no-untyped-call]
+        return
+    server = http_server(runtime, settings, profile_path, store, host, port)
+    announce(f"opsbot: serving Slack at {server.url}/slack/events (health: {server.url}/healthz)")
+    store.start()
+    try:
+        server.serve_forever()
+    finally:
+        store.close()
+
+
+SANDBOX_DEPLOY = {"interval_s": 15.0, "min_requests": 20, "watch_minutes": 0.5}  # a demo in minutes
+STORE_WAIT_S = 30.0
+
+
+def production_deploy_tools(
+    profile: Profile,
+    profile_path: Path,
+    store: BackgroundStore,
+    platforms: Callable[[], Platform],
+) -> DeployTools:
+    """Rollouts on the real platform: ADC clients and the shared store, opened once per process.
+
+    The repo is fetched before each checklist (one fetch at a time), not on every click.
+    """
+    from datetime import UTC, datetime
+
+    from adapters.cloudrun import CloudRun
+    from adapters.git import GitRepo
+    from opsbot.platform import deploy_tools, repo_path
+    from store.rollouts import Store
+
+    git = profile.git
+    repo = GitRepo.open(repo_path(profile, profile_path), branch=git.branch, remote=git.remote)
+    fetching = threading.Lock()
+
+    def refresh_repo() -> None:
+        if git.fetch:
+            with fetching:
+                repo.fetch(git.fetch_timeout_s)
+
+    cloud_run = CloudRun.connect(
+        project=profile.platform.project,
+        region=profile.platform.region,
+        timeout_s=profile.drift.cloud_run_timeout_s,
+    )
+    clock = lambda: datetime.now(UTC)  # noqa: E731
+    return deploy_tools(
+        profile,
+        cloud_run,
+        repo,
+        Store(store.get(wait_s=STORE_WAIT_S), clock),
+        clock,
+        platforms=platforms,
+        refresh_repo=refresh_repo,
+    )
+
+
+def _store_of(store: BackgroundStore, clock: Callable[[], datetime]) -> Store:
+    from store.rollouts import Store
+
+    return Store(store.get(wait_s=STORE_WAIT_S), clock)
+
+
+def open_store(url: str) -> Database:
+    from store.database import Database
+
+    return Database.open(url)
+
+
+def open_sqlite(path: Path) -> Database:
+    from store.database import Database, sqlite_url
+
+    return Database.open(sqlite_url(path))
+
+
+@dataclass
+class SandboxBot:
+    """Everything `opsbot sandbox` runs: the platform's emulators, Slack's, and the bot."""
+
+    platform: Sandbox
+    slack: SlackEmulator
+    server: Server
+    runtime: Runtime
+    store: BackgroundStore  # a fresh SQLite store per run
+
+
+@contextmanager
+def sandbox_bot(
+    profile: Profile,
+    profile_path: Path,
+    platform: Sandbox,
+    *,
+    port: int = 0,
+    console_port: int = 0,
+    deploy_timing: dict[str, float] | None = None,
+    store_url: str | None = None,  # default: a fresh SQLite store for this run
+) -> Iterator[SandboxBot]:
+    """The bot on loopback wired to a running sandbox and a Slack emulator; its server not started."""
+    from sandbox.slack_emulator import SlackEmulator
+
+    slack = SlackEmulator()
+    slack.start(port=console_port)
+    state = tempfile.TemporaryDirectory(prefix="opsbot-sandbox-state-")
+    fresh = Path(state.name) / "opsbot.db"
+    store = BackgroundStore(
+        lambda: open_store(store_url) if store_url else open_sqlite(fresh)
+    ).start()
+    try:
+        settings = SlackSettings(
+            slack_bot_token=SecretStr(slack.workspace.bot_token),
+            slack_signing_secret=SecretStr(secrets.token_hex(16)),
+            opsbot_slack_api_url=slack.api_url,
+        )
+        tuned = profile.model_copy(
+            update={
+                "deploy": profile.deploy.model_copy(update=SANDBOX_DEPLOY | (deploy_timing or {}))
+            }
+        )
+        runtime = Runtime(
+            tuned,
+            Access(profile.slack),
+            sandbox_platforms(tuned, platform),
+            deploy_tools=Once(
+                lambda: sandbox_deploy_tools(tuned, platform, _store_of(store, platform.clock))
+            ),
+        )
+        server = http_server(runtime, settings, profile_path, store, "127.0.0.1", port)
+        slack.connect_app(
+            f"{server.url}/slack/events", settings.slack_signing_secret.get_secret_value()
+        )
+        yield SandboxBot(platform, slack, server, runtime, store)
+    finally:
+        slack.stop()
+        store.close()
+        state.cleanup()
+
+
+def run_sandbox(
+    profile: Profile,
+    profile_path: Path,
+    port: int,
+    console_port: int,
+    announce: Callable[[str], None],
+    ready: Callable[[SandboxBot], None],
+) -> None:
+    """`opsbot sandbox`: everything started, `ready` told where, served until interrupted."""
+    with (
+        started_sandbox(announce) as platform,
+        sandbox_bot(profile, profile_path, platform, port=port, console_port=console_port) as bot,
+    ):
+        ready(bot)
+        bot.server.serve_forever()

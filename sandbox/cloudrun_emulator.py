@@ -1,0 +1,82 @@
+"""A Cloud Run Admin API v2 emulator on loopback for the real google-cloud-run REST client.
+
+services.get/list/patch (update mask, long-running operations returned done), revisions.get/
+list, operations.get; errors in Google's JSON shape so the client raises NotFound, Conflict...
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from sandbox.cloudrun_state import CloudRunState
+from sandbox.json_http import GoogleApiError, JsonApi, Query
+
+_LOCATION = r"projects/[^/]+/locations/[^/]+"
+_SERVICES = re.compile(rf"^/v2/({_LOCATION})/services$")
+_SERVICE = re.compile(rf"^/v2/({_LOCATION}/services/[^/]+)$")
+_REVISIONS = re.compile(rf"^/v2/({_LOCATION}/services/[^/]+)/revisions$")
+_REVISION = re.compile(rf"^/v2/({_LOCATION}/services/[^/]+/revisions/[^/]+)$")
+_OPERATION = re.compile(rf"^/v2/({_LOCATION}/operations/[^/]+)$")
+DEFAULT_PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class ReceivedCall:
+    method: str
+    path: str
+
+
+class CloudRunEmulator(JsonApi):
+    """Serves the v2 REST API over one CloudRunState."""
+
+    thread_name = "cloudrun-emulator"
+
+    def __init__(self, state: CloudRunState) -> None:
+        super().__init__()
+        self.state = state
+        self.received: list[ReceivedCall] = []
+        self.latency_s = 0.0  # injected before every answer (timeout tests, benchmarks)
+        self.refuse_writes = 0  # the next N service updates are refused (403), as without IAM
+        self._lock = threading.Lock()
+
+    def route(self, method: str, path: str, query: Query, body: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            self.received.append(ReceivedCall(method, path))
+        if self.latency_s > 0:
+            self.stopping.wait(self.latency_s)
+        state = self.state
+        if method == "GET" and (m := _SERVICES.match(path)):
+            return _page("services", state.list_services(m[1]), query)
+        if m := _SERVICE.match(path):
+            if method == "GET":
+                return state.get_service(m[1])
+            if method == "PATCH":
+                with self._lock:
+                    refused = self.refuse_writes > 0
+                    self.refuse_writes -= refused
+                if refused:
+                    raise GoogleApiError(
+                        403, "forbidden", "Permission 'run.services.update' denied (injected)"
+                    )
+                mask = [p for v in query.get("updateMask", []) for p in v.split(",") if p]
+                validate_only = query.get("validateOnly", ["false"])[-1] == "true"
+                return state.update_service(m[1], body, mask or None, validate_only=validate_only)
+        if method == "GET" and (m := _REVISIONS.match(path)):
+            return _page("revisions", state.list_revisions(m[1]), query)
+        if method == "GET" and (m := _REVISION.match(path)):
+            return state.get_revision(m[1])
+        if method == "GET" and (m := _OPERATION.match(path)):
+            return state.get_operation(m[1])
+        raise GoogleApiError(404, "notFound", f"Not found: {method} {path}")
+
+
+def _page(kind: str, items: list[dict[str, Any]], query: Query) -> dict[str, Any]:
+    start = int(query.get("pageToken", ["0"])[-1] or 0)
+    size = int(query.get("pageSize", [str(DEFAULT_PAGE_SIZE)])[-1] or DEFAULT_PAGE_SIZE)
+    body: dict[str, Any] = {kind: items[start : start + size]}
+    if start + size < len(items):
+        body["nextPageToken"] = str(start + size)
+    return body

@@ -1,0 +1,370 @@
+"""The state behind the Cloud Run Admin API v2 emulator: services, revisions, traffic.
+
+Resources are kept in their JSON (camelCase) form, as the REST API sends them, with enums as
+integers. Updates follow Cloud Run's rules: a template change creates a revision, a named
+revision that exists already is a conflict, traffic must name revisions that exist and add up
+to 100 percent.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import threading
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sandbox.json_http import GoogleApiError
+
+LATEST = 1  # TrafficTargetAllocationType.TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST
+REVISION = 2  # TrafficTargetAllocationType.TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION
+CONDITION_FAILED = 3
+CONDITION_SUCCEEDED = 4
+INGRESS_TRAFFIC_ALL = 1
+_TRAFFIC_TYPES = {
+    "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST": LATEST,
+    "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION": REVISION,
+}
+# What a client may change; everything else in a PATCH body is output only and ignored.
+MUTABLE_SERVICE_FIELDS = (
+    "description",
+    "labels",
+    "annotations",
+    "client",
+    "clientVersion",
+    "ingress",
+    "launchStage",
+    "binaryAuthorization",
+    "template",
+    "traffic",
+    "scaling",
+    "invokerIamDisabled",
+    "defaultUriDisabled",
+    "customAudiences",
+)
+_MASK_ALIASES = {  # update masks arrive in snake_case (proto field names) or camelCase
+    "client_version": "clientVersion",
+    "launch_stage": "launchStage",
+    "binary_authorization": "binaryAuthorization",
+    "invoker_iam_disabled": "invokerIamDisabled",
+    "default_uri_disabled": "defaultUriDisabled",
+    "custom_audiences": "customAudiences",
+}
+
+
+def timestamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _not_found(kind: str, name: str) -> GoogleApiError:
+    return GoogleApiError(404, "notFound", f"{kind} '{name}' was not found.")
+
+
+def _invalid(message: str) -> GoogleApiError:
+    return GoogleApiError(400, "badRequest", message)
+
+
+@dataclass(frozen=True)
+class SeedRevision:
+    """A revision that existed before the sandbox started."""
+
+    name: str
+    image: str
+    created: datetime
+    labels: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+
+
+class CloudRunState:
+    """Services and revisions of one emulated Cloud Run, safe to use from several threads."""
+
+    def __init__(
+        self,
+        clock: Callable[[], datetime],
+        image_exists: Callable[[str], bool] = lambda image: True,
+    ) -> None:
+        self.clock = clock
+        self.image_exists = image_exists
+        self.services: dict[str, dict[str, Any]] = {}
+        self.revisions: dict[str, dict[str, Any]] = {}
+        self.operations: dict[str, dict[str, Any]] = {}
+        self.splits: dict[str, list[tuple[datetime, dict[str, int]]]] = {}  # service → history
+        self.lock = threading.RLock()
+
+    # --- seeding ------------------------------------------------------------------------------
+
+    def add_service(
+        self,
+        parent: str,
+        service_id: str,
+        revisions: Iterable[SeedRevision],
+        traffic: Iterable[tuple[str, int]],
+        *,
+        labels: dict[str, str] | None = None,
+        tags: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """A service with its revisions (oldest first), traffic as (revision, %) and tags."""
+        name = f"{parent}/services/{service_id}"
+        history = list(revisions)
+        service: dict[str, Any] = {
+            "name": name,
+            "uid": str(uuid.uuid5(uuid.NAMESPACE_URL, name)),
+            "generation": str(len(history)),
+            "labels": dict(labels or {}),
+            "annotations": {},
+            "createTime": timestamp(history[0].created),
+            "creator": "deployer@nba-props-platform.iam.gserviceaccount.com",
+            "ingress": INGRESS_TRAFFIC_ALL,
+            "traffic": [
+                {"type": REVISION, "revision": revision, "percent": percent}
+                | ({"tag": (tags or {})[revision]} if revision in (tags or {}) else {})
+                for revision, percent in traffic
+            ],
+        }
+        with self.lock:
+            for seed in history:
+                template = _template(seed.image, seed.labels, seed.env)
+                self._store_revision(service, seed.name, template, seed.created)
+                service["template"] = template
+            service["updateTime"] = timestamp(history[-1].created)
+            self._validate_traffic(service, service["traffic"])
+            self._refresh_status(service)
+            self.services[name] = service
+            self._record_split(service, history[-1].created)
+        return copy.deepcopy(service)
+
+    # --- reads --------------------------------------------------------------------------------
+
+    def get_service(self, name: str) -> dict[str, Any]:
+        with self.lock:
+            if name not in self.services:
+                raise _not_found("Resource", name.rsplit("/", 1)[-1])
+            return copy.deepcopy(self.services[name])
+
+    def list_services(self, parent: str) -> list[dict[str, Any]]:
+        with self.lock:
+            return [
+                copy.deepcopy(s) for n, s in sorted(self.services.items()) if _parent(n) == parent
+            ]
+
+    def get_revision(self, name: str) -> dict[str, Any]:
+        with self.lock:
+            if name not in self.revisions:
+                raise _not_found("Revision", name.rsplit("/", 1)[-1])
+            return copy.deepcopy(self.revisions[name])
+
+    def list_revisions(self, service_name: str) -> list[dict[str, Any]]:
+        """The service's revisions, newest first."""
+        with self.lock:
+            if service_name not in self.services:
+                raise _not_found("Resource", service_name.rsplit("/", 1)[-1])
+            return copy.deepcopy(self._revisions_of(service_name))
+
+    # --- writes -------------------------------------------------------------------------------
+
+    def update_service(
+        self, name: str, body: dict[str, Any], mask: list[str] | None, *, validate_only: bool
+    ) -> dict[str, Any]:
+        """Apply a PATCH; return the finished long-running operation carrying the service."""
+        paths = [_MASK_ALIASES.get(p, p) for p in mask] if mask else None
+        with self.lock:
+            current = self.services.get(name)
+            if current is None:
+                raise _not_found("Resource", name.rsplit("/", 1)[-1])
+            updated = copy.deepcopy(current)
+            for path in paths or [f for f in MUTABLE_SERVICE_FIELDS if f in body]:
+                _apply_path(updated, body, path)
+            for target in updated.get("traffic", []):
+                target["type"] = _traffic_type(target.get("type", REVISION))
+            # stored templates never keep `revision`, so naming one is a change by itself
+            template_changed = updated["template"] != current["template"]
+            revision = updated["template"].get("revision")
+            revision_name = self._new_revision_name(updated, revision) if template_changed else None
+            self._validate_traffic(updated, updated.get("traffic", []), new_revision=revision_name)
+            if validate_only:
+                return self._operation(name, updated, record=False)
+            now = self.clock()
+            if revision_name is not None:
+                self._store_revision(updated, revision_name, updated["template"], now)
+            updated["generation"] = str(int(current["generation"]) + 1)
+            updated["updateTime"] = timestamp(now)
+            self._refresh_status(updated)
+            self.services[name] = updated
+            self._record_split(updated, now)
+            return self._operation(name, updated, record=True)
+
+    def split_history(self, service_name: str) -> list[tuple[datetime, dict[str, int]]]:
+        """Every traffic split the service had, with when it took effect, oldest first."""
+        with self.lock:
+            return list(self.splits.get(service_name, []))
+
+    def get_operation(self, name: str) -> dict[str, Any]:
+        with self.lock:
+            if name not in self.operations:
+                raise _not_found("Operation", name.rsplit("/", 1)[-1])
+            return copy.deepcopy(self.operations[name])
+
+    # --- internals ----------------------------------------------------------------------------
+
+    def _new_revision_name(self, service: dict[str, Any], requested: str | None) -> str:
+        service_id = service["name"].rsplit("/", 1)[-1]
+        if requested:
+            if not requested.startswith(f"{service_id}-"):
+                raise _invalid(
+                    f"Revision name '{requested}' must begin with the service name '{service_id}-'."
+                )
+            if f"{service['name']}/revisions/{requested}" in self.revisions:
+                raise GoogleApiError(
+                    409, "alreadyExists", f"Revision named '{requested}' already exists."
+                )
+            return str(requested)
+        number = int(service["generation"]) + 1
+        suffix = hashlib.sha1(f"{service['name']}:{number}".encode()).hexdigest()[:3]
+        return f"{service_id}-{number:05d}-{suffix}"
+
+    def _store_revision(
+        self, service: dict[str, Any], revision_id: str, template: dict[str, Any], at: datetime
+    ) -> None:
+        name = f"{service['name']}/revisions/{revision_id}"
+        image = template["containers"][0]["image"] if template.get("containers") else ""
+        ready = self.image_exists(image)
+        condition: dict[str, Any] = {
+            "type": "Ready",
+            "state": CONDITION_SUCCEEDED if ready else CONDITION_FAILED,
+            "lastTransitionTime": timestamp(at),
+        }
+        if not ready:
+            condition["message"] = f"Image '{image}' not found."
+        self.revisions[name] = {
+            "name": name,
+            "uid": str(uuid.uuid5(uuid.NAMESPACE_URL, name)),
+            "generation": "1",
+            "labels": dict(template.get("labels", {})),
+            "annotations": dict(template.get("annotations", {})),
+            "createTime": timestamp(at),
+            "updateTime": timestamp(at),
+            "service": service["name"],
+            "containers": copy.deepcopy(template.get("containers", [])),
+            "conditions": [condition],
+            "observedGeneration": "1",
+            "etag": f'"{uuid.uuid5(uuid.NAMESPACE_URL, name + ":etag")}"',
+        }
+        template.pop("revision", None)
+
+    def _validate_traffic(
+        self,
+        service: dict[str, Any],
+        traffic: list[dict[str, Any]],
+        new_revision: str | None = None,
+    ) -> None:
+        if not traffic:
+            raise _invalid("Traffic must name at least one target.")
+        total = 0
+        tags: set[str] = set()
+        for target in traffic:
+            total += int(target.get("percent", 0))
+            if _traffic_type(target.get("type", REVISION)) == REVISION:
+                revision = target.get("revision", "")
+                known = f"{service['name']}/revisions/{revision}" in self.revisions
+                if not known and revision != new_revision:
+                    raise _invalid(f"Revision '{revision}' referenced in traffic not found.")
+            if tag := target.get("tag"):
+                if tag in tags:
+                    raise _invalid(f"Traffic tag '{tag}' is used more than once.")
+                tags.add(tag)
+        if total != 100:
+            raise _invalid(f"Traffic percentages must add up to 100, not {total}.")
+
+    def _refresh_status(self, service: dict[str, Any]) -> None:
+        revisions = self._revisions_of(service["name"])
+        latest_created = revisions[0]["name"].rsplit("/", 1)[-1] if revisions else ""
+        ready = [r for r in revisions if r["conditions"][0]["state"] == CONDITION_SUCCEEDED]
+        latest_ready = ready[0]["name"].rsplit("/", 1)[-1] if ready else ""
+        service_id = service["name"].rsplit("/", 1)[-1]
+        statuses = []
+        for target in service["traffic"]:
+            status = {
+                "type": target["type"],
+                "revision": latest_ready if target["type"] == LATEST else target["revision"],
+                "percent": int(target.get("percent", 0)),
+            }
+            if tag := target.get("tag"):
+                status["tag"] = tag
+                status["uri"] = f"https://{tag}---{service_id}-sandbox.a.run.app"
+            statuses.append(status)
+        service.update(
+            observedGeneration=service["generation"],
+            latestCreatedRevision=f"{service['name']}/revisions/{latest_created}",
+            latestReadyRevision=f"{service['name']}/revisions/{latest_ready}",
+            trafficStatuses=statuses,
+            uri=f"https://{service_id}-sandbox.a.run.app",
+            reconciling=False,
+            terminalCondition={"type": "Ready", "state": CONDITION_SUCCEEDED},
+            etag=f'"{uuid.uuid4()}"',
+        )
+
+    def _record_split(self, service: dict[str, Any], at: datetime) -> None:
+        split: dict[str, int] = {}
+        for status in service["trafficStatuses"]:
+            if status["percent"]:
+                split[status["revision"]] = split.get(status["revision"], 0) + status["percent"]
+        history = self.splits.setdefault(service["name"], [])
+        if not history or history[-1][1] != split:
+            history.append((at, split))
+
+    def _revisions_of(self, service_name: str) -> list[dict[str, Any]]:
+        found = [r for r in self.revisions.values() if r["service"] == service_name]
+        return sorted(found, key=lambda r: r["createTime"], reverse=True)
+
+    def _operation(self, name: str, service: dict[str, Any], *, record: bool) -> dict[str, Any]:
+        operation_name = f"{_parent(name)}/operations/{uuid.uuid4()}"
+        resource = {"@type": "type.googleapis.com/google.cloud.run.v2.Service", **service}
+        operation = {
+            "name": operation_name,
+            "metadata": resource,
+            "done": True,
+            "response": resource,
+        }
+        if record:
+            self.operations[operation_name] = operation
+        return copy.deepcopy(operation)
+
+
+def _parent(name: str) -> str:
+    """projects/P/locations/L of a services/… or operations/… resource name."""
+    return "/".join(name.split("/")[:4])
+
+
+def _template(image: str, labels: dict[str, str], env: dict[str, str]) -> dict[str, Any]:
+    container: dict[str, Any] = {"image": image}
+    if env:
+        container["env"] = [{"name": k, "value": v} for k, v in env.items()]
+    return {"labels": dict(labels), "containers": [container]}
+
+
+def _traffic_type(value: Any) -> int:
+    if isinstance(value, str):
+        if value not in _TRAFFIC_TYPES:
+            raise _invalid(f"Invalid traffic type '{value}'.")
+        return _TRAFFIC_TYPES[value]
+    return int(value)
+
+
+def _apply_path(target: dict[str, Any], body: dict[str, Any], path: str) -> None:
+    """Copy one update-mask path (possibly dotted, e.g. template.labels) from body to target."""
+    if path.split(".")[0] not in MUTABLE_SERVICE_FIELDS:
+        raise _invalid(f"Invalid update mask path '{path}'.")
+    source: Any = body
+    sink: Any = target
+    parts = path.split(".")
+    for part in parts[:-1]:
+        source = source.get(part, {}) if isinstance(source, dict) else {}
+        sink = sink.setdefault(part, {})
+    last = parts[-1]
+    if isinstance(source, dict) and last in source:
+        sink[last] = copy.deepcopy(source[last])
+    else:
+        sink.pop(last, None)

@@ -1,0 +1,116 @@
+"""The embedded sandbox: seeded warehouse, emulators on loopback, and its own clock."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from sandbox.bigquery_emulator import BigQueryEmulator
+from sandbox.cloudrun_emulator import CloudRunEmulator
+from sandbox.cloudrun_state import CloudRunState
+from sandbox.demo_repo import platform_repo
+from sandbox.demo_season import SANDBOX_NOW
+from sandbox.demo_services import seed_services
+from sandbox.demo_tables import TABLES, open_in_memory
+from sandbox.demo_traffic import bad_commit, behaviour_of, rates, registry
+from sandbox.logging_emulator import LoggingEmulator
+from sandbox.monitoring_emulator import MonitoringEmulator
+from sandbox.traffic import TrafficModel
+
+PROJECT = "nba-props-platform"
+
+
+def sandbox_now() -> datetime:
+    """The sandbox clock: $OPSBOT_SANDBOX_NOW (ISO 8601 with offset) or the documented default."""
+    configured = os.environ.get("OPSBOT_SANDBOX_NOW")
+    if not configured:
+        return SANDBOX_NOW
+    parsed = datetime.fromisoformat(configured)
+    if parsed.tzinfo is None:
+        raise ValueError("OPSBOT_SANDBOX_NOW needs a UTC offset, e.g. 2026-02-05T18:00:00+00:00")
+    return parsed
+
+
+@dataclass
+class StartupTiming:
+    seconds: float
+    seeded_now: bool  # True: a cold start that generated the demo season
+
+
+class Sandbox:
+    """Start with `with Sandbox() as sandbox:`; the emulators' endpoints and the repo on it."""
+
+    def __init__(self, now: datetime | None = None) -> None:
+        self.now = now or sandbox_now()
+        self.bigquery: BigQueryEmulator | None = None
+        self.cloud_run: CloudRunEmulator | None = None
+        self.monitoring: MonitoringEmulator | None = None
+        self.logging: LoggingEmulator | None = None
+        self.traffic: TrafficModel | None = None
+        self.bad_commit = ""
+        self.repo_path: Path | None = None
+        self.startup: StartupTiming | None = None
+        self._started = time.monotonic()
+
+    def clock(self) -> datetime:
+        """The sandbox's time: its start time plus the seconds it has been running."""
+        return self.now + timedelta(seconds=time.monotonic() - self._started)
+
+    def start(self) -> Self:
+        started = time.perf_counter()
+        con, tables_built = open_in_memory()
+        self.bigquery = BigQueryEmulator(con, TABLES)
+        self.bigquery.start()
+        self.repo_path, repo_built = platform_repo()
+        state = CloudRunState(self.clock)
+        seed_services(state, self.repo_path, self.now)
+        self.cloud_run = CloudRunEmulator(state)
+        self.cloud_run.start()
+        state.image_exists = registry(self.repo_path)  # new revisions: only built commits start
+        self.bad_commit = bad_commit(self.repo_path)
+        self.traffic = TrafficModel(state, rates(), behaviour_of(self.bad_commit))
+        self.monitoring = MonitoringEmulator(self.traffic, PROJECT)
+        self.monitoring.start()
+        self.logging = LoggingEmulator(self.traffic, PROJECT, self.clock)
+        self.logging.start()
+        self._started = time.monotonic()
+        self.startup = StartupTiming(time.perf_counter() - started, tables_built or repo_built)
+        return self
+
+    @property
+    def bigquery_url(self) -> str:
+        assert self.bigquery is not None, "sandbox not started"
+        return self.bigquery.url
+
+    @property
+    def cloud_run_url(self) -> str:
+        assert self.cloud_run is not None, "sandbox not started"
+        return self.cloud_run.url
+
+    @property
+    def monitoring_endpoint(self) -> str:
+        assert self.monitoring is not None, "sandbox not started"
+        return self.monitoring.endpoint
+
+    @property
+    def logging_url(self) -> str:
+        assert self.logging is not None, "sandbox not started"
+        return self.logging.url
+
+    def stop(self) -> None:
+        for emulator in (self.bigquery, self.cloud_run, self.logging):
+            if emulator is not None:
+                emulator.stop()
+        if self.monitoring is not None:
+            self.monitoring.stop()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self.stop()

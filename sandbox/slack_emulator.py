@@ -1,0 +1,454 @@
+"""A Slack Web API emulator on loopback for the real slack_sdk client, with the sandbox console.
+
+It answers the Web API methods opsbot uses, takes response_url posts, and delivers what a
+person does in the console (a slash command, a click, a modal submit) to the app's request URL,
+signed the way Slack signs it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from sandbox.slack_delivery import Delivery, SlackSender
+from sandbox.slack_workspace import (
+    BOT_USER,
+    Message,
+    ResponseUrl,
+    SlackError,
+    Workspace,
+)
+
+LONG_POLL_S = 20.0
+
+
+class SlackEmulator:
+    """Start it, point the app's WebClient at `api_url`, and deliver with `command` / `click`."""
+
+    def __init__(self, workspace: Workspace | None = None) -> None:
+        self.workspace = workspace or Workspace()
+        self.sender: SlackSender | None = None
+        self._server: ThreadingHTTPServer | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        handler = type("Handler", (_Handler,), {"emulator": self})
+        self._server = _Server((host, port), handler)
+        threading.Thread(
+            target=self._server.serve_forever, name="slack-emulator", daemon=True
+        ).start()
+        return self.url
+
+    def connect_app(self, request_url: str, signing_secret: str) -> None:
+        """Where the app listens (`/slack/events`) and the secret it verifies signatures with."""
+        self.sender = SlackSender(request_url, signing_secret)
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "emulator not started"
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def api_url(self) -> str:
+        """The Web API base URL for slack_sdk's `base_url` (with the trailing slash it expects)."""
+        return f"{self.url}/api/"
+
+    @property
+    def console_url(self) -> str:
+        return f"{self.url}/console"
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    # -- what people do ------------------------------------------------------------------------
+    def _require_sender(self) -> SlackSender:
+        if self.sender is None:
+            raise SlackError("app_not_connected", "no app request URL: call connect_app first")
+        return self.sender
+
+    def _user(self, user_id: str) -> dict[str, str]:
+        user = self.workspace.users.get(user_id)
+        if user is None:
+            raise SlackError("user_not_found")
+        return {
+            "id": user.id,
+            "username": user.name,
+            "name": user.name,
+            "team_id": self.workspace.team_id,
+        }
+
+    def command(self, user_id: str, channel_ref: str, line: str) -> Delivery:
+        """A person types `line` (e.g. "/health 2026-02-05") in a channel."""
+        sender = self._require_sender()
+        channel = self.workspace.channel(channel_ref)
+        user = self._user(user_id)
+        command, _, text = line.strip().partition(" ")
+        response_url = self.workspace.new_response_url(
+            self.url, ResponseUrl(channel.id, user_id, None, False)
+        )
+        fields = {
+            "token": "sandbox-verification-token",
+            "team_id": self.workspace.team_id,
+            "team_domain": "sandbox",
+            "channel_id": channel.id,
+            "channel_name": channel.name,
+            "user_id": user_id,
+            "user_name": user["name"],
+            "command": command,
+            "text": text.strip(),
+            "api_app_id": "A0OPSBOT00",
+            "is_enterprise_install": "false",
+            "response_url": response_url,
+            "trigger_id": self.workspace.issue_trigger(user_id),
+        }
+        delivery = sender.slash_command(fields)
+        self._show_ack(delivery, channel.id, user_id, command)
+        return delivery
+
+    def click(
+        self, user_id: str, message: Message, action_id: str, value: str | None = None
+    ) -> Delivery:
+        """A person clicks the button `action_id` on `message` (after any confirm dialog)."""
+        sender = self._require_sender()
+        payload = self.click_payload(user_id, message, action_id, value)
+        delivery = sender.interaction(payload)
+        self._show_ack(delivery, message.channel, user_id, None)
+        return delivery
+
+    def click_payload(
+        self, user_id: str, message: Message, action_id: str, value: str | None = None
+    ) -> dict[str, Any]:
+        """The block_actions payload Slack would deliver for that click (to send anywhere)."""
+        element, block_id = _find_element(message.blocks, action_id, value)
+        user = self._user(user_id)
+        channel = self.workspace.channels[message.channel]
+        ephemeral = message.ephemeral_to is not None
+        response_url = self.workspace.new_response_url(
+            self.url, ResponseUrl(channel.id, user_id, message.ts, ephemeral)
+        )
+        payload: dict[str, Any] = {
+            "type": "block_actions",
+            "user": user,
+            "api_app_id": "A0OPSBOT00",
+            "token": "sandbox-verification-token",
+            "container": {
+                "type": "message",
+                "message_ts": message.ts,
+                "channel_id": channel.id,
+                "is_ephemeral": ephemeral,
+            },
+            "trigger_id": self.workspace.issue_trigger(user_id),
+            "team": {"id": self.workspace.team_id, "domain": "sandbox"},
+            "channel": {"id": channel.id, "name": channel.name},
+            "response_url": response_url,
+            "actions": [
+                {
+                    "type": element.get("type", "button"),
+                    "action_id": action_id,
+                    "block_id": block_id,
+                    "text": element.get("text"),
+                    "value": element.get("value"),
+                    "action_ts": f"{time.time():.6f}",
+                }
+            ],
+        }
+        if not ephemeral:
+            payload["message"] = {
+                "type": "message",
+                "ts": message.ts,
+                "text": message.text,
+                "blocks": message.blocks,
+                "user": message.user,
+            }
+        return payload
+
+    def message_action(self, user_id: str, message: Message, callback_id: str) -> Delivery:
+        """A person runs the message shortcut `callback_id` on `message`."""
+        sender = self._require_sender()
+        channel = self.workspace.channels[message.channel]
+        payload = {
+            "type": "message_action",
+            "callback_id": callback_id,
+            "trigger_id": self.workspace.issue_trigger(user_id),
+            "message_ts": message.ts,
+            "message": {
+                "type": "message",
+                "ts": message.ts,
+                "text": message.text,
+                "blocks": message.blocks,
+                "user": message.user,
+            },
+            "channel": {"id": channel.id, "name": channel.name},
+            "user": self._user(user_id),
+            "team": {"id": self.workspace.team_id, "domain": "sandbox"},
+            "response_url": self.workspace.new_response_url(
+                self.url, ResponseUrl(channel.id, user_id, None, False)
+            ),
+            "token": "sandbox-verification-token",
+        }
+        return sender.interaction(payload)
+
+    def submit_view(self, user_id: str, view_id: str, values: dict[str, Any]) -> Delivery:
+        """A person submits the open modal `view_id` with `values` (block_id → action_id → value)."""
+        sender = self._require_sender()
+        opened = self.workspace.views.get(view_id)
+        if opened is None:
+            raise SlackError("not_found", "no such open view")
+        view = dict(opened.stack[-1] if opened.stack else opened.view)
+        view |= {"id": opened.id, "state": {"values": values}}
+        payload = {
+            "type": "view_submission",
+            "team": {"id": self.workspace.team_id, "domain": "sandbox"},
+            "user": self._user(user_id),
+            "view": view,
+            "trigger_id": self.workspace.issue_trigger(user_id),
+            "token": "sandbox-verification-token",
+        }
+        delivery = sender.interaction(payload)
+        if delivery.status == 200 and not delivery.body.strip():
+            self.workspace.close_view(opened.id)
+        return delivery
+
+    def _show_ack(
+        self, delivery: Delivery, channel_id: str, user_id: str, command: str | None
+    ) -> None:
+        """What Slack shows the person for the app's HTTP answer."""
+        if delivery.timed_out or delivery.status != 200:
+            error = "operation_timeout" if delivery.timed_out else "dispatch_failed"
+            what = f"`{command}`" if command else "This app"
+            self.workspace.post(
+                channel_id, f'{what} failed with the error "{error}"', None, BOT_USER.id, user_id
+            )
+            return
+        if not delivery.body.strip() or command is None:
+            return
+        try:
+            answer = delivery.json()
+        except json.JSONDecodeError:
+            answer = {"text": delivery.body}
+        in_channel = answer.get("response_type") == "in_channel"
+        self.workspace.post(
+            channel_id,
+            answer.get("text"),
+            answer.get("blocks"),
+            BOT_USER.id,
+            None if in_channel else user_id,
+        )
+
+    # -- the Web API ---------------------------------------------------------------------------
+    def call(self, method: str, token: str | None, args: dict[str, Any]) -> dict[str, Any]:
+        ws = self.workspace
+        ws.record_call(method)
+        if token is None:
+            raise SlackError("not_authed")
+        if token != ws.bot_token:
+            raise SlackError("invalid_auth")
+        ws.check_rate_limit(method)
+        if method == "auth.test":
+            return {
+                "url": "https://sandbox.slack.test/",
+                "team": "sandbox",
+                "user": BOT_USER.name,
+                "team_id": ws.team_id,
+                "user_id": BOT_USER.id,
+                "bot_id": "B0OPSBOT00",
+                "is_enterprise_install": False,
+            }
+        if method == "chat.postMessage":
+            message = ws.post(
+                args.get("channel"), args.get("text"), args.get("blocks"), BOT_USER.id
+            )
+            return {"channel": message.channel, "ts": message.ts, "message": message.to_json()}
+        if method == "chat.update":
+            message = ws.update(
+                args.get("channel"), args.get("ts"), args.get("text"), args.get("blocks")
+            )
+            return {"channel": message.channel, "ts": message.ts, "text": message.text}
+        if method == "chat.postEphemeral":
+            user = str(args.get("user", ""))
+            if user not in ws.users:
+                raise SlackError("user_not_in_channel")
+            message = ws.post(
+                args.get("channel"), args.get("text"), args.get("blocks"), BOT_USER.id, user
+            )
+            return {"message_ts": message.ts}
+        if method in ("views.open", "views.push"):
+            user = ws.trigger_user(args.get("trigger_id"))
+            opened = (
+                ws.open_view(user, args.get("view"))
+                if method == "views.open"
+                else ws.push_view(user, args.get("view"))
+            )
+            return {"view": {"id": opened.id, **opened.view}}
+        if method == "views.update":
+            opened = ws.update_view(args.get("view_id"), args.get("view"))
+            return {"view": {"id": opened.id, **opened.view}}
+        raise SlackError("unknown_method")
+
+
+def _find_element(
+    blocks: list[dict[str, Any]], action_id: str, value: str | None
+) -> tuple[dict[str, Any], str]:
+    for block in blocks:
+        candidates = list(block.get("elements", [])) if block.get("type") == "actions" else []
+        if isinstance(block.get("accessory"), dict):
+            candidates.append(block["accessory"])
+        for element in candidates:
+            if element.get("action_id") == action_id and (
+                value is None or element.get("value") == value
+            ):
+                return element, str(block.get("block_id", ""))
+    raise SlackError("action_not_found", f"no element {action_id} on that message")
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away (a stopped bot, a closed tab) is not an emulator error."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    emulator: SlackEmulator
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _send(
+        self, code: int, body: bytes, content_type: str, headers: dict[str, str] | None = None
+    ) -> None:
+        self.send_response(code)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _json(self, code: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+        self._send(code, json.dumps(body).encode(), "application/json; charset=utf-8", headers)
+
+    def _args(self) -> tuple[dict[str, Any], str | None]:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length).decode() if length else ""
+        token = None
+        auth = self.headers.get("Authorization", "")
+        if auth.startswith("Bearer "):
+            token = auth.removeprefix("Bearer ").strip()
+        if "json" in self.headers.get("Content-Type", ""):
+            args: dict[str, Any] = json.loads(raw) if raw else {}
+        else:
+            args = {k: v[-1] for k, v in parse_qs(raw).items()}
+            for key in ("blocks", "view", "attachments"):
+                if isinstance(args.get(key), str):
+                    try:
+                        args[key] = json.loads(args[key])
+                    except json.JSONDecodeError:
+                        raise SlackError(f"invalid_{key}_format") from None
+        query = {k: v[-1] for k, v in parse_qs(urlsplit(self.path).query).items()}
+        args = query | args
+        if token is None and isinstance(args.get("token"), str):
+            token = args.pop("token")
+        return args, token
+
+    def do_GET(self) -> None:
+        parts = urlsplit(self.path)
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        if parts.path in ("/", "/console"):
+            page = resources.files("sandbox").joinpath("console.html").read_bytes()
+            self._send(200, page, "text/html; charset=utf-8")
+        elif parts.path == "/favicon.ico":
+            self._send(204, b"", "image/x-icon")
+        elif parts.path == "/console/api/state":
+            self._json(200, self._state(query))
+        else:
+            self._json(404, {"ok": False, "error": "not_found"})
+
+    def _state(self, query: dict[str, str]) -> dict[str, Any]:
+        ws = self.emulator.workspace
+        after = int(query.get("after", "-1"))
+        version = ws.wait_for_change(after, min(float(query.get("wait", LONG_POLL_S)), LONG_POLL_S))
+        user = query.get("user", "")
+        views = [
+            {"id": v.id, "view": v.stack[-1] if v.stack else v.view}
+            for v in ws.views.values()
+            if v.user == user
+        ]
+        return {
+            "version": version,
+            "channels": [{"id": c.id, "name": c.name} for c in ws.channels.values()],
+            "users": [
+                {"id": u.id, "name": u.name, "title": u.title}
+                for u in ws.users.values()
+                if u.id != BOT_USER.id
+            ],
+            "bot": BOT_USER.id,
+            "messages": [m.to_json() for m in ws.visible_to(user)],
+            "views": views,
+        }
+
+    def do_POST(self) -> None:
+        path = urlsplit(self.path).path
+        try:
+            args, token = self._args()
+            if path.startswith("/api/"):
+                method = path.removeprefix("/api/")
+                try:
+                    answer = self.emulator.call(method, token, args)
+                except SlackError as exc:
+                    self.emulator.workspace.rejections.append((method, exc.error))
+                    raise
+                self._json(200, {"ok": True, **answer})
+            elif path.startswith("/response/"):
+                self.emulator.workspace.respond(path.removeprefix("/response/"), args)
+                self._send(200, b"ok", "text/plain")
+            elif path.startswith("/console/api/"):
+                self._json(200, self._console(path.removeprefix("/console/api/"), args))
+            else:
+                self._json(404, {"ok": False, "error": "not_found"})
+        except SlackError as exc:
+            headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
+            self._json(exc.status, exc.body(), headers)
+        except json.JSONDecodeError:
+            self._json(200, {"ok": False, "error": "invalid_json"})
+
+    def _console(self, action: str, args: dict[str, Any]) -> dict[str, Any]:
+        """What the console page asks for: the person's actions, delivered to the app."""
+        emulator, ws = self.emulator, self.emulator.workspace
+        user = str(args.get("user", ""))
+        if action == "command":
+            line = str(args.get("text", ""))
+            if not line.startswith("/"):
+                message = ws.post(args.get("channel"), line, None, user)
+                return {"ok": True, "ts": message.ts}
+            delivery = emulator.command(user, str(args.get("channel")), line)
+        elif action == "click":
+            message = ws.find(str(args.get("channel")), str(args.get("ts")))
+            delivery = emulator.click(user, message, str(args.get("action_id")), args.get("value"))
+        elif action == "submit":
+            delivery = emulator.submit_view(
+                user, str(args.get("view_id")), args.get("values") or {}
+            )
+        elif action == "close":
+            ws.close_view(str(args.get("view_id")))
+            return {"ok": True}
+        else:
+            raise SlackError("unknown_method")
+        return {
+            "ok": delivery.status == 200,
+            "status": delivery.status,
+            "seconds": round(delivery.seconds, 3),
+        }

@@ -1,0 +1,353 @@
+"""The state of an emulated Slack workspace: channels, users, messages, modals, and Slack's rules."""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_sdk.errors import SlackObjectFormationError
+from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
+
+from sandbox.slack_delivery import trigger_id
+
+MAX_BLOCKS = 50
+MAX_MESSAGE_TEXT = 40_000
+MAX_MODAL_BLOCKS = 100
+
+
+class SlackError(Exception):
+    """An `ok: false` answer, with Slack's error code."""
+
+    def __init__(self, error: str, detail: str | None = None, status: int = 200) -> None:
+        super().__init__(error)
+        self.error, self.detail, self.status = error, detail, status
+        self.retry_after: int | None = None
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"ok": False, "error": self.error}
+        if self.detail:
+            body["errors"] = [self.detail]
+        return body
+
+
+@dataclass(frozen=True)
+class Channel:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class User:
+    id: str
+    name: str
+    title: str
+
+
+@dataclass
+class Message:
+    channel: str
+    ts: str
+    text: str
+    blocks: list[dict[str, Any]]
+    user: str  # who wrote it: a user id, or the bot's user id
+    ephemeral_to: str | None = None  # shown to that user only
+    edits: int = 0
+    history: list[str] = field(default_factory=list)  # the text of every earlier version
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "channel": self.channel,
+            "ts": self.ts,
+            "text": self.text,
+            "blocks": self.blocks,
+            "user": self.user,
+            "ephemeral_to": self.ephemeral_to,
+            "edits": self.edits,
+        }
+
+
+@dataclass
+class OpenView:
+    id: str
+    user: str
+    view: dict[str, Any]
+    stack: list[dict[str, Any]] = field(default_factory=list)  # views pushed over it
+
+
+@dataclass(frozen=True)
+class ResponseUrl:
+    channel: str
+    user: str
+    source_ts: str | None  # the message whose button was clicked
+    source_ephemeral: bool
+
+
+BOT_USER = User("U0OPSBOT00", "opsbot", "the bot")
+SANDBOX_CHANNELS = (
+    Channel("C0HEALTH01", "orchestration-health"),
+    Channel("C0ALERTS01", "nba-alerts"),
+    Channel("C0ERRORS01", "app-error-alerts"),
+    Channel("C0DEPLOY01", "deployment-alerts"),
+    Channel("C0CANARY01", "canary-alerts"),
+    Channel("C0RANDOM01", "random"),
+)
+SANDBOX_USERS = (
+    User("U0DANAONCL", "dana", "on-call"),
+    User("U0SAMDEPLY", "sam", "deployer"),
+    User("U0LEEAPPRV", "lee", "approver"),
+)
+
+
+def validate_blocks(blocks: Any, limit: int = MAX_BLOCKS) -> list[dict[str, Any]]:
+    """Blocks as Slack would accept them, or SlackError("invalid_blocks") saying what is wrong."""
+    if not isinstance(blocks, list):
+        raise SlackError("invalid_blocks_format", "blocks must be a JSON array")
+    if len(blocks) > limit:
+        raise SlackError(
+            "invalid_blocks", f"must be less than {limit + 1} items [json-pointer:/blocks]"
+        )
+    for index, raw in enumerate(blocks):
+        parsed = Block.parse(raw) if isinstance(raw, dict) else None
+        if parsed is None or type(parsed) is Block:
+            raise SlackError("invalid_blocks", f"unknown block type [json-pointer:/blocks/{index}]")
+        try:
+            parsed.validate_json()
+        except SlackObjectFormationError as exc:
+            raise SlackError("invalid_blocks", f"{exc} [json-pointer:/blocks/{index}]") from None
+    return blocks
+
+
+class Workspace:
+    """One team: thread-safe; every change bumps `version` and wakes the console's long polls."""
+
+    def __init__(self, team_id: str = "T0SANDBOX1", bot_token: str | None = None) -> None:
+        self.team_id = team_id
+        self.bot_token = bot_token or f"xoxb-sandbox-{secrets.token_hex(12)}"
+        self.channels = {c.id: c for c in SANDBOX_CHANNELS}
+        self.users = {u.id: u for u in (*SANDBOX_USERS, BOT_USER)}
+        self.messages: list[Message] = []
+        self.views: dict[str, OpenView] = {}
+        self.response_urls: dict[str, ResponseUrl] = {}
+        self.triggers: dict[str, str] = {}  # trigger id → the user whose action issued it
+        self.calls: list[str] = []  # API methods called, in order
+        self.rejections: list[tuple[str, str]] = []  # (method, error) of every call refused
+        self.version = 0
+        self._rate_limits: dict[str, list[int]] = {}
+        self._changed = threading.Condition()
+        self._ts = itertools.count(1)
+        self._ts_base = int(time.time())
+
+    # -- helpers -------------------------------------------------------------------------------
+    def _bump(self) -> None:
+        self.version += 1
+        self._changed.notify_all()
+
+    def _next_ts(self) -> str:
+        return f"{self._ts_base}.{next(self._ts):06d}"
+
+    def channel(self, ref: Any) -> Channel:
+        """A channel by ID or name (with or without #), as chat.postMessage accepts."""
+        text = str(ref or "")
+        if text in self.channels:
+            return self.channels[text]
+        for channel in self.channels.values():
+            if channel.name == text.removeprefix("#"):
+                return channel
+        raise SlackError("channel_not_found")
+
+    def record_call(self, method: str) -> None:
+        """A Web API call arrived (a change: tests may wait for one)."""
+        with self._changed:
+            self.calls.append(method)
+            self._bump()
+
+    def wait_for_change(self, after: int, timeout_s: float) -> int:
+        with self._changed:
+            self._changed.wait_for(lambda: self.version > after, timeout=timeout_s)
+            return self.version
+
+    def rate_limit(self, method: str, times: int = 1, retry_after_s: int = 1) -> None:
+        """The next `times` calls of `method` get HTTP 429 with Retry-After."""
+        with self._changed:
+            self._rate_limits[method] = [retry_after_s] * times
+
+    def check_rate_limit(self, method: str) -> None:
+        with self._changed:
+            pending = self._rate_limits.get(method)
+            if pending:
+                error = SlackError("ratelimited", status=429)
+                error.retry_after = pending.pop()
+                raise error
+
+    # -- messages ------------------------------------------------------------------------------
+    def post(
+        self, channel_ref: Any, text: Any, blocks: Any, user: str, ephemeral_to: str | None = None
+    ) -> Message:
+        channel = self.channel(channel_ref)
+        checked = validate_blocks(blocks) if blocks is not None else []
+        text = "" if text is None else str(text)
+        if not text and not checked:
+            raise SlackError("no_text")
+        if len(text) > MAX_MESSAGE_TEXT:
+            raise SlackError("msg_too_long")
+        with self._changed:
+            message = Message(channel.id, self._next_ts(), text, checked, user, ephemeral_to)
+            self.messages.append(message)
+            self._bump()
+            return message
+
+    def find(self, channel_id: str, ts: str) -> Message:
+        for message in self.messages:
+            if message.channel == channel_id and message.ts == ts:
+                return message
+        raise SlackError("message_not_found")
+
+    def update(self, channel_ref: Any, ts: Any, text: Any, blocks: Any) -> Message:
+        channel = self.channel(channel_ref)
+        checked = validate_blocks(blocks) if blocks is not None else None
+        with self._changed:
+            message = self.find(channel.id, str(ts))
+            if message.ephemeral_to is not None:
+                raise SlackError("message_not_found")  # ephemeral messages are not updatable by ts
+            if message.user != BOT_USER.id:
+                raise SlackError("cant_update_message")
+            message.history.append(message.text)
+            if text is not None:
+                message.text = str(text)
+            if checked is not None:
+                message.blocks = checked
+            message.edits += 1
+            self._bump()
+            return message
+
+    def bot_messages(self, channel_ref: str | None = None) -> list[Message]:
+        """What the bot posted (in one channel), oldest first."""
+        channel = self.channel(channel_ref).id if channel_ref else None
+        with self._changed:
+            return [
+                m
+                for m in self.messages
+                if m.user == BOT_USER.id and (channel is None or m.channel == channel)
+            ]
+
+    def clear(self) -> None:
+        """Forget every message, modal and call (between tests)."""
+        with self._changed:
+            self.messages.clear()
+            self.views.clear()
+            self.calls.clear()
+            self.rejections.clear()
+            self._rate_limits.clear()
+            self._bump()
+
+    def visible_to(self, user: str) -> list[Message]:
+        with self._changed:
+            return [m for m in self.messages if m.ephemeral_to in (None, user)]
+
+    # -- response_url --------------------------------------------------------------------------
+    def new_response_url(self, base: str, target: ResponseUrl) -> str:
+        key = secrets.token_urlsafe(12)
+        with self._changed:
+            self.response_urls[key] = target
+        return f"{base}/response/{key}"
+
+    def respond(self, key: str, body: dict[str, Any]) -> None:
+        """A post to a response_url: a new message, or a replacement of the one clicked."""
+        target = self.response_urls.get(key)
+        if target is None:
+            raise SlackError("invalid_response_url", status=404)
+        in_channel = body.get("response_type") == "in_channel"
+        if body.get("delete_original") and target.source_ts:
+            with self._changed:
+                self.messages = [
+                    m
+                    for m in self.messages
+                    if not (m.channel == target.channel and m.ts == target.source_ts)
+                ]
+                self._bump()
+            return
+        if body.get("replace_original") and target.source_ts:
+            blocks = validate_blocks(body["blocks"]) if "blocks" in body else None
+            with self._changed:
+                message = self.find(target.channel, target.source_ts)
+                message.history.append(message.text)
+                message.text = str(body.get("text", message.text))
+                if blocks is not None:
+                    message.blocks = blocks
+                message.edits += 1
+                self._bump()
+            return
+        ephemeral_to = None if in_channel else target.user
+        self.post(target.channel, body.get("text"), body.get("blocks"), BOT_USER.id, ephemeral_to)
+
+    # -- modals ------------------------------------------------------------------------------
+    def issue_trigger(self, user: str) -> str:
+        """A trigger id for something `user` just did (Slack's are valid for 3 s; these, a run)."""
+        trigger = trigger_id()
+        with self._changed:
+            self.triggers[trigger] = user
+        return trigger
+
+    def trigger_user(self, trigger: Any) -> str:
+        user = self.triggers.get(str(trigger or ""))
+        if user is None:
+            raise SlackError("invalid_trigger_id")
+        return user
+
+    def open_view(self, user: str, view: Any) -> OpenView:
+        checked = _validate_view(view)
+        with self._changed:
+            opened = OpenView(f"V{secrets.token_hex(5).upper()}", user, checked)
+            self.views[opened.id] = opened
+            self._bump()
+            return opened
+
+    def update_view(self, view_id: Any, view: Any) -> OpenView:
+        checked = _validate_view(view)
+        with self._changed:
+            opened = self.views.get(str(view_id))
+            if opened is None:
+                raise SlackError("not_found")
+            if opened.stack:
+                opened.stack[-1] = checked
+            else:
+                opened.view = checked
+            self._bump()
+            return opened
+
+    def push_view(self, user: str, view: Any) -> OpenView:
+        checked = _validate_view(view)
+        with self._changed:
+            opened = next((v for v in self.views.values() if v.user == user), None)
+            if opened is None:
+                raise SlackError("not_found", "no open view to push onto")
+            opened.stack.append(checked)
+            self._bump()
+            return opened
+
+    def close_view(self, view_id: str) -> None:
+        with self._changed:
+            opened = self.views.get(view_id)
+            if opened is not None and opened.stack:
+                opened.stack.pop()
+            else:
+                self.views.pop(view_id, None)
+            self._bump()
+
+
+def _validate_view(view: Any) -> dict[str, Any]:
+    if not isinstance(view, dict) or view.get("type") not in ("modal", "home"):
+        raise SlackError("invalid_arguments", "view must be an object with type modal or home")
+    if view["type"] == "modal" and not isinstance(view.get("title"), dict):
+        raise SlackError("invalid_arguments", "a modal needs a title [json-pointer:/view/title]")
+    validate_blocks(view.get("blocks", []), MAX_MODAL_BLOCKS)
+    try:
+        View(**view).validate_json()
+    except (SlackObjectFormationError, TypeError) as exc:
+        raise SlackError("invalid_arguments", str(exc)) from None
+    return view

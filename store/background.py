@@ -1,0 +1,52 @@
+"""The store, opened (and migrated) in the background once the server listens.
+
+Importing SQLAlchemy and alembic and running migrations takes ~0.3 s; Slack's first request
+after a cold start needs none of it, so it is not made to wait. /healthz answers 503 until the
+store is open, and anything that needs the store waits for it (bounded).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from store.database import Database
+
+
+class StoreNotReady(Exception):
+    """The store is still opening, or failed to open; the message says which."""
+
+
+class BackgroundStore:
+    def __init__(self, open_database: Callable[[], Database]) -> None:
+        self._open = open_database
+        self._database: Database | None = None
+        self._error: BaseException | None = None
+        self._done = threading.Event()
+
+    def start(self) -> BackgroundStore:
+        threading.Thread(target=self._run, name="opsbot-store-open", daemon=True).start()
+        return self
+
+    def _run(self) -> None:
+        try:
+            self._database = self._open()
+        except BaseException as exc:  # kept for whoever asks; the server keeps serving
+            self._error = exc
+        finally:
+            self._done.set()
+
+    def get(self, wait_s: float = 0.0) -> Database:
+        """The open store; StoreNotReady if it is not open within `wait_s` or failed to open."""
+        self._done.wait(wait_s)
+        if self._error is not None:
+            raise StoreNotReady(f"the store could not be opened: {self._error}")
+        if self._database is None:
+            raise StoreNotReady("the store is still being opened (migrations running)")
+        return self._database
+
+    def close(self) -> None:
+        if self._database is not None:
+            self._database.close()

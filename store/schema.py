@@ -1,0 +1,97 @@
+"""The store's tables (migrated by alembic: store/migrations)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores them naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use UTC-aware datetimes")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UtcDateTime(),
+        dict[str, Any]: JSON,
+        list[Any]: JSON,
+    }
+
+
+class Rollout(Base):
+    __tablename__ = "rollouts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    service: Mapped[str] = mapped_column(String(63))
+    commit_sha: Mapped[str] = mapped_column(String(40))
+    stable_revision: Mapped[str] = mapped_column(String(255))  # what serves now; rollback target
+    canary_revision: Mapped[str | None] = mapped_column(String(255))
+    state: Mapped[str] = mapped_column(String(32))
+    step: Mapped[int] = mapped_column(Integer, default=0)  # index into the canary steps
+    failures: Mapped[int] = mapped_column(Integer, default=0)  # consecutive failing analyses
+    requested_by: Mapped[str] = mapped_column(String(32))
+    approvals: Mapped[list[Any]] = mapped_column(default=list)  # [{"user", "step", "at"}]
+    reason: Mapped[str | None] = mapped_column(Text)  # why it ended, when it ended badly
+    slack_channel: Mapped[str | None] = mapped_column(String(32))
+    slack_ts: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    step_started_at: Mapped[datetime | None]  # when the current step began (approval expiry)
+    data_baseline: Mapped[str | None] = mapped_column(String(32))  # data check status at the start
+    ending: Mapped[str | None] = mapped_column(String(32))  # ROLLING_BACK ends in this state
+    version: Mapped[int] = mapped_column(Integer, default=1)  # bumped by every transition
+
+    __table_args__ = (Index("ix_rollouts_service_state", "service", "state"),)
+
+
+class ServiceLock(Base):
+    """At most one unfinished rollout per service: the row exists while one is active."""
+
+    __tablename__ = "service_locks"
+
+    service: Mapped[str] = mapped_column(String(63), primary_key=True)
+    rollout_id: Mapped[int] = mapped_column(ForeignKey("rollouts.id"))
+    acquired_at: Mapped[datetime]
+
+
+class AuditEntry(Base):
+    """Append-only: who did what, with which arguments, and how it ended."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    service: Mapped[str | None] = mapped_column(String(63))
+    rollout_id: Mapped[int | None] = mapped_column(ForeignKey("rollouts.id"))
+    arguments: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    result: Mapped[str] = mapped_column(Text)
+
+
+class IdempotencyKey(Base):
+    """A delivery or click already acted on (Slack retries, double clicks, two replicas)."""
+
+    __tablename__ = "idempotency_keys"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    created_at: Mapped[datetime]

@@ -1,0 +1,46 @@
+"""Rollout states and the view a caller acted on: importable without SQLAlchemy (the ack path)."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from store.schema import Rollout
+
+
+class RolloutState(enum.StrEnum):
+    CHECKLIST = "checklist"  # posted for review; nothing changed yet
+    CANARY = "canary"  # a canary revision serves traffic at the current step
+    WATCH = "watch"  # at 100%, watched before completion
+    ROLLING_BACK = "rolling_back"  # claimed: traffic is going back to the stable revision
+    COMPLETE = "complete"
+    ROLLED_BACK = "rolled_back"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+    @property
+    def terminal(self) -> bool:
+        return self in TERMINAL
+
+
+DRIVEN = frozenset({RolloutState.CANARY, RolloutState.WATCH, RolloutState.ROLLING_BACK})
+"""States with traffic on the line: a (re)started bot drives each of these to its end."""
+
+TERMINAL = frozenset(
+    {RolloutState.COMPLETE, RolloutState.ROLLED_BACK, RolloutState.CANCELLED, RolloutState.FAILED}
+)
+
+
+@dataclass(frozen=True)
+class Seen:
+    """The state and version a caller acted on; a transition applies only if both still hold."""
+
+    rollout_id: int
+    state: RolloutState
+    version: int
+
+    @classmethod
+    def of(cls, rollout: Rollout) -> Seen:
+        return cls(rollout.id, RolloutState(rollout.state), rollout.version)
