@@ -26,14 +26,13 @@ from bot.once import Once
 from bot.runtime import Runtime
 from bot.server import Server, asgi_app, bind
 from bot.settings import SlackSettings
-from commands.deploy import DeployTools
+from commands.deploy.tools import DeployTools
 from commands.platform import Platform
 from opsbot.platform import deploy_tools
 from opsbot.profile import load_profile
-from opsbot.serve import http_server, open_sqlite
+from opsbot.serve import http_server
 from store.background import BackgroundStore
-from store.database import Database
-from store.rollouts import Store
+from store.location import sqlite_url
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -79,19 +78,16 @@ def opsbot_server(options: argparse.Namespace) -> Server:
         slack_signing_secret=SecretStr(options.secret),
         opsbot_slack_api_url=options.slack_api,
     )
-    if options.database_url:  # replicas sharing one store
-        url = options.database_url
-        store = BackgroundStore(lambda: Database.open(url)).start()
-    else:
-        state = Path(tempfile.mkdtemp(prefix="opsbot-bench-")) / "opsbot.db"
-        store = BackgroundStore(lambda: open_sqlite(state)).start()
+    # Replicas share one store (--database-url); otherwise a fresh SQLite file.
+    scratch = Path(tempfile.mkdtemp(prefix="opsbot-bench-")) / "opsbot.db"
+    store = BackgroundStore(options.database_url or sqlite_url(scratch)).start()
 
     def clock() -> datetime:
         return now + timedelta(seconds=monotonic() - started)
 
     def tools() -> DeployTools:
         found = sources()
-        shared = Store(store.get(wait_s=30), clock)
+        shared = store.rollouts(clock)
         return deploy_tools(
             profile,
             found.cloud_run,

@@ -27,7 +27,8 @@ from typing import Any
 from bench.ack_latency import bot_process, platform_args, send, slack_args
 from bot.actions import ActionId
 from bot.views.deploy import rollout_view
-from commands import deploy
+from commands.deploy.checklist import prepare
+from commands.deploy.lifecycle import begin, start_canary
 from opsbot.platform import deploy_tools, sandbox_drift_sources
 from opsbot.profile import load_profile
 from sandbox.platform import Sandbox
@@ -107,9 +108,9 @@ def main() -> None:
             url,
         ]
         with bot_process("opsbot", wiring) as one, bot_process("opsbot", wiring) as two:
-            checklist = deploy.prepare(profile, tools, SERVICE, None)
-            rollout = deploy.begin(profile, tools, checklist, DEPLOYER)
-            started = deploy.start_canary(profile, tools, rollout.id, DEPLOYER)
+            checklist = prepare(profile, tools, SERVICE, None)
+            rollout = begin(profile, tools, checklist, DEPLOYER)
+            started = start_canary(profile, tools, rollout.id, DEPLOYER)
             assert started is not None
             text_, blocks = rollout_view(started, profile.deploy)
             message = slack.workspace.post(

@@ -47,8 +47,8 @@ class Access:
                 c if c.startswith("#") else f"<#{c}>" for c in self.config.command_channels
             )
             return f"opsbot answers in {where}; run it there (or invite opsbot to this channel and add it to the profile)"
-        if role is not None and caller.user_id not in self.config.roles.get(role, []):
-            holders = ", ".join(f"<@{u}>" for u in self.config.roles.get(role, [])) or "nobody yet"
+        if role is not None and not self.config.holds(caller.user_id, role):
+            holders = ", ".join(f"<@{u}>" for u in self.config.holders(role)) or "nobody yet"
             return f"this needs the {role} role, which you do not have (it is held by {holders})"
         return None
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -57,6 +57,12 @@ def decode(kind: type[V], value: str | None) -> V:
         raise RequestError(
             "this button is from an older version of opsbot; run the command again"
         ) from None
+
+
+def clicked(body: dict[str, Any], kind: type[V]) -> V:
+    """The typed payload of the button an interaction clicked (RequestError when not ours)."""
+    actions = body.get("actions") or [{}]
+    return decode(kind, actions[0].get("value"))
 
 
 class DeployStart(ButtonValue):

@@ -6,7 +6,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncApp, AsyncRespond
+from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -14,6 +15,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import describe
+from bot.identity import BotIdentity
 from bot.listeners import deploy, drift, health, rollback
 from bot.listeners.replies import ephemeral
 from bot.rollout_tasks import RolloutTasks
@@ -47,13 +49,16 @@ def web_client(settings: SlackSettings) -> AsyncWebClient:
 
 
 def _token_is_in_the_client(record: logging.LogRecord) -> bool:
-    """Bolt warns that $SLACK_BOT_TOKEN is unused when a client is given: ours carries it."""
-    return "`token` will be unused" not in record.getMessage()
+    """Bolt warns that $SLACK_BOT_TOKEN is unused when a client and `authorize` are given: our
+    client carries the token, and `authorize` answers with it."""
+    message = record.getMessage()
+    return "`token` will be unused" not in message and "will be ignored" not in message
 
 
 @dataclass(frozen=True)
 class Assembled:
     app: AsyncApp
+    identity: BotIdentity  # auth.test, asked once: the server asks at start-up
     rollouts: RolloutTasks | None  # None when this bot does not deploy
 
 
@@ -65,9 +70,16 @@ def assemble(runtime: Runtime, settings: SlackSettings) -> Assembled:
     bolt_logger = logging.getLogger("slack_bolt.AsyncApp")
     if _token_is_in_the_client not in bolt_logger.filters:
         bolt_logger.addFilter(_token_is_in_the_client)
+    client = web_client(settings)
+    identity = BotIdentity(client)
+
+    async def authorize() -> AuthorizeResult:  # Bolt passes the arguments a function names
+        return await identity.authorize()
+
     app = AsyncApp(
-        client=web_client(settings),
+        client=client,
         signing_secret=settings.slack_signing_secret.get_secret_value(),
+        authorize=authorize,
     )
     health.register(app, runtime)
     drift.register(app, runtime)
@@ -78,10 +90,10 @@ def assemble(runtime: Runtime, settings: SlackSettings) -> Assembled:
         rollback.register(app, runtime, rollouts)
 
     @app.error
-    async def on_error(error: Exception, body: dict[str, Any], respond: Any) -> None:
+    async def on_error(error: Exception, body: dict[str, Any], respond: AsyncRespond) -> None:
         """The last resort: say what to do, or give a reference to the logged traceback."""
         said = describe(error)
         if body.get("response_url"):
             await respond(**ephemeral(*notice(said.text)), replace_original=False)
 
-    return Assembled(app, rollouts)
+    return Assembled(app, identity, rollouts)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -13,15 +12,14 @@ from bot.errors import describe
 from bot.runtime import Runtime
 from bot.views.deploy import rollout_view
 from bot.views.kit import fallback
-from commands.canary_analysis import Analysis
-from commands.rollout_driver import Tick, active_rollouts, next_due, reconcile, tick
+from commands.deploy.driver import TickResult, active_rollouts, drive, reconcile
+from commands.deploy.verdict import Analysis
 from store.states import DRIVEN
 
 if TYPE_CHECKING:
-    from store.schema import Rollout
+    from store.views import RolloutView
 
 log = logging.getLogger("opsbot.rollouts")
-MIN_SLEEP_S = 0.05
 RESUME_RETRY_S = 60.0
 
 
@@ -73,7 +71,7 @@ class RolloutTasks:
             await self.show(shown)
         return [r.id for r in found]
 
-    async def show(self, rollout: Rollout, analysis: Analysis | None = None) -> None:
+    async def show(self, rollout: RolloutView, analysis: Analysis | None = None) -> None:
         if rollout.slack_channel is None or rollout.slack_ts is None:
             return
         text, blocks = rollout_view(rollout, self.runtime.profile.deploy, analysis)
@@ -82,21 +80,10 @@ class RolloutTasks:
         )
 
     async def _drive(self, rollout_id: int) -> None:
-        profile = self.runtime.profile
         tools = await asyncio.to_thread(self.tools)
-        interval = timedelta(seconds=profile.deploy.interval_s)
-        while True:
-            rollout = await asyncio.to_thread(tools.store.get, rollout_id)
-            if rollout is None or rollout.state not in DRIVEN:
-                return
-            wait = (next_due(profile, rollout) - tools.clock()).total_seconds()
-            await asyncio.sleep(min(max(wait, MIN_SLEEP_S), interval.total_seconds()))
-            try:
-                result = await asyncio.to_thread(tick, profile, tools, rollout_id)
-            except Exception:
-                log.exception("rollout #%s: tick failed; retrying next interval", rollout_id)
-                continue
-            if result is None:
-                return
-            if result.tick is not Tick.WAITING:
-                await self.show(result.rollout, result.outcome.analysis if result.outcome else None)
+
+        async def shown(result: TickResult) -> bool:
+            await self.show(result.rollout, result.outcome.analysis if result.outcome else None)
+            return True
+
+        await drive(self.runtime.profile, tools, rollout_id, shown)

@@ -13,7 +13,7 @@ from commands.platform import Platform
 from config import Profile
 
 if TYPE_CHECKING:
-    from commands.deploy import DeployTools
+    from commands.deploy.tools import DeployTools
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import logging
 import socket
 import sys
 import threading
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -15,9 +15,6 @@ import aiohttp
 import uvicorn
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
-from slack_bolt.middleware.authorization.async_single_team_authorization import (
-    AsyncSingleTeamAuthorization,
-)
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -30,8 +27,9 @@ GIL_SWITCH_INTERVAL_S = 0.001
 def asgi_app(
     bolt: AsyncApp,
     probe: HealthProbe,
-    on_start: Callable[[], Coroutine[Any, Any, Any]] | None = None,
+    on_start: Sequence[Callable[[], Coroutine[Any, Any, Any]]] = (),
 ) -> Starlette:
+    """`on_start`: run once the server listens, e.g. ask who the bot is, resume rollouts."""
     handler = AsyncSlackRequestHandler(bolt)
 
     @asynccontextmanager
@@ -39,10 +37,8 @@ def asgi_app(
         """One HTTP session for the Web API client: kept-alive connections, not one per call."""
         session = aiohttp.ClientSession()
         bolt.client.session = session
-        warming = asyncio.create_task(_ask_who_the_bot_is(bolt))
-        warming.add_done_callback(_log_failure)
-        if on_start is not None:  # e.g. drive the rollouts a previous process left active
-            starting: asyncio.Task[Any] = asyncio.create_task(on_start())
+        for start in on_start:
+            starting: asyncio.Task[Any] = asyncio.create_task(start())
             starting.add_done_callback(_log_failure)
         try:
             yield
@@ -67,22 +63,6 @@ def asgi_app(
             Route("/healthz", healthz, methods=["GET"]),
         ],
     )
-
-
-async def _ask_who_the_bot_is(bolt: AsyncApp) -> None:
-    """Bolt's auth.test, once at start-up, so the first requests do not each wait for their own.
-
-    Bolt asks Slack on the first request and caches the answer, but every request arriving before
-    that answer asks again: a burst right after a restart would send one auth.test per request
-    (and meet Slack's rate limit) before any of them is acknowledged.
-    """
-    authorizations = [
-        m
-        for m in bolt._async_middleware_list  # no public hook to prime it
-        if isinstance(m, AsyncSingleTeamAuthorization) and m.auth_test_result is None
-    ]
-    for authorization in authorizations:
-        authorization.auth_test_result = await bolt.client.auth_test()
 
 
 def _log_failure(task: asyncio.Task[Any]) -> None:

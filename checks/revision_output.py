@@ -2,7 +2,7 @@
 
 A canary can answer every request with a 200 and still write nothing, or half of what it should;
 request metrics cannot see that, its data can. The canary analysis reads this for the canary and
-the stable revision over the same window (commands/canary_analysis.py judges it).
+the stable revision over the same window (commands/deploy/verdict.py judges it).
 """
 
 from __future__ import annotations

@@ -14,18 +14,21 @@ from typing import Annotated
 import click
 import typer
 from rich.console import Console
-from rich.markup import escape
 
 from adapters.errors import AdapterError
 from adapters.git import RepoNotFound
 from checks.registry import enabled_checks
-from cli import rollouts as cli_rollouts
+from cli.deploy import deploy_command
 from cli.drift_output import print_contains, print_drift
 from cli.health_output import health_progress, print_report
-from commands.drift import parse_commit_ref, run_contains, run_drift, select_services
+from cli.options import ConfigOption, JsonOption, PortOption, SandboxOption, announce, stderr
+from cli.rollback import rollback
+from cli.rollouts import rollouts
+from commands.drift import run_contains, run_drift
 from commands.errors import RequestError
 from commands.health import parse_game_date, run_health
 from commands.platform import PlatformUnavailable
+from commands.requests import parse_commit_ref, select_services
 from config import ConfigError, Profile, resolve_profile_path
 from opsbot import __version__
 from opsbot.platform import open_platform
@@ -45,27 +48,6 @@ app = typer.Typer(
 config_app = typer.Typer(help="The platform profile (opsbot.toml).", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config", help="Profile to use (default: $OPSBOT_CONFIG, ./opsbot.toml, the shipped one)."
-    ),
-]
-JsonOption = Annotated[
-    bool, typer.Option("--json", help="Print one JSON object instead of a table.")
-]
-SandboxOption = Annotated[
-    bool, typer.Option("--sandbox", help="Run against the embedded sandbox platform on loopback.")
-]
-
-
-def _stderr() -> Console:
-    return Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-def _announce(message: str) -> None:
-    _stderr().print(f"[dim]{escape(message)}[/dim]")
-
 
 @app.command()
 def health(
@@ -82,7 +64,7 @@ def health(
     profile = load_profile(profile_path)
     as_of = parse_game_date(date) if date is not None else None
     with (
-        open_platform(profile, profile_path, sandbox=sandbox, announce=_announce) as platform,
+        open_platform(profile, profile_path, sandbox=sandbox, announce=announce) as platform,
         health_progress(profile) as on_result,
     ):
         report = asyncio.run(
@@ -128,7 +110,7 @@ def drift(
     select_services(profile, names)  # bad input is a usage error before anything starts
     if contains is not None:
         parse_commit_ref(contains)
-    with open_platform(profile, profile_path, sandbox=sandbox, announce=_announce) as platform:
+    with open_platform(profile, profile_path, sandbox=sandbox, announce=announce) as platform:
         sources = platform.drift_sources()
         if contains is not None:
             found = run_contains(profile, sources, contains, names)
@@ -137,14 +119,6 @@ def drift(
         report = run_drift(profile, sources, names, platform.now)
     print_drift(report, as_json=as_json)
     raise typer.Exit(report.severity.exit_code)
-
-
-PortOption = Annotated[
-    int,
-    typer.Option(
-        "--port", envvar="PORT", help="Port of the bot's HTTP server (Cloud Run sets $PORT)."
-    ),
-]
 
 
 @app.command()
@@ -168,7 +142,7 @@ def serve(
     from opsbot.serve import serve_production
 
     with _port_guard(port):
-        serve_production(profile, profile_path, host, port, _announce)
+        serve_production(profile, profile_path, host, port, announce)
 
 
 @app.command("sandbox")
@@ -212,12 +186,12 @@ def _run_sandbox(profile: Profile, profile_path: Path, port: int, console_port: 
         )
 
     with _port_guard(port, console_port):
-        run_sandbox(profile, profile_path, port, console_port, _announce, ready)
+        run_sandbox(profile, profile_path, port, console_port, announce, ready)
 
 
-app.command("deploy")(cli_rollouts.deploy_command)
-app.command("rollback")(cli_rollouts.rollback)
-app.command("rollouts")(cli_rollouts.rollouts)
+app.command("deploy")(deploy_command)
+app.command("rollback")(rollback)
+app.command("rollouts")(rollouts)
 
 
 @config_app.command("check")
@@ -226,7 +200,7 @@ def config_check(config: ConfigOption = None) -> None:
     path = resolve_profile_path(config)
     profile = load_profile(config)
     typer.echo(profile.model_dump_json(indent=2))
-    _stderr().print(
+    stderr().print(
         f"{path}: valid ({len(profile.services)} services, {len(enabled_checks(profile))} checks)"
     )
 
@@ -245,7 +219,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("google.auth").setLevel(logging.ERROR)  # we say what to do ourselves
     command = typer.main.get_command(app)
-    err = _stderr()
+    err = stderr()
     try:
         code = command.main(args=argv, prog_name="opsbot", standalone_mode=False)
     except click.UsageError as exc:

@@ -9,11 +9,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from adapters.warehouse import Warehouse
 from checks.drift_model import DriftSources
 from config import Profile
+
+if TYPE_CHECKING:
+    from commands.deploy.tools import DeployTools
+    from store.rollouts import Store
 
 
 class PlatformUnavailable(Exception):
@@ -29,11 +33,11 @@ class Platform:
         now: datetime,
         open_warehouse: Callable[[], Warehouse],
         open_drift_sources: Callable[[], DriftSources],
-        sandbox: Any = None,  # the running sandbox, when it is one (opaque here)
+        open_deploy_tools: Callable[[Store], DeployTools] | None = None,
     ) -> None:
         self.profile = profile
-        self.sandbox = sandbox  # the emulators behind this platform, when it is the sandbox
         self.now = now
+        self._open_deploy_tools = open_deploy_tools
         self._open_warehouse = open_warehouse
         self._open_drift_sources = open_drift_sources
         self._warehouse: Warehouse | None = None
@@ -53,3 +57,9 @@ class Platform:
             if self._drift_sources is None:
                 self._drift_sources = self._open_drift_sources()
             return self._drift_sources
+
+    def deploy_tools(self, store: Store) -> DeployTools:
+        """What rollouts on this platform act with, remembering in `store`."""
+        if self._open_deploy_tools is None:
+            raise PlatformUnavailable("this platform was opened without deploy tools")
+        return self._open_deploy_tools(store)

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 
 from adapters.cloudrun import CloudRun, TrafficShare
 from adapters.git import GitRepo
-from commands import deploy
-from commands.drift import select_services
+from commands.deploy.abort import abort_rollout
 from commands.errors import RequestError
+from commands.requests import select_services
 from config import Profile
 from store.states import RolloutState
 
@@ -73,7 +73,7 @@ def roll_back(
     double click or another replica, does nothing and returns None.
     """
     select_services(profile, [service])
-    if actor not in profile.slack.roles.get("deployer", []):
+    if not profile.slack.holds(actor, "deployer"):
         store.record(
             actor,
             "rollback.refused",
@@ -93,9 +93,9 @@ def roll_back(
                 f"rollout #{active} is in progress; rolling back ends it on its stable revision "
                 f"{rollout.stable_revision} (ask for that one)"
             )
-        deploy.roll_back(cloud_run, store, active, actor, "rolled back by hand")
+        abort_rollout(cloud_run, store, active, actor, "rolled back by hand")
         ended = store.get(active)  # by this call, or by whoever was already rolling it back
-        if ended is None or ended.state != RolloutState.ROLLED_BACK:
+        if ended is None or ended.state is not RolloutState.ROLLED_BACK:
             raise RequestError(
                 f"rollout #{active} is rolling back, but its traffic is not on {revision} yet "
                 "(Cloud Run refused the change); opsbot keeps trying: see the rollout's message"

@@ -19,12 +19,13 @@ from config import Profile
 
 if TYPE_CHECKING:
     from checks.result import CheckResult
-    from commands.deploy import DeployTools
+    from commands.deploy.tools import DeployTools
     from sandbox.platform import Sandbox
     from store.rollouts import Store
 
 
 T = TypeVar("T")
+SANDBOX_DEPLOY = {"interval_s": 15.0, "min_requests": 20, "watch_minutes": 0.5}  # a demo in minutes
 NO_CREDENTIALS = (
     "no Google credentials: run `gcloud auth application-default login`, or try --sandbox"
 )
@@ -63,7 +64,17 @@ def _production(profile: Profile, profile_path: Path) -> Platform:
     def open_warehouse() -> Warehouse:
         return _credentials_guard(lambda: BigQueryWarehouse.from_profile(profile))
 
-    return Platform(profile, datetime.now(UTC), open_warehouse, open_drift_sources)
+    def open_deploy_tools(store: Store) -> DeployTools:
+        sources = platform.drift_sources()
+        now = lambda: datetime.now(UTC)  # noqa: E731
+        return deploy_tools(
+            profile, sources.cloud_run, sources.repo, store, now, platforms=lambda: platform
+        )
+
+    platform = Platform(
+        profile, datetime.now(UTC), open_warehouse, open_drift_sources, open_deploy_tools
+    )
+    return platform
 
 
 @contextmanager
@@ -121,7 +132,7 @@ def sandbox_platforms(profile: Profile, running: Sandbox) -> Callable[[], Platfo
         running.clock(),
         lambda: warehouse,
         lambda: sandbox_drift_sources(profile, running),
-        running,
+        lambda store: sandbox_deploy_tools(profile, running, store),
     )
 
 
@@ -152,7 +163,7 @@ def deploy_tools(
     """What rollouts act with: the real clients, or with endpoints the sandbox's emulators."""
     from adapters.cloud_logging import CloudLogging
     from adapters.monitoring import Monitoring
-    from commands.deploy import DeployTools
+    from commands.deploy.tools import DeployTools
 
     project = profile.platform.project
     return DeployTools(

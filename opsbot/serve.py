@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,19 +25,19 @@ from checks.registry import enabled_checks
 from commands.platform import Platform
 from config import Profile
 from opsbot.platform import (
+    SANDBOX_DEPLOY,
     production_platforms,
     sandbox_deploy_tools,
     sandbox_platforms,
     started_sandbox,
 )
 from store.background import BackgroundStore
+from store.location import database_url, sqlite_url
 
 if TYPE_CHECKING:
-    from commands.deploy import DeployTools
+    from commands.deploy.tools import DeployTools
     from sandbox.platform import Sandbox
     from sandbox.slack_emulator import SlackEmulator
-    from store.database import Database
-    from store.rollouts import Store
 
 
 def health_probe(
@@ -67,17 +66,6 @@ def health_probe(
     return probe
 
 
-def open_database(profile: Profile, profile_path: Path) -> Database:
-    """$DATABASE_URL (PostgreSQL, for several replicas), else the profile's SQLite file."""
-    from store.database import Database, sqlite_url
-
-    url = os.environ.get("DATABASE_URL")
-    if not url:
-        path = Path(profile.store.sqlite_path).expanduser()
-        url = sqlite_url(path if path.is_absolute() else profile_path.parent / path)
-    return Database.open(url)
-
-
 def http_server(
     runtime: Runtime,
     settings: SlackSettings,
@@ -88,8 +76,10 @@ def http_server(
 ) -> Server:
     assembled = assemble(runtime, settings)
     probe = health_probe(runtime.profile, profile_path, store, runtime.deploy_tools)
-    resume = assembled.rollouts.resume if assembled.rollouts is not None else None
-    return Server(asgi_app(assembled.app, probe, resume), bind(host, port))
+    on_start: list[Callable[[], Coroutine[Any, Any, object]]] = [assembled.identity.authorize]
+    if assembled.rollouts is not None:  # drive the rollouts a previous process left active
+        on_start.append(assembled.rollouts.resume)
+    return Server(asgi_app(assembled.app, probe, on_start), bind(host, port))
 
 
 def serve_production(
@@ -97,7 +87,7 @@ def serve_production(
 ) -> None:
     """Serve Slack for the real platform: HTTP on `port`, or Socket Mode with SLACK_APP_TOKEN."""
     settings = load_slack_settings()
-    store = BackgroundStore(lambda: open_database(profile, profile_path))
+    store = BackgroundStore(database_url(profile.store, profile_path.parent))
     platforms = production_platforms(profile, profile_path)
     runtime = Runtime(
         profile,
@@ -123,10 +113,6 @@ def serve_production(
         store.close()
 
 
-SANDBOX_DEPLOY = {"interval_s": 15.0, "min_requests": 20, "watch_minutes": 0.5}  # a demo in minutes
-STORE_WAIT_S = 30.0
-
-
 def production_deploy_tools(
     profile: Profile,
     profile_path: Path,
@@ -137,12 +123,11 @@ def production_deploy_tools(
 
     The repo is fetched before each checklist (one fetch at a time), not on every click.
     """
-    from datetime import UTC, datetime
+    from datetime import UTC
 
     from adapters.cloudrun import CloudRun
     from adapters.git import GitRepo
     from opsbot.platform import deploy_tools, repo_path
-    from store.rollouts import Store
 
     git = profile.git
     repo = GitRepo.open(repo_path(profile, profile_path), branch=git.branch, remote=git.remote)
@@ -163,29 +148,11 @@ def production_deploy_tools(
         profile,
         cloud_run,
         repo,
-        Store(store.get(wait_s=STORE_WAIT_S), clock),
+        store.rollouts(clock),
         clock,
         platforms=platforms,
         refresh_repo=refresh_repo,
     )
-
-
-def _store_of(store: BackgroundStore, clock: Callable[[], datetime]) -> Store:
-    from store.rollouts import Store
-
-    return Store(store.get(wait_s=STORE_WAIT_S), clock)
-
-
-def open_store(url: str) -> Database:
-    from store.database import Database
-
-    return Database.open(url)
-
-
-def open_sqlite(path: Path) -> Database:
-    from store.database import Database, sqlite_url
-
-    return Database.open(sqlite_url(path))
 
 
 @dataclass
@@ -216,10 +183,7 @@ def sandbox_bot(
     slack = SlackEmulator()
     slack.start(port=console_port)
     state = tempfile.TemporaryDirectory(prefix="opsbot-sandbox-state-")
-    fresh = Path(state.name) / "opsbot.db"
-    store = BackgroundStore(
-        lambda: open_store(store_url) if store_url else open_sqlite(fresh)
-    ).start()
+    store = BackgroundStore(store_url or sqlite_url(Path(state.name) / "opsbot.db")).start()
     try:
         settings = SlackSettings(
             slack_bot_token=SecretStr(slack.workspace.bot_token),
@@ -236,7 +200,7 @@ def sandbox_bot(
             Access(profile.slack),
             sandbox_platforms(tuned, platform),
             deploy_tools=Once(
-                lambda: sandbox_deploy_tools(tuned, platform, _store_of(store, platform.clock))
+                lambda: sandbox_deploy_tools(tuned, platform, store.rollouts(platform.clock))
             ),
         )
         server = http_server(runtime, settings, profile_path, store, "127.0.0.1", port)

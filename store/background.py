@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from store.database import Database
+    from store.rollouts import Store
+
+STORE_WAIT_S = 30.0  # how long an action waits for a store still opening
 
 
 class StoreNotReady(Exception):
@@ -20,8 +24,10 @@ class StoreNotReady(Exception):
 
 
 class BackgroundStore:
-    def __init__(self, open_database: Callable[[], Database]) -> None:
-        self._open = open_database
+    """`Database.open(url)` on a thread of its own; `get` waits for it (bounded)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
         self._database: Database | None = None
         self._error: BaseException | None = None
         self._done = threading.Event()
@@ -31,8 +37,10 @@ class BackgroundStore:
         return self
 
     def _run(self) -> None:
+        from store.database import Database  # SQLAlchemy and alembic: off the ack path
+
         try:
-            self._database = self._open()
+            self._database = Database.open(self.url)
         except BaseException as exc:  # kept for whoever asks; the server keeps serving
             self._error = exc
         finally:
@@ -46,6 +54,12 @@ class BackgroundStore:
         if self._database is None:
             raise StoreNotReady("the store is still being opened (migrations running)")
         return self._database
+
+    def rollouts(self, clock: Callable[[], datetime]) -> Store:
+        """The rollout store on the open database (waiting up to STORE_WAIT_S for it)."""
+        from store.rollouts import Store
+
+        return Store(self.get(wait_s=STORE_WAIT_S), clock)
 
     def close(self) -> None:
         if self._database is not None:

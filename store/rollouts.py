@@ -6,7 +6,7 @@ names the expected state and version, and only the first to commit matches.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from store.database import Database
 from store.schema import AuditEntry, IdempotencyKey, Rollout, ServiceLock
 from store.states import TERMINAL, RolloutState, Seen
+from store.views import Approval, AuditView, RolloutView
 
 __all__ = ["Seen", "ServiceBusy", "Store"]
 
@@ -43,7 +44,7 @@ class Store:
         requested_by: str,
         slack_channel: str | None = None,
         data_baseline: str | None = None,
-    ) -> Rollout:
+    ) -> RolloutView:
         """A new rollout in CHECKLIST holding the service's lock, or ServiceBusy."""
         now = self.clock()
         try:
@@ -53,7 +54,7 @@ class Store:
                     commit_sha=commit_sha,
                     stable_revision=stable_revision,
                     canary_revision=None,
-                    state=RolloutState.CHECKLIST.value,
+                    state=RolloutState.CHECKLIST,
                     step=0,
                     failures=0,
                     requested_by=requested_by,
@@ -74,7 +75,7 @@ class Store:
                 self._audit(
                     session, requested_by, "deploy.begin", rollout, {"commit": commit_sha}, "ok"
                 )
-                return rollout
+                return _view(rollout)
         except IntegrityError:
             holder = self.lock_holder(service)
             raise ServiceBusy(service, holder if holder is not None else -1) from None
@@ -85,17 +86,18 @@ class Store:
                 select(ServiceLock.rollout_id).where(ServiceLock.service == service)
             )
 
-    def get(self, rollout_id: int) -> Rollout | None:
+    def get(self, rollout_id: int) -> RolloutView | None:
         with self.database.session() as session:
-            return session.get(Rollout, rollout_id)
+            rollout = session.get(Rollout, rollout_id)
+            return _view(rollout) if rollout is not None else None
 
-    def active(self, service: str | None = None) -> list[Rollout]:
+    def active(self, service: str | None = None) -> list[RolloutView]:
         """Unfinished rollouts (oldest first): what a restarted bot must pick up."""
-        query = select(Rollout).where(Rollout.state.not_in([s.value for s in TERMINAL]))
+        query = select(Rollout).where(Rollout.state.not_in(TERMINAL))
         if service is not None:
             query = query.where(Rollout.service == service)
         with self.database.session() as session:
-            return list(session.scalars(query.order_by(Rollout.id)))
+            return [_view(r) for r in session.scalars(query.order_by(Rollout.id))]
 
     def attach_message(self, rollout_id: int, channel: str, ts: str) -> None:
         """Where the rollout's live message is (not a state change: no version bump)."""
@@ -107,28 +109,52 @@ class Store:
                 .execution_options(synchronize_session=False)
             )
 
-    def recent(self, limit: int = 50) -> list[Rollout]:
+    def recent(self, limit: int = 50) -> list[RolloutView]:
         """The newest rollouts, finished or not, newest first."""
+        query = select(Rollout).order_by(Rollout.id.desc()).limit(limit)
         with self.database.session() as session:
-            return list(session.scalars(select(Rollout).order_by(Rollout.id.desc()).limit(limit)))
+            return [_view(r) for r in session.scalars(query)]
 
     def transition(
-        self, seen: Seen, *, to: RolloutState, actor: str, action: str, **changes: Any
-    ) -> Rollout | None:
+        self,
+        seen: Seen,
+        *,
+        to: RolloutState,
+        actor: str,
+        action: str,
+        canary_revision: str | None = None,
+        step: int | None = None,
+        failures: int | None = None,
+        approvals: Sequence[Approval] | None = None,
+        step_started_at: datetime | None = None,
+        reason: str | None = None,
+        ending: RolloutState | None = None,
+    ) -> RolloutView | None:
         """Move the rollout on, if nobody else did since `seen`; None when someone did.
 
-        A move into a terminal state frees the service's lock in the same transaction.
+        Each keyword given (not None) is recorded with the move. A move into a terminal state
+        frees the service's lock in the same transaction.
         """
         now = self.clock()
+        given: dict[str, Any] = {
+            "canary_revision": canary_revision,
+            "step": step,
+            "failures": failures,
+            "approvals": [a.to_json() for a in approvals] if approvals is not None else None,
+            "step_started_at": step_started_at,
+            "reason": reason,
+            "ending": ending,
+        }
+        changes = {column: value for column, value in given.items() if value is not None}
         with self.database.session() as session:
             moved = session.execute(
                 update(Rollout)
                 .where(
                     Rollout.id == seen.rollout_id,
-                    Rollout.state == seen.state.value,
+                    Rollout.state == seen.state,
                     Rollout.version == seen.version,
                 )
-                .values(state=to.value, version=seen.version + 1, updated_at=now, **changes)
+                .values(state=to, version=seen.version + 1, updated_at=now, **changes)
                 .execution_options(synchronize_session=False)
             )
             if moved.rowcount != 1:  # type: ignore[attr-defined]
@@ -147,7 +173,7 @@ class Store:
                 {"from": seen.state.value, "to": to.value, **_plain(changes)},
                 "ok",
             )
-            return rollout
+            return _view(rollout)
 
     def record(
         self,
@@ -173,12 +199,17 @@ class Store:
                 )
             )
 
-    def audit_log(self, rollout_id: int | None = None) -> list[AuditEntry]:
+    def audit_log(self, rollout_id: int | None = None) -> list[AuditView]:
         query = select(AuditEntry).order_by(AuditEntry.id)
         if rollout_id is not None:
             query = query.where(AuditEntry.rollout_id == rollout_id)
         with self.database.session() as session:
-            return list(session.scalars(query))
+            return [
+                AuditView(
+                    e.id, e.at, e.actor, e.action, e.service, e.rollout_id, e.arguments, e.result
+                )
+                for e in session.scalars(query)
+            ]
 
     def first_time(self, key: str) -> bool:
         """True the first time `key` is seen (by any replica); False for every repeat."""
@@ -213,4 +244,35 @@ class Store:
 
 def _plain(changes: dict[str, Any]) -> dict[str, Any]:
     """Changes as JSON-safe arguments for the audit log."""
-    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in changes.items()}
+    return {
+        k: v.isoformat()
+        if isinstance(v, datetime)
+        else v.value
+        if isinstance(v, RolloutState)
+        else v
+        for k, v in changes.items()
+    }
+
+
+def _view(row: Rollout) -> RolloutView:
+    return RolloutView(
+        id=row.id,
+        service=row.service,
+        commit_sha=row.commit_sha,
+        stable_revision=row.stable_revision,
+        canary_revision=row.canary_revision,
+        state=row.state,
+        step=row.step,
+        failures=row.failures,
+        requested_by=row.requested_by,
+        approvals=tuple(Approval.from_json(a) for a in row.approvals),
+        reason=row.reason,
+        slack_channel=row.slack_channel,
+        slack_ts=row.slack_ts,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        step_started_at=row.step_started_at,
+        data_baseline=row.data_baseline,
+        ending=row.ending,
+        version=row.version,
+    )

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy import JSON, DateTime, Enum, ForeignKey, Index, Integer, String, Text, TypeDecorator
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from store.states import RolloutState
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -29,6 +31,18 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def _state_column() -> Enum:
+    """A rollout state stored as its value in VARCHAR(32), as migrations 0001 and 0004 made it."""
+    return Enum(
+        RolloutState,
+        native_enum=False,
+        create_constraint=False,
+        length=32,
+        values_callable=lambda states: [s.value for s in states],
+        validate_strings=True,
+    )
+
+
 class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {
         datetime: UtcDateTime(),
@@ -45,7 +59,7 @@ class Rollout(Base):
     commit_sha: Mapped[str] = mapped_column(String(40))
     stable_revision: Mapped[str] = mapped_column(String(255))  # what serves now; rollback target
     canary_revision: Mapped[str | None] = mapped_column(String(255))
-    state: Mapped[str] = mapped_column(String(32))
+    state: Mapped[RolloutState] = mapped_column(_state_column())
     step: Mapped[int] = mapped_column(Integer, default=0)  # index into the canary steps
     failures: Mapped[int] = mapped_column(Integer, default=0)  # consecutive failing analyses
     requested_by: Mapped[str] = mapped_column(String(32))
@@ -57,7 +71,7 @@ class Rollout(Base):
     updated_at: Mapped[datetime]
     step_started_at: Mapped[datetime | None]  # when the current step began (approval expiry)
     data_baseline: Mapped[str | None] = mapped_column(String(32))  # data check status at the start
-    ending: Mapped[str | None] = mapped_column(String(32))  # ROLLING_BACK ends in this state
+    ending: Mapped[RolloutState | None] = mapped_column(_state_column())  # ROLLING_BACK ends here
     version: Mapped[int] = mapped_column(Integer, default=1)  # bumped by every transition
 
     __table_args__ = (Index("ix_rollouts_service_state", "service", "state"),)

@@ -1,4 +1,4 @@
-"""Rollout states and the view a caller acted on: importable without SQLAlchemy (the ack path)."""
+"""Rollout states and the version a caller acted on: importable without SQLAlchemy (the ack path)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from store.schema import Rollout
+    from store.views import RolloutView
 
 
 class RolloutState(enum.StrEnum):
@@ -42,5 +42,5 @@ class Seen:
     version: int
 
     @classmethod
-    def of(cls, rollout: Rollout) -> Seen:
-        return cls(rollout.id, RolloutState(rollout.state), rollout.version)
+    def of(cls, rollout: RolloutView) -> Seen:
+        return cls(rollout.id, rollout.state, rollout.version)

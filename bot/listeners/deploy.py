@@ -3,23 +3,30 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.actions import ActionId, DeployStart, RolloutAction, decode
-from bot.listeners.replies import HELP_WORDS, ephemeral, report_failure, usage_answer
+from bot.actions import ActionId, DeployStart, RolloutAction, clicked
+from bot.listeners.acting import with_tools
+from bot.listeners.replies import HELP_WORDS, ephemeral, usage_answer
 from bot.rollout_tasks import RolloutTasks
 from bot.runtime import Runtime
 from bot.views.deploy import checklist_view, rollout_view
 from bot.views.kit import fallback
 from bot.views.messages import notice
-from commands import deploy
-from commands.drift import parse_commit_ref, select_services
+from commands.deploy.abort import abort_rollout
+from commands.deploy.checklist import prepare
+from commands.deploy.lifecycle import promote, start
+from commands.deploy.tools import DeployTools
 from commands.errors import RequestError
+from commands.requests import parse_commit_ref, select_services
+from store.views import RolloutView
 
 COMMANDS = ("/deploy",)
+RolloutStep = Callable[[DeployTools, RolloutAction, str], RolloutView | None]
 
 
 def parse_deploy_args(text: str, runtime: Runtime) -> tuple[str, str | None]:
@@ -40,7 +47,7 @@ def register(app: AsyncApp, runtime: Runtime, tasks: RolloutTasks) -> None:
     anyone_here = runtime.access.middleware()
 
     @app.command(COMMANDS[0], middleware=[deployer])
-    async def on_deploy(ack: Any, command: dict[str, Any], respond: Any) -> None:
+    async def on_deploy(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
         try:
             service, commit = parse_deploy_args(command.get("text", ""), runtime)
         except RequestError as exc:
@@ -48,37 +55,29 @@ def register(app: AsyncApp, runtime: Runtime, tasks: RolloutTasks) -> None:
             return
         await ack(**ephemeral(*notice(f"Preparing the checklist for {service}…")))
         user = command["user_id"]
-        try:
-            checklist = await asyncio.to_thread(
-                lambda: deploy.prepare(profile, tools_of(), service, commit)
-            )
-            blockers = checklist.blockers(
-                may_override_freeze=user in profile.slack.roles.get("approver", [])
-            )
-            await respond(**ephemeral(*checklist_view(checklist, blockers)), replace_original=False)
-        except Exception as exc:
-            await report_failure(exc, respond, None, "Deploy")
+
+        async def checklist(tools: DeployTools) -> None:
+            found = await asyncio.to_thread(prepare, profile, tools, service, commit)
+            blockers = found.blockers(may_override_freeze=profile.slack.holds(user, "approver"))
+            await respond(**ephemeral(*checklist_view(found, blockers)), replace_original=False)
+
+        await with_tools(tools_of, respond, "Deploy", checklist)
 
     @app.action(ActionId.DEPLOY_START, middleware=[deployer])
     async def on_start(
-        ack: Any, body: dict[str, Any], client: AsyncWebClient, respond: Any
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
     ) -> None:
         await ack()
         user = body["user"]["id"]
-        try:
-            wanted = decode(DeployStart, body["actions"][0].get("value"))
-            tools = await asyncio.to_thread(
-                tools_of
-            )  # opens clients and waits for the store: off the loop
 
-            def start() -> Any:
-                checklist = deploy.prepare(profile, tools, wanted.service, wanted.commit)
-                rollout = deploy.begin(profile, tools, checklist, user)
-                return deploy.start_canary(profile, tools, rollout.id, user) or tools.store.get(
-                    rollout.id
-                )
+        async def start_canary(tools: DeployTools) -> None:
+            wanted = clicked(body, DeployStart)
 
-            rollout = await asyncio.to_thread(start)
+            def started() -> RolloutView:
+                checklist = prepare(profile, tools, wanted.service, wanted.commit)
+                return start(profile, tools, checklist, user)
+
+            rollout = await asyncio.to_thread(started)
             text, blocks = rollout_view(rollout, profile.deploy)
             posted = await client.chat_postMessage(
                 channel=profile.channels.canary, text=fallback(text), blocks=blocks
@@ -91,60 +90,46 @@ def register(app: AsyncApp, runtime: Runtime, tasks: RolloutTasks) -> None:
                 text=f"Rollout #{rollout.id} started: follow it in {profile.channels.canary}",
                 replace_original=True,
             )
-        except Exception as exc:
-            await report_failure(exc, respond, None, "Deploy")
+
+        await with_tools(tools_of, respond, "Deploy", start_canary)
 
     @app.action(ActionId.DEPLOY_CANCEL, middleware=[anyone_here])
-    async def on_cancel(ack: Any, respond: Any) -> None:
+    async def on_cancel(ack: AsyncAck, respond: AsyncRespond) -> None:
         await ack()
         await respond(text="Cancelled: nothing was changed.", replace_original=True)
 
-    async def act(body: dict[str, Any], respond: Any, do: Any) -> None:
-        user = body["user"]["id"]
-        try:
-            wanted = decode(RolloutAction, body["actions"][0].get("value"))
-            tools = await asyncio.to_thread(
-                tools_of
-            )  # opens clients and waits for the store: off the loop
-            rollout = await asyncio.to_thread(do, tools, wanted, user)
-            if rollout is None:
-                await respond(
-                    **ephemeral(*notice("Already done: someone acted on this step first.")),
-                    replace_original=False,
-                )
-                return
-            await tasks.show(rollout)
-            tasks.arm(rollout.id)
-        except Exception as exc:
-            await report_failure(exc, respond, None, "Rollout")
+    def on_rollout(action: ActionId, step: RolloutStep, *, role: Any) -> None:
+        """A button on the rollout message: `step` acts once for the version the message showed."""
 
-    @app.action(ActionId.ROLLOUT_PROMOTE, middleware=[anyone_here])
-    async def on_promote(ack: Any, body: dict[str, Any], respond: Any) -> None:
-        await ack()
-        await act(
-            body,
-            respond,
-            lambda t, w, u: deploy.promote(profile, t, w.rollout, u, seen_version=w.version),
-        )
+        @app.action(action, middleware=[role])
+        async def on_click(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+            await ack()
+            user = body["user"]["id"]
 
-    @app.action(ActionId.ROLLOUT_PROMOTE_FULL, middleware=[anyone_here])
-    async def on_promote_full(ack: Any, body: dict[str, Any], respond: Any) -> None:
-        await ack()
-        await act(
-            body,
-            respond,
-            lambda t, w, u: deploy.promote(
-                profile, t, w.rollout, u, seen_version=w.version, to_full=True
-            ),
-        )
+            async def act(tools: DeployTools) -> None:
+                wanted = clicked(body, RolloutAction)
+                rollout = await asyncio.to_thread(step, tools, wanted, user)
+                if rollout is None:
+                    already = notice("Already done: someone acted on this step first.")
+                    await respond(**ephemeral(*already), replace_original=False)
+                    return
+                await tasks.show(rollout)
+                tasks.arm(rollout.id)
 
-    @app.action(ActionId.ROLLOUT_ROLL_BACK, middleware=[deployer])
-    async def on_roll_back(ack: Any, body: dict[str, Any], respond: Any) -> None:
-        await ack()
-        await act(
-            body,
-            respond,
-            lambda t, w, u: deploy.roll_back(
-                t.cloud_run, t.store, w.rollout, u, f"rolled back by <@{u}>"
-            ),
-        )
+            await with_tools(tools_of, respond, "Rollout", act)
+
+    on_rollout(
+        ActionId.ROLLOUT_PROMOTE,
+        lambda t, w, u: promote(profile, t, w.rollout, u, seen_version=w.version),
+        role=anyone_here,  # the approver role and the two-person rule are the operation's
+    )
+    on_rollout(
+        ActionId.ROLLOUT_PROMOTE_FULL,
+        lambda t, w, u: promote(profile, t, w.rollout, u, seen_version=w.version, to_full=True),
+        role=anyone_here,
+    )
+    on_rollout(
+        ActionId.ROLLOUT_ROLL_BACK,
+        lambda t, w, u: abort_rollout(t.cloud_run, t.store, w.rollout, u, f"rolled back by <@{u}>"),
+        role=deployer,
+    )

@@ -6,10 +6,10 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.actions import ActionId, DriftExpand, decode
+from bot.actions import ActionId, DriftExpand, clicked
 from bot.in_flight import Claim
 from bot.listeners.replies import (
     HELP_WORDS,
@@ -23,8 +23,9 @@ from bot.runtime import Runtime
 from bot.views.drift import contains_report, drift_progress, drift_report, undeployed_commits
 from bot.views.kit import fallback
 from bot.views.messages import notice
-from commands.drift import parse_commit_ref, run_contains, run_drift, select_services
+from commands.drift import run_contains, run_drift
 from commands.errors import RequestError
+from commands.requests import parse_commit_ref, select_services
 from config import Profile
 
 EXPANDED_COMMITS = 20  # commits listed per revision when a service is expanded
@@ -60,7 +61,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
 
     @app.command(COMMANDS[0], middleware=[guard])
     async def on_drift(
-        ack: Any, command: dict[str, Any], client: AsyncWebClient, respond: Any
+        ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
     ) -> None:
         try:
             request = parse_drift_args(command.get("text", ""), profile)
@@ -85,10 +86,10 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             await post_drift(runtime, client, respond, channel, request.services, claim)
 
     @app.action(ActionId.DRIFT_EXPAND, middleware=[guard])
-    async def on_expand(ack: Any, body: dict[str, Any], respond: Any) -> None:
+    async def on_expand(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         try:
-            wanted = decode(DriftExpand, body["actions"][0].get("value"))
+            wanted = clicked(body, DriftExpand)
             select_services(profile, [wanted.service])
             detailed = profile.model_copy(
                 update={
@@ -110,7 +111,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
 async def post_drift(
     runtime: Runtime,
     client: AsyncWebClient,
-    respond: Any,
+    respond: AsyncRespond,
     channel: str,
     services: list[str],
     claim: Claim,
@@ -140,7 +141,7 @@ async def post_drift(
 async def post_contains(
     runtime: Runtime,
     client: AsyncWebClient,
-    respond: Any,
+    respond: AsyncRespond,
     channel: str,
     request: DriftRequest,
     claim: Claim,

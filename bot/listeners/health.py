@@ -6,10 +6,10 @@ import asyncio
 from datetime import date
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.actions import ActionId, CheckDetails, decode
+from bot.actions import ActionId, CheckDetails, clicked
 from bot.in_flight import Claim
 from bot.listeners.replies import (
     HELP_WORDS,
@@ -47,7 +47,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
 
     @app.command(COMMANDS[0], middleware=[guard])
     async def on_health(
-        ack: Any, command: dict[str, Any], client: AsyncWebClient, respond: Any
+        ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
     ) -> None:
         try:
             as_of = parse_health_args(command.get("text", ""), runtime)
@@ -64,10 +64,10 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         await post_health(runtime, client, respond, channel, as_of, claim)
 
     @app.action(ActionId.HEALTH_DETAILS, middleware=[guard])
-    async def on_details(ack: Any, body: dict[str, Any], respond: Any) -> None:
+    async def on_details(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         try:
-            wanted = decode(CheckDetails, body["actions"][0].get("value"))
+            wanted = clicked(body, CheckDetails)
             result = await run_one_check(runtime, wanted)
             await respond(**ephemeral(*check_details(result, wanted.as_of)), replace_original=False)
         except Exception as exc:
@@ -93,7 +93,7 @@ async def run_one_check(runtime: Runtime, wanted: CheckDetails) -> CheckResult:
 async def post_health(
     runtime: Runtime,
     client: AsyncWebClient,
-    respond: Any,
+    respond: AsyncRespond,
     channel: str,
     as_of: date,
     claim: Claim,

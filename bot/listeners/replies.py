@@ -6,6 +6,7 @@ import functools
 from collections.abc import Sequence
 from typing import Any
 
+from slack_bolt.async_app import AsyncRespond
 from slack_sdk.models.blocks import Block
 
 from bot.errors import describe
@@ -40,7 +41,7 @@ def already_running(what: str) -> str:
 
 
 async def report_failure(
-    error: BaseException, respond: Any, live: LiveMessage | None, title: str
+    error: BaseException, respond: AsyncRespond, live: LiveMessage | None, title: str
 ) -> None:
     """Tell the person what failed: in the message being built, or else ephemerally."""
     said = describe(error)

@@ -5,18 +5,20 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.actions import ActionId, RollbackTo, decode
-from bot.listeners.replies import HELP_WORDS, ephemeral, report_failure, usage_answer
+from bot.actions import ActionId, RollbackTo, clicked
+from bot.listeners.acting import with_tools
+from bot.listeners.replies import HELP_WORDS, ephemeral, usage_answer
 from bot.rollout_tasks import RolloutTasks
 from bot.runtime import Runtime
 from bot.views.messages import notice
 from bot.views.rollback import candidates_view, confirm_view
 from commands import rollback
-from commands.drift import select_services
+from commands.deploy.tools import DeployTools
 from commands.errors import RequestError
+from commands.requests import select_services
 
 COMMANDS = ("/rollback",)
 
@@ -38,7 +40,7 @@ def register(app: AsyncApp, runtime: Runtime, tasks: RolloutTasks) -> None:
     deployer = runtime.access.middleware("deployer")
 
     @app.command(COMMANDS[0], middleware=[deployer])
-    async def on_rollback(ack: Any, command: dict[str, Any], respond: Any) -> None:
+    async def on_rollback(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
         try:
             service, revision = parse_rollback_args(command.get("text", ""), runtime)
         except RequestError as exc:
@@ -48,30 +50,25 @@ def register(app: AsyncApp, runtime: Runtime, tasks: RolloutTasks) -> None:
             await ack(**ephemeral(*confirm_view(service, revision)))
             return
         await ack(**ephemeral(*notice(f"Reading {service}'s revisions…")))
-        try:
-            tools = await asyncio.to_thread(
-                tools_of
-            )  # opens clients and waits for the store: off the loop
+
+        async def listed(tools: DeployTools) -> None:
             found = await asyncio.to_thread(
                 rollback.candidates, tools.cloud_run, tools.repo, service
             )
-            await respond(
-                **ephemeral(*candidates_view(service, found, tools.clock())), replace_original=False
-            )
-        except Exception as exc:
-            await report_failure(exc, respond, None, "Rollback")
+            view = candidates_view(service, found, tools.clock())
+            await respond(**ephemeral(*view), replace_original=False)
+
+        await with_tools(tools_of, respond, "Rollback", listed)
 
     @app.action(ActionId.ROLLBACK_TO, middleware=[deployer])
     async def on_roll_back(
-        ack: Any, body: dict[str, Any], client: AsyncWebClient, respond: Any
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
     ) -> None:
         await ack()
         user = body["user"]["id"]
-        try:
-            wanted = decode(RollbackTo, body["actions"][0].get("value"))
-            tools = await asyncio.to_thread(
-                tools_of
-            )  # opens clients and waits for the store: off the loop
+
+        async def rolled_back(tools: DeployTools) -> None:
+            wanted = clicked(body, RollbackTo)
             container = body.get("container", {})
             once = f"rollback:{container.get('channel_id')}:{container.get('message_ts')}:{wanted.service}:{wanted.revision}"
             done = await asyncio.to_thread(
@@ -86,10 +83,8 @@ def register(app: AsyncApp, runtime: Runtime, tasks: RolloutTasks) -> None:
                 )
             )
             if done is None:
-                await respond(
-                    **ephemeral(*notice("Already done: this rollback was confirmed once already.")),
-                    replace_original=False,
-                )
+                already = notice("Already done: this rollback was confirmed once already.")
+                await respond(**ephemeral(*already), replace_original=False)
                 return
             aborted = f" (rollout #{done.aborted_rollout} aborted)" if done.aborted_rollout else ""
             text = f":rewind: <@{user}> rolled {done.service} back: 100% of traffic on {done.revision}, verified{aborted}"
@@ -101,5 +96,5 @@ def register(app: AsyncApp, runtime: Runtime, tasks: RolloutTasks) -> None:
                 ended = await asyncio.to_thread(tools.store.get, done.aborted_rollout)
                 if ended is not None:
                     await tasks.show(ended)
-        except Exception as exc:
-            await report_failure(exc, respond, None, "Rollback")
+
+        await with_tools(tools_of, respond, "Rollback", rolled_back)

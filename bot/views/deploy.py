@@ -23,13 +23,13 @@ from bot.views.kit import (
     section,
     within_limits,
 )
-from commands.canary_analysis import Analysis, Verdict, pct
-from commands.deploy import Checklist
+from commands.deploy.checklist import Checklist
+from commands.deploy.verdict import Analysis, Verdict, pct
 from config import DeployConfig
 from store.states import RolloutState
 
 if TYPE_CHECKING:
-    from store.schema import Rollout
+    from store.views import RolloutView
 
 STATE_EMOJI = {
     RolloutState.CHECKLIST: ":clipboard:",
@@ -107,9 +107,9 @@ def _confirm(title: str, text: str, yes: str) -> ConfirmObject:
 
 
 def rollout_view(
-    rollout: Rollout, policy: DeployConfig, analysis: Analysis | None = None
+    rollout: RolloutView, policy: DeployConfig, analysis: Analysis | None = None
 ) -> tuple[str, list[Block]]:
-    state = RolloutState(rollout.state)
+    state = rollout.state
     percent = policy.steps[min(rollout.step, len(policy.steps) - 1)]
     where = {
         RolloutState.CANARY: f"canary at {percent}%",
@@ -156,7 +156,7 @@ def rollout_view(
         said = "Rolling back" if state is RolloutState.ROLLING_BACK else "Ended"
         blocks.append(section(f"*{said}:* {escape(rollout.reason)}"))
     if rollout.approvals:
-        who = ", ".join(f"<@{a['user']}> ({policy.steps[a['step']]}%)" for a in rollout.approvals)
+        who = ", ".join(f"<@{a.user}> ({policy.steps[a.step]}%)" for a in rollout.approvals)
         blocks.append(context(f"approved by {who}"))
     if state in (RolloutState.CANARY, RolloutState.WATCH):
         blocks.extend([DividerBlock(), ActionsBlock(elements=_rollout_buttons(rollout, policy))])
@@ -167,10 +167,10 @@ def _ms(value: float | None) -> str:
     return "—" if value is None else f"{value:.0f}"
 
 
-def _rollout_buttons(rollout: Rollout, policy: DeployConfig) -> list[ButtonElement]:
+def _rollout_buttons(rollout: RolloutView, policy: DeployConfig) -> list[ButtonElement]:
     value = RolloutAction(rollout=rollout.id, version=rollout.version).encode()
     buttons = []
-    if RolloutState(rollout.state) is RolloutState.CANARY:
+    if rollout.state is RolloutState.CANARY:
         following = policy.steps[min(rollout.step + 1, len(policy.steps) - 1)]
         confirm = _confirm("Promote?", f"Send {following}% of traffic to the canary.", "Promote")
         buttons.append(

@@ -16,7 +16,7 @@ from adapters.cloudrun import CloudRun
 from adapters.git import GitRepo
 from adapters.monitoring import Monitoring
 from checks.revision_output import predictions_by_revision
-from commands.deploy import DeployTools
+from commands.deploy.tools import DeployTools
 from config import Profile
 from sandbox.bigquery_emulator import BigQueryEmulator
 from sandbox.cloudrun_emulator import CloudRunEmulator
@@ -26,7 +26,8 @@ from sandbox.git_history import HistorySpec, PinnedCommit, write_history
 from sandbox.logging_emulator import LoggingEmulator
 from sandbox.monitoring_emulator import MonitoringEmulator
 from sandbox.traffic import HEALTHY, Behaviour, TrafficModel
-from store.database import Database, sqlite_url
+from store.database import Database
+from store.location import sqlite_url
 from store.rollouts import Store
 from tests.gitcli import git_out
 from tests.integration.drift_world import AREAS, PARENT

@@ -9,13 +9,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from commands import deploy
-from commands.deploy import DeployTools
-from commands.rollout_driver import Tick, reconcile, tick
-from store.database import Database, sqlite_url
+from commands.deploy.abort import abort_rollout
+from commands.deploy.checklist import prepare
+from commands.deploy.driver import Tick, reconcile, tick
+from commands.deploy.lifecycle import begin, canary_revision_name, start_canary
+from commands.deploy.tools import DeployTools
+from store.database import Database
+from store.location import sqlite_url
 from store.rollouts import Store
 from store.states import RolloutState, Seen
 from tests.integration.deploy_world import DeployWorld, deploy_profile
@@ -34,17 +38,17 @@ def next_process(world: DeployWorld, tmp_path: Path) -> Iterator[DeployTools]:
 
 
 def _begun(world: DeployWorld, subject: str = "alpha: faster features") -> int:
-    checklist = deploy.prepare(PROFILE, world.tools, "alpha", world.sha[subject])
-    return deploy.begin(PROFILE, world.tools, checklist, DEPLOYER).id
+    checklist = prepare(PROFILE, world.tools, "alpha", world.sha[subject])
+    return begin(PROFILE, world.tools, checklist, DEPLOYER).id
 
 
 def _started(world: DeployWorld, subject: str = "alpha: faster features") -> int:
     rollout_id = _begun(world, subject)
-    assert deploy.start_canary(PROFILE, world.tools, rollout_id, DEPLOYER) is not None
+    assert start_canary(PROFILE, world.tools, rollout_id, DEPLOYER) is not None
     return rollout_id
 
 
-def _claim(world: DeployWorld, rollout_id: int, to: RolloutState, **changes: object) -> None:
+def _claim(world: DeployWorld, rollout_id: int, to: RolloutState, **changes: Any) -> None:
     """What the killed process committed before it died: the store's side of a step only."""
     rollout = world.tools.store.get(rollout_id)
     assert rollout is not None
@@ -59,7 +63,7 @@ def test_killed_after_claiming_the_start_the_canary_is_created_and_gets_its_step
     rollout_id = _begun(world)
     rollout = world.tools.store.get(rollout_id)
     assert rollout is not None
-    canary = deploy.canary_revision_name(rollout)
+    canary = canary_revision_name(rollout)
     _claim(world, rollout_id, RolloutState.CANARY, canary_revision=canary, step=0)
     assert world.serving() == [(STABLE, 100)]  # nothing happened in Cloud Run
 
@@ -110,14 +114,13 @@ def test_a_refused_restore_stays_rolling_back_and_the_driver_finishes_it(
 ) -> None:
     rollout_id = _started(world, "alpha: bad refactor")
     world.cloud_run.refuse_writes = 1
-    pending = deploy.roll_back(world.tools.cloud_run, world.tools.store, rollout_id, DEPLOYER, "x")
+    pending = abort_rollout(world.tools.cloud_run, world.tools.store, rollout_id, DEPLOYER, "x")
     assert pending is not None and pending.state == RolloutState.ROLLING_BACK
     assert len(world.serving()) == 2  # Cloud Run said no: still split, still owned
     assert world.tools.store.lock_holder("alpha") == rollout_id
     assert "deploy.restore.failed" in [e.action for e in world.tools.store.audit_log(rollout_id)]
     assert (
-        deploy.roll_back(world.tools.cloud_run, world.tools.store, rollout_id, APPROVER, "y")
-        is None
+        abort_rollout(world.tools.cloud_run, world.tools.store, rollout_id, APPROVER, "y") is None
     )
 
     done = tick(PROFILE, world.tools, rollout_id)

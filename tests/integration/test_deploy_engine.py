@@ -8,8 +8,11 @@ from dataclasses import replace
 import pytest
 
 from checks.result import CheckResult, Status
-from commands import deploy
-from commands.canary_analysis import Verdict
+from commands.deploy.abort import abort_rollout
+from commands.deploy.analysis import analyse
+from commands.deploy.checklist import prepare
+from commands.deploy.lifecycle import begin, complete, promote, start_canary
+from commands.deploy.verdict import Verdict
 from commands.errors import RequestError
 from store.states import RolloutState
 from tests.integration.deploy_world import DeployWorld, deploy_profile
@@ -20,14 +23,14 @@ STABLE = "alpha-00001-aaa"
 
 
 def _started(world: DeployWorld, commit: str) -> int:
-    checklist = deploy.prepare(PROFILE, world.tools, "alpha", world.sha[commit][:8])
-    rollout = deploy.begin(PROFILE, world.tools, checklist, DEPLOYER)
-    assert deploy.start_canary(PROFILE, world.tools, rollout.id, DEPLOYER) is not None
+    checklist = prepare(PROFILE, world.tools, "alpha", world.sha[commit][:8])
+    rollout = begin(PROFILE, world.tools, checklist, DEPLOYER)
+    assert start_canary(PROFILE, world.tools, rollout.id, DEPLOYER) is not None
     return rollout.id
 
 
 def test_the_checklist_says_what_ships_before_anything_changes(world: DeployWorld) -> None:
-    checklist = deploy.prepare(PROFILE, world.tools, "alpha", None)
+    checklist = prepare(PROFILE, world.tools, "alpha", None)
     assert checklist.commit.sha == world.sha["alpha: bad refactor"]  # main's newest touching alpha
     assert (
         checklist.stable_revision == STABLE and checklist.deployed == world.sha["alpha: first"][:7]
@@ -49,7 +52,7 @@ def test_the_happy_path_with_two_people_ends_complete_with_labels_and_an_audit(
     assert world.serving() == [(STABLE, 90), (canary, 10)]
 
     world.advance(300)
-    step = deploy.analyse(PROFILE, world.tools, rollout_id)
+    step = analyse(PROFILE, world.tools, rollout_id)
     assert (
         step is not None
         and step.analysis.verdict is Verdict.PASS
@@ -57,23 +60,23 @@ def test_the_happy_path_with_two_people_ends_complete_with_labels_and_an_audit(
     )
 
     with pytest.raises(RequestError, match="two-person rule"):
-        deploy.promote(PROFILE, world.tools, rollout_id, DEPLOYER)
+        promote(PROFILE, world.tools, rollout_id, DEPLOYER)
     with pytest.raises(RequestError, match="approver role"):
-        deploy.promote(PROFILE, world.tools, rollout_id, ONCALL)
+        promote(PROFILE, world.tools, rollout_id, ONCALL)
     assert world.serving() == [(STABLE, 90), (canary, 10)]  # refusals change nothing
 
-    assert deploy.promote(PROFILE, world.tools, rollout_id, APPROVER) is not None
+    assert promote(PROFILE, world.tools, rollout_id, APPROVER) is not None
     assert world.serving() == [(STABLE, 50), (canary, 50)]
     world.advance(300)
-    assert deploy.analyse(PROFILE, world.tools, rollout_id).analysis.verdict is Verdict.PASS  # type: ignore[union-attr]
-    watched = deploy.promote(PROFILE, world.tools, rollout_id, APPROVER)
+    assert analyse(PROFILE, world.tools, rollout_id).analysis.verdict is Verdict.PASS  # type: ignore[union-attr]
+    watched = promote(PROFILE, world.tools, rollout_id, APPROVER)
     assert (
         watched is not None
         and watched.state == RolloutState.WATCH
         and world.serving() == [(canary, 100)]
     )
     world.advance(1800)
-    done = deploy.complete(world.tools, rollout_id)
+    done = complete(world.tools, rollout_id)
     assert done is not None and done.state == RolloutState.COMPLETE
     assert (
         world.tools.cloud_run.get_service("alpha").labels["commit-sha"]
@@ -99,11 +102,11 @@ def test_a_bad_canary_rolls_itself_back_to_the_stable_revision_saying_which_numb
 ) -> None:
     rollout_id = _started(world, "alpha: bad refactor")
     world.advance(300)
-    first = deploy.analyse(PROFILE, world.tools, rollout_id)
+    first = analyse(PROFILE, world.tools, rollout_id)
     assert first is not None and first.analysis.verdict is Verdict.FAIL and not first.rolled_back
     assert first.analysis.errors[0].text == "KeyError: 'vegas_line' in features.py:212"
     world.advance(300)
-    second = deploy.analyse(PROFILE, world.tools, rollout_id)
+    second = analyse(PROFILE, world.tools, rollout_id)
     assert second is not None and second.rolled_back
     assert second.rollout.state == RolloutState.ROLLED_BACK
     assert (
@@ -119,7 +122,7 @@ def test_too_little_traffic_is_never_a_pass_and_never_counts_as_a_failure(
 ) -> None:
     rollout_id = _started(world, "alpha: faster features")
     world.advance(10)  # 10% of 20 rps for 10 s: 20 requests
-    step = deploy.analyse(PROFILE, world.tools, rollout_id)
+    step = analyse(PROFILE, world.tools, rollout_id)
     assert step is not None and step.analysis.verdict is Verdict.INSUFFICIENT
     assert world.tools.store.get(rollout_id).failures == 0  # type: ignore[union-attr]
 
@@ -128,9 +131,9 @@ def test_an_image_the_registry_lacks_fails_the_rollout_and_moves_no_traffic(
     world: DeployWorld,
 ) -> None:
     world.missing_images.add(world.sha["alpha: faster features"])
-    checklist = deploy.prepare(PROFILE, world.tools, "alpha", world.sha["alpha: faster features"])
-    rollout = deploy.begin(PROFILE, world.tools, checklist, DEPLOYER)
-    failed = deploy.start_canary(PROFILE, world.tools, rollout.id, DEPLOYER)
+    checklist = prepare(PROFILE, world.tools, "alpha", world.sha["alpha: faster features"])
+    rollout = begin(PROFILE, world.tools, checklist, DEPLOYER)
+    failed = start_canary(PROFILE, world.tools, rollout.id, DEPLOYER)
     assert (
         failed is not None
         and failed.state == RolloutState.FAILED
@@ -142,7 +145,7 @@ def test_an_image_the_registry_lacks_fails_the_rollout_and_moves_no_traffic(
 def test_a_second_deploy_mid_rollout_is_refused_naming_the_active_one(world: DeployWorld) -> None:
     rollout_id = _started(world, "alpha: faster features")
     with pytest.raises(RequestError, match=f"rollout #{rollout_id} of alpha is still in progress"):
-        deploy.prepare(PROFILE, world.tools, "alpha", None)
+        prepare(PROFILE, world.tools, "alpha", None)
 
 
 def test_a_freeze_blocks_a_deployer_but_an_approver_may_override(world: DeployWorld) -> None:
@@ -150,19 +153,19 @@ def test_a_freeze_blocks_a_deployer_but_an_approver_may_override(world: DeployWo
         roles={"deployer": [DEPLOYER, APPROVER], "approver": [APPROVER]},
         freeze=[{"days": ["thu"], "start": "12:00", "end": "14:00", "reason": "games on"}],
     )
-    checklist = deploy.prepare(frozen, world.tools, "alpha", None)  # Thu 13:00 ET
+    checklist = prepare(frozen, world.tools, "alpha", None)  # Thu 13:00 ET
     with pytest.raises(RequestError, match="deploy freeze: games on"):
-        deploy.begin(frozen, world.tools, checklist, DEPLOYER)
+        begin(frozen, world.tools, checklist, DEPLOYER)
     assert world.tools.store.active() == []
-    assert deploy.begin(frozen, world.tools, checklist, APPROVER).state == "checklist"
+    assert begin(frozen, world.tools, checklist, APPROVER).state == "checklist"
 
 
 def test_someone_without_the_deployer_role_cannot_deploy_and_nothing_changes(
     world: DeployWorld,
 ) -> None:
-    checklist = deploy.prepare(PROFILE, world.tools, "alpha", None)
+    checklist = prepare(PROFILE, world.tools, "alpha", None)
     with pytest.raises(RequestError, match="deployer role"):
-        deploy.begin(PROFILE, world.tools, checklist, ONCALL)
+        begin(PROFILE, world.tools, checklist, ONCALL)
     assert world.tools.store.active() == [] and world.serving() == [(STABLE, 100)]
     assert [(e.actor, e.action) for e in world.tools.store.audit_log()] == [
         (ONCALL, "deploy.refused")
@@ -178,9 +181,7 @@ def test_twenty_concurrent_clicks_on_one_promote_button_make_one_step(world: Dep
 
     def click() -> None:
         start.wait()
-        promoted = deploy.promote(
-            PROFILE, world.tools, rollout_id, APPROVER, seen_version=shown.version
-        )
+        promoted = promote(PROFILE, world.tools, rollout_id, APPROVER, seen_version=shown.version)
         results.append(promoted is not None)
 
     threads = [threading.Thread(target=click) for _ in range(20)]
@@ -197,15 +198,14 @@ def test_rollback_during_a_canary_returns_traffic_to_the_stable_revision(
     world: DeployWorld,
 ) -> None:
     rollout_id = _started(world, "alpha: faster features")
-    deploy.promote(PROFILE, world.tools, rollout_id, APPROVER)
-    ended = deploy.roll_back(
+    promote(PROFILE, world.tools, rollout_id, APPROVER)
+    ended = abort_rollout(
         world.tools.cloud_run, world.tools.store, rollout_id, ONCALL, "looks wrong"
     )
     assert ended is not None and ended.state == RolloutState.ROLLED_BACK
     assert world.serving() == [(STABLE, 100)]
     assert (
-        deploy.roll_back(world.tools.cloud_run, world.tools.store, rollout_id, ONCALL, "again")
-        is None
+        abort_rollout(world.tools.cloud_run, world.tools.store, rollout_id, ONCALL, "again") is None
     )  # acts once
 
 
@@ -225,13 +225,13 @@ def test_a_canary_that_makes_the_services_data_worse_fails_naming_the_check(
     profile = deploy_profile(data_check="bdb_coverage")
     health = DataHealth(Status.OK)
     tools = replace(world.tools, data_check=health)
-    checklist = deploy.prepare(profile, tools, "alpha", world.sha["alpha: faster features"])
+    checklist = prepare(profile, tools, "alpha", world.sha["alpha: faster features"])
     assert checklist.health is not None and checklist.health.status is Status.OK
-    rollout = deploy.begin(profile, tools, checklist, DEPLOYER)
-    deploy.start_canary(profile, tools, rollout.id, DEPLOYER)
+    rollout = begin(profile, tools, checklist, DEPLOYER)
+    start_canary(profile, tools, rollout.id, DEPLOYER)
     health.status = Status.CRITICAL
     world.advance(300)
-    step = deploy.analyse(profile, tools, rollout.id)
+    step = analyse(profile, tools, rollout.id)
     assert step is not None and step.analysis.verdict is Verdict.FAIL
     assert step.analysis.reasons == [
         "data check: bdb_coverage was OK, now CRITICAL: alpha: coverage CRITICAL"
@@ -243,11 +243,11 @@ def test_data_that_was_already_bad_does_not_fail_a_canary_that_leaves_it_so(
 ) -> None:
     profile = deploy_profile(data_check="bdb_coverage")
     tools = replace(world.tools, data_check=DataHealth(Status.CRITICAL))
-    checklist = deploy.prepare(profile, tools, "alpha", world.sha["alpha: faster features"])
-    rollout = deploy.begin(profile, tools, checklist, DEPLOYER)
-    deploy.start_canary(profile, tools, rollout.id, DEPLOYER)
+    checklist = prepare(profile, tools, "alpha", world.sha["alpha: faster features"])
+    rollout = begin(profile, tools, checklist, DEPLOYER)
+    start_canary(profile, tools, rollout.id, DEPLOYER)
     world.advance(300)
-    step = deploy.analyse(profile, tools, rollout.id)
+    step = analyse(profile, tools, rollout.id)
     assert step is not None and step.analysis.verdict is Verdict.PASS
 
 
@@ -255,9 +255,9 @@ WRITES = deploy_profile(canary_output="predictions")  # alpha judged by the pred
 
 
 def _canary_of(world: DeployWorld) -> tuple[int, str]:
-    checklist = deploy.prepare(WRITES, world.tools, "alpha", world.sha["alpha: faster features"])
-    rollout = deploy.begin(WRITES, world.tools, checklist, DEPLOYER)
-    started = deploy.start_canary(WRITES, world.tools, rollout.id, DEPLOYER)
+    checklist = prepare(WRITES, world.tools, "alpha", world.sha["alpha: faster features"])
+    rollout = begin(WRITES, world.tools, checklist, DEPLOYER)
+    started = start_canary(WRITES, world.tools, rollout.id, DEPLOYER)
     assert started is not None and started.canary_revision is not None
     return rollout.id, started.canary_revision
 
@@ -270,7 +270,7 @@ def test_a_canary_that_answers_every_request_but_writes_no_predictions_fails_and
     for _ in range(2):
         world.advance(300)
         world.write_predictions(STABLE, 5400)  # the stable revision writes as it always did
-        step = deploy.analyse(WRITES, world.tools, rollout_id)
+        step = analyse(WRITES, world.tools, rollout_id)
         assert step is not None and step.analysis.verdict is Verdict.FAIL
         steps.append(step)
     assert steps[-1].analysis.reasons == [  # its 5xx and latency are healthy: only data tells
@@ -288,7 +288,7 @@ def test_a_canary_writing_as_the_stable_revision_does_passes_with_its_output_sho
     world.write_predictions(STABLE, 5400)
     world.write_predictions(canary, 590)
     world.write_predictions(canary, 500, seconds_ago=400)  # before its window: not counted
-    step = deploy.analyse(WRITES, world.tools, rollout_id)
+    step = analyse(WRITES, world.tools, rollout_id)
     assert step is not None and step.analysis.verdict is Verdict.PASS
     assert step.analysis.output is not None and step.analysis.output.ok
     assert "the canary wrote 590 predictions for 600 requests (0.98 a request)" in (
@@ -301,6 +301,6 @@ def test_with_no_predictions_being_written_at_all_the_output_is_not_judged(
 ) -> None:
     rollout_id, _ = _canary_of(world)  # e.g. an off day: the stable revision writes none either
     world.advance(300)
-    step = deploy.analyse(WRITES, world.tools, rollout_id)
+    step = analyse(WRITES, world.tools, rollout_id)
     assert step is not None and step.analysis.verdict is Verdict.PASS
     assert step.analysis.output is None

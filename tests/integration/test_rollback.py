@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from commands import deploy, rollback
+from commands import rollback
+from commands.deploy.checklist import prepare
+from commands.deploy.lifecycle import begin, complete, promote, start_canary
 from commands.errors import RequestError
 from store.states import RolloutState
 from tests.integration.deploy_world import DeployWorld, deploy_profile
@@ -16,12 +18,12 @@ STABLE = "alpha-00001-aaa"
 
 def _completed(world: DeployWorld) -> str:
     """A finished rollout of "alpha: faster features"; returns its revision."""
-    checklist = deploy.prepare(PROFILE, world.tools, "alpha", world.sha["alpha: faster features"])
-    rollout = deploy.begin(PROFILE, world.tools, checklist, DEPLOYER)
-    started = deploy.start_canary(PROFILE, world.tools, rollout.id, DEPLOYER)
+    checklist = prepare(PROFILE, world.tools, "alpha", world.sha["alpha: faster features"])
+    rollout = begin(PROFILE, world.tools, checklist, DEPLOYER)
+    started = start_canary(PROFILE, world.tools, rollout.id, DEPLOYER)
     assert started is not None and started.canary_revision is not None
-    deploy.promote(PROFILE, world.tools, rollout.id, APPROVER, to_full=True)
-    deploy.complete(world.tools, rollout.id)
+    promote(PROFILE, world.tools, rollout.id, APPROVER, to_full=True)
+    complete(world.tools, rollout.id)
     return started.canary_revision
 
 
@@ -62,9 +64,9 @@ def test_without_the_deployer_role_nothing_moves(world: DeployWorld) -> None:
 def test_during_a_rollout_it_aborts_the_rollout_onto_its_stable_revision(
     world: DeployWorld,
 ) -> None:
-    checklist = deploy.prepare(PROFILE, world.tools, "alpha", None)
-    rollout = deploy.begin(PROFILE, world.tools, checklist, DEPLOYER)
-    deploy.start_canary(PROFILE, world.tools, rollout.id, DEPLOYER)
+    checklist = prepare(PROFILE, world.tools, "alpha", None)
+    rollout = begin(PROFILE, world.tools, checklist, DEPLOYER)
+    start_canary(PROFILE, world.tools, rollout.id, DEPLOYER)
     with pytest.raises(RequestError, match=f"ends it on its stable revision {STABLE}"):
         rollback.roll_back(
             PROFILE, world.tools.cloud_run, world.tools.store, "alpha", "alpha-99999-zzz", DEPLOYER

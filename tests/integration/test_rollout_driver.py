@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from commands import deploy
-from commands.rollout_driver import Tick, active_rollouts, tick
-from store.database import Database, sqlite_url
+from commands.deploy.checklist import prepare
+from commands.deploy.driver import Tick, active_rollouts, tick
+from commands.deploy.lifecycle import begin, promote, start_canary
+from store.database import Database
+from store.location import sqlite_url
 from store.rollouts import Store
 from store.states import RolloutState
 from tests.integration.deploy_world import DeployWorld, deploy_profile
@@ -18,9 +20,9 @@ STABLE = "alpha-00001-aaa"
 
 
 def _start(world: DeployWorld, subject: str) -> int:
-    checklist = deploy.prepare(PROFILE, world.tools, "alpha", world.sha[subject])
-    rollout = deploy.begin(PROFILE, world.tools, checklist, DEPLOYER)
-    deploy.start_canary(PROFILE, world.tools, rollout.id, DEPLOYER)
+    checklist = prepare(PROFILE, world.tools, "alpha", world.sha[subject])
+    rollout = begin(PROFILE, world.tools, checklist, DEPLOYER)
+    start_canary(PROFILE, world.tools, rollout.id, DEPLOYER)
     return rollout.id
 
 
@@ -46,7 +48,7 @@ def test_a_new_process_on_the_same_store_resumes_and_finishes_the_rollout(
     try:
         tools = replace(world.tools, store=Store(fresh, world.tools.clock))
         assert [r.id for r in active_rollouts(tools)] == [rollout_id]
-        assert deploy.promote(PROFILE, tools, rollout_id, APPROVER, to_full=True) is not None
+        assert promote(PROFILE, tools, rollout_id, APPROVER, to_full=True) is not None
         world.advance(300)
         assert tick(PROFILE, tools, rollout_id).tick is Tick.ANALYSED  # type: ignore[union-attr]
         world.advance(300)

@@ -9,13 +9,15 @@ import pytest
 
 from bot.actions import ActionId
 from bot.views.deploy import rollout_view
-from commands import deploy
+from commands.deploy.checklist import prepare
+from commands.deploy.lifecycle import begin, start_canary
 from opsbot.platform import sandbox_deploy_tools
 from opsbot.profile import load_profile
 from opsbot.serve import SandboxBot, sandbox_bot
 from sandbox.platform import Sandbox
 from sandbox.slack_workspace import BOT_USER, Message, Workspace
-from store.database import Database, sqlite_url
+from store.database import Database
+from store.location import sqlite_url
 from store.rollouts import Store
 from tests.slack.helpers import (
     APPROVER,
@@ -207,9 +209,9 @@ def test_a_restarted_bot_picks_up_the_rollout_it_left_and_finishes_it(tmp_path: 
         platform.traffic.rates["nba-scrapers"] = 500.0
         database = Database.open(url)
         tools = sandbox_deploy_tools(fast, platform, Store(database, platform.clock))
-        checklist = deploy.prepare(fast, tools, "nba-scrapers", None)
-        left = deploy.begin(fast, tools, checklist, DEPLOYER)
-        started = deploy.start_canary(fast, tools, left.id, DEPLOYER)
+        checklist = prepare(fast, tools, "nba-scrapers", None)
+        left = begin(fast, tools, checklist, DEPLOYER)
+        started = start_canary(fast, tools, left.id, DEPLOYER)
         assert started is not None
         with sandbox_bot(profile, profile_path, platform, deploy_timing=FAST, store_url=url) as bot:
             ws = bot.slack.workspace

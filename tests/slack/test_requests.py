@@ -13,14 +13,13 @@ import pytest
 
 from adapters.git import RepoNotFound
 from bot.once import Once
-from commands.deploy import DeployTools
+from commands.deploy.tools import DeployTools
 from opsbot.profile import load_profile
 from opsbot.serve import SandboxBot, health_probe, sandbox_bot
 from sandbox.platform import Sandbox
 from sandbox.slack_delivery import SlackSender
 from sandbox.slack_workspace import ResponseUrl
 from store.background import BackgroundStore, StoreNotReady
-from store.database import Database
 from tests.slack.helpers import HEALTH_CHANNEL, ONCALL, finished, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -160,9 +159,7 @@ def test_healthz_says_why_the_deploy_clients_cannot_be_opened(bot: SandboxBot) -
 
 
 def test_healthz_fails_while_the_store_cannot_be_opened(bot: SandboxBot) -> None:
-    unreachable = BackgroundStore(
-        lambda: Database.open("postgresql://nobody@127.0.0.1:9/none?connect_timeout=1")
-    ).start()
+    unreachable = BackgroundStore("postgresql://nobody@127.0.0.1:9/none?connect_timeout=1").start()
     probe = health_probe(bot.runtime.profile, Path("opsbot.toml"), unreachable)
     with pytest.raises(StoreNotReady, match="the store could not be opened: cannot open the store"):
         unreachable.get(wait_s=10)

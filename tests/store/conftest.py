@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from store.database import Database, sqlite_url
+from store.database import Database
+from store.location import sqlite_url
 from store.rollouts import Store
 from tests.pg import private_schema
 

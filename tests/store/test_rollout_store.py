@@ -10,8 +10,8 @@ from sqlalchemy import inspect
 
 from config import StoreConfig
 from opsbot.profile import load_profile
-from opsbot.serve import open_database
 from store.database import Database, StoreUnavailable
+from store.location import database_url
 from store.rollouts import ServiceBusy, Store
 from store.states import RolloutState, Seen
 from tests.conftest import ROOT
@@ -185,8 +185,8 @@ def test_the_bot_uses_database_url_or_else_the_profiles_sqlite_file(
     profile = load_profile(ROOT / "opsbot.toml")
     relative = profile.model_copy(update={"store": StoreConfig(sqlite_path="state/opsbot.db")})
     monkeypatch.delenv("DATABASE_URL", raising=False)
-    open_database(relative, profile_path).close()
+    Database.open(database_url(relative.store, profile_path.parent)).close()
     assert (tmp_path / "state" / "opsbot.db").is_file()  # relative to the profile's directory
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/from-env.db")
-    open_database(relative, profile_path).close()
+    Database.open(database_url(relative.store, profile_path.parent)).close()
     assert (tmp_path / "from-env.db").is_file()

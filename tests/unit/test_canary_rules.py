@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pytest
 
 from adapters.monitoring import RevisionMetrics
-from commands.canary_analysis import DataCheck, Verdict, judge, judge_output
-from commands.deploy_policy import active_freeze, promotion_refusal
+from commands.deploy.policy import active_freeze, promotion_refusal
+from commands.deploy.verdict import DataCheck, Verdict, judge, judge_output
 from config import DeployConfig, FreezeWindow
 
 POLICY = DeployConfig()

@@ -10,33 +10,36 @@ from adapters.cloud_logging import LogLine
 from adapters.git import CommitInfo
 from adapters.monitoring import RevisionMetrics
 from bot.views.deploy import checklist_view, rollout_view
-from commands.canary_analysis import judge, judge_output
-from commands.deploy import Checklist
+from commands.deploy.checklist import Checklist
+from commands.deploy.verdict import judge, judge_output
 from config import DeployConfig
-from store.schema import Rollout
+from store.states import RolloutState
+from store.views import RolloutView
 
 NOW = datetime(2026, 2, 5, 18, tzinfo=UTC)
 POLICY = DeployConfig()
 
 
-def _rollout(state: str, step: int = 0, reason: str | None = None) -> Rollout:
-    return Rollout(
+def _rollout(state: str, step: int = 0, reason: str | None = None) -> RolloutView:
+    return RolloutView(
         id=7,
         service="alpha",
         commit_sha="a" * 40,
         stable_revision="alpha-00001-aaa",
         canary_revision="alpha-canary-7-aaaaaaa",
-        state=state,
+        state=RolloutState(state),
         step=step,
         failures=0,
         requested_by="U0SAMDEPLY",
-        approvals=[],
+        approvals=(),
         reason=reason,
         slack_channel=None,
         slack_ts=None,
         created_at=NOW,
         updated_at=NOW,
         step_started_at=NOW,
+        data_baseline=None,
+        ending=None,
         version=3,
     )
 

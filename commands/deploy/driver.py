@@ -6,19 +6,28 @@ same store picks up where a killed one stopped (`active_rollouts`, `reconcile`, 
 
 from __future__ import annotations
 
+import asyncio
 import enum
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from adapters.cloudrun import CloudRunError
-from commands import deploy
-from commands.canary_analysis import Verdict
+from commands.deploy.abort import abort_rollout, finish_rollback
+from commands.deploy.analysis import StepOutcome, analyse
+from commands.deploy.lifecycle import complete, create_canary, step_split
+from commands.deploy.tools import DeployTools
+from commands.deploy.verdict import Verdict
 from config import Profile
 from store.states import DRIVEN, RolloutState
 
 if TYPE_CHECKING:
-    from store.schema import Rollout
+    from store.views import RolloutView
+
+log = logging.getLogger("opsbot.rollouts")
+MIN_SLEEP_S = 0.05
 
 
 class Tick(enum.StrEnum):
@@ -32,55 +41,55 @@ class Tick(enum.StrEnum):
 @dataclass(frozen=True)
 class TickResult:
     tick: Tick
-    rollout: Rollout
-    outcome: deploy.StepOutcome | None = None
+    rollout: RolloutView
+    outcome: StepOutcome | None = None
 
 
-def active_rollouts(tools: deploy.DeployTools) -> list[Rollout]:
+def active_rollouts(tools: DeployTools) -> list[RolloutView]:
     """Rollouts with traffic on a canary: the ones a (re)started bot must drive."""
     return [r for r in tools.store.active() if r.state in DRIVEN]
 
 
-def next_due(profile: Profile, rollout: Rollout) -> datetime:
+def next_due(profile: Profile, rollout: RolloutView) -> datetime:
     """When `tick` has something to do for this rollout."""
     return rollout.updated_at + timedelta(seconds=profile.deploy.interval_s)
 
 
-def tick(profile: Profile, tools: deploy.DeployTools, rollout_id: int) -> TickResult | None:
+def tick(profile: Profile, tools: DeployTools, rollout_id: int) -> TickResult | None:
     """Do what is due for one rollout; None when it is no longer active."""
     rollout = tools.store.get(rollout_id)
     if rollout is None or rollout.state not in DRIVEN:
         return None
-    if rollout.state == RolloutState.ROLLING_BACK:  # Cloud Run refused the restore: again
-        restored = deploy.finish_rollback(tools.cloud_run, tools.store, rollout)
+    if rollout.state is RolloutState.ROLLING_BACK:  # Cloud Run refused the restore: again
+        restored = finish_rollback(tools.cloud_run, tools.store, rollout)
         return TickResult(Tick.ROLLED_BACK, restored or rollout)
     now = tools.clock()
     step_started = rollout.step_started_at or rollout.created_at
     expiry = timedelta(hours=profile.deploy.approval_expiry_h)
-    if rollout.state == RolloutState.CANARY and now - step_started >= expiry:
+    if rollout.state is RolloutState.CANARY and now - step_started >= expiry:
         reason = f"approval expired: not promoted within {profile.deploy.approval_expiry_h:g} h"
-        ended = deploy.roll_back(tools.cloud_run, tools.store, rollout.id, "opsbot", reason)
+        ended = abort_rollout(tools.cloud_run, tools.store, rollout.id, "opsbot", reason)
         return TickResult(Tick.EXPIRED, ended or rollout)
     if now < next_due(profile, rollout):
         return TickResult(Tick.WAITING, rollout)
-    outcome = deploy.analyse(profile, tools, rollout.id)
+    outcome = analyse(profile, tools, rollout.id)
     if outcome is None:
         return None
     if outcome.rolled_back:
         return TickResult(Tick.ROLLED_BACK, outcome.rollout, outcome)
     watched = timedelta(minutes=profile.deploy.watch_minutes)
     if (
-        rollout.state == RolloutState.WATCH
+        rollout.state is RolloutState.WATCH
         and now - step_started >= watched
         and outcome.analysis.verdict is Verdict.PASS
     ):
-        done = deploy.complete(tools, rollout.id)
+        done = complete(tools, rollout.id)
         if done is not None:
             return TickResult(Tick.COMPLETED, done, outcome)
     return TickResult(Tick.ANALYSED, outcome.rollout, outcome)
 
 
-def reconcile(profile: Profile, tools: deploy.DeployTools, rollout_id: int) -> Rollout | None:
+def reconcile(profile: Profile, tools: DeployTools, rollout_id: int) -> RolloutView | None:
     """After a restart: Cloud Run made to match what the store recorded.
 
     A killed process may have claimed a step (start, promote, rollback) without making it; the
@@ -91,23 +100,23 @@ def reconcile(profile: Profile, tools: deploy.DeployTools, rollout_id: int) -> R
     rollout = tools.store.get(rollout_id)
     if rollout is None:
         return None
-    state = RolloutState(rollout.state)
+    state = rollout.state
     if state is RolloutState.ROLLING_BACK:
-        return deploy.finish_rollback(tools.cloud_run, tools.store, rollout)
+        return finish_rollback(tools.cloud_run, tools.store, rollout)
     canary = rollout.canary_revision
     if state not in (RolloutState.CANARY, RolloutState.WATCH) or canary is None:
         return rollout
-    split = deploy.step_split(profile, rollout)
+    split = step_split(profile, rollout)
     serving = tools.cloud_run.get_service(rollout.service).serving
     if {(t.revision, t.percent) for t in serving} == {(t.revision, t.percent) for t in split}:
         return rollout
     try:
         if canary not in {r.name for r in tools.cloud_run.list_revisions(rollout.service)}:
-            deploy.create_canary(profile, tools, rollout, canary)
+            create_canary(profile, tools, rollout, canary)
         tools.cloud_run.route(rollout.service, split)
     except CloudRunError as exc:
         reason = f"the recorded step could not be restored after a restart: {exc}"
-        return deploy.roll_back(tools.cloud_run, tools.store, rollout.id, "opsbot", reason)
+        return abort_rollout(tools.cloud_run, tools.store, rollout.id, "opsbot", reason)
     tools.store.record(
         "opsbot",
         "deploy.reconcile",
@@ -118,3 +127,37 @@ def reconcile(profile: Profile, tools: deploy.DeployTools, rollout_id: int) -> R
         + ", ".join(f"{t.revision} {t.percent}%" for t in split),
     )
     return tools.store.get(rollout.id)
+
+
+async def drive(
+    profile: Profile,
+    tools: DeployTools,
+    rollout_id: int,
+    on_tick: Callable[[TickResult], Awaitable[bool]],
+    *,
+    raise_errors: bool = False,
+) -> RolloutView | None:
+    """Tick the rollout whenever something is due until it ends; the rollout as it was left.
+
+    `on_tick` hears every tick that did something and returns False to stop driving (a terminal
+    that only waits for a verdict). A failing tick is logged and retried the next interval,
+    unless `raise_errors` (a command that must exit with the error).
+    """
+    interval = profile.deploy.interval_s
+    while True:
+        rollout = await asyncio.to_thread(tools.store.get, rollout_id)
+        if rollout is None or rollout.state not in DRIVEN:
+            return rollout
+        wait = (next_due(profile, rollout) - tools.clock()).total_seconds()
+        await asyncio.sleep(min(max(wait, MIN_SLEEP_S), interval))
+        try:
+            result = await asyncio.to_thread(tick, profile, tools, rollout_id)
+        except Exception:
+            if raise_errors:
+                raise
+            log.exception("rollout #%s: tick failed; retrying next interval", rollout_id)
+            continue
+        if result is None:
+            continue  # ended meanwhile: the next read returns it
+        if result.tick is not Tick.WAITING and not await on_tick(result):
+            return result.rollout

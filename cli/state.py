@@ -1,0 +1,37 @@
+"""The store a terminal command reads and writes: the profile's, or a fresh one for the sandbox."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from config import Profile
+from store.location import database_url, sqlite_url
+
+if TYPE_CHECKING:
+    from store.rollouts import Store
+
+
+@contextmanager
+def opened_store(
+    profile: Profile, profile_path: Path, sandbox: bool, clock: Callable[[], datetime]
+) -> Iterator[Store]:
+    """$DATABASE_URL or the profile's SQLite file; with `sandbox`, a fresh store for this run."""
+    from store.database import Database
+    from store.rollouts import Store
+
+    with tempfile.TemporaryDirectory(prefix="opsbot-cli-") as scratch:
+        url = (
+            sqlite_url(Path(scratch) / "opsbot.db")
+            if sandbox
+            else database_url(profile.store, profile_path.parent)
+        )
+        database = Database.open(url)
+        try:
+            yield Store(database, clock)
+        finally:
+            database.close()

@@ -1,0 +1,103 @@
+"""Ending a rollout: cancelled before it moved anything, or traffic restored to its stable revision.
+
+A restore always routes 100% to the stable revision recorded when the rollout began, never
+"latest". It is claimed as ROLLING_BACK (with the state it ends in) before traffic moves, so a
+process killed in between leaves a rollout that the next one finishes, never a split nobody owns.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from adapters.cloudrun import CloudRun, CloudRunError, TrafficShare
+from commands.errors import RequestError
+from store.states import RolloutState, Seen
+
+if TYPE_CHECKING:
+    from store.rollouts import Store
+    from store.views import RolloutView
+
+
+def abort_rollout(
+    cloud_run: CloudRun, store: Store, rollout_id: int, actor: str, reason: str
+) -> RolloutView | None:
+    """Stop the rollout: a checklist is cancelled; a canary's traffic goes back to stable, verified.
+
+    None when it has already ended or is being rolled back by someone else.
+    """
+    rollout = store.get(rollout_id)
+    if rollout is None:
+        raise RequestError(f"no rollout #{rollout_id}")
+    if rollout.state.terminal or rollout.state is RolloutState.ROLLING_BACK:
+        return None
+    if rollout.state is RolloutState.CHECKLIST:
+        return store.transition(
+            Seen.of(rollout),
+            to=RolloutState.CANCELLED,
+            actor=actor,
+            action="deploy.cancel",
+            reason=reason,
+        )
+    return restore_stable(
+        cloud_run, store, rollout, RolloutState.ROLLED_BACK, actor, "deploy.rollback", reason
+    )
+
+
+def fail_step(
+    cloud_run: CloudRun, store: Store, claimed: RolloutView, actor: str, error: CloudRunError
+) -> RolloutView | None:
+    """A step Cloud Run would not take: the rollout ends FAILED with its reason, traffic restored."""
+    return restore_stable(
+        cloud_run, store, claimed, RolloutState.FAILED, actor, "deploy.failed", str(error)
+    )
+
+
+def restore_stable(
+    cloud_run: CloudRun,
+    store: Store,
+    rollout: RolloutView,
+    ending: RolloutState,
+    actor: str,
+    action: str,
+    reason: str,
+) -> RolloutView | None:
+    """Claim ROLLING_BACK (ending in `ending`), then put 100% back on the stable revision.
+
+    None when someone else moved the rollout first. When Cloud Run refuses, the rollout stays
+    ROLLING_BACK (audited) and the driver tries again.
+    """
+    claimed = store.transition(
+        Seen.of(rollout),
+        to=RolloutState.ROLLING_BACK,
+        actor=actor,
+        action=action,
+        reason=reason,
+        ending=ending,
+    )
+    if claimed is None:
+        return None
+    try:
+        return finish_rollback(cloud_run, store, claimed) or store.get(claimed.id)
+    except CloudRunError as exc:
+        store.record(
+            "opsbot",
+            "deploy.restore.failed",
+            service=claimed.service,
+            rollout_id=claimed.id,
+            result=f"{exc}; trying again",
+        )
+        return claimed
+
+
+def finish_rollback(cloud_run: CloudRun, store: Store, rollout: RolloutView) -> RolloutView | None:
+    """ROLLING_BACK → the state it ends in: 100% on the stable revision, read back, recorded.
+
+    Raises CloudRunError when Cloud Run refuses (the rollout stays ROLLING_BACK).
+    """
+    cloud_run.route(rollout.service, [TrafficShare(rollout.stable_revision, 100)])  # verified
+    return store.transition(
+        Seen.of(rollout),
+        to=rollout.ending or RolloutState.ROLLED_BACK,
+        actor="opsbot",
+        action="deploy.restored",
+    )

@@ -1,0 +1,198 @@
+"""A rollout's steps: begin, start the canary, promote, complete.
+
+Every change is claimed in the store first (a conditional transition from the state the caller
+saw) and only then made in Cloud Run, so racing clicks, Slack retries or two replicas act once.
+"""
+
+from __future__ import annotations
+
+from string import Template
+from typing import TYPE_CHECKING
+
+from adapters.cloudrun import COMMIT_LABEL, CloudRunError, TrafficShare
+from commands.deploy.abort import fail_step
+from commands.deploy.checklist import Checklist
+from commands.deploy.policy import promotion_refusal
+from commands.deploy.tools import DeployTools
+from commands.errors import RequestError
+from config import Profile
+from store.states import RolloutState, Seen
+from store.views import Approval
+
+if TYPE_CHECKING:
+    from store.views import RolloutView
+
+CANARY_TAG = "canary"
+
+
+def begin(
+    profile: Profile,
+    tools: DeployTools,
+    checklist: Checklist,
+    requester: str,
+    channel: str | None = None,
+) -> RolloutView:
+    """Record the rollout (CHECKLIST) and take the service's lock; nothing changes in Cloud Run yet."""
+    roles = profile.slack
+    blockers = checklist.blockers(may_override_freeze=roles.holds(requester, "approver"))
+    if not roles.holds(requester, "deployer"):
+        blockers.insert(0, "deploying needs the deployer role")
+    if blockers:
+        tools.store.record(
+            requester,
+            "deploy.refused",
+            service=checklist.service,
+            arguments={"commit": checklist.commit.sha},
+            result="; ".join(blockers),
+        )
+        raise RequestError("cannot deploy: " + "; ".join(blockers))
+    return tools.store.begin(
+        service=checklist.service,
+        commit_sha=checklist.commit.sha,
+        stable_revision=checklist.stable_revision,
+        requested_by=requester,
+        slack_channel=channel,
+        data_baseline=checklist.health.status.value if checklist.health else None,
+    )
+
+
+def start(
+    profile: Profile, tools: DeployTools, checklist: Checklist, requester: str
+) -> RolloutView:
+    """Begin the rollout of a reviewed checklist and start its canary: the rollout as it stands."""
+    rollout = begin(profile, tools, checklist, requester)
+    return start_canary(profile, tools, rollout.id, requester) or tools.rollout(rollout.id)
+
+
+def canary_revision_name(rollout: RolloutView) -> str:
+    return f"{rollout.service}-canary-{rollout.id}-{rollout.commit_sha[:7]}"
+
+
+def step_split(profile: Profile, rollout: RolloutView) -> list[TrafficShare]:
+    """The traffic the rollout's recorded step means (its canary must be named)."""
+    assert rollout.canary_revision is not None
+    steps = profile.deploy.steps
+    return _split(rollout, steps[min(rollout.step, len(steps) - 1)], rollout.canary_revision)
+
+
+def _split(rollout: RolloutView, percent: int, canary: str) -> list[TrafficShare]:
+    if percent >= 100:
+        return [TrafficShare(canary, 100, CANARY_TAG)]
+    return [
+        TrafficShare(rollout.stable_revision, 100 - percent),
+        TrafficShare(canary, percent, CANARY_TAG),
+    ]
+
+
+def start_canary(
+    profile: Profile, tools: DeployTools, rollout_id: int, actor: str
+) -> RolloutView | None:
+    """CHECKLIST → CANARY at the first step: a new revision from the commit's image, then traffic.
+
+    None when someone else already started (or cancelled) it. A revision that never becomes
+    ready ends the rollout as FAILED with Cloud Run's reason; traffic never moved.
+    """
+    rollout = tools.rollout(rollout_id)
+    canary = canary_revision_name(rollout)
+    claimed = tools.store.transition(
+        Seen(rollout.id, RolloutState.CHECKLIST, rollout.version),
+        to=RolloutState.CANARY,
+        actor=actor,
+        action="deploy.start",
+        canary_revision=canary,
+        step=0,
+        step_started_at=tools.clock(),
+    )
+    if claimed is None:
+        return None
+    try:
+        create_canary(profile, tools, rollout, canary)
+        tools.cloud_run.route(rollout.service, _split(rollout, profile.deploy.steps[0], canary))
+    except CloudRunError as exc:
+        return fail_step(tools.cloud_run, tools.store, claimed, actor, exc)
+    return claimed
+
+
+def create_canary(profile: Profile, tools: DeployTools, rollout: RolloutView, canary: str) -> None:
+    """The canary revision from the commit's image, at 0% under the canary tag (ready, or raises)."""
+    image = Template(profile.deploy.image).substitute(
+        service=rollout.service, commit=rollout.commit_sha
+    )
+    tools.cloud_run.create_revision(
+        rollout.service,
+        revision=canary,
+        image=image,
+        labels={COMMIT_LABEL: rollout.commit_sha},
+        keep=[TrafficShare(rollout.stable_revision, 100)],
+        tag=CANARY_TAG,
+    )
+
+
+def promote(
+    profile: Profile,
+    tools: DeployTools,
+    rollout_id: int,
+    approver: str,
+    *,
+    seen_version: int | None = None,
+    to_full: bool = False,
+) -> RolloutView | None:
+    """The next step (or 100%); needs the approver role and, by default, a second person.
+
+    `seen_version`: the rollout's version on the message the button was on. Repeated clicks on
+    one message then make one step, even when they arrive after the first has committed.
+    """
+    rollout = tools.rollout(rollout_id)
+    refusal = promotion_refusal(
+        profile.deploy,
+        requester=rollout.requested_by,
+        approver=approver,
+        approvers=profile.slack.holders("approver"),
+    )
+    if refusal is not None:
+        tools.store.record(
+            approver,
+            "deploy.promote.refused",
+            service=rollout.service,
+            rollout_id=rollout.id,
+            result=refusal,
+        )
+        raise RequestError(refusal)
+    if rollout.state is not RolloutState.CANARY or rollout.canary_revision is None:
+        return None
+    if seen_version is not None and seen_version != rollout.version:
+        return None
+    steps = profile.deploy.steps
+    step = len(steps) - 1 if to_full else min(rollout.step + 1, len(steps) - 1)
+    claimed = tools.store.transition(
+        Seen.of(rollout),
+        to=RolloutState.WATCH if steps[step] >= 100 else RolloutState.CANARY,
+        actor=approver,
+        action="deploy.promote",
+        step=step,
+        failures=0,
+        approvals=[*rollout.approvals, Approval(approver, step, tools.clock())],
+        step_started_at=tools.clock(),
+    )
+    if claimed is None:
+        return None
+    try:
+        tools.cloud_run.route(
+            rollout.service, _split(rollout, steps[step], rollout.canary_revision)
+        )
+    except CloudRunError as exc:
+        return fail_step(tools.cloud_run, tools.store, claimed, approver, exc)
+    return claimed
+
+
+def complete(tools: DeployTools, rollout_id: int, actor: str = "opsbot") -> RolloutView | None:
+    """WATCH → COMPLETE: the service's commit-sha label names the new commit; the lock is freed."""
+    rollout = tools.rollout(rollout_id)
+    if rollout.state is not RolloutState.WATCH:
+        return None
+    done = tools.store.transition(
+        Seen.of(rollout), to=RolloutState.COMPLETE, actor=actor, action="deploy.complete"
+    )
+    if done is not None:
+        tools.cloud_run.set_service_labels(rollout.service, {COMMIT_LABEL: rollout.commit_sha})
+    return done
