@@ -2,7 +2,15 @@
 FROM python:3.11-slim AS build
 WORKDIR /src
 COPY pyproject.toml README.md opsbot.toml ./
+COPY adapters ./adapters
+COPY bot ./bot
+COPY checks ./checks
+COPY cli ./cli
+COPY commands ./commands
+COPY config ./config
 COPY opsbot ./opsbot
+COPY sandbox ./sandbox
+COPY store ./store
 RUN pip install --no-cache-dir --prefix=/install .
 
 FROM python:3.11-slim

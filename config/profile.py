@@ -211,7 +211,7 @@ class ServiceConfig(Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,62}$")
     source_paths: list[SourcePath] = Field(min_length=1)
     drift: DriftThresholds | None = None  # overrides [drift]'s thresholds for this service
-    # The check that shows this service's data is healthy after a deploy (PLATFORM.md): shown in
+    # The check that shows this service's data is healthy after a deploy (docs/platform.md): shown in
     # the deploy checklist, and a canary fails when it gets worse than it was at the start.
     data_check: str | None = None
     # What the canary must be seen writing, per request, against the stable revision: "predictions"

@@ -1,4 +1,4 @@
-"""The sandbox's platform monorepo: PLATFORM.md's layout and a season of history on main."""
+"""The sandbox's platform monorepo: the platform's layout (docs/platform.md) and a season on main."""
 
 from __future__ import annotations
 

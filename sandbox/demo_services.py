@@ -30,7 +30,7 @@ GRADING_STABLE_AT = datetime(2026, 2, 5, 6, 0, tzinfo=UTC)
 GRADING_CANARY_AT = datetime(2026, 2, 5, 16, 0, tzinfo=UTC)
 DEPLOY_DELAY = timedelta(minutes=20)
 
-SOURCE_PATHS = {  # as in PLATFORM.md and the shipped opsbot.toml
+SOURCE_PATHS = {  # as in docs/platform.md and the shipped opsbot.toml
     "prediction-worker": ("predictions/worker", "predictions/shared", "shared"),
     "prediction-coordinator": ("predictions/coordinator", "predictions/shared", "shared"),
     "nba-scrapers": ("scrapers", "shared"),

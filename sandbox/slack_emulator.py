@@ -8,15 +8,12 @@ signed the way Slack signs it.
 from __future__ import annotations
 
 import json
-import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from importlib import resources
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 from sandbox.slack_delivery import Delivery, SlackSender
+from sandbox.slack_http import SlackHandler, SlackServer
 from sandbox.slack_workspace import (
     BOT_USER,
     Message,
@@ -25,8 +22,6 @@ from sandbox.slack_workspace import (
     Workspace,
 )
 
-LONG_POLL_S = 20.0
-
 
 class SlackEmulator:
     """Start it, point the app's WebClient at `api_url`, and deliver with `command` / `click`."""
@@ -34,12 +29,12 @@ class SlackEmulator:
     def __init__(self, workspace: Workspace | None = None) -> None:
         self.workspace = workspace or Workspace()
         self.sender: SlackSender | None = None
-        self._server: ThreadingHTTPServer | None = None
+        self._server: SlackServer | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        handler = type("Handler", (_Handler,), {"emulator": self})
-        self._server = _Server((host, port), handler)
+        handler = type("Handler", (SlackHandler,), {"emulator": self})
+        self._server = SlackServer((host, port), handler)
         threading.Thread(
             target=self._server.serve_forever, name="slack-emulator", daemon=True
         ).start()
@@ -309,146 +304,3 @@ def _find_element(
             ):
                 return element, str(block.get("block_id", ""))
     raise SlackError("action_not_found", f"no element {action_id} on that message")
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client that went away (a stopped bot, a closed tab) is not an emulator error."""
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    emulator: SlackEmulator
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def _send(
-        self, code: int, body: bytes, content_type: str, headers: dict[str, str] | None = None
-    ) -> None:
-        self.send_response(code)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(body)
-
-    def _json(self, code: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-        self._send(code, json.dumps(body).encode(), "application/json; charset=utf-8", headers)
-
-    def _args(self) -> tuple[dict[str, Any], str | None]:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length).decode() if length else ""
-        token = None
-        auth = self.headers.get("Authorization", "")
-        if auth.startswith("Bearer "):
-            token = auth.removeprefix("Bearer ").strip()
-        if "json" in self.headers.get("Content-Type", ""):
-            args: dict[str, Any] = json.loads(raw) if raw else {}
-        else:
-            args = {k: v[-1] for k, v in parse_qs(raw).items()}
-            for key in ("blocks", "view", "attachments"):
-                if isinstance(args.get(key), str):
-                    try:
-                        args[key] = json.loads(args[key])
-                    except json.JSONDecodeError:
-                        raise SlackError(f"invalid_{key}_format") from None
-        query = {k: v[-1] for k, v in parse_qs(urlsplit(self.path).query).items()}
-        args = query | args
-        if token is None and isinstance(args.get("token"), str):
-            token = args.pop("token")
-        return args, token
-
-    def do_GET(self) -> None:
-        parts = urlsplit(self.path)
-        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-        if parts.path in ("/", "/console"):
-            page = resources.files("sandbox").joinpath("console.html").read_bytes()
-            self._send(200, page, "text/html; charset=utf-8")
-        elif parts.path == "/favicon.ico":
-            self._send(204, b"", "image/x-icon")
-        elif parts.path == "/console/api/state":
-            self._json(200, self._state(query))
-        else:
-            self._json(404, {"ok": False, "error": "not_found"})
-
-    def _state(self, query: dict[str, str]) -> dict[str, Any]:
-        ws = self.emulator.workspace
-        after = int(query.get("after", "-1"))
-        version = ws.wait_for_change(after, min(float(query.get("wait", LONG_POLL_S)), LONG_POLL_S))
-        user = query.get("user", "")
-        views = [
-            {"id": v.id, "view": v.stack[-1] if v.stack else v.view}
-            for v in ws.views.values()
-            if v.user == user
-        ]
-        return {
-            "version": version,
-            "channels": [{"id": c.id, "name": c.name} for c in ws.channels.values()],
-            "users": [
-                {"id": u.id, "name": u.name, "title": u.title}
-                for u in ws.users.values()
-                if u.id != BOT_USER.id
-            ],
-            "bot": BOT_USER.id,
-            "messages": [m.to_json() for m in ws.visible_to(user)],
-            "views": views,
-        }
-
-    def do_POST(self) -> None:
-        path = urlsplit(self.path).path
-        try:
-            args, token = self._args()
-            if path.startswith("/api/"):
-                method = path.removeprefix("/api/")
-                try:
-                    answer = self.emulator.call(method, token, args)
-                except SlackError as exc:
-                    self.emulator.workspace.rejections.append((method, exc.error))
-                    raise
-                self._json(200, {"ok": True, **answer})
-            elif path.startswith("/response/"):
-                self.emulator.workspace.respond(path.removeprefix("/response/"), args)
-                self._send(200, b"ok", "text/plain")
-            elif path.startswith("/console/api/"):
-                self._json(200, self._console(path.removeprefix("/console/api/"), args))
-            else:
-                self._json(404, {"ok": False, "error": "not_found"})
-        except SlackError as exc:
-            headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
-            self._json(exc.status, exc.body(), headers)
-        except json.JSONDecodeError:
-            self._json(200, {"ok": False, "error": "invalid_json"})
-
-    def _console(self, action: str, args: dict[str, Any]) -> dict[str, Any]:
-        """What the console page asks for: the person's actions, delivered to the app."""
-        emulator, ws = self.emulator, self.emulator.workspace
-        user = str(args.get("user", ""))
-        if action == "command":
-            line = str(args.get("text", ""))
-            if not line.startswith("/"):
-                message = ws.post(args.get("channel"), line, None, user)
-                return {"ok": True, "ts": message.ts}
-            delivery = emulator.command(user, str(args.get("channel")), line)
-        elif action == "click":
-            message = ws.find(str(args.get("channel")), str(args.get("ts")))
-            delivery = emulator.click(user, message, str(args.get("action_id")), args.get("value"))
-        elif action == "submit":
-            delivery = emulator.submit_view(
-                user, str(args.get("view_id")), args.get("values") or {}
-            )
-        elif action == "close":
-            ws.close_view(str(args.get("view_id")))
-            return {"ok": True}
-        else:
-            raise SlackError("unknown_method")
-        return {
-            "ok": delivery.status == 200,
-            "status": delivery.status,
-            "seconds": round(delivery.seconds, 3),
-        }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -64,10 +63,10 @@ def warehouse(sandbox: Sandbox, profile: Profile) -> BigQueryWarehouse:
     return connect(sandbox, profile)
 
 
-def run_health(
+async def run_health(
     profile: Profile, warehouse: Warehouse, as_of: date | None, now: datetime | None = None
 ) -> HealthReport:
-    return asyncio.run(run(profile, warehouse, now=now or SANDBOX_NOW, as_of=as_of))
+    return await run(profile, warehouse, now=now or SANDBOX_NOW, as_of=as_of)
 
 
 @pytest.fixture(scope="session")

@@ -35,9 +35,10 @@ def with_overrides(profile: Profile, changes: dict[str, Any]) -> Profile:
 def statuses(profile: Profile, warehouse: Any) -> Any:
     cache: dict[date, Any] = {}
 
-    def at(day: date) -> dict[str, Any]:
+    async def at(day: date) -> dict[str, Any]:
         if day not in cache:
-            cache[day] = {r.name: r for r in run_health(profile, warehouse, day).results}
+            report = await run_health(profile, warehouse, day)
+            cache[day] = {r.name: r for r in report.results}
         found: dict[str, Any] = cache[day]
         return found
 
@@ -80,8 +81,10 @@ def statuses(profile: Profile, warehouse: Any) -> Any:
         ),
     ],
 )
-def test_check_paths(statuses: Any, check: str, day: date, expected: Status, why: str) -> None:
-    result = statuses(day)[check]
+async def test_check_paths(
+    statuses: Any, check: str, day: date, expected: Status, why: str
+) -> None:
+    result = (await statuses(day))[check]
     assert result.status is expected, f"{check} on {day} ({why}): {result.detail}"
     if expected in (WARN, CRIT):
         assert result.action, "a failing check suggests what to run"
@@ -89,15 +92,15 @@ def test_check_paths(statuses: Any, check: str, day: date, expected: Status, why
         assert result.value is None
 
 
-def test_a_quiet_day_is_all_ok(profile: Profile, warehouse: Any) -> None:
-    report = run_health(profile, warehouse, QUIET_DAY)
+async def test_a_quiet_day_is_all_ok(profile: Profile, warehouse: Any) -> None:
+    report = await run_health(profile, warehouse, QUIET_DAY)
     assert (report.status, report.score) == (Overall.OK, 100.0)
 
 
-def test_default_sandbox_day_is_critical_for_the_ungraded_ensembles(
+async def test_default_sandbox_day_is_critical_for_the_ungraded_ensembles(
     profile: Profile, warehouse: Any
 ) -> None:
-    report = run_health(profile, warehouse, None)
+    report = await run_health(profile, warehouse, None)
     assert report.as_of == date(2026, 2, 5)
     grading = next(r for r in report.results if r.name == "grading_completeness")
     failing = {row["model"] for row in grading.breakdown if row["status"] != "OK"}
@@ -110,8 +113,8 @@ def test_default_sandbox_day_is_critical_for_the_ungraded_ensembles(
     assert (report.status, report.score, report.status.exit_code) == (Overall.CRITICAL, 80.0, 2)
 
 
-def test_vegas_coverage_carries_value_baseline_and_window(statuses: Any) -> None:
-    result = statuses(date(2026, 1, 28))["vegas_line_coverage"]
+async def test_vegas_coverage_carries_value_baseline_and_window(statuses: Any) -> None:
+    result = (await statuses(date(2026, 1, 28)))["vegas_line_coverage"]
     assert result.value is not None and result.value < 20
     assert result.baseline is not None and 38 < result.baseline < 46
     assert result.window is not None and result.window.end == date(2026, 1, 28)
@@ -119,23 +122,23 @@ def test_vegas_coverage_carries_value_baseline_and_window(statuses: Any) -> None
     assert 28 <= (result.window.end - result.window.start).days <= 35
 
 
-def test_recent_predictions_do_not_apply_before_the_generation_hour(
+async def test_recent_predictions_do_not_apply_before_the_generation_hour(
     profile: Profile, warehouse: Any
 ) -> None:
     morning = datetime(
         2026, 2, 5, 14, 0, tzinfo=UTC
     )  # 09:00 ET, before the 12:00 ET generation hour
-    report = run_health(profile, warehouse, None, now=morning)
+    report = await run_health(profile, warehouse, None, now=morning)
     result = next(r for r in report.results if r.name == "recent_predictions")
     assert result.status is NA
     assert "09:00 ET" in result.detail
 
 
-def test_a_missing_table_is_an_error_naming_it_and_the_rest_still_report(
+async def test_a_missing_table_is_an_error_naming_it_and_the_rest_still_report(
     profile: Profile, sandbox: Any
 ) -> None:
     broken = with_overrides(profile, {"tables": {"bdb_play_by_play": "nba_raw.bdb_gone"}})
-    report = run_health(broken, connect(sandbox, broken), QUIET_DAY)
+    report = await run_health(broken, connect(sandbox, broken), QUIET_DAY)
     by_name = {r.name: r for r in report.results}
     assert by_name["bdb_coverage"].status is ERR
     assert "nba_raw.bdb_gone" in by_name["bdb_coverage"].detail
@@ -143,7 +146,7 @@ def test_a_missing_table_is_an_error_naming_it_and_the_rest_still_report(
     assert report.score == 80.0
 
 
-def test_a_slow_query_times_out_as_an_error_and_the_rest_still_report(
+async def test_a_slow_query_times_out_as_an_error_and_the_rest_still_report(
     profile: Profile, sandbox: Any
 ) -> None:
     impatient = with_overrides(
@@ -151,7 +154,7 @@ def test_a_slow_query_times_out_as_an_error_and_the_rest_still_report(
     )
     sandbox.bigquery.set_latency(5.0, matching="phase_completions")
     try:
-        report = run_health(impatient, connect(sandbox, impatient), QUIET_DAY)
+        report = await run_health(impatient, connect(sandbox, impatient), QUIET_DAY)
     finally:
         sandbox.bigquery.clear_latency()
     by_name = {r.name: r for r in report.results}
@@ -160,18 +163,22 @@ def test_a_slow_query_times_out_as_an_error_and_the_rest_still_report(
     assert [r.status for n, r in by_name.items() if n != "phase3_completion"] == [OK] * 4
 
 
-def test_the_byte_cap_from_the_profile_reaches_every_query(profile: Profile, sandbox: Any) -> None:
+async def test_the_byte_cap_from_the_profile_reaches_every_query(
+    profile: Profile, sandbox: Any
+) -> None:
     capped = with_overrides(profile, {"bigquery": {"maximum_bytes_billed": 10_000}})
-    report = run_health(capped, connect(sandbox, capped), QUIET_DAY)
+    report = await run_health(capped, connect(sandbox, capped), QUIET_DAY)
     assert {r.status for r in report.results} == {ERR}
     assert all("maximum_bytes_billed" in r.detail for r in report.results)
     assert report.status is Overall.CRITICAL
 
 
-def test_a_table_without_permission_is_an_error_naming_it(profile: Profile, sandbox: Any) -> None:
+async def test_a_table_without_permission_is_an_error_naming_it(
+    profile: Profile, sandbox: Any
+) -> None:
     sandbox.bigquery.denied_tables.add("nba_orchestration.phase_completions")
     try:
-        report = run_health(profile, connect(sandbox, profile), QUIET_DAY)
+        report = await run_health(profile, connect(sandbox, profile), QUIET_DAY)
     finally:
         sandbox.bigquery.denied_tables.clear()
     phase3 = next(r for r in report.results if r.name == "phase3_completion")
@@ -180,7 +187,7 @@ def test_a_table_without_permission_is_an_error_naming_it(profile: Profile, sand
     assert sum(r.status is OK for r in report.results) == 4
 
 
-def test_the_query_timeout_bounds_the_client_and_its_retries(
+async def test_the_query_timeout_bounds_the_client_and_its_retries(
     profile: Profile, sandbox: Any
 ) -> None:
     # The runner's 20 s check timeout would answer if the client kept retrying (it used to: the
@@ -190,7 +197,7 @@ def test_the_query_timeout_bounds_the_client_and_its_retries(
     )
     sandbox.bigquery.set_latency(3.0, matching="bigdataball")
     try:
-        report = run_health(patient, connect(sandbox, patient), QUIET_DAY)
+        report = await run_health(patient, connect(sandbox, patient), QUIET_DAY)
     finally:
         sandbox.bigquery.clear_latency()
     bdb = next(r for r in report.results if r.name == "bdb_coverage")

@@ -17,7 +17,7 @@ from tests.integration.test_checks_on_sandbox import QUIET_DAY
 HOSTILE = "x'); DROP TABLE nba_reference.nba_schedule; --\" OR 1=1 @as_of `"
 
 
-def test_hostile_text_in_every_string_input_stays_a_parameter(
+async def test_hostile_text_in_every_string_input_stays_a_parameter(
     profile: Profile, sandbox: Any
 ) -> None:
     hostile = Profile.model_validate(
@@ -36,7 +36,7 @@ def test_hostile_text_in_every_string_input_stays_a_parameter(
         }
     )
     first = len(sandbox.bigquery.received)
-    report = run_health(hostile, connect(sandbox, hostile), QUIET_DAY)
+    report = await run_health(hostile, connect(sandbox, hostile), QUIET_DAY)
     received = sandbox.bigquery.received[first:]
     assert len(received) == len(report.results)
     for query in received:
@@ -48,7 +48,7 @@ def test_hostile_text_in_every_string_input_stays_a_parameter(
         r.detail for r in report.results
     ]
     # ...and nothing was dropped.
-    again = run_health(profile, connect(sandbox, profile), QUIET_DAY)
+    again = await run_health(profile, connect(sandbox, profile), QUIET_DAY)
     assert again.score == 100.0
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -39,14 +38,14 @@ def release() -> Iterator[threading.Event]:
     event.set()  # let the abandoned worker finish
 
 
-def test_a_raising_check_is_error_with_its_reason_and_the_rest_are_reported(
+async def test_a_raising_check_is_error_with_its_reason_and_the_rest_are_reported(
     ctx: CheckContext,
 ) -> None:
     def broken() -> None:
         raise WarehouseError("not found while reading nba_raw.bigdataball_play_by_play: gone")
 
     checks = [Fixed("a", Status.OK), Fixed("b", Status.OK, broken), Fixed("c", Status.WARN)]
-    report = asyncio.run(run_checks(checks, ctx, timeout_s=5))
+    report = await run_checks(checks, ctx, timeout_s=5)
     by_name = {r.name: r for r in report.results}
     assert by_name["b"].status is Status.ERROR
     assert "nba_raw.bigdataball_play_by_play" in by_name["b"].detail
@@ -55,21 +54,19 @@ def test_a_raising_check_is_error_with_its_reason_and_the_rest_are_reported(
     assert report.status is Overall.CRITICAL
 
 
-def test_a_bug_in_a_check_is_error_not_a_crash(ctx: CheckContext) -> None:
+async def test_a_bug_in_a_check_is_error_not_a_crash(ctx: CheckContext) -> None:
     checks = [Fixed("a", Status.OK), Fixed("b", Status.OK, lambda: 1 / 0)]
-    report = asyncio.run(run_checks(checks, ctx, timeout_s=5))
+    report = await run_checks(checks, ctx, timeout_s=5)
     assert [r.status for r in report.results] == [Status.OK, Status.ERROR]
     assert "ZeroDivisionError" in report.results[1].detail
 
 
-def test_a_hung_check_times_out_while_the_others_finish(
+async def test_a_hung_check_times_out_while_the_others_finish(
     ctx: CheckContext, release: threading.Event
 ) -> None:
     seen: list[str] = []
     checks = [Fixed("hung", Status.OK, lambda: release.wait(30)), Fixed("quick", Status.OK)]
-    report = asyncio.run(
-        run_checks(checks, ctx, timeout_s=0.2, on_result=lambda r: seen.append(r.name))
-    )
+    report = await run_checks(checks, ctx, timeout_s=0.2, on_result=lambda r: seen.append(r.name))
     hung, quick = report.results
     assert hung.status is Status.ERROR and "timed out after 0.2s" in hung.detail
     assert quick.status is Status.OK

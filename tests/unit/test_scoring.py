@@ -1,4 +1,4 @@
-"""Score, overall status and exit codes exactly as PLATFORM.md says."""
+"""Score, overall status and exit codes exactly as docs/platform.md says."""
 
 from __future__ import annotations
 

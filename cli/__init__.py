@@ -1,0 +1,1 @@
+"""The terminal face: typer commands, terminal tables, JSON output and exit codes for schedulers."""
