@@ -45,7 +45,7 @@ def minimal_server(api_url: str, token: str, secret: str) -> Server:
     async def ack_only(ack: Any) -> None:
         await ack()
 
-    return Server(asgi_app(app, lambda: {}), bind("127.0.0.1", 0))
+    return Server(asgi_app(app, lambda: {}, secret), bind("127.0.0.1", 0))
 
 
 def opsbot_server(options: argparse.Namespace) -> Server:

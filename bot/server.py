@@ -20,17 +20,22 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-HealthProbe = Callable[[], dict[str, Any]]
+from bot.request_gate import RequestGate, malformed
+
+HealthProbe = Callable[[], dict[str, str]]
+log = logging.getLogger("opsbot.server")
 GIL_SWITCH_INTERVAL_S = 0.001
 
 
 def asgi_app(
     bolt: AsyncApp,
     probe: HealthProbe,
+    signing_secret: str,
     on_start: Sequence[Callable[[], Coroutine[Any, Any, Any]]] = (),
 ) -> Starlette:
     """`on_start`: run once the server listens, e.g. ask who the bot is, resume rollouts."""
     handler = AsyncSlackRequestHandler(bolt)
+    gate = RequestGate(signing_secret)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -47,14 +52,26 @@ def asgi_app(
             await session.close()
 
     async def events(request: Request) -> Response:
+        """Bolt sees only verified, well-formed requests (bot/request_gate.py)."""
+        body = await request.body()  # Starlette keeps it: Bolt's handler reads the same bytes
+        if not gate.verified(body, request.headers):
+            log.warning("refused a request that is not signed by Slack (or is stale): 401")
+            return Response(status_code=401)
+        problem = malformed(body, request.headers.get("content-type", ""))
+        if problem is not None:
+            log.warning("refused a signed request that Slack would not send: %s", problem)
+            return Response(problem, status_code=400, media_type="text/plain")
         return await handler.handle(request)
 
     async def healthz(request: Request) -> Response:
-        """200 when the bot can serve (profile valid); 503 with the reason otherwise."""
+        """200 when the bot can serve; 503 otherwise. Unauthenticated: it says which part is not
+        ready, never where or why (the probe logs that)."""
         try:
-            return JSONResponse({"status": "ok", **probe()})
-        except Exception as exc:
-            return JSONResponse({"status": "unavailable", "reason": str(exc)}, status_code=503)
+            said = probe()
+        except Exception:
+            log.exception("/healthz: the probe failed")
+            said = {"status": "unavailable"}
+        return JSONResponse(said, status_code=200 if said.get("status") == "ok" else 503)
 
     return Starlette(
         lifespan=lifespan,
@@ -67,7 +84,7 @@ def asgi_app(
 
 def _log_failure(task: asyncio.Task[Any]) -> None:
     if not task.cancelled() and task.exception() is not None:
-        logging.getLogger("opsbot.server").error("start-up task failed", exc_info=task.exception())
+        log.error("start-up task failed", exc_info=task.exception())
 
 
 def bind(host: str, port: int) -> socket.socket:

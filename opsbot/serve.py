@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 import tempfile
 import threading
@@ -21,7 +22,6 @@ from bot.once import Once
 from bot.runtime import Runtime
 from bot.server import Server, asgi_app, bind
 from bot.settings import SlackSettings, load_slack_settings
-from checks.registry import enabled_checks
 from commands.platform import Platform
 from config import Profile
 from opsbot.platform import (
@@ -31,7 +31,7 @@ from opsbot.platform import (
     sandbox_platforms,
     started_sandbox,
 )
-from store.background import BackgroundStore
+from store.background import BackgroundStore, StoreNotReady
 from store.location import database_url, sqlite_url
 
 if TYPE_CHECKING:
@@ -39,29 +39,50 @@ if TYPE_CHECKING:
     from sandbox.platform import Sandbox
     from sandbox.slack_emulator import SlackEmulator
 
+log = logging.getLogger("opsbot.serve")
+
 
 def health_probe(
-    profile: Profile,
-    profile_path: Path,
-    store: BackgroundStore,
-    deploy_tools: Once[DeployTools] | None = None,
-) -> Callable[[], dict[str, Any]]:
-    """/healthz: the profile served (validated at start) and the store answering.
+    store: BackgroundStore, deploy_tools: Once[DeployTools] | None = None
+) -> Callable[[], dict[str, str]]:
+    """/healthz: whether the bot can serve, and which part is not ready; never where or why.
 
-    `deploys` says whether the deploy clients are open: "opening" until the start-up resume (or
-    the first rollout action) has opened them, "unavailable: why" while they cannot be.
+    `store` is ready, opening (migrations running) or unavailable; 503 unless ready.
+    `deploys` is ready, opening (until the start-up resume or the first rollout action has opened
+    the clients), unavailable, or off. The reasons (which database, which path) go to the log,
+    once per new reason, never to the unauthenticated endpoint.
     """
+    logged: dict[str, str] = {}
 
-    def probe() -> dict[str, Any]:
-        database = store.get()  # StoreNotReady: 503 with the reason
-        database.ping()  # StoreUnavailable: 503 with the reason
-        return {
-            "profile": str(profile_path),
-            "services": len(profile.services),
-            "checks": len(enabled_checks(profile)),
-            "store": database.engine.dialect.name,
-            "deploys": "off" if deploy_tools is None else deploy_tools.state,
-        }
+    def note(part: str, reason: str) -> None:
+        if logged.get(part) != reason:
+            logged[part] = reason
+            log.warning("/healthz: %s is unavailable: %s", part, reason)
+
+    def store_state() -> str:
+        try:
+            store.get().ping()
+        except StoreNotReady as exc:
+            if store.opening:
+                return "opening"
+            note("store", str(exc))
+            return "unavailable"
+        except Exception as exc:  # the database stopped answering
+            note("store", str(exc))
+            return "unavailable"
+        return "ready"
+
+    def deploys_state() -> str:
+        if deploy_tools is None:
+            return "off"
+        if deploy_tools.failure is not None and deploy_tools.state != "ready":
+            note("deploys", deploy_tools.failure)
+            return "unavailable"
+        return deploy_tools.state
+
+    def probe() -> dict[str, str]:
+        parts = {"store": store_state(), "deploys": deploys_state()}
+        return {"status": "ok" if parts["store"] == "ready" else "unavailable", **parts}
 
     return probe
 
@@ -75,11 +96,12 @@ def http_server(
     port: int,
 ) -> Server:
     assembled = assemble(runtime, settings)
-    probe = health_probe(runtime.profile, profile_path, store, runtime.deploy_tools)
+    probe = health_probe(store, runtime.deploy_tools)
     on_start: list[Callable[[], Coroutine[Any, Any, object]]] = [assembled.identity.authorize]
     if assembled.rollouts is not None:  # drive the rollouts a previous process left active
         on_start.append(assembled.rollouts.resume)
-    return Server(asgi_app(assembled.app, probe, on_start), bind(host, port))
+    secret = settings.slack_signing_secret.get_secret_value()
+    return Server(asgi_app(assembled.app, probe, secret, on_start), bind(host, port))
 
 
 def serve_production(

@@ -46,6 +46,11 @@ class BackgroundStore:
         finally:
             self._done.set()
 
+    @property
+    def opening(self) -> bool:
+        """Still opening: neither open nor failed yet."""
+        return not self._done.is_set()
+
     def get(self, wait_s: float = 0.0) -> Database:
         """The open store; StoreNotReady if it is not open within `wait_s` or failed to open."""
         self._done.wait(wait_s)

@@ -6,6 +6,7 @@ from slack_sdk.models.blocks import Block
 
 from bot.views.kit import context, escape, section
 
+# Descriptions are mrkdwn: a placeholder is written &lt;like this&gt;, or Slack reads a link.
 USAGE = {
     "/health": (
         "`/health [YYYY-MM-DD]`: run the platform's health checks for a game day "
@@ -24,7 +25,7 @@ USAGE = {
     ),
     "/drift": (
         "`/drift [service ...]`: what each service runs against main, counting only commits "
-        "that touch its sources.\n`/drift contains <sha>`: which services already run a commit.",
+        "that touch its sources.\n`/drift contains &lt;sha&gt;`: which services already run a commit.",
         "/drift prediction-worker   ·   /drift contains 3f18b34b",
     ),
 }
@@ -41,7 +42,7 @@ def usage(
     blocks.append(section(f"{description}\nExample: `{example}`"))
     if known:
         blocks.append(context("services: " + ", ".join(f"`{name}`" for name in known)))
-    text = f"{problem}. " if problem else ""
+    text = f"{escape(problem)}. " if problem else ""
     return f"{text}Usage: {description}", blocks
 
 

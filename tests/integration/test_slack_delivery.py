@@ -63,7 +63,7 @@ def wired() -> Iterator[tuple[SlackEmulator, list[tuple[str, Any]]]]:
         await ack()
         await respond(text="done", replace_original=True)
 
-    server = Server(asgi_app(app, lambda: {}), bind("127.0.0.1", 0))
+    server = Server(asgi_app(app, lambda: {}, SECRET), bind("127.0.0.1", 0))
     thread = server.start_in_thread()
     slack.connect_app(f"{server.url}/slack/events", SECRET)
     yield slack, seen

@@ -127,12 +127,11 @@ def test_a_burst_right_after_a_start_asks_slack_who_the_bot_is_once(sandbox: San
             fresh.server.stop(thread)
 
 
-def test_healthz_reports_the_profile_it_serves(bot: SandboxBot) -> None:
+def test_healthz_is_ok_once_the_store_is_open(bot: SandboxBot) -> None:
     bot.store.get(wait_s=30)  # opened in the background after the server started listening
     with urllib.request.urlopen(f"{bot.server.url}/healthz", timeout=5) as answer:
         body = json.loads(answer.read())
-    assert answer.status == 200 and body["status"] == "ok" and body["services"] == 7
-    assert body["store"] == "sqlite"
+    assert answer.status == 200 and body["status"] == "ok" and body["store"] == "ready"
 
 
 def test_healthz_says_when_the_deploy_clients_are_open(bot: SandboxBot) -> None:
@@ -143,28 +142,33 @@ def test_healthz_says_when_the_deploy_clients_are_open(bot: SandboxBot) -> None:
         assert json.loads(answer.read())["deploys"] == "ready"
 
 
-def test_healthz_says_why_the_deploy_clients_cannot_be_opened(bot: SandboxBot) -> None:
+def test_healthz_says_the_deploy_clients_are_unavailable_and_logs_why(
+    bot: SandboxBot, caplog: pytest.LogCaptureFixture
+) -> None:
     def no_repo() -> DeployTools:
         raise RepoNotFound("/srv/platform: no such directory (clone the platform repo there)")
 
     tools = Once(no_repo)
-    probe = health_probe(bot.runtime.profile, Path("opsbot.toml"), bot.store, tools)
+    probe = health_probe(bot.store, tools)
     bot.store.get(wait_s=30)
     assert probe()["deploys"] == "opening"
     with pytest.raises(RepoNotFound):
         tools()
-    assert probe()["deploys"] == (
-        "unavailable: /srv/platform: no such directory (clone the platform repo there)"
-    )
+    assert probe() == {"status": "ok", "store": "ready", "deploys": "unavailable"}
+    assert "/srv/platform: no such directory" in caplog.text  # where and why: in the log only
+    probe()
+    assert caplog.text.count("/srv/platform") == 1  # once per new reason, not per probe
 
 
-def test_healthz_fails_while_the_store_cannot_be_opened(bot: SandboxBot) -> None:
+def test_healthz_fails_while_the_store_cannot_be_opened(
+    bot: SandboxBot, caplog: pytest.LogCaptureFixture
+) -> None:
     unreachable = BackgroundStore("postgresql://nobody@127.0.0.1:9/none?connect_timeout=1").start()
-    probe = health_probe(bot.runtime.profile, Path("opsbot.toml"), unreachable)
+    probe = health_probe(unreachable)
     with pytest.raises(StoreNotReady, match="the store could not be opened: cannot open the store"):
         unreachable.get(wait_s=10)
-    with pytest.raises(StoreNotReady):
-        probe()
+    assert probe() == {"status": "unavailable", "store": "unavailable", "deploys": "off"}
+    assert "127.0.0.1:9" in caplog.text and "127.0.0.1:9" not in json.dumps(probe())
 
 
 def test_nothing_else_is_served(bot: SandboxBot) -> None:
