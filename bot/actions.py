@@ -9,8 +9,10 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from commands.errors import RequestError
+from store.states import RolloutState
 
 BUTTON_VALUE_LIMIT = 2000  # Slack's limit for a button's value
+REVISION_NAME = r"[a-z][a-z0-9-]{0,99}"  # a Cloud Run revision's name
 
 
 class ActionId(enum.StrEnum):
@@ -73,14 +75,16 @@ class DeployStart(ButtonValue):
 
 
 class RolloutAction(ButtonValue):
-    """Act on a rollout as the message showed it (`version`): repeated clicks act once."""
+    """Act on a rollout as the message showed it (its state and step): repeated clicks act once,
+    and an analysis at the same step (which re-renders the message) does not make it stale."""
 
     rollout: int = Field(ge=1)
-    version: int = Field(ge=1)
+    state: RolloutState
+    step: int = Field(ge=0, le=20)
 
 
 class RollbackTo(ButtonValue):
     """Move all of a service's traffic to this revision."""
 
     service: str = Field(pattern=r"^[a-z][a-z0-9-]{0,62}$")
-    revision: str = Field(pattern=r"^[a-z][a-z0-9-]{0,99}$")
+    revision: str = Field(pattern=f"^{REVISION_NAME}$")

@@ -1,26 +1,26 @@
-"""One task per active rollout: ticks it on schedule and keeps its Slack message current."""
+"""One task per active rollout: ticks it on schedule and keeps its one Slack message current."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from collections import defaultdict
 
+from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import describe
 from bot.runtime import Runtime
 from bot.views.deploy import rollout_view
-from bot.views.kit import fallback
-from commands.deploy.driver import TickResult, active_rollouts, drive, reconcile
+from bot.views.kit import escape, fallback
+from commands.deploy.driver import Tick, TickResult, active_rollouts, drive, reconcile
+from commands.deploy.tools import DeployTools
 from commands.deploy.verdict import Analysis
-from store.states import DRIVEN
-
-if TYPE_CHECKING:
-    from store.views import RolloutView
+from store.states import DRIVEN, RolloutState
 
 log = logging.getLogger("opsbot.rollouts")
 RESUME_RETRY_S = 60.0
+ENDED_BY_ITSELF = {Tick.ROLLED_BACK, Tick.EXPIRED}
 
 
 class RolloutTasks:
@@ -30,6 +30,8 @@ class RolloutTasks:
         self.client = client
         self.tools = runtime.deploy_tools
         self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._showing: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._analyses: dict[int, Analysis] = {}  # the last one seen, shown on every render
 
     def arm(self, rollout_id: int) -> None:
         """Drive the rollout from now on (once: arming twice keeps the one task)."""
@@ -43,7 +45,8 @@ class RolloutTasks:
         """After a (re)start: every rollout the store says is active is driven again.
 
         Each is first reconciled: what a killed process claimed but did not do in Cloud Run is
-        done now, so traffic matches the store before the next analysis.
+        done now, so traffic matches the store before the next analysis. A rollout whose message
+        was never posted (killed between the start and the post) gets it now.
         """
         while True:  # until the clients open: a repo cloned or credentials granted later
             try:
@@ -59,31 +62,72 @@ class RolloutTasks:
         found = await asyncio.to_thread(active_rollouts, tools)
         for rollout in found:
             try:
-                current = await asyncio.to_thread(
-                    reconcile, self.runtime.profile, tools, rollout.id
-                )
+                await asyncio.to_thread(reconcile, self.runtime.profile, tools, rollout.id)
             except Exception:
                 log.exception("rollout #%s: could not reconcile; driving it as it is", rollout.id)
-                current = rollout
-            shown = current or await asyncio.to_thread(tools.store.get, rollout.id) or rollout
-            if shown.state in DRIVEN:
+            current = await asyncio.to_thread(tools.store.get, rollout.id)
+            if current is not None and current.state in DRIVEN:
                 self.arm(rollout.id)
-            await self.show(shown)
+            await self.show(rollout.id)
         return [r.id for r in found]
 
-    async def show(self, rollout: RolloutView, analysis: Analysis | None = None) -> None:
-        if rollout.slack_channel is None or rollout.slack_ts is None:
+    async def show(self, rollout_id: int, analysis: Analysis | None = None) -> None:
+        """Render the rollout as the store has it now: post its message if it has none yet.
+
+        One render at a time per rollout, each reading the store inside the lock, so the message
+        always ends on the store's final state, never on an older copy that lost a race.
+        """
+        if analysis is not None:
+            self._analyses[rollout_id] = analysis
+        async with self._showing[rollout_id]:
+            tools = await asyncio.to_thread(self.tools)
+            rollout = await asyncio.to_thread(tools.store.get, rollout_id)
+            if rollout is None:
+                return
+            seen = self._analyses.get(rollout_id)
+            text, blocks = rollout_view(rollout, self.runtime.profile.deploy, seen)
+            if rollout.slack_channel is not None and rollout.slack_ts is not None:
+                await self.client.chat_update(
+                    channel=rollout.slack_channel,
+                    ts=rollout.slack_ts,
+                    text=fallback(text),
+                    blocks=blocks,
+                )
+                return
+            await self._post(tools, rollout_id, text, blocks)
+
+    async def _post(
+        self, tools: DeployTools, rollout_id: int, text: str, blocks: list[Block]
+    ) -> None:
+        """The rollout's one message; if another replica posted first, ours is deleted."""
+        posted = await self.client.chat_postMessage(
+            channel=self.runtime.profile.channels.canary, text=fallback(text), blocks=blocks
+        )
+        channel, ts = str(posted["channel"]), str(posted["ts"])
+        if not await asyncio.to_thread(tools.store.attach_message_once, rollout_id, channel, ts):
+            await self.client.chat_delete(channel=channel, ts=ts)
+
+    async def announce_end(self, result: TickResult) -> None:
+        """An automatic rollback is said where rollbacks go, to the person who started it."""
+        rollout = result.rollout
+        if result.tick not in ENDED_BY_ITSELF or rollout.state is not RolloutState.ROLLED_BACK:
             return
-        text, blocks = rollout_view(rollout, self.runtime.profile.deploy, analysis)
-        await self.client.chat_update(
-            channel=rollout.slack_channel, ts=rollout.slack_ts, text=fallback(text), blocks=blocks
+        how = "rolled itself back" if result.tick is Tick.ROLLED_BACK else "expired"
+        text = (
+            f":rewind: <@{rollout.requested_by}>, rollout #{rollout.id} of {rollout.service} "
+            f"({rollout.commit_sha[:8]}) {how}: 100% of traffic is back on "
+            f"{rollout.stable_revision}. {escape(rollout.reason or '')}"
+        )
+        await self.client.chat_postMessage(
+            channel=self.runtime.profile.channels.deployments, text=fallback(text.strip())
         )
 
     async def _drive(self, rollout_id: int) -> None:
         tools = await asyncio.to_thread(self.tools)
 
         async def shown(result: TickResult) -> bool:
-            await self.show(result.rollout, result.outcome.analysis if result.outcome else None)
+            await self.show(rollout_id, result.outcome.analysis if result.outcome else None)
+            await self.announce_end(result)
             return True
 
         await drive(self.runtime.profile, tools, rollout_id, shown)

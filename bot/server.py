@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.deliveries import Deliveries
 from bot.request_gate import RequestGate, malformed
 
 HealthProbe = Callable[[], dict[str, str]]
@@ -32,10 +33,13 @@ def asgi_app(
     probe: HealthProbe,
     signing_secret: str,
     on_start: Sequence[Callable[[], Coroutine[Any, Any, Any]]] = (),
+    deliveries: Deliveries | None = None,
 ) -> Starlette:
-    """`on_start`: run once the server listens, e.g. ask who the bot is, resume rollouts."""
+    """`on_start`: run once the server listens, e.g. ask who the bot is, resume rollouts.
+    `deliveries`: what was served already, so Slack's retries are not acted on twice."""
     handler = AsyncSlackRequestHandler(bolt)
     gate = RequestGate(signing_secret)
+    served = deliveries or Deliveries()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -61,6 +65,12 @@ def asgi_app(
         if problem is not None:
             log.warning("refused a signed request that Slack would not send: %s", problem)
             return Response(problem, status_code=400, media_type="text/plain")
+        retry = request.headers.get("x-slack-retry-num")
+        if await served.is_repeat(body, retry):
+            log.info(
+                "Slack's retry %s of a request already served: acknowledged, not acted on", retry
+            )
+            return Response(status_code=200)
         return await handler.handle(request)
 
     async def healthz(request: Request) -> Response:

@@ -106,7 +106,7 @@ def drift(
     """
     profile_path = resolve_profile_path(config)
     profile = load_profile(profile_path)
-    names = list(services or [])
+    names = list(dict.fromkeys(services or []))  # a service named twice is one service
     select_services(profile, names)  # bad input is a usage error before anything starts
     if contains is not None:
         parse_commit_ref(contains)

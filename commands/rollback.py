@@ -70,7 +70,8 @@ def roll_back(
     """100% of traffic to `revision`, verified; during a rollout, that rollout is aborted instead.
 
     `once_key` names the request (e.g. the confirmation message clicked): a repeat of it, by a
-    double click or another replica, does nothing and returns None.
+    double click or another replica, does nothing and returns None. A confirmation that failed
+    (Cloud Run refused) is not spent: clicking it again tries again.
     """
     select_services(profile, [service])
     if not profile.slack.holds(actor, "deployer"):
@@ -84,6 +85,17 @@ def roll_back(
         raise RequestError("rolling back needs the deployer role")
     if once_key is not None and not store.first_time(once_key):
         return None
+    try:
+        return _move_traffic(cloud_run, store, service, revision, actor)
+    except Exception:
+        if once_key is not None:  # it did not happen: the same confirmation may try again
+            store.forget(once_key)
+        raise
+
+
+def _move_traffic(
+    cloud_run: CloudRun, store: Store, service: str, revision: str, actor: str
+) -> RollbackResult:
     active = store.lock_holder(service)
     if active is not None:
         rollout = store.get(active)

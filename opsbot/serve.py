@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +18,7 @@ from pydantic import SecretStr
 
 from bot.access import Access
 from bot.app import assemble, build_app
+from bot.deliveries import Deliveries
 from bot.once import Once
 from bot.runtime import Runtime
 from bot.server import Server, asgi_app, bind
@@ -101,7 +102,13 @@ def http_server(
     if assembled.rollouts is not None:  # drive the rollouts a previous process left active
         on_start.append(assembled.rollouts.resume)
     secret = settings.slack_signing_secret.get_secret_value()
-    return Server(asgi_app(assembled.app, probe, secret, on_start), bind(host, port))
+    clock = lambda: datetime.now(UTC)  # noqa: E731
+    deliveries = Deliveries(
+        lambda key: store.rollouts(clock).first_time(key),
+        lambda seconds: store.rollouts(clock).forget_older("delivery:", seconds),
+    )
+    app = asgi_app(assembled.app, probe, secret, on_start, deliveries)
+    return Server(app, bind(host, port))
 
 
 def serve_production(

@@ -7,7 +7,7 @@ names the expected state and version, and only the first to commit matches.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -15,19 +15,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from store.database import Database
+from store.errors import ServiceBusy
 from store.schema import AuditEntry, IdempotencyKey, Rollout, ServiceLock
 from store.states import TERMINAL, RolloutState, Seen
 from store.views import Approval, AuditView, RolloutView
 
 __all__ = ["Seen", "ServiceBusy", "Store"]
-
-
-class ServiceBusy(Exception):
-    """The service already has an unfinished rollout."""
-
-    def __init__(self, service: str, rollout_id: int) -> None:
-        super().__init__(f"{service} already has rollout #{rollout_id} in progress")
-        self.service, self.rollout_id = service, rollout_id
 
 
 class Store:
@@ -129,6 +122,7 @@ class Store:
         step_started_at: datetime | None = None,
         reason: str | None = None,
         ending: RolloutState | None = None,
+        passed_step: int | None = None,
     ) -> RolloutView | None:
         """Move the rollout on, if nobody else did since `seen`; None when someone did.
 
@@ -144,6 +138,7 @@ class Store:
             "step_started_at": step_started_at,
             "reason": reason,
             "ending": ending,
+            "passed_step": passed_step,
         }
         changes = {column: value for column, value in given.items() if value is not None}
         with self.database.session() as session:
@@ -220,6 +215,33 @@ class Store:
         except IntegrityError:
             return False
 
+    def forget_older(self, prefix: str, seconds: float) -> None:
+        """Drop the keys starting with `prefix` recorded more than `seconds` ago."""
+        before = self.clock() - timedelta(seconds=seconds)
+        with self.database.session() as session:
+            session.execute(
+                delete(IdempotencyKey).where(
+                    IdempotencyKey.key.startswith(prefix, autoescape=True),
+                    IdempotencyKey.created_at < before,
+                )
+            )
+
+    def forget(self, key: str) -> None:
+        """`key` unseen again: what it guarded did not happen, so a repeat may try again."""
+        with self.database.session() as session:
+            session.execute(delete(IdempotencyKey).where(IdempotencyKey.key == key))
+
+    def attach_message_once(self, rollout_id: int, channel: str, ts: str) -> bool:
+        """Record the rollout's message unless one is recorded already; whether this one was."""
+        with self.database.session() as session:
+            moved = session.execute(
+                update(Rollout)
+                .where(Rollout.id == rollout_id, Rollout.slack_ts.is_(None))
+                .values(slack_channel=channel, slack_ts=ts)
+                .execution_options(synchronize_session=False)
+            )
+            return bool(moved.rowcount == 1)  # type: ignore[attr-defined]
+
     def _audit(
         self,
         session: Session,
@@ -275,4 +297,5 @@ def _view(row: Rollout) -> RolloutView:
         data_baseline=row.data_baseline,
         ending=row.ending,
         version=row.version,
+        passed_step=row.passed_step,
     )

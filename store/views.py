@@ -52,6 +52,7 @@ class RolloutView:
     data_baseline: str | None  # the data check's status when it began
     ending: RolloutState | None  # the state a ROLLING_BACK rollout ends in
     version: int  # bumped by every transition
+    passed_step: int | None = None  # the step at which the last analysis passed (promotable)
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,7 @@ from bot.listeners.acting import with_tools
 from bot.listeners.replies import HELP_WORDS, ephemeral, usage_answer
 from bot.rollout_tasks import RolloutTasks
 from bot.runtime import Runtime
-from bot.views.deploy import checklist_view, rollout_view
-from bot.views.kit import fallback
+from bot.views.deploy import checklist_view
 from bot.views.messages import notice
 from commands.deploy.abort import abort_rollout
 from commands.deploy.checklist import prepare
@@ -23,6 +22,7 @@ from commands.deploy.lifecycle import promote, start
 from commands.deploy.tools import DeployTools
 from commands.errors import RequestError
 from commands.requests import parse_commit_ref, select_services
+from store.states import RolloutState
 from store.views import RolloutView
 
 COMMANDS = ("/deploy",)
@@ -78,13 +78,7 @@ def register(app: AsyncApp, runtime: Runtime, tasks: RolloutTasks) -> None:
                 return start(profile, tools, checklist, user)
 
             rollout = await asyncio.to_thread(started)
-            text, blocks = rollout_view(rollout, profile.deploy)
-            posted = await client.chat_postMessage(
-                channel=profile.channels.canary, text=fallback(text), blocks=blocks
-            )
-            await asyncio.to_thread(
-                tools.store.attach_message, rollout.id, str(posted["channel"]), str(posted["ts"])
-            )
+            await tasks.show(rollout.id)  # its one message, in the canary channel
             tasks.arm(rollout.id)
             await respond(
                 text=f"Rollout #{rollout.id} started: follow it in {profile.channels.canary}",
@@ -99,10 +93,12 @@ def register(app: AsyncApp, runtime: Runtime, tasks: RolloutTasks) -> None:
         await respond(text="Cancelled: nothing was changed.", replace_original=True)
 
     def on_rollout(action: ActionId, step: RolloutStep, *, role: Any) -> None:
-        """A button on the rollout message: `step` acts once for the version the message showed."""
+        """A button on the rollout message: `step` acts once for the step the message showed."""
 
         @app.action(action, middleware=[role])
-        async def on_click(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        async def on_click(
+            ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+        ) -> None:
             await ack()
             user = body["user"]["id"]
 
@@ -113,19 +109,28 @@ def register(app: AsyncApp, runtime: Runtime, tasks: RolloutTasks) -> None:
                     already = notice("Already done: someone acted on this step first.")
                     await respond(**ephemeral(*already), replace_original=False)
                     return
-                await tasks.show(rollout)
+                await tasks.show(rollout.id)
                 tasks.arm(rollout.id)
+                if action is ActionId.ROLLOUT_ROLL_BACK:  # said where rollbacks go, with who
+                    done = rollout.state is RolloutState.ROLLED_BACK
+                    where = (
+                        f"100% of traffic on {rollout.stable_revision}"
+                        if done
+                        else "Cloud Run refused the change; opsbot keeps trying"
+                    )
+                    text = f":rewind: <@{user}> rolled back rollout #{rollout.id} of {rollout.service}: {where}"
+                    await client.chat_postMessage(channel=profile.channels.deployments, text=text)
 
             await with_tools(tools_of, respond, "Rollout", act)
 
     on_rollout(
         ActionId.ROLLOUT_PROMOTE,
-        lambda t, w, u: promote(profile, t, w.rollout, u, seen_version=w.version),
+        lambda t, w, u: promote(profile, t, w.rollout, u, seen=(w.state, w.step)),
         role=anyone_here,  # the approver role and the two-person rule are the operation's
     )
     on_rollout(
         ActionId.ROLLOUT_PROMOTE_FULL,
-        lambda t, w, u: promote(profile, t, w.rollout, u, seen_version=w.version, to_full=True),
+        lambda t, w, u: promote(profile, t, w.rollout, u, seen=(w.state, w.step), to_full=True),
         role=anyone_here,
     )
     on_rollout(

@@ -48,8 +48,9 @@ def parse_drift_args(text: str, profile: Profile) -> DriftRequest:
             raise RequestError("`contains` needs a commit SHA")
         contains = parse_commit_ref(words[1])
         words = words[2:]
-    select_services(profile, words)
-    return DriftRequest(words, contains)
+    names = list(dict.fromkeys(words))  # a service named twice is one service
+    select_services(profile, names)
+    return DriftRequest(names, contains)
 
 
 COMMANDS = ("/drift",)

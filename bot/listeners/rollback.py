@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.actions import ActionId, RollbackTo, clicked
+from bot.actions import REVISION_NAME, ActionId, RollbackTo, clicked
 from bot.listeners.acting import with_tools
 from bot.listeners.replies import HELP_WORDS, ephemeral, usage_answer
 from bot.rollout_tasks import RolloutTasks
@@ -30,6 +31,12 @@ def parse_rollback_args(text: str, runtime: Runtime) -> tuple[str, str | None]:
     if len(words) > 2:
         raise RequestError(f"expected a service and at most one revision, got {len(words)} words")
     select_services(runtime.profile, words[:1])
+    if len(words) == 2 and not re.fullmatch(REVISION_NAME, words[1]):
+        shown = words[1] if len(words[1]) <= 40 else words[1][:40] + "…"
+        raise RequestError(
+            f"bad revision {shown!r}: expected a Cloud Run revision name, "
+            "e.g. nba-grading-service-00083-499 (lowercase letters, digits and dashes)"
+        )
     return words[0], words[1] if len(words) == 2 else None
 
 
@@ -93,8 +100,6 @@ def register(app: AsyncApp, runtime: Runtime, tasks: RolloutTasks) -> None:
                 text=f"Done: {done.service} serves {done.revision}.", replace_original=True
             )
             if done.aborted_rollout is not None:
-                ended = await asyncio.to_thread(tools.store.get, done.aborted_rollout)
-                if ended is not None:
-                    await tasks.show(ended)
+                await tasks.show(done.aborted_rollout)
 
         await with_tools(tools_of, respond, "Rollback", rolled_back)

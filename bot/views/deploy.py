@@ -18,6 +18,7 @@ from bot.views.kit import (
     button,
     context,
     escape,
+    escape_but_mentions,
     header,
     lines_section,
     section,
@@ -154,7 +155,7 @@ def rollout_view(
             )
     if rollout.reason:
         said = "Rolling back" if state is RolloutState.ROLLING_BACK else "Ended"
-        blocks.append(section(f"*{said}:* {escape(rollout.reason)}"))
+        blocks.append(section(f"*{said}:* {escape_but_mentions(rollout.reason)}"))
     if rollout.approvals:
         who = ", ".join(f"<@{a.user}> ({policy.steps[a.step]}%)" for a in rollout.approvals)
         blocks.append(context(f"approved by {who}"))
@@ -168,7 +169,7 @@ def _ms(value: float | None) -> str:
 
 
 def _rollout_buttons(rollout: RolloutView, policy: DeployConfig) -> list[ButtonElement]:
-    value = RolloutAction(rollout=rollout.id, version=rollout.version).encode()
+    value = RolloutAction(rollout=rollout.id, state=rollout.state, step=rollout.step).encode()
     buttons = []
     if rollout.state is RolloutState.CANARY:
         following = policy.steps[min(rollout.step + 1, len(policy.steps) - 1)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from slack_sdk.models.blocks import (
@@ -25,6 +26,14 @@ MAX_FALLBACK_TEXT = 4000  # the notification text beside blocks (Slack truncates
 def escape(text: str) -> str:
     """User or git text made safe for mrkdwn (Slack's three control characters)."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+USER_MENTION = re.compile(r"&lt;@([UW][A-Z0-9]{2,})&gt;")
+
+
+def escape_but_mentions(text: str) -> str:
+    """Text opsbot wrote that names people (`<@U…>`): escaped, with the mentions kept live."""
+    return USER_MENTION.sub(r"<@\1>", escape(text))
 
 
 def clip(text: str, limit: int = MAX_TEXT) -> str:

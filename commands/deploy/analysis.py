@@ -60,7 +60,12 @@ def analyse(
         )
         return StepOutcome(ended or rollout, analysis, rolled_back=ended is not None)
     moved = tools.store.transition(
-        Seen.of(rollout), to=state, actor=actor, action="deploy.analysis", failures=failures
+        Seen.of(rollout),
+        to=state,
+        actor=actor,
+        action="deploy.analysis",
+        failures=failures,
+        passed_step=rollout.step if analysis.verdict is Verdict.PASS else None,
     )
     return StepOutcome(moved or rollout, analysis)
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from adapters.cloudrun import CloudRunError
 from commands.deploy.abort import abort_rollout, finish_rollback
 from commands.deploy.analysis import StepOutcome, analyse
-from commands.deploy.lifecycle import complete, create_canary, step_split
+from commands.deploy.lifecycle import complete, create_canary, next_analysis_due, step_split
 from commands.deploy.tools import DeployTools
 from commands.deploy.verdict import Verdict
 from config import Profile
@@ -52,7 +52,7 @@ def active_rollouts(tools: DeployTools) -> list[RolloutView]:
 
 def next_due(profile: Profile, rollout: RolloutView) -> datetime:
     """When `tick` has something to do for this rollout."""
-    return rollout.updated_at + timedelta(seconds=profile.deploy.interval_s)
+    return next_analysis_due(profile, rollout)
 
 
 def tick(profile: Profile, tools: DeployTools, rollout_id: int) -> TickResult | None:
@@ -60,16 +60,23 @@ def tick(profile: Profile, tools: DeployTools, rollout_id: int) -> TickResult | 
     rollout = tools.store.get(rollout_id)
     if rollout is None or rollout.state not in DRIVEN:
         return None
-    if rollout.state is RolloutState.ROLLING_BACK:  # Cloud Run refused the restore: again
-        restored = finish_rollback(tools.cloud_run, tools.store, rollout)
-        return TickResult(Tick.ROLLED_BACK, restored or rollout)
     now = tools.clock()
+    if rollout.state is RolloutState.ROLLING_BACK:
+        # Someone claimed the rollback; while they are moving traffic, leave it to them (a second
+        # route would change traffic twice). Claimed an interval ago and still here: Cloud Run
+        # refused it, or its process died: finish it.
+        if now < next_due(profile, rollout):
+            return TickResult(Tick.WAITING, rollout)
+        restored = finish_rollback(tools.cloud_run, tools.store, rollout)
+        if restored is None:
+            return TickResult(Tick.WAITING, rollout)
+        return TickResult(Tick.ROLLED_BACK, restored)
     step_started = rollout.step_started_at or rollout.created_at
     expiry = timedelta(hours=profile.deploy.approval_expiry_h)
     if rollout.state is RolloutState.CANARY and now - step_started >= expiry:
         reason = f"approval expired: not promoted within {profile.deploy.approval_expiry_h:g} h"
         ended = abort_rollout(tools.cloud_run, tools.store, rollout.id, "opsbot", reason)
-        return TickResult(Tick.EXPIRED, ended or rollout)
+        return TickResult(Tick.EXPIRED, ended) if ended else TickResult(Tick.WAITING, rollout)
     if now < next_due(profile, rollout):
         return TickResult(Tick.WAITING, rollout)
     outcome = analyse(profile, tools, rollout.id)

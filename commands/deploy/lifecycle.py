@@ -6,6 +6,7 @@ saw) and only then made in Cloud Run, so racing clicks, Slack retries or two rep
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from string import Template
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,7 @@ from commands.deploy.policy import promotion_refusal
 from commands.deploy.tools import DeployTools
 from commands.errors import RequestError
 from config import Profile
+from store.errors import ServiceBusy
 from store.states import RolloutState, Seen
 from store.views import Approval
 
@@ -46,14 +48,19 @@ def begin(
             result="; ".join(blockers),
         )
         raise RequestError("cannot deploy: " + "; ".join(blockers))
-    return tools.store.begin(
-        service=checklist.service,
-        commit_sha=checklist.commit.sha,
-        stable_revision=checklist.stable_revision,
-        requested_by=requester,
-        slack_channel=channel,
-        data_baseline=checklist.health.status.value if checklist.health else None,
-    )
+    try:
+        return tools.store.begin(
+            service=checklist.service,
+            commit_sha=checklist.commit.sha,
+            stable_revision=checklist.stable_revision,
+            requested_by=requester,
+            slack_channel=channel,
+            data_baseline=checklist.health.status.value if checklist.health else None,
+        )
+    except ServiceBusy as busy:  # someone started one between the checklist and this click
+        raise RequestError(
+            f"rollout #{busy.rollout_id} of {busy.service} is in progress; follow it in its message"
+        ) from None
 
 
 def start(
@@ -62,6 +69,11 @@ def start(
     """Begin the rollout of a reviewed checklist and start its canary: the rollout as it stands."""
     rollout = begin(profile, tools, checklist, requester)
     return start_canary(profile, tools, rollout.id, requester) or tools.rollout(rollout.id)
+
+
+def next_analysis_due(profile: Profile, rollout: RolloutView) -> datetime:
+    """When the rollout's next analysis is due: one interval after its last change."""
+    return rollout.updated_at + timedelta(seconds=profile.deploy.interval_s)
 
 
 def canary_revision_name(rollout: RolloutView) -> str:
@@ -134,13 +146,15 @@ def promote(
     rollout_id: int,
     approver: str,
     *,
-    seen_version: int | None = None,
+    seen: tuple[RolloutState, int] | None = None,
     to_full: bool = False,
 ) -> RolloutView | None:
     """The next step (or 100%); needs the approver role and, by default, a second person.
 
-    `seen_version`: the rollout's version on the message the button was on. Repeated clicks on
-    one message then make one step, even when they arrive after the first has committed.
+    `seen`: the state and step the message showed when the button was clicked. Repeated clicks on
+    one message then make one step, even when they arrive after the first has committed; an
+    analysis at the same step does not make the button stale. A step is promoted only once an
+    analysis has passed at it (and the last one did not fail).
     """
     rollout = tools.rollout(rollout_id)
     refusal = promotion_refusal(
@@ -160,9 +174,17 @@ def promote(
         raise RequestError(refusal)
     if rollout.state is not RolloutState.CANARY or rollout.canary_revision is None:
         return None
-    if seen_version is not None and seen_version != rollout.version:
+    if seen is not None and seen != (rollout.state, rollout.step):
         return None
     steps = profile.deploy.steps
+    if rollout.passed_step != rollout.step or rollout.failures:
+        due = next_analysis_due(profile, rollout)
+        wait = max(0, round((due - tools.clock()).total_seconds()))
+        why = "the last analysis failed" if rollout.failures else "no analysis has passed yet"
+        raise RequestError(
+            f"rollout #{rollout.id} at {steps[rollout.step]}%: {why}; the next is due at "
+            f"{due:%H:%M:%S} UTC (in {wait} s). Promote once one passes."
+        )
     step = len(steps) - 1 if to_full else min(rollout.step + 1, len(steps) - 1)
     claimed = tools.store.transition(
         Seen.of(rollout),

@@ -94,6 +94,10 @@ class DeployWorld:
     def serving(self) -> list[tuple[str, int]]:
         return [(t.revision, t.percent) for t in self.tools.cloud_run.get_service("alpha").serving]
 
+    def cloud_run_writes(self) -> int:
+        """Service updates Cloud Run was asked for (each traffic change is one)."""
+        return sum(1 for call in self.cloud_run.received if call.method == "PATCH")
+
 
 @contextmanager
 def deploy_world(tmp_path: Path) -> Iterator[DeployWorld]:

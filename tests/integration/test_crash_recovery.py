@@ -123,6 +123,10 @@ def test_a_refused_restore_stays_rolling_back_and_the_driver_finishes_it(
         abort_rollout(world.tools.cloud_run, world.tools.store, rollout_id, APPROVER, "y") is None
     )
 
+    routes = world.cloud_run_writes()
+    soon = tick(PROFILE, world.tools, rollout_id)  # the claimant may still be moving traffic
+    assert soon is not None and soon.tick is Tick.WAITING and world.cloud_run_writes() == routes
+    world.advance(PROFILE.deploy.interval_s)  # an interval later it is stuck: finish it
     done = tick(PROFILE, world.tools, rollout_id)
     assert done is not None and done.tick is Tick.ROLLED_BACK
     assert done.rollout.state == RolloutState.ROLLED_BACK and world.serving() == [(STABLE, 100)]

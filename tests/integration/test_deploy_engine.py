@@ -29,6 +29,13 @@ def _started(world: DeployWorld, commit: str) -> int:
     return rollout.id
 
 
+def _passed(world: DeployWorld, rollout_id: int) -> None:
+    """An interval of traffic and a passing analysis at the current step: promotable."""
+    world.advance(300)
+    step = analyse(PROFILE, world.tools, rollout_id)
+    assert step is not None and step.analysis.verdict is Verdict.PASS
+
+
 def test_the_checklist_says_what_ships_before_anything_changes(world: DeployWorld) -> None:
     checklist = prepare(PROFILE, world.tools, "alpha", None)
     assert checklist.commit.sha == world.sha["alpha: bad refactor"]  # main's newest touching alpha
@@ -174,6 +181,7 @@ def test_someone_without_the_deployer_role_cannot_deploy_and_nothing_changes(
 
 def test_twenty_concurrent_clicks_on_one_promote_button_make_one_step(world: DeployWorld) -> None:
     rollout_id = _started(world, "alpha: faster features")
+    _passed(world, rollout_id)
     shown = world.tools.store.get(rollout_id)
     assert shown is not None
     results: list[bool] = []
@@ -181,7 +189,8 @@ def test_twenty_concurrent_clicks_on_one_promote_button_make_one_step(world: Dep
 
     def click() -> None:
         start.wait()
-        promoted = promote(PROFILE, world.tools, rollout_id, APPROVER, seen_version=shown.version)
+        seen = (shown.state, shown.step)
+        promoted = promote(PROFILE, world.tools, rollout_id, APPROVER, seen=seen)
         results.append(promoted is not None)
 
     threads = [threading.Thread(target=click) for _ in range(20)]
@@ -198,6 +207,7 @@ def test_rollback_during_a_canary_returns_traffic_to_the_stable_revision(
     world: DeployWorld,
 ) -> None:
     rollout_id = _started(world, "alpha: faster features")
+    _passed(world, rollout_id)
     promote(PROFILE, world.tools, rollout_id, APPROVER)
     ended = abort_rollout(
         world.tools.cloud_run, world.tools.store, rollout_id, ONCALL, "looks wrong"
@@ -304,3 +314,41 @@ def test_with_no_predictions_being_written_at_all_the_output_is_not_judged(
     step = analyse(WRITES, world.tools, rollout_id)
     assert step is not None and step.analysis.verdict is Verdict.PASS
     assert step.analysis.output is None
+
+
+def test_promote_waits_for_a_passing_analysis_at_the_step_and_says_when_it_is_due(
+    world: DeployWorld,
+) -> None:
+    rollout_id = _started(world, "alpha: faster features")
+    with pytest.raises(
+        RequestError, match=r"no analysis has passed yet; the next is due at .* \(in 300 s\)"
+    ):
+        promote(PROFILE, world.tools, rollout_id, APPROVER)
+    assert world.serving()[0] == (STABLE, 90)  # nothing moved
+    _passed(world, rollout_id)
+    promoted = promote(PROFILE, world.tools, rollout_id, APPROVER)
+    assert promoted is not None and promoted.step == 1
+    with pytest.raises(RequestError, match="no analysis has passed yet"):  # the new step: again
+        promote(PROFILE, world.tools, rollout_id, APPROVER)
+
+
+def test_a_button_drawn_before_an_analysis_at_the_same_step_still_promotes(
+    world: DeployWorld,
+) -> None:
+    rollout_id = _started(world, "alpha: faster features")
+    drawn = world.tools.store.get(rollout_id)  # the message as first posted
+    assert drawn is not None
+    _passed(world, rollout_id)  # an analysis re-renders the message; the step is the same
+    _passed(world, rollout_id)
+    seen = (drawn.state, drawn.step)
+    assert promote(PROFILE, world.tools, rollout_id, APPROVER, seen=seen) is not None
+    assert promote(PROFILE, world.tools, rollout_id, APPROVER, seen=seen) is None  # a repeat
+
+
+def test_a_second_begin_for_a_busy_service_says_which_rollout_is_in_progress(
+    world: DeployWorld,
+) -> None:
+    checklist = prepare(PROFILE, world.tools, "alpha", world.sha["alpha: faster features"][:8])
+    first = begin(PROFILE, world.tools, checklist, DEPLOYER)  # both clicks saw a free service
+    with pytest.raises(RequestError, match=f"rollout #{first.id} of alpha is in progress"):
+        begin(PROFILE, world.tools, checklist, DEPLOYER)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from adapters.cloudrun import CloudRunError
 from commands import rollback
+from commands.deploy.analysis import analyse
 from commands.deploy.checklist import prepare
 from commands.deploy.lifecycle import begin, complete, promote, start_canary
 from commands.errors import RequestError
@@ -22,6 +24,8 @@ def _completed(world: DeployWorld) -> str:
     rollout = begin(PROFILE, world.tools, checklist, DEPLOYER)
     started = start_canary(PROFILE, world.tools, rollout.id, DEPLOYER)
     assert started is not None and started.canary_revision is not None
+    world.advance(PROFILE.deploy.interval_s)
+    analyse(PROFILE, world.tools, rollout.id)  # a passing analysis: the step may be promoted
     promote(PROFILE, world.tools, rollout.id, APPROVER, to_full=True)
     complete(world.tools, rollout.id)
     return started.canary_revision
@@ -93,3 +97,21 @@ def test_the_same_confirmation_clicked_twice_moves_traffic_and_audits_once(
         PROFILE, cloud_run, store, "alpha", STABLE, DEPLOYER, once_key=once + "-other"
     )
     assert other is not None
+
+
+def test_a_confirmation_that_cloud_run_refused_can_be_clicked_again_and_then_acts(
+    world: DeployWorld,
+) -> None:
+    new = _completed(world)
+    store, cloud_run = world.tools.store, world.tools.cloud_run
+    once = "rollback:C0DEPLOY01:1764576000.000200:alpha:" + STABLE
+    world.cloud_run.refuse_writes = 1
+    with pytest.raises(CloudRunError, match="denied"):
+        rollback.roll_back(PROFILE, cloud_run, store, "alpha", STABLE, DEPLOYER, once_key=once)
+    assert world.serving() == [(new, 100)]  # nothing moved, so the confirmation is not spent
+    again = rollback.roll_back(PROFILE, cloud_run, store, "alpha", STABLE, DEPLOYER, once_key=once)
+    assert again is not None and world.serving() == [(STABLE, 100)]
+    assert (
+        rollback.roll_back(PROFILE, cloud_run, store, "alpha", STABLE, DEPLOYER, once_key=once)
+        is None
+    )  # done once: a third click is a repeat

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from opsbot.serve import SandboxBot
-from tests.slack.helpers import assert_slack_would_accept
+from opsbot.profile import load_profile
+from opsbot.serve import SandboxBot, sandbox_bot
+from sandbox.platform import Sandbox
+from sandbox.slack_workspace import Message, Workspace
+from tests.slack.helpers import assert_slack_would_accept, wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -17,3 +23,44 @@ def bot(served_bot: SandboxBot) -> Iterator[SandboxBot]:
     assert len(served_bot.runtime.in_flight) == 0, "a report from the last test is still running"
     yield served_bot
     assert_slack_would_accept(served_bot.slack.workspace)
+
+
+FAST = {"interval_s": 1.0, "min_requests": 1, "watch_minutes": 0.02}  # a rollout in seconds
+
+
+@pytest.fixture
+def deploying() -> Iterator[SandboxBot]:
+    """A sandbox of its own (rollouts change Cloud Run), with fast canary steps and busy services."""
+    profile_path = ROOT / "opsbot.toml"
+    with (
+        Sandbox() as platform,
+        sandbox_bot(load_profile(profile_path), profile_path, platform, deploy_timing=FAST) as bot,
+    ):
+        assert platform.traffic is not None
+        platform.traffic.rates.update(
+            {"nba-scrapers": 500.0, "nba-phase4-precompute-processors": 500.0}
+        )
+        thread = bot.server.start_in_thread()
+        yield bot
+        bot.server.stop(thread)
+        assert_slack_would_accept(bot.slack.workspace)
+
+
+def checklist_for(ws: Workspace, user: str) -> Message:
+    """The deploy checklist shown to `user` (waited for)."""
+    return wait_until(
+        ws,
+        lambda: next(
+            (m for m in ws.messages if m.ephemeral_to == user and "review the checklist" in m.text),
+            None,
+        ),
+    )
+
+
+def rollout_message(ws: Workspace, words: str) -> Message:
+    """The rollout's message in #canary-alerts once its text has `words` (waited for)."""
+    return wait_until(
+        ws,
+        lambda: next((m for m in ws.bot_messages("#canary-alerts") if words in m.text), None),
+        timeout_s=60,
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from slack_sdk.models.blocks import Block
 
@@ -60,6 +60,16 @@ def ephemeral_for(workspace: Workspace, user: str, contains: str) -> Callable[[]
     return find
 
 
+def showing(workspace: Workspace, message: Message, words: str) -> Callable[[], Message | None]:
+    """`message` as it is now, once what it shows has `words`."""
+
+    def find() -> Message | None:
+        current = workspace.find(message.channel, message.ts)
+        return current if words in block_text(current) else None
+
+    return find
+
+
 def block_text(message: Message) -> str:
     """Every text in a message's blocks, in order (what a person reads)."""
     parts: list[str] = []
@@ -74,7 +84,7 @@ def block_text(message: Message) -> str:
     return "\n".join(parts)
 
 
-def buttons(message: Message) -> list[dict[str, str]]:
+def buttons(message: Message) -> list[dict[str, Any]]:
     found = []
     for block in message.blocks:
         accessory = block.get("accessory")

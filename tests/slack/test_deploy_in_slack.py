@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from bot.actions import ActionId
 from bot.views.deploy import rollout_view
@@ -15,57 +12,21 @@ from opsbot.platform import sandbox_deploy_tools
 from opsbot.profile import load_profile
 from opsbot.serve import SandboxBot, sandbox_bot
 from sandbox.platform import Sandbox
-from sandbox.slack_workspace import BOT_USER, Message, Workspace
+from sandbox.slack_workspace import BOT_USER
 from store.database import Database
 from store.location import sqlite_url
 from store.rollouts import Store
+from tests.slack.conftest import FAST, checklist_for, rollout_message
 from tests.slack.helpers import (
     APPROVER,
     DEPLOYER,
     ONCALL,
-    assert_slack_would_accept,
     block_text,
+    showing,
     wait_until,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-FAST = {"interval_s": 1.0, "min_requests": 1, "watch_minutes": 0.02}  # a rollout in seconds
-
-
-@pytest.fixture
-def deploying() -> Iterator[SandboxBot]:
-    """A sandbox of its own (rollouts change Cloud Run), with fast canary steps and busy services."""
-    profile_path = ROOT / "opsbot.toml"
-    with (
-        Sandbox() as platform,
-        sandbox_bot(load_profile(profile_path), profile_path, platform, deploy_timing=FAST) as bot,
-    ):
-        assert platform.traffic is not None
-        platform.traffic.rates.update(
-            {"nba-scrapers": 500.0, "nba-phase4-precompute-processors": 500.0}
-        )
-        thread = bot.server.start_in_thread()
-        yield bot
-        bot.server.stop(thread)
-        assert_slack_would_accept(bot.slack.workspace)
-
-
-def _checklist(ws: Workspace, user: str) -> Message:
-    return wait_until(
-        ws,
-        lambda: next(
-            (m for m in ws.messages if m.ephemeral_to == user and "review the checklist" in m.text),
-            None,
-        ),
-    )
-
-
-def _rollout(ws: Workspace, words: str) -> Message:
-    return wait_until(
-        ws,
-        lambda: next((m for m in ws.bot_messages("#canary-alerts") if words in m.text), None),
-        timeout_s=60,
-    )
 
 
 def test_a_bad_canary_rolls_itself_back_and_the_message_says_which_numbers_failed(
@@ -73,9 +34,9 @@ def test_a_bad_canary_rolls_itself_back_and_the_message_says_which_numbers_faile
 ) -> None:
     ws = deploying.slack.workspace
     deploying.slack.command(DEPLOYER, "#deployment-alerts", "/deploy nba-scrapers")
-    checklist = _checklist(ws, DEPLOYER)
+    checklist = checklist_for(ws, DEPLOYER)
     assert deploying.slack.click(DEPLOYER, checklist, ActionId.DEPLOY_START).status == 200
-    ended = _rollout(ws, "rolled back")
+    ended = rollout_message(ws, "rolled back")
     text = block_text(ended)
     assert "5xx 12.0%" in text and "KeyError: 'bookmaker_id'" in text
     serving = deploying.platform.cloud_run.state.get_service(  # type: ignore[union-attr]
@@ -91,11 +52,11 @@ def test_a_second_person_promotes_and_the_rollout_completes(deploying: SandboxBo
     deploying.slack.command(
         DEPLOYER, "#deployment-alerts", "/deploy nba-phase4-precompute-processors"
     )
-    checklist = _checklist(ws, DEPLOYER)
+    checklist = checklist_for(ws, DEPLOYER)
     assert "Ships* 202 commits" in block_text(checklist)
     assert "*Data now* vegas_line_coverage OK" in block_text(checklist)  # the real check, now
     deploying.slack.click(DEPLOYER, checklist, ActionId.DEPLOY_START)
-    canary = _rollout(ws, "canary at 10%")
+    canary = rollout_message(ws, "canary at 10%")
 
     deploying.slack.click(DEPLOYER, canary, ActionId.ROLLOUT_PROMOTE_FULL)  # the requester may not
     wait_until(
@@ -105,10 +66,10 @@ def test_a_second_person_promotes_and_the_rollout_completes(deploying: SandboxBo
             None,
         ),
     )
-    deploying.slack.click(
-        APPROVER, ws.find(canary.channel, canary.ts), ActionId.ROLLOUT_PROMOTE_FULL
-    )
-    done = _rollout(ws, "complete")
+    # a step is promoted once an analysis has passed at it
+    passed = wait_until(ws, showing(ws, canary, ":white_check_mark: pass"))
+    deploying.slack.click(APPROVER, passed, ActionId.ROLLOUT_PROMOTE_FULL)
+    done = rollout_message(ws, "complete")
     assert f"approved by <@{APPROVER}> (100%)" in block_text(done)
     assert deploying.runtime.deploy_tools is not None
     tools = deploying.runtime.deploy_tools()

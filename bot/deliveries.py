@@ -1,0 +1,96 @@
+"""Slack's retries of requests already acknowledged: recognised, answered 200, and not acted on.
+
+Slack sends a request again, with `X-Slack-Retry-Num`, when it did not see the acknowledgement in
+time (Slack's "retries" for request URLs). The work of the first delivery may well be under way:
+acting again would post a second report or click a button twice. Each delivery is known by its
+`trigger_id` (commands and interactions) or `event_id` (events). This process remembers the ones
+it served; with a store, so does every replica (a retry may reach another one).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from urllib.parse import parse_qs
+
+log = logging.getLogger("opsbot.server")
+REMEMBER_S = 3600.0  # Slack retries within minutes; an hour is ample
+REMEMBERED_MAX = 20_000
+
+
+def delivery_key(body: bytes) -> str | None:
+    """What names this delivery across Slack's retries, if it has such a name."""
+    text = body.decode("utf-8", "replace")
+    if text.startswith("{"):
+        event = _json(text)
+        return f"event:{event['event_id']}" if isinstance(event.get("event_id"), str) else None
+    fields = parse_qs(text)
+    if "payload" in fields:
+        fields = {k: [str(v)] for k, v in _json(fields["payload"][0]).items()}
+    trigger = fields.get("trigger_id", [""])[0]
+    return f"trigger:{trigger}" if trigger else None
+
+
+def _json(text: str) -> dict[str, object]:
+    try:
+        found = json.loads(text)
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+class Deliveries:
+    """Which deliveries were served; `first_seen_durably` asks the shared store (blocking)."""
+
+    def __init__(
+        self,
+        first_seen_durably: Callable[[str], bool] | None = None,
+        forget_durably: Callable[[float], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """`forget_durably(seconds)` drops the store's records older than that (hourly)."""
+        self._durable = first_seen_durably
+        self._forget_durably = forget_durably
+        self._clock = clock
+        self._served: OrderedDict[str, float] = OrderedDict()
+        self._pruned_at = clock()
+
+    async def is_repeat(self, body: bytes, retry_num: str | None) -> bool:
+        """Whether this request repeats one already served (only Slack's retries are asked)."""
+        key = delivery_key(body)
+        if key is None:
+            return False
+        self._forget_old()
+        if retry_num is not None and key in self._served:
+            return True
+        self._served[key] = self._clock()
+        if self._durable is None:
+            return False
+        if retry_num is None:  # recorded for the other replicas, off the acknowledgement path
+            recording = asyncio.create_task(asyncio.to_thread(self._record, key))
+            recording.add_done_callback(lambda _: None)
+            return False
+        return not await asyncio.to_thread(self._record, key)
+
+    def _record(self, key: str) -> bool:
+        """True when this delivery was not seen before by any replica (or the store is down)."""
+        assert self._durable is not None
+        try:
+            if self._forget_durably is not None and self._clock() - self._pruned_at > REMEMBER_S:
+                self._pruned_at = self._clock()
+                self._forget_durably(REMEMBER_S)
+            return self._durable(f"delivery:{key}")
+        except Exception as exc:  # without the store, this process's memory still answers
+            log.warning("could not record delivery %s in the store: %s", key, exc)
+            return True
+
+    def _forget_old(self) -> None:
+        oldest = self._clock() - REMEMBER_S
+        while self._served and (
+            next(iter(self._served.values())) < oldest or len(self._served) > REMEMBERED_MAX
+        ):
+            self._served.popitem(last=False)

@@ -1,0 +1,191 @@
+"""Rollouts as a careless operator, a flaky network and Slack's retries meet them."""
+
+from __future__ import annotations
+
+import secrets
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+
+from bot.actions import ActionId
+from commands.deploy.checklist import prepare
+from commands.deploy.lifecycle import begin, start_canary
+from opsbot.platform import sandbox_deploy_tools
+from opsbot.profile import load_profile
+from opsbot.serve import SandboxBot, sandbox_bot
+from sandbox.platform import Sandbox
+from sandbox.slack_workspace import ResponseUrl
+from store.database import Database
+from store.location import sqlite_url
+from store.rollouts import Store
+from tests.slack.conftest import FAST, ROOT, checklist_for, rollout_message
+from tests.slack.helpers import (
+    DEPLOYER,
+    HEALTH_CHANNEL,
+    ONCALL,
+    block_text,
+    buttons,
+    finished,
+    wait_until,
+)
+
+
+def test_a_rollout_started_but_never_posted_gets_its_message_and_buttons_on_restart(
+    tmp_path: Path,
+) -> None:
+    """Killed after Start was recorded and the canary took traffic, before the message posted."""
+    profile_path = ROOT / "opsbot.toml"
+    profile = load_profile(profile_path)
+    fast = profile.model_copy(update={"deploy": profile.deploy.model_copy(update=FAST)})
+    url = sqlite_url(tmp_path / "opsbot.db")
+    with Sandbox() as platform:
+        database = Database.open(url)
+        tools = sandbox_deploy_tools(fast, platform, Store(database, platform.clock))
+        checklist = prepare(fast, tools, "nba-phase4-precompute-processors", None)
+        left = begin(fast, tools, checklist, DEPLOYER)
+        assert start_canary(fast, tools, left.id, DEPLOYER) is not None  # live, but unseen
+        with sandbox_bot(profile, profile_path, platform, deploy_timing=FAST, store_url=url) as bot:
+            ws = bot.slack.workspace
+            thread = bot.server.start_in_thread()
+            try:
+                posted = rollout_message(ws, "Deploy nba-phase4-precompute-processors")
+                labels = [b["text"]["text"] for b in buttons(posted)]
+                assert "Roll back" in labels and any(x.startswith("Promote") for x in labels)
+            finally:
+                bot.server.stop(thread)
+        shown = tools.store.get(left.id)
+        assert shown is not None and (shown.slack_channel, shown.slack_ts) == (
+            posted.channel,
+            posted.ts,
+        )
+        assert len(ws.bot_messages("#canary-alerts")) == 1  # one message, however many renders
+        database.close()
+
+
+def test_racing_start_clicks_make_one_rollout_and_every_other_click_is_told_why(
+    deploying: SandboxBot,
+) -> None:
+    ws = deploying.slack.workspace
+    deploying.slack.command(
+        DEPLOYER, "#deployment-alerts", "/deploy nba-phase4-precompute-processors"
+    )
+    checklist = checklist_for(ws, DEPLOYER)
+    with ThreadPoolExecutor(10) as pool:
+        answers = list(
+            pool.map(
+                lambda _: deploying.slack.click(DEPLOYER, checklist, ActionId.DEPLOY_START),
+                range(10),
+            )
+        )
+    assert [a.status for a in answers] == [200] * 10
+    rollout_message(ws, "canary at 10%")
+
+    def told() -> list[str] | None:
+        said = [m.text for m in ws.messages if m.ephemeral_to == DEPLOYER and "progress" in m.text]
+        return said if len(said) >= 9 else None
+
+    for text in wait_until(ws, told):
+        assert "rollout #1" in text and "in progress" in text
+    assert not [m for m in ws.messages if "something went wrong" in m.text]
+    assert len(ws.bot_messages("#canary-alerts")) == 1
+
+
+def test_an_automatic_rollback_is_said_in_the_deployment_channel_to_who_started_it(
+    deploying: SandboxBot,
+) -> None:
+    ws = deploying.slack.workspace
+    deploying.slack.command(DEPLOYER, "#deployment-alerts", "/deploy nba-scrapers")
+    deploying.slack.click(DEPLOYER, checklist_for(ws, DEPLOYER), ActionId.DEPLOY_START)
+    rollout_message(ws, "rolled back")
+    said = wait_until(
+        ws,
+        lambda: next(
+            (
+                m
+                for m in ws.bot_messages("#deployment-alerts")
+                if m.ephemeral_to is None and "rolled itself back" in m.text
+            ),
+            None,
+        ),
+    )
+    assert f"<@{DEPLOYER}>" in said.text and "nba-scrapers-00055-368" in said.text
+    assert "failing analyses in a row" in said.text
+
+
+def test_rolling_back_by_the_button_says_who_did_it(deploying: SandboxBot) -> None:
+    ws = deploying.slack.workspace
+    deploying.slack.command(
+        DEPLOYER, "#deployment-alerts", "/deploy nba-phase4-precompute-processors"
+    )
+    deploying.slack.click(DEPLOYER, checklist_for(ws, DEPLOYER), ActionId.DEPLOY_START)
+    canary = rollout_message(ws, "canary at 10%")
+    deploying.slack.click(DEPLOYER, canary, ActionId.ROLLOUT_ROLL_BACK)
+    said = wait_until(
+        ws,
+        lambda: next(
+            (m for m in ws.bot_messages("#deployment-alerts") if m.ephemeral_to is None), None
+        ),
+    )
+    assert f"<@{DEPLOYER}> rolled back rollout #1" in said.text
+    ended = rollout_message(ws, "rolled back")
+    assert f"rolled back by <@{DEPLOYER}>" in block_text(ended)
+
+
+@pytest.mark.parametrize(
+    "revision",
+    [
+        "../../etc/passwd",
+        "<@U0LEEAPPRV>",
+        "NBA-grading-service-00083-499",
+        "--upload-pack=/tmp/pwned",
+        "a" * 10_000,
+        "nba-grading\x00-service",
+    ],
+)
+def test_rollback_to_a_malformed_revision_is_answered_with_usage_and_changes_nothing(
+    bot: SandboxBot, revision: str
+) -> None:
+    answer = bot.slack.command(
+        DEPLOYER, "#deployment-alerts", f"/rollback nba-grading-service {revision}"
+    )
+    assert answer.status == 200
+    said = answer.json()
+    assert said["response_type"] == "ephemeral" and "bad revision" in said["text"]
+    assert "Usage: `/rollback SERVICE [revision]`" in said["text"]
+    assert "chat.postMessage" not in bot.slack.workspace.calls
+
+
+def test_slacks_retries_of_a_command_already_acknowledged_post_one_report(bot: SandboxBot) -> None:
+    ws = bot.slack.workspace
+    sender = bot.slack.sender
+    assert sender is not None
+    fields = {
+        "command": "/health",
+        "text": "2026-02-03",
+        "channel_id": "C0HEALTH01",
+        "channel_name": "orchestration-health",
+        "user_id": ONCALL,
+        "team_id": "T0SANDBOX1",
+        "response_url": ws.new_response_url(
+            bot.slack.url, ResponseUrl("C0HEALTH01", ONCALL, None, False)
+        ),
+        "trigger_id": f"13.{secrets.token_hex(6)}",
+    }
+    body = urlencode(fields)
+    assert sender.send(body, "application/x-www-form-urlencoded").status == 200
+    wait_until(ws, finished(ws, "Health 2026-02-03"))
+    for retry in range(1, 5):  # Slack thought the first went unanswered
+        answer = sender.send(body, "application/x-www-form-urlencoded", retry_num=retry)
+        assert answer.status == 200 and answer.body == ""
+    reports = [m for m in ws.bot_messages(HEALTH_CHANNEL) if m.text.startswith("Health 2026-02-03")]
+    assert len(reports) == 1
+    assert not [m for m in ws.messages if m.ephemeral_to == ONCALL]
+
+
+def test_drift_contains_counts_a_service_named_many_times_once(bot: SandboxBot) -> None:
+    line = "/drift contains 3f18b34b " + " ".join(["prediction-worker"] * 300)
+    answer = bot.slack.command(ONCALL, HEALTH_CHANNEL, line).json()
+    assert "in 1 services" in answer["text"]
+    wait_until(bot.slack.workspace, lambda: len(bot.runtime.in_flight) == 0)
