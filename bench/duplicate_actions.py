@@ -27,8 +27,12 @@ from typing import Any
 from bench.ack_latency import bot_process, platform_args, send, slack_args
 from bot.actions import ActionId
 from bot.views.deploy import rollout_view
+from commands.deploy.analysis import analyse
 from commands.deploy.checklist import prepare
 from commands.deploy.lifecycle import begin, start_canary
+from commands.deploy.tools import DeployTools
+from commands.deploy.verdict import Verdict
+from config import Profile
 from opsbot.platform import deploy_tools, sandbox_drift_sources
 from opsbot.profile import load_profile
 from sandbox.platform import Sandbox
@@ -76,6 +80,19 @@ def already_done(ws: Workspace, user: str) -> int:
     )
 
 
+def passed_analysis(profile: Profile, tools: DeployTools, rollout_id: int) -> None:
+    """Analyse the canary (a second of traffic at a time) until an analysis passes (bounded)."""
+    quick = profile.model_copy(
+        update={"deploy": profile.deploy.model_copy(update={"interval_s": 1.0, "min_requests": 1})}
+    )
+    for _ in range(60):
+        time.sleep(1.0)  # a benchmark waiting for traffic, not a test
+        outcome = analyse(quick, tools, rollout_id)
+        if outcome is not None and outcome.analysis.verdict is Verdict.PASS:
+            return
+    raise RuntimeError(f"rollout #{rollout_id}: no passing analysis within 60 s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--clicks", type=int, default=100)
@@ -89,6 +106,8 @@ def main() -> None:
     slack = SlackEmulator()
     slack.start()
     with private_schema(options.database_url, "opsbot_bench") as url, Sandbox() as platform:
+        assert platform.traffic is not None
+        platform.traffic.rates[SERVICE] = 500.0  # enough requests for a canary analysis
         database = Database.open(url)  # migrated once, before the replicas start
         store = Store(database, platform.clock)
         sources = sandbox_drift_sources(profile, platform)
@@ -120,6 +139,7 @@ def main() -> None:
 
             for replica in (one, two):  # warm: the first click on a cold one waits for its clients
                 wait_for_deploys(replica.removesuffix("/slack/events") + "/healthz")
+            passed_analysis(profile, tools, started.id)  # a step is promoted once one has
             promote = slack.click_payload(APPROVER, message, ActionId.ROLLOUT_PROMOTE)
             promote_acks = storm([one, two], secret, promote, options.clicks)
             wait_until(
