@@ -64,9 +64,7 @@ def register(app: AsyncApp, runtime: Runtime, tasks: RolloutTasks) -> None:
         await with_tools(tools_of, respond, "Deploy", checklist)
 
     @app.action(ActionId.DEPLOY_START, middleware=[deployer])
-    async def on_start(
-        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
-    ) -> None:
+    async def on_start(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         user = body["user"]["id"]
 
