@@ -150,7 +150,7 @@ async def test_a_slow_query_times_out_as_an_error_and_the_rest_still_report(
     profile: Profile, sandbox: Any
 ) -> None:
     # 2 s: far under the slow query's 5 s, and enough for the other checks on a busy CI machine
-    # (the suite runs four workers on two cores)
+    # (the suite runs three workers on two cores)
     impatient = with_overrides(
         profile, {"health": {"check_timeout_s": 2.0}, "bigquery": {"query_timeout_s": 2.0}}
     )
