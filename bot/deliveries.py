@@ -58,6 +58,7 @@ class Deliveries:
         self._clock = clock
         self._served: OrderedDict[str, float] = OrderedDict()
         self._pruned_at = clock()
+        self._recording: set[asyncio.Task[bool]] = set()  # held until done (asyncio keeps none)
 
     async def is_repeat(self, body: bytes, retry_num: str | None) -> bool:
         """Whether this request repeats one already served (only Slack's retries are asked)."""
@@ -72,9 +73,14 @@ class Deliveries:
             return False
         if retry_num is None:  # recorded for the other replicas, off the acknowledgement path
             recording = asyncio.create_task(asyncio.to_thread(self._record, key))
-            recording.add_done_callback(lambda _: None)
+            self._recording.add(recording)
+            recording.add_done_callback(self._recording.discard)
             return False
         return not await asyncio.to_thread(self._record, key)
+
+    async def recorded(self) -> None:
+        """Until every delivery served so far is in the store (what a replica may ask)."""
+        await asyncio.gather(*self._recording)
 
     def _record(self, key: str) -> bool:
         """True when this delivery was not seen before by any replica (or the store is down)."""

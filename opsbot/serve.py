@@ -103,9 +103,9 @@ def http_server(
         on_start.append(assembled.rollouts.resume)
     secret = settings.slack_signing_secret.get_secret_value()
     clock = lambda: datetime.now(UTC)  # noqa: E731
-    deliveries = Deliveries(
-        lambda key: store.rollouts(clock).first_time(key),
-        lambda seconds: store.rollouts(clock).forget_older("delivery:", seconds),
+    deliveries = Deliveries(  # never waiting for a store still opening: memory answers meanwhile
+        lambda key: store.rollouts(clock, wait_s=0).first_time(key),
+        lambda seconds: store.rollouts(clock, wait_s=0).forget_older("delivery:", seconds),
     )
     app = asgi_app(assembled.app, probe, secret, on_start, deliveries)
     return Server(app, bind(host, port))

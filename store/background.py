@@ -60,11 +60,11 @@ class BackgroundStore:
             raise StoreNotReady("the store is still being opened (migrations running)")
         return self._database
 
-    def rollouts(self, clock: Callable[[], datetime]) -> Store:
-        """The rollout store on the open database (waiting up to STORE_WAIT_S for it)."""
+    def rollouts(self, clock: Callable[[], datetime], wait_s: float = STORE_WAIT_S) -> Store:
+        """The rollout store on the open database (waiting up to `wait_s` for it to open)."""
         from store.rollouts import Store
 
-        return Store(self.get(wait_s=STORE_WAIT_S), clock)
+        return Store(self.get(wait_s=wait_s), clock)
 
     def close(self) -> None:
         if self._database is not None:
