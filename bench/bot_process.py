@@ -102,7 +102,6 @@ def opsbot_server(options: argparse.Namespace) -> Server:
     return http_server(
         Runtime(profile, Access(profile.slack), platform, deploy_tools=deploying),
         settings,
-        profile_path,
         store,
         "127.0.0.1",
         0,

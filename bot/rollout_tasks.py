@@ -104,7 +104,7 @@ class RolloutTasks:
             channel=self.runtime.profile.channels.canary, text=fallback(text), blocks=blocks
         )
         channel, ts = str(posted["channel"]), str(posted["ts"])
-        if not await asyncio.to_thread(tools.store.attach_message_once, rollout_id, channel, ts):
+        if not await asyncio.to_thread(tools.store.attach_message, rollout_id, channel, ts):
             await self.client.chat_delete(channel=channel, ts=ts)
 
     async def announce_end(self, result: TickResult) -> None:

@@ -91,7 +91,6 @@ def health_probe(
 def http_server(
     runtime: Runtime,
     settings: SlackSettings,
-    profile_path: Path,
     store: BackgroundStore,
     host: str,
     port: int,
@@ -124,6 +123,7 @@ def serve_production(
         platforms,
         deploy_tools=Once(lambda: production_deploy_tools(profile, profile_path, store, platforms)),
     )
+    store.start()  # opened (and migrated) in the background, whichever way Slack connects
     if settings.slack_app_token is not None:
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
@@ -133,9 +133,8 @@ def serve_production(
         )
         asyncio.run(handler.start_async())  # type: ignore[no-untyped-call]
         return
-    server = http_server(runtime, settings, profile_path, store, host, port)
+    server = http_server(runtime, settings, store, host, port)
     announce(f"opsbot: serving Slack at {server.url}/slack/events (health: {server.url}/healthz)")
-    store.start()
     try:
         server.serve_forever()
     finally:
@@ -198,7 +197,6 @@ class SandboxBot:
 @contextmanager
 def sandbox_bot(
     profile: Profile,
-    profile_path: Path,
     platform: Sandbox,
     *,
     port: int = 0,
@@ -232,7 +230,7 @@ def sandbox_bot(
                 lambda: sandbox_deploy_tools(tuned, platform, store.rollouts(platform.clock))
             ),
         )
-        server = http_server(runtime, settings, profile_path, store, "127.0.0.1", port)
+        server = http_server(runtime, settings, store, "127.0.0.1", port)
         slack.connect_app(
             f"{server.url}/slack/events", settings.slack_signing_secret.get_secret_value()
         )
@@ -254,7 +252,7 @@ def run_sandbox(
     """`opsbot sandbox`: everything started, `ready` told where, served until interrupted."""
     with (
         started_sandbox(announce) as platform,
-        sandbox_bot(profile, profile_path, platform, port=port, console_port=console_port) as bot,
+        sandbox_bot(profile, platform, port=port, console_port=console_port) as bot,
     ):
         ready(bot)
         bot.server.serve_forever()

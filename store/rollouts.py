@@ -92,16 +92,6 @@ class Store:
         with self.database.session() as session:
             return [_view(r) for r in session.scalars(query.order_by(Rollout.id))]
 
-    def attach_message(self, rollout_id: int, channel: str, ts: str) -> None:
-        """Where the rollout's live message is (not a state change: no version bump)."""
-        with self.database.session() as session:
-            session.execute(
-                update(Rollout)
-                .where(Rollout.id == rollout_id)
-                .values(slack_channel=channel, slack_ts=ts)
-                .execution_options(synchronize_session=False)
-            )
-
     def recent(self, limit: int = 50) -> list[RolloutView]:
         """The newest rollouts, finished or not, newest first."""
         query = select(Rollout).order_by(Rollout.id.desc()).limit(limit)
@@ -231,7 +221,7 @@ class Store:
         with self.database.session() as session:
             session.execute(delete(IdempotencyKey).where(IdempotencyKey.key == key))
 
-    def attach_message_once(self, rollout_id: int, channel: str, ts: str) -> bool:
+    def attach_message(self, rollout_id: int, channel: str, ts: str) -> bool:
         """Record the rollout's message unless one is recorded already; whether this one was."""
         with self.database.session() as session:
             moved = session.execute(

@@ -73,7 +73,7 @@ async def run_health(
 def served_bot(sandbox: Sandbox) -> Iterator[SandboxBot]:
     """The bot served over HTTP on loopback, wired to the sandbox and a Slack emulator."""
     profile_path = ROOT / "opsbot.toml"
-    with sandbox_bot(load_profile(profile_path), profile_path, sandbox) as bot:
+    with sandbox_bot(load_profile(profile_path), sandbox) as bot:
         thread = bot.server.start_in_thread()
         yield bot
         bot.server.stop(thread)

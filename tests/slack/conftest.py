@@ -34,7 +34,7 @@ def deploying() -> Iterator[SandboxBot]:
     profile_path = ROOT / "opsbot.toml"
     with (
         Sandbox() as platform,
-        sandbox_bot(load_profile(profile_path), profile_path, platform, deploy_timing=FAST) as bot,
+        sandbox_bot(load_profile(profile_path), platform, deploy_timing=FAST) as bot,
     ):
         assert platform.traffic is not None
         platform.traffic.rates.update(

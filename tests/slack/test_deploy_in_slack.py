@@ -174,7 +174,7 @@ def test_a_restarted_bot_picks_up_the_rollout_it_left_and_finishes_it(tmp_path: 
         left = begin(fast, tools, checklist, DEPLOYER)
         started = start_canary(fast, tools, left.id, DEPLOYER)
         assert started is not None
-        with sandbox_bot(profile, profile_path, platform, deploy_timing=FAST, store_url=url) as bot:
+        with sandbox_bot(profile, platform, deploy_timing=FAST, store_url=url) as bot:
             ws = bot.slack.workspace
             text, blocks = rollout_view(started, fast.deploy)  # the message the first bot posted
             message = ws.post("#canary-alerts", text, [b.to_dict() for b in blocks], BOT_USER.id)

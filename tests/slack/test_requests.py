@@ -109,7 +109,7 @@ def test_a_command_from_a_channel_not_in_the_profile_is_refused_naming_where_to_
 
 def test_a_burst_right_after_a_start_asks_slack_who_the_bot_is_once(sandbox: Sandbox) -> None:
     profile_path = ROOT / "opsbot.toml"
-    with sandbox_bot(load_profile(profile_path), profile_path, sandbox) as fresh:
+    with sandbox_bot(load_profile(profile_path), sandbox) as fresh:
         ws = fresh.slack.workspace
         thread = fresh.server.start_in_thread()
         try:

@@ -46,7 +46,7 @@ def test_a_rollout_started_but_never_posted_gets_its_message_and_buttons_on_rest
         checklist = prepare(fast, tools, "nba-phase4-precompute-processors", None)
         left = begin(fast, tools, checklist, DEPLOYER)
         assert start_canary(fast, tools, left.id, DEPLOYER) is not None  # live, but unseen
-        with sandbox_bot(profile, profile_path, platform, deploy_timing=FAST, store_url=url) as bot:
+        with sandbox_bot(profile, platform, deploy_timing=FAST, store_url=url) as bot:
             ws = bot.slack.workspace
             thread = bot.server.start_in_thread()
             try:
