@@ -6,7 +6,8 @@ image at 0% with a tag, and traffic moved to an exact split that is read back to
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,6 +20,9 @@ if TYPE_CHECKING:
 
 COMMIT_LABEL = "commit-sha"
 CONDITION_SUCCEEDED = 4
+POLL_FIRST_S = 1.0  # an operation is polled after 1 s, then 2, 4, and every 5 s
+POLL_MAX_S = 5.0
+ETAG_ATTEMPTS = 3
 
 
 class CloudRunError(AdapterError):
@@ -31,6 +35,19 @@ class ServiceNotFound(CloudRunError):
 
 class RevisionNotReady(CloudRunError):
     """A new revision failed to become ready; the message carries Cloud Run's reason."""
+
+
+class ConcurrentChange(CloudRunError):
+    """Someone changed the service between opsbot's read and its write; nothing was overwritten."""
+
+
+@dataclass(frozen=True)
+class OperationStatus:
+    """A long-running operation as last read: done or not, and Cloud Run's error if it failed."""
+
+    name: str
+    done: bool
+    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -113,15 +130,29 @@ class CloudRun:
         project: str,
         region: str,
         timeout_s: float,
+        operation_timeout_s: float = 600.0,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._services = services
         self._revisions = revisions
         self._parent = f"projects/{project}/locations/{region}"
-        self._timeout_s = timeout_s
+        self._timeout_s = timeout_s  # one request
+        self._operation_timeout_s = operation_timeout_s  # one write's operation, polled
+        self._sleep = sleep
+        self._monotonic = monotonic
 
     @classmethod
     def connect(
-        cls, *, project: str, region: str, timeout_s: float, endpoint: str | None = None
+        cls,
+        *,
+        project: str,
+        region: str,
+        timeout_s: float,
+        operation_timeout_s: float = 600.0,
+        endpoint: str | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> CloudRun:
         """Production: Application Default Credentials. With `endpoint`: an emulator, anonymously."""
         from google.cloud import run_v2
@@ -141,6 +172,9 @@ class CloudRun:
             project=project,
             region=region,
             timeout_s=timeout_s,
+            operation_timeout_s=operation_timeout_s,
+            sleep=sleep,
+            monotonic=monotonic,
         )
 
     def service_path(self, service: str) -> str:
@@ -171,6 +205,51 @@ class CloudRun:
         return sorted(found, key=lambda r: r.created, reverse=True)
 
     # --- writes -------------------------------------------------------------------------------
+    #
+    # Every write is a long-running operation: Cloud Run answers at once with `done: false` and
+    # finishes in seconds (traffic) to minutes (a new revision: image pull, start-up, health
+    # checks). Writes return the operation's name; `operation` reads it once and `wait` polls it
+    # up to `operation_timeout_s`. Each write sends back the etag it read; when Cloud Run says it
+    # is stale (409 ABORTED), the service is read again and the write retried only while what it
+    # changes is as first read, so a change made meanwhile (a gcloud deploy) is never overwritten.
+
+    def begin_revision(
+        self,
+        service: str,
+        *,
+        revision: str,
+        image: str,
+        labels: dict[str, str],
+        keep: list[TrafficShare],
+        tag: str,
+    ) -> str:
+        """Start creating a revision from `image` at 0% under `tag` (traffic otherwise `keep`).
+
+        The split is pinned to named revisions first, so a "latest" target never hands the new
+        revision traffic by itself. Returns the operation's name.
+        """
+        kept = [TrafficShare(t.revision, t.percent, t.tag if t.tag != tag else None) for t in keep]
+
+        def change(current: run_v2.Service) -> None:
+            current.template.revision = revision
+            current.template.containers[0].image = image
+            for key, value in labels.items():
+                current.template.labels[key] = value
+            current.traffic = _targets([*kept, TrafficShare(revision, 0, tag)])
+
+        return self._update(service, f"new revision {revision} of {service}", change)
+
+    def finish_revision(self, service: str, revision: str, operation: str) -> Revision:
+        """The revision once its operation is done: ready, or RevisionNotReady with the reason."""
+        status = self.operation(operation)
+        if status.error is not None:
+            raise RevisionNotReady(f"revision {revision} of {service} failed: {status.error}")
+        created = self.get_revision(service, revision)
+        if not created.ready:
+            raise RevisionNotReady(
+                f"revision {revision} of {service} is not ready: {created.ready_message}"
+            )
+        return created
 
     def create_revision(
         self,
@@ -182,51 +261,23 @@ class CloudRun:
         keep: list[TrafficShare],
         tag: str,
     ) -> Revision:
-        """A new revision from `image` receiving 0% under `tag`; traffic otherwise exactly `keep`.
-
-        The split is pinned to named revisions first, so a "latest" target never hands the new
-        revision traffic by itself. RevisionNotReady when it fails to start (e.g. unknown image).
-        """
-        from google.cloud import run_v2
-
-        with _translated_errors(f"new revision {revision} of {service}"):
-            current = self._services.get_service(
-                name=self.service_path(service), timeout=self._timeout_s
-            )
-            current.template.revision = revision
-            current.template.containers[0].image = image
-            for key, value in labels.items():
-                current.template.labels[key] = value
-            kept = [
-                TrafficShare(t.revision, t.percent, t.tag if t.tag != tag else None) for t in keep
-            ]
-            current.traffic = _targets([*kept, TrafficShare(revision, 0, tag)])
-            operation = self._services.update_service(
-                request=run_v2.UpdateServiceRequest(service=current), timeout=self._timeout_s
-            )
-            operation.result(timeout=self._timeout_s)  # type: ignore[no-untyped-call]
-        created = self.get_revision(service, revision)
-        if not created.ready:
-            raise RevisionNotReady(
-                f"revision {revision} of {service} is not ready: {created.ready_message}"
-            )
-        return created
+        """begin_revision, then wait for it: the ready revision, or RevisionNotReady."""
+        operation = self.begin_revision(
+            service, revision=revision, image=image, labels=labels, keep=keep, tag=tag
+        )
+        self.wait(operation, f"new revision {revision} of {service}", raise_error=False)
+        return self.finish_revision(service, revision, operation)
 
     def route(self, service: str, split: list[TrafficShare]) -> ServiceState:
-        """Traffic exactly as `split` (percentages summing to 100), read back to verify."""
-        from google.cloud import run_v2
-
+        """Traffic exactly as `split` (percentages summing to 100), waited for and read back."""
         if sum(t.percent for t in split) != 100:
             raise ValueError(f"a split must total 100%, not {sum(t.percent for t in split)}%")
-        with _translated_errors(f"traffic of {service}"):
-            current = self._services.get_service(
-                name=self.service_path(service), timeout=self._timeout_s
-            )
+
+        def change(current: run_v2.Service) -> None:
             current.traffic = _targets(split)
-            operation = self._services.update_service(
-                request=run_v2.UpdateServiceRequest(service=current), timeout=self._timeout_s
-            )
-            operation.result(timeout=self._timeout_s)  # type: ignore[no-untyped-call]
+
+        what = f"traffic of {service}"
+        self.wait(self._update(service, what, change), what)
         after = self.get_service(service)
         wanted = {t.revision: t.percent for t in split if t.percent}
         actual = {t.revision: t.percent for t in after.serving}
@@ -238,21 +289,86 @@ class CloudRun:
 
     def set_service_labels(self, service: str, labels: dict[str, str]) -> None:
         """Labels on the service itself (e.g. commit-sha once a rollout completes)."""
+
+        def change(current: run_v2.Service) -> None:
+            for key, value in labels.items():
+                current.labels[key] = value
+
+        what = f"labels of {service}"
+        self.wait(self._update(service, what, change, mask=["labels"]), what)
+
+    def operation(self, name: str) -> OperationStatus:
+        """One read of a long-running operation."""
+        from google.longrunning import operations_pb2
+
+        with _translated_errors(f"operation {_short(name)}"):
+            found = self._services.get_operation(
+                request=operations_pb2.GetOperationRequest(name=name), timeout=self._timeout_s
+            )
+        error = (
+            (found.error.message or f"code {found.error.code}") if found.HasField("error") else None
+        )
+        return OperationStatus(name=name, done=found.done, error=error)
+
+    def wait(self, name: str, what: str, *, raise_error: bool = True) -> OperationStatus:
+        """Poll the operation until done, at most `operation_timeout_s`; CloudRunError past it."""
+        started = self._monotonic()
+        delay = POLL_FIRST_S
+        while True:
+            status = self.operation(name)
+            if status.done:
+                if status.error is not None and raise_error:
+                    raise CloudRunError(f"{what}: {status.error}")
+                return status
+            waited = self._monotonic() - started
+            if waited >= self._operation_timeout_s:
+                raise CloudRunError(
+                    f"{what}: Cloud Run's operation had not finished after {waited:.0f} s "
+                    f"(operation {_short(name)})"
+                )
+            self._sleep(min(delay, self._operation_timeout_s - waited))
+            delay = min(delay * 2, POLL_MAX_S)
+
+    def _update(
+        self,
+        service: str,
+        what: str,
+        change: Callable[[run_v2.Service], None],
+        mask: list[str] | None = None,
+    ) -> str:
+        """Read, change, write with the etag read; retried on a stale etag while safe."""
+        from google.api_core import exceptions
         from google.cloud import run_v2
         from google.protobuf import field_mask_pb2
 
-        with _translated_errors(f"labels of {service}"):
-            current = self._services.get_service(
+        with _translated_errors(what):
+            first = self._services.get_service(
                 name=self.service_path(service), timeout=self._timeout_s
             )
-            for key, value in labels.items():
-                current.labels[key] = value
-            request = run_v2.UpdateServiceRequest(
-                service=current, update_mask=field_mask_pb2.FieldMask(paths=["labels"])
-            )
-            self._services.update_service(request=request, timeout=self._timeout_s).result(  # type: ignore[no-untyped-call]
-                timeout=self._timeout_s
-            )
+            current = first
+            for _ in range(ETAG_ATTEMPTS):
+                wanted = run_v2.Service.deserialize(run_v2.Service.serialize(current))
+                change(wanted)
+                request = run_v2.UpdateServiceRequest(service=wanted)
+                if mask is not None:
+                    request.update_mask = field_mask_pb2.FieldMask(paths=mask)
+                try:
+                    sent = self._services.update_service(request=request, timeout=self._timeout_s)
+                    return str(sent.operation.name)
+                except exceptions.Conflict as exc:
+                    if not _is_stale_etag(exc):
+                        raise
+                current = self._services.get_service(
+                    name=self.service_path(service), timeout=self._timeout_s
+                )
+                changed = _what_changed(first, current)
+                if changed:
+                    raise ConcurrentChange(
+                        f"{what}: {service} changed after opsbot read it ({changed}); "
+                        "opsbot did not overwrite it. Someone may have deployed or moved traffic "
+                        "with gcloud or the console meanwhile: check the service, then try again."
+                    )
+        raise CloudRunError(f"{what}: Cloud Run kept refusing a stale etag; try again")
 
 
 def _targets(split: list[TrafficShare]) -> list[Any]:
@@ -265,6 +381,32 @@ def _targets(split: list[TrafficShare]) -> list[Any]:
         )
         for t in split
     ]
+
+
+def _is_stale_etag(error: Exception) -> bool:
+    """A 409 that is Cloud Run's ABORTED for a stale etag (not ALREADY_EXISTS for a name)."""
+    response = getattr(error, "response", None)
+    try:
+        status = response.json()["error"]["status"] if response is not None else ""
+    except (ValueError, KeyError, TypeError):
+        status = ""
+    return status == "ABORTED" or "etag" in str(error).lower()
+
+
+def _what_changed(before: run_v2.Service, after: run_v2.Service) -> str:
+    """What a write would overwrite between two reads: traffic or the template; "" for neither."""
+    said = []
+    split_before = {(t.revision, t.percent, t.tag) for t in before.traffic}
+    split_after = {(t.revision, t.percent, t.tag) for t in after.traffic}
+    if split_before != split_after:
+        shares = ", ".join(
+            f"{t.revision or 'latest'} {t.percent}%" for t in after.traffic if t.percent
+        )
+        said.append(f"traffic is now {shares}")
+    if before.template != after.template:
+        images = ", ".join(c.image for c in after.template.containers)
+        said.append(f"its template changed (image now {images})")
+    return "; ".join(said)
 
 
 @contextmanager

@@ -85,7 +85,7 @@ class RolloutTasks:
             if rollout is None:
                 return
             seen = self._analyses.get(rollout_id)
-            text, blocks = rollout_view(rollout, self.runtime.profile.deploy, seen)
+            text, blocks = rollout_view(rollout, self.runtime.profile.deploy, seen, tools.clock())
             if rollout.slack_channel is not None and rollout.slack_ts is not None:
                 await self.client.chat_update(
                     channel=rollout.slack_channel,
@@ -110,6 +110,16 @@ class RolloutTasks:
     async def announce_end(self, result: TickResult) -> None:
         """An automatic rollback is said where rollbacks go, to the person who started it."""
         rollout = result.rollout
+        if result.tick is Tick.FAILED and rollout.state is RolloutState.FAILED:
+            text = (
+                f":x: <@{rollout.requested_by}>, rollout #{rollout.id} of {rollout.service} "
+                f"({rollout.commit_sha[:8]}) failed before any traffic moved: "
+                f"{escape(rollout.reason or '')}. {rollout.stable_revision} still serves 100%."
+            )
+            await self.client.chat_postMessage(
+                channel=self.runtime.profile.channels.deployments, text=fallback(text)
+            )
+            return
         if result.tick not in ENDED_BY_ITSELF or rollout.state is not RolloutState.ROLLED_BACK:
             return
         how = "rolled itself back" if result.tick is Tick.ROLLED_BACK else "expired"

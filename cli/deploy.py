@@ -79,6 +79,8 @@ def deploy_command(
             return
         current = start(profile, tools, checklist, actor)
         first = f"canary at {profile.deploy.steps[0]}%"
+        if current.operation is not None:
+            first = "Cloud Run is creating the canary revision"
         report_console().print(
             f"rollout #{current.id}: {current.state} ({current.reason or first})"
         )
@@ -116,7 +118,12 @@ async def _drive(profile: Profile, tools: DeployTools, rollout_id: int) -> Rollo
                 f"  analysis: {analysis.verdict.value}"
                 + "".join(f"\n    - {escape(r)}" for r in analysis.reasons)
             )
-        if result.tick in (Tick.ROLLED_BACK, Tick.EXPIRED, Tick.COMPLETED):
+        if result.tick is Tick.CREATING:
+            waited = (tools.clock() - (result.rollout.step_started_at or tools.clock())).seconds
+            console.print(f"  creating revision {result.rollout.canary_revision}… {waited} s")
+        if result.tick is Tick.STARTED:
+            console.print(f"  canary at {profile.deploy.steps[0]}%")
+        if result.tick in (Tick.ROLLED_BACK, Tick.EXPIRED, Tick.COMPLETED, Tick.FAILED):
             reason = escape(result.rollout.reason or "")
             console.print(f"rollout #{rollout_id}: {result.rollout.state}: {reason}")
             return False

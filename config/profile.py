@@ -307,6 +307,10 @@ class DeployConfig(Strict):
     two_person_rule: bool = True  # promotion by someone other than the requester
     approval_expiry_h: float = Field(default=4.0, gt=0)
     watch_minutes: float = Field(default=30.0, ge=0)  # after 100%, still watched this long
+    # Cloud Run's operations: a new revision must be ready within this (image pull, start-up,
+    # health checks), polled this often; a traffic change is waited for as long.
+    revision_ready_timeout_s: float = Field(default=600.0, gt=0)
+    operation_poll_s: float = Field(default=5.0, gt=0)
     schema_paths: list[str] = Field(default_factory=lambda: ["schemas", "migrations"])
     freeze: list[FreezeWindow] = Field(default_factory=list)
 

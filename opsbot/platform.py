@@ -143,6 +143,7 @@ def sandbox_drift_sources(profile: Profile, running: Sandbox) -> DriftSources:
         project=profile.platform.project,
         region=profile.platform.region,
         timeout_s=profile.drift.cloud_run_timeout_s,
+        operation_timeout_s=profile.deploy.revision_ready_timeout_s,
         endpoint=running.cloud_run_url,
     )
     return DriftSources(cloud_run, GitRepo.open(running.repo_path, branch=profile.git.branch))

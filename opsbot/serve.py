@@ -170,6 +170,7 @@ def production_deploy_tools(
         project=profile.platform.project,
         region=profile.platform.region,
         timeout_s=profile.drift.cloud_run_timeout_s,
+        operation_timeout_s=profile.deploy.revision_ready_timeout_s,
     )
     clock = lambda: datetime.now(UTC)  # noqa: E731
     return deploy_tools(

@@ -1,13 +1,15 @@
 """A Cloud Run Admin API v2 emulator on loopback for the real google-cloud-run REST client.
 
-services.get/list/patch (update mask, long-running operations returned done), revisions.get/
-list, operations.get; errors in Google's JSON shape so the client raises NotFound, Conflict...
+services.get/list/patch (update mask, etag, long-running operations that take
+`state.operation_s`), revisions.get/list, operations.get; errors in Google's JSON shape so the
+client raises NotFound, Conflict...
 """
 
 from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +42,9 @@ class CloudRunEmulator(JsonApi):
         self.received: list[ReceivedCall] = []
         self.latency_s = 0.0  # injected before every answer (timeout tests, benchmarks)
         self.refuse_writes = 0  # the next N service updates are refused (403), as without IAM
+        # Run once just before the next service update is handled: someone else's write racing
+        # opsbot's (a gcloud deploy between opsbot's read and its write).
+        self.before_next_write: Callable[[], None] | None = None
         self._lock = threading.Lock()
 
     def route(self, method: str, path: str, query: Query, body: dict[str, Any]) -> dict[str, Any]:
@@ -61,6 +66,10 @@ class CloudRunEmulator(JsonApi):
                     raise GoogleApiError(
                         403, "forbidden", "Permission 'run.services.update' denied (injected)"
                     )
+                with self._lock:
+                    racing, self.before_next_write = self.before_next_write, None
+                if racing is not None:
+                    racing()
                 mask = [p for v in query.get("updateMask", []) for p in v.split(",") if p]
                 validate_only = query.get("validateOnly", ["false"])[-1] == "true"
                 return state.update_service(m[1], body, mask or None, validate_only=validate_only)

@@ -3,7 +3,14 @@
 Resources are kept in their JSON (camelCase) form, as the REST API sends them, with enums as
 integers. Updates follow Cloud Run's rules: a template change creates a revision, a named
 revision that exists already is a conflict, traffic must name revisions that exist and add up
-to 100 percent.
+to 100 percent, and a body carrying a stale `etag` is refused with 409 ABORTED (the resource's
+`etag` field, "may be used to detect modification conflict during updates", and AIP-154).
+
+Writes are long-running operations, as in Cloud Run: with `operation_s` > 0 an update answers
+`done: false`, the service says `reconciling: true` and keeps serving its old split, and the
+new revision's Ready condition stays unknown until the operation finishes; then the split takes
+effect, or, for a revision whose image cannot start, the operation ends with an `error` and no
+traffic moves (operations.get answers the final state; the client polls it).
 """
 
 from __future__ import annotations
@@ -14,15 +21,17 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sandbox.json_http import GoogleApiError
 
 LATEST = 1  # TrafficTargetAllocationType.TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST
 REVISION = 2  # TrafficTargetAllocationType.TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION
+CONDITION_RECONCILING = 2
 CONDITION_FAILED = 3
 CONDITION_SUCCEEDED = 4
+CODE_FAILED_PRECONDITION = 9  # google.rpc.Code of a revision that cannot become ready
 INGRESS_TRAFFIC_ALL = 1
 _TRAFFIC_TYPES = {
     "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST": LATEST,
@@ -92,6 +101,8 @@ class CloudRunState:
         self.revisions: dict[str, dict[str, Any]] = {}
         self.operations: dict[str, dict[str, Any]] = {}
         self.splits: dict[str, list[tuple[datetime, dict[str, int]]]] = {}  # service → history
+        self.operation_s = 0.0  # how long every write's operation takes (the fault plan sets it)
+        self._pending: list[_Pending] = []
         self.lock = threading.RLock()
 
     # --- seeding ------------------------------------------------------------------------------
@@ -140,18 +151,21 @@ class CloudRunState:
 
     def get_service(self, name: str) -> dict[str, Any]:
         with self.lock:
+            self.settle()
             if name not in self.services:
                 raise _not_found("Resource", name.rsplit("/", 1)[-1])
             return copy.deepcopy(self.services[name])
 
     def list_services(self, parent: str) -> list[dict[str, Any]]:
         with self.lock:
+            self.settle()
             return [
                 copy.deepcopy(s) for n, s in sorted(self.services.items()) if _parent(n) == parent
             ]
 
     def get_revision(self, name: str) -> dict[str, Any]:
         with self.lock:
+            self.settle()
             if name not in self.revisions:
                 raise _not_found("Revision", name.rsplit("/", 1)[-1])
             return copy.deepcopy(self.revisions[name])
@@ -159,6 +173,7 @@ class CloudRunState:
     def list_revisions(self, service_name: str) -> list[dict[str, Any]]:
         """The service's revisions, newest first."""
         with self.lock:
+            self.settle()
             if service_name not in self.services:
                 raise _not_found("Resource", service_name.rsplit("/", 1)[-1])
             return copy.deepcopy(self._revisions_of(service_name))
@@ -168,12 +183,22 @@ class CloudRunState:
     def update_service(
         self, name: str, body: dict[str, Any], mask: list[str] | None, *, validate_only: bool
     ) -> dict[str, Any]:
-        """Apply a PATCH; return the finished long-running operation carrying the service."""
+        """Apply a PATCH; return its long-running operation (done unless `operation_s` > 0)."""
         paths = [_MASK_ALIASES.get(p, p) for p in mask] if mask else None
         with self.lock:
+            self.settle()
             current = self.services.get(name)
             if current is None:
                 raise _not_found("Resource", name.rsplit("/", 1)[-1])
+            if body.get("etag") and body["etag"] != current["etag"]:
+                raise GoogleApiError(
+                    409,
+                    "aborted",
+                    f"The service '{name.rsplit('/', 1)[-1]}' was modified since it was read "
+                    f"(etag {body['etag']} is stale; current {current['etag']}). Read it again "
+                    "and reapply the change.",
+                    status="ABORTED",
+                )
             updated = copy.deepcopy(current)
             for path in paths or [f for f in MUTABLE_SERVICE_FIELDS if f in body]:
                 _apply_path(updated, body, path)
@@ -188,21 +213,84 @@ class CloudRunState:
                 return self._operation(name, updated, record=False)
             now = self.clock()
             if revision_name is not None:
-                self._store_revision(updated, revision_name, updated["template"], now)
+                self._store_revision(updated, revision_name, updated["template"], now, ready=None)
             updated["generation"] = str(int(current["generation"]) + 1)
             updated["updateTime"] = timestamp(now)
-            self._refresh_status(updated)
+            updated["reconciling"] = True
+            updated["etag"] = _etag()
+            if revision_name is not None:
+                updated["latestCreatedRevision"] = f"{name}/revisions/{revision_name}"
             self.services[name] = updated
-            self._record_split(updated, now)
-            return self._operation(name, updated, record=True)
+            operation = self._operation(name, updated, record=True, done=False)
+            pending = _Pending(
+                operation["name"],
+                name,
+                revision_name,
+                copy.deepcopy(updated["traffic"]),
+                now + timedelta(seconds=self.operation_s),
+            )
+            self._pending.append(pending)
+            if self.operation_s <= 0:
+                self.settle()
+                return copy.deepcopy(self.operations[operation["name"]])
+            return operation
+
+    def settle(self) -> None:
+        """Finish every operation whose time has come, oldest first (called before each answer)."""
+        with self.lock:
+            now = self.clock()
+            while self._pending and self._pending[0].done_at <= now:
+                self._finish(self._pending.pop(0))
+
+    def _finish(self, pending: _Pending) -> None:
+        service = self.services[pending.service]
+        error: dict[str, Any] | None = None
+        if pending.revision is not None:
+            revision = self.revisions[f"{pending.service}/revisions/{pending.revision}"]
+            image = revision["containers"][0]["image"] if revision["containers"] else ""
+            ready = self.image_exists(image)
+            condition = revision["conditions"][0]
+            condition.update(
+                state=CONDITION_SUCCEEDED if ready else CONDITION_FAILED,
+                lastTransitionTime=timestamp(pending.done_at),
+            )
+            if not ready:
+                condition["message"] = f"Image '{image}' not found."
+                error = {
+                    "code": CODE_FAILED_PRECONDITION,
+                    "message": f"Revision '{pending.revision}' is not ready and cannot serve "
+                    f"traffic. Image '{image}' not found.",
+                }
+        if error is None:
+            self._refresh_status(service, pending.traffic)
+            self._record_split(service, pending.done_at)
+        else:
+            service["terminalCondition"] = {
+                "type": "Ready",
+                "state": CONDITION_FAILED,
+                "message": error["message"],
+            }
+        service["reconciling"] = any(
+            p.service == pending.service for p in self._pending if p is not pending
+        )
+        service["etag"] = _etag()
+        operation = self.operations[pending.operation]
+        operation["done"] = True
+        if error is not None:
+            operation["error"] = error
+        else:
+            resource = {"@type": _SERVICE_TYPE, **copy.deepcopy(service)}
+            operation.update(metadata=resource, response=resource)
 
     def split_history(self, service_name: str) -> list[tuple[datetime, dict[str, int]]]:
         """Every traffic split the service had, with when it took effect, oldest first."""
         with self.lock:
+            self.settle()
             return list(self.splits.get(service_name, []))
 
     def get_operation(self, name: str) -> dict[str, Any]:
         with self.lock:
+            self.settle()
             if name not in self.operations:
                 raise _not_found("Operation", name.rsplit("/", 1)[-1])
             return copy.deepcopy(self.operations[name])
@@ -226,18 +314,21 @@ class CloudRunState:
         return f"{service_id}-{number:05d}-{suffix}"
 
     def _store_revision(
-        self, service: dict[str, Any], revision_id: str, template: dict[str, Any], at: datetime
+        self,
+        service: dict[str, Any],
+        revision_id: str,
+        template: dict[str, Any],
+        at: datetime,
+        ready: bool | None = True,
     ) -> None:
+        """A revision; `ready` None: still starting (its operation decides)."""
         name = f"{service['name']}/revisions/{revision_id}"
-        image = template["containers"][0]["image"] if template.get("containers") else ""
-        ready = self.image_exists(image)
+        states = {True: CONDITION_SUCCEEDED, False: CONDITION_FAILED, None: CONDITION_RECONCILING}
         condition: dict[str, Any] = {
             "type": "Ready",
-            "state": CONDITION_SUCCEEDED if ready else CONDITION_FAILED,
+            "state": states[ready],
             "lastTransitionTime": timestamp(at),
         }
-        if not ready:
-            condition["message"] = f"Image '{image}' not found."
         self.revisions[name] = {
             "name": name,
             "uid": str(uuid.uuid5(uuid.NAMESPACE_URL, name)),
@@ -278,14 +369,17 @@ class CloudRunState:
         if total != 100:
             raise _invalid(f"Traffic percentages must add up to 100, not {total}.")
 
-    def _refresh_status(self, service: dict[str, Any]) -> None:
+    def _refresh_status(
+        self, service: dict[str, Any], traffic: list[dict[str, Any]] | None = None
+    ) -> None:
+        """Status as Cloud Run reports it once `traffic` (default: the service's own) took effect."""
         revisions = self._revisions_of(service["name"])
         latest_created = revisions[0]["name"].rsplit("/", 1)[-1] if revisions else ""
         ready = [r for r in revisions if r["conditions"][0]["state"] == CONDITION_SUCCEEDED]
         latest_ready = ready[0]["name"].rsplit("/", 1)[-1] if ready else ""
         service_id = service["name"].rsplit("/", 1)[-1]
         statuses = []
-        for target in service["traffic"]:
+        for target in service["traffic"] if traffic is None else traffic:
             status = {
                 "type": target["type"],
                 "revision": latest_ready if target["type"] == LATEST else target["revision"],
@@ -303,7 +397,7 @@ class CloudRunState:
             uri=f"https://{service_id}-sandbox.a.run.app",
             reconciling=False,
             terminalCondition={"type": "Ready", "state": CONDITION_SUCCEEDED},
-            etag=f'"{uuid.uuid4()}"',
+            etag=_etag(),
         )
 
     def _record_split(self, service: dict[str, Any], at: datetime) -> None:
@@ -319,18 +413,35 @@ class CloudRunState:
         found = [r for r in self.revisions.values() if r["service"] == service_name]
         return sorted(found, key=lambda r: r["createTime"], reverse=True)
 
-    def _operation(self, name: str, service: dict[str, Any], *, record: bool) -> dict[str, Any]:
+    def _operation(
+        self, name: str, service: dict[str, Any], *, record: bool, done: bool = True
+    ) -> dict[str, Any]:
         operation_name = f"{_parent(name)}/operations/{uuid.uuid4()}"
-        resource = {"@type": "type.googleapis.com/google.cloud.run.v2.Service", **service}
-        operation = {
-            "name": operation_name,
-            "metadata": resource,
-            "done": True,
-            "response": resource,
-        }
+        resource = {"@type": _SERVICE_TYPE, **service}
+        operation: dict[str, Any] = {"name": operation_name, "metadata": resource, "done": done}
+        if done:
+            operation["response"] = resource
         if record:
             self.operations[operation_name] = operation
         return copy.deepcopy(operation)
+
+
+@dataclass
+class _Pending:
+    """A write whose operation has not finished: what it does when it does."""
+
+    operation: str
+    service: str
+    revision: str | None  # the revision it creates, if any
+    traffic: list[dict[str, Any]]  # the split it asked for
+    done_at: datetime
+
+
+_SERVICE_TYPE = "type.googleapis.com/google.cloud.run.v2.Service"
+
+
+def _etag() -> str:
+    return f'"{uuid.uuid4()}"'
 
 
 def _parent(name: str) -> str:

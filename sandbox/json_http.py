@@ -22,9 +22,10 @@ class GoogleApiError(Exception):
         412: "FAILED_PRECONDITION",
     }
 
-    def __init__(self, code: int, reason: str, message: str) -> None:
+    def __init__(self, code: int, reason: str, message: str, *, status: str | None = None) -> None:
         super().__init__(message)
         self.code, self.reason, self.message = code, reason, message
+        self.status = status or self.STATUS.get(code, "INTERNAL")
 
     def body(self) -> dict[str, Any]:
         return {
@@ -32,7 +33,7 @@ class GoogleApiError(Exception):
                 "code": self.code,
                 "message": self.message,
                 "errors": [{"message": self.message, "domain": "global", "reason": self.reason}],
-                "status": self.STATUS.get(self.code, "INTERNAL"),
+                "status": self.status,
             }
         }
 

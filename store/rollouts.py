@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from store.database import Database
 from store.errors import ServiceBusy
 from store.schema import AuditEntry, IdempotencyKey, Rollout, ServiceLock
-from store.states import TERMINAL, RolloutState, Seen
+from store.states import NO_OPERATION, TERMINAL, RolloutState, Seen
 from store.views import Approval, AuditView, RolloutView
 
 __all__ = ["Seen", "ServiceBusy", "Store"]
@@ -113,11 +113,12 @@ class Store:
         reason: str | None = None,
         ending: RolloutState | None = None,
         passed_step: int | None = None,
+        operation: str | None = None,
     ) -> RolloutView | None:
         """Move the rollout on, if nobody else did since `seen`; None when someone did.
 
-        Each keyword given (not None) is recorded with the move. A move into a terminal state
-        frees the service's lock in the same transaction.
+        Each keyword given (not None) is recorded with the move; `operation=NO_OPERATION` clears
+        it. A move into a terminal state frees the service's lock in the same transaction.
         """
         now = self.clock()
         given: dict[str, Any] = {
@@ -129,8 +130,11 @@ class Store:
             "reason": reason,
             "ending": ending,
             "passed_step": passed_step,
+            "operation": operation,
         }
         changes = {column: value for column, value in given.items() if value is not None}
+        if operation == NO_OPERATION:
+            changes["operation"] = None
         with self.database.session() as session:
             moved = session.execute(
                 update(Rollout)
@@ -288,4 +292,5 @@ def _view(row: Rollout) -> RolloutView:
         ending=row.ending,
         version=row.version,
         passed_step=row.passed_step,
+        operation=row.operation,
     )

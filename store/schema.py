@@ -73,6 +73,7 @@ class Rollout(Base):
     data_baseline: Mapped[str | None] = mapped_column(String(32))  # data check status at the start
     ending: Mapped[RolloutState | None] = mapped_column(_state_column())  # ROLLING_BACK ends here
     passed_step: Mapped[int | None] = mapped_column(Integer)  # where the last analysis passed
+    operation: Mapped[str | None] = mapped_column(String(255))  # creating the canary, while it runs
     version: Mapped[int] = mapped_column(Integer, default=1)  # bumped by every transition
 
     __table_args__ = (Index("ix_rollouts_service_state", "service", "state"),)

@@ -44,3 +44,7 @@ class Seen:
     @classmethod
     def of(cls, rollout: RolloutView) -> Seen:
         return cls(rollout.id, rollout.state, rollout.version)
+
+
+NO_OPERATION = ""
+"""`Store.transition(operation=NO_OPERATION)`: the canary's operation has finished; forget it."""

@@ -53,6 +53,7 @@ class RolloutView:
     ending: RolloutState | None  # the state a ROLLING_BACK rollout ends in
     version: int  # bumped by every transition
     passed_step: int | None = None  # the step at which the last analysis passed (promotable)
+    operation: str | None = None  # Cloud Run's operation creating the canary, while it runs
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from slack_sdk.models.blocks import (
@@ -108,12 +109,21 @@ def _confirm(title: str, text: str, yes: str) -> ConfirmObject:
 
 
 def rollout_view(
-    rollout: RolloutView, policy: DeployConfig, analysis: Analysis | None = None
+    rollout: RolloutView,
+    policy: DeployConfig,
+    analysis: Analysis | None = None,
+    now: datetime | None = None,
 ) -> tuple[str, list[Block]]:
+    """The rollout's one message; `now` says how long a canary revision has been in the making."""
     state = rollout.state
     percent = policy.steps[min(rollout.step, len(policy.steps) - 1)]
+    creating = state is RolloutState.CANARY and rollout.operation is not None
+    since = rollout.step_started_at or rollout.created_at
+    waited = max(0, round(((now or since) - since).total_seconds()))
     where = {
-        RolloutState.CANARY: f"canary at {percent}%",
+        RolloutState.CANARY: f"creating revision… {waited} s"
+        if creating
+        else f"canary at {percent}%",
         RolloutState.WATCH: "100%, watched",
         RolloutState.ROLLING_BACK: "rolling back",
     }.get(state, state.value.replace("_", " "))
@@ -159,6 +169,14 @@ def rollout_view(
     if rollout.approvals:
         who = ", ".join(f"<@{a.user}> ({policy.steps[a.step]}%)" for a in rollout.approvals)
         blocks.append(context(f"approved by {who}"))
+    if creating:
+        blocks.append(
+            context(
+                ":hourglass_flowing_sand: Cloud Run is creating the canary revision (image pull, "
+                f"start-up, health checks); {policy.steps[0]}% of traffic moves to it once it is "
+                f"ready, or the rollout fails after {policy.revision_ready_timeout_s:g} s."
+            )
+        )
     if state in (RolloutState.CANARY, RolloutState.WATCH):
         blocks.extend([DividerBlock(), ActionsBlock(elements=_rollout_buttons(rollout, policy))])
     return f"Deploy {rollout.service} {rollout.commit_sha[:8]}: {where}", within_limits(blocks)
@@ -171,7 +189,7 @@ def _ms(value: float | None) -> str:
 def _rollout_buttons(rollout: RolloutView, policy: DeployConfig) -> list[ButtonElement]:
     value = RolloutAction(rollout=rollout.id, state=rollout.state, step=rollout.step).encode()
     buttons = []
-    if rollout.state is RolloutState.CANARY:
+    if rollout.state is RolloutState.CANARY and rollout.operation is None:
         following = policy.steps[min(rollout.step + 1, len(policy.steps) - 1)]
         confirm = _confirm("Promote?", f"Send {following}% of traffic to the canary.", "Promote")
         buttons.append(

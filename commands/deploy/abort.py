@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from adapters.cloudrun import CloudRun, CloudRunError, TrafficShare
+from adapters.cloudrun import CloudRun, CloudRunError, ConcurrentChange, TrafficShare
 from commands.errors import RequestError
 from store.states import RolloutState, Seen
 
@@ -46,7 +46,19 @@ def abort_rollout(
 def fail_step(
     cloud_run: CloudRun, store: Store, claimed: RolloutView, actor: str, error: CloudRunError
 ) -> RolloutView | None:
-    """A step Cloud Run would not take: the rollout ends FAILED with its reason, traffic restored."""
+    """A step Cloud Run would not take: the rollout ends FAILED with its reason, traffic restored.
+
+    Unless someone changed the service meanwhile (a gcloud deploy): then opsbot moves nothing,
+    since restoring would overwrite a change it did not make; the reason says what changed.
+    """
+    if isinstance(error, ConcurrentChange):
+        return store.transition(
+            Seen.of(claimed),
+            to=RolloutState.FAILED,
+            actor=actor,
+            action="deploy.failed",
+            reason=f"{error} opsbot left traffic as it found it.",
+        )
     return restore_stable(
         cloud_run, store, claimed, RolloutState.FAILED, actor, "deploy.failed", str(error)
     )

@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING
 from adapters.cloudrun import CloudRunError
 from commands.deploy.abort import abort_rollout, finish_rollback
 from commands.deploy.analysis import StepOutcome, analyse
-from commands.deploy.lifecycle import complete, create_canary, next_analysis_due, step_split
+from commands.deploy.lifecycle import (
+    complete,
+    create_canary,
+    next_analysis_due,
+    settle_canary,
+    step_split,
+)
 from commands.deploy.tools import DeployTools
 from commands.deploy.verdict import Verdict
 from config import Profile
@@ -32,6 +38,9 @@ MIN_SLEEP_S = 0.05
 
 class Tick(enum.StrEnum):
     WAITING = "waiting"  # not due yet
+    CREATING = "creating"  # Cloud Run is still creating the canary revision
+    STARTED = "started"  # the canary revision is ready and serves the first step
+    FAILED = "failed"  # the canary revision could not be created; no traffic moved
     ANALYSED = "analysed"
     ROLLED_BACK = "rolled back"  # failing analyses
     EXPIRED = "expired"  # no promotion within the approval expiry: rolled back
@@ -71,6 +80,8 @@ def tick(profile: Profile, tools: DeployTools, rollout_id: int) -> TickResult | 
         if restored is None:
             return TickResult(Tick.WAITING, rollout)
         return TickResult(Tick.ROLLED_BACK, restored)
+    if rollout.operation is not None:
+        return _creation(profile, tools, rollout)
     step_started = rollout.step_started_at or rollout.created_at
     expiry = timedelta(hours=profile.deploy.approval_expiry_h)
     if rollout.state is RolloutState.CANARY and now - step_started >= expiry:
@@ -96,6 +107,15 @@ def tick(profile: Profile, tools: DeployTools, rollout_id: int) -> TickResult | 
     return TickResult(Tick.ANALYSED, outcome.rollout, outcome)
 
 
+def _creation(profile: Profile, tools: DeployTools, rollout: RolloutView) -> TickResult | None:
+    settled = settle_canary(profile, tools, rollout)
+    if settled is None:
+        return None
+    if settled.state is RolloutState.CANARY:
+        return TickResult(Tick.CREATING if settled.operation else Tick.STARTED, settled)
+    return TickResult(Tick.FAILED, settled)
+
+
 def reconcile(profile: Profile, tools: DeployTools, rollout_id: int) -> RolloutView | None:
     """After a restart: Cloud Run made to match what the store recorded.
 
@@ -112,6 +132,8 @@ def reconcile(profile: Profile, tools: DeployTools, rollout_id: int) -> RolloutV
         return finish_rollback(tools.cloud_run, tools.store, rollout)
     canary = rollout.canary_revision
     if state not in (RolloutState.CANARY, RolloutState.WATCH) or canary is None:
+        return rollout
+    if rollout.operation is not None:  # Cloud Run is still creating it: the ticks wait on it
         return rollout
     split = step_split(profile, rollout)
     serving = tools.cloud_run.get_service(rollout.service).serving
@@ -156,6 +178,8 @@ async def drive(
         if rollout is None or rollout.state not in DRIVEN:
             return rollout
         wait = (next_due(profile, rollout) - tools.clock()).total_seconds()
+        if rollout.operation is not None:
+            wait = profile.deploy.operation_poll_s
         await asyncio.sleep(min(max(wait, MIN_SLEEP_S), interval))
         try:
             result = await asyncio.to_thread(tick, profile, tools, rollout_id)

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from string import Template
 from typing import TYPE_CHECKING
 
-from adapters.cloudrun import COMMIT_LABEL, CloudRunError, TrafficShare
+from adapters.cloudrun import COMMIT_LABEL, CloudRunError, RevisionNotReady, TrafficShare
 from commands.deploy.abort import fail_step
 from commands.deploy.checklist import Checklist
 from commands.deploy.policy import promotion_refusal
@@ -18,7 +18,7 @@ from commands.deploy.tools import DeployTools
 from commands.errors import RequestError
 from config import Profile
 from store.errors import ServiceBusy
-from store.states import RolloutState, Seen
+from store.states import NO_OPERATION, RolloutState, Seen
 from store.views import Approval
 
 if TYPE_CHECKING:
@@ -99,10 +99,12 @@ def _split(rollout: RolloutView, percent: int, canary: str) -> list[TrafficShare
 def start_canary(
     profile: Profile, tools: DeployTools, rollout_id: int, actor: str
 ) -> RolloutView | None:
-    """CHECKLIST → CANARY at the first step: a new revision from the commit's image, then traffic.
+    """CHECKLIST → CANARY: Cloud Run starts creating the canary revision from the commit's image.
 
-    None when someone else already started (or cancelled) it. A revision that never becomes
-    ready ends the rollout as FAILED with Cloud Run's reason; traffic never moved.
+    None when someone else already started (or cancelled) it. The revision takes seconds to
+    minutes; its operation's name is recorded, and `settle_canary` (now, then on every driver
+    tick, in this process or the next) moves traffic to the first step once it is ready. A
+    revision that never becomes ready ends the rollout as FAILED with Cloud Run's reason.
     """
     rollout = tools.rollout(rollout_id)
     canary = canary_revision_name(rollout)
@@ -118,22 +120,95 @@ def start_canary(
     if claimed is None:
         return None
     try:
-        create_canary(profile, tools, rollout, canary)
-        tools.cloud_run.route(rollout.service, _split(rollout, profile.deploy.steps[0], canary))
+        operation = begin_canary(profile, tools, claimed, canary)
     except CloudRunError as exc:
         return fail_step(tools.cloud_run, tools.store, claimed, actor, exc)
-    return claimed
+    creating = tools.store.transition(
+        Seen.of(claimed),
+        to=RolloutState.CANARY,
+        actor=actor,
+        action="deploy.revision.creating",
+        operation=operation,
+    )
+    if creating is None:  # rolled back while Cloud Run was answering
+        return tools.rollout(rollout_id)
+    return settle_canary(profile, tools, creating, actor) or tools.rollout(rollout_id)
+
+
+def begin_canary(profile: Profile, tools: DeployTools, rollout: RolloutView, canary: str) -> str:
+    """Cloud Run starts creating the canary from the commit's image, at 0% under the canary tag."""
+    return tools.cloud_run.begin_revision(
+        rollout.service,
+        revision=canary,
+        image=canary_image(profile, rollout),
+        labels={COMMIT_LABEL: rollout.commit_sha},
+        keep=[TrafficShare(rollout.stable_revision, 100)],
+        tag=CANARY_TAG,
+    )
+
+
+def canary_image(profile: Profile, rollout: RolloutView) -> str:
+    return Template(profile.deploy.image).substitute(
+        service=rollout.service, commit=rollout.commit_sha
+    )
+
+
+def creating_for_s(tools: DeployTools, rollout: RolloutView) -> float:
+    """How long the canary's revision has been in the making."""
+    return (tools.clock() - (rollout.step_started_at or rollout.created_at)).total_seconds()
+
+
+def settle_canary(
+    profile: Profile, tools: DeployTools, rollout: RolloutView, actor: str = "opsbot"
+) -> RolloutView | None:
+    """A canary being created: still waiting (the rollout as is), or traffic moved, or FAILED.
+
+    Reads the recorded operation once. Done: the first step's split is claimed, then routed.
+    Failed, or not ready within `[deploy] revision_ready_timeout_s`: the rollout ends FAILED
+    with Cloud Run's reason, and traffic stays on the stable revision. None when someone else
+    moved the rollout meanwhile.
+    """
+    assert rollout.operation is not None and rollout.canary_revision is not None
+    canary, limit = rollout.canary_revision, profile.deploy.revision_ready_timeout_s
+    try:
+        status = tools.cloud_run.operation(rollout.operation)
+        if not status.done:
+            if creating_for_s(tools, rollout) < limit:
+                return rollout
+            raise CloudRunError(
+                f"revision {canary} was not ready after {limit:g} s "
+                "([deploy] revision_ready_timeout_s); no traffic moved to it"
+            )
+        tools.cloud_run.finish_revision(rollout.service, canary, rollout.operation)
+    except RevisionNotReady as exc:
+        return fail_step(
+            tools.cloud_run, tools.store, rollout, actor, CloudRunError(f"{exc}; no traffic moved")
+        )
+    except CloudRunError as exc:
+        return fail_step(tools.cloud_run, tools.store, rollout, actor, exc)
+    moving = tools.store.transition(
+        Seen.of(rollout),
+        to=RolloutState.CANARY,
+        actor=actor,
+        action="deploy.revision.ready",
+        operation=NO_OPERATION,
+        step_started_at=tools.clock(),
+    )
+    if moving is None:
+        return None
+    try:
+        tools.cloud_run.route(rollout.service, _split(rollout, profile.deploy.steps[0], canary))
+    except CloudRunError as exc:
+        return fail_step(tools.cloud_run, tools.store, moving, actor, exc)
+    return moving
 
 
 def create_canary(profile: Profile, tools: DeployTools, rollout: RolloutView, canary: str) -> None:
     """The canary revision from the commit's image, at 0% under the canary tag (ready, or raises)."""
-    image = Template(profile.deploy.image).substitute(
-        service=rollout.service, commit=rollout.commit_sha
-    )
     tools.cloud_run.create_revision(
         rollout.service,
         revision=canary,
-        image=image,
+        image=canary_image(profile, rollout),
         labels={COMMIT_LABEL: rollout.commit_sha},
         keep=[TrafficShare(rollout.stable_revision, 100)],
         tag=CANARY_TAG,
@@ -174,6 +249,11 @@ def promote(
         raise RequestError(refusal)
     if rollout.state is not RolloutState.CANARY or rollout.canary_revision is None:
         return None
+    if rollout.operation is not None:
+        raise RequestError(
+            f"rollout #{rollout.id}: Cloud Run is still creating the canary revision "
+            f"({creating_for_s(tools, rollout):.0f} s so far); nothing serves it yet"
+        )
     if seen is not None and seen != (rollout.state, rollout.step):
         return None
     steps = profile.deploy.steps

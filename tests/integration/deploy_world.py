@@ -147,7 +147,13 @@ def deploy_world(tmp_path: Path) -> Iterator[DeployWorld]:
     try:
         tools = DeployTools(
             cloud_run=CloudRun.connect(
-                project=PROJECT, region="us-west2", timeout_s=10, endpoint=run.url
+                project=PROJECT,
+                region="us-west2",
+                timeout_s=10,
+                endpoint=run.url,
+                # Waiting on an operation moves the world's clock: no real sleeps
+                sleep=lambda seconds: clock.__setitem__(0, clock[0] + timedelta(seconds=seconds)),
+                monotonic=lambda: clock[0].timestamp(),
             ),
             monitoring=Monitoring.connect(project=PROJECT, timeout_s=10, endpoint=metrics.endpoint),
             logs=CloudLogging.connect(project=PROJECT, endpoint=logs.url),

@@ -94,6 +94,8 @@ def test_the_happy_path_with_two_people_ends_complete_with_labels_and_an_audit(
     assert actions == [
         (DEPLOYER, "deploy.begin"),
         (DEPLOYER, "deploy.start"),
+        (DEPLOYER, "deploy.revision.creating"),
+        (DEPLOYER, "deploy.revision.ready"),
         ("opsbot", "deploy.analysis"),
         (DEPLOYER, "deploy.promote.refused"),
         (ONCALL, "deploy.promote.refused"),

@@ -34,6 +34,8 @@ def test_nothing_happens_before_the_interval(world: DeployWorld) -> None:
     assert [e.action for e in world.tools.store.audit_log(rollout_id)] == [
         "deploy.begin",
         "deploy.start",
+        "deploy.revision.creating",
+        "deploy.revision.ready",
     ]
 
 
