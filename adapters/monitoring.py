@@ -79,6 +79,9 @@ class Monitoring:
             counts[code_class] = counts.get(code_class, 0) + sum(
                 int(p.value.int64_value) for p in series.points
             )
+        # request_latencies has one series per response code: p95 over all of the revision's
+        # requests is a percentile reducer over the merged distributions, never the highest
+        # p95 of any series (a handful of slow 5xx would set it).
         latencies = [
             point.value.double_value
             for series in self._series(
@@ -87,9 +90,10 @@ class Monitoring:
                 revision,
                 start,
                 end,
-                aligner.ALIGN_PERCENTILE_95,
+                aligner.ALIGN_DELTA,
                 seconds,
                 what,
+                reducer=monitoring_v3.Aggregation.Reducer.REDUCE_PERCENTILE_95,
             )
             for point in series.points
         ]
@@ -110,6 +114,7 @@ class Monitoring:
         aligner: Any,
         seconds: int,
         what: str,
+        reducer: Any = None,
     ) -> list[Any]:
         from google.cloud import monitoring_v3
 
@@ -121,7 +126,9 @@ class Monitoring:
             ),
             interval=monitoring_v3.TimeInterval(start_time=start, end_time=end),
             aggregation=monitoring_v3.Aggregation(
-                alignment_period={"seconds": seconds}, per_series_aligner=aligner
+                alignment_period={"seconds": seconds},
+                per_series_aligner=aligner,
+                cross_series_reducer=reducer or monitoring_v3.Aggregation.Reducer.REDUCE_NONE,
             ),
             view=monitoring_v3.ListTimeSeriesRequest.TimeSeriesView.FULL,
         )

@@ -209,6 +209,7 @@ def sandbox_bot(
     from sandbox.slack_emulator import SlackEmulator
 
     slack = SlackEmulator()
+    slack.workspace.leave(platform.faults.slack.not_in_channel)
     slack.start(port=console_port)
     state = tempfile.TemporaryDirectory(prefix="opsbot-sandbox-state-")
     store = BackgroundStore(store_url or sqlite_url(Path(state.name) / "opsbot.db")).start()

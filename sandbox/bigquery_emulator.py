@@ -1,7 +1,14 @@
 """A BigQuery REST emulator on loopback for the real google-cloud-bigquery client.
 
-jobs.query, jobs.insert, jobs.get, jobs.getQueryResults (paged) and dry runs, answered from
-DuckDB; errors in Google's JSON shape so the client raises NotFound, BadRequest and friends.
+jobs.query, jobs.insert, jobs.get, jobs.getQueryResults (paged), tabledata.list and tables.get
+of a query's destination table, and dry runs, answered from DuckDB; errors in Google's JSON
+shape so the client raises NotFound, BadRequest and friends.
+
+Jobs take time as the real service documents: a job runs `query_s` (the fault plan sets it);
+jobs.query and getQueryResults wait at most `timeoutMs` (capped at `wait_cap_s`, 10 s by
+default as BigQuery's) and answer `jobComplete: false` while it runs; jobs.get says RUNNING;
+once done, rows are read from getQueryResults pages or, by tabledata.list, from the job's
+anonymous destination table.
 """
 
 from __future__ import annotations
@@ -51,12 +58,38 @@ class Job:
     rows: list[dict[str, Any]] = field(default_factory=list)
     bytes_processed: int = 0
     error: BigQueryError | None = None
+    ready_at: float = 0.0  # time.monotonic() when the job finishes
+
+    @property
+    def complete(self) -> bool:
+        return time.monotonic() >= self.ready_at
+
+    @property
+    def destination(self) -> dict[str, str]:
+        """The anonymous table a query's results are written to, as BigQuery names one."""
+        return {
+            "projectId": self.project,
+            "datasetId": ANON_DATASET,
+            "tableId": f"anon{self.job_id}",
+        }
 
     @property
     def reference(self) -> dict[str, str]:
         return {"projectId": self.project, "jobId": self.job_id, "location": self.location}
 
     def resource(self) -> dict[str, Any]:
+        if not self.complete:
+            return {
+                "kind": "bigquery#job",
+                "id": f"{self.project}:{self.location}.{self.job_id}",
+                "jobReference": self.reference,
+                "configuration": {"query": self.config, "dryRun": self.dry_run, "jobType": "QUERY"},
+                "status": {"state": "RUNNING"},
+                "statistics": {
+                    "creationTime": str(self.created_ms),
+                    "startTime": str(self.created_ms),
+                },
+            }
         status: dict[str, Any] = {"state": "DONE"}
         if self.error is not None:
             error = {"reason": self.error.reason, "message": self.error.message}
@@ -73,7 +106,12 @@ class Job:
             "kind": "bigquery#job",
             "id": f"{self.project}:{self.location}.{self.job_id}",
             "jobReference": self.reference,
-            "configuration": {"query": self.config, "dryRun": self.dry_run, "jobType": "QUERY"},
+            "configuration": {
+                "query": self.config
+                | ({} if self.dry_run or self.error else {"destinationTable": self.destination}),
+                "dryRun": self.dry_run,
+                "jobType": "QUERY",
+            },
             "status": status,
             "statistics": {
                 "creationTime": str(self.created_ms),
@@ -85,9 +123,15 @@ class Job:
         }
 
     def results(self, start: int, max_results: int | None) -> dict[str, Any]:
+        if not self.complete:
+            return {
+                "kind": "bigquery#queryResponse",
+                "jobReference": self.reference,
+                "jobComplete": False,
+            }
         if self.error is not None:
             raise self.error
-        size = min(max_results or DEFAULT_PAGE_ROWS, DEFAULT_PAGE_ROWS)
+        size = min(DEFAULT_PAGE_ROWS if max_results is None else max_results, DEFAULT_PAGE_ROWS)
         page = self.rows[start : start + size]
         body: dict[str, Any] = {
             "kind": "bigquery#queryResponse",
@@ -104,11 +148,39 @@ class Job:
             body["pageToken"] = str(start + size)
         return body
 
+    def table_data(self, start: int, max_results: int | None) -> dict[str, Any]:
+        """tabledata.list of the job's destination table."""
+        size = min(DEFAULT_PAGE_ROWS if max_results is None else max_results, DEFAULT_PAGE_ROWS)
+        body: dict[str, Any] = {
+            "kind": "bigquery#tableDataList",
+            "totalRows": str(len(self.rows)),
+            "rows": self.rows[start : start + size],
+        }
+        if start + size < len(self.rows):
+            body["pageToken"] = str(start + size)
+        return body
+
+    def table(self) -> dict[str, Any]:
+        """tables.get of the job's destination table."""
+        reference = self.destination
+        return {
+            "kind": "bigquery#table",
+            "id": f"{reference['projectId']}:{reference['datasetId']}.{reference['tableId']}",
+            "tableReference": reference,
+            "schema": {"fields": self.fields},
+            "numRows": str(len(self.rows)),
+            "type": "TABLE",
+            "location": self.location,
+        }
+
 
 _QUERIES = re.compile(r"^/bigquery/v2/projects/([^/]+)/queries$")
 _QUERY_RESULTS = re.compile(r"^/bigquery/v2/projects/([^/]+)/queries/([^/]+)$")
 _JOBS = re.compile(r"^/bigquery/v2/projects/([^/]+)/jobs$")
 _JOB = re.compile(r"^/bigquery/v2/projects/([^/]+)/jobs/([^/]+?)(/cancel)?$")
+_TABLE = re.compile(r"^/bigquery/v2/projects/([^/]+)/datasets/([^/]+)/tables/([^/]+?)(/data)?$")
+ANON_DATASET = "_sandbox_anonymous"
+WAIT_CAP_S = 10.0  # BigQuery's default, and longest, wait of jobs.query
 
 
 class BigQueryEmulator(JsonApi):
@@ -127,6 +199,9 @@ class BigQueryEmulator(JsonApi):
         self.latency_rules: list[tuple[str, float]] = []
         self.received: list[ReceivedQuery] = []
         self.denied_tables: set[str] = set()
+        self.calls: list[str] = []  # "METHOD path" of every request, for tests to inspect
+        self.query_s = 0.0  # how long each job runs (the fault plan sets it)
+        self.wait_cap_s = WAIT_CAP_S  # the longest a request waits for a job, whatever timeoutMs
 
     def _count(self, name: str) -> int:
         # `name` is a key of the emulator's own table catalogue, never request text.
@@ -171,6 +246,7 @@ class BigQueryEmulator(JsonApi):
             config,
             dry_run,
             int(time.time() * 1000),
+            ready_at=time.monotonic() + (0.0 if dry_run else self.query_s),
         )
         sql = config.get("query", "")
         try:
@@ -236,8 +312,17 @@ class BigQueryEmulator(JsonApi):
             raise BigQueryError(404, "notFound", f"Not found: Job {project}:{job_id}")
         return found
 
+    def _wait(self, job: Job, timeout_ms: Any) -> None:
+        """Hold the answer until the job is done or `timeoutMs` (capped) has passed."""
+        limit = min(float(timeout_ms) / 1000 if timeout_ms else WAIT_CAP_S, self.wait_cap_s)
+        remaining = job.ready_at - time.monotonic()
+        if remaining > 0:
+            self.stopping.wait(min(remaining, limit))
+
     def route(self, method: str, path: str, query: Query, body: dict[str, Any]) -> dict[str, Any]:
         params = {k: v[-1] for k, v in query.items()}
+        with self._lock:
+            self.calls.append(f"{method} {path}")
         if method == "POST" and (m := _QUERIES.match(path)):
             config = {
                 k: v
@@ -254,6 +339,7 @@ class BigQueryEmulator(JsonApi):
             if job.error is not None:
                 raise job.error
             self.remember(job)
+            self._wait(job, body.get("timeoutMs"))
             return job.results(0, body.get("maxResults"))
         if method == "POST" and (m := _JOBS.match(path)):
             reference = body.get("jobReference", {})
@@ -273,7 +359,17 @@ class BigQueryEmulator(JsonApi):
             job = self.job(m[1], m[2])
             start = int(params.get("pageToken") or params.get("startIndex") or 0)
             max_results = int(params["maxResults"]) if "maxResults" in params else None
+            self._wait(job, params.get("timeoutMs"))
             return job.results(start, max_results)
+        if method == "GET" and (m := _TABLE.match(path)) and m[2] == ANON_DATASET:
+            job = self.job(m[1], m[3].removeprefix("anon"))
+            if not job.complete or job.error is not None:
+                raise BigQueryError(404, "notFound", f"Not found: Table {m[1]}:{m[2]}.{m[3]}")
+            if not m[4]:
+                return job.table()
+            start = int(params.get("pageToken") or params.get("startIndex") or 0)
+            max_results = int(params["maxResults"]) if "maxResults" in params else None
+            return job.table_data(start, max_results)
         if (m := _JOB.match(path)) and (method == "GET" or m[3]):
             job = self.job(m[1], m[2])
             return (

@@ -2,7 +2,11 @@
 
 The real google-cloud-logging client (HTTP transport) asks for a revision's entries at or above a
 severity since a time; the answer is what the simulated traffic's failures logged: one ERROR
-line per 5xx, newest first, each with its request's timestamp, as Cloud Run's logs would show.
+line per 5xx, each with its request's timestamp, as Cloud Run's logs would show. As the API
+documents: `orderBy` is "timestamp asc" (the default) or "timestamp desc"; a page holds at most
+`pageSize` entries (default 50, at most 1000) and a `nextPageToken` when more match. The fault
+plan's `logging.page_size` makes pages smaller still, as the real service may ("fewer entries than
+pageSize ... the presence of nextPageToken is the only indication that more exist").
 """
 
 from __future__ import annotations
@@ -14,6 +18,9 @@ from typing import Any
 from sandbox.json_http import GoogleApiError, JsonApi, Query
 from sandbox.traffic import TrafficModel
 
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 1000
+MAX_MATCHES = 5000  # the sandbox keeps at most this many lines a query (plenty for a sample)
 TERM = re.compile(r'([\w.]+)\s*(>=|=)\s*"?([^"\s]+)"?')
 SEVERITIES = [
     "DEFAULT",
@@ -31,11 +38,14 @@ SEVERITIES = [
 class LoggingEmulator(JsonApi):
     thread_name = "logging-emulator"
 
-    def __init__(self, traffic: TrafficModel, project: str, clock: Any) -> None:
+    def __init__(
+        self, traffic: TrafficModel, project: str, clock: Any, *, page_size: int | None = None
+    ) -> None:
         super().__init__()
         self.traffic = traffic
         self.project = project
         self.clock = clock
+        self.page_size = page_size  # a cap below what clients ask for (the fault plan)
 
     def route(self, method: str, path: str, query: Query, body: dict[str, Any]) -> dict[str, Any]:
         if (method, path) != ("POST", "/v2/entries:list"):
@@ -63,17 +73,30 @@ class LoggingEmulator(JsonApi):
             if since_text
             else now - timedelta(hours=1)
         )
-        limit = int(body.get("pageSize") or 50)
-        entries = (
-            self._errors(service, revision, since, now, limit)
-            if _at_least(minimum, "ERROR")
-            else []
+        order = str(body.get("orderBy") or "timestamp asc").strip().lower()
+        if order not in ("timestamp asc", "timestamp desc"):
+            raise GoogleApiError(400, "badRequest", f"Invalid orderBy: {body.get('orderBy')}")
+        size = min(int(body.get("pageSize") or DEFAULT_PAGE_SIZE), MAX_PAGE_SIZE)
+        if self.page_size is not None:
+            size = min(size, self.page_size)
+        token = str(body.get("pageToken") or "0")
+        if not token.isdigit():
+            raise GoogleApiError(400, "badRequest", "Invalid page token")
+        offset = int(token)
+        matching = (
+            self._errors(service, revision, since, now) if _at_least(minimum, "ERROR") else []
         )
-        return {"entries": entries}
+        if order == "timestamp asc":
+            matching = matching[::-1]
+        answer: dict[str, Any] = {"entries": matching[offset : offset + size]}
+        if offset + size < len(matching):
+            answer["nextPageToken"] = str(offset + size)
+        return answer
 
     def _errors(
-        self, service: str, revision: str, since: datetime, now: datetime, limit: int
+        self, service: str, revision: str, since: datetime, now: datetime
     ) -> list[dict[str, Any]]:
+        """Every ERROR line the revision logged in [since, now), newest first."""
         service_name = next(
             (n for n in self.traffic.cloud_run.services if n.endswith(f"/services/{service}")), ""
         )
@@ -98,7 +121,7 @@ class LoggingEmulator(JsonApi):
                 "textPayload": behaviour.error_log,
                 "insertId": f"{revision}-{index}",
             }
-            for index in range(min(failures, limit))
+            for index in range(min(failures, MAX_MATCHES))
         ]
 
 

@@ -18,6 +18,7 @@ from sandbox.demo_season import SANDBOX_NOW
 from sandbox.demo_services import seed_services
 from sandbox.demo_tables import TABLES, open_in_memory
 from sandbox.demo_traffic import bad_commit, behaviour_of, rates, registry
+from sandbox.faults import FaultPlan, load_fault_plan
 from sandbox.logging_emulator import LoggingEmulator
 from sandbox.monitoring_emulator import MonitoringEmulator
 from sandbox.traffic import TrafficModel
@@ -45,8 +46,9 @@ class StartupTiming:
 class Sandbox:
     """Start with `with Sandbox() as sandbox:`; the emulators' endpoints and the repo on it."""
 
-    def __init__(self, now: datetime | None = None) -> None:
+    def __init__(self, now: datetime | None = None, faults: FaultPlan | None = None) -> None:
         self.now = now or sandbox_now()
+        self.faults = faults or load_fault_plan()  # $OPSBOT_SANDBOX_FAULTS, else the defaults
         self.bigquery: BigQueryEmulator | None = None
         self.cloud_run: CloudRunEmulator | None = None
         self.monitoring: MonitoringEmulator | None = None
@@ -71,12 +73,20 @@ class Sandbox:
         seed_services(state, self.repo_path, self.now)
         self.cloud_run = CloudRunEmulator(state)
         self.cloud_run.start()
-        state.image_exists = registry(self.repo_path)  # new revisions: only built commits start
+        built, faults = registry(self.repo_path), self.faults
+        # new revisions: only built commits start, and none the fault plan makes fail
+        state.image_exists = lambda image: built(image) and not faults.cloud_run.image_fails(image)
+        state.operation_s = faults.cloud_run.operation_s
+        self.bigquery.query_s = faults.bigquery.query_s
         self.bad_commit = bad_commit(self.repo_path)
         self.traffic = TrafficModel(state, rates(), behaviour_of(self.bad_commit))
-        self.monitoring = MonitoringEmulator(self.traffic, PROJECT)
+        self.monitoring = MonitoringEmulator(
+            self.traffic, PROJECT, slow_5xx_series=faults.monitoring.slow_5xx_series
+        )
         self.monitoring.start()
-        self.logging = LoggingEmulator(self.traffic, PROJECT, self.clock)
+        self.logging = LoggingEmulator(
+            self.traffic, PROJECT, self.clock, page_size=faults.logging.page_size
+        )
         self.logging.start()
         self._started = time.monotonic()
         self.startup = StartupTiming(time.perf_counter() - started, tables_built or repo_built)

@@ -21,6 +21,9 @@ from sandbox.demo_season import SANDBOX_NOW
 from sandbox.platform import Sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
+# Sandboxes in tests (and the CLI processes they start) answer Cloud Run's writes at once, unless
+# a test sets its own plan; the demo's default is a few seconds (sandbox/faults.py).
+os.environ.setdefault("OPSBOT_SANDBOX_FAULTS", str(ROOT / "tests/fault_plans/instant.toml"))
 
 
 @pytest.fixture(scope="session", autouse=True)

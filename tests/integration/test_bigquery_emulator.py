@@ -112,3 +112,26 @@ def test_the_byte_cap_is_enforced(client: bigquery.Client) -> None:
             "SELECT COUNT(*) FROM nba_predictions.player_prop_predictions WHERE game_date > DATE '2026-01-01'",
             job_config=config,
         )
+
+
+def test_a_query_outlasting_the_wait_is_polled_then_read_from_its_destination_table(
+    sandbox: Any, client: bigquery.Client
+) -> None:
+    """jobs.query answers jobComplete: false; the client polls getQueryResults, then reads rows."""
+    emulator = sandbox.bigquery
+    emulator.query_s, emulator.wait_cap_s = 0.6, 0.1
+    before = len(emulator.calls)
+    try:
+        rows = list(client.query_and_wait("SELECT x FROM UNNEST([3, 1, 2]) AS x ORDER BY x"))
+        job = client.query("SELECT x FROM UNNEST([5, 4]) AS x ORDER BY x")
+        assert job.state == "RUNNING"
+        job.result()
+        table = list(client.list_rows(job.destination))  # tabledata.list
+    finally:
+        emulator.query_s, emulator.wait_cap_s = 0.0, 10.0
+    assert [r["x"] for r in rows] == [1, 2, 3]
+    assert [r["x"] for r in table] == [4, 5]
+    calls = emulator.calls[before:]
+    polls = [c for c in calls if c.startswith("GET") and "/queries/" in c]
+    assert len(polls) >= 2  # waited on more than once: the client's polling path ran
+    assert any(c.endswith("/data") for c in calls)

@@ -25,7 +25,8 @@ def bot(served_bot: SandboxBot) -> Iterator[SandboxBot]:
     assert_slack_would_accept(served_bot.slack.workspace)
 
 
-FAST = {"interval_s": 1.0, "min_requests": 1, "watch_minutes": 0.02}  # a rollout in seconds
+# a rollout in seconds; Cloud Run operations polled often
+FAST = {"interval_s": 1.0, "min_requests": 1, "watch_minutes": 0.02, "operation_poll_s": 0.2}
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from tests.slack.helpers import (
     DEPLOYER,
     ONCALL,
     block_text,
+    buttons,
     showing,
     wait_until,
 )
@@ -191,3 +192,21 @@ def test_a_restarted_bot_picks_up_the_rollout_it_left_and_finishes_it(tmp_path: 
         serving = tools.cloud_run.get_service("nba-scrapers").serving
         assert [(t.revision, t.percent) for t in serving] == [("nba-scrapers-00055-368", 100)]
         database.close()
+
+
+def test_a_slow_revision_is_shown_being_created_then_its_canary_gets_traffic(
+    deploying: SandboxBot,
+) -> None:
+    assert deploying.platform.cloud_run is not None
+    deploying.platform.cloud_run.state.operation_s = 1.5  # Cloud Run creating the revision
+    ws = deploying.slack.workspace
+    deploying.slack.command(
+        DEPLOYER, "#deployment-alerts", "/deploy nba-phase4-precompute-processors"
+    )
+    deploying.slack.click(DEPLOYER, checklist_for(ws, DEPLOYER), ActionId.DEPLOY_START)
+    creating = rollout_message(ws, "creating revision…")
+    assert "Cloud Run is creating the canary revision" in block_text(creating)
+    assert [b["text"]["text"] for b in buttons(creating)] == ["Roll back"]  # nothing to promote
+    canary = rollout_message(ws, "canary at 10%")
+    assert canary.ts == creating.ts  # the same one message, updated
+    assert "Promote to 50%" in [b["text"]["text"] for b in buttons(canary)]
