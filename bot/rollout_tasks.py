@@ -6,13 +6,16 @@ import asyncio
 import logging
 from collections import defaultdict
 
+from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.channels import UNPOSTABLE
 from bot.errors import describe
 from bot.runtime import Runtime
 from bot.views.deploy import rollout_view
 from bot.views.kit import escape, fallback
+from commands.deploy.abort import abort_rollout
 from commands.deploy.driver import Tick, TickResult, active_rollouts, drive, reconcile
 from commands.deploy.tools import DeployTools
 from commands.deploy.verdict import Analysis
@@ -99,13 +102,70 @@ class RolloutTasks:
     async def _post(
         self, tools: DeployTools, rollout_id: int, text: str, blocks: list[Block]
     ) -> None:
-        """The rollout's one message; if another replica posted first, ours is deleted."""
-        posted = await self.client.chat_postMessage(
-            channel=self.runtime.profile.channels.canary, text=fallback(text), blocks=blocks
-        )
+        """The rollout's one message; if another replica posted first, ours is deleted.
+
+        A live rollout is never left unseen: when the canary channel refuses the post (the bot
+        is not in it), the message goes to the deployments channel, saying why in its thread;
+        when that refuses too, the rollout is rolled back, saying why in its reason.
+        """
+        channels = self.runtime.profile.channels
+        refused: str | None = None
+        try:
+            posted = await self.client.chat_postMessage(
+                channel=channels.canary, text=fallback(text), blocks=blocks
+            )
+        except SlackApiError as exc:
+            refused = str(exc.response.get("error"))
+            if refused not in UNPOSTABLE:
+                raise
+            try:
+                posted = await self.client.chat_postMessage(
+                    channel=channels.deployments, text=fallback(text), blocks=blocks
+                )
+            except SlackApiError as again:
+                if again.response.get("error") not in UNPOSTABLE:
+                    raise
+                reason = (
+                    f"its message could not be posted in {channels.canary} ({refused}) nor in "
+                    f"{channels.deployments} ({again.response.get('error')}): rolled back so "
+                    "that no canary runs unseen"
+                )
+                log.error("rollout #%s: %s", rollout_id, reason)
+                await asyncio.to_thread(
+                    abort_rollout, tools.cloud_run, tools.store, rollout_id, "opsbot", reason
+                )
+                await self._tell_requester(tools, rollout_id, reason)
+                return
         channel, ts = str(posted["channel"]), str(posted["ts"])
         if not await asyncio.to_thread(tools.store.attach_message, rollout_id, channel, ts):
             await self.client.chat_delete(channel=channel, ts=ts)
+            return
+        if refused is not None:
+            await self.client.chat_postMessage(
+                channel=channel,
+                thread_ts=ts,
+                text=(
+                    f":warning: opsbot cannot post in {channels.canary} ({refused}), so this "
+                    f"rollout is followed here. Invite @opsbot to {channels.canary}."
+                ),
+            )
+
+    async def _tell_requester(self, tools: DeployTools, rollout_id: int, reason: str) -> None:
+        """A direct message to whoever started the rollout (no channel would take it)."""
+        rollout = await asyncio.to_thread(tools.store.get, rollout_id)
+        if rollout is None:
+            return
+        try:
+            await self.client.chat_postMessage(
+                channel=rollout.requested_by,
+                text=f":rewind: Rollout #{rollout.id} of {rollout.service} was rolled back: {reason}.",
+            )
+        except SlackApiError as exc:
+            log.error(
+                "rollout #%s: could not tell its requester: %s",
+                rollout_id,
+                exc.response.get("error"),
+            )
 
     async def announce_end(self, result: TickResult) -> None:
         """An automatic rollback is said where rollbacks go, to the person who started it."""

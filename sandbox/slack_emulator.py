@@ -260,10 +260,16 @@ class SlackEmulator:
                 "is_enterprise_install": False,
             }
         if method == "chat.postMessage":
+            ws.ensure_member(ws.channel(args.get("channel")))
             message = ws.post(
                 args.get("channel"), args.get("text"), args.get("blocks"), BOT_USER.id
             )
             return {"channel": message.channel, "ts": message.ts, "message": message.to_json()}
+        if method == "conversations.info":
+            return {"channel": ws.channel_info(ws.channel(args.get("channel")))}
+        if method == "conversations.list":
+            channels = [ws.channel_info(c) for c in ws.channels.values()]
+            return {"channels": channels, "response_metadata": {"next_cursor": ""}}
         if method == "chat.update":
             message = ws.update(
                 args.get("channel"), args.get("ts"), args.get("text"), args.get("blocks")

@@ -80,6 +80,8 @@ class SlackHandler(BaseHTTPRequestHandler):
             self._send(204, b"", "image/x-icon")
         elif parts.path == "/console/api/state":
             self._json(200, self._state(query))
+        elif parts.path.startswith("/api/"):  # Slack's Web API takes GET query strings too
+            self.do_POST()
         else:
             self._json(404, {"ok": False, "error": "not_found"})
 
@@ -117,7 +119,8 @@ class SlackHandler(BaseHTTPRequestHandler):
                 except SlackError as exc:
                     self.emulator.workspace.rejections.append((method, exc.error))
                     raise
-                self._json(200, {"ok": True, **answer})
+                scopes = {"X-OAuth-Scopes": ",".join(self.emulator.workspace.scopes)}
+                self._json(200, {"ok": True, **answer}, scopes)
             elif path.startswith("/response/"):
                 self.emulator.workspace.respond(path.removeprefix("/response/"), args)
                 self._send(200, b"ok", "text/plain")

@@ -18,6 +18,9 @@ from sandbox.slack_delivery import trigger_id
 MAX_BLOCKS = 50
 MAX_MESSAGE_TEXT = 40_000
 MAX_MODAL_BLOCKS = 100
+TRIGGER_LIFETIME_S = 3.0  # "trigger_ids expire 3 seconds after being sent to your app", once used
+# What the sandbox's bot token was granted (every Web API answer says so in X-OAuth-Scopes).
+BOT_SCOPES = ("commands", "chat:write", "channels:read", "groups:read", "users:read")
 
 
 class SlackError(Exception):
@@ -133,7 +136,11 @@ class Workspace:
         self.messages: list[Message] = []
         self.views: dict[str, OpenView] = {}
         self.response_urls: dict[str, ResponseUrl] = {}
-        self.triggers: dict[str, str] = {}  # trigger id → the user whose action issued it
+        self.triggers: dict[str, tuple[str, float]] = {}  # trigger → (user, when issued)
+        self.used_triggers: set[str] = set()
+        self.not_member: set[str] = set()  # channel ids the bot has not joined
+        self.scopes = list(BOT_SCOPES)
+        self.monotonic = time.monotonic  # the triggers' clock (tests move it)
         self.calls: list[str] = []  # API methods called, in order
         self.rejections: list[tuple[str, str]] = []  # (method, error) of every call refused
         self.version = 0
@@ -158,7 +165,38 @@ class Workspace:
         for channel in self.channels.values():
             if channel.name == text.removeprefix("#"):
                 return channel
+        if text in self.users and text != BOT_USER.id:
+            # chat.postMessage to a user id posts in the app's DM with that user
+            direct = Channel(f"D{text[1:]}", f"@{self.users[text].name}")
+            with self._changed:
+                self.channels.setdefault(direct.id, direct)
+            return self.channels[direct.id]
         raise SlackError("channel_not_found")
+
+    def leave(self, channels: list[str]) -> None:
+        """The bot is not (or no longer) a member of these channels (names or ids)."""
+        with self._changed:
+            self.not_member.update(self.channel(c).id for c in channels)
+
+    def ensure_member(self, channel: Channel) -> None:
+        """chat.postMessage without chat:write.public: a channel the bot is not in refuses it."""
+        if channel.id in self.not_member:
+            raise SlackError("not_in_channel")
+
+    def channel_info(self, channel: Channel) -> dict[str, Any]:
+        """A conversation object, as conversations.info and conversations.list give it."""
+        return {
+            "id": channel.id,
+            "name": channel.name,
+            "is_channel": True,
+            "is_group": False,
+            "is_im": False,
+            "is_private": False,
+            "is_archived": False,
+            "is_member": channel.id not in self.not_member,
+            "created": 1_700_000_000,
+            "creator": "U0DANAONCL",
+        }
 
     def record_call(self, method: str) -> None:
         """A Web API call arrived (a change: tests may wait for one)."""
@@ -287,17 +325,26 @@ class Workspace:
 
     # -- modals ------------------------------------------------------------------------------
     def issue_trigger(self, user: str) -> str:
-        """A trigger id for something `user` just did (Slack's are valid for 3 s; these, a run)."""
+        """A trigger id for something `user` just did: valid for 3 s, for one view, as Slack's."""
         trigger = trigger_id()
         with self._changed:
-            self.triggers[trigger] = user
+            self.triggers[trigger] = (user, self.monotonic())
         return trigger
 
     def trigger_user(self, trigger: Any) -> str:
-        user = self.triggers.get(str(trigger or ""))
-        if user is None:
-            raise SlackError("invalid_trigger_id")
-        return user
+        """Exchange a trigger id (views.open/push): its user, or Slack's error for it."""
+        key = str(trigger or "")
+        with self._changed:
+            issued = self.triggers.get(key)
+            if issued is None:
+                raise SlackError("invalid_trigger_id")
+            if key in self.used_triggers:
+                raise SlackError("exchanged_trigger_id")
+            user, at = issued
+            if self.monotonic() - at > TRIGGER_LIFETIME_S:
+                raise SlackError("expired_trigger_id")
+            self.used_triggers.add(key)
+            return user
 
     def open_view(self, user: str, view: Any) -> OpenView:
         checked = _validate_view(view)

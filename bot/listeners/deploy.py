@@ -10,6 +10,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.actions import ActionId, DeployStart, RolloutAction, clicked
+from bot.channels import cannot_post
 from bot.listeners.acting import with_tools
 from bot.listeners.replies import HELP_WORDS, ephemeral, usage_answer
 from bot.rollout_tasks import RolloutTasks
@@ -47,7 +48,9 @@ def register(app: AsyncApp, runtime: Runtime, tasks: RolloutTasks) -> None:
     anyone_here = runtime.access.middleware()
 
     @app.command(COMMANDS[0], middleware=[deployer])
-    async def on_deploy(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
+    async def on_deploy(
+        ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
         try:
             service, commit = parse_deploy_args(command.get("text", ""), runtime)
         except RequestError as exc:
@@ -59,17 +62,27 @@ def register(app: AsyncApp, runtime: Runtime, tasks: RolloutTasks) -> None:
         async def checklist(tools: DeployTools) -> None:
             found = await asyncio.to_thread(prepare, profile, tools, service, commit)
             blockers = found.blockers(may_override_freeze=profile.slack.holds(user, "approver"))
+            if unpostable := await cannot_post(client, profile.channels.canary):
+                blockers.append(unpostable)  # a canary must never run without its message
             await respond(**ephemeral(*checklist_view(found, blockers)), replace_original=False)
 
         await with_tools(tools_of, respond, "Deploy", checklist)
 
     @app.action(ActionId.DEPLOY_START, middleware=[deployer])
-    async def on_start(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+    async def on_start(
+        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
         await ack()
         user = body["user"]["id"]
 
         async def start_canary(tools: DeployTools) -> None:
             wanted = clicked(body, DeployStart)
+            if unpostable := await cannot_post(client, profile.channels.canary):
+                await respond(
+                    **ephemeral(*notice(f"Cannot deploy: {unpostable}. Nothing was changed.")),
+                    replace_original=False,
+                )
+                return
 
             def started() -> RolloutView:
                 checklist = prepare(profile, tools, wanted.service, wanted.commit)
@@ -78,10 +91,17 @@ def register(app: AsyncApp, runtime: Runtime, tasks: RolloutTasks) -> None:
             rollout = await asyncio.to_thread(started)
             await tasks.show(rollout.id)  # its one message, in the canary channel
             tasks.arm(rollout.id)
-            await respond(
-                text=f"Rollout #{rollout.id} started: follow it in {profile.channels.canary}",
-                replace_original=True,
-            )
+            shown = await asyncio.to_thread(tools.rollout, rollout.id)
+            if shown.state.terminal:
+                text = (
+                    f"Rollout #{rollout.id} {shown.state.value.replace('_', ' ')}: {shown.reason}"
+                )
+            else:
+                where = (
+                    f"<#{shown.slack_channel}>" if shown.slack_channel else profile.channels.canary
+                )
+                text = f"Rollout #{rollout.id} started: follow it in {where}"
+            await respond(text=text, replace_original=True)
 
         await with_tools(tools_of, respond, "Deploy", start_canary)
 

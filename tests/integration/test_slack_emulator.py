@@ -106,13 +106,52 @@ def test_modals_open_update_and_push(slack: SlackEmulator) -> None:
         view_id=opened["view"]["id"],
         view=view | {"title": {"type": "plain_text", "text": "Regrade 2"}},
     )
-    client.views_push(trigger_id=trigger, view=view)
+    pushed_from_the_modal = slack.workspace.issue_trigger("U0LEEAPPRV")  # each trigger: one view
+    client.views_push(trigger_id=pushed_from_the_modal, view=view)
     [open_view] = slack.workspace.views.values()
     assert open_view.view["title"]["text"] == "Regrade 2" and len(open_view.stack) == 1
     assert open_view.user == "U0LEEAPPRV"  # the modal opens for whoever's action gave the trigger
     with pytest.raises(SlackApiError) as refused:
-        client.views_open(trigger_id=trigger, view={"type": "modal", "blocks": body})  # no title
+        client.views_open(
+            trigger_id=slack.workspace.issue_trigger("U0LEEAPPRV"),
+            view={"type": "modal", "blocks": body},  # no title
+        )
     assert _error(refused.value) == "invalid_arguments"
     with pytest.raises(SlackApiError) as refused:
         client.views_open(trigger_id="1.2.made-up", view=view)
     assert _error(refused.value) == "invalid_trigger_id"
+
+
+def test_a_trigger_opens_one_view_within_three_seconds(slack: SlackEmulator) -> None:
+    """Slack: trigger_ids expire 3 s after they are sent to the app, and are exchanged once."""
+    client, ws = _client(slack), slack.workspace
+    now = [1000.0]
+    ws.monotonic = lambda: now[0]
+    body = [{"type": "section", "text": {"type": "mrkdwn", "text": "Regrade 2026-02-01"}}]
+    view = {"type": "modal", "title": {"type": "plain_text", "text": "Regrade"}, "blocks": body}
+    trigger = ws.issue_trigger("U0LEEAPPRV")
+    now[0] += 2.9
+    client.views_open(trigger_id=trigger, view=view)
+    with pytest.raises(SlackApiError) as again:
+        client.views_open(trigger_id=trigger, view=view)
+    assert _error(again.value) == "exchanged_trigger_id"
+    late = ws.issue_trigger("U0LEEAPPRV")
+    now[0] += 3.1
+    with pytest.raises(SlackApiError) as expired:
+        client.views_open(trigger_id=late, view=view)
+    assert _error(expired.value) == "expired_trigger_id"
+    assert len(ws.views) == 1
+
+
+def test_a_channel_the_bot_is_not_in_refuses_its_posts_and_says_so(slack: SlackEmulator) -> None:
+    client, ws = _client(slack), slack.workspace
+    ws.leave(["#canary-alerts"])
+    with pytest.raises(SlackApiError) as refused:
+        client.chat_postMessage(channel="#canary-alerts", text="canary at 10%")
+    assert _error(refused.value) == "not_in_channel"
+    info = client.conversations_info(channel="C0CANARY01")
+    assert info["channel"]["is_member"] is False
+    listed = {c["name"]: c["is_member"] for c in client.conversations_list()["channels"]}
+    assert listed["canary-alerts"] is False and listed["deployment-alerts"] is True
+    headers = {key.lower(): value for key, value in info.headers.items()}
+    assert "chat:write" in headers["x-oauth-scopes"].split(",")

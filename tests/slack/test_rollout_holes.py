@@ -189,3 +189,83 @@ def test_drift_contains_counts_a_service_named_many_times_once(bot: SandboxBot) 
     answer = bot.slack.command(ONCALL, HEALTH_CHANNEL, line).json()
     assert "in 1 services" in answer["text"]
     wait_until(bot.slack.workspace, lambda: len(bot.runtime.in_flight) == 0)
+
+
+def test_a_canary_channel_the_bot_is_not_in_blocks_the_deploy_before_anything_moves(
+    deploying: SandboxBot,
+) -> None:
+    ws = deploying.slack.workspace
+    service = "nba-phase4-precompute-processors"
+    deploying.slack.command(DEPLOYER, "#deployment-alerts", f"/deploy {service}")
+    reviewed = checklist_for(ws, DEPLOYER)  # reviewed while the bot was still in the channel
+    ws.leave(["#canary-alerts"])
+    deploying.slack.command(DEPLOYER, "#deployment-alerts", f"/deploy {service}")
+    blocked = wait_until(
+        ws,
+        lambda: next((m for m in ws.visible_to(DEPLOYER) if "Cannot start" in block_text(m)), None),
+    )
+    assert "opsbot is not in #canary-alerts" in block_text(blocked)
+    deploying.slack.click(DEPLOYER, reviewed, ActionId.DEPLOY_START)
+    refused = wait_until(
+        ws,
+        lambda: next((m for m in ws.visible_to(DEPLOYER) if "Cannot deploy" in m.text), None),
+    )
+    assert "invite @opsbot" in refused.text and "Nothing was changed" in refused.text
+    assert deploying.runtime.deploy_tools is not None
+    assert deploying.runtime.deploy_tools().store.recent() == []
+    assert deploying.platform.cloud_run is not None
+    assert not [c for c in deploying.platform.cloud_run.received if c.method == "PATCH"]
+
+
+@pytest.mark.parametrize(
+    ("left", "posted_in"),
+    [(["#canary-alerts"], "#deployment-alerts"), (["#canary-alerts", "#deployment-alerts"], None)],
+)
+def test_a_live_rollout_whose_channel_refuses_it_is_posted_elsewhere_or_rolled_back(
+    tmp_path: Path, left: list[str], posted_in: str | None
+) -> None:
+    """The bot was removed from the channel after the checklist passed: never an unseen canary."""
+    profile = load_profile(ROOT / "opsbot.toml")
+    fast = profile.model_copy(update={"deploy": profile.deploy.model_copy(update=FAST)})
+    url = sqlite_url(tmp_path / "opsbot.db")
+    with Sandbox() as platform:
+        database = Database.open(url)
+        tools = sandbox_deploy_tools(fast, platform, Store(database, platform.clock))
+        checklist = prepare(fast, tools, "nba-phase4-precompute-processors", None)
+        live = begin(fast, tools, checklist, DEPLOYER)
+        assert start_canary(fast, tools, live.id, DEPLOYER) is not None
+        with sandbox_bot(profile, platform, deploy_timing=FAST, store_url=url) as bot:
+            ws = bot.slack.workspace
+            ws.leave(left)
+            thread = bot.server.start_in_thread()
+            try:
+                if posted_in is not None:
+                    posted = wait_until(
+                        ws, lambda: next(iter(ws.bot_messages(posted_in)), None), timeout_s=30
+                    )
+                    note = wait_until(
+                        ws,
+                        lambda: next(
+                            (m for m in ws.bot_messages(posted_in) if "cannot post" in m.text),
+                            None,
+                        ),
+                    )
+                    assert "Deploy nba-phase4-precompute-processors" in posted.text
+                    assert "#canary-alerts (not_in_channel)" in note.text
+                else:  # no channel takes it: rolled back, and the requester told directly
+                    told = wait_until(
+                        ws, lambda: next(iter(ws.bot_messages(DEPLOYER)), None), timeout_s=30
+                    )
+                    assert f"Rollout #{live.id}" in told.text and "rolled back" in told.text
+            finally:
+                bot.server.stop(thread)
+        ended = tools.store.get(live.id)
+        assert ended is not None
+        if posted_in is None:
+            assert ended.state.value == "rolled_back"
+            assert "could not be posted in #canary-alerts" in (ended.reason or "")
+            serving = tools.cloud_run.get_service("nba-phase4-precompute-processors").serving
+            assert [t.percent for t in serving] == [100]
+        else:
+            assert ended.slack_channel == ws.channel(posted_in).id
+        database.close()
