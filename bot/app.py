@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -18,6 +19,7 @@ from bot.errors import describe
 from bot.identity import BotIdentity
 from bot.listeners import deploy, drift, health, rollback
 from bot.listeners.replies import ephemeral
+from bot.log_context import remember_request
 from bot.rollout_tasks import RolloutTasks
 from bot.runtime import Runtime
 from bot.settings import SlackSettings
@@ -81,6 +83,12 @@ def assemble(runtime: Runtime, settings: SlackSettings) -> Assembled:
         signing_secret=settings.slack_signing_secret.get_secret_value(),
         authorize=authorize,
     )
+
+    @app.middleware
+    async def in_the_logs(context: AsyncBoltContext, next: Callable[[], Awaitable[None]]) -> None:
+        remember_request(context)  # every line logged for this request names its Slack ids
+        await next()
+
     health.register(app, runtime)
     drift.register(app, runtime)
     rollouts = None

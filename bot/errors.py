@@ -37,7 +37,9 @@ def describe(error: BaseException) -> UserFacingError:
             "opsbot cannot post in this channel: invite it with `/invite @opsbot` and try again"
         )
     reference = secrets.token_hex(4)
-    log.error("unexpected error [ref %s]", reference, exc_info=error)
+    log.error(
+        "unexpected error [ref %s]", reference, exc_info=error, extra={"error_ref": reference}
+    )
     return UserFacingError(
         f"something went wrong on opsbot's side (ref `{reference}`); "
         "the logs have the details under that reference",

@@ -12,6 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.channels import UNPOSTABLE
 from bot.errors import describe
+from bot.log_context import ROLLOUT
 from bot.runtime import Runtime
 from bot.views.deploy import rollout_view
 from bot.views.kit import escape, fallback
@@ -193,6 +194,7 @@ class RolloutTasks:
         )
 
     async def _drive(self, rollout_id: int) -> None:
+        ROLLOUT.set(rollout_id)  # this task's log lines name the rollout
         tools = await asyncio.to_thread(self.tools)
 
         async def shown(result: TickResult) -> bool:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -127,13 +126,26 @@ def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "0.0.0.0",
     sandbox: SandboxOption = False,
     config: ConfigOption = None,
+    log_format: Annotated[
+        str,
+        typer.Option(
+            "--log-format",
+            help="json: one JSON object a line (Cloud Logging); text: readable; "
+            "auto: json unless stderr is a terminal.",
+            click_type=click.Choice(["auto", "json", "text"]),
+        ),
+    ] = "auto",
 ) -> None:
     """Serve the Slack app: POST /slack/events and GET /healthz over HTTP.
 
     Reads SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET from the environment; with SLACK_APP_TOKEN set
     it connects over Socket Mode instead; OPSBOT_SLACK_API_URL points it at another Slack Web API.
     With --sandbox it serves the embedded sandbox and its Slack console, like `opsbot sandbox`.
+    Every mutation is logged at INFO beside the audit table.
     """
+    from opsbot.logs import configure_logging
+
+    configure_logging(log_format, serving=True)  # type: ignore[arg-type]
     profile_path = resolve_profile_path(config)
     profile = load_profile(profile_path)
     if sandbox:
@@ -158,6 +170,9 @@ def sandbox_command(
     Starts the platform's emulators (BigQuery, Cloud Run, the monorepo), a Slack emulator with a
     web console, and the bot wired to them; prints the console's URL. Ctrl-C stops everything.
     """
+    from opsbot.logs import configure_logging
+
+    configure_logging("text", serving=True)
     profile_path = resolve_profile_path(config)
     _run_sandbox(load_profile(profile_path), profile_path, port, console_port)
 
@@ -216,8 +231,9 @@ def _root(
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: map every failure to a one-line message and an exit code a scheduler can trust."""
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("google.auth").setLevel(logging.ERROR)  # we say what to do ourselves
+    from opsbot.logs import configure_logging
+
+    configure_logging("text")  # `serve` turns on structured lines and INFO for itself
     command = typer.main.get_command(app)
     err = stderr()
     try:

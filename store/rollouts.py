@@ -6,6 +6,7 @@ names the expected state and version, and only the first to commit matches.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,6 +20,8 @@ from store.errors import ServiceBusy
 from store.schema import AuditEntry, IdempotencyKey, Rollout, ServiceLock
 from store.states import NO_OPERATION, TERMINAL, RolloutState, Seen
 from store.views import Approval, AuditView, RolloutView
+
+log = logging.getLogger("opsbot.audit")
 
 __all__ = ["Seen", "ServiceBusy", "Store"]
 
@@ -175,6 +178,7 @@ class Store:
         result: str,
     ) -> None:
         """An audit entry for something that is not a transition (a refusal, a rollback)."""
+        _log_audit(actor, action, service, rollout_id, result)
         with self.database.session() as session:
             session.add(
                 AuditEntry(
@@ -245,6 +249,7 @@ class Store:
         arguments: dict[str, Any],
         result: str,
     ) -> None:
+        _log_audit(actor, action, rollout.service, rollout.id, result, arguments)
         session.add(
             AuditEntry(
                 at=self.clock(),
@@ -256,6 +261,33 @@ class Store:
                 result=result,
             )
         )
+
+
+def _log_audit(
+    actor: str,
+    action: str,
+    service: str | None,
+    rollout_id: int | None,
+    result: str,
+    arguments: dict[str, Any] | None = None,
+) -> None:
+    """Every mutation at INFO, beside its audit row (structured when serving)."""
+    log.info(
+        "%s by %s%s: %s",
+        action,
+        actor,
+        f" on {service}" if service else "",
+        result,
+        extra={
+            "audit": {
+                "action": action,
+                "actor": actor,
+                "service": service,
+                "arguments": _plain(arguments or {}),
+            },
+            "rollout_id": rollout_id,
+        },
+    )
 
 
 def _plain(changes: dict[str, Any]) -> dict[str, Any]:
