@@ -1,5 +1,7 @@
 # opsbot for Cloud Run: `opsbot serve` on $PORT as a non-root user.
-FROM python:3.11-slim AS build
+# The base names its Debian release: `python:3.11-slim` moved from bookworm to trixie in August
+# 2025, and the git pin below is bookworm's. Change both together (tests/unit/test_dockerfile.py).
+FROM python:3.11-slim-bookworm AS build
 WORKDIR /src
 COPY pyproject.toml README.md opsbot.toml ./
 COPY adapters ./adapters
@@ -13,7 +15,7 @@ COPY sandbox ./sandbox
 COPY store ./store
 RUN pip install --no-cache-dir --prefix=/install .
 
-FROM python:3.11-slim
+FROM python:3.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PORT=8080
@@ -26,4 +28,5 @@ COPY --from=build /install /usr/local
 USER 10001
 WORKDIR /home/opsbot
 EXPOSE 8080
-CMD ["opsbot", "serve"]
+# Logs are one JSON object a line on stderr: Cloud Logging's structured entries.
+CMD ["opsbot", "serve", "--log-format", "json"]
