@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from adapters.warehouse import ParamValue, Query, Row, WarehouseError
+from adapters.warehouse import ParamValue, Query, Row, WarehouseError, bind_tables
 from config import Profile
 
 if TYPE_CHECKING:
@@ -93,6 +93,34 @@ class BigQueryWarehouse:
             endpoint=endpoint,
         )
 
+    def can_read(self, table: str) -> str | None:
+        """None when a query may read `table` (a dry run: nothing billed); else why not.
+
+        The platform's tables require a partition filter on game_date, so the dry run has one;
+        a table without that column is tried without it.
+        """
+        from google.api_core import exceptions as gexc
+        from google.cloud import bigquery
+
+        config = bigquery.QueryJobConfig(dry_run=True, use_legacy_sql=False)
+        filtered = "SELECT 1 AS readable FROM $table WHERE game_date = CURRENT_DATE() LIMIT 0"
+        for template in (filtered, "SELECT 1 AS readable FROM $table LIMIT 0"):
+            sql = bind_tables(template, {"table": table})
+            try:
+                self._client.query(sql, job_config=config, timeout=self._timeout_s)
+                return None
+            except gexc.Forbidden as exc:
+                return f"permission denied: {_first_error(exc)}"
+            except gexc.NotFound as exc:
+                return f"not found: {_first_error(exc)}"
+            except gexc.BadRequest as exc:
+                if "game_date" in _first_error(exc) and template is filtered:
+                    continue  # no game_date column: try it unfiltered
+                return f"BigQuery refused a dry run: {_first_error(exc)}"
+            except gexc.GoogleAPICallError as exc:
+                return f"BigQuery refused a dry run: {_first_error(exc)}"
+        return None
+
     def run(self, query: Query) -> list[Row]:
         from google.api_core import exceptions as gexc
         from google.cloud import bigquery
@@ -138,3 +166,11 @@ class BigQueryWarehouse:
             ) from exc
         except rexc.ConnectionError as exc:
             raise WarehouseError(f"cannot reach BigQuery reading {where}: {exc}") from exc
+
+
+def _first_error(error: Any) -> str:
+    """BigQuery's own words for an error, without the request URL and job id around them."""
+    for detail in getattr(error, "errors", None) or []:
+        if isinstance(detail, dict) and detail.get("message"):
+            return str(detail["message"])
+    return str(getattr(error, "message", error)).split("\n")[0]

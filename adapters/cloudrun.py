@@ -204,6 +204,19 @@ class CloudRun:
             found = [_revision(r) for _, r in zip(range(limit), pages, strict=False)]
         return sorted(found, key=lambda r: r.created, reverse=True)
 
+    def permissions(self, service: str, wanted: tuple[str, ...]) -> set[str]:
+        """Which of `wanted` the caller holds on the service (testIamPermissions)."""
+        from google.iam.v1 import iam_policy_pb2
+
+        with _translated_errors(f"permissions on {service}"):
+            answer = self._services.test_iam_permissions(
+                request=iam_policy_pb2.TestIamPermissionsRequest(
+                    resource=self.service_path(service), permissions=list(wanted)
+                ),
+                timeout=self._timeout_s,
+            )
+        return set(answer.permissions)
+
     # --- writes -------------------------------------------------------------------------------
     #
     # Every write is a long-running operation: Cloud Run answers at once with `done: false` and

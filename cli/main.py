@@ -18,6 +18,7 @@ from adapters.errors import AdapterError
 from adapters.git import RepoNotFound
 from checks.registry import enabled_checks
 from cli.deploy import deploy_command
+from cli.doctor import doctor
 from cli.drift_output import print_contains, print_drift
 from cli.health_output import health_progress, print_report
 from cli.options import ConfigOption, JsonOption, PortOption, SandboxOption, announce, stderr
@@ -205,6 +206,7 @@ def _run_sandbox(profile: Profile, profile_path: Path, port: int, console_port: 
 
 
 app.command("deploy")(deploy_command)
+app.command("doctor")(doctor)
 app.command("rollback")(rollback)
 app.command("rollouts")(rollouts)
 

@@ -210,6 +210,8 @@ def sandbox_bot(
 
     slack = SlackEmulator()
     slack.workspace.leave(platform.faults.slack.not_in_channel)
+    missing = platform.faults.slack.missing_scopes
+    slack.workspace.scopes = [s for s in slack.workspace.scopes if s not in missing]
     slack.start(port=console_port)
     state = tempfile.TemporaryDirectory(prefix="opsbot-sandbox-state-")
     store = BackgroundStore(store_url or sqlite_url(Path(state.name) / "opsbot.db")).start()

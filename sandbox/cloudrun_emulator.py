@@ -21,6 +21,7 @@ _SERVICES = re.compile(rf"^/v2/({_LOCATION})/services$")
 _SERVICE = re.compile(rf"^/v2/({_LOCATION}/services/[^/]+)$")
 _REVISIONS = re.compile(rf"^/v2/({_LOCATION}/services/[^/]+)/revisions$")
 _REVISION = re.compile(rf"^/v2/({_LOCATION}/services/[^/]+/revisions/[^/]+)$")
+_TEST_PERMISSIONS = re.compile(rf"^/v2/({_LOCATION}/services/[^/:]+):testIamPermissions$")
 _OPERATION = re.compile(rf"^/v2/({_LOCATION}/operations/[^/]+)$")
 DEFAULT_PAGE_SIZE = 100
 
@@ -42,6 +43,7 @@ class CloudRunEmulator(JsonApi):
         self.received: list[ReceivedCall] = []
         self.latency_s = 0.0  # injected before every answer (timeout tests, benchmarks)
         self.refuse_writes = 0  # the next N service updates are refused (403), as without IAM
+        self.denied_permissions: set[str] = set()  # what testIamPermissions leaves out
         # Run once just before the next service update is handled: someone else's write racing
         # opsbot's (a gcloud deploy between opsbot's read and its write).
         self.before_next_write: Callable[[], None] | None = None
@@ -53,6 +55,10 @@ class CloudRunEmulator(JsonApi):
         if self.latency_s > 0:
             self.stopping.wait(self.latency_s)
         state = self.state
+        if method == "POST" and (m := _TEST_PERMISSIONS.match(path)):
+            state.get_service(m[1])  # 404 for a service that does not exist
+            asked = [str(p) for p in body.get("permissions", [])]
+            return {"permissions": [p for p in asked if p not in self.denied_permissions]}
         if method == "GET" and (m := _SERVICES.match(path)):
             return _page("services", state.list_services(m[1]), query)
         if m := _SERVICE.match(path):

@@ -24,6 +24,7 @@ class _Section(BaseModel):
 class CloudRunFaults(_Section):
     operation_s: float = Field(default=DEMO_OPERATION_S, ge=0)  # every write's operation
     fail_images: list[str] = Field(default_factory=list)  # image tags (commits) that never start
+    denied_permissions: list[str] = Field(default_factory=list)  # left out of testIamPermissions
 
     def image_fails(self, image: str) -> bool:
         tag = image.rsplit(":", 1)[-1]
@@ -36,10 +37,12 @@ class MonitoringFaults(_Section):
 
 class SlackFaults(_Section):
     not_in_channel: list[str] = Field(default_factory=list)  # channels the bot is not in
+    missing_scopes: list[str] = Field(default_factory=list)  # not granted to the bot token
 
 
 class BigQueryFaults(_Section):
     query_s: float = Field(default=0.0, ge=0)  # each query job runs this long
+    denied_tables: list[str] = Field(default_factory=list)  # dataset.table the caller cannot read
 
 
 class LoggingFaults(_Section):

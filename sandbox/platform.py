@@ -78,6 +78,8 @@ class Sandbox:
         state.image_exists = lambda image: built(image) and not faults.cloud_run.image_fails(image)
         state.operation_s = faults.cloud_run.operation_s
         self.bigquery.query_s = faults.bigquery.query_s
+        self.bigquery.denied_tables.update(faults.bigquery.denied_tables)
+        self.cloud_run.denied_permissions.update(faults.cloud_run.denied_permissions)
         self.bad_commit = bad_commit(self.repo_path)
         self.traffic = TrafficModel(state, rates(), behaviour_of(self.bad_commit))
         self.monitoring = MonitoringEmulator(

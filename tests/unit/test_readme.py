@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from commands.doctor import roles_table
 from tests.conftest import ROOT
 
 
@@ -25,3 +26,9 @@ def test_the_quickstart_has_exactly_two_command_lines() -> None:
 def test_ci_runs_the_readme_test_command() -> None:
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
     assert quickstart_lines()[1] in ci
+
+
+def test_the_readme_lists_the_roles_opsbot_doctor_checks() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    indented = "\n".join("   " + line for line in roles_table().splitlines())
+    assert indented in readme
