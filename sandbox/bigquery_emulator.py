@@ -180,6 +180,22 @@ _JOBS = re.compile(r"^/bigquery/v2/projects/([^/]+)/jobs$")
 _JOB = re.compile(r"^/bigquery/v2/projects/([^/]+)/jobs/([^/]+?)(/cancel)?$")
 _TABLE = re.compile(r"^/bigquery/v2/projects/([^/]+)/datasets/([^/]+)/tables/([^/]+?)(/data)?$")
 ANON_DATASET = "_sandbox_anonymous"
+# jobs.query fields that are the request's, not the job's query configuration
+QUERY_REQUEST_ONLY = frozenset(
+    {
+        "kind",
+        "dryRun",
+        "maxResults",
+        "requestId",
+        "location",
+        "timeoutMs",
+        "jobCreationMode",
+        "formatOptions",
+        "preserveNulls",
+        "labels",
+        "jobTimeoutMs",
+    }
+)
 WAIT_CAP_S = 10.0  # BigQuery's default, and longest, wait of jobs.query
 
 
@@ -324,11 +340,7 @@ class BigQueryEmulator(JsonApi):
         with self._lock:
             self.calls.append(f"{method} {path}")
         if method == "POST" and (m := _QUERIES.match(path)):
-            config = {
-                k: v
-                for k, v in body.items()
-                if k not in ("dryRun", "maxResults", "requestId", "location")
-            }
+            config = {k: v for k, v in body.items() if k not in QUERY_REQUEST_ONLY}
             job = self.run_job(
                 m[1],
                 config,

@@ -50,6 +50,11 @@ class CloudRunEmulator(JsonApi):
         self._lock = threading.Lock()
 
     def route(self, method: str, path: str, query: Query, body: dict[str, Any]) -> dict[str, Any]:
+        """The answer as Cloud Run's REST API writes it: enums by name (the state keeps numbers)."""
+        answer: dict[str, Any] = _named_enums(self._answer(method, path, query, body))
+        return answer
+
+    def _answer(self, method: str, path: str, query: Query, body: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
             self.received.append(ReceivedCall(method, path))
         if self.latency_s > 0:
@@ -86,6 +91,41 @@ class CloudRunEmulator(JsonApi):
         if method == "GET" and (m := _OPERATION.match(path)):
             return state.get_operation(m[1])
         raise GoogleApiError(404, "notFound", f"Not found: {method} {path}")
+
+
+_TRAFFIC_TYPE = {
+    1: "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST",
+    2: "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION",
+}
+_CONDITION_STATE = {
+    1: "CONDITION_PENDING",
+    2: "CONDITION_RECONCILING",
+    3: "CONDITION_FAILED",
+    4: "CONDITION_SUCCEEDED",
+}
+_INGRESS = {1: "INGRESS_TRAFFIC_ALL", 2: "INGRESS_TRAFFIC_INTERNAL_ONLY"}
+
+
+def _named_enums(value: Any, key: str = "") -> Any:
+    """Enum fields by name, as proto3 JSON (and so the REST API) writes them."""
+    if isinstance(value, list):
+        return [_named_enums(item, key) for item in value]
+    if not isinstance(value, dict):
+        return value
+    named: dict[str, Any] = {}
+    for field, item in value.items():
+        if field == "type" and key in ("traffic", "trafficStatuses") and isinstance(item, int):
+            item = _TRAFFIC_TYPE.get(item, item)
+        elif (
+            field == "state"
+            and key in ("conditions", "terminalCondition")
+            and isinstance(item, int)
+        ):
+            item = _CONDITION_STATE.get(item, item)
+        elif field == "ingress" and isinstance(item, int):
+            item = _INGRESS.get(item, item)
+        named[field] = _named_enums(item, field)
+    return named
 
 
 def _page(kind: str, items: list[dict[str, Any]], query: Query) -> dict[str, Any]:

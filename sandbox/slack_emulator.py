@@ -264,7 +264,7 @@ class SlackEmulator:
             message = ws.post(
                 args.get("channel"), args.get("text"), args.get("blocks"), BOT_USER.id
             )
-            return {"channel": message.channel, "ts": message.ts, "message": message.to_json()}
+            return {"channel": message.channel, "ts": message.ts, "message": message.to_api()}
         if method == "conversations.info":
             return {"channel": ws.channel_info(ws.channel(args.get("channel")))}
         if method == "conversations.list":
@@ -274,7 +274,15 @@ class SlackEmulator:
             message = ws.update(
                 args.get("channel"), args.get("ts"), args.get("text"), args.get("blocks")
             )
-            return {"channel": message.channel, "ts": message.ts, "text": message.text}
+            return {
+                "channel": message.channel,
+                "ts": message.ts,
+                "text": message.text,
+                "message": message.to_api(),
+            }
+        if method == "chat.delete":
+            deleted = ws.delete(args.get("channel"), args.get("ts"))
+            return {"channel": deleted.channel, "ts": deleted.ts}
         if method == "chat.postEphemeral":
             user = str(args.get("user", ""))
             if user not in ws.users:

@@ -15,6 +15,7 @@ from slack_sdk.models.views import View
 
 from sandbox.slack_delivery import trigger_id
 
+BOT_USER_ID = "U0OPSBOT00"  # BOT_USER.id
 MAX_BLOCKS = 50
 MAX_MESSAGE_TEXT = 40_000
 MAX_MODAL_BLOCKS = 100
@@ -72,6 +73,20 @@ class Message:
             "ephemeral_to": self.ephemeral_to,
             "edits": self.edits,
         }
+
+    def to_api(self) -> dict[str, Any]:
+        """The message object as the Web API returns it (chat.postMessage's `message`)."""
+        found: dict[str, Any] = {
+            "type": "message",
+            "ts": self.ts,
+            "text": self.text,
+            "user": self.user,
+        }
+        if self.user == BOT_USER_ID:
+            found["bot_id"] = "B0OPSBOT00"
+        if self.blocks:
+            found["blocks"] = self.blocks
+        return found
 
 
 @dataclass
@@ -244,6 +259,17 @@ class Workspace:
             if message.channel == channel_id and message.ts == ts:
                 return message
         raise SlackError("message_not_found")
+
+    def delete(self, channel_ref: Any, ts: Any) -> Message:
+        """chat.delete: a bot may delete what it posted."""
+        channel = self.channel(channel_ref)
+        with self._changed:
+            message = self.find(channel.id, str(ts))
+            if message.user != BOT_USER.id or message.ephemeral_to is not None:
+                raise SlackError("cant_delete_message")
+            self.messages.remove(message)
+            self._bump()
+            return message
 
     def update(self, channel_ref: Any, ts: Any, text: Any, blocks: Any) -> Message:
         channel = self.channel(channel_ref)
