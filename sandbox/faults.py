@@ -13,6 +13,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from config import ConfigError
+
 FAULTS_ENV = "OPSBOT_SANDBOX_FAULTS"
 DEMO_OPERATION_S = 3.0
 
@@ -57,7 +59,7 @@ class FaultPlan(_Section):
     logging: LoggingFaults = LoggingFaults()
 
 
-class FaultPlanError(ValueError):
+class FaultPlanError(ConfigError):
     """The plan named by $OPSBOT_SANDBOX_FAULTS cannot be read; the message says how to fix it."""
 
 

@@ -181,11 +181,9 @@ def settle_canary(
             )
         tools.cloud_run.finish_revision(rollout.service, canary, rollout.operation)
     except RevisionNotReady as exc:
-        return fail_step(
-            tools.cloud_run, tools.store, rollout, actor, CloudRunError(f"{exc}; no traffic moved")
-        )
+        return _failed_before_traffic(tools, rollout, actor, f"{exc}; no traffic moved")
     except CloudRunError as exc:
-        return fail_step(tools.cloud_run, tools.store, rollout, actor, exc)
+        return _failed_before_traffic(tools, rollout, actor, str(exc))
     moving = tools.store.transition(
         Seen.of(rollout),
         to=RolloutState.CANARY,
@@ -201,6 +199,19 @@ def settle_canary(
     except CloudRunError as exc:
         return fail_step(tools.cloud_run, tools.store, moving, actor, exc)
     return moving
+
+
+def _failed_before_traffic(
+    tools: DeployTools, rollout: RolloutView, actor: str, reason: str
+) -> RolloutView | None:
+    """FAILED while the canary had no traffic: nothing to restore, so nothing is written."""
+    return tools.store.transition(
+        Seen.of(rollout),
+        to=RolloutState.FAILED,
+        actor=actor,
+        action="deploy.failed",
+        reason=reason,
+    )
 
 
 def create_canary(profile: Profile, tools: DeployTools, rollout: RolloutView, canary: str) -> None:

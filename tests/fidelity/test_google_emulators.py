@@ -212,7 +212,7 @@ def test_monitoring_points_carry_the_value_their_series_declares() -> None:
                 alignment_period={"seconds": 60}, per_series_aligner=how
             ),
         )
-        answer = world.monitoring._list_time_series(request, context=None)  # type: ignore[arg-type]
+        answer = world.monitoring._list_time_series(request, context=None)
         assert answer.time_series
         for series in answer.time_series:
             field = value_field[int(series.value_type)]

@@ -60,7 +60,7 @@ def _refused(method: str, call: Any) -> None:
     with pytest.raises(SlackApiError) as refused, warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # slack_sdk's advice on a call meant to fail
         call()
-    body = dict(refused.value.response.data)  # type: ignore[arg-type]
+    body = dict(refused.value.response.data)
     if body.get("error") in SPEC_LACKS:
         return
     _conforms(method, body)

@@ -111,6 +111,7 @@ def test_an_image_that_cannot_start_fails_the_rollout_with_cloud_runs_error_and_
     )
     assert all(split == {STABLE: 100} for _, split in splits)
     assert world.tools.store.lock_holder("alpha") is None
+    assert world.cloud_run_writes() == 1  # the creation only: nothing to restore
 
 
 def test_a_revision_not_ready_by_the_deadline_fails_the_rollout_saying_so(
@@ -123,8 +124,10 @@ def test_a_revision_not_ready_by_the_deadline_fails_the_rollout_saying_so(
     world.advance(301)
     result = tick(PROFILE, world.tools, rollout_id)
     assert result is not None and result.tick is Tick.FAILED
+    assert result.rollout.state is RolloutState.FAILED
     assert "not ready after 600 s" in (result.rollout.reason or "")
     assert world.serving() == [(STABLE, 100)]
+    assert world.cloud_run_writes() == 1  # the creation only: nothing to restore
 
 
 def test_a_gcloud_deploy_between_read_and_write_is_never_overwritten(world: DeployWorld) -> None:
