@@ -34,9 +34,12 @@ class Platform:
         open_warehouse: Callable[[], Warehouse],
         open_drift_sources: Callable[[], DriftSources],
         open_deploy_tools: Callable[[Store], DeployTools] | None = None,
+        *,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.profile = profile
-        self.now = now
+        self.now = now  # the time this run reports at (fixed for a report)
+        self.clock = clock or (lambda: now)  # the time as it passes (rollouts, the store)
         self._open_deploy_tools = open_deploy_tools
         self._open_warehouse = open_warehouse
         self._open_drift_sources = open_drift_sources

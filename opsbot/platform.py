@@ -25,7 +25,12 @@ if TYPE_CHECKING:
 
 
 T = TypeVar("T")
-SANDBOX_DEPLOY = {"interval_s": 15.0, "min_requests": 20, "watch_minutes": 0.5}  # a demo in minutes
+SANDBOX_DEPLOY = {  # a demo in minutes
+    "interval_s": 15.0,
+    "min_requests": 20,
+    "watch_minutes": 0.5,
+    "operation_poll_s": 1.0,
+}
 NO_CREDENTIALS = (
     "no Google credentials: run `gcloud auth application-default login`, or try --sandbox"
 )
@@ -72,7 +77,12 @@ def _production(profile: Profile, profile_path: Path) -> Platform:
         )
 
     platform = Platform(
-        profile, datetime.now(UTC), open_warehouse, open_drift_sources, open_deploy_tools
+        profile,
+        datetime.now(UTC),
+        open_warehouse,
+        open_drift_sources,
+        open_deploy_tools,
+        clock=lambda: datetime.now(UTC),
     )
     return platform
 
@@ -133,6 +143,7 @@ def sandbox_platforms(profile: Profile, running: Sandbox) -> Callable[[], Platfo
         lambda: warehouse,
         lambda: sandbox_drift_sources(profile, running),
         lambda store: sandbox_deploy_tools(profile, running, store),
+        clock=running.clock,
     )
 
 

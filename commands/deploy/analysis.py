@@ -45,7 +45,12 @@ def analyse(
     output = _output(profile, tools, rollout, (canary, start), (stable, stable_since), end)
     analysis = judge(canary, stable, profile.deploy, _data(tools, rollout), errors, output)
     if analysis.verdict is Verdict.INSUFFICIENT:
-        return StepOutcome(rollout, analysis)
+        # Recorded like any analysis, so the next is due an interval from now (never at once,
+        # which would poll Monitoring in a loop while a quiet canary gathers requests).
+        waited = tools.store.transition(
+            Seen.of(rollout), to=state, actor=actor, action="deploy.analysis.insufficient"
+        )
+        return StepOutcome(waited or rollout, analysis)
     failures = rollout.failures + 1 if analysis.verdict is Verdict.FAIL else 0
     if failures >= profile.deploy.failures_to_roll_back:
         reason = f"{failures} failing analyses in a row: " + "; ".join(analysis.reasons)

@@ -8,6 +8,7 @@ from pathlib import Path
 from commands.deploy.checklist import prepare
 from commands.deploy.driver import Tick, active_rollouts, tick
 from commands.deploy.lifecycle import begin, promote, start_canary
+from commands.deploy.verdict import Verdict
 from store.database import Database
 from store.location import sqlite_url
 from store.rollouts import Store
@@ -82,3 +83,22 @@ def test_an_unapproved_canary_expires_and_rolls_back_saying_so(world: DeployWorl
     assert result is not None and result.tick is Tick.EXPIRED
     assert result.rollout.reason == "approval expired: not promoted within 4 h"
     assert world.serving() == [(STABLE, 100)]
+
+
+def test_an_analysis_without_enough_requests_waits_a_full_interval_before_the_next(
+    world: DeployWorld,
+) -> None:
+    """A quiet canary is judged once an interval, never in a loop against Cloud Monitoring."""
+    quiet = deploy_profile(min_requests=100_000)
+    checklist = prepare(quiet, world.tools, "alpha", world.sha["alpha: faster features"])
+    rollout = begin(quiet, world.tools, checklist, DEPLOYER)
+    start_canary(quiet, world.tools, rollout.id, DEPLOYER)
+    world.advance(300)
+    first = tick(quiet, world.tools, rollout.id)
+    assert first is not None and first.outcome is not None
+    assert first.outcome.analysis.verdict is Verdict.INSUFFICIENT
+    again = tick(quiet, world.tools, rollout.id)
+    assert again is not None and again.tick is Tick.WAITING
+    world.advance(300)
+    later = tick(quiet, world.tools, rollout.id)
+    assert later is not None and later.tick is Tick.ANALYSED
