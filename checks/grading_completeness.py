@@ -81,9 +81,15 @@ class GradingCompleteness(WarehouseCheck):
         )
 
     def evaluate(self, data: list[Row], ctx: CheckContext) -> CheckResult:
+        """Each finished date judged on its own: a model is as bad as its worst date.
+
+        A date below the bar is that severity from the first day its grading is due (the day
+        after its games) until it is graded or leaves the window; averaging over the window
+        would dilute a day with no grading at all into an OK.
+        """
         c = self.config
         window = self.window(ctx.as_of)
-        threshold = f"OK ≥ {c.ok_min:g}%, WARN ≥ {c.warn_min:g}% graded, per model"
+        threshold = f"OK ≥ {c.ok_min:g}%, WARN ≥ {c.warn_min:g}% graded, per model and date"
         if not data:
             return CheckResult(
                 name=self.name,
@@ -93,51 +99,28 @@ class GradingCompleteness(WarehouseCheck):
                 threshold=threshold,
                 window=window,
             )
-        totals: dict[str, dict[str, int]] = defaultdict(
-            lambda: {"gradable": 0, "graded": 0, "actuals": 0}
-        )
-        behind: dict[str, list[date]] = defaultdict(list)
-        dates: set[date] = set()
+        by_model: dict[str, list[Row]] = defaultdict(list)
         for row in data:
-            model, day = row["system_id"], row["game_date"]
-            dates.add(day)
-            totals[model]["gradable"] += row["gradable"]
-            totals[model]["graded"] += row["graded"]
-            totals[model]["actuals"] += row["with_actuals"]
-            if pct(row["graded"], row["gradable"]) < c.ok_min:
-                behind[model].append(day)
-        breakdown: list[dict[str, Any]] = []
-        for model in sorted(totals):
-            t = totals[model]
-            graded_pct = pct(t["graded"], t["gradable"])
-            breakdown.append(
-                {
-                    "model": model,
-                    "status": floor_status(graded_pct, c.ok_min, c.warn_min).value,
-                    "gradable": t["gradable"],
-                    "graded": t["graded"],
-                    "graded_pct": graded_pct,
-                    "with_actuals": t["actuals"],
-                    "with_actuals_pct": pct(t["actuals"], t["gradable"]),
-                    "dates_behind": [d.isoformat() for d in sorted(behind[model])],
-                }
-            )
-        worst_row = min(breakdown, key=lambda b: b["graded_pct"])
+            by_model[row["system_id"]].append(row)
+        dates = {row["game_date"] for row in data}
+        breakdown = [self._model(model, rows) for model, rows in sorted(by_model.items())]
+        worst_model = min(breakdown, key=lambda b: (b["worst_date_pct"], b["model"]))
         status = worst(*(Status(b["status"]) for b in breakdown))
         failing = [b for b in breakdown if b["status"] != Status.OK.value]
         detail = (
-            f"lowest: {worst_row['model']} {worst_row['graded_pct']:.1f}% graded "
-            f"({worst_row['with_actuals_pct']:.1f}% have actuals) over {len(dates)} finished dates"
+            f"lowest: {worst_model['model']} {worst_model['worst_date_pct']:.1f}% graded on "
+            f"{worst_model['worst_date']} ({worst_model['with_actuals_pct']:.1f}% of its window "
+            f"has actuals); {len(dates)} finished dates"
         )
         if failing:
             detail += "; below target: " + ", ".join(
-                f"{b['model']} {b['graded_pct']:.1f}%" for b in failing
+                f"{b['model']} on {_dates(b['dates_behind'])}" for b in failing
             )
         ungraded = sorted({d for b in failing for d in b["dates_behind"]})
         return CheckResult(
             name=self.name,
             status=status,
-            value=worst_row["graded_pct"],
+            value=worst_model["worst_date_pct"],
             unit="%",
             threshold=threshold,
             window=window,
@@ -146,6 +129,35 @@ class GradingCompleteness(WarehouseCheck):
             breakdown=breakdown,
         )
 
+    def _model(self, model: str, rows: list[Row]) -> dict[str, Any]:
+        c = self.config
+        per_date = sorted((row["game_date"], pct(row["graded"], row["gradable"])) for row in rows)
+        worst_day, worst_pct = min(per_date, key=lambda d: (d[1], d[0]))
+        gradable = sum(row["gradable"] for row in rows)
+        graded = sum(row["graded"] for row in rows)
+        actuals = sum(row["with_actuals"] for row in rows)
+        return {
+            "model": model,
+            "status": worst(*(floor_status(p, c.ok_min, c.warn_min) for _, p in per_date)).value,
+            "worst_date": worst_day.isoformat(),
+            "worst_date_pct": worst_pct,
+            "gradable": gradable,
+            "graded": graded,
+            "graded_pct": pct(graded, gradable),
+            "with_actuals_pct": pct(actuals, gradable),
+            "dates_behind": [d.isoformat() for d, p in per_date if p < c.ok_min],
+        }
+
     def _action(self, days: list[str]) -> str | None:
         commands = [render_action(self.config.action, date=day) for day in days]
         return "\n".join(c for c in commands if c) or None
+
+
+def _dates(days: list[str]) -> str:
+    """A list of ISO dates, short: one, a range of consecutive ones, or a count."""
+    if len(days) == 1:
+        return days[0]
+    first, last = date.fromisoformat(days[0]), date.fromisoformat(days[-1])
+    if (last - first).days + 1 == len(days):
+        return f"{days[0]}..{days[-1][5:]}"
+    return f"{len(days)} dates ({days[0]}..{days[-1][5:]})"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from adapters.warehouse import Query, Row
-from checks.base import CheckContext, WarehouseCheck, render_action
+from checks.base import CheckContext, WarehouseCheck, floor_status, pct, render_action
 from checks.result import CheckResult, Status, Window
 from config import RecentPredictionsConfig
 
@@ -36,23 +36,23 @@ class RecentPredictions(WarehouseCheck):
             tables=(tables.predictions, tables.schedule),
         )
 
-    def thresholds(self, games: int) -> tuple[float, float]:
-        """(ok_above, warn_above), scaled down on a slate lighter than full_slate_games."""
-        c = self.config
-        scale = min(1.0, games / c.full_slate_games)
-        return c.ok_above * scale, c.warn_above * scale
+    def expected(self, games: int) -> int:
+        """Predictions a slate of `games` should have: one per active player."""
+        return games * self.config.players_per_game
 
     def evaluate(self, data: list[Row], ctx: CheckContext) -> CheckResult:
         c = self.config
         day = ctx.as_of
         games = int(data[0]["games"]) if data else 0
         predictions = int(data[0]["predictions"]) if data else 0
-        ok_above, warn_above = self.thresholds(max(games, 1))
+        expected = self.expected(games)
         template = CheckResult(
             name=self.name,
             status=Status.NOT_APPLICABLE,
             detail="",
-            threshold=f"OK > {ok_above:g}, WARN > {warn_above:g} ({c.model}, {games} games)",
+            unit="%",
+            threshold=f"OK ≥ {c.ok_min:g}%, WARN ≥ {c.warn_min:g}% of {expected} expected "
+            f"({games} games × {c.players_per_game} players)",
             window=Window.day(day),
         )
         if games == 0:
@@ -64,19 +64,16 @@ class RecentPredictions(WarehouseCheck):
                 detail=f"predictions are generated from {c.generation_hour:02d}:00 ET; "
                 f"it is {now:%H:%M} ET",
             )
-        if predictions > ok_above:
-            status = Status.OK
-        elif predictions > warn_above:
-            status = Status.WARN
-        else:
-            status = Status.CRITICAL
+        share = pct(predictions, expected)
+        status = floor_status(share, c.ok_min, c.warn_min)
         action = None
         if status is not Status.OK:
             action = render_action(c.action, date=day.isoformat(), model=c.model)
         return replace(
             template,
             status=status,
-            value=float(predictions),
-            detail=f"{predictions} active {c.model} predictions for {games} games on {day}",
+            value=share,
+            detail=f"{predictions} of {expected} expected active {c.model} predictions "
+            f"({share:.0f}%) for {games} games on {day}",
             action=action,
         )

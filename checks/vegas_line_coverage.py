@@ -83,6 +83,14 @@ class VegasLineCoverage(WarehouseCheck):
         )
         if games == 0:
             return replace(template, detail=f"no games on {ctx.as_of}")
+        now = ctx.game_now
+        if ctx.as_of not in daily and ctx.as_of_is_today and now.hour < c.features_hour:
+            return replace(
+                template,
+                baseline=baseline,
+                detail=f"today's features are due from {c.features_hour:02d}:00 ET; "
+                f"it is {now:%H:%M} ET",
+            )
         if ctx.as_of not in daily:
             return replace(
                 template,

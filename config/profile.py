@@ -118,6 +118,7 @@ class VegasLineCoverageConfig(FloorThresholds):
     baseline_min_game_days: int = Field(default=7, ge=1)
     baseline_warn_drop: float = Field(default=0.25, gt=0, lt=1)
     baseline_critical_drop: float = Field(default=0.5, gt=0, lt=1)
+    features_hour: int = Field(default=10, ge=0, le=23)  # ET: today's features are due by then
     action: Annotated[str | None, _action_template(("date",))] = None
 
 
@@ -148,12 +149,14 @@ class Phase3CompletionConfig(Strict):
     action: Annotated[str | None, _action_template(("date", "missing"))] = None
 
 
-class RecentPredictionsConfig(Strict):
+class RecentPredictionsConfig(FloorThresholds):
+    """Shares of the slate's expected predictions: games × players_per_game, both ways."""
+
     model: str = "catboost_v9"
-    ok_above: int = Field(default=100, ge=0)
-    warn_above: int = Field(default=50, ge=0)
+    ok_min: Percent = 80.0
+    warn_min: Percent = 25.0
+    players_per_game: int = Field(default=26, ge=1)  # 13 active players a team
     generation_hour: int = Field(default=12, ge=0, le=23)
-    full_slate_games: int = Field(default=4, ge=1)
     action: Annotated[str | None, _action_template(("date", "model"))] = None
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from config import ConfigError
 from sandbox.bigquery_emulator import BigQueryEmulator
 from sandbox.cloudrun_emulator import CloudRunEmulator
 from sandbox.cloudrun_state import CloudRunState
@@ -31,9 +32,15 @@ def sandbox_now() -> datetime:
     configured = os.environ.get("OPSBOT_SANDBOX_NOW")
     if not configured:
         return SANDBOX_NOW
-    parsed = datetime.fromisoformat(configured)
+    example = "e.g. OPSBOT_SANDBOX_NOW=2026-02-05T18:00:00+00:00"
+    try:
+        parsed = datetime.fromisoformat(configured)
+    except ValueError:
+        raise ConfigError(
+            f"OPSBOT_SANDBOX_NOW={configured!r} is not an ISO 8601 time ({example})"
+        ) from None
     if parsed.tzinfo is None:
-        raise ValueError("OPSBOT_SANDBOX_NOW needs a UTC offset, e.g. 2026-02-05T18:00:00+00:00")
+        raise ConfigError(f"OPSBOT_SANDBOX_NOW={configured!r} needs a UTC offset ({example})")
     return parsed
 
 

@@ -146,3 +146,12 @@ def test_without_credentials_the_real_platform_exits_5_saying_what_to_do(tmp_pat
     assert done.returncode == 5
     assert "gcloud auth application-default login" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_sandbox_clock_without_a_utc_offset_is_a_config_error_not_a_traceback() -> None:
+    done = opsbot("health", "--sandbox", env={"OPSBOT_SANDBOX_NOW": "2026-02-05T18:00:00"})
+    assert done.returncode == 4, done.stderr  # the configuration exit code, not DEGRADED's 1
+    assert "OPSBOT_SANDBOX_NOW='2026-02-05T18:00:00' needs a UTC offset" in done.stderr
+    assert "Traceback" not in done.stderr
+    garbled = opsbot("drift", "--sandbox", env={"OPSBOT_SANDBOX_NOW": "tuesday"})
+    assert garbled.returncode == 4 and "is not an ISO 8601 time" in garbled.stderr
