@@ -107,7 +107,9 @@ class SlackEmulator:
             "trigger_id": self.workspace.issue_trigger(user_id),
         }
         delivery = sender.slash_command(fields)
-        self._show_ack(delivery, channel.id, user_id, command)
+        shown = self._show_ack(delivery, channel.id, user_id, command)
+        if shown is not None:
+            self.workspace.answered(response_url, shown)
         return delivery
 
     def click(
@@ -216,23 +218,23 @@ class SlackEmulator:
 
     def _show_ack(
         self, delivery: Delivery, channel_id: str, user_id: str, command: str | None
-    ) -> None:
-        """What Slack shows the person for the app's HTTP answer."""
+    ) -> Message | None:
+        """What Slack shows the person for the app's HTTP answer (the message, if any)."""
         if delivery.timed_out or delivery.status != 200:
             error = "operation_timeout" if delivery.timed_out else "dispatch_failed"
             what = f"`{command}`" if command else "This app"
             self.workspace.post(
                 channel_id, f'{what} failed with the error "{error}"', None, BOT_USER.id, user_id
             )
-            return
+            return None
         if not delivery.body.strip() or command is None:
-            return
+            return None
         try:
             answer = delivery.json()
         except json.JSONDecodeError:
             answer = {"text": delivery.body}
         in_channel = answer.get("response_type") == "in_channel"
-        self.workspace.post(
+        return self.workspace.post(
             channel_id,
             answer.get("text"),
             answer.get("blocks"),
@@ -266,9 +268,12 @@ class SlackEmulator:
             )
             return {"channel": message.channel, "ts": message.ts, "message": message.to_api()}
         if method == "conversations.info":
-            return {"channel": ws.channel_info(ws.channel(args.get("channel")))}
+            found = ws.channel(args.get("channel"))
+            if not ws.visible(found):
+                raise SlackError("channel_not_found")
+            return {"channel": ws.channel_info(found)}
         if method == "conversations.list":
-            channels = [ws.channel_info(c) for c in ws.channels.values()]
+            channels = [ws.channel_info(c) for c in ws.channels.values() if ws.visible(c)]
             return {"channels": channels, "response_metadata": {"next_cursor": ""}}
         if method == "chat.update":
             message = ws.update(

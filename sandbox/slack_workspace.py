@@ -21,7 +21,7 @@ MAX_MESSAGE_TEXT = 40_000
 MAX_MODAL_BLOCKS = 100
 TRIGGER_LIFETIME_S = 3.0  # "trigger_ids expire 3 seconds after being sent to your app", once used
 # What the sandbox's bot token was granted (every Web API answer says so in X-OAuth-Scopes).
-BOT_SCOPES = ("commands", "chat:write", "channels:read", "groups:read", "users:read")
+BOT_SCOPES = ("commands", "chat:write", "chat:write.public", "channels:read", "groups:read")
 
 
 class SlackError(Exception):
@@ -153,7 +153,7 @@ class Workspace:
         self.response_urls: dict[str, ResponseUrl] = {}
         self.triggers: dict[str, tuple[str, float]] = {}  # trigger → (user, when issued)
         self.used_triggers: set[str] = set()
-        self.not_member: set[str] = set()  # channel ids the bot has not joined
+        self.not_member: set[str] = set()  # private channel ids the bot was not invited to
         self.scopes = list(BOT_SCOPES)
         self.monotonic = time.monotonic  # the triggers' clock (tests move it)
         self.calls: list[str] = []  # API methods called, in order
@@ -189,14 +189,21 @@ class Workspace:
         raise SlackError("channel_not_found")
 
     def leave(self, channels: list[str]) -> None:
-        """The bot is not (or no longer) a member of these channels (names or ids)."""
+        """These channels (names or ids) become private ones the bot was not invited to."""
         with self._changed:
             self.not_member.update(self.channel(c).id for c in channels)
 
     def ensure_member(self, channel: Channel) -> None:
-        """chat.postMessage without chat:write.public: a channel the bot is not in refuses it."""
-        if channel.id in self.not_member:
-            raise SlackError("not_in_channel")
+        """chat.postMessage: a private channel needs the bot in it; a public one needs it in it
+        or the chat:write.public scope. Otherwise `not_in_channel`."""
+        public = channel.id not in self.not_member
+        if not public or "chat:write.public" not in self.scopes:
+            if channel.id in self.not_member:
+                raise SlackError("not_in_channel")
+
+    def visible(self, channel: Channel) -> bool:
+        """conversations.*: a private channel is seen only by its members."""
+        return channel.id not in self.not_member
 
     def channel_info(self, channel: Channel) -> dict[str, Any]:
         """A conversation object, as conversations.info and conversations.list give it."""
@@ -206,7 +213,7 @@ class Workspace:
             "is_channel": True,
             "is_group": False,
             "is_im": False,
-            "is_private": False,
+            "is_private": channel.id in self.not_member,
             "is_archived": False,
             "is_member": channel.id not in self.not_member,
             "created": 1_700_000_000,
@@ -314,6 +321,17 @@ class Workspace:
             return [m for m in self.messages if m.ephemeral_to in (None, user)]
 
     # -- response_url --------------------------------------------------------------------------
+    def answered(self, response_url: str, message: Message) -> None:
+        """A command's ack became `message`: its response_url now replaces or deletes that one
+        ("a slash command's response_url updates the message that command produced")."""
+        key = response_url.rsplit("/", 1)[-1]
+        with self._changed:
+            target = self.response_urls.get(key)
+            if target is not None:
+                self.response_urls[key] = ResponseUrl(
+                    target.channel, target.user, message.ts, message.ephemeral_to is not None
+                )
+
     def new_response_url(self, base: str, target: ResponseUrl) -> str:
         key = secrets.token_urlsafe(12)
         with self._changed:
@@ -336,13 +354,13 @@ class Workspace:
                 self._bump()
             return
         if body.get("replace_original") and target.source_ts:
-            blocks = validate_blocks(body["blocks"]) if "blocks" in body else None
+            # Slack replaces the whole message with the payload: blocks not sent are gone
+            blocks = validate_blocks(body["blocks"]) if body.get("blocks") else []
             with self._changed:
                 message = self.find(target.channel, target.source_ts)
                 message.history.append(message.text)
-                message.text = str(body.get("text", message.text))
-                if blocks is not None:
-                    message.blocks = blocks
+                message.text = str(body.get("text", ""))
+                message.blocks = blocks
                 message.edits += 1
                 self._bump()
             return

@@ -21,13 +21,16 @@ async def with_tools(
     respond: AsyncRespond,
     title: str,
     work: Callable[[DeployTools], Awaitable[None]],
+    *,
+    replace_placeholder: bool = False,
 ) -> None:
     """Run `work` with the deploy tools, opened (clients, store) off the event loop.
 
-    Whatever fails is told to the person, under `title`; unexpected errors with a reference.
+    Whatever fails is told to the person, under `title`; unexpected errors with a reference,
+    in place of the command's placeholder when `replace_placeholder`.
     """
     try:
         tools = await asyncio.to_thread(tools_of)
         await work(tools)
     except Exception as exc:
-        await report_failure(exc, respond, None, title)
+        await report_failure(exc, respond, None, title, replace=replace_placeholder)

@@ -12,7 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.actions import ActionId, DeployStart, RolloutAction, clicked
 from bot.channels import cannot_post
 from bot.listeners.acting import with_tools
-from bot.listeners.replies import HELP_WORDS, ephemeral, usage_answer
+from bot.listeners.replies import HELP_WORDS, ephemeral, replacement, usage_answer
 from bot.rollout_tasks import RolloutTasks
 from bot.runtime import Runtime
 from bot.views.deploy import checklist_view
@@ -64,9 +64,10 @@ def register(app: AsyncApp, runtime: Runtime, tasks: RolloutTasks) -> None:
             blockers = found.blockers(may_override_freeze=profile.slack.holds(user, "approver"))
             if unpostable := await cannot_post(client, profile.channels.canary):
                 blockers.append(unpostable)  # a canary must never run without its message
-            await respond(**ephemeral(*checklist_view(found, blockers)), replace_original=False)
+            # the checklist takes the place of "Preparing the checklist…"
+            await respond(**ephemeral(*checklist_view(found, blockers)), replace_original=True)
 
-        await with_tools(tools_of, respond, "Deploy", checklist)
+        await with_tools(tools_of, respond, "Deploy", checklist, replace_placeholder=True)
 
     @app.action(ActionId.DEPLOY_START, middleware=[deployer])
     async def on_start(
@@ -101,14 +102,14 @@ def register(app: AsyncApp, runtime: Runtime, tasks: RolloutTasks) -> None:
                     f"<#{shown.slack_channel}>" if shown.slack_channel else profile.channels.canary
                 )
                 text = f"Rollout #{rollout.id} started: follow it in {where}"
-            await respond(text=text, replace_original=True)
+            await respond(**replacement(text))  # the checklist's buttons are gone with it
 
         await with_tools(tools_of, respond, "Deploy", start_canary)
 
     @app.action(ActionId.DEPLOY_CANCEL, middleware=[anyone_here])
     async def on_cancel(ack: AsyncAck, respond: AsyncRespond) -> None:
         await ack()
-        await respond(text="Cancelled: nothing was changed.", replace_original=True)
+        await respond(**replacement("Cancelled: nothing was changed."))
 
     def on_rollout(action: ActionId, step: RolloutStep, *, role: Any) -> None:
         """A button on the rollout message: `step` acts once for the step the message showed."""

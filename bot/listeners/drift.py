@@ -158,8 +158,9 @@ async def post_contains(
         text, blocks = contains_report(found)
         claim.release()
         await client.chat_postMessage(channel=channel, text=fallback(text), blocks=blocks)
+        await respond(delete_original=True)  # "Looking for …" has its answer in the channel
     except Exception as exc:
         claim.release()  # whoever reads the failure may ask again at once
-        await report_failure(exc, respond, None, f"Commit {sha}")
+        await report_failure(exc, respond, None, f"Commit {sha}", replace=True)
     finally:
         claim.release()

@@ -40,10 +40,27 @@ def already_running(what: str) -> str:
     return f"{what} is already running in this channel; its message above updates when it is done"
 
 
+def replacement(text: str) -> dict[str, Any]:
+    """Arguments for respond() that replace the original message with this text, and only it.
+
+    Slack replaces the whole message with what is sent; the blocks are sent explicitly (a
+    section with the text), so no earlier button stays behind whatever a client makes of it.
+    """
+    return {"text": fallback(text), "blocks": [section(text)], "replace_original": True}
+
+
 async def report_failure(
-    error: BaseException, respond: AsyncRespond, live: LiveMessage | None, title: str
+    error: BaseException,
+    respond: AsyncRespond,
+    live: LiveMessage | None,
+    title: str,
+    *,
+    replace: bool = False,
 ) -> None:
-    """Tell the person what failed: in the message being built, or else ephemerally."""
+    """Tell the person what failed: in the message being built, or else ephemerally.
+
+    `replace`: the failure takes the place of the command's placeholder ("Preparing…").
+    """
     said = describe(error)
     if live is not None:
         await live.finish(
@@ -55,4 +72,4 @@ async def report_failure(
             ],
         )
         return
-    await respond(**ephemeral(*notice(said.text)), replace_original=False)
+    await respond(**ephemeral(*notice(said.text)), replace_original=replace)

@@ -11,7 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.actions import REVISION_NAME, ActionId, RollbackTo, clicked
 from bot.listeners.acting import with_tools
-from bot.listeners.replies import HELP_WORDS, ephemeral, usage_answer
+from bot.listeners.replies import HELP_WORDS, ephemeral, replacement, usage_answer
 from bot.rollout_tasks import RolloutTasks
 from bot.runtime import Runtime
 from bot.views.messages import notice
@@ -63,9 +63,9 @@ def register(app: AsyncApp, runtime: Runtime, tasks: RolloutTasks) -> None:
                 rollback.candidates, tools.cloud_run, tools.repo, service
             )
             view = candidates_view(service, found, tools.clock())
-            await respond(**ephemeral(*view), replace_original=False)
+            await respond(**ephemeral(*view), replace_original=True)  # for "Reading …'s revisions…"
 
-        await with_tools(tools_of, respond, "Rollback", listed)
+        await with_tools(tools_of, respond, "Rollback", listed, replace_placeholder=True)
 
     @app.action(ActionId.ROLLBACK_TO, middleware=[deployer])
     async def on_roll_back(
@@ -96,9 +96,7 @@ def register(app: AsyncApp, runtime: Runtime, tasks: RolloutTasks) -> None:
             aborted = f" (rollout #{done.aborted_rollout} aborted)" if done.aborted_rollout else ""
             text = f":rewind: <@{user}> rolled {done.service} back: 100% of traffic on {done.revision}, verified{aborted}"
             await client.chat_postMessage(channel=profile.channels.deployments, text=text)
-            await respond(
-                text=f"Done: {done.service} serves {done.revision}.", replace_original=True
-            )
+            await respond(**replacement(f"Done: {done.service} serves {done.revision}."))
             if done.aborted_rollout is not None:
                 await tasks.show(done.aborted_rollout)
 

@@ -143,15 +143,19 @@ def test_a_trigger_opens_one_view_within_three_seconds(slack: SlackEmulator) -> 
     assert len(ws.views) == 1
 
 
-def test_a_channel_the_bot_is_not_in_refuses_its_posts_and_says_so(slack: SlackEmulator) -> None:
+def test_a_private_channel_the_bot_is_not_in_refuses_its_posts_and_is_invisible(
+    slack: SlackEmulator,
+) -> None:
     client, ws = _client(slack), slack.workspace
     ws.leave(["#canary-alerts"])
     with pytest.raises(SlackApiError) as refused:
         client.chat_postMessage(channel="#canary-alerts", text="canary at 10%")
     assert _error(refused.value) == "not_in_channel"
-    info = client.conversations_info(channel="C0CANARY01")
-    assert info["channel"]["is_member"] is False
+    with pytest.raises(SlackApiError) as hidden:
+        client.conversations_info(channel="C0CANARY01")
+    assert _error(hidden.value) == "channel_not_found"
     listed = {c["name"]: c["is_member"] for c in client.conversations_list()["channels"]}
-    assert listed["canary-alerts"] is False and listed["deployment-alerts"] is True
+    assert "canary-alerts" not in listed and listed["deployment-alerts"] is True
+    info = client.conversations_info(channel="C0DEPLOY01")
     headers = {key.lower(): value for key, value in info.headers.items()}
     assert "chat:write" in headers["x-oauth-scopes"].split(",")

@@ -110,15 +110,10 @@ def test_rollback_lists_revisions_and_a_confirmed_click_moves_all_traffic(
         "*nba-grading-service-00083-499* · 90% now" in text
         and "*nba-grading-service-00084-20b* · 10% now" in text
     )
-    assert (
-        deploying.slack.click(
-            DEPLOYER,
-            listed,
-            ActionId.ROLLBACK_TO,
-            '{"service":"nba-grading-service","revision":"nba-grading-service-00083-499"}',
-        ).status
-        == 200
-    )
+    target = '{"service":"nba-grading-service","revision":"nba-grading-service-00083-499"}'
+    # a double click: both requests leave before the first answer replaces the message
+    second = deploying.slack.click_payload(DEPLOYER, listed, ActionId.ROLLBACK_TO, target)
+    assert deploying.slack.click(DEPLOYER, listed, ActionId.ROLLBACK_TO, target).status == 200
     posted = wait_until(
         ws,
         lambda: next(
@@ -129,12 +124,9 @@ def test_rollback_lists_revisions_and_a_confirmed_click_moves_all_traffic(
     wait_until(
         ws, lambda: "Done: nba-grading-service serves" in ws.find(listed.channel, listed.ts).text
     )
-    deploying.slack.click(  # the same confirmation again (a double click): nothing more happens
-        DEPLOYER,
-        listed,
-        ActionId.ROLLBACK_TO,
-        '{"service":"nba-grading-service","revision":"nba-grading-service-00083-499"}',
-    )
+    assert buttons(ws.find(listed.channel, listed.ts)) == []  # replaced whole: no live buttons
+    assert deploying.slack.sender is not None
+    deploying.slack.sender.interaction(second)
     wait_until(
         ws,
         lambda: next(

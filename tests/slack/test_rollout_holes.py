@@ -204,7 +204,7 @@ def test_a_canary_channel_the_bot_is_not_in_blocks_the_deploy_before_anything_mo
         ws,
         lambda: next((m for m in ws.visible_to(DEPLOYER) if "Cannot start" in block_text(m)), None),
     )
-    assert "opsbot is not in #canary-alerts" in block_text(blocked)
+    assert "opsbot cannot see #canary-alerts" in block_text(blocked)
     deploying.slack.click(DEPLOYER, reviewed, ActionId.DEPLOY_START)
     refused = wait_until(
         ws,

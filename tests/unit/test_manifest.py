@@ -11,6 +11,8 @@ from typing import Any
 import yaml
 
 from bot.app import SLASH_COMMANDS
+from commands.doctor import SLACK_SCOPES
+from sandbox.slack_workspace import BOT_SCOPES
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,11 +35,10 @@ def test_the_manifest_turns_on_interactivity_with_the_scopes_the_bot_uses() -> N
         "request_url": "https://OPSBOT_HOST/slack/events",
     }
     assert manifest["settings"]["socket_mode_enabled"] is False
-    assert set(manifest["oauth_config"]["scopes"]["bot"]) == {
-        "commands",
-        "chat:write",
-        "chat:write.public",
-    }
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    assert scopes == {"commands", "chat:write", "chat:write.public", "channels:read", "groups:read"}
+    assert set(SLACK_SCOPES) <= scopes  # what `opsbot doctor` checks, the manifest asks for
+    assert set(BOT_SCOPES) == scopes  # and the sandbox's token is granted exactly these
 
 
 def test_the_dockerfile_is_clean_under_hadolint() -> None:
