@@ -8,7 +8,7 @@ from rich.table import Table
 
 from checks.drift_model import Basis, DriftReport, RevisionDrift, Severity, age_text
 from cli.terminal import emit_json, report_console
-from commands.drift import ContainsEntry, ContainsReport
+from commands.drift import ContainsEntry, ContainsReport, services, services_live_and_missing
 
 STYLE = {
     Severity.OK: "green",
@@ -95,7 +95,10 @@ def _entry_line(entry: ContainsEntry) -> str:
     deployed = entry.deployed[:8] if entry.deployed else "no label"
     parts = [where, f"runs {escape(deployed)}"]
     if entry.commits_to_reach is not None:
-        parts.append(f"{entry.commits_to_reach} commits touching its sources short of it")
+        parts.append(
+            f"{entry.commits_to_reach} commits short of it (its sources' commits up to this "
+            "commit; `drift` counts them up to main)"
+        )
     if entry.note:
         parts.append(escape(entry.note))
     return " · ".join(parts)
@@ -113,10 +116,16 @@ def print_contains(
         f"[bold]{commit.short}[/bold] {escape(commit.subject)} "
         f"({escape(commit.author)}, {commit.committed:%Y-%m-%d %H:%M} UTC)"
     )
-    console.print(f"[green]live ({len(report.live)}):[/green]")
+    live_on, missing_on = services_live_and_missing(report)
+    console.print(
+        f"[green]live on {services(len(live_on))}[/green] ({len(report.live)} serving revisions):"
+    )
     for entry in report.live:
         console.print(f"  ✓ {_entry_line(entry)}")
-    console.print(f"[yellow]missing ({len(report.missing)}):[/yellow]")
+    console.print(
+        f"[yellow]missing on {services(len(missing_on))}[/yellow] "
+        f"({len(report.missing)} serving revisions; · = its sources untouched by it):"
+    )
     for entry in report.missing:
         mark = "✗" if entry.relevant else "·"
         console.print(f"  {mark} {_entry_line(entry)}")

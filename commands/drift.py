@@ -127,3 +127,14 @@ def run_contains(
         for live, entry in entries:
             (report.live if live else report.missing).append(entry)
     return report
+
+
+def services_live_and_missing(report: ContainsReport) -> tuple[set[str], set[str]]:
+    """Services (not revisions) serving the commit everywhere, and those missing it where it
+    matters: the one count every face shows."""
+    missing_on = {e.service for e in report.missing if e.relevant}
+    return {e.service for e in report.live} - missing_on, missing_on
+
+
+def services(count: int) -> str:
+    return f"{count} service" if count == 1 else f"{count} services"

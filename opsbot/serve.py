@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import SecretStr
 
 from bot.access import Access
-from bot.app import assemble, build_app
+from bot.app import SLASH_COMMANDS, assemble, build_app
 from bot.deliveries import Deliveries
 from bot.once import Once
 from bot.runtime import Runtime
@@ -208,7 +208,8 @@ def sandbox_bot(
     """The bot on loopback wired to a running sandbox and a Slack emulator; its server not started."""
     from sandbox.slack_emulator import SlackEmulator
 
-    slack = SlackEmulator()
+    slack = SlackEmulator(commands=set(SLASH_COMMANDS))  # manifest.yml's (test_manifest)
+    slack.workspace.clock = lambda: platform.clock().timestamp()  # messages at the sandbox's time
     slack.workspace.leave(platform.faults.slack.not_in_channel)
     missing = platform.faults.slack.missing_scopes
     slack.workspace.scopes = [s for s in slack.workspace.scopes if s not in missing]

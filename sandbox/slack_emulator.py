@@ -22,12 +22,17 @@ from sandbox.slack_workspace import (
     Workspace,
 )
 
+SLACKBOT = "USLACKBOT"
+
 
 class SlackEmulator:
     """Start it, point the app's WebClient at `api_url`, and deliver with `command` / `click`."""
 
-    def __init__(self, workspace: Workspace | None = None) -> None:
+    def __init__(
+        self, workspace: Workspace | None = None, *, commands: set[str] | None = None
+    ) -> None:
         self.workspace = workspace or Workspace()
+        self.commands = commands  # the app's slash commands (its manifest); None: any
         self.sender: SlackSender | None = None
         self._server: SlackServer | None = None
 
@@ -88,6 +93,18 @@ class SlackEmulator:
         channel = self.workspace.channel(channel_ref)
         user = self._user(user_id)
         command, _, text = line.strip().partition(" ")
+        if self.commands is not None and command not in self.commands:
+            # Slack never sends a command no installed app declares; Slackbot says so instead
+            self.workspace.post(
+                channel.id,
+                f"`{command}` is not a valid command. In Slack, all messages that start with the "
+                '"/" character are interpreted as commands. If you are trying to send a message '
+                'that starts with a "/" character, try adding a space first.',
+                None,
+                SLACKBOT,
+                user_id,
+            )
+            return Delivery(0, "", 0.0)
         response_url = self.workspace.new_response_url(
             self.url, ResponseUrl(channel.id, user_id, None, False)
         )

@@ -6,6 +6,7 @@ import itertools
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -162,7 +163,10 @@ class Workspace:
         self._rate_limits: dict[str, list[int]] = {}
         self._changed = threading.Condition()
         self._ts = itertools.count(1)
-        self._ts_base = int(time.time())
+        self.clock: Callable[[], float] = (
+            time.time
+        )  # epoch seconds of new messages (the sandbox's clock)
+        self._last_ts = 0
 
     # -- helpers -------------------------------------------------------------------------------
     def _bump(self) -> None:
@@ -170,7 +174,9 @@ class Workspace:
         self._changed.notify_all()
 
     def _next_ts(self) -> str:
-        return f"{self._ts_base}.{next(self._ts):06d}"
+        """A message ts as Slack's: the posting time in seconds, unique, rising."""
+        self._last_ts = max(self._last_ts, int(self.clock()))
+        return f"{self._last_ts}.{next(self._ts):06d}"
 
     def channel(self, ref: Any) -> Channel:
         """A channel by ID or name (with or without #), as chat.postMessage accepts."""
@@ -194,12 +200,10 @@ class Workspace:
             self.not_member.update(self.channel(c).id for c in channels)
 
     def ensure_member(self, channel: Channel) -> None:
-        """chat.postMessage: a private channel needs the bot in it; a public one needs it in it
-        or the chat:write.public scope. Otherwise `not_in_channel`."""
-        public = channel.id not in self.not_member
-        if not public or "chat:write.public" not in self.scopes:
-            if channel.id in self.not_member:
-                raise SlackError("not_in_channel")
+        """chat.postMessage: a private channel needs the bot in it (`not_in_channel`); public ones
+        take its posts anyway, by the chat:write.public scope the manifest grants."""
+        if channel.id in self.not_member:
+            raise SlackError("not_in_channel")
 
     def visible(self, channel: Channel) -> bool:
         """conversations.*: a private channel is seen only by its members."""

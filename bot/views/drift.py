@@ -26,7 +26,7 @@ from checks.drift_model import (
     Severity,
     age_text,
 )
-from commands.drift import ContainsEntry, ContainsReport
+from commands.drift import ContainsEntry, ContainsReport, services, services_live_and_missing
 
 SEVERITY_EMOJI = {
     Severity.OK: ":large_green_circle:",
@@ -118,7 +118,7 @@ def _contains_line(entry: ContainsEntry) -> str:
     deployed = f"`{escape(entry.deployed[:12])}`" if entry.deployed else "no label"
     line = f"*{entry.service}* {escape(entry.revision)} ({entry.percent}%) runs {deployed}"
     if entry.commits_to_reach is not None:
-        line += f" · {entry.commits_to_reach} commits short"
+        line += f" · {entry.commits_to_reach} commits short of it (up to this commit, not main)"
     if entry.note:
         line += f"\n_{escape(entry.note)}_"
     return line
@@ -126,10 +126,8 @@ def _contains_line(entry: ContainsEntry) -> str:
 
 def contains_report(report: ContainsReport) -> tuple[str, list[Block]]:
     commit = report.commit
-    missing = [e for e in report.missing if e.relevant]
-    live_on = {e.service for e in report.live} - {e.service for e in missing}
-    missing_on = {e.service for e in missing}
-    summary = f"live on {len(live_on)} services, missing on {len(missing_on)}"
+    live_on, missing_on = services_live_and_missing(report)
+    summary = f"live on {services(len(live_on))}, missing on {len(missing_on)}"
     blocks: list[Block] = [
         header(f"Commit {commit.short} · {summary}"),
         context(
@@ -138,7 +136,7 @@ def contains_report(report: ContainsReport) -> tuple[str, list[Block]]:
         ),
     ]
     groups = (
-        (":x: *Missing*", missing),
+        (":x: *Missing*", [e for e in report.missing if e.relevant]),
         (
             ":white_circle: *Missing, not touched by the commit*",
             [e for e in report.missing if not e.relevant],

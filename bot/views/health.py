@@ -125,16 +125,21 @@ def check_details(result: CheckResult, as_of: date) -> tuple[str, list[Block]]:
 
 
 def breakdown_lines(rows: Sequence[Mapping[str, Any]]) -> list[str]:
-    """One line per breakdown row: `key value · key value`."""
+    """One line per breakdown row: `label value · label value`, in words, not field names."""
     return [
-        "• " + " · ".join(f"{escape(str(k))} *{escape(_cell(v))}*" for k, v in row.items())
+        "• " + " · ".join(f"{escape(label(str(k)))} *{escape(_cell(v))}*" for k, v in row.items())
         for row in rows
     ]
 
 
+def label(key: str) -> str:
+    """A breakdown field in words: `graded_pct` → "graded %", `dates_behind` → "dates behind"."""
+    return " ".join("%" if word == "pct" else word for word in key.split("_"))
+
+
 def _cell(value: Any) -> str:
     if isinstance(value, float):
-        return f"{value:g}"
+        return f"{value:.1f}".removesuffix(".0")
     if isinstance(value, list | tuple):
         return ", ".join(str(v) for v in value) or "none"
     return "—" if value is None else str(value)

@@ -67,7 +67,8 @@ def test_only_failing_checks_get_a_details_button_and_it_shows_the_per_model_bre
 
     shown = wait_until(ws, ephemeral_for(ws, ONCALL, "grading_completeness on 2026-02-05"))
     text = block_text(shown)
-    assert "model *ensemble_v1* · status *CRITICAL*" in text and "graded_pct *22.3*" in text
+    assert "model *ensemble_v1* · status *CRITICAL*" in text and "graded % *22.3*" in text
+    assert "graded_pct" not in text and "dates behind *2026-01-29" in text  # words, not fields
     assert "nba-grading-trigger" in text  # the command that fixes it
     assert not [m for m in ws.visible_to(APPROVER) if m.ephemeral_to]  # shown to the clicker only
 

@@ -58,7 +58,7 @@ def test_details_of_a_thousand_row_breakdown_fit_one_section_and_say_the_rest() 
     )
     _, blocks = check_details(result, DAY)
     text = str(_valid(blocks))
-    assert "model *m0* · graded_pct *12.5* · dates_behind *2026-02-01*" in text
+    assert "model *m0* · graded % *12.5* · dates behind *2026-02-01*" in text
     assert "more_" in text
 
 
