@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -63,22 +64,21 @@ def summary_line(report: HealthReport) -> str:
     return line
 
 
+TABLE_MIN_WIDTH = 120  # narrower: one stacked block per check, so no name or status breaks
+
+
 def print_report(report: HealthReport, *, as_json: bool, console: Console | None = None) -> None:
     if as_json:
         emit_json(report.to_json())
         return
     console = console or report_console()
+    if console.width < TABLE_MIN_WIDTH:
+        _print_stacked(report, console)
+        return
     table = Table(title=f"opsbot health · as of {report.as_of}", title_justify="left", expand=False)
-    for column in (
-        "check",
-        "status",
-        "value",
-        "threshold",
-        "baseline",
-        "window",
-        "detail",
-        "action",
-    ):
+    table.add_column("check", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    for column in ("value", "threshold", "baseline", "window", "detail", "action"):
         table.add_column(column, overflow="fold")
     actions: list[tuple[int, CheckResult]] = []
     for result in report.results:
@@ -97,7 +97,43 @@ def print_report(report: HealthReport, *, as_json: bool, console: Console | None
             action_ref,
         )
     console.print(table)
+    _print_actions(actions, console)
+    console.print(f"[{OVERALL_STYLE[report.status]}]{summary_line(report)}[/]")
+
+
+def _print_stacked(report: HealthReport, console: Console) -> None:
+    """The report for a narrow terminal: each check's name and status on a line of their own."""
+    console.print(f"[bold]opsbot health · as of {report.as_of}[/bold]")
+    actions: list[tuple[int, CheckResult]] = []
+    for result in report.results:
+        status = LABEL.get(result.status, result.status.value)
+        value = result.format_value(result.value)
+        console.print(
+            f"[bold]{result.name}[/bold]  [{STYLE[result.status]}]{status}[/]"
+            + (f"  {value}" if value != "—" else ""),
+            highlight=False,
+        )
+        facts = [
+            f"threshold {result.threshold}" if result.threshold else "",
+            f"baseline {result.format_value(result.baseline)}"
+            if result.baseline is not None
+            else "",
+            f"window {result.window}" if result.window else "",
+        ]
+        lines = [" · ".join(f for f in facts if f), result.detail]
+        if result.action:
+            actions.append((len(actions) + 1, result))
+            lines.append(f"fix: [{len(actions)}] below")
+        for line in lines:  # indented, wrapped lines indented too
+            wrapped = textwrap.fill(
+                line, width=console.width, initial_indent="  ", subsequent_indent="  "
+            )
+            console.print(wrapped, highlight=False, markup=False, soft_wrap=True)
+    _print_actions(actions, console)
+    console.print(f"[{OVERALL_STYLE[report.status]}]{summary_line(report)}[/]")
+
+
+def _print_actions(actions: list[tuple[int, CheckResult]], console: Console) -> None:
     for number, result in actions:
         console.print(f"[bold][{number}] {result.name}:[/bold]", highlight=False)
         console.print(result.action or "", markup=False, highlight=False, soft_wrap=True)
-    console.print(f"[{OVERALL_STYLE[report.status]}]{summary_line(report)}[/]")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import socket
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -150,7 +151,9 @@ def serve(
     profile_path = resolve_profile_path(config)
     profile = load_profile(profile_path)
     if sandbox:
-        _run_sandbox(profile, profile_path, port, port + 1)
+        _run_sandbox(
+            profile, profile_path, port, port + 1, "another --port (the console takes --port + 1)"
+        )
         return
     from opsbot.serve import serve_production
 
@@ -190,8 +193,33 @@ def _port_guard(*ports: int) -> Iterator[None]:
         ) from None
 
 
-def _run_sandbox(profile: Profile, profile_path: Path, port: int, console_port: int) -> None:
+def _ensure_free(ports: list[tuple[int, str]]) -> None:
+    """Each (port, what moves it) free to bind, or a RequestError naming the one taken."""
+    for port, flag in ports:
+        if port == 0:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError as exc:
+                if exc.errno != errno.EADDRINUSE:
+                    raise
+                raise RequestError(
+                    f"port {port} is in use: stop what uses it or pass {flag}"
+                ) from None
+
+
+def _run_sandbox(
+    profile: Profile,
+    profile_path: Path,
+    port: int,
+    console_port: int,
+    console_flag: str = "another --console-port",
+) -> None:
     from opsbot.serve import SandboxBot, run_sandbox
+
+    _ensure_free([(port, "another --port"), (console_port, console_flag)])
 
     def ready(running: SandboxBot) -> None:
         out = Console(highlight=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any
 
@@ -19,7 +20,8 @@ def emit_json(data: dict[str, Any]) -> None:
 
 
 def report_console() -> Console:
+    """Stdout sized for reports: the terminal's width, $COLUMNS when set, else 160 in pipes."""
     console = Console(highlight=False, soft_wrap=False)
-    if not console.is_terminal:
+    if not console.is_terminal and not os.environ.get("COLUMNS"):
         console.width = 160  # logs and pipes: wide enough that a table does not crumble
     return console

@@ -36,13 +36,17 @@ def resolve_profile_path(path: Path | None) -> Path:
 
 
 def _format_error(path: Path, error: ValidationError) -> str:
-    first = error.errors()[0]
-    key = ".".join(str(part) for part in first["loc"]) or "(top level)"
-    message = first["msg"].removeprefix("Value error, ")
-    if first["type"] == "extra_forbidden":
-        message = "unknown key (check the spelling)"
-    more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
-    return f"{path}: {key}: {message}{more}"
+    """Every problem, each with its key: one on the line, several one per line below it."""
+    problems = []
+    for found in error.errors():
+        key = ".".join(str(part) for part in found["loc"]) or "(top level)"
+        message = found["msg"].removeprefix("Value error, ")
+        if found["type"] == "extra_forbidden":
+            message = "unknown key (check the spelling)"
+        problems.append(f"{key}: {message}")
+    if len(problems) == 1:
+        return f"{path}: {problems[0]}"
+    return f"{path}: {len(problems)} problems\n" + "\n".join(f"  {p}" for p in problems)
 
 
 def load_profile(path: Path | None, *, known_checks: Collection[str]) -> Profile:

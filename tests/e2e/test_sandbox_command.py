@@ -80,3 +80,23 @@ def test_sandbox_serves_the_console_answers_a_command_and_stops_on_ctrl_c(
 
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=30) == 130  # stopped by the user, as a shell reports Ctrl-C
+
+
+def test_a_taken_console_port_is_named_with_the_option_that_moves_it() -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "opsbot", "sandbox", "--port", "0", "--console-port", str(port)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+    assert done.returncode == 3
+    assert f"port {port} is in use: stop what uses it or pass another --console-port" in done.stderr

@@ -123,3 +123,17 @@ def test_a_service_may_override_the_drift_thresholds(tmp_path: Path) -> None:
     assert busy.source_paths == ["busy"]  # a trailing slash is the same directory
     assert profile.drift_thresholds(busy).critical_commits == 60
     assert profile.drift_thresholds(quiet).critical_commits == 20
+
+
+def test_every_problem_of_a_profile_is_listed_with_its_key(tmp_path: Path) -> None:
+    path = tmp_path / "opsbot.toml"
+    path.write_text(
+        '[platform]\nproject = "nba-props-platform"\nregion = "us-west2"\n'
+        "[checks.vegas_line_coverage]\nok_min = 150\n[deploy]\nintervall_s = 3\n"
+    )
+    with pytest.raises(ConfigError) as refused:
+        load_profile(path)
+    said = str(refused.value)
+    assert "2 problems" in said and "more)" not in said
+    assert "checks.vegas_line_coverage.ok_min: Input should be less than or equal to 100" in said
+    assert "deploy.intervall_s: unknown key (check the spelling)" in said
