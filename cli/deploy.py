@@ -66,7 +66,7 @@ def deploy_command(
         profile = profile.model_copy(update={"deploy": timing})
     with (
         open_platform(profile, profile_path, sandbox=sandbox, announce=announce) as platform,
-        opened_store(profile, profile_path, sandbox, platform.clock) as store,
+        opened_store(profile, profile_path, sandbox, platform.clock, platform.store_url) as store,
     ):
         tools = platform.deploy_tools(store)
         checklist = prepare(profile, tools, service, commit)

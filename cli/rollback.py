@@ -57,7 +57,9 @@ def rollback(
             if not sys.stdin.isatty():
                 raise RequestError("rolling back changes production: confirm with --yes")
             typer.confirm(f"Move 100% of {service}'s traffic to {to}?", abort=True)
-        with opened_store(profile, profile_path, sandbox, platform.clock) as store:
+        with opened_store(
+            profile, profile_path, sandbox, platform.clock, platform.store_url
+        ) as store:
             result = roll_back(profile, sources.cloud_run, store, service, to, actor)
         assert result is not None  # no once_key: every call acts
         ended = f" (rollout #{result.aborted_rollout} aborted)" if result.aborted_rollout else ""

@@ -9,9 +9,10 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from cli.options import ConfigOption, JsonOption
+from cli.options import ConfigOption, JsonOption, SandboxOption
 from cli.state import opened_store
 from cli.terminal import emit_json, report_console
+from commands.errors import RequestError
 from config import resolve_profile_path
 from opsbot.profile import load_profile
 
@@ -21,12 +22,24 @@ def rollouts(
         bool, typer.Option("--active", help="Only rollouts still in progress.")
     ] = False,
     as_json: JsonOption = False,
+    sandbox: SandboxOption = False,
     config: ConfigOption = None,
 ) -> None:
-    """Rollouts in the store (newest first): service, commit, state, step, who asked, when."""
+    """Rollouts in the store (newest first): service, commit, state, step, who asked, when.
+
+    With --sandbox: the store of the `opsbot sandbox` running now (its console's rollouts).
+    """
+    from opsbot.platform import running_sandbox_store
+
     profile_path = resolve_profile_path(config)
     profile = load_profile(profile_path)
-    with opened_store(profile, profile_path, False, lambda: datetime.now(UTC)) as store:
+    shared = running_sandbox_store() if sandbox else None
+    if sandbox and shared is None:
+        raise RequestError(
+            "no opsbot sandbox is running: start one with `opsbot sandbox`; a --sandbox command "
+            "run without it keeps its rollouts in a store of its own, gone when it ends"
+        )
+    with opened_store(profile, profile_path, sandbox, lambda: datetime.now(UTC), shared) as store:
         found = store.active() if active else store.recent()
     rows: list[dict[str, Any]] = [
         {

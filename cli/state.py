@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,18 +19,24 @@ if TYPE_CHECKING:
 
 @contextmanager
 def opened_store(
-    profile: Profile, profile_path: Path, sandbox: bool, clock: Callable[[], datetime]
+    profile: Profile,
+    profile_path: Path,
+    sandbox: bool,
+    clock: Callable[[], datetime],
+    shared: str | None = None,
 ) -> Iterator[Store]:
-    """$DATABASE_URL or the profile's SQLite file; with `sandbox`, a fresh store for this run."""
+    """$DATABASE_URL or the profile's SQLite file. With `sandbox`: the running sandbox's store
+    (`shared`), else $DATABASE_URL, else a fresh store for this run."""
     from store.database import Database
     from store.rollouts import Store
 
     with tempfile.TemporaryDirectory(prefix="opsbot-cli-") as scratch:
-        url = (
-            sqlite_url(Path(scratch) / "opsbot.db")
-            if sandbox
-            else database_url(profile.store, profile_path.parent)
-        )
+        if sandbox:
+            url = (
+                shared or os.environ.get("DATABASE_URL") or sqlite_url(Path(scratch) / "opsbot.db")
+            )
+        else:
+            url = database_url(profile.store, profile_path.parent)
         database = Database.open(url)
         try:
             yield Store(database, clock)

@@ -36,10 +36,12 @@ class Platform:
         open_deploy_tools: Callable[[Store], DeployTools] | None = None,
         *,
         clock: Callable[[], datetime] | None = None,
+        store_url: str | None = None,
     ) -> None:
         self.profile = profile
         self.now = now  # the time this run reports at (fixed for a report)
         self.clock = clock or (lambda: now)  # the time as it passes (rollouts, the store)
+        self.store_url = store_url  # where rollouts are kept, when the platform dictates it
         self._open_deploy_tools = open_deploy_tools
         self._open_warehouse = open_warehouse
         self._open_drift_sources = open_drift_sources

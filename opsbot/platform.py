@@ -20,7 +20,7 @@ from config import Profile
 if TYPE_CHECKING:
     from checks.result import CheckResult
     from commands.deploy.tools import DeployTools
-    from sandbox.platform import Sandbox
+    from sandbox.platform import RunningSandbox
     from store.rollouts import Store
 
 
@@ -104,23 +104,45 @@ def open_platform(
 
 
 @contextmanager
-def started_sandbox(announce: Callable[[str], None]) -> Iterator[Sandbox]:
-    """The embedded sandbox's GCP emulators, started and announced; stopped on exit."""
+def started_sandbox(
+    announce: Callable[[str], None], *, attach: bool = True
+) -> Iterator[RunningSandbox]:
+    """The sandbox for one command: the running `opsbot sandbox`'s when there is one (and
+    `attach`), else its own emulators, started and announced here and stopped on exit."""
     try:
+        from sandbox.attach import find_running
         from sandbox.platform import Sandbox
     except ImportError as exc:
         raise PlatformUnavailable(
             f"the sandbox needs its extra: pip install 'opsbot[sandbox]' ({exc.name} is missing)"
         ) from None
-    with Sandbox() as running:
-        assert running.startup is not None and running.repo_path is not None
-        how = "built the demo season" if running.startup.seeded_now else "from the seed cache"
+    running = find_running() if attach else None
+    if running is not None:
         announce(
-            f"sandbox: BigQuery {running.bigquery_url}, Cloud Run {running.cloud_run_url}, "
-            f"repo {running.repo_path}; clock {running.now:%Y-%m-%d %H:%M} UTC; "
-            f"started in {running.startup.seconds:.2f}s ({how})"
+            f"sandbox: attached to the running opsbot sandbox (pid {running.address.pid}): its "
+            f"Cloud Run, warehouse, store and clock ({running.clock():%Y-%m-%d %H:%M} UTC)"
         )
         yield running
+        return
+    with Sandbox() as own:
+        assert own.startup is not None and own.repo_path is not None
+        how = "built the demo season" if own.startup.seeded_now else "from the seed cache"
+        announce(
+            f"sandbox: BigQuery {own.bigquery_url}, Cloud Run {own.cloud_run_url}, "
+            f"repo {own.repo_path}; clock {own.now:%Y-%m-%d %H:%M} UTC; "
+            f"started in {own.startup.seconds:.2f}s ({how})"
+        )
+        yield own
+
+
+def running_sandbox_store() -> str | None:
+    """The store of the `opsbot sandbox` running now, or None when none runs."""
+    try:
+        from sandbox.attach import find_running
+    except ImportError:
+        return None
+    running = find_running()
+    return running.store_url if running is not None else None
 
 
 def production_platforms(profile: Profile, profile_path: Path) -> Callable[[], Platform]:
@@ -134,7 +156,7 @@ def production_platforms(profile: Profile, profile_path: Path) -> Callable[[], P
     return platform
 
 
-def sandbox_platforms(profile: Profile, running: Sandbox) -> Callable[[], Platform]:
+def sandbox_platforms(profile: Profile, running: RunningSandbox) -> Callable[[], Platform]:
     """A Platform per request on the sandbox, at the sandbox clock's time of the request."""
     warehouse = BigQueryWarehouse.from_profile(profile, endpoint=running.bigquery_url)
     return lambda: Platform(
@@ -144,10 +166,11 @@ def sandbox_platforms(profile: Profile, running: Sandbox) -> Callable[[], Platfo
         lambda: sandbox_drift_sources(profile, running),
         lambda store: sandbox_deploy_tools(profile, running, store),
         clock=running.clock,
+        store_url=getattr(running, "store_url", None),  # an attached sandbox's shared store
     )
 
 
-def sandbox_drift_sources(profile: Profile, running: Sandbox) -> DriftSources:
+def sandbox_drift_sources(profile: Profile, running: RunningSandbox) -> DriftSources:
     """The sandbox's Cloud Run emulator and demo repo (read as it is: nothing to fetch)."""
     assert running.repo_path is not None, "sandbox not started"
     cloud_run = CloudRun.connect(
@@ -234,7 +257,7 @@ def data_checks(
     return run
 
 
-def sandbox_deploy_tools(profile: Profile, running: Sandbox, store: Store) -> DeployTools:
+def sandbox_deploy_tools(profile: Profile, running: RunningSandbox, store: Store) -> DeployTools:
     sources = sandbox_drift_sources(profile, running)
     return deploy_tools(
         profile,

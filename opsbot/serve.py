@@ -254,10 +254,29 @@ def run_sandbox(
     announce: Callable[[str], None],
     ready: Callable[[SandboxBot], None],
 ) -> None:
-    """`opsbot sandbox`: everything started, `ready` told where, served until interrupted."""
+    """`opsbot sandbox`: everything started, `ready` told where, served until interrupted.
+
+    Its address is published while it runs, so `--sandbox` commands use its emulators, store
+    and clock (sandbox/attach.py). Its store is $DATABASE_URL when set, else a SQLite file kept
+    for the run.
+    """
+    import os
+
+    from sandbox.attach import publish, withdraw
+    from sandbox.platform import Sandbox
+
     with (
-        started_sandbox(announce) as platform,
-        sandbox_bot(profile, platform, port=port, console_port=console_port) as bot,
+        tempfile.TemporaryDirectory(prefix="opsbot-sandbox-") as state,
+        started_sandbox(announce, attach=False) as platform,
     ):
-        ready(bot)
-        bot.server.serve_forever()
+        assert isinstance(platform, Sandbox)
+        store_url = os.environ.get("DATABASE_URL") or sqlite_url(Path(state) / "opsbot.db")
+        with sandbox_bot(
+            profile, platform, port=port, console_port=console_port, store_url=store_url
+        ) as bot:
+            publish(platform.address(store_url))
+            try:
+                ready(bot)
+                bot.server.serve_forever()
+            finally:
+                withdraw()

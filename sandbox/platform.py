@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Protocol, Self
 
 from config import ConfigError
+from sandbox.attach import SandboxAddress
 from sandbox.bigquery_emulator import BigQueryEmulator
 from sandbox.cloudrun_emulator import CloudRunEmulator
 from sandbox.cloudrun_state import CloudRunState
@@ -44,6 +45,28 @@ def sandbox_now() -> datetime:
     return parsed
 
 
+class RunningSandbox(Protocol):
+    """A sandbox to use: one this process started (Sandbox) or another's (AttachedSandbox)."""
+
+    now: datetime
+    faults: FaultPlan
+    attached: bool
+
+    @property
+    def bigquery_url(self) -> str: ...
+    @property
+    def cloud_run_url(self) -> str: ...
+    @property
+    def monitoring_endpoint(self) -> str: ...
+    @property
+    def logging_url(self) -> str: ...
+    @property
+    def repo_path(self) -> Path | None: ...
+    @property
+    def bad_commit(self) -> str: ...
+    def clock(self) -> datetime: ...
+
+
 @dataclass
 class StartupTiming:
     seconds: float
@@ -64,7 +87,9 @@ class Sandbox:
         self.bad_commit = ""
         self.repo_path: Path | None = None
         self.startup: StartupTiming | None = None
+        self.attached = False  # this process runs it (an AttachedSandbox is another's)
         self._started = time.monotonic()
+        self._epoch_started = time.time()
 
     def clock(self) -> datetime:
         """The sandbox's time: its start time plus the seconds it has been running."""
@@ -98,8 +123,26 @@ class Sandbox:
         )
         self.logging.start()
         self._started = time.monotonic()
+        self._epoch_started = time.time()
         self.startup = StartupTiming(time.perf_counter() - started, tables_built or repo_built)
         return self
+
+    def address(self, store_url: str) -> SandboxAddress:
+        """What other processes need to attach to this sandbox (sandbox/attach.py)."""
+        assert self.repo_path is not None, "sandbox not started"
+        return SandboxAddress(
+            pid=os.getpid(),
+            bigquery_url=self.bigquery_url,
+            cloud_run_url=self.cloud_run_url,
+            monitoring_endpoint=self.monitoring_endpoint,
+            logging_url=self.logging_url,
+            repo_path=str(self.repo_path),
+            store_url=store_url,
+            now_at_start=self.now.isoformat(),
+            epoch_at_start=self._epoch_started,
+            bad_commit=self.bad_commit,
+            faults=self.faults.model_dump(),
+        )
 
     @property
     def bigquery_url(self) -> str:

@@ -100,3 +100,49 @@ def test_a_taken_console_port_is_named_with_the_option_that_moves_it() -> None:
         )
     assert done.returncode == 3
     assert f"port {port} is in use: stop what uses it or pass another --console-port" in done.stderr
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "opsbot", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+
+
+def test_sandbox_commands_attach_to_the_running_sandbox_and_share_its_state(
+    sandbox_process: tuple[subprocess.Popen[str], str],
+) -> None:
+    """A rollback from the terminal shows in `drift`; a deploy shows in `rollouts --sandbox`."""
+    moved = _cli(
+        "rollback",
+        "nba-grading-service",
+        "--to",
+        "nba-grading-service-00083-499",
+        "--sandbox",
+        "--yes",
+        "--as",
+        "U0SAMDEPLY",
+    )
+    assert moved.returncode == 0, moved.stderr
+    assert "attached to the running opsbot sandbox" in moved.stderr
+    drift = _cli("drift", "nba-grading-service", "--sandbox", "--json")
+    serving = json.loads(drift.stdout)["services"][0]["revisions"]
+    assert [(r["revision"], r["percent"]) for r in serving] == [
+        ("nba-grading-service-00083-499", 100)  # the running sandbox's Cloud Run, changed
+    ]
+    started = _cli(
+        "deploy", "nba-phase4-precompute-processors", "--sandbox", "--yes", "--as", "U0SAMDEPLY"
+    )
+    assert started.returncode == 0, started.stderr
+    listed = json.loads(_cli("rollouts", "--sandbox", "--json").stdout)["rollouts"]
+    assert [r["service"] for r in listed] == ["nba-phase4-precompute-processors"]
+
+
+def test_without_a_running_sandbox_rollouts_sandbox_says_how_to_get_one() -> None:
+    done = _cli("rollouts", "--sandbox")
+    assert done.returncode == 3 and "start one with `opsbot sandbox`" in done.stderr
