@@ -142,7 +142,9 @@ def serve(
 
     Reads SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET from the environment; with SLACK_APP_TOKEN set
     it connects over Socket Mode instead; OPSBOT_SLACK_API_URL points it at another Slack Web API.
-    With --sandbox it serves the embedded sandbox and its Slack console, like `opsbot sandbox`.
+    With --sandbox it serves the embedded sandbox and its Slack console, like `opsbot sandbox`;
+    with --sandbox and SLACK_BOT_TOKEN plus SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN) set, it
+    serves the sandbox platform to that Slack workspace instead of the console.
     Every mutation is logged at INFO beside the audit table.
     """
     from opsbot.logs import configure_logging
@@ -150,6 +152,12 @@ def serve(
     configure_logging(log_format, serving=True)  # type: ignore[arg-type]
     profile_path = resolve_profile_path(config)
     profile = load_profile(profile_path)
+    if sandbox and _slack_tokens_set():
+        from opsbot.serve import serve_sandbox_to_slack
+
+        with _port_guard(port):
+            serve_sandbox_to_slack(profile, host, port, announce)
+        return
     if sandbox:
         _run_sandbox(
             profile, profile_path, port, port + 1, "another --port (the console takes --port + 1)"
@@ -159,6 +167,15 @@ def serve(
 
     with _port_guard(port):
         serve_production(profile, profile_path, host, port, announce)
+
+
+def _slack_tokens_set() -> bool:
+    """A Slack app's tokens in the environment: serve the sandbox to that workspace."""
+    import os
+
+    return bool(os.environ.get("SLACK_BOT_TOKEN")) and bool(
+        os.environ.get("SLACK_SIGNING_SECRET") or os.environ.get("SLACK_APP_TOKEN")
+    )
 
 
 @app.command("sandbox")

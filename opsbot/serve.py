@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import SecretStr
 
 from bot.access import Access
-from bot.app import SLASH_COMMANDS, assemble, build_app
+from bot.app import SLASH_COMMANDS, assemble
 from bot.deliveries import Deliveries
 from bot.once import Once
 from bot.runtime import Runtime
@@ -123,22 +123,88 @@ def serve_production(
         platforms,
         deploy_tools=Once(lambda: production_deploy_tools(profile, profile_path, store, platforms)),
     )
-    store.start()  # opened (and migrated) in the background, whichever way Slack connects
-    if settings.slack_app_token is not None:
-        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+    serve_slack(runtime, settings, store, host, port, announce)
 
-        announce("opsbot: Socket Mode (SLACK_APP_TOKEN is set); no HTTP port is opened")
-        handler = AsyncSocketModeHandler(
-            build_app(runtime, settings), settings.slack_app_token.get_secret_value()
+
+def serve_sandbox_to_slack(
+    profile: Profile, host: str, port: int, announce: Callable[[str], None]
+) -> None:
+    """`opsbot serve --sandbox` with a Slack app's tokens: the sandbox platform, your Slack.
+
+    The emulators, demo season and store are the sandbox's (published for `--sandbox`
+    commands to attach to); Slack is the workspace the tokens belong to, over HTTP or Socket
+    Mode as for production.
+    """
+    import os
+
+    from sandbox.attach import publish, withdraw
+    from sandbox.platform import Sandbox
+
+    settings = load_slack_settings()
+    tuned = profile.model_copy(update={"deploy": profile.deploy.model_copy(update=SANDBOX_DEPLOY)})
+    with (
+        tempfile.TemporaryDirectory(prefix="opsbot-sandbox-") as state,
+        started_sandbox(announce, attach=False) as platform,
+    ):
+        assert isinstance(platform, Sandbox)
+        store_url = os.environ.get("DATABASE_URL") or sqlite_url(Path(state) / "opsbot.db")
+        store = BackgroundStore(store_url)
+        runtime = Runtime(
+            tuned,
+            Access(profile.slack),
+            sandbox_platforms(tuned, platform),
+            deploy_tools=Once(
+                lambda: sandbox_deploy_tools(tuned, platform, store.rollouts(platform.clock))
+            ),
         )
-        asyncio.run(handler.start_async())  # type: ignore[no-untyped-call]
-        return
-    server = http_server(runtime, settings, store, host, port)
-    announce(f"opsbot: serving Slack at {server.url}/slack/events (health: {server.url}/healthz)")
+        publish(platform.address(store_url))
+        try:
+            serve_slack(runtime, settings, store, host, port, announce)
+        finally:
+            withdraw()
+
+
+def serve_slack(
+    runtime: Runtime,
+    settings: SlackSettings,
+    store: BackgroundStore,
+    host: str,
+    port: int,
+    announce: Callable[[str], None],
+) -> None:
+    """Serve the app to Slack until interrupted: Socket Mode with an app token, else HTTP."""
+    store.start()  # opened (and migrated) in the background, whichever way Slack connects
     try:
+        if settings.slack_app_token is not None:
+            announce("opsbot: Socket Mode (SLACK_APP_TOKEN is set); no HTTP port is opened")
+            asyncio.run(_socket_mode(runtime, settings, settings.slack_app_token))
+            return
+        server = http_server(runtime, settings, store, host, port)
+        announce(
+            f"opsbot: serving Slack at {server.url}/slack/events (health: {server.url}/healthz)"
+        )
         server.serve_forever()
     finally:
         store.close()
+
+
+async def _socket_mode(runtime: Runtime, settings: SlackSettings, app_token: SecretStr) -> None:
+    """Connect over Socket Mode and serve until cancelled (the client needs a running loop).
+
+    As over HTTP, the bot learns who it is and resumes the rollouts left active, at start.
+    """
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+    assembled = assemble(runtime, settings)
+    starting: list[asyncio.Task[object]] = [asyncio.create_task(assembled.identity.authorize())]
+    if assembled.rollouts is not None:
+        starting.append(asyncio.create_task(assembled.rollouts.resume()))
+    handler = AsyncSocketModeHandler(assembled.app, app_token.get_secret_value())
+    try:
+        await handler.start_async()  # type: ignore[no-untyped-call]
+    finally:
+        for task in starting:
+            task.cancel()
 
 
 def production_deploy_tools(

@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 import threading
 import time
-from typing import Any
+from typing import Any, Protocol
 
 from sandbox.slack_delivery import Delivery, SlackSender
 from sandbox.slack_http import SlackHandler, SlackServer
+from sandbox.slack_socket import SocketModeHub
 from sandbox.slack_workspace import (
     BOT_USER,
     Message,
@@ -25,6 +26,13 @@ from sandbox.slack_workspace import (
 SLACKBOT = "USLACKBOT"
 
 
+class Sender(Protocol):
+    """How the app receives what people do: HTTP (SlackSender) or Socket Mode (the hub)."""
+
+    def slash_command(self, fields: dict[str, str], **options: Any) -> Delivery: ...
+    def interaction(self, payload: dict[str, Any], **options: Any) -> Delivery: ...
+
+
 class SlackEmulator:
     """Start it, point the app's WebClient at `api_url`, and deliver with `command` / `click`."""
 
@@ -33,7 +41,9 @@ class SlackEmulator:
     ) -> None:
         self.workspace = workspace or Workspace()
         self.commands = commands  # the app's slash commands (its manifest); None: any
-        self.sender: SlackSender | None = None
+        self.sender: SlackSender | None = None  # HTTP delivery, once connect_app names the URL
+        self.socket_mode: SocketModeHub | None = None  # Socket Mode, once the app connects
+        self.socket_mode_opened = threading.Event()  # set once an app asked for a connection
         self._server: SlackServer | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -65,16 +75,22 @@ class SlackEmulator:
         return f"{self.url}/console"
 
     def stop(self) -> None:
+        if self.socket_mode is not None:
+            self.socket_mode.stop()
+            self.socket_mode = None
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
 
     # -- what people do ------------------------------------------------------------------------
-    def _require_sender(self) -> SlackSender:
-        if self.sender is None:
-            raise SlackError("app_not_connected", "no app request URL: call connect_app first")
-        return self.sender
+    def _require_sender(self) -> Sender:
+        """HTTP to the app's request URL when it has one, else its Socket Mode connection."""
+        if self.sender is not None:
+            return self.sender
+        if self.socket_mode is not None and self.socket_mode.connected:
+            return self.socket_mode
+        raise SlackError("app_not_connected", "no app request URL and no Socket Mode connection")
 
     def _user(self, user_id: str) -> dict[str, str]:
         user = self.workspace.users.get(user_id)
@@ -250,6 +266,8 @@ class SlackEmulator:
             answer = delivery.json()
         except json.JSONDecodeError:
             answer = {"text": delivery.body}
+        if not answer.get("text") and not answer.get("blocks"):
+            return None  # an empty ack (HTTP body or Socket Mode payload) shows nothing
         in_channel = answer.get("response_type") == "in_channel"
         return self.workspace.post(
             channel_id,
@@ -265,6 +283,18 @@ class SlackEmulator:
         ws.record_call(method)
         if token is None:
             raise SlackError("not_authed")
+        if method == "apps.connections.open":  # Socket Mode: the app-level token only
+            if token == ws.bot_token:
+                raise SlackError("not_allowed_token_type")
+            if token != ws.app_token:
+                raise SlackError("invalid_auth")
+            if self.socket_mode is None:
+                hub = SocketModeHub()
+                hub.start()
+                self.socket_mode = hub
+            url = self.socket_mode.new_url()
+            self.socket_mode_opened.set()
+            return {"url": url}
         if token != ws.bot_token:
             raise SlackError("invalid_auth")
         ws.check_rate_limit(method)

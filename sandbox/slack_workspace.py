@@ -147,6 +147,7 @@ class Workspace:
     def __init__(self, team_id: str = "T0SANDBOX1", bot_token: str | None = None) -> None:
         self.team_id = team_id
         self.bot_token = bot_token or f"xoxb-sandbox-{secrets.token_hex(12)}"
+        self.app_token = f"xapp-sandbox-{secrets.token_hex(12)}"  # Socket Mode's app-level token
         self.channels = {c.id: c for c in SANDBOX_CHANNELS}
         self.users = {u.id: u for u in (*SANDBOX_USERS, BOT_USER)}
         self.messages: list[Message] = []

@@ -12,10 +12,14 @@ import sys
 import threading
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from bot.app import SLASH_COMMANDS
+from sandbox.slack_emulator import SlackEmulator
 from tests.conftest import ROOT
+from tests.slack.helpers import finished, wait_until
 
 URL = re.compile(r"Open the Slack console: (http://127\.0\.0\.1:\d+/console)")
 
@@ -146,3 +150,64 @@ def test_sandbox_commands_attach_to_the_running_sandbox_and_share_its_state(
 def test_without_a_running_sandbox_rollouts_sandbox_says_how_to_get_one() -> None:
     done = _cli("rollouts", "--sandbox")
     assert done.returncode == 3 and "start one with `opsbot sandbox`" in done.stderr
+
+
+def test_serve_sandbox_reaches_your_own_slack_over_socket_mode(tmp_path: Path) -> None:
+    """`opsbot serve --sandbox` with a Slack app's tokens: the sandbox platform, that Slack.
+
+    The Slack here is the emulator standing in for a workspace, reached over Socket Mode as
+    Slack documents it (apps.connections.open, a WebSocket, envelopes and acks).
+    """
+    slack = SlackEmulator(commands=set(SLASH_COMMANDS))
+    slack.start()
+    ws = slack.workspace
+    env = {
+        **os.environ,
+        "SLACK_BOT_TOKEN": ws.bot_token,
+        "SLACK_APP_TOKEN": ws.app_token,
+        "SLACK_SIGNING_SECRET": "unused-over-socket-mode",
+        "OPSBOT_SLACK_API_URL": slack.api_url,
+        "OPSBOT_CACHE_DIR": os.environ.get("OPSBOT_CACHE_DIR", str(tmp_path)),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "opsbot", "serve", "--sandbox", "--port", "0"],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert slack.socket_mode_opened.wait(90), "the app never asked for a Socket Mode URL"
+        assert slack.socket_mode is not None and slack.socket_mode.wait_connected(30)
+        ack = slack.command("U0DANAONCL", "#orchestration-health", "/health")
+        assert ack.status == 200  # acknowledged over the socket
+        report = wait_until(ws, finished(ws, "Health"), timeout_s=60)
+        assert "CRITICAL" in report.text
+        details = next(
+            b["accessory"]
+            for b in report.blocks
+            if b.get("accessory", {}).get("type") == "button"
+            and "grading_completeness" in b.get("text", {}).get("text", "")
+        )
+        clicked = slack.click("U0DANAONCL", report, details["action_id"], details["value"])
+        assert clicked.status == 200
+        wait_until(
+            ws,
+            lambda: next(
+                (
+                    m
+                    for m in ws.visible_to("U0DANAONCL")
+                    if m.text.startswith("grading_completeness on 2026-02-05")
+                ),
+                None,
+            ),
+        )
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        slack.stop()

@@ -159,3 +159,28 @@ def test_a_private_channel_the_bot_is_not_in_refuses_its_posts_and_is_invisible(
     info = client.conversations_info(channel="C0DEPLOY01")
     headers = {key.lower(): value for key, value in info.headers.items()}
     assert "chat:write" in headers["x-oauth-scopes"].split(",")
+
+
+def test_socket_mode_opens_with_the_app_token_only_and_each_url_connects_once(
+    slack: SlackEmulator,
+) -> None:
+    import asyncio
+
+    import aiohttp
+
+    with pytest.raises(SlackApiError) as refused:
+        _client(slack).apps_connections_open(app_token=slack.workspace.bot_token)
+    assert _error(refused.value) == "not_allowed_token_type"
+    url = _client(slack).apps_connections_open(app_token=slack.workspace.app_token)["url"]
+
+    async def connect_twice() -> tuple[dict[str, object], int]:
+        async with aiohttp.ClientSession() as session, session.ws_connect(url) as first:
+            hello = await first.receive_json(timeout=10)
+            try:
+                async with session.ws_connect(url):
+                    return hello, 101
+            except aiohttp.WSServerHandshakeError as again:
+                return hello, again.status
+
+    hello, second = asyncio.run(connect_twice())
+    assert hello["type"] == "hello" and second == 401

@@ -47,3 +47,15 @@ def test_the_dockerfile_is_clean_under_hadolint() -> None:
         [hadolint, str(ROOT / "Dockerfile")], capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_socket_mode_manifest_is_the_same_app_without_urls() -> None:
+    http = _manifest()
+    socket: dict[str, Any] = yaml.safe_load((ROOT / "manifest-socket-mode.yml").read_text())
+    assert socket["settings"]["socket_mode_enabled"] is True
+    assert "request_url" not in socket["settings"]["interactivity"]
+    assert [c["command"] for c in socket["features"]["slash_commands"]] == [
+        c["command"] for c in http["features"]["slash_commands"]
+    ]
+    assert all("url" not in c for c in socket["features"]["slash_commands"])
+    assert socket["oauth_config"] == http["oauth_config"]
