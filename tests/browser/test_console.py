@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 
@@ -75,3 +76,20 @@ def test_a_refusal_in_another_channel_is_shown_only_to_the_person(page: Page) ->
     expect(refusal).to_be_visible()
     page.get_by_label("You are").select_option("U0LEEAPPRV")  # another person does not see it
     expect(page.locator(".msg.is-ephemeral")).to_have_count(0)
+
+
+def test_the_console_shows_slacks_answers_and_draws_every_emoji_at_the_sandbox_time(
+    page: Page,
+) -> None:
+    composer = page.get_by_placeholder("Message, or a command")
+    composer.fill("/help")
+    composer.press("Enter")
+    refused = page.locator(".msg.is-ephemeral").filter(has_text="is not a valid command")
+    expect(refused.get_by_text("Slackbot")).to_be_visible()  # Slack answered; the app never saw it
+    composer.fill("/drift")
+    composer.press("Enter")
+    report = page.locator(".msg").filter(has_text="Drift")
+    expect(report.first).to_be_visible()
+    expect(page.locator(".msg").filter(has_text=re.compile(r":[a-z_]+:"))).to_have_count(0)
+    # the sandbox clock (18:00 UTC on 2026-02-05), not the machine's
+    expect(report.first.locator(".meta")).to_have_text(re.compile(r"^(10|18|06):0\d"))
