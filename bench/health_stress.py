@@ -80,7 +80,8 @@ def main() -> None:
         errors: list[str] = []
         done = 0
         for round_ in range(args.rounds):
-            dates = days(per_round + round_)[round_:]
+            extra = args.reports - per_round * args.rounds if round_ == args.rounds - 1 else 0
+            dates = days(per_round + extra + round_)[round_:]  # each round starts a day later
             order = [args.parallel, 1] if round_ % 2 == 0 else [1, args.parallel]
             for parallel in order:
                 # the serial peer runs a tenth of the reports: the same work per report

@@ -21,7 +21,8 @@ def opsbot(*args: str, env: dict[str, str] | None = None) -> subprocess.Complete
         text=True,
         timeout=120,
         cwd=ROOT,
-        env={**os.environ, **(env or {})},
+        # reports are as wide as $COLUMNS says (160 without it): fix it, whatever set it before
+        env={**os.environ, "COLUMNS": "200", **(env or {})},
         stdin=subprocess.DEVNULL,
         check=False,
     )
