@@ -93,6 +93,25 @@ class BigQueryWarehouse:
             endpoint=endpoint,
         )
 
+    def estimate(self, query: Query) -> int:
+        """Bytes the query would read: a dry run, nothing billed (an estimate, as BigQuery's)."""
+        from google.api_core import exceptions as gexc
+        from google.cloud import bigquery
+
+        config = bigquery.QueryJobConfig(
+            query_parameters=[to_query_parameter(k, v) for k, v in query.params.items()],
+            dry_run=True,
+            use_legacy_sql=False,
+        )
+        try:
+            job = self._client.query(query.sql, job_config=config, timeout=self._timeout_s)
+        except gexc.GoogleAPICallError as exc:
+            where = ", ".join(query.tables) or "the warehouse"
+            raise WarehouseError(
+                f"BigQuery refused a dry run on {where}: {_first_error(exc)}"
+            ) from exc
+        return int(job.total_bytes_processed or 0)
+
     def can_read(self, table: str) -> str | None:
         """None when a query may read `table` (a dry run: nothing billed); else why not.
 

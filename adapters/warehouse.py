@@ -11,7 +11,9 @@ from typing import Any, Protocol
 
 from adapters.errors import AdapterError
 
-ParamValue = str | int | float | bool | date | datetime | Sequence[str] | Sequence[int]
+ParamValue = (
+    str | int | float | bool | date | datetime | Sequence[str] | Sequence[int] | Sequence[date]
+)
 Row = dict[str, Any]
 
 _IDENTIFIER = re.compile(r"^[A-Za-z0-9_.-]+$")

@@ -23,6 +23,7 @@ from cli.doctor import doctor
 from cli.drift_output import print_contains, print_drift
 from cli.health_output import health_progress, print_report
 from cli.options import ConfigOption, JsonOption, PortOption, SandboxOption, announce, stderr
+from cli.regrade import regrade
 from cli.rollback import rollback
 from cli.rollouts import rollouts
 from commands.drift import run_contains, run_drift
@@ -252,6 +253,7 @@ def _run_sandbox(
 
 app.command("deploy")(deploy_command)
 app.command("doctor")(doctor)
+app.command("regrade")(regrade)
 app.command("rollback")(rollback)
 app.command("rollouts")(rollouts)
 

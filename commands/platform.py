@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from adapters.pubsub import PubSub
 from adapters.warehouse import Warehouse
 from checks.drift_model import DriftSources
 from config import Profile
@@ -37,11 +38,13 @@ class Platform:
         *,
         clock: Callable[[], datetime] | None = None,
         store_url: str | None = None,
+        open_pubsub: Callable[[], PubSub] | None = None,
     ) -> None:
         self.profile = profile
         self.now = now  # the time this run reports at (fixed for a report)
         self.clock = clock or (lambda: now)  # the time as it passes (rollouts, the store)
         self.store_url = store_url  # where rollouts are kept, when the platform dictates it
+        self._open_pubsub = open_pubsub
         self._open_deploy_tools = open_deploy_tools
         self._open_warehouse = open_warehouse
         self._open_drift_sources = open_drift_sources
@@ -55,6 +58,12 @@ class Platform:
             if self._warehouse is None:
                 self._warehouse = self._open_warehouse()
             return self._warehouse
+
+    def pubsub(self) -> PubSub:
+        """Pub/Sub, for grading backfills."""
+        if self._open_pubsub is None:
+            raise PlatformUnavailable("this platform has no Pub/Sub configured")
+        return self._open_pubsub()
 
     def drift_sources(self) -> DriftSources:
         """Cloud Run and the repo (fetched once per run)."""

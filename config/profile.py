@@ -248,7 +248,7 @@ class ChannelsConfig(Strict):
     health: str = "#orchestration-health"
 
 
-Role = Literal["deployer", "approver"]
+Role = Literal["deployer", "approver", "regrader"]
 ChannelRef = Annotated[str, Field(pattern=r"^(#[a-z0-9][a-z0-9._-]{0,79}|[CGD][A-Z0-9]{2,})$")]
 UserRef = Annotated[str, Field(pattern=r"^[UW][A-Z0-9]{2,}$")]
 
@@ -326,6 +326,18 @@ class DeployConfig(Strict):
         return self
 
 
+class RegradeConfig(Strict):
+    """Grading backfills: what they publish where, and how many at once."""
+
+    trigger_topic: str = "nba-grading-trigger"
+    complete_topic: str = "nba-grading-complete"
+    complete_subscription: str = "opsbot-grading-complete"  # a pull subscription on the above
+    max_dates: int = Field(default=62, ge=1)
+    max_in_flight: int = Field(default=4, ge=1)  # published, not yet complete
+    date_timeout_min: float = Field(default=15.0, gt=0)
+    run_aggregation: bool = True
+
+
 class StoreConfig(Strict):
     """Where state lives: this SQLite file, unless $DATABASE_URL names a database (PostgreSQL)."""
 
@@ -347,6 +359,7 @@ class Profile(Strict):
     slack: SlackConfig = SlackConfig()
     store: StoreConfig = StoreConfig()
     deploy: DeployConfig = DeployConfig()
+    regrade: RegradeConfig = RegradeConfig()
 
     def service(self, name: str) -> ServiceConfig | None:
         return next((s for s in self.services if s.name == name), None)

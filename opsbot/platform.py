@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, TypeVar
 from adapters.bigquery import BigQueryWarehouse
 from adapters.cloudrun import CloudRun
 from adapters.git import GitRepo
+from adapters.pubsub import PubSub
 from adapters.warehouse import Warehouse
 from bot.once import Once
 from checks.drift_model import DriftSources
@@ -83,6 +84,11 @@ def _production(profile: Profile, profile_path: Path) -> Platform:
         open_drift_sources,
         open_deploy_tools,
         clock=lambda: datetime.now(UTC),
+        open_pubsub=lambda: _credentials_guard(
+            lambda: PubSub.connect(
+                project=profile.platform.project, timeout_s=profile.drift.cloud_run_timeout_s
+            )
+        ),
     )
     return platform
 
@@ -167,6 +173,9 @@ def sandbox_platforms(profile: Profile, running: RunningSandbox) -> Callable[[],
         lambda store: sandbox_deploy_tools(profile, running, store),
         clock=running.clock,
         store_url=getattr(running, "store_url", None),  # an attached sandbox's shared store
+        open_pubsub=lambda: PubSub.connect(
+            project=profile.platform.project, timeout_s=10.0, endpoint=running.pubsub_url
+        ),
     )
 
 

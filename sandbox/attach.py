@@ -34,6 +34,7 @@ class SandboxAddress:
     cloud_run_url: str
     monitoring_endpoint: str
     logging_url: str
+    pubsub_url: str
     repo_path: str
     store_url: str
     now_at_start: str  # the sandbox clock's reading at `epoch_at_start`
@@ -66,6 +67,10 @@ class AttachedSandbox:
     @property
     def logging_url(self) -> str:
         return self.address.logging_url
+
+    @property
+    def pubsub_url(self) -> str:
+        return self.address.pubsub_url
 
     @property
     def repo_path(self) -> Path:

@@ -51,12 +51,20 @@ class LoggingFaults(_Section):
     page_size: int | None = Field(default=None, ge=1)  # at most this many entries a page
 
 
+class RegradeFaults(_Section):
+    fail_dates: list[str] = Field(default_factory=list)  # YYYY-MM-DD whose grading fails
+    slow_dates: list[str] = Field(default_factory=list)  # graded only after slow_s
+    slow_s: float = Field(default=30.0, ge=0)
+    duplicate_completions: bool = False  # every completion published twice
+
+
 class FaultPlan(_Section):
     cloud_run: CloudRunFaults = CloudRunFaults()
     monitoring: MonitoringFaults = MonitoringFaults()
     slack: SlackFaults = SlackFaults()
     bigquery: BigQueryFaults = BigQueryFaults()
     logging: LoggingFaults = LoggingFaults()
+    regrade: RegradeFaults = RegradeFaults()
 
 
 class FaultPlanError(ConfigError):

@@ -21,8 +21,10 @@ from sandbox.demo_services import seed_services
 from sandbox.demo_tables import TABLES, open_in_memory
 from sandbox.demo_traffic import bad_commit, behaviour_of, rates, registry
 from sandbox.faults import FaultPlan, load_fault_plan
+from sandbox.grading_simulator import GradingSimulator
 from sandbox.logging_emulator import LoggingEmulator
 from sandbox.monitoring_emulator import MonitoringEmulator
+from sandbox.pubsub_emulator import PubSubEmulator
 from sandbox.traffic import TrafficModel
 
 PROJECT = "nba-props-platform"
@@ -61,6 +63,8 @@ class RunningSandbox(Protocol):
     @property
     def logging_url(self) -> str: ...
     @property
+    def pubsub_url(self) -> str: ...
+    @property
     def repo_path(self) -> Path | None: ...
     @property
     def bad_commit(self) -> str: ...
@@ -83,6 +87,8 @@ class Sandbox:
         self.cloud_run: CloudRunEmulator | None = None
         self.monitoring: MonitoringEmulator | None = None
         self.logging: LoggingEmulator | None = None
+        self.pubsub: PubSubEmulator | None = None
+        self.grading: GradingSimulator | None = None
         self.traffic: TrafficModel | None = None
         self.bad_commit = ""
         self.repo_path: Path | None = None
@@ -122,6 +128,11 @@ class Sandbox:
             self.traffic, PROJECT, self.clock, page_size=faults.logging.page_size
         )
         self.logging.start()
+        self.pubsub = PubSubEmulator(PROJECT)
+        self.pubsub.create_topic("nba-grading-trigger")
+        self.pubsub.create_subscription("opsbot-grading-complete", "nba-grading-complete")
+        self.grading = GradingSimulator(self.pubsub, con, self.clock, faults.regrade)
+        self.pubsub.start()
         self._started = time.monotonic()
         self._epoch_started = time.time()
         self.startup = StartupTiming(time.perf_counter() - started, tables_built or repo_built)
@@ -136,6 +147,7 @@ class Sandbox:
             cloud_run_url=self.cloud_run_url,
             monitoring_endpoint=self.monitoring_endpoint,
             logging_url=self.logging_url,
+            pubsub_url=self.pubsub_url,
             repo_path=str(self.repo_path),
             store_url=store_url,
             now_at_start=self.now.isoformat(),
@@ -164,8 +176,15 @@ class Sandbox:
         assert self.logging is not None, "sandbox not started"
         return self.logging.url
 
+    @property
+    def pubsub_url(self) -> str:
+        assert self.pubsub is not None, "sandbox not started"
+        return self.pubsub.url
+
     def stop(self) -> None:
-        for emulator in (self.bigquery, self.cloud_run, self.logging):
+        if self.grading is not None:
+            self.grading.stopping.set()
+        for emulator in (self.pubsub, self.bigquery, self.cloud_run, self.logging):
             if emulator is not None:
                 emulator.stop()
         if self.monitoring is not None:

@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, Enum, ForeignKey, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -111,3 +122,40 @@ class IdempotencyKey(Base):
 
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     created_at: Mapped[datetime]
+
+
+class Backfill(Base):
+    """A grading backfill: who asked, why, and where it stands (its dates are BackfillDate)."""
+
+    __tablename__ = "backfills"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    request_key: Mapped[str] = mapped_column(String(128), unique=True)  # one backfill per request
+    requested_by: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    include_graded: Mapped[bool] = mapped_column(default=False)
+    state: Mapped[str] = mapped_column(String(16))  # running, done, canceled
+    estimate_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    slack_channel: Mapped[str | None] = mapped_column(String(32))
+    slack_ts: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class BackfillDate(Base):
+    """One date of a backfill: queued, published, done, failed, timed out or canceled."""
+
+    __tablename__ = "backfill_dates"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    backfill_id: Mapped[int] = mapped_column(ForeignKey("backfills.id"))
+    game_date: Mapped[str] = mapped_column(String(10))  # YYYY-MM-DD
+    state: Mapped[str] = mapped_column(String(16))
+    correlation_id: Mapped[str] = mapped_column(String(64), unique=True)
+    published_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    graded_count: Mapped[int | None] = mapped_column(Integer)
+    mae: Mapped[float | None]
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (Index("ix_backfill_dates_state", "game_date", "state"),)

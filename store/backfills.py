@@ -1,0 +1,287 @@
+"""Grading backfills in the store: one per request, their dates' states, conditional moves.
+
+Every move of a date is conditional on the state it was in (queued → published → done, …), so
+a completion Pub/Sub delivers twice counts once and two processes never publish a date twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from store.database import Database
+from store.schema import AuditEntry, Backfill, BackfillDate
+
+log = logging.getLogger("opsbot.audit")
+IN_FLIGHT = ("queued", "published")
+ENDED = ("done", "failed", "timed_out", "canceled")
+
+
+class DatesInFlight(Exception):
+    """Some dates are already queued or published by another backfill."""
+
+    def __init__(self, dates: dict[str, int]) -> None:
+        self.dates = dates  # date → backfill id
+        listed = ", ".join(f"{d} (#{b})" for d, b in sorted(dates.items()))
+        super().__init__(f"already in flight in another backfill: {listed}")
+
+
+@dataclass(frozen=True)
+class BackfillDateView:
+    id: int
+    game_date: str
+    state: str
+    correlation_id: str
+    published_at: datetime | None
+    completed_at: datetime | None
+    graded_count: int | None
+    mae: float | None
+    detail: str
+
+
+@dataclass(frozen=True)
+class BackfillView:
+    id: int
+    requested_by: str
+    reason: str
+    include_graded: bool
+    state: str
+    estimate_bytes: int
+    slack_channel: str | None
+    slack_ts: str | None
+    created_at: datetime
+    updated_at: datetime
+    dates: tuple[BackfillDateView, ...]
+
+    def count(self, *states: str) -> int:
+        return sum(1 for d in self.dates if d.state in states)
+
+    @property
+    def ended(self) -> bool:
+        return self.state != "running"
+
+
+class Backfills:
+    def __init__(self, database: Database, clock: Callable[[], datetime]) -> None:
+        self.database = database
+        self.clock = clock
+
+    def submit(
+        self,
+        *,
+        request_key: str,
+        requested_by: str,
+        reason: str,
+        include_graded: bool,
+        estimate_bytes: int,
+        dates: Sequence[str],
+    ) -> tuple[BackfillView, bool]:
+        """The backfill of these dates (queued), or the one this request already made (False).
+
+        Raises DatesInFlight when another running backfill has any of the dates queued or out.
+        """
+        now = self.clock()
+        existing = self._by_key(request_key)
+        if existing is not None:
+            return existing, False
+        try:
+            with self.database.session() as session:
+                busy = self._in_flight(session, dates)
+                if busy:
+                    raise DatesInFlight(busy)
+                backfill = Backfill(
+                    request_key=request_key,
+                    requested_by=requested_by,
+                    reason=reason,
+                    include_graded=include_graded,
+                    state="running",
+                    estimate_bytes=estimate_bytes,
+                    created_at=now,
+                    updated_at=now,
+                )
+                session.add(backfill)
+                session.flush()
+                for day in dates:
+                    session.add(
+                        BackfillDate(
+                            backfill_id=backfill.id,
+                            game_date=day,
+                            state="queued",
+                            correlation_id=str(uuid.uuid4()),
+                            detail="",
+                        )
+                    )
+                self._audit(
+                    session,
+                    requested_by,
+                    "regrade.submit",
+                    backfill.id,
+                    {"dates": list(dates), "reason": reason},
+                )
+                backfill_id = backfill.id
+        except IntegrityError:  # the same request, committed by someone else meanwhile
+            again = self._by_key(request_key)
+            assert again is not None
+            return again, False
+        found = self.get(backfill_id)
+        assert found is not None
+        return found, True
+
+    def in_flight(self, dates: Sequence[str]) -> dict[str, int]:
+        with self.database.session() as session:
+            return self._in_flight(session, dates)
+
+    def get(self, backfill_id: int) -> BackfillView | None:
+        with self.database.session() as session:
+            row = session.get(Backfill, backfill_id)
+            return None if row is None else self._view(session, row)
+
+    def running(self) -> list[BackfillView]:
+        with self.database.session() as session:
+            rows = session.scalars(select(Backfill).where(Backfill.state == "running")).all()
+            return [self._view(session, row) for row in rows]
+
+    def recent(self, limit: int = 20) -> list[BackfillView]:
+        with self.database.session() as session:
+            rows = session.scalars(select(Backfill).order_by(Backfill.id.desc()).limit(limit))
+            return [self._view(session, row) for row in rows]
+
+    def move(self, date_id: int, *, frm: str, to: str, **values: Any) -> bool:
+        """One date from state `frm` to `to` (with `values`), if it still is in `frm`."""
+        with self.database.session() as session:
+            moved = session.execute(
+                update(BackfillDate)
+                .where(BackfillDate.id == date_id, BackfillDate.state == frm)
+                .values(state=to, **values)
+                .execution_options(synchronize_session=False)
+            )
+            return bool(moved.rowcount)  # type: ignore[attr-defined]
+
+    def by_correlation(self, correlation_id: str) -> BackfillDateView | None:
+        with self.database.session() as session:
+            row = session.scalars(
+                select(BackfillDate).where(BackfillDate.correlation_id == correlation_id)
+            ).first()
+            return None if row is None else _date_view(row)
+
+    def backfill_of(self, date_id: int) -> int:
+        with self.database.session() as session:
+            row = session.get(BackfillDate, date_id)
+            assert row is not None
+            return row.backfill_id
+
+    def set_state(self, backfill_id: int, state: str, actor: str, action: str) -> None:
+        with self.database.session() as session:
+            session.execute(
+                update(Backfill)
+                .where(Backfill.id == backfill_id, Backfill.state == "running")
+                .values(state=state, updated_at=self.clock())
+                .execution_options(synchronize_session=False)
+            )
+            self._audit(session, actor, action, backfill_id, {"state": state})
+
+    def touch(self, backfill_id: int) -> None:
+        with self.database.session() as session:
+            session.execute(
+                update(Backfill).where(Backfill.id == backfill_id).values(updated_at=self.clock())
+            )
+
+    def attach_message(self, backfill_id: int, channel: str, ts: str) -> bool:
+        with self.database.session() as session:
+            moved = session.execute(
+                update(Backfill)
+                .where(Backfill.id == backfill_id, Backfill.slack_ts.is_(None))
+                .values(slack_channel=channel, slack_ts=ts)
+                .execution_options(synchronize_session=False)
+            )
+            return bool(moved.rowcount)  # type: ignore[attr-defined]
+
+    def record(self, actor: str, action: str, backfill_id: int, arguments: dict[str, Any]) -> None:
+        with self.database.session() as session:
+            self._audit(session, actor, action, backfill_id, arguments)
+
+    # --- internals ----------------------------------------------------------------------------
+
+    def _by_key(self, request_key: str) -> BackfillView | None:
+        with self.database.session() as session:
+            row = session.scalars(
+                select(Backfill).where(Backfill.request_key == request_key)
+            ).first()
+            return None if row is None else self._view(session, row)
+
+    def _in_flight(self, session: Session, dates: Sequence[str]) -> dict[str, int]:
+        rows = session.execute(
+            select(BackfillDate.game_date, BackfillDate.backfill_id).where(
+                BackfillDate.game_date.in_(list(dates)), BackfillDate.state.in_(IN_FLIGHT)
+            )
+        ).all()
+        return {str(day): int(backfill) for day, backfill in rows}
+
+    def _view(self, session: Session, row: Backfill) -> BackfillView:
+        dates = session.scalars(
+            select(BackfillDate)
+            .where(BackfillDate.backfill_id == row.id)
+            .order_by(BackfillDate.game_date)
+        ).all()
+        return BackfillView(
+            id=row.id,
+            requested_by=row.requested_by,
+            reason=row.reason,
+            include_graded=row.include_graded,
+            state=row.state,
+            estimate_bytes=row.estimate_bytes,
+            slack_channel=row.slack_channel,
+            slack_ts=row.slack_ts,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            dates=tuple(_date_view(d) for d in dates),
+        )
+
+    def _audit(
+        self,
+        session: Session,
+        actor: str,
+        action: str,
+        backfill_id: int,
+        arguments: dict[str, Any],
+    ) -> None:
+        log.info(
+            "%s by %s: backfill #%s",
+            action,
+            actor,
+            backfill_id,
+            extra={"audit": {"action": action, "actor": actor}, "backfill_id": backfill_id},
+        )
+        session.add(
+            AuditEntry(
+                at=self.clock(),
+                actor=actor,
+                action=action,
+                service=None,
+                rollout_id=None,
+                arguments={"backfill_id": backfill_id, **arguments},
+                result="ok",
+            )
+        )
+
+
+def _date_view(row: BackfillDate) -> BackfillDateView:
+    return BackfillDateView(
+        id=row.id,
+        game_date=row.game_date,
+        state=row.state,
+        correlation_id=row.correlation_id,
+        published_at=row.published_at,
+        completed_at=row.completed_at,
+        graded_count=row.graded_count,
+        mae=row.mae,
+        detail=row.detail,
+    )
