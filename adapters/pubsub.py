@@ -111,3 +111,20 @@ class PubSub:
             )
         except exceptions.GoogleAPICallError as exc:
             raise PubSubError(f"acknowledging on {subscription}: {exc.message}") from None
+
+    def permissions(self, resource: str, wanted: list[str]) -> set[str]:
+        """Which of `wanted` the caller holds on a topic or subscription path (testIamPermissions)."""
+        from google.api_core import exceptions
+        from google.iam.v1 import iam_policy_pb2
+
+        client = self._subscriber if "/subscriptions/" in resource else self._publisher
+        try:
+            answer = client.test_iam_permissions(
+                request=iam_policy_pb2.TestIamPermissionsRequest(
+                    resource=resource, permissions=wanted
+                ),
+                timeout=self._timeout_s,
+            )
+        except exceptions.GoogleAPICallError as exc:
+            raise PubSubError(f"permissions on {resource}: {exc.message}") from None
+        return set(answer.permissions)

@@ -16,6 +16,7 @@ from adapters.cloud_logging import CloudLogging
 from adapters.cloudrun import CloudRun
 from adapters.errors import AdapterError
 from adapters.monitoring import Monitoring
+from adapters.pubsub import PubSub
 from config import Profile
 
 
@@ -43,7 +44,12 @@ GRANTS = (
     ),
     Grant("roles/monitoring.viewer", "reads request counts and latencies", "canary analysis"),
     Grant("roles/logging.viewer", "reads the canary's ERROR lines", "canary analysis"),
-    Grant("roles/pubsub.publisher", "publishes grading triggers", "/regrade (not built yet)"),
+    Grant("roles/pubsub.publisher", "publishes grading triggers", "regrade"),
+    Grant(
+        "roles/pubsub.subscriber",
+        "pulls grading completions (on opsbot-grading-complete)",
+        "regrade",
+    ),
 )
 ROLE = {g.role.removeprefix("roles/"): g.role for g in GRANTS}
 SERVICE_PERMISSIONS = ("run.services.get", "run.services.update")
@@ -88,6 +94,7 @@ def google_findings(
     monitoring: Monitoring,
     logs: CloudLogging,
     now: datetime,
+    pubsub: PubSub | None = None,
 ) -> list[Finding]:
     """Tables, services, metrics and logs: what each command will touch, tried for real."""
     found = []
@@ -135,14 +142,39 @@ def google_findings(
         found.append(
             probe(f"Logging: read {first}'s log entries", ROLE["logging.viewer"], error_lines)
         )
-    found.append(
-        Finding(
-            "Pub/Sub: publish to nba-grading-trigger",
-            None,
-            f"checked once /regrade lands; it will need {ROLE['pubsub.publisher']}",
+    if pubsub is not None:
+        regrade = profile.regrade
+        found.append(
+            probe(
+                f"Pub/Sub: publish to {regrade.trigger_topic}",
+                ROLE["pubsub.publisher"],
+                partial(
+                    _lacks,
+                    pubsub,
+                    pubsub.topic_path(regrade.trigger_topic),
+                    ["pubsub.topics.publish"],
+                ),
+            )
         )
-    )
+        found.append(
+            probe(
+                f"Pub/Sub: pull {regrade.complete_subscription}",
+                ROLE["pubsub.subscriber"],
+                partial(
+                    _lacks,
+                    pubsub,
+                    pubsub.subscription_path(regrade.complete_subscription),
+                    ["pubsub.subscriptions.consume"],
+                ),
+            )
+        )
     return found
+
+
+def _lacks(pubsub: PubSub, resource: str, wanted: list[str]) -> str | None:
+    granted = pubsub.permissions(resource, wanted)
+    lacking = [p for p in wanted if p not in granted]
+    return f"lacks {', '.join(lacking)}" if lacking else None
 
 
 def _service_access(cloud_run: CloudRun, service: str) -> str | None:

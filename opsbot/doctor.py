@@ -11,6 +11,7 @@ from adapters.bigquery import BigQueryWarehouse
 from adapters.cloud_logging import CloudLogging
 from adapters.cloudrun import CloudRun
 from adapters.monitoring import Monitoring
+from adapters.pubsub import PubSub
 from bot.doctor_slack import slack_findings
 from commands.doctor import Finding, google_findings
 from config import Profile
@@ -53,6 +54,7 @@ def diagnose(
             ),
             CloudLogging.connect(project=project, endpoint=running.logging_url),
             running.clock(),
+            PubSub.connect(project=project, timeout_s=timeout, endpoint=running.pubsub_url),
         )
         slack = SlackEmulator()
         slack.workspace.leave(running.faults.slack.not_in_channel)

@@ -42,6 +42,7 @@ class PubSubEmulator(JsonApi):
         self.listeners: dict[str, list[Listener]] = {}
         self.published: list[tuple[str, dict[str, Any]]] = []  # (topic, message), for tests
         self.duplicate_deliveries = False  # the fault plan: every message delivered twice
+        self.denied_permissions: set[str] = set()  # left out of testIamPermissions
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
@@ -98,6 +99,9 @@ class PubSubEmulator(JsonApi):
             raise GoogleApiError(
                 403, "forbidden", f"The caller does not have permission on {resource}"
             )
+        if verb == "testIamPermissions":
+            asked = [str(p) for p in body.get("permissions", [])]
+            return {"permissions": [p for p in asked if p not in self.denied_permissions]}
         if verb == "publish":
             ids = [
                 self.publish(

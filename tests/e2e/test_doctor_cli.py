@@ -14,6 +14,7 @@ def test_the_sandbox_has_everything_opsbot_needs() -> None:
     assert "OK          BigQuery: read nba_predictions.player_prop_predictions" in lines
     assert "OK          Cloud Run: read and update nba-scrapers" in lines
     assert "OK          Slack: post in #canary-alerts" in lines
+    assert "OK          Pub/Sub: publish to nba-grading-trigger" in lines
     assert "MISSING" not in done.stdout
 
 
