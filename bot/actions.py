@@ -24,6 +24,10 @@ class ActionId(enum.StrEnum):
     ROLLOUT_PROMOTE_FULL = "rollout.promote_full"
     ROLLOUT_ROLL_BACK = "rollout.roll_back"
     ROLLBACK_TO = "rollback.to"
+    REGRADE_START = "regrade.start"
+    REGRADE_DISMISS = "regrade.dismiss"
+    BACKFILL_CANCEL = "backfill.cancel"
+    BACKFILL_RETRY = "backfill.retry"
 
 
 class ButtonValue(BaseModel):
@@ -88,3 +92,17 @@ class RollbackTo(ButtonValue):
 
     service: str = Field(pattern=r"^[a-z][a-z0-9-]{0,62}$")
     revision: str = Field(pattern=f"^{REVISION_NAME}$")
+
+
+class RegradeStart(ButtonValue):
+    """Start the backfill of the plan the person reviewed (its range and options)."""
+
+    start: date
+    end: date
+    include_graded: bool = False
+
+
+class BackfillAction(ButtonValue):
+    """Cancel, or retry the failed dates of, one backfill."""
+
+    backfill: int = Field(ge=1)

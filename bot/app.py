@@ -17,9 +17,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import describe
 from bot.identity import BotIdentity
-from bot.listeners import deploy, drift, health, rollback
+from bot.listeners import deploy, drift, health, regrade, rollback
 from bot.listeners.replies import ephemeral
 from bot.log_context import remember_request
+from bot.regrade_tasks import RegradeTasks
 from bot.rollout_tasks import RolloutTasks
 from bot.runtime import Runtime
 from bot.settings import SlackSettings
@@ -31,6 +32,7 @@ SLASH_COMMANDS = (
     *drift.COMMANDS,
     *deploy.COMMANDS,
     *rollback.COMMANDS,
+    *regrade.COMMANDS,
 )  # manifest.yml declares exactly these
 
 
@@ -62,6 +64,7 @@ class Assembled:
     app: AsyncApp
     identity: BotIdentity  # auth.test, asked once: the server asks at start-up
     rollouts: RolloutTasks | None  # None when this bot does not deploy
+    backfills: RegradeTasks | None = None  # None when this bot does not regrade
 
 
 def build_app(runtime: Runtime, settings: SlackSettings) -> AsyncApp:
@@ -96,6 +99,10 @@ def assemble(runtime: Runtime, settings: SlackSettings) -> Assembled:
         rollouts = RolloutTasks(runtime, app.client)
         deploy.register(app, runtime, rollouts)
         rollback.register(app, runtime, rollouts)
+    backfills = None
+    if runtime.regrade_tools is not None:
+        backfills = RegradeTasks(runtime, app.client)
+        regrade.register(app, runtime, backfills)
 
     @app.error
     async def on_error(error: Exception, body: dict[str, Any], respond: AsyncRespond) -> None:
@@ -104,4 +111,4 @@ def assemble(runtime: Runtime, settings: SlackSettings) -> Assembled:
         if body.get("response_url"):
             await respond(**ephemeral(*notice(said.text)), replace_original=False)
 
-    return Assembled(app, identity, rollouts)
+    return Assembled(app, identity, rollouts, backfills)

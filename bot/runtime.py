@@ -14,6 +14,7 @@ from config import Profile
 
 if TYPE_CHECKING:
     from commands.deploy.tools import DeployTools
+    from commands.regrade.engine import RegradeTools
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,7 @@ class Runtime:
     platform: Callable[[], Platform]  # a fresh view of the platform, at the time of the request
     in_flight: InFlight = field(default_factory=InFlight)  # reports being built, by channel
     deploy_tools: Once[DeployTools] | None = None  # opened once, on first use; None: no /deploy
+    regrade_tools: Once[RegradeTools] | None = None  # the same for /regrade
     slots: ReportSlots = field(init=False)
 
     def __post_init__(self) -> None:

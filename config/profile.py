@@ -336,6 +336,7 @@ class RegradeConfig(Strict):
     max_in_flight: int = Field(default=4, ge=1)  # published, not yet complete
     date_timeout_min: float = Field(default=15.0, gt=0)
     run_aggregation: bool = True
+    poll_s: float = Field(default=5.0, gt=0)  # how often the bot pulls completions and publishes
 
 
 class StoreConfig(Strict):

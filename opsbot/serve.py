@@ -32,11 +32,12 @@ from opsbot.platform import (
     sandbox_platforms,
     started_sandbox,
 )
-from store.background import BackgroundStore, StoreNotReady
+from store.background import STORE_WAIT_S, BackgroundStore, StoreNotReady
 from store.location import database_url, sqlite_url
 
 if TYPE_CHECKING:
     from commands.deploy.tools import DeployTools
+    from commands.regrade.engine import RegradeTools
     from sandbox.platform import Sandbox
     from sandbox.slack_emulator import SlackEmulator
 
@@ -100,6 +101,8 @@ def http_server(
     on_start: list[Callable[[], Coroutine[Any, Any, object]]] = [assembled.identity.authorize]
     if assembled.rollouts is not None:  # drive the rollouts a previous process left active
         on_start.append(assembled.rollouts.resume)
+    if assembled.backfills is not None:  # and the backfills
+        on_start.append(assembled.backfills.resume)
     secret = settings.slack_signing_secret.get_secret_value()
     clock = lambda: datetime.now(UTC)  # noqa: E731
     deliveries = Deliveries(  # never waiting for a store still opening: memory answers meanwhile
@@ -122,6 +125,7 @@ def serve_production(
         Access(profile.slack),
         platforms,
         deploy_tools=Once(lambda: production_deploy_tools(profile, profile_path, store, platforms)),
+        regrade_tools=Once(lambda: production_regrade_tools(profile, store, platforms)),
     )
     serve_slack(runtime, settings, store, host, port, announce)
 
@@ -156,6 +160,7 @@ def serve_sandbox_to_slack(
             deploy_tools=Once(
                 lambda: sandbox_deploy_tools(tuned, platform, store.rollouts(platform.clock))
             ),
+            regrade_tools=Once(lambda: sandbox_regrade_tools(tuned, platform, store)),
         )
         publish(platform.address(store_url))
         try:
@@ -199,12 +204,46 @@ async def _socket_mode(runtime: Runtime, settings: SlackSettings, app_token: Sec
     starting: list[asyncio.Task[object]] = [asyncio.create_task(assembled.identity.authorize())]
     if assembled.rollouts is not None:
         starting.append(asyncio.create_task(assembled.rollouts.resume()))
+    if assembled.backfills is not None:
+        starting.append(asyncio.create_task(assembled.backfills.resume()))
     handler = AsyncSocketModeHandler(assembled.app, app_token.get_secret_value())
     try:
         await handler.start_async()  # type: ignore[no-untyped-call]
     finally:
         for task in starting:
             task.cancel()
+
+
+def sandbox_regrade_tools(
+    profile: Profile, platform: Sandbox, store: BackgroundStore
+) -> RegradeTools:
+    """Backfills on the sandbox: its Pub/Sub emulator and warehouse, the bot's store."""
+    from adapters.bigquery import BigQueryWarehouse
+    from adapters.pubsub import PubSub
+    from commands.regrade.engine import RegradeTools
+    from store.backfills import Backfills
+
+    return RegradeTools(
+        Backfills(store.get(wait_s=STORE_WAIT_S), platform.clock),
+        PubSub.connect(
+            project=profile.platform.project, timeout_s=10.0, endpoint=platform.pubsub_url
+        ),
+        BigQueryWarehouse.from_profile(profile, endpoint=platform.bigquery_url),
+        platform.clock,
+    )
+
+
+def production_regrade_tools(
+    profile: Profile, store: BackgroundStore, platforms: Callable[[], Platform]
+) -> RegradeTools:
+    """Backfills on the real platform: ADC Pub/Sub, the shared warehouse and store."""
+    from commands.regrade.engine import RegradeTools
+    from store.backfills import Backfills
+
+    platform = platforms()
+    clock = lambda: datetime.now(UTC)  # noqa: E731
+    database = store.get(wait_s=STORE_WAIT_S)
+    return RegradeTools(Backfills(database, clock), platform.pubsub(), platform.warehouse, clock)
 
 
 def production_deploy_tools(
@@ -300,6 +339,7 @@ def sandbox_bot(
             deploy_tools=Once(
                 lambda: sandbox_deploy_tools(tuned, platform, store.rollouts(platform.clock))
             ),
+            regrade_tools=Once(lambda: sandbox_regrade_tools(tuned, platform, store)),
         )
         server = http_server(runtime, settings, store, "127.0.0.1", port)
         slack.connect_app(

@@ -1,0 +1,95 @@
+"""/regrade through the Slack emulator: plan, Start, the progress message, cancel, double clicks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from bot.actions import ActionId
+from opsbot.profile import load_profile
+from opsbot.serve import SandboxBot, sandbox_bot
+from sandbox.platform import Sandbox
+from sandbox.slack_workspace import Message
+from tests.slack.conftest import FAST, ROOT, assert_slack_would_accept
+from tests.slack.helpers import (
+    HEALTH_CHANNEL,
+    ONCALL,
+    block_text,
+    buttons,
+    finished,
+    wait_until,
+)
+
+
+@pytest.fixture
+def regrading() -> Iterator[SandboxBot]:
+    """A sandbox of its own (a backfill grades its warehouse), completions pulled often."""
+    profile = load_profile(ROOT / "opsbot.toml")
+    quick = profile.model_copy(
+        update={"regrade": profile.regrade.model_copy(update={"poll_s": 0.1})}
+    )
+    with Sandbox() as platform, sandbox_bot(quick, platform, deploy_timing=FAST) as bot:
+        thread = bot.server.start_in_thread()
+        yield bot
+        bot.server.stop(thread)
+        assert_slack_would_accept(bot.slack.workspace)
+
+
+def _plan(bot: SandboxBot, user: str, text: str) -> object:
+    ws = bot.slack.workspace
+    bot.slack.command(user, HEALTH_CHANNEL, f"/regrade {text}")
+    return wait_until(
+        ws, lambda: next((m for m in ws.visible_to(user) if "review the plan" in m.text), None)
+    )
+
+
+def test_a_planned_backfill_started_from_slack_grades_every_date_and_health_recovers(
+    regrading: SandboxBot,
+) -> None:
+    ws = regrading.slack.workspace
+    plan = _plan(regrading, ONCALL, "2026-01-28..2026-02-03")
+    assert "7 of 7 dates" in block_text(plan) and "an estimate" in block_text(plan)  # type: ignore[arg-type]
+    regrading.slack.click(ONCALL, plan, ActionId.REGRADE_START)  # type: ignore[arg-type]
+    done = wait_until(
+        ws,
+        lambda: next(
+            (m for m in ws.bot_messages(HEALTH_CHANNEL) if "7/7 ended (done)" in m.text), None
+        ),
+        timeout_s=60,
+    )
+    assert block_text(done).count(":white_check_mark:") == 7 and buttons(done) == []
+    regrading.slack.command(ONCALL, HEALTH_CHANNEL, "/health")
+    report = wait_until(ws, finished(ws, "Health"), timeout_s=60)
+    assert "grading_completeness" in block_text(report)
+    assert ":white_check_mark: *grading_completeness*" in block_text(report)
+
+
+def test_a_double_click_makes_one_backfill_and_cancel_stops_the_unpublished(
+    regrading: SandboxBot,
+) -> None:
+    ws = regrading.slack.workspace
+    assert regrading.platform.grading is not None
+    regrading.platform.grading.faults = regrading.platform.grading.faults.model_copy(
+        update={"slow_dates": [f"2026-01-{d}" for d in range(28, 32)], "slow_s": 30.0}
+    )
+    plan = _plan(regrading, ONCALL, "2026-01-28 2026-02-03")
+    second = regrading.slack.click_payload(ONCALL, plan, ActionId.REGRADE_START)  # type: ignore[arg-type]
+    regrading.slack.click(ONCALL, plan, ActionId.REGRADE_START)  # type: ignore[arg-type]
+    assert regrading.slack.sender is not None
+    regrading.slack.sender.interaction(second)
+    progress = wait_until(
+        ws,
+        lambda: next(
+            (m for m in ws.bot_messages(HEALTH_CHANNEL) if "Regrade backfill" in m.text), None
+        ),
+    )
+    regrading.slack.click(ONCALL, progress, ActionId.BACKFILL_CANCEL)
+
+    def canceled_three() -> Message | None:
+        now = ws.find(progress.channel, progress.ts)
+        return now if block_text(now).count(":heavy_minus_sign:") == 3 else None
+
+    canceled = wait_until(ws, canceled_three)
+    assert block_text(canceled).count(":heavy_minus_sign:") == 3  # queued dates: never published
+    assert len([m for m in ws.bot_messages(HEALTH_CHANNEL) if "Regrade backfill" in m.text]) == 1
