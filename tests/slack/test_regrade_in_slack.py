@@ -11,10 +11,11 @@ from opsbot.profile import load_profile
 from opsbot.serve import SandboxBot, sandbox_bot
 from sandbox.platform import Sandbox
 from sandbox.slack_workspace import Message
-from tests.slack.conftest import FAST, ROOT, assert_slack_would_accept
+from tests.slack.conftest import FAST, ROOT
 from tests.slack.helpers import (
     HEALTH_CHANNEL,
     ONCALL,
+    assert_slack_would_accept,
     block_text,
     buttons,
     finished,
