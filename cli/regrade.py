@@ -19,7 +19,7 @@ from opsbot.profile import load_profile
 
 if TYPE_CHECKING:
     from commands.regrade.plan import RegradePlan
-    from store.backfills import BackfillView
+    from store.backfill_views import BackfillView
 
 POLL_S = 0.5
 EXIT_SOME_FAILED = 1

@@ -9,7 +9,7 @@ from slack_sdk.models.blocks import ActionsBlock, Block, DividerBlock
 from bot.actions import ActionId, BackfillAction, RegradeStart
 from bot.views.kit import button, context, escape, header, lines_section, section, within_limits
 from commands.regrade.plan import RegradePlan
-from store.backfills import BackfillView
+from store.backfill_views import BackfillView
 
 STATE_EMOJI = {
     "queued": ":white_circle:",

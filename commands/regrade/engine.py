@@ -13,14 +13,17 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from adapters.pubsub import PubSub, PubSubError, Received
 from adapters.warehouse import Query, Warehouse, bind_tables
 from commands.errors import RequestError
 from commands.regrade.plan import RegradePlan
 from config import Profile
-from store.backfills import Backfills, BackfillView, DatesInFlight
+from store.backfill_views import BackfillView, DatesInFlight
+
+if TYPE_CHECKING:
+    from store.backfills import Backfills
 
 log = logging.getLogger("opsbot.regrade")
 GRADED_ON = """
