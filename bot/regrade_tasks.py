@@ -8,11 +8,12 @@ from collections import defaultdict
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.pubsub import Received
 from bot.log_context import ROLLOUT
 from bot.runtime import Runtime
 from bot.views.kit import fallback
 from bot.views.regrade import progress_view
-from commands.regrade.engine import RegradeTools, pump, take_completions
+from commands.regrade.engine import RegradeTools, absorb, pump, take_completions
 
 log = logging.getLogger("opsbot.regrade")
 
@@ -41,6 +42,14 @@ class RegradeTasks:
         for backfill in found:
             self.arm(backfill.id)
         return [b.id for b in found]
+
+    async def completions(self, messages: list[Received]) -> None:
+        """Completions pushed by Pub/Sub: absorbed, their backfills pumped and shown."""
+        tools = await asyncio.to_thread(self.tools_of)
+        touched = await asyncio.to_thread(absorb, tools, messages)
+        for backfill_id in touched:
+            await asyncio.to_thread(pump, self.runtime.profile, tools, backfill_id)
+            await self.show(backfill_id)
 
     async def show(
         self, backfill_id: int, channel: str | None = None, thread: str | None = None

@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.deliveries import Deliveries
+from bot.pubsub_push import PushEndpoint
 from bot.request_gate import RequestGate, malformed
 
 HealthProbe = Callable[[], dict[str, str]]
@@ -34,9 +35,11 @@ def asgi_app(
     signing_secret: str,
     on_start: Sequence[Callable[[], Coroutine[Any, Any, Any]]] = (),
     deliveries: Deliveries | None = None,
+    pubsub_push: PushEndpoint | None = None,
 ) -> Starlette:
     """`on_start`: run once the server listens, e.g. ask who the bot is, resume rollouts.
-    `deliveries`: what was served already, so Slack's retries are not acted on twice."""
+    `deliveries`: what was served already, so Slack's retries are not acted on twice.
+    `pubsub_push`: grading completions pushed by Pub/Sub (401 without a Google-signed token)."""
     handler = AsyncSlackRequestHandler(bolt)
     gate = RequestGate(signing_secret)
     served = deliveries or Deliveries()
@@ -83,11 +86,20 @@ def asgi_app(
             said = {"status": "unavailable"}
         return JSONResponse(said, status_code=200 if said.get("status") == "ok" else 503)
 
+    async def grading_complete(request: Request) -> Response:
+        if pubsub_push is None:
+            return Response(status_code=401)
+        status = await pubsub_push.handle(
+            request.headers.get("authorization", ""), await request.body()
+        )
+        return Response(status_code=status)
+
     return Starlette(
         lifespan=lifespan,
         routes=[
             Route("/slack/events", events, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/pubsub/grading-complete", grading_complete, methods=["POST"]),
         ],
     )
 

@@ -337,6 +337,10 @@ class RegradeConfig(Strict):
     date_timeout_min: float = Field(default=15.0, gt=0)
     run_aggregation: bool = True
     poll_s: float = Field(default=5.0, gt=0)  # how often the bot pulls completions and publishes
+    # The push subscription to POST /pubsub/grading-complete (Cloud Run): its OIDC token's
+    # audience, and the service accounts allowed to sign it. Unset: the endpoint refuses all.
+    push_audience: str | None = None
+    push_service_accounts: list[str] = Field(default_factory=list)
 
 
 class StoreConfig(Strict):

@@ -20,6 +20,7 @@ from bot.access import Access
 from bot.app import SLASH_COMMANDS, assemble
 from bot.deliveries import Deliveries
 from bot.once import Once
+from bot.pubsub_push import PushEndpoint, Verify, google_verifier
 from bot.runtime import Runtime
 from bot.server import Server, asgi_app, bind
 from bot.settings import SlackSettings, load_slack_settings
@@ -95,6 +96,7 @@ def http_server(
     store: BackgroundStore,
     host: str,
     port: int,
+    push_verify: Verify | None = None,
 ) -> Server:
     assembled = assemble(runtime, settings)
     probe = health_probe(store, runtime.deploy_tools)
@@ -109,7 +111,14 @@ def http_server(
         lambda key: store.rollouts(clock, wait_s=0).first_time(key),
         lambda seconds: store.rollouts(clock, wait_s=0).forget_older("delivery:", seconds),
     )
-    app = asgi_app(assembled.app, probe, secret, on_start, deliveries)
+    push = None
+    if assembled.backfills is not None:
+        push = PushEndpoint(
+            runtime.profile.regrade,
+            push_verify or google_verifier(),
+            assembled.backfills.completions,
+        )
+    app = asgi_app(assembled.app, probe, secret, on_start, deliveries, push)
     return Server(app, bind(host, port))
 
 
@@ -309,6 +318,7 @@ def sandbox_bot(
     console_port: int = 0,
     deploy_timing: dict[str, float] | None = None,
     store_url: str | None = None,  # default: a fresh SQLite store for this run
+    push_verify: Verify | None = None,  # how Pub/Sub push tokens are verified (tests: a test CA)
 ) -> Iterator[SandboxBot]:
     """The bot on loopback wired to a running sandbox and a Slack emulator; its server not started."""
     from sandbox.slack_emulator import SlackEmulator
@@ -341,7 +351,7 @@ def sandbox_bot(
             ),
             regrade_tools=Once(lambda: sandbox_regrade_tools(tuned, platform, store)),
         )
-        server = http_server(runtime, settings, store, "127.0.0.1", port)
+        server = http_server(runtime, settings, store, "127.0.0.1", port, push_verify)
         slack.connect_app(
             f"{server.url}/slack/events", settings.slack_signing_secret.get_secret_value()
         )

@@ -1,0 +1,187 @@
+"""POST /pubsub/grading-complete: only a Google-signed token for our audience and account counts.
+
+Google's signing is stood in for by a key and certificate made here, served on loopback as
+Google serves its certificates (a JSON map of key id to PEM certificate), and verified by
+google-auth exactly as in production, with that certificates URL.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+from google.auth import crypt, jwt
+
+from bot.pubsub_push import google_verifier
+from commands.regrade.engine import submit
+from commands.regrade.plan import plan_regrade
+from opsbot.profile import load_profile
+from opsbot.serve import SandboxBot, sandbox_bot
+from sandbox.platform import Sandbox
+from tests.slack.conftest import ROOT
+
+AUDIENCE = "https://opsbot.example/pubsub/grading-complete"
+PUSHER = "pubsub-push@nba-props-platform.iam.gserviceaccount.com"
+
+
+@pytest.fixture(scope="module")
+def google() -> Iterator[tuple[crypt.RSASigner, str]]:
+    """A signer and the URL of its certificate, in Google's certificates format."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test-google")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    certs = json.dumps({"k1": cert.public_bytes(serialization.Encoding.PEM).decode()}).encode()
+
+    class Certs(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(certs)))
+            self.end_headers()
+            self.wfile.write(certs)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Certs)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    signer = crypt.RSASigner.from_string(pem, key_id="k1")  # type: ignore[no-untyped-call]
+    yield signer, f"http://127.0.0.1:{server.server_port}/"
+    server.shutdown()
+
+
+@pytest.fixture
+def pushed_to(google: tuple[crypt.RSASigner, str]) -> Iterator[SandboxBot]:
+    profile = load_profile(ROOT / "opsbot.toml")
+    regrade = profile.regrade.model_copy(
+        update={"push_audience": AUDIENCE, "push_service_accounts": [PUSHER], "poll_s": 3600}
+    )
+    configured = profile.model_copy(update={"regrade": regrade})
+    with (
+        Sandbox() as platform,
+        sandbox_bot(configured, platform, push_verify=google_verifier(google[1])) as bot,
+    ):
+        thread = bot.server.start_in_thread()
+        yield bot
+        bot.server.stop(thread)
+
+
+def _token(signer: crypt.RSASigner, **claims: Any) -> str:
+    now = int(time.time())
+    payload = {
+        "iss": "https://accounts.google.com",
+        "aud": AUDIENCE,
+        "email": PUSHER,
+        "email_verified": True,
+        "iat": now,
+        "exp": now + 600,
+        "sub": "1",
+    } | claims
+    encoded: bytes = jwt.encode(signer, payload)  # type: ignore[no-untyped-call]
+    return encoded.decode()
+
+
+def _push(bot: SandboxBot, body: dict[str, Any], token: str | None) -> int:
+    envelope = {
+        "message": {"data": base64.b64encode(json.dumps(body).encode()).decode(), "messageId": "1"},
+        "subscription": "projects/nba-props-platform/subscriptions/opsbot-push",
+    }
+    headers = {"Content-Type": "application/json"}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(
+        f"{bot.server.url}/pubsub/grading-complete", json.dumps(envelope).encode(), headers
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return int(answer.status)
+    except urllib.error.HTTPError as refused:
+        return int(refused.code)
+
+
+def test_only_a_google_signed_push_for_our_audience_and_account_completes_a_date(
+    pushed_to: SandboxBot, google: tuple[crypt.RSASigner, str]
+) -> None:
+    signer, _ = google
+    assert pushed_to.runtime.regrade_tools is not None
+    tools = pushed_to.runtime.regrade_tools()
+    assert pushed_to.platform.grading is not None
+    pushed_to.platform.grading.stopping.set()  # the grading function is slow: we push by hand
+    pushed_to.platform.grading.faults = pushed_to.platform.grading.faults.model_copy(
+        update={"slow_dates": ["2026-01-28"], "slow_s": 3600.0}
+    )
+    plan = plan_regrade(
+        pushed_to.runtime.profile,
+        tools.warehouse,
+        date(2026, 1, 28),
+        date(2026, 1, 28),
+        today=date(2026, 2, 5),
+        include_graded=False,
+        in_flight=tools.backfills.in_flight,
+        estimate=lambda query: 0,
+    )
+    backfill, _ = submit(pushed_to.runtime.profile, tools, plan, "U0DANAONCL")
+    [day] = backfill.dates
+    completion = {
+        "target_date": "2026-01-28",
+        "status": "success",
+        "graded_count": 662,
+        "mae": 11.1,
+        "correlation_id": day.correlation_id,
+    }
+    forged = crypt.RSASigner.from_string(  # type: ignore[no-untyped-call]
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode(),
+        key_id="k1",
+    )
+    for token in (
+        None,
+        "not-a-token",
+        _token(forged),  # signed by someone else with Google's key id
+        _token(signer, aud="https://someone-else.example"),
+        _token(signer, email="attacker@example.com"),
+        _token(signer, email_verified=False),
+        _token(signer, iss="https://evil.example"),
+    ):
+        assert _push(pushed_to, completion, token) == 401
+    assert tools.backfills.get(backfill.id).dates[0].state == "published"  # type: ignore[union-attr]
+    assert _push(pushed_to, completion, _token(signer)) == 204
+    assert _push(pushed_to, completion, _token(signer)) == 204  # delivered again: counted once
+    ended = tools.backfills.get(backfill.id)
+    assert (
+        ended is not None and ended.dates[0].state == "done" and ended.dates[0].graded_count == 662
+    )
+    assert ended.state == "done"
