@@ -25,6 +25,18 @@ def caller_of(body: dict[str, Any]) -> Caller:
     """The user and channel of a slash command or an interaction payload."""
     if "command" in body:
         return Caller(body.get("user_id", ""), body.get("channel_id", ""), body.get("channel_name"))
+    if body.get("type") == "view_submission":  # the channel the modal was opened from: ours
+        try:
+            opened_in = json.loads((body.get("view") or {}).get("private_metadata") or "{}")
+        except ValueError:
+            opened_in = {}
+        if not isinstance(opened_in, dict):
+            opened_in = {}
+        return Caller(
+            (body.get("user") or {}).get("id", ""),
+            str(opened_in.get("channel") or ""),
+            opened_in.get("channel_name"),
+        )
     channel = body.get("channel") or body.get("container") or {}
     return Caller(
         (body.get("user") or {}).get("id", ""),
@@ -82,6 +94,16 @@ class AccessGuard(AsyncMiddleware):
             return BoltResponse(
                 status=200,
                 body=json.dumps(payload),
+                headers={"content-type": "application/json;charset=utf-8"},
+            )
+        if body.get("type") == "view_submission":  # said in the modal, which stays open
+            said: dict[str, Any] = {
+                "response_action": "errors",
+                "errors": {"start": reason[:150]},
+            }
+            return BoltResponse(
+                status=200,
+                body=json.dumps(said),
                 headers={"content-type": "application/json;charset=utf-8"},
             )
         respond = req.context.respond

@@ -28,6 +28,7 @@ class ActionId(enum.StrEnum):
     REGRADE_DISMISS = "regrade.dismiss"
     BACKFILL_CANCEL = "backfill.cancel"
     BACKFILL_RETRY = "backfill.retry"
+    REGRADE_OPEN = "regrade.open"
 
 
 class ButtonValue(BaseModel):

@@ -310,10 +310,17 @@ class SlackEmulator:
             }
         if method == "chat.postMessage":
             ws.ensure_member(ws.channel(args.get("channel")))
+            thread = str(args["thread_ts"]) if args.get("thread_ts") else None
+            if thread is not None:
+                ws.find(ws.channel(args.get("channel")).id, thread)  # thread_not_found otherwise
             message = ws.post(
-                args.get("channel"), args.get("text"), args.get("blocks"), BOT_USER.id
+                args.get("channel"), args.get("text"), args.get("blocks"), BOT_USER.id, None, thread
             )
             return {"channel": message.channel, "ts": message.ts, "message": message.to_api()}
+        if method == "chat.getPermalink":
+            linked = ws.find(ws.channel(args.get("channel")).id, str(args.get("message_ts")))
+            link = f"https://sandbox.slack.test/archives/{linked.channel}/p{linked.ts.replace('.', '')}"
+            return {"channel": linked.channel, "permalink": link}
         if method == "conversations.info":
             found = ws.channel(args.get("channel"))
             if not ws.visible(found):

@@ -63,6 +63,7 @@ class Message:
     ephemeral_to: str | None = None  # shown to that user only
     edits: int = 0
     history: list[str] = field(default_factory=list)  # the text of every earlier version
+    thread_ts: str | None = None  # a reply in the thread of this message
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -251,7 +252,13 @@ class Workspace:
 
     # -- messages ------------------------------------------------------------------------------
     def post(
-        self, channel_ref: Any, text: Any, blocks: Any, user: str, ephemeral_to: str | None = None
+        self,
+        channel_ref: Any,
+        text: Any,
+        blocks: Any,
+        user: str,
+        ephemeral_to: str | None = None,
+        thread_ts: str | None = None,
     ) -> Message:
         channel = self.channel(channel_ref)
         checked = validate_blocks(blocks) if blocks is not None else []
@@ -262,6 +269,7 @@ class Workspace:
             raise SlackError("msg_too_long")
         with self._changed:
             message = Message(channel.id, self._next_ts(), text, checked, user, ephemeral_to)
+            message.thread_ts = thread_ts
             self.messages.append(message)
             self._bump()
             return message

@@ -3,22 +3,50 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import re
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.actions import ActionId, BackfillAction, RegradeStart, clicked
+from bot.errors import describe
 from bot.listeners.replies import HELP_WORDS, ephemeral, replacement, report_failure, usage_answer
 from bot.regrade_tasks import RegradeTasks
 from bot.runtime import Runtime
 from bot.views.messages import notice
-from bot.views.regrade import plan_view
+from bot.views.regrade import MODAL, modal_view, plan_summary, plan_view
 from commands.errors import RequestError
-from commands.regrade.engine import RegradeTools, cancel, retry_failed, submit
+from commands.regrade.engine import RegradeTools, cancel, request_key, retry_failed, submit
 from commands.regrade.plan import RegradePlan, parse_range, plan_regrade
 
 COMMANDS = ("/regrade",)
+SHORTCUT = "regrade.from_message"  # manifest.yml: "Regrade dates in this message"
+DATE = re.compile(r"\b(20\d\d-[01]\d-[0-3]\d)\b")
+
+
+def dates_in(message: dict[str, Any]) -> list[date]:
+    """Every YYYY-MM-DD in a message's text and blocks, sorted (a range is its two ends)."""
+    text = f"{message.get('text', '')} {json.dumps(message.get('blocks') or [])}"
+    found = set()
+    for day in DATE.findall(text):
+        try:
+            found.add(date.fromisoformat(day))
+        except ValueError:
+            continue
+    return sorted(found)
+
+
+def _picked(values: dict[str, Any], block: str) -> date | None:
+    chosen = values.get(block, {}).get(block, {}).get("selected_date")
+    try:
+        return date.fromisoformat(chosen) if chosen else None
+    except ValueError:
+        return None
 
 
 def register(app: AsyncApp, runtime: Runtime, tasks: RegradeTasks) -> None:
@@ -44,14 +72,124 @@ def register(app: AsyncApp, runtime: Runtime, tasks: RegradeTasks) -> None:
         )
         return tools, plan
 
+    async def open_modal(
+        client: AsyncWebClient,
+        trigger_id: str,
+        start: date | None,
+        end: date | None,
+        channel: dict[str, Any],
+        *,
+        thread: str | None = None,
+        reason: str = "",
+    ) -> None:
+        """Open the modal at once (the trigger lasts 3 s), then fill in the plan (views.update).
+
+        `channel` ({"id", "name"}) is where it was opened: access is checked there on submission,
+        and the progress is posted there."""
+        metadata = json.dumps(
+            {"channel": channel.get("id"), "channel_name": channel.get("name"), "thread": thread}
+        )
+        opened = await client.views_open(
+            trigger_id=trigger_id,
+            view=modal_view(start, end, reason=reason, metadata=metadata),
+        )
+        if start is None or end is None:
+            return
+        try:
+            _, plan = await asyncio.to_thread(planned, start, end, False)
+            summary = plan_summary(plan)
+        except RequestError as exc:
+            summary = f":warning: {exc}"
+        except Exception as exc:
+            summary = f":warning: could not plan yet: {describe(exc).text}"
+        await client.views_update(
+            view_id=opened["view"]["id"],
+            view=modal_view(start, end, reason=reason, summary=summary, metadata=metadata),
+        )
+
+    @app.shortcut(SHORTCUT, middleware=[regrader])
+    async def on_shortcut(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        """ "Regrade dates in this message": its dates, prefilled; progress in its thread."""
+        await ack()
+        message = body.get("message", {})
+        days = dates_in(message)
+        channel = body.get("channel") or {}
+        link = ""
+        if channel.get("id") and message.get("ts"):
+            try:
+                found = await client.chat_getPermalink(
+                    channel=channel["id"], message_ts=message["ts"]
+                )
+                link = str(found.get("permalink", ""))
+            except SlackApiError:
+                link = ""
+        await open_modal(
+            client,
+            body["trigger_id"],
+            days[0] if days else None,
+            days[-1] if days else None,
+            channel,
+            thread=message.get("ts"),
+            reason=f"from {link}" if link else "",
+        )
+
+    @app.action(ActionId.REGRADE_OPEN, middleware=[regrader])
+    async def on_open(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        """The health report's Regrade button: the modal, prefilled with the failing dates."""
+        await ack()
+        wanted = clicked(body, RegradeStart)
+        await open_modal(
+            client, body["trigger_id"], wanted.start, wanted.end, body.get("channel") or {}
+        )
+
+    @app.view(MODAL, middleware=[regrader])
+    async def on_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        values = view.get("state", {}).get("values", {})
+        start = _picked(values, "start")
+        end = _picked(values, "end")
+        if start is None or end is None:
+            missing = "start" if start is None else "end"
+            await ack(response_action="errors", errors={missing: "pick a date"})
+            return
+        graded = bool(values.get("graded", {}).get("graded", {}).get("selected_options"))
+        reason = str(values.get("reason", {}).get("reason", {}).get("value") or "")
+        user = body["user"]["id"]
+        try:
+            tools, plan = await asyncio.to_thread(planned, start, end, graded)
+            backfill, created = await asyncio.to_thread(
+                lambda: submit(
+                    profile,
+                    tools,
+                    plan,
+                    user,
+                    reason=reason or "/regrade in Slack",
+                    key=request_key(user, plan, salt=view.get("id", "")),
+                )
+            )
+        except RequestError as exc:
+            await ack(response_action="errors", errors={"start": str(exc)[:150]})
+            return
+        await ack()  # the modal closes; the progress is posted where it was asked for
+        where = json.loads(view.get("private_metadata") or "{}")
+        if created:
+            await tasks.show(backfill.id, channel=where.get("channel"), thread=where.get("thread"))
+            tasks.arm(backfill.id)
+
     @app.command(COMMANDS[0], middleware=[regrader])
-    async def on_regrade(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
+    async def on_regrade(
+        ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
         words = command.get("text", "").split()
         include_graded = "--include-graded" in words
         words = [w for w in words if w != "--include-graded"]
+        if not words:  # the modal: dates, options and a reason, the plan filled in after
+            await ack()
+            here = {"id": command.get("channel_id"), "name": command.get("channel_name")}
+            await open_modal(client, command["trigger_id"], None, None, here)
+            return
         try:
-            if not words or any(w.lower() in HELP_WORDS for w in words):
-                raise RequestError("" if words else "give the dates to regrade: START [END]")
+            if any(w.lower() in HELP_WORDS for w in words):
+                raise RequestError("")
             start, end = parse_range(words)
         except RequestError as exc:
             await ack(**usage_answer("/regrade", str(exc)))

@@ -6,9 +6,9 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from slack_sdk.models.blocks import Block, DividerBlock
+from slack_sdk.models.blocks import ActionsBlock, Block, DividerBlock
 
-from bot.actions import ActionId, CheckDetails
+from bot.actions import ActionId, CheckDetails, RegradeStart
 from bot.views.kit import (
     button,
     context,
@@ -62,9 +62,24 @@ def _check_blocks(result: CheckResult, as_of: date) -> list[Block]:
         value = CheckDetails(check=result.name, as_of=as_of).encode()
         details = button("Details", ActionId.HEALTH_DETAILS, value)
     blocks: list[Block] = [section(check_line(result), accessory=details)]
+    behind = _dates_behind(result) if result.status in FAILING else []
+    if behind:  # the grading check's failing dates: a backfill, planned in a modal
+        value = RegradeStart(start=min(behind), end=max(behind)).encode()
+        label = f"Regrade {len(behind)} date{'s' if len(behind) != 1 else ''}"
+        blocks.append(ActionsBlock(elements=[button(label, ActionId.REGRADE_OPEN, value)]))
     if result.action and result.status in FAILING:
         blocks.append(fix_command(result.action))
     return blocks
+
+
+def _dates_behind(result: CheckResult) -> list[date]:
+    found = {
+        date.fromisoformat(day)
+        for part in result.breakdown or []
+        if part.get("status") != "OK"
+        for day in part.get("dates_behind") or []
+    }
+    return sorted(found)
 
 
 def health_progress(

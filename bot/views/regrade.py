@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
 from slack_sdk.models.blocks import ActionsBlock, Block, DividerBlock
 
@@ -95,3 +96,87 @@ def progress_view(backfill: BackfillView, now: datetime) -> tuple[str, list[Bloc
         blocks.append(context("run `/health` to see the grading check now"))
     text = f"Regrade backfill #{backfill.id}: {ended}/{total} ended ({backfill.state})"
     return text, within_limits(blocks, "dates")
+
+
+MODAL = "regrade.modal"
+
+
+def modal_view(
+    start: date | None,
+    end: date | None,
+    *,
+    include_graded: bool = False,
+    reason: str = "",
+    summary: str = "",
+    metadata: str = "",
+) -> dict[str, Any]:
+    """The /regrade modal: dates, include graded, a reason; `summary` is the plan, once known."""
+
+    def picker(block_id: str, label: str, initial: date | None) -> dict[str, Any]:
+        element: dict[str, Any] = {"type": "datepicker", "action_id": block_id}
+        if initial is not None:
+            element["initial_date"] = initial.isoformat()
+        return {
+            "type": "input",
+            "block_id": block_id,
+            "label": {"type": "plain_text", "text": label},
+            "element": element,
+        }
+
+    option = {"text": {"type": "plain_text", "text": "Include fully graded dates"}, "value": "yes"}
+    graded: dict[str, Any] = {"type": "checkboxes", "action_id": "graded", "options": [option]}
+    if include_graded:
+        graded["initial_options"] = [option]
+    reason_input: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": "reason",
+        "multiline": True,
+    }
+    if reason:
+        reason_input["initial_value"] = reason[:3000]
+    blocks: list[dict[str, Any]] = [
+        picker("start", "First game date", start),
+        picker("end", "Last game date", end),
+        {
+            "type": "input",
+            "block_id": "graded",
+            "optional": True,
+            "label": {"type": "plain_text", "text": "Options"},
+            "element": graded,
+        },
+        {
+            "type": "input",
+            "block_id": "reason",
+            "optional": True,
+            "label": {"type": "plain_text", "text": "Reason"},
+            "element": reason_input,
+        },
+        {
+            "type": "context",
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": summary or "The plan appears here once the dates are read.",
+                }
+            ],
+        },
+    ]
+    return {
+        "type": "modal",
+        "callback_id": MODAL,
+        "title": {"type": "plain_text", "text": "Regrade dates"},
+        "submit": {"type": "plain_text", "text": "Start"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "private_metadata": metadata,
+        "blocks": blocks,
+    }
+
+
+def plan_summary(plan: RegradePlan) -> str:
+    skipped = [d for d in plan.dates if not d.regrade]
+    said = f"*{len(plan.to_regrade)} of {len(plan.dates)} dates* to regrade"
+    if skipped:
+        said += "; skipped: " + ", ".join(
+            f"{d.day} ({escape(d.reason or '')})" for d in skipped[:5]
+        )
+    return said + f" · about {plan.estimate_bytes / 1e9:.3f} GB read (an estimate)"
