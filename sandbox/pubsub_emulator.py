@@ -31,6 +31,18 @@ class _Subscription:
     outstanding: dict[str, tuple[dict[str, Any], float]] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class _Push:
+    """A push subscription: each message POSTed to `endpoint` until it answers 2xx."""
+
+    name: str
+    topic: str
+    endpoint: str
+    token: Callable[[], str] | None  # the OIDC token for Authorization: Bearer (per attempt)
+    attempts: int
+    backoff_s: float
+
+
 class PubSubEmulator(JsonApi):
     thread_name = "pubsub-emulator"
 
@@ -43,6 +55,9 @@ class PubSubEmulator(JsonApi):
         self.published: list[tuple[str, dict[str, Any]]] = []  # (topic, message), for tests
         self.duplicate_deliveries = False  # the fault plan: every message delivered twice
         self.denied_permissions: set[str] = set()  # left out of testIamPermissions
+        self.pushes: list[_Push] = []
+        self.push_attempts: list[tuple[str, int]] = []  # (message id, HTTP status), for tests
+        self._pushed = threading.Condition()
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
@@ -56,6 +71,29 @@ class PubSubEmulator(JsonApi):
         with self._lock:
             self.topics.add(topic)
             self.subscriptions[subscription] = _Subscription(topic)
+
+    def create_push_subscription(
+        self,
+        name: str,
+        topic: str,
+        endpoint: str,
+        token: Callable[[], str] | None = None,
+        *,
+        attempts: int = 5,
+        backoff_s: float = 0.1,
+    ) -> None:
+        """Push each message on `topic` to `endpoint` in Pub/Sub's push envelope, retried with
+        exponential backoff while it does not answer 2xx (Pub/Sub's push semantics)."""
+        with self._lock:
+            self.topics.add(topic)
+            self.pushes.append(_Push(name, topic, endpoint, token, attempts, backoff_s))
+
+    def wait_for_pushes(self, done: Callable[[list[int]], bool], timeout_s: float) -> bool:
+        """Until `done(statuses of every push attempt so far)`, at most `timeout_s`."""
+        with self._pushed:
+            return self._pushed.wait_for(
+                lambda: done([status for _, status in self.push_attempts]), timeout=timeout_s
+            )
 
     def listen(self, topic: str, listener: Listener) -> None:
         """Hear every message on `topic` (on a worker thread, as a push endpoint would)."""
@@ -83,6 +121,11 @@ class PubSubEmulator(JsonApi):
                 if subscription.topic == topic:
                     subscription.waiting.extend(dict(message) for _ in range(copies))
             listeners = list(self.listeners.get(topic, []))
+            pushes = [push for push in self.pushes if push.topic == topic]
+        for push in pushes:
+            threading.Thread(
+                target=self._push, args=(push, message), name="pubsub-push-out", daemon=True
+            ).start()
         for listener in listeners:
             body = _decode(data)
             threading.Thread(
@@ -140,6 +183,39 @@ class PubSubEmulator(JsonApi):
                 subscription.outstanding[ack_id] = (message, now + ACK_DEADLINE_S)
                 received.append({"ackId": ack_id, "message": message, "deliveryAttempt": 1})
             return received
+
+    def _push(self, push: _Push, message: dict[str, Any]) -> None:
+        import json
+        import urllib.error
+        import urllib.request
+
+        envelope = json.dumps(
+            {
+                "message": message,
+                "subscription": f"projects/{self.project}/subscriptions/{push.name}",
+            }
+        ).encode()
+        delay = push.backoff_s
+        for _ in range(push.attempts):
+            headers = {"Content-Type": "application/json"}
+            if push.token is not None:
+                headers["Authorization"] = f"Bearer {push.token()}"
+            request = urllib.request.Request(push.endpoint, envelope, headers, method="POST")
+            try:
+                with urllib.request.urlopen(request, timeout=10) as answer:
+                    status = int(answer.status)
+            except urllib.error.HTTPError as refused:
+                status = int(refused.code)
+            except OSError:
+                status = 0
+            with self._pushed:
+                self.push_attempts.append((str(message["messageId"]), status))
+                self._pushed.notify_all()
+            if 200 <= status < 300:
+                return
+            if self.stopping.wait(delay):
+                return
+            delay *= 2
 
 
 def _decode(data: bytes) -> dict[str, Any]:

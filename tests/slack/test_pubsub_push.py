@@ -185,3 +185,37 @@ def test_only_a_google_signed_push_for_our_audience_and_account_completes_a_date
         ended is not None and ended.dates[0].state == "done" and ended.dates[0].graded_count == 662
     )
     assert ended.state == "done"
+
+
+def test_the_emulator_pushes_completions_and_retries_until_the_bot_accepts(
+    pushed_to: SandboxBot, google: tuple[crypt.RSASigner, str]
+) -> None:
+    """Pub/Sub push as documented: the envelope POSTed, retried with backoff while not 2xx."""
+    signer, _ = google
+    tokens = iter(["expired-or-garbled", *(_token(signer) for _ in range(5))])
+    assert pushed_to.platform.pubsub is not None
+    pushed_to.platform.pubsub.create_push_subscription(
+        "opsbot-push",
+        "nba-grading-complete",
+        f"{pushed_to.server.url}/pubsub/grading-complete",
+        lambda: next(tokens),
+        backoff_s=0.05,
+    )
+    assert pushed_to.runtime.regrade_tools is not None
+    tools = pushed_to.runtime.regrade_tools()
+    plan = plan_regrade(
+        pushed_to.runtime.profile,
+        tools.warehouse,
+        date(2026, 1, 29),
+        date(2026, 1, 29),
+        today=date(2026, 2, 5),
+        include_graded=False,
+        in_flight=tools.backfills.in_flight,
+        estimate=lambda query: 0,
+    )
+    backfill, _ = submit(pushed_to.runtime.profile, tools, plan, "U0DANAONCL")
+    pubsub = pushed_to.platform.pubsub
+    assert pubsub.wait_for_pushes(lambda statuses: 204 in statuses, timeout_s=30)
+    assert [status for _, status in pubsub.push_attempts] == [401, 204]
+    ended = tools.backfills.get(backfill.id)
+    assert ended is not None and ended.dates[0].state == "done"

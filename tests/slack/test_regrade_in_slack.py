@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +12,7 @@ from opsbot.profile import load_profile
 from opsbot.serve import SandboxBot, sandbox_bot
 from sandbox.platform import Sandbox
 from sandbox.slack_workspace import Message
+from store.location import sqlite_url
 from tests.slack.conftest import FAST, ROOT
 from tests.slack.helpers import (
     HEALTH_CHANNEL,
@@ -94,3 +96,56 @@ def test_a_double_click_makes_one_backfill_and_cancel_stops_the_unpublished(
     canceled = wait_until(ws, canceled_three)
     assert block_text(canceled).count(":heavy_minus_sign:") == 3  # queued dates: never published
     assert len([m for m in ws.bot_messages(HEALTH_CHANNEL) if "Regrade backfill" in m.text]) == 1
+
+
+def test_a_restarted_bot_resumes_the_backfill_and_finishes_its_message(tmp_path: Path) -> None:
+    """Killed mid-backfill: the next bot on the same store publishes the rest and updates it."""
+    profile = load_profile(ROOT / "opsbot.toml")
+    quick = profile.model_copy(
+        update={"regrade": profile.regrade.model_copy(update={"poll_s": 0.1})}
+    )
+    url = sqlite_url(tmp_path / "opsbot.db")
+    with Sandbox() as platform:
+        assert platform.grading is not None
+        platform.grading.faults = platform.grading.faults.model_copy(
+            update={"slow_dates": [f"2026-01-{d}" for d in range(28, 32)], "slow_s": 3600.0}
+        )
+        with sandbox_bot(quick, platform, deploy_timing=FAST, store_url=url) as first:
+            thread = first.server.start_in_thread()
+            ws = first.slack.workspace
+            plan = _plan(first, ONCALL, "2026-01-28 2026-02-03")
+            first.slack.click(ONCALL, plan, ActionId.REGRADE_START)  # type: ignore[arg-type]
+            wait_until(
+                ws,
+                lambda: next(
+                    (m for m in ws.bot_messages(HEALTH_CHANNEL) if "0/7 ended" in m.text), None
+                ),
+            )
+            first.server.stop(thread)  # 4 dates out (and stuck), 3 never published
+        platform.grading.faults = platform.grading.faults.model_copy(update={"slow_dates": []})
+        with sandbox_bot(quick, platform, deploy_timing=FAST, store_url=url) as second:
+            thread = second.server.start_in_thread()
+            try:
+                tools = second.runtime.regrade_tools() if second.runtime.regrade_tools else None
+                assert tools is not None
+                [running] = tools.backfills.running()
+                assert running.count("queued") == 3 and running.count("published") == 4
+                for day in running.dates:  # the stuck four: their grading answers after all
+                    if day.state == "published":
+                        platform.grading.on_trigger(
+                            {"target_date": day.game_date, "correlation_id": day.correlation_id},
+                            {},
+                        )
+
+                def finished_backfill() -> bool:
+                    found = tools.backfills.get(running.id)
+                    return found is not None and found.state == "done"
+
+                assert platform.pubsub is not None
+                for _ in range(300):  # bounded: the resumed task pulls every 0.1 s
+                    if finished_backfill():
+                        break
+                    platform.pubsub.stopping.wait(0.1)
+                assert finished_backfill()
+            finally:
+                second.server.stop(thread)
