@@ -362,6 +362,19 @@ def sandbox_bot(
         state.cleanup()
 
 
+def stop_on_sigterm() -> None:
+    """SIGTERM ends the process as Ctrl-C does: cleanups (the published address) still run."""
+    import signal
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+
+
 def run_sandbox(
     profile: Profile,
     profile_path: Path,
@@ -391,6 +404,7 @@ def run_sandbox(
             profile, platform, port=port, console_port=console_port, store_url=store_url
         ) as bot:
             publish(platform.address(store_url))
+            stop_on_sigterm()  # `kill`, a process manager: the same orderly stop as Ctrl-C
             try:
                 ready(bot)
                 bot.server.serve_forever()

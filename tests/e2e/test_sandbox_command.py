@@ -211,3 +211,14 @@ def test_serve_sandbox_reaches_your_own_slack_over_socket_mode(tmp_path: Path) -
         except subprocess.TimeoutExpired:
             process.kill()
         slack.stop()
+
+
+def test_a_terminated_sandbox_withdraws_its_address(
+    sandbox_process: tuple[subprocess.Popen[str], str],
+) -> None:
+    process, _ = sandbox_process
+    address = Path(os.environ["OPSBOT_CACHE_DIR"]) / "running-sandbox.json"
+    assert address.exists()  # published while it runs: --sandbox commands attach to it
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == 143
+    assert not address.exists()
