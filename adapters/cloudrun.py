@@ -7,116 +7,49 @@ image at 0% with a tag, and traffic moved to an exact split that is read back to
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from adapters.errors import AdapterError
+from adapters.cloudrun_model import (
+    COMMIT_LABEL,
+    CONDITION_SUCCEEDED,
+    CloudRunError,
+    ConcurrentChange,
+    OperationStatus,
+    Revision,
+    RevisionNotReady,
+    ServiceNotFound,
+    ServiceState,
+    TrafficShare,
+    _is_stale_etag,
+    _revision,
+    _service,
+    _short,
+    _targets,
+    _translated_errors,
+    _what_changed,
+)
 
 if TYPE_CHECKING:
     from google.cloud import run_v2
 
-COMMIT_LABEL = "commit-sha"
-CONDITION_SUCCEEDED = 4
 POLL_FIRST_S = 1.0  # an operation is polled after 1 s, then 2, 4, and every 5 s
 POLL_MAX_S = 5.0
 ETAG_ATTEMPTS = 3
 
-
-class CloudRunError(AdapterError):
-    """Cloud Run could not answer; the message names the resource and what to do."""
-
-
-class ServiceNotFound(CloudRunError):
-    pass
-
-
-class RevisionNotReady(CloudRunError):
-    """A new revision failed to become ready; the message carries Cloud Run's reason."""
-
-
-class ConcurrentChange(CloudRunError):
-    """Someone changed the service between opsbot's read and its write; nothing was overwritten."""
-
-
-@dataclass(frozen=True)
-class OperationStatus:
-    """A long-running operation as last read: done or not, and Cloud Run's error if it failed."""
-
-    name: str
-    done: bool
-    error: str | None = None
-
-
-@dataclass(frozen=True)
-class TrafficShare:
-    """A share of a service's traffic as Cloud Run reports it (traffic_statuses)."""
-
-    revision: str
-    percent: int
-    tag: str | None = None
-
-
-@dataclass(frozen=True)
-class Revision:
-    name: str
-    service: str
-    created: datetime
-    image: str
-    labels: dict[str, str] = field(default_factory=dict)
-    ready: bool = True
-    ready_message: str = ""
-
-    @property
-    def commit_label(self) -> str | None:
-        """The commit this revision was built from, as its `commit-sha` label says (any length)."""
-        return self.labels.get(COMMIT_LABEL) or None
-
-
-@dataclass(frozen=True)
-class ServiceState:
-    name: str
-    labels: dict[str, str]
-    traffic: list[TrafficShare]
-    latest_ready_revision: str
-    uri: str = ""
-
-    @property
-    def serving(self) -> list[TrafficShare]:
-        """The revisions that receive traffic, largest share first."""
-        return sorted((t for t in self.traffic if t.percent > 0), key=lambda t: -t.percent)
-
-
-def _short(resource_name: str) -> str:
-    return resource_name.rsplit("/", 1)[-1]
-
-
-def _revision(proto: run_v2.Revision) -> Revision:
-    ready = next((c for c in proto.conditions if c.type_ == "Ready"), None)
-    return Revision(
-        name=_short(proto.name),
-        service=_short(proto.service),
-        created=proto.create_time,
-        image=proto.containers[0].image if proto.containers else "",
-        labels=dict(proto.labels),
-        ready=ready is not None and int(ready.state) == CONDITION_SUCCEEDED,
-        ready_message=ready.message if ready is not None else "no Ready condition",
-    )
-
-
-def _service(proto: run_v2.Service) -> ServiceState:
-    return ServiceState(
-        name=_short(proto.name),
-        labels=dict(proto.labels),
-        traffic=[
-            TrafficShare(_short(t.revision), int(t.percent), t.tag or None)
-            for t in proto.traffic_statuses
-        ],
-        latest_ready_revision=_short(proto.latest_ready_revision),
-        uri=proto.uri,
-    )
+__all__ = [
+    "COMMIT_LABEL",
+    "CONDITION_SUCCEEDED",
+    "CloudRun",
+    "CloudRunError",
+    "ConcurrentChange",
+    "OperationStatus",
+    "Revision",
+    "RevisionNotReady",
+    "ServiceNotFound",
+    "ServiceState",
+    "TrafficShare",
+]
 
 
 class CloudRun:
@@ -382,64 +315,3 @@ class CloudRun:
                         "with gcloud or the console meanwhile: check the service, then try again."
                     )
         raise CloudRunError(f"{what}: Cloud Run kept refusing a stale etag; try again")
-
-
-def _targets(split: list[TrafficShare]) -> list[Any]:
-    from google.cloud import run_v2
-
-    by_revision = run_v2.TrafficTargetAllocationType.TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION
-    return [
-        run_v2.TrafficTarget(
-            type_=by_revision, revision=t.revision, percent=t.percent, tag=t.tag or ""
-        )
-        for t in split
-    ]
-
-
-def _is_stale_etag(error: Exception) -> bool:
-    """A 409 that is Cloud Run's ABORTED for a stale etag (not ALREADY_EXISTS for a name)."""
-    response = getattr(error, "response", None)
-    try:
-        status = response.json()["error"]["status"] if response is not None else ""
-    except (ValueError, KeyError, TypeError):
-        status = ""
-    return status == "ABORTED" or "etag" in str(error).lower()
-
-
-def _what_changed(before: run_v2.Service, after: run_v2.Service) -> str:
-    """What a write would overwrite between two reads: traffic or the template; "" for neither."""
-    said = []
-    split_before = {(t.revision, t.percent, t.tag) for t in before.traffic}
-    split_after = {(t.revision, t.percent, t.tag) for t in after.traffic}
-    if split_before != split_after:
-        shares = ", ".join(
-            f"{t.revision or 'latest'} {t.percent}%" for t in after.traffic if t.percent
-        )
-        said.append(f"traffic is now {shares}")
-    if before.template != after.template:
-        images = ", ".join(c.image for c in after.template.containers)
-        said.append(f"its template changed (image now {images})")
-    return "; ".join(said)
-
-
-@contextmanager
-def _translated_errors(what: str) -> Iterator[None]:
-    """Google API errors become CloudRunError messages a person can act on."""
-    from google.api_core import exceptions
-
-    try:
-        yield
-    except exceptions.NotFound:
-        raise ServiceNotFound(f"{what}: not found in Cloud Run") from None
-    except exceptions.PermissionDenied:
-        raise CloudRunError(
-            f"{what}: permission denied (reads need roles/run.viewer, deploys roles/run.developer)"
-        ) from None
-    except exceptions.RetryError:
-        raise CloudRunError(f"{what}: Cloud Run did not answer in time") from None
-    except exceptions.GoogleAPICallError as exc:
-        raise CloudRunError(f"{what}: {exc}") from None
-    except OSError as exc:  # requests' errors are OSErrors
-        if "timeout" in type(exc).__name__.lower() or "timed out" in str(exc):
-            raise CloudRunError(f"{what}: Cloud Run did not answer in time") from None
-        raise CloudRunError(f"{what}: cannot reach Cloud Run ({type(exc).__name__})") from None

@@ -15,7 +15,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 log = logging.getLogger("opsbot.slack")
 CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{6,}$")
-UNPOSTABLE = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
 PAGE = 200
 
 

@@ -9,7 +9,6 @@ from collections import defaultdict
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.pubsub import Received
-from bot.log_context import ROLLOUT
 from bot.runtime import Runtime
 from bot.views.kit import fallback
 from bot.views.regrade import progress_view
@@ -84,7 +83,6 @@ class RegradeTasks:
                 await self.client.chat_delete(channel=str(posted["channel"]), ts=str(posted["ts"]))
 
     async def _drive(self, backfill_id: int) -> None:
-        ROLLOUT.set(None)
         profile = self.runtime.profile
         shown = None
         while True:

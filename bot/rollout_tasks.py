@@ -10,8 +10,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.channels import UNPOSTABLE
-from bot.errors import describe
+from bot.errors import CANNOT_POST, describe
 from bot.log_context import ROLLOUT
 from bot.runtime import Runtime
 from bot.views.deploy import rollout_view
@@ -117,14 +116,14 @@ class RolloutTasks:
             )
         except SlackApiError as exc:
             refused = str(exc.response.get("error"))
-            if refused not in UNPOSTABLE:
+            if refused not in CANNOT_POST:
                 raise
             try:
                 posted = await self.client.chat_postMessage(
                     channel=channels.deployments, text=fallback(text), blocks=blocks
                 )
             except SlackApiError as again:
-                if again.response.get("error") not in UNPOSTABLE:
+                if again.response.get("error") not in CANNOT_POST:
                     raise
                 reason = (
                     f"its message could not be posted in {channels.canary} ({refused}) nor in "

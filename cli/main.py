@@ -154,7 +154,7 @@ def serve(
     profile_path = resolve_profile_path(config)
     profile = load_profile(profile_path)
     if sandbox and _slack_tokens_set():
-        from opsbot.serve import serve_sandbox_to_slack
+        from opsbot.sandbox_serve import serve_sandbox_to_slack
 
         with _port_guard(port):
             serve_sandbox_to_slack(profile, host, port, announce)
@@ -235,7 +235,7 @@ def _run_sandbox(
     console_port: int,
     console_flag: str = "another --console-port",
 ) -> None:
-    from opsbot.serve import SandboxBot, run_sandbox
+    from opsbot.sandbox_serve import SandboxBot, run_sandbox
 
     _ensure_free([(port, "another --port"), (console_port, console_flag)])
 

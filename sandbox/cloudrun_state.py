@@ -20,71 +20,34 @@ import hashlib
 import threading
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from sandbox.cloudrun_rules import (
+    CODE_FAILED_PRECONDITION,
+    CONDITION_FAILED,
+    CONDITION_RECONCILING,
+    CONDITION_SUCCEEDED,
+    INGRESS_TRAFFIC_ALL,
+    LATEST,
+    MASK_ALIASES,
+    MUTABLE_SERVICE_FIELDS,
+    REVISION,
+    SERVICE_TYPE,
+    Pending,
+    SeedRevision,
+    apply_path,
+    invalid,
+    new_etag,
+    not_found,
+    parent_of,
+    template_of,
+    timestamp,
+    traffic_type,
+)
 from sandbox.json_http import GoogleApiError
 
-LATEST = 1  # TrafficTargetAllocationType.TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST
-REVISION = 2  # TrafficTargetAllocationType.TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION
-CONDITION_RECONCILING = 2
-CONDITION_FAILED = 3
-CONDITION_SUCCEEDED = 4
-CODE_FAILED_PRECONDITION = 9  # google.rpc.Code of a revision that cannot become ready
-INGRESS_TRAFFIC_ALL = 1
-_TRAFFIC_TYPES = {
-    "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST": LATEST,
-    "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION": REVISION,
-}
-# What a client may change; everything else in a PATCH body is output only and ignored.
-MUTABLE_SERVICE_FIELDS = (
-    "description",
-    "labels",
-    "annotations",
-    "client",
-    "clientVersion",
-    "ingress",
-    "launchStage",
-    "binaryAuthorization",
-    "template",
-    "traffic",
-    "scaling",
-    "invokerIamDisabled",
-    "defaultUriDisabled",
-    "customAudiences",
-)
-_MASK_ALIASES = {  # update masks arrive in snake_case (proto field names) or camelCase
-    "client_version": "clientVersion",
-    "launch_stage": "launchStage",
-    "binary_authorization": "binaryAuthorization",
-    "invoker_iam_disabled": "invokerIamDisabled",
-    "default_uri_disabled": "defaultUriDisabled",
-    "custom_audiences": "customAudiences",
-}
-
-
-def timestamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _not_found(kind: str, name: str) -> GoogleApiError:
-    return GoogleApiError(404, "notFound", f"{kind} '{name}' was not found.")
-
-
-def _invalid(message: str) -> GoogleApiError:
-    return GoogleApiError(400, "badRequest", message)
-
-
-@dataclass(frozen=True)
-class SeedRevision:
-    """A revision that existed before the sandbox started."""
-
-    name: str
-    image: str
-    created: datetime
-    labels: dict[str, str] = field(default_factory=dict)
-    env: dict[str, str] = field(default_factory=dict)
+__all__ = ["CloudRunState", "SeedRevision"]
 
 
 class CloudRunState:
@@ -102,7 +65,7 @@ class CloudRunState:
         self.operations: dict[str, dict[str, Any]] = {}
         self.splits: dict[str, list[tuple[datetime, dict[str, int]]]] = {}  # service → history
         self.operation_s = 0.0  # how long every write's operation takes (the fault plan sets it)
-        self._pending: list[_Pending] = []
+        self._pending: list[Pending] = []
         self.lock = threading.RLock()
 
     # --- seeding ------------------------------------------------------------------------------
@@ -137,7 +100,7 @@ class CloudRunState:
         }
         with self.lock:
             for seed in history:
-                template = _template(seed.image, seed.labels, seed.env)
+                template = template_of(seed.image, seed.labels, seed.env)
                 self._store_revision(service, seed.name, template, seed.created)
                 service["template"] = template
             service["updateTime"] = timestamp(history[-1].created)
@@ -153,21 +116,21 @@ class CloudRunState:
         with self.lock:
             self.settle()
             if name not in self.services:
-                raise _not_found("Resource", name.rsplit("/", 1)[-1])
+                raise not_found("Resource", name.rsplit("/", 1)[-1])
             return copy.deepcopy(self.services[name])
 
     def list_services(self, parent: str) -> list[dict[str, Any]]:
         with self.lock:
             self.settle()
             return [
-                copy.deepcopy(s) for n, s in sorted(self.services.items()) if _parent(n) == parent
+                copy.deepcopy(s) for n, s in sorted(self.services.items()) if parent_of(n) == parent
             ]
 
     def get_revision(self, name: str) -> dict[str, Any]:
         with self.lock:
             self.settle()
             if name not in self.revisions:
-                raise _not_found("Revision", name.rsplit("/", 1)[-1])
+                raise not_found("Revision", name.rsplit("/", 1)[-1])
             return copy.deepcopy(self.revisions[name])
 
     def list_revisions(self, service_name: str) -> list[dict[str, Any]]:
@@ -175,7 +138,7 @@ class CloudRunState:
         with self.lock:
             self.settle()
             if service_name not in self.services:
-                raise _not_found("Resource", service_name.rsplit("/", 1)[-1])
+                raise not_found("Resource", service_name.rsplit("/", 1)[-1])
             return copy.deepcopy(self._revisions_of(service_name))
 
     # --- writes -------------------------------------------------------------------------------
@@ -184,12 +147,12 @@ class CloudRunState:
         self, name: str, body: dict[str, Any], mask: list[str] | None, *, validate_only: bool
     ) -> dict[str, Any]:
         """Apply a PATCH; return its long-running operation (done unless `operation_s` > 0)."""
-        paths = [_MASK_ALIASES.get(p, p) for p in mask] if mask else None
+        paths = [MASK_ALIASES.get(p, p) for p in mask] if mask else None
         with self.lock:
             self.settle()
             current = self.services.get(name)
             if current is None:
-                raise _not_found("Resource", name.rsplit("/", 1)[-1])
+                raise not_found("Resource", name.rsplit("/", 1)[-1])
             if body.get("etag") and body["etag"] != current["etag"]:
                 raise GoogleApiError(
                     409,
@@ -201,9 +164,9 @@ class CloudRunState:
                 )
             updated = copy.deepcopy(current)
             for path in paths or [f for f in MUTABLE_SERVICE_FIELDS if f in body]:
-                _apply_path(updated, body, path)
+                apply_path(updated, body, path)
             for target in updated.get("traffic", []):
-                target["type"] = _traffic_type(target.get("type", REVISION))
+                target["type"] = traffic_type(target.get("type", REVISION))
             # stored templates never keep `revision`, so naming one is a change by itself
             template_changed = updated["template"] != current["template"]
             revision = updated["template"].get("revision")
@@ -217,12 +180,12 @@ class CloudRunState:
             updated["generation"] = str(int(current["generation"]) + 1)
             updated["updateTime"] = timestamp(now)
             updated["reconciling"] = True
-            updated["etag"] = _etag()
+            updated["etag"] = new_etag()
             if revision_name is not None:
                 updated["latestCreatedRevision"] = f"{name}/revisions/{revision_name}"
             self.services[name] = updated
             operation = self._operation(name, updated, record=True, done=False)
-            pending = _Pending(
+            pending = Pending(
                 operation["name"],
                 name,
                 revision_name,
@@ -242,7 +205,7 @@ class CloudRunState:
             while self._pending and self._pending[0].done_at <= now:
                 self._finish(self._pending.pop(0))
 
-    def _finish(self, pending: _Pending) -> None:
+    def _finish(self, pending: Pending) -> None:
         service = self.services[pending.service]
         error: dict[str, Any] | None = None
         if pending.revision is not None:
@@ -273,13 +236,13 @@ class CloudRunState:
         service["reconciling"] = any(
             p.service == pending.service for p in self._pending if p is not pending
         )
-        service["etag"] = _etag()
+        service["etag"] = new_etag()
         operation = self.operations[pending.operation]
         operation["done"] = True
         if error is not None:
             operation["error"] = error
         else:
-            resource = {"@type": _SERVICE_TYPE, **copy.deepcopy(service)}
+            resource = {"@type": SERVICE_TYPE, **copy.deepcopy(service)}
             operation.update(metadata=resource, response=resource)
 
     def split_history(self, service_name: str) -> list[tuple[datetime, dict[str, int]]]:
@@ -292,7 +255,7 @@ class CloudRunState:
         with self.lock:
             self.settle()
             if name not in self.operations:
-                raise _not_found("Operation", name.rsplit("/", 1)[-1])
+                raise not_found("Operation", name.rsplit("/", 1)[-1])
             return copy.deepcopy(self.operations[name])
 
     # --- internals ----------------------------------------------------------------------------
@@ -301,7 +264,7 @@ class CloudRunState:
         service_id = service["name"].rsplit("/", 1)[-1]
         if requested:
             if not requested.startswith(f"{service_id}-"):
-                raise _invalid(
+                raise invalid(
                     f"Revision name '{requested}' must begin with the service name '{service_id}-'."
                 )
             if f"{service['name']}/revisions/{requested}" in self.revisions:
@@ -352,22 +315,22 @@ class CloudRunState:
         new_revision: str | None = None,
     ) -> None:
         if not traffic:
-            raise _invalid("Traffic must name at least one target.")
+            raise invalid("Traffic must name at least one target.")
         total = 0
         tags: set[str] = set()
         for target in traffic:
             total += int(target.get("percent", 0))
-            if _traffic_type(target.get("type", REVISION)) == REVISION:
+            if traffic_type(target.get("type", REVISION)) == REVISION:
                 revision = target.get("revision", "")
                 known = f"{service['name']}/revisions/{revision}" in self.revisions
                 if not known and revision != new_revision:
-                    raise _invalid(f"Revision '{revision}' referenced in traffic not found.")
+                    raise invalid(f"Revision '{revision}' referenced in traffic not found.")
             if tag := target.get("tag"):
                 if tag in tags:
-                    raise _invalid(f"Traffic tag '{tag}' is used more than once.")
+                    raise invalid(f"Traffic tag '{tag}' is used more than once.")
                 tags.add(tag)
         if total != 100:
-            raise _invalid(f"Traffic percentages must add up to 100, not {total}.")
+            raise invalid(f"Traffic percentages must add up to 100, not {total}.")
 
     def _refresh_status(
         self, service: dict[str, Any], traffic: list[dict[str, Any]] | None = None
@@ -397,7 +360,7 @@ class CloudRunState:
             uri=f"https://{service_id}-sandbox.a.run.app",
             reconciling=False,
             terminalCondition={"type": "Ready", "state": CONDITION_SUCCEEDED},
-            etag=_etag(),
+            etag=new_etag(),
         )
 
     def _record_split(self, service: dict[str, Any], at: datetime) -> None:
@@ -416,66 +379,11 @@ class CloudRunState:
     def _operation(
         self, name: str, service: dict[str, Any], *, record: bool, done: bool = True
     ) -> dict[str, Any]:
-        operation_name = f"{_parent(name)}/operations/{uuid.uuid4()}"
-        resource = {"@type": _SERVICE_TYPE, **service}
+        operation_name = f"{parent_of(name)}/operations/{uuid.uuid4()}"
+        resource = {"@type": SERVICE_TYPE, **service}
         operation: dict[str, Any] = {"name": operation_name, "metadata": resource, "done": done}
         if done:
             operation["response"] = resource
         if record:
             self.operations[operation_name] = operation
         return copy.deepcopy(operation)
-
-
-@dataclass
-class _Pending:
-    """A write whose operation has not finished: what it does when it does."""
-
-    operation: str
-    service: str
-    revision: str | None  # the revision it creates, if any
-    traffic: list[dict[str, Any]]  # the split it asked for
-    done_at: datetime
-
-
-_SERVICE_TYPE = "type.googleapis.com/google.cloud.run.v2.Service"
-
-
-def _etag() -> str:
-    return f'"{uuid.uuid4()}"'
-
-
-def _parent(name: str) -> str:
-    """projects/P/locations/L of a services/… or operations/… resource name."""
-    return "/".join(name.split("/")[:4])
-
-
-def _template(image: str, labels: dict[str, str], env: dict[str, str]) -> dict[str, Any]:
-    container: dict[str, Any] = {"image": image}
-    if env:
-        container["env"] = [{"name": k, "value": v} for k, v in env.items()]
-    return {"labels": dict(labels), "containers": [container]}
-
-
-def _traffic_type(value: Any) -> int:
-    if isinstance(value, str):
-        if value not in _TRAFFIC_TYPES:
-            raise _invalid(f"Invalid traffic type '{value}'.")
-        return _TRAFFIC_TYPES[value]
-    return int(value)
-
-
-def _apply_path(target: dict[str, Any], body: dict[str, Any], path: str) -> None:
-    """Copy one update-mask path (possibly dotted, e.g. template.labels) from body to target."""
-    if path.split(".")[0] not in MUTABLE_SERVICE_FIELDS:
-        raise _invalid(f"Invalid update mask path '{path}'.")
-    source: Any = body
-    sink: Any = target
-    parts = path.split(".")
-    for part in parts[:-1]:
-        source = source.get(part, {}) if isinstance(source, dict) else {}
-        sink = sink.setdefault(part, {})
-    last = parts[-1]
-    if isinstance(source, dict) and last in source:
-        sink[last] = copy.deepcopy(source[last])
-    else:
-        sink.pop(last, None)

@@ -10,7 +10,7 @@ slow, and deliver completions twice.
 from __future__ import annotations
 
 import threading
-from datetime import UTC, date, datetime
+from datetime import UTC, date
 from typing import Any
 
 import duckdb
@@ -109,7 +109,3 @@ class GradingSimulator:
             self.graded.append(day)
         count, mae = (int(row[0]), row[1]) if row else (0, None)
         return count, round(float(mae), 2) if mae is not None else None
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)

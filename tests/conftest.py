@@ -16,7 +16,7 @@ from checks.result import HealthReport
 from commands.health import run_health as run
 from config import Profile
 from opsbot.profile import load_profile
-from opsbot.serve import SandboxBot, sandbox_bot
+from opsbot.sandbox_serve import SandboxBot, sandbox_bot
 from sandbox.demo_season import SANDBOX_NOW
 from sandbox.platform import Sandbox
 

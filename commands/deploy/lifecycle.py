@@ -215,15 +215,12 @@ def _failed_before_traffic(
 
 
 def create_canary(profile: Profile, tools: DeployTools, rollout: RolloutView, canary: str) -> None:
-    """The canary revision from the commit's image, at 0% under the canary tag (ready, or raises)."""
-    tools.cloud_run.create_revision(
-        rollout.service,
-        revision=canary,
-        image=canary_image(profile, rollout),
-        labels={COMMIT_LABEL: rollout.commit_sha},
-        keep=[TrafficShare(rollout.stable_revision, 100)],
-        tag=CANARY_TAG,
+    """The canary revision, waited for here (a restart's catch-up): ready, or raises."""
+    operation = begin_canary(profile, tools, rollout, canary)
+    tools.cloud_run.wait(
+        operation, f"new revision {canary} of {rollout.service}", raise_error=False
     )
+    tools.cloud_run.finish_revision(rollout.service, canary, operation)
 
 
 def promote(

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from opsbot.serve import SandboxBot
+from opsbot.sandbox_serve import SandboxBot
 from tests.slack.helpers import assert_slack_would_accept
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from opsbot.profile import load_profile
-from opsbot.serve import SandboxBot, sandbox_bot
+from opsbot.sandbox_serve import SandboxBot, sandbox_bot
 from sandbox.platform import Sandbox
 from sandbox.slack_workspace import Message, Workspace
 from tests.slack.helpers import assert_slack_would_accept, wait_until
@@ -41,6 +41,20 @@ def deploying() -> Iterator[SandboxBot]:
         platform.traffic.rates.update(
             {"nba-scrapers": 500.0, "nba-phase4-precompute-processors": 500.0}
         )
+        thread = bot.server.start_in_thread()
+        yield bot
+        bot.server.stop(thread)
+        assert_slack_would_accept(bot.slack.workspace)
+
+
+@pytest.fixture
+def regrading() -> Iterator[SandboxBot]:
+    """A sandbox of its own (a backfill grades its warehouse), completions pulled often."""
+    profile = load_profile(ROOT / "opsbot.toml")
+    quick = profile.model_copy(
+        update={"regrade": profile.regrade.model_copy(update={"poll_s": 0.1})}
+    )
+    with Sandbox() as platform, sandbox_bot(quick, platform, deploy_timing=FAST) as bot:
         thread = bot.server.start_in_thread()
         yield bot
         bot.server.stop(thread)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.actions import ActionId
-from opsbot.serve import SandboxBot
+from opsbot.sandbox_serve import SandboxBot
 from sandbox.slack_workspace import Message
 from tests.slack.conftest import checklist_for
 from tests.slack.helpers import DEPLOYER, ONCALL, block_text, buttons, wait_until

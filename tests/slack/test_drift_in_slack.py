@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from bot.actions import ActionId
-from opsbot.serve import SandboxBot
+from opsbot.sandbox_serve import SandboxBot
 from tests.slack.helpers import (
     HEALTH_CHANNEL,
     ONCALL,

@@ -7,7 +7,7 @@ import json
 from adapters.warehouse import Warehouse
 from bot.actions import ActionId
 from commands.platform import Platform, PlatformUnavailable
-from opsbot.serve import SandboxBot
+from opsbot.sandbox_serve import SandboxBot
 from tests.slack.helpers import (
     APPROVER,
     HEALTH_CHANNEL,

@@ -23,7 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from opsbot.serve import SandboxBot
+from opsbot.sandbox_serve import SandboxBot
 from tests.slack.helpers import HEALTH_CHANNEL, ONCALL
 
 FORM = "application/x-www-form-urlencoded"

@@ -26,11 +26,12 @@ from cryptography.x509.oid import NameOID
 from google.auth import crypt, jwt
 
 from bot.pubsub_push import google_verifier
-from commands.regrade.engine import submit
+from commands.regrade.engine import RegradeTools, submit
 from commands.regrade.plan import plan_regrade
 from opsbot.profile import load_profile
-from opsbot.serve import SandboxBot, sandbox_bot
+from opsbot.sandbox_serve import SandboxBot, sandbox_bot
 from sandbox.platform import Sandbox
+from store.backfill_views import BackfillView
 from tests.slack.conftest import ROOT
 
 AUDIENCE = "https://opsbot.example/pubsub/grading-complete"
@@ -94,6 +95,22 @@ def pushed_to(google: tuple[crypt.RSASigner, str]) -> Iterator[SandboxBot]:
         bot.server.stop(thread)
 
 
+def _backfill_of(bot: SandboxBot, tools: RegradeTools, day: date) -> BackfillView:
+    """A one-date backfill started by the engine (its completion is what the test sends)."""
+    plan = plan_regrade(
+        bot.runtime.profile,
+        tools.warehouse,
+        day,
+        day,
+        today=date(2026, 2, 5),
+        include_graded=False,
+        in_flight=tools.backfills.in_flight,
+        estimate=lambda query: 0,
+    )
+    backfill, _ = submit(bot.runtime.profile, tools, plan, "U0DANAONCL")
+    return backfill
+
+
 def _token(signer: crypt.RSASigner, **claims: Any) -> str:
     now = int(time.time())
     payload = {
@@ -138,17 +155,7 @@ def test_only_a_google_signed_push_for_our_audience_and_account_completes_a_date
     pushed_to.platform.grading.faults = pushed_to.platform.grading.faults.model_copy(
         update={"slow_dates": ["2026-01-28"], "slow_s": 3600.0}
     )
-    plan = plan_regrade(
-        pushed_to.runtime.profile,
-        tools.warehouse,
-        date(2026, 1, 28),
-        date(2026, 1, 28),
-        today=date(2026, 2, 5),
-        include_graded=False,
-        in_flight=tools.backfills.in_flight,
-        estimate=lambda query: 0,
-    )
-    backfill, _ = submit(pushed_to.runtime.profile, tools, plan, "U0DANAONCL")
+    backfill = _backfill_of(pushed_to, tools, date(2026, 1, 28))
     [day] = backfill.dates
     completion = {
         "target_date": "2026-01-28",
@@ -203,17 +210,7 @@ def test_the_emulator_pushes_completions_and_retries_until_the_bot_accepts(
     )
     assert pushed_to.runtime.regrade_tools is not None
     tools = pushed_to.runtime.regrade_tools()
-    plan = plan_regrade(
-        pushed_to.runtime.profile,
-        tools.warehouse,
-        date(2026, 1, 29),
-        date(2026, 1, 29),
-        today=date(2026, 2, 5),
-        include_graded=False,
-        in_flight=tools.backfills.in_flight,
-        estimate=lambda query: 0,
-    )
-    backfill, _ = submit(pushed_to.runtime.profile, tools, plan, "U0DANAONCL")
+    backfill = _backfill_of(pushed_to, tools, date(2026, 1, 29))
     pubsub = pushed_to.platform.pubsub
     assert pubsub.wait_for_pushes(lambda statuses: 204 in statuses, timeout_s=30)
     assert [status for _, status in pubsub.push_attempts] == [401, 204]

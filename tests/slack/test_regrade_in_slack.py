@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from bot.actions import ActionId
 from opsbot.profile import load_profile
-from opsbot.serve import SandboxBot, sandbox_bot
+from opsbot.sandbox_serve import SandboxBot, sandbox_bot
 from sandbox.platform import Sandbox
 from sandbox.slack_workspace import Message
 from store.location import sqlite_url
@@ -17,26 +14,11 @@ from tests.slack.conftest import FAST, ROOT
 from tests.slack.helpers import (
     HEALTH_CHANNEL,
     ONCALL,
-    assert_slack_would_accept,
     block_text,
     buttons,
     finished,
     wait_until,
 )
-
-
-@pytest.fixture
-def regrading() -> Iterator[SandboxBot]:
-    """A sandbox of its own (a backfill grades its warehouse), completions pulled often."""
-    profile = load_profile(ROOT / "opsbot.toml")
-    quick = profile.model_copy(
-        update={"regrade": profile.regrade.model_copy(update={"poll_s": 0.1})}
-    )
-    with Sandbox() as platform, sandbox_bot(quick, platform, deploy_timing=FAST) as bot:
-        thread = bot.server.start_in_thread()
-        yield bot
-        bot.server.stop(thread)
-        assert_slack_would_accept(bot.slack.workspace)
 
 
 def _plan(bot: SandboxBot, user: str, text: str) -> object:

@@ -2,28 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
 from bot.actions import ActionId
-from opsbot.profile import load_profile
-from opsbot.serve import SandboxBot, sandbox_bot
-from sandbox.platform import Sandbox
-from tests.slack.conftest import FAST, ROOT
+from opsbot.sandbox_serve import SandboxBot
 from tests.slack.helpers import HEALTH_CHANNEL, ONCALL, block_text, buttons, finished, wait_until
-
-
-@pytest.fixture
-def regrading() -> Iterator[SandboxBot]:
-    profile = load_profile(ROOT / "opsbot.toml")
-    quick = profile.model_copy(
-        update={"regrade": profile.regrade.model_copy(update={"poll_s": 0.1})}
-    )
-    with Sandbox() as platform, sandbox_bot(quick, platform, deploy_timing=FAST) as bot:
-        thread = bot.server.start_in_thread()
-        yield bot
-        bot.server.stop(thread)
 
 
 def _values(start: str, end: str, reason: str = "") -> dict[str, object]:

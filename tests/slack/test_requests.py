@@ -15,7 +15,8 @@ from adapters.git import RepoNotFound
 from bot.once import Once
 from commands.deploy.tools import DeployTools
 from opsbot.profile import load_profile
-from opsbot.serve import SandboxBot, health_probe, sandbox_bot
+from opsbot.sandbox_serve import SandboxBot, sandbox_bot
+from opsbot.serve import health_probe
 from sandbox.platform import Sandbox
 from sandbox.slack_delivery import SlackSender
 from sandbox.slack_workspace import ResponseUrl

@@ -14,7 +14,7 @@ from commands.deploy.checklist import prepare
 from commands.deploy.lifecycle import begin, start_canary
 from opsbot.platform import sandbox_deploy_tools
 from opsbot.profile import load_profile
-from opsbot.serve import SandboxBot, sandbox_bot
+from opsbot.sandbox_serve import SandboxBot, sandbox_bot
 from sandbox.platform import Sandbox
 from sandbox.slack_workspace import ResponseUrl
 from store.database import Database

@@ -13,7 +13,7 @@ import pytest
 from bot.actions import ActionId
 from bot.errors import describe
 from opsbot.logs import configure_logging
-from opsbot.serve import SandboxBot
+from opsbot.sandbox_serve import SandboxBot
 from tests.slack.conftest import checklist_for, rollout_message
 from tests.slack.helpers import DEPLOYER
 

@@ -1,0 +1,206 @@
+"""The sandbox's faces: `opsbot sandbox` (the bot and a Slack console), `serve --sandbox` with a
+Slack app's tokens (your workspace), and the bot the tests and benchmarks serve."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import SecretStr
+
+from bot.access import Access
+from bot.app import SLASH_COMMANDS
+from bot.once import Once
+from bot.pubsub_push import Verify
+from bot.runtime import Runtime
+from bot.server import Server
+from bot.settings import SlackSettings, load_slack_settings
+from config import Profile
+from opsbot.platform import SANDBOX_DEPLOY, sandbox_deploy_tools, sandbox_platforms, started_sandbox
+from opsbot.serve import http_server, serve_slack
+from store.background import STORE_WAIT_S, BackgroundStore
+from store.location import sqlite_url
+
+if TYPE_CHECKING:
+    from commands.regrade.engine import RegradeTools
+    from sandbox.platform import Sandbox
+    from sandbox.slack_emulator import SlackEmulator
+
+
+def sandbox_runtime(
+    profile: Profile,
+    platform: Sandbox,
+    store: BackgroundStore,
+    deploy_timing: dict[str, float] | None = None,
+) -> Runtime:
+    """The bot's runtime on the sandbox: its platform, deploys and backfills, demo timings."""
+    tuned = profile.model_copy(
+        update={"deploy": profile.deploy.model_copy(update=SANDBOX_DEPLOY | (deploy_timing or {}))}
+    )
+    return Runtime(
+        tuned,
+        Access(profile.slack),
+        sandbox_platforms(tuned, platform),
+        deploy_tools=Once(
+            lambda: sandbox_deploy_tools(tuned, platform, store.rollouts(platform.clock))
+        ),
+        regrade_tools=Once(lambda: sandbox_regrade_tools(tuned, platform, store)),
+    )
+
+
+def shared_store_url(state: str) -> str:
+    """A sandbox's store: $DATABASE_URL when set, else a SQLite file in `state` for the run."""
+    return os.environ.get("DATABASE_URL") or sqlite_url(Path(state) / "opsbot.db")
+
+
+def serve_sandbox_to_slack(
+    profile: Profile, host: str, port: int, announce: Callable[[str], None]
+) -> None:
+    """`opsbot serve --sandbox` with a Slack app's tokens: the sandbox platform, your Slack.
+
+    The emulators, demo season and store are the sandbox's (published for `--sandbox`
+    commands to attach to); Slack is the workspace the tokens belong to, over HTTP or Socket
+    Mode as for production.
+    """
+    from sandbox.attach import publish, withdraw
+    from sandbox.platform import Sandbox
+
+    settings = load_slack_settings()
+    with (
+        tempfile.TemporaryDirectory(prefix="opsbot-sandbox-") as state,
+        started_sandbox(announce, attach=False) as platform,
+    ):
+        assert isinstance(platform, Sandbox)
+        store_url = shared_store_url(state)
+        store = BackgroundStore(store_url)
+        runtime = sandbox_runtime(profile, platform, store)
+        publish(platform.address(store_url))
+        try:
+            serve_slack(runtime, settings, store, host, port, announce)
+        finally:
+            withdraw()
+
+
+def sandbox_regrade_tools(
+    profile: Profile, platform: Sandbox, store: BackgroundStore
+) -> RegradeTools:
+    """Backfills on the sandbox: its Pub/Sub emulator and warehouse, the bot's store."""
+    from adapters.bigquery import BigQueryWarehouse
+    from adapters.pubsub import PubSub
+    from commands.regrade.engine import RegradeTools
+    from store.backfills import Backfills
+
+    return RegradeTools(
+        Backfills(store.get(wait_s=STORE_WAIT_S), platform.clock),
+        PubSub.connect(
+            project=profile.platform.project, timeout_s=10.0, endpoint=platform.pubsub_url
+        ),
+        BigQueryWarehouse.from_profile(profile, endpoint=platform.bigquery_url),
+        platform.clock,
+    )
+
+
+@dataclass
+class SandboxBot:
+    """Everything `opsbot sandbox` runs: the platform's emulators, Slack's, and the bot."""
+
+    platform: Sandbox
+    slack: SlackEmulator
+    server: Server
+    runtime: Runtime
+    store: BackgroundStore  # a fresh SQLite store per run
+
+
+@contextmanager
+def sandbox_bot(
+    profile: Profile,
+    platform: Sandbox,
+    *,
+    port: int = 0,
+    console_port: int = 0,
+    deploy_timing: dict[str, float] | None = None,
+    store_url: str | None = None,  # default: a fresh SQLite store for this run
+    push_verify: Verify | None = None,  # how Pub/Sub push tokens are verified (tests: a test CA)
+) -> Iterator[SandboxBot]:
+    """The bot on loopback wired to a running sandbox and a Slack emulator; its server not started."""
+    from sandbox.slack_emulator import SlackEmulator
+
+    slack = SlackEmulator(commands=set(SLASH_COMMANDS))  # manifest.yml's (test_manifest)
+    slack.workspace.clock = lambda: platform.clock().timestamp()  # messages at the sandbox's time
+    slack.workspace.leave(platform.faults.slack.not_in_channel)
+    missing = platform.faults.slack.missing_scopes
+    slack.workspace.scopes = [s for s in slack.workspace.scopes if s not in missing]
+    slack.start(port=console_port)
+    state = tempfile.TemporaryDirectory(prefix="opsbot-sandbox-state-")
+    store = BackgroundStore(store_url or sqlite_url(Path(state.name) / "opsbot.db")).start()
+    try:
+        settings = SlackSettings(
+            slack_bot_token=SecretStr(slack.workspace.bot_token),
+            slack_signing_secret=SecretStr(secrets.token_hex(16)),
+            opsbot_slack_api_url=slack.api_url,
+        )
+        runtime = sandbox_runtime(profile, platform, store, deploy_timing)
+        server = http_server(runtime, settings, store, "127.0.0.1", port, push_verify)
+        slack.connect_app(
+            f"{server.url}/slack/events", settings.slack_signing_secret.get_secret_value()
+        )
+        yield SandboxBot(platform, slack, server, runtime, store)
+    finally:
+        slack.stop()
+        store.close()
+        state.cleanup()
+
+
+def stop_on_sigterm() -> None:
+    """SIGTERM ends the process as Ctrl-C does: cleanups (the published address) still run."""
+    import signal
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+
+
+def run_sandbox(
+    profile: Profile,
+    profile_path: Path,
+    port: int,
+    console_port: int,
+    announce: Callable[[str], None],
+    ready: Callable[[SandboxBot], None],
+) -> None:
+    """`opsbot sandbox`: everything started, `ready` told where, served until interrupted.
+
+    Its address is published while it runs, so `--sandbox` commands use its emulators, store
+    and clock (sandbox/attach.py). Its store is $DATABASE_URL when set, else a SQLite file kept
+    for the run.
+    """
+    from sandbox.attach import publish, withdraw
+    from sandbox.platform import Sandbox
+
+    with (
+        tempfile.TemporaryDirectory(prefix="opsbot-sandbox-") as state,
+        started_sandbox(announce, attach=False) as platform,
+    ):
+        assert isinstance(platform, Sandbox)
+        store_url = shared_store_url(state)
+        with sandbox_bot(
+            profile, platform, port=port, console_port=console_port, store_url=store_url
+        ) as bot:
+            publish(platform.address(store_url))
+            stop_on_sigterm()  # `kill`, a process manager: the same orderly stop as Ctrl-C
+            try:
+                ready(bot)
+                bot.server.serve_forever()
+            finally:
+                withdraw()

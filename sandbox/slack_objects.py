@@ -1,0 +1,148 @@
+"""What an emulated Slack workspace holds, and Slack's rules for what may be posted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_sdk.errors import SlackObjectFormationError
+from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
+
+BOT_USER_ID = "U0OPSBOT00"  # BOT_USER.id
+MAX_BLOCKS = 50
+MAX_MESSAGE_TEXT = 40_000
+MAX_MODAL_BLOCKS = 100
+TRIGGER_LIFETIME_S = 3.0  # "trigger_ids expire 3 seconds after being sent to your app", once used
+# What the sandbox's bot token was granted (every Web API answer says so in X-OAuth-Scopes).
+BOT_SCOPES = ("commands", "chat:write", "chat:write.public", "channels:read", "groups:read")
+
+
+class SlackError(Exception):
+    """An `ok: false` answer, with Slack's error code."""
+
+    def __init__(self, error: str, detail: str | None = None, status: int = 200) -> None:
+        super().__init__(error)
+        self.error, self.detail, self.status = error, detail, status
+        self.retry_after: int | None = None
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"ok": False, "error": self.error}
+        if self.detail:
+            body["errors"] = [self.detail]
+        return body
+
+
+@dataclass(frozen=True)
+class Channel:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class User:
+    id: str
+    name: str
+    title: str
+
+
+@dataclass
+class Message:
+    channel: str
+    ts: str
+    text: str
+    blocks: list[dict[str, Any]]
+    user: str  # who wrote it: a user id, or the bot's user id
+    ephemeral_to: str | None = None  # shown to that user only
+    edits: int = 0
+    history: list[str] = field(default_factory=list)  # the text of every earlier version
+    thread_ts: str | None = None  # a reply in the thread of this message
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "channel": self.channel,
+            "ts": self.ts,
+            "text": self.text,
+            "blocks": self.blocks,
+            "user": self.user,
+            "ephemeral_to": self.ephemeral_to,
+            "edits": self.edits,
+        }
+
+    def to_api(self) -> dict[str, Any]:
+        """The message object as the Web API returns it (chat.postMessage's `message`)."""
+        found: dict[str, Any] = {
+            "type": "message",
+            "ts": self.ts,
+            "text": self.text,
+            "user": self.user,
+        }
+        if self.user == BOT_USER_ID:
+            found["bot_id"] = "B0OPSBOT00"
+        if self.blocks:
+            found["blocks"] = self.blocks
+        return found
+
+
+@dataclass
+class OpenView:
+    id: str
+    user: str
+    view: dict[str, Any]
+    stack: list[dict[str, Any]] = field(default_factory=list)  # views pushed over it
+
+
+@dataclass(frozen=True)
+class ResponseUrl:
+    channel: str
+    user: str
+    source_ts: str | None  # the message whose button was clicked
+    source_ephemeral: bool
+
+
+BOT_USER = User("U0OPSBOT00", "opsbot", "the bot")
+SANDBOX_CHANNELS = (
+    Channel("C0HEALTH01", "orchestration-health"),
+    Channel("C0ALERTS01", "nba-alerts"),
+    Channel("C0ERRORS01", "app-error-alerts"),
+    Channel("C0DEPLOY01", "deployment-alerts"),
+    Channel("C0CANARY01", "canary-alerts"),
+    Channel("C0RANDOM01", "random"),
+)
+SANDBOX_USERS = (
+    User("U0DANAONCL", "dana", "on-call"),
+    User("U0SAMDEPLY", "sam", "deployer"),
+    User("U0LEEAPPRV", "lee", "approver"),
+)
+
+
+def validate_blocks(blocks: Any, limit: int = MAX_BLOCKS) -> list[dict[str, Any]]:
+    """Blocks as Slack would accept them, or SlackError("invalid_blocks") saying what is wrong."""
+    if not isinstance(blocks, list):
+        raise SlackError("invalid_blocks_format", "blocks must be a JSON array")
+    if len(blocks) > limit:
+        raise SlackError(
+            "invalid_blocks", f"must be less than {limit + 1} items [json-pointer:/blocks]"
+        )
+    for index, raw in enumerate(blocks):
+        parsed = Block.parse(raw) if isinstance(raw, dict) else None
+        if parsed is None or type(parsed) is Block:
+            raise SlackError("invalid_blocks", f"unknown block type [json-pointer:/blocks/{index}]")
+        try:
+            parsed.validate_json()
+        except SlackObjectFormationError as exc:
+            raise SlackError("invalid_blocks", f"{exc} [json-pointer:/blocks/{index}]") from None
+    return blocks
+
+
+def validate_view(view: Any) -> dict[str, Any]:
+    if not isinstance(view, dict) or view.get("type") not in ("modal", "home"):
+        raise SlackError("invalid_arguments", "view must be an object with type modal or home")
+    if view["type"] == "modal" and not isinstance(view.get("title"), dict):
+        raise SlackError("invalid_arguments", "a modal needs a title [json-pointer:/view/title]")
+    validate_blocks(view.get("blocks", []), MAX_MODAL_BLOCKS)
+    try:
+        View(**view).validate_json()
+    except (SlackObjectFormationError, TypeError) as exc:
+        raise SlackError("invalid_arguments", str(exc)) from None
+    return view
