@@ -29,6 +29,8 @@ class ActionId(enum.StrEnum):
     BACKFILL_CANCEL = "backfill.cancel"
     BACKFILL_RETRY = "backfill.retry"
     REGRADE_OPEN = "regrade.open"
+    DIGEST_DEPLOY = "digest.deploy"
+    DIGEST_POST_NOW = "digest.post_now"
 
 
 class ButtonValue(BaseModel):
@@ -107,3 +109,9 @@ class BackfillAction(ButtonValue):
     """Cancel, or retry the failed dates of, one backfill."""
 
     backfill: int = Field(ge=1)
+
+
+class DigestJob(ButtonValue):
+    """Post a scheduled job's message now."""
+
+    job: str = Field(pattern=r"^[a-z][a-z-]{0,31}$")

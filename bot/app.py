@@ -15,9 +15,10 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.digest_jobs import DigestJobs, sync_web_client
 from bot.errors import describe
 from bot.identity import BotIdentity
-from bot.listeners import deploy, drift, health, regrade, rollback
+from bot.listeners import deploy, digest, drift, health, regrade, rollback
 from bot.listeners.replies import ephemeral
 from bot.log_context import remember_request
 from bot.regrade_tasks import RegradeTasks
@@ -33,6 +34,7 @@ SLASH_COMMANDS = (
     *deploy.COMMANDS,
     *rollback.COMMANDS,
     *regrade.COMMANDS,
+    *digest.COMMANDS,
 )  # manifest.yml declares exactly these
 
 
@@ -65,6 +67,7 @@ class Assembled:
     identity: BotIdentity  # auth.test, asked once: the server asks at start-up
     rollouts: RolloutTasks | None  # None when this bot does not deploy
     backfills: RegradeTasks | None = None  # None when this bot does not regrade
+    digests: DigestJobs | None = None  # None when this bot runs no scheduled jobs
 
 
 def build_app(runtime: Runtime, settings: SlackSettings) -> AsyncApp:
@@ -103,6 +106,11 @@ def assemble(runtime: Runtime, settings: SlackSettings) -> Assembled:
     if runtime.regrade_tools is not None:
         backfills = RegradeTasks(runtime, app.client)
         regrade.register(app, runtime, backfills)
+    digests = None
+    if runtime.schedule_tools is not None:
+        token = settings.slack_bot_token.get_secret_value()
+        digests = DigestJobs(runtime.schedule_tools, sync_web_client(token, settings.api_url))
+        digest.register(app, runtime, digests)
 
     @app.error
     async def on_error(error: Exception, body: dict[str, Any], respond: AsyncRespond) -> None:
@@ -111,4 +119,4 @@ def assemble(runtime: Runtime, settings: SlackSettings) -> Assembled:
         if body.get("response_url"):
             await respond(**ephemeral(*notice(said.text)), replace_original=False)
 
-    return Assembled(app, identity, rollouts, backfills)
+    return Assembled(app, identity, rollouts, backfills, digests)

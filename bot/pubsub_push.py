@@ -13,31 +13,14 @@ from __future__ import annotations
 import base64
 import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable
 
 from adapters.pubsub import Received
+from bot.oidc import Verify, google_verifier, refusal
 from config import RegradeConfig
 
 log = logging.getLogger("opsbot.server")
-ISSUERS = ("accounts.google.com", "https://accounts.google.com")
-GOOGLE_CERTS = "https://www.googleapis.com/oauth2/v1/certs"
-Verify = Callable[[str, str], Mapping[str, Any]]  # (token, audience) → claims, or raises
-
-
-def google_verifier(certs_url: str = GOOGLE_CERTS) -> Verify:
-    """google-auth's verification of a Google-signed ID token (certificates from `certs_url`)."""
-
-    def verify(token: str, audience: str) -> Mapping[str, Any]:
-        from google.auth.transport import requests as google_requests
-        from google.oauth2 import id_token
-
-        claims: Mapping[str, Any] = id_token.verify_token(
-            token, google_requests.Request(), audience=audience, certs_url=certs_url
-        )
-        return claims
-
-    return verify
+__all__ = ["PushEndpoint", "Verify", "google_verifier"]  # the push endpoint is wired with these
 
 
 class PushEndpoint:
@@ -54,23 +37,14 @@ class PushEndpoint:
     def authorized(self, authorization: str) -> str | None:
         """None when the bearer token is Google's, for our audience, from an allowed account;
         else why not (logged, never shown)."""
-        audience = self.config.push_audience
-        if not audience or not self.config.push_service_accounts:
+        if not self.config.push_audience:
             return "the push endpoint is not configured ([regrade] push_audience)"
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            return "no bearer token"
-        try:
-            claims = self.verify(token, audience)
-        except Exception as exc:  # google-auth raises ValueError and friends for a bad token
-            return f"token refused: {type(exc).__name__}: {exc}"
-        if claims.get("iss") not in ISSUERS:
-            return f"issuer {claims.get('iss')!r} is not Google"
-        if claims.get("email") not in self.config.push_service_accounts:
-            return f"{claims.get('email')!r} is not an allowed push service account"
-        if claims.get("email_verified") is not True:
-            return "the token's email is not verified"
-        return None
+        return refusal(
+            self.verify,
+            authorization,
+            self.config.push_audience,
+            self.config.push_service_accounts,
+        )
 
     async def handle(self, authorization: str, body: bytes) -> int:
         """The HTTP status for one push: 401 unauthorized, 400 not an envelope, else 204."""

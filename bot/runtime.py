@@ -15,6 +15,7 @@ from config import Profile
 if TYPE_CHECKING:
     from commands.deploy.tools import DeployTools
     from commands.regrade.engine import RegradeTools
+    from commands.schedule.runner import JobTools
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class Runtime:
     in_flight: InFlight = field(default_factory=InFlight)  # reports being built, by channel
     deploy_tools: Once[DeployTools] | None = None  # opened once, on first use; None: no /deploy
     regrade_tools: Once[RegradeTools] | None = None  # the same for /regrade
+    schedule_tools: Once[JobTools] | None = None  # scheduled digests, /digest, the App Home
     slots: ReportSlots = field(init=False)
 
     def __post_init__(self) -> None:

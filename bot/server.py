@@ -1,4 +1,4 @@
-"""The HTTP face: Starlette on uvicorn, serving /slack/events and /healthz, nothing else."""
+"""The HTTP face: Starlette on uvicorn: /slack/events, /healthz, and Google-signed pushes and crons."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.cron_endpoint import CronEndpoint
 from bot.deliveries import Deliveries
 from bot.pubsub_push import PushEndpoint
 from bot.request_gate import RequestGate, malformed
@@ -36,10 +37,12 @@ def asgi_app(
     on_start: Sequence[Callable[[], Coroutine[Any, Any, Any]]] = (),
     deliveries: Deliveries | None = None,
     pubsub_push: PushEndpoint | None = None,
+    cron: CronEndpoint | None = None,
 ) -> Starlette:
     """`on_start`: run once the server listens, e.g. ask who the bot is, resume rollouts.
     `deliveries`: what was served already, so Slack's retries are not acted on twice.
-    `pubsub_push`: grading completions pushed by Pub/Sub (401 without a Google-signed token)."""
+    `pubsub_push`: grading completions pushed by Pub/Sub (401 without a Google-signed token).
+    `cron`: scheduled jobs called by Cloud Scheduler (401 without a Google-signed token)."""
     handler = AsyncSlackRequestHandler(bolt)
     gate = RequestGate(signing_secret)
     served = deliveries or Deliveries()
@@ -94,12 +97,23 @@ def asgi_app(
         )
         return Response(status_code=status)
 
+    async def cron_job(request: Request) -> Response:
+        if cron is None:
+            return Response(status_code=401)
+        status, body = await cron.handle(
+            request.path_params["job"],
+            request.headers.get("authorization", ""),
+            request.headers.get("x-cloudscheduler-scheduletime"),
+        )
+        return JSONResponse(body, status_code=status) if body else Response(status_code=status)
+
     return Starlette(
         lifespan=lifespan,
         routes=[
             Route("/slack/events", events, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/pubsub/grading-complete", grading_complete, methods=["POST"]),
+            Route("/cron/{job}", cron_job, methods=["POST"]),
         ],
     )
 

@@ -26,6 +26,7 @@ from cli.options import ConfigOption, JsonOption, PortOption, SandboxOption, ann
 from cli.regrade import regrade
 from cli.rollback import rollback
 from cli.rollouts import rollouts
+from cli.schedule import schedule_app
 from commands.drift import run_contains, run_drift
 from commands.errors import RequestError
 from commands.health import parse_game_date, run_health
@@ -254,6 +255,7 @@ def _run_sandbox(
 app.command("deploy")(deploy_command)
 app.command("doctor")(doctor)
 app.command("regrade")(regrade)
+app.add_typer(schedule_app, name="schedule")
 app.command("rollback")(rollback)
 app.command("rollouts")(rollouts)
 

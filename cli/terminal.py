@@ -10,7 +10,7 @@ from typing import Any
 from rich.console import Console
 
 
-def emit_json(data: dict[str, Any]) -> None:
+def emit_json(data: dict[str, Any] | list[Any]) -> None:
     """Pretty on a terminal, one plain line elsewhere (pipes, schedulers)."""
     text = json.dumps(data)
     if sys.stdout.isatty():

@@ -23,8 +23,10 @@ from config.profile import (
     StoreConfig,
     VegasLineCoverageConfig,
 )
+from config.schedule import JOB_IDS, JobConfig, JobId, ScheduleConfig
 
 __all__ = [
+    "JOB_IDS",
     "BdbCoverageConfig",
     "ChannelsConfig",
     "ChecksConfig",
@@ -36,12 +38,15 @@ __all__ = [
     "GitConfig",
     "GradingCompletenessConfig",
     "HealthConfig",
+    "JobConfig",
+    "JobId",
     "Phase3CompletionConfig",
     "PlatformConfig",
     "Profile",
     "RecentPredictionsConfig",
     "RegradeConfig",
     "Role",
+    "ScheduleConfig",
     "ServiceConfig",
     "SlackConfig",
     "StoreConfig",

@@ -9,13 +9,14 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
-    ConfigDict,
     Field,
     ValidationInfo,
     field_validator,
     model_validator,
 )
+
+from config.common import ChannelRef, Strict
+from config.schedule import ScheduleConfig
 
 TABLE_NAME = re.compile(
     r"^(?:[a-z][a-z0-9-]{4,28}[a-z0-9]\.)?[A-Za-z0-9_]{1,1024}\.[A-Za-z0-9_-]{1,1024}$"
@@ -55,10 +56,6 @@ def _action_template(fields: tuple[str, ...]) -> Any:
 
 TableName = Annotated[str, AfterValidator(_table_name)]
 Percent = Annotated[float, Field(ge=0, le=100)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class PlatformConfig(Strict):
@@ -249,7 +246,6 @@ class ChannelsConfig(Strict):
 
 
 Role = Literal["deployer", "approver", "regrader"]
-ChannelRef = Annotated[str, Field(pattern=r"^(#[a-z0-9][a-z0-9._-]{0,79}|[CGD][A-Z0-9]{2,})$")]
 UserRef = Annotated[str, Field(pattern=r"^[UW][A-Z0-9]{2,}$")]
 
 
@@ -365,6 +361,7 @@ class Profile(Strict):
     store: StoreConfig = StoreConfig()
     deploy: DeployConfig = DeployConfig()
     regrade: RegradeConfig = RegradeConfig()
+    schedule: ScheduleConfig = ScheduleConfig()
 
     def service(self, name: str) -> ServiceConfig | None:
         return next((s for s in self.services if s.name == name), None)

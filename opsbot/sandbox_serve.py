@@ -24,6 +24,7 @@ from bot.server import Server
 from bot.settings import SlackSettings, load_slack_settings
 from config import Profile
 from opsbot.platform import SANDBOX_DEPLOY, sandbox_deploy_tools, sandbox_platforms, started_sandbox
+from opsbot.schedule import compressed_schedule, job_tools
 from opsbot.serve import http_server, serve_slack
 from store.background import STORE_WAIT_S, BackgroundStore
 from store.location import sqlite_url
@@ -41,17 +42,21 @@ def sandbox_runtime(
     deploy_timing: dict[str, float] | None = None,
 ) -> Runtime:
     """The bot's runtime on the sandbox: its platform, deploys and backfills, demo timings."""
-    tuned = profile.model_copy(
+    tuned = compressed_schedule(profile).model_copy(
         update={"deploy": profile.deploy.model_copy(update=SANDBOX_DEPLOY | (deploy_timing or {}))}
     )
+    platforms = sandbox_platforms(tuned, platform)
     return Runtime(
         tuned,
         Access(profile.slack),
-        sandbox_platforms(tuned, platform),
+        platforms,
         deploy_tools=Once(
             lambda: sandbox_deploy_tools(tuned, platform, store.rollouts(platform.clock))
         ),
         regrade_tools=Once(lambda: sandbox_regrade_tools(tuned, platform, store)),
+        schedule_tools=Once(
+            lambda: job_tools(tuned, store.get(wait_s=STORE_WAIT_S), platforms, platform.clock)
+        ),
     )
 
 
@@ -127,7 +132,8 @@ def sandbox_bot(
     console_port: int = 0,
     deploy_timing: dict[str, float] | None = None,
     store_url: str | None = None,  # default: a fresh SQLite store for this run
-    push_verify: Verify | None = None,  # how Pub/Sub push tokens are verified (tests: a test CA)
+    push_verify: Verify | None = None,  # how pushed tokens are verified (tests: a test CA)
+    scheduler: bool = False,  # run the scheduled digests (`opsbot sandbox`); tests fire them
 ) -> Iterator[SandboxBot]:
     """The bot on loopback wired to a running sandbox and a Slack emulator; its server not started."""
     from sandbox.slack_emulator import SlackEmulator
@@ -147,7 +153,9 @@ def sandbox_bot(
             opsbot_slack_api_url=slack.api_url,
         )
         runtime = sandbox_runtime(profile, platform, store, deploy_timing)
-        server = http_server(runtime, settings, store, "127.0.0.1", port, push_verify)
+        server = http_server(
+            runtime, settings, store, "127.0.0.1", port, push_verify, scheduler=scheduler
+        )
         slack.connect_app(
             f"{server.url}/slack/events", settings.slack_signing_secret.get_secret_value()
         )
@@ -195,7 +203,12 @@ def run_sandbox(
         assert isinstance(platform, Sandbox)
         store_url = shared_store_url(state)
         with sandbox_bot(
-            profile, platform, port=port, console_port=console_port, store_url=store_url
+            profile,
+            platform,
+            port=port,
+            console_port=console_port,
+            store_url=store_url,
+            scheduler=True,
         ) as bot:
             publish(platform.address(store_url))
             stop_on_sigterm()  # `kill`, a process manager: the same orderly stop as Ctrl-C

@@ -17,7 +17,9 @@ from pydantic import SecretStr
 
 from bot.access import Access
 from bot.app import assemble
+from bot.cron_endpoint import CronEndpoint
 from bot.deliveries import Deliveries
+from bot.digest_jobs import DigestJobs
 from bot.once import Once
 from bot.pubsub_push import PushEndpoint, Verify, google_verifier
 from bot.runtime import Runtime
@@ -26,6 +28,7 @@ from bot.settings import SlackSettings, load_slack_settings
 from commands.platform import Platform
 from config import Profile
 from opsbot.platform import production_platforms
+from opsbot.schedule import job_tools
 from store.background import STORE_WAIT_S, BackgroundStore, StoreNotReady
 from store.location import database_url
 
@@ -88,7 +91,9 @@ def http_server(
     host: str,
     port: int,
     push_verify: Verify | None = None,
+    scheduler: bool = True,
 ) -> Server:
+    """`scheduler`: run the in-process scheduler when the profile's mode says so (tests: off)."""
     assembled = assemble(runtime, settings)
     probe = health_probe(store, runtime.deploy_tools)
     on_start: list[Callable[[], Coroutine[Any, Any, object]]] = [assembled.identity.authorize]
@@ -96,6 +101,12 @@ def http_server(
         on_start.append(assembled.rollouts.resume)
     if assembled.backfills is not None:  # and the backfills
         on_start.append(assembled.backfills.resume)
+    cron = None
+    if assembled.digests is not None:
+        on_start.extend(schedule_starts(runtime, assembled.digests, scheduler))
+        cron = CronEndpoint(
+            runtime.profile.schedule, push_verify or google_verifier(), assembled.digests
+        )
     secret = settings.slack_signing_secret.get_secret_value()
     clock = lambda: datetime.now(UTC)  # noqa: E731
     deliveries = Deliveries(  # never waiting for a store still opening: memory answers meanwhile
@@ -109,8 +120,27 @@ def http_server(
             push_verify or google_verifier(),
             assembled.backfills.completions,
         )
-    app = asgi_app(assembled.app, probe, secret, on_start, deliveries, push)
+    app = asgi_app(assembled.app, probe, secret, on_start, deliveries, push, cron)
     return Server(app, bind(host, port))
+
+
+def schedule_starts(
+    runtime: Runtime, digests: DigestJobs, scheduler: bool = True
+) -> list[Callable[[], Coroutine[Any, Any, object]]]:
+    """In in-process mode: catch up what was missed while down, then start APScheduler."""
+    schedule = runtime.profile.schedule
+    if not scheduler or schedule.mode != "in-process" or runtime.schedule_tools is None:
+        return []
+    tools_of = runtime.schedule_tools
+
+    async def start() -> None:
+        from bot.scheduler import start_scheduler
+
+        tools = await asyncio.to_thread(tools_of)
+        await digests.catch_up()
+        start_scheduler(digests, schedule, tools.clock)
+
+    return [start]
 
 
 def serve_production(
@@ -126,6 +156,11 @@ def serve_production(
         platforms,
         deploy_tools=Once(lambda: production_deploy_tools(profile, profile_path, store, platforms)),
         regrade_tools=Once(lambda: production_regrade_tools(profile, store, platforms)),
+        schedule_tools=Once(
+            lambda: job_tools(
+                profile, store.get(wait_s=STORE_WAIT_S), platforms, lambda: datetime.now(UTC)
+            )
+        ),
     )
     serve_slack(runtime, settings, store, host, port, announce)
 
@@ -167,6 +202,8 @@ async def _socket_mode(runtime: Runtime, settings: SlackSettings, app_token: Sec
         starting.append(asyncio.create_task(assembled.rollouts.resume()))
     if assembled.backfills is not None:
         starting.append(asyncio.create_task(assembled.backfills.resume()))
+    if assembled.digests is not None:
+        starting += [asyncio.create_task(s()) for s in schedule_starts(runtime, assembled.digests)]
     handler = AsyncSocketModeHandler(assembled.app, app_token.get_secret_value())
     try:
         await handler.start_async()  # type: ignore[no-untyped-call]

@@ -83,6 +83,10 @@ class SlackSender:
         body = urlencode({"payload": json.dumps(payload)})
         return self.send(body, "application/x-www-form-urlencoded", **options)
 
+    def event(self, envelope: dict[str, Any], **options: Any) -> Delivery:
+        """An Events API request: the `event_callback` envelope as a JSON body."""
+        return self.send(json.dumps(envelope), "application/json", **options)
+
 
 def trigger_id() -> str:
     return f"{int(time.time())}.{secrets.randbelow(10**12)}.{secrets.token_hex(16)}"

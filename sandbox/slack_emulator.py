@@ -13,6 +13,7 @@ import time
 from typing import Any, Protocol
 
 from sandbox.slack_delivery import Delivery, SlackSender
+from sandbox.slack_events import app_home_opened
 from sandbox.slack_http import SlackHandler, SlackServer
 from sandbox.slack_socket import SocketModeHub
 from sandbox.slack_workspace import (
@@ -31,6 +32,7 @@ class Sender(Protocol):
 
     def slash_command(self, fields: dict[str, str], **options: Any) -> Delivery: ...
     def interaction(self, payload: dict[str, Any], **options: Any) -> Delivery: ...
+    def event(self, envelope: dict[str, Any], **options: Any) -> Delivery: ...
 
 
 class SlackEmulator:
@@ -228,6 +230,12 @@ class SlackEmulator:
         }
         return sender.interaction(payload)
 
+    def open_home(self, user_id: str) -> Delivery:
+        """A person opens the app's Home tab: Slack's `app_home_opened` event is delivered."""
+        sender = self._require_sender()
+        self._user(user_id)
+        return sender.event(app_home_opened(self.workspace, user_id))
+
     def submit_view(self, user_id: str, view_id: str, values: dict[str, Any]) -> Delivery:
         """A person submits the open modal `view_id` with `values` (block_id → action_id → value)."""
         sender = self._require_sender()
@@ -358,6 +366,11 @@ class SlackEmulator:
                 else ws.push_view(user, args.get("view"))
             )
             return {"view": {"id": opened.id, **opened.view}}
+        if method == "views.publish":  # the Home tab: no scope needed, any known user
+            view = args.get("view")
+            if isinstance(view, str):
+                view = json.loads(view)
+            return {"view": ws.publish_home(args.get("user_id"), view)}
         if method == "views.update":
             opened = ws.update_view(args.get("view_id"), args.get("view"))
             return {"view": {"id": opened.id, **opened.view}}

@@ -138,6 +138,9 @@ class SocketModeHub:
     def interaction(self, payload: dict[str, Any], **options: Any) -> Delivery:
         return self.deliver("interactive", payload)
 
+    def event(self, envelope: dict[str, Any], **options: Any) -> Delivery:
+        return self.deliver("events_api", envelope)
+
     def stop(self) -> None:
         async def close() -> None:
             for link in list(self._sockets):

@@ -47,6 +47,7 @@ class Workspace:
         self.users = {u.id: u for u in (*SANDBOX_USERS, BOT_USER)}
         self.messages: list[Message] = []
         self.views: dict[str, OpenView] = {}
+        self.homes: dict[str, dict[str, Any]] = {}  # user → the Home tab views.publish set
         self.response_urls: dict[str, ResponseUrl] = {}
         self.triggers: dict[str, tuple[str, float]] = {}  # trigger → (user, when issued)
         self.used_triggers: set[str] = set()
@@ -218,10 +219,23 @@ class Workspace:
         with self._changed:
             self.messages.clear()
             self.views.clear()
+            self.homes.clear()
             self.calls.clear()
             self.rejections.clear()
             self._rate_limits.clear()
             self._bump()
+
+    def publish_home(self, user: Any, view: Any) -> dict[str, Any]:
+        """views.publish: the user's Home tab is this view (a `home` view, for a known user)."""
+        if str(user) not in self.users:
+            raise SlackError("user_not_found")
+        if not isinstance(view, dict) or view.get("type") != "home":
+            raise SlackError("invalid_arguments", "views.publish takes a view of type home")
+        with self._changed:
+            published = {"id": f"VHOME{str(user)[1:]}", **view}
+            self.homes[str(user)] = published
+            self._bump()
+            return published
 
     def visible_to(self, user: str) -> list[Message]:
         with self._changed:

@@ -192,10 +192,14 @@ class Store:
                 )
             )
 
-    def audit_log(self, rollout_id: int | None = None) -> list[AuditView]:
+    def audit_log(
+        self, rollout_id: int | None = None, since: datetime | None = None
+    ) -> list[AuditView]:
         query = select(AuditEntry).order_by(AuditEntry.id)
         if rollout_id is not None:
             query = query.where(AuditEntry.rollout_id == rollout_id)
+        if since is not None:
+            query = query.where(AuditEntry.at >= since)
         with self.database.session() as session:
             return [
                 AuditView(

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -159,3 +160,27 @@ class BackfillDate(Base):
     detail: Mapped[str] = mapped_column(Text, default="")
 
     __table_args__ = (Index("ix_backfill_dates_state", "game_date", "state"),)
+
+
+class ScheduleRun(Base):
+    """One run of a scheduled job, claimed under (job, fire time) before it posts: write-once."""
+
+    __tablename__ = "schedule_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job: Mapped[str] = mapped_column(String(32))
+    fire_time: Mapped[datetime]  # the slot it runs for (a manual run: the minute it was asked)
+    manual: Mapped[bool] = mapped_column(default=False)  # Post now, --force: not a cron slot
+    trigger: Mapped[str] = mapped_column(String(16))  # scheduler, cron-endpoint, catch-up, cli, ...
+    claimed_by: Mapped[str] = mapped_column(String(64))
+    claimed_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    outcome: Mapped[str] = mapped_column(String(16))  # running, full, heartbeat, quiet, failed
+    summary: Mapped[str] = mapped_column(Text, default="")  # one line: "3 services behind"
+    fingerprint: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the normalised findings
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)  # what the next run compares
+    missed: Mapped[list[Any]] = mapped_column(default=list)  # slots coalesced into this run
+    posted: Mapped[list[Any]] = mapped_column(default=list)  # [{"channel", "ts"}]
+
+    # a manual run ("Post now", --force) never takes the slot of the scheduled run at that time
+    __table_args__ = (UniqueConstraint("job", "fire_time", "manual", name="uq_schedule_runs_slot"),)

@@ -19,6 +19,7 @@ from opsbot.profile import load_profile
 from opsbot.sandbox_serve import SandboxBot, sandbox_bot
 from sandbox.demo_season import SANDBOX_NOW
 from sandbox.platform import Sandbox
+from sandbox.slack_emulator import SlackEmulator
 
 ROOT = Path(__file__).resolve().parents[1]
 # Sandboxes in tests (and the CLI processes they start) answer Cloud Run's writes at once, unless
@@ -80,3 +81,12 @@ def served_bot(sandbox: Sandbox) -> Iterator[SandboxBot]:
         thread = bot.server.start_in_thread()
         yield bot
         bot.server.stop(thread)
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackEmulator]:
+    """A Slack emulator of its own (an empty workspace) for a test that posts without the bot."""
+    emulator = SlackEmulator()
+    emulator.start()
+    yield emulator
+    emulator.stop()

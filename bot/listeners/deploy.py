@@ -9,7 +9,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.actions import ActionId, DeployStart, RolloutAction, clicked
+from bot.actions import ActionId, DeployStart, DriftExpand, RolloutAction, clicked
 from bot.channels import cannot_post
 from bot.listeners.acting import with_tools
 from bot.listeners.replies import HELP_WORDS, ephemeral, replacement, usage_answer
@@ -57,17 +57,41 @@ def register(app: AsyncApp, runtime: Runtime, tasks: RolloutTasks) -> None:
             await ack(**usage_answer("/deploy", str(exc), [s.name for s in profile.services]))
             return
         await ack(**ephemeral(*notice(f"Preparing the checklist for {service}…")))
-        user = command["user_id"]
+        await show_checklist(respond, client, command["user_id"], service, commit, in_place=True)
+
+    async def show_checklist(
+        respond: AsyncRespond,
+        client: AsyncWebClient,
+        user: str,
+        service: str,
+        commit: str | None,
+        *,
+        in_place: bool,
+    ) -> None:
+        """The checklist, to `user` only: in place of the placeholder, or beside the message."""
 
         async def checklist(tools: DeployTools) -> None:
             found = await asyncio.to_thread(prepare, profile, tools, service, commit)
             blockers = found.blockers(may_override_freeze=profile.slack.holds(user, "approver"))
             if unpostable := await cannot_post(client, profile.channels.canary):
                 blockers.append(unpostable)  # a canary must never run without its message
-            # the checklist takes the place of "Preparing the checklist…"
-            await respond(**ephemeral(*checklist_view(found, blockers)), replace_original=True)
+            await respond(**ephemeral(*checklist_view(found, blockers)), replace_original=in_place)
 
-        await with_tools(tools_of, respond, "Deploy", checklist, replace_placeholder=True)
+        await with_tools(tools_of, respond, "Deploy", checklist, replace_placeholder=in_place)
+
+    @app.action(ActionId.DIGEST_DEPLOY, middleware=[deployer])
+    async def on_digest_deploy(
+        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
+        """A digest's Deploy button: the same checklist as `/deploy SERVICE`, to the clicker."""
+        await ack()
+        try:
+            service = clicked(body, DriftExpand).service
+            select_services(profile, [service])
+        except RequestError as exc:
+            await respond(**ephemeral(*notice(str(exc))), replace_original=False)
+            return
+        await show_checklist(respond, client, body["user"]["id"], service, None, in_place=False)
 
     @app.action(ActionId.DEPLOY_START, middleware=[deployer])
     async def on_start(

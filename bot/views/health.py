@@ -56,7 +56,7 @@ def check_line(result: CheckResult) -> str:
     return " · ".join(parts[:1]) + " " + " · ".join(parts[1:]) + f"\n{escape(result.detail)}"
 
 
-def _check_blocks(result: CheckResult, as_of: date) -> list[Block]:
+def check_blocks(result: CheckResult, as_of: date) -> list[Block]:
     details = None
     if result.status in FAILING:
         value = CheckDetails(check=result.name, as_of=as_of).encode()
@@ -101,7 +101,7 @@ def health_progress(
         if result is None:
             blocks.append(section(f"{PENDING} *{name}* running…"))
         else:
-            blocks.extend(_check_blocks(result, as_of))
+            blocks.extend(check_blocks(result, as_of))
     return f"Health {as_of}: running {len(check_names)} checks", within_limits(blocks, "checks")
 
 
@@ -119,7 +119,7 @@ def health_report(report: HealthReport) -> tuple[str, list[Block]]:
         DividerBlock(),
     ]
     for result in report.results:
-        blocks.extend(_check_blocks(result, report.as_of))
+        blocks.extend(check_blocks(result, report.as_of))
     text = f"Health {report.as_of}: {overall.value}, score {report.score:g} ({tally})"
     return text, within_limits(blocks, "checks")
 

@@ -28,6 +28,11 @@ USAGE = {
         "that touch its sources.\n`/drift contains &lt;sha&gt;`: which services already run a commit.",
         "/drift prediction-worker   ·   /drift contains 3f18b34b",
     ),
+    "/digest": (
+        "`/digest [drift|health|weekly]`: the scheduled digests (schedule, channel, next and last "
+        "run), each with a Post now button that posts it in full at once.",
+        "/digest   ·   /digest drift",
+    ),
 }
 
 

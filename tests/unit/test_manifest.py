@@ -59,3 +59,14 @@ def test_the_socket_mode_manifest_is_the_same_app_without_urls() -> None:
     ]
     assert all("url" not in c for c in socket["features"]["slash_commands"])
     assert socket["oauth_config"] == http["oauth_config"]
+    assert socket["features"]["app_home"] == http["features"]["app_home"]
+    assert socket["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened"]
+
+
+def test_the_manifest_turns_on_the_home_tab_and_the_event_that_renders_it() -> None:
+    manifest = _manifest()
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    assert manifest["settings"]["event_subscriptions"] == {
+        "request_url": "https://OPSBOT_HOST/slack/events",
+        "bot_events": ["app_home_opened"],
+    }

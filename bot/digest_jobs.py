@@ -1,0 +1,106 @@
+"""Scheduled jobs run by the bot: rendered with the digest views and posted to their channels.
+
+Every way a job fires (APScheduler, Cloud Scheduler's POST /cron/<job>, "Post now", the catch-up
+at start) comes here and runs commands.schedule.runner in a worker thread, posting with
+slack_sdk's WebClient: the same code as `opsbot schedule run` in a terminal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+)
+from slack_sdk.web import WebClient
+
+from bot.once import Once
+from bot.views.digests import render
+from bot.views.kit import fallback
+from commands.schedule.runner import (
+    JobTools,
+    Publication,
+    RunResult,
+    catch_up,
+    replica_name,
+    run_now,
+    run_scheduled,
+)
+from config import JOB_IDS, JobId
+
+log = logging.getLogger("opsbot.schedule")
+
+
+def sync_web_client(token: str, api_url: str | None) -> WebClient:
+    """slack_sdk's client for a worker thread, retrying rate limits and dropped connections."""
+    return WebClient(
+        token=token,
+        base_url=api_url or WebClient.BASE_URL,
+        timeout=15,
+        retry_handlers=[
+            ConnectionErrorRetryHandler(max_retry_count=2),
+            RateLimitErrorRetryHandler(max_retry_count=3),
+        ],
+    )
+
+
+def slack_publisher(client: WebClient) -> Callable[[Publication], list[tuple[str, str]]]:
+    """Posts a publication: its channel, and a CRITICAL one in full to the critical channel."""
+
+    def publish(publication: Publication) -> list[tuple[str, str]]:
+        text, blocks = render(publication)
+        channels = [publication.config.channel]
+        critical = publication.config.critical_channel
+        if critical and publication.findings.critical and publication.post.value == "full":
+            channels.append(critical)
+        posted = []
+        for channel in channels:
+            answer = client.chat_postMessage(channel=channel, text=fallback(text), blocks=blocks)
+            posted.append((str(answer["channel"]), str(answer["ts"])))
+        return posted
+
+    return publish
+
+
+class DigestJobs:
+    """The bot's scheduled jobs: fired by a scheduler, Cloud Scheduler or a person."""
+
+    def __init__(self, tools_of: Once[JobTools], client: WebClient) -> None:
+        self.tools_of = tools_of
+        self.publish = slack_publisher(client)
+        self.by = replica_name()
+
+    async def fire(self, job: JobId, trigger: str, fired_at: datetime | None = None) -> RunResult:
+        """The newest slot of `job` at `fired_at` (default: now), once across every replica."""
+        tools = await asyncio.to_thread(self.tools_of)
+        at = fired_at or tools.clock()
+        return await asyncio.to_thread(
+            lambda: run_scheduled(tools, job, at, self.publish, trigger=trigger, by=self.by)
+        )
+
+    async def post_now(self, job: JobId) -> RunResult:
+        """A person's "Post now": in full, once per job and minute."""
+        tools = await asyncio.to_thread(self.tools_of)
+        return await asyncio.to_thread(
+            lambda: run_now(tools, job, self.publish, by=self.by, force=True, full=True)
+        )
+
+    async def catch_up(self) -> list[RunResult]:
+        """After a start: each job's newest slot, if it was missed within the grace, runs once."""
+        tools = await asyncio.to_thread(self.tools_of)
+        done = []
+        for job in JOB_IDS:
+            try:
+                found = await asyncio.to_thread(
+                    lambda job=job: catch_up(tools, job, self.publish, by=self.by)  # type: ignore[misc]
+                )
+            except Exception:
+                log.exception("catching up %s failed", job)
+                continue
+            if found is not None:
+                done.append(found)
+        return done

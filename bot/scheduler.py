@@ -1,0 +1,77 @@
+"""In-process mode: APScheduler 3's AsyncIOScheduler inside `opsbot serve`, on the job clock.
+
+Each replica runs its own scheduler with an in-memory job store: APScheduler's FAQ says a job
+store must never be shared between schedulers, and nothing needs sharing, because every run is
+claimed in opsbot's store under (job, fire time) before it posts (commands/schedule/runner.py).
+A run missed while the process was down is caught up at start (within `misfire_grace_s`);
+one missed while the loop was busy is run late by APScheduler within the same grace, coalesced.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, tzinfo
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.base import BaseTrigger
+
+from bot.digest_jobs import DigestJobs
+from commands.schedule import cron
+from config import JOB_IDS, JobId, ScheduleConfig
+
+log = logging.getLogger("opsbot.schedule")
+
+
+class OnClock(BaseTrigger):  # type: ignore[misc]
+    """A cron trigger read on the job clock (the sandbox's may run ahead or behind the wall)."""
+
+    def __init__(self, cron_line: str, timezone: str, clock: Callable[[], datetime]) -> None:
+        self.inner = cron.trigger(cron_line, timezone)
+        self.clock = clock
+
+    def get_next_fire_time(
+        self, previous_fire_time: datetime | None, now: datetime
+    ) -> datetime | None:
+        offset = self.clock() - datetime.now(UTC)
+        previous = previous_fire_time + offset if previous_fire_time else None
+        following = self.inner.get_next_fire_time(previous, now + offset)
+        return None if following is None else following - offset
+
+    def __str__(self) -> str:
+        return f"cron on the job clock ({self.inner})"
+
+
+def start_scheduler(
+    jobs: DigestJobs,
+    config: ScheduleConfig,
+    clock: Callable[[], datetime],
+    timezone: tzinfo = UTC,
+) -> AsyncIOScheduler:
+    """APScheduler started on the running loop, one job per enabled job of the profile."""
+    scheduler = AsyncIOScheduler(timezone=timezone)
+    for job in JOB_IDS:
+        settings = config.jobs[job]
+        if not settings.enabled:
+            continue
+        scheduler.add_job(
+            _fire,
+            OnClock(settings.cron, settings.timezone, clock),
+            args=[jobs, job],
+            id=job,
+            name=job,
+            misfire_grace_time=int(config.misfire_grace_s) or None,
+            coalesce=True,  # runs missed while busy: one run, which names what it missed
+            max_instances=1,
+        )
+    scheduler.start()
+    log.info("scheduler started: %s", ", ".join(j.id for j in scheduler.get_jobs()))
+    return scheduler
+
+
+async def _fire(jobs: DigestJobs, job: JobId) -> None:
+    try:
+        done = await jobs.fire(job, trigger="scheduler")
+        log.info("scheduled %s: %s", job, done.outcome)
+    except Exception:
+        log.exception("scheduled %s failed", job)

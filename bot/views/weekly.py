@@ -1,0 +1,72 @@
+"""The weekly report in Slack: delivery and health figures, each beside the week before."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from zoneinfo import ZoneInfo
+
+from slack_sdk.models.blocks import Block, DividerBlock
+
+from bot.views.kit import context, header, section
+from commands.schedule.weekly import WeekFigures, WeeklyReport
+
+
+def _hours(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value * 60:.0f} min" if value < 1 else f"{value:.1f} h"
+
+
+def _minutes(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f} min"
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{part} of {whole} ({100 * part / whole:.0f}%)" if whole else "none"
+
+
+def figure_lines(week: WeekFigures) -> dict[str, str]:
+    """Each figure of one week, in words (the same keys for both weeks)."""
+    per_service = ", ".join(f"{s} {n}" for s, n in week.deploys.items())
+    worst = (
+        f"worst check {week.worst_check} ({week.worst_check_failing_runs} runs failing)"
+        if week.worst_check
+        else "no check failed"
+    )
+    return {
+        "Deploys": f"{week.deploy_count}" + (f" ({per_service})" if per_service else ""),
+        "Lead time (median, commit → 100%)": _hours(week.lead_time_h),
+        "Change failure rate (rolled back / started)": _share(week.rolled_back, week.started),
+        "Time to restore: rollbacks (median)": (
+            f"{_minutes(week.restore_min)} over {len(week.restore_minutes)}"
+            + (f" · {week.hand_rollbacks} by /rollback" if week.hand_rollbacks else "")
+        ),
+        "Time to restore: CRITICAL check → OK (median)": (
+            f"{_hours(week.check_restore_h)} over {len(week.check_restore_hours)}"
+        ),
+        "Health (scheduled runs OK)": f"{_share(week.health_ok_runs, week.health_runs)} · {worst}",
+        "Backfills": f"{week.backfills} ({week.backfill_dates} dates)",
+    }
+
+
+def weekly_report(report: WeeklyReport, timezone: str, notes: list[str]) -> tuple[str, list[Block]]:
+    zone = ZoneInfo(timezone)
+    local: Callable[..., str] = lambda moment: f"{moment.astimezone(zone):%a %b %d %H:%M}"  # noqa: E731
+    this, before = figure_lines(report.this), figure_lines(report.before)
+    lines = [f"*{name}*: {value}  _(week before: {before[name]})_" for name, value in this.items()]
+    blocks: list[Block] = [
+        header("Weekly report · delivery and health"),
+        context(
+            f"{local(report.this.start)} → {local(report.this.end)} ({zone.key}), "
+            "from opsbot's audit log, backfills and scheduled health runs"
+        ),
+        *[context(n) for n in notes],
+        DividerBlock(),
+        section("\n".join(lines)),
+    ]
+    week = report.this
+    text = (
+        f"Weekly report: {week.deploy_count} deploys, change failure rate "
+        f"{_share(week.rolled_back, week.started)}, {week.backfills} backfills"
+    )
+    return text, blocks

@@ -1,0 +1,57 @@
+"""The scheduled jobs' tools, wired: the store's runs, rollouts and backfills, the platform."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from commands.platform import Platform
+from config import Profile
+
+if TYPE_CHECKING:
+    from commands.schedule.runner import JobTools
+    from store.database import Database
+
+HISTORY = timedelta(days=28)  # what the weekly report reads back: this week, the last, and more
+SANDBOX_CRONS = {  # the sandbox compresses the schedules, so digests arrive within minutes
+    "drift-digest": "*/3 * * * *",
+    "health-digest": "*/5 * * * *",
+    "weekly-report": "*/30 * * * *",
+}
+
+
+def job_tools(
+    profile: Profile,
+    database: Database,
+    platforms: Callable[[], Platform],
+    clock: Callable[[], datetime],
+) -> JobTools:
+    from commands.schedule.runner import JobTools
+    from store.backfills import Backfills
+    from store.rollouts import Store
+    from store.schedule_runs import ScheduleRuns
+
+    rollouts = Store(database, clock)
+    backfills = Backfills(database, clock)
+    return JobTools(
+        profile=profile,
+        runs=ScheduleRuns(database, clock, profile.schedule.claim_lease_s),
+        platform=platforms,
+        clock=clock,
+        audit=lambda: rollouts.audit_log(since=clock() - HISTORY),
+        rollout_commits=lambda: {r.id: r.commit_sha for r in rollouts.recent(limit=1000)},
+        backfills=lambda: backfills.recent(limit=500),
+        active_rollouts=rollouts.active,
+        running_backfills=backfills.running,
+    )
+
+
+def compressed_schedule(profile: Profile) -> Profile:
+    """The sandbox's profile: the same jobs and channels, on minutes instead of hours."""
+    schedule = profile.schedule
+    jobs = {
+        job: config.model_copy(update={"cron": SANDBOX_CRONS[job]})
+        for job, config in schedule.jobs.items()
+    }
+    return profile.model_copy(update={"schedule": schedule.model_copy(update={"jobs": jobs})})

@@ -1,0 +1,192 @@
+"""Scheduled runs in the store: claimed write-once per (job, fire time), so every slot runs once.
+
+Replicas each running APScheduler, Cloud Scheduler's retries, a terminal's `schedule run` and
+both modes at once all claim the same (job, fire time): the unique constraint lets one insert
+win. A run whose claimer died before it ended (still `running` after the lease) or that failed
+may be claimed again, by one claimer (a conditional update).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from store.database import Database
+from store.schedule_views import OUTCOMES_DONE, OUTCOMES_POSTED, RunView
+from store.schema import ScheduleRun
+
+log = logging.getLogger("opsbot.audit")
+
+
+class ScheduleRuns:
+    def __init__(
+        self, database: Database, clock: Callable[[], datetime], lease_s: float = 600.0
+    ) -> None:
+        self.database = database
+        self.clock = clock
+        self.lease = timedelta(seconds=lease_s)
+
+    def claim(
+        self, job: str, fire_time: datetime, *, by: str, trigger: str, manual: bool = False
+    ) -> RunView | None:
+        """The run of `job` for `fire_time`, now ours; None when another claimer has it."""
+        now = self.clock()
+        try:
+            with self.database.session() as session:
+                session.add(
+                    ScheduleRun(
+                        job=job,
+                        fire_time=fire_time,
+                        manual=manual,
+                        trigger=trigger,
+                        claimed_by=by,
+                        claimed_at=now,
+                        outcome="running",
+                        summary="",
+                        detail={},
+                        missed=[],
+                        posted=[],
+                    )
+                )
+        except IntegrityError:
+            return self._retake(job, fire_time, by=by, trigger=trigger, now=now, manual=manual)
+        log.info("schedule.claim by %s: %s for %s", by, job, fire_time.isoformat())
+        return self.slot(job, fire_time, manual=manual)
+
+    def _retake(
+        self, job: str, fire_time: datetime, *, by: str, trigger: str, now: datetime, manual: bool
+    ) -> RunView | None:
+        """A failed run, or one whose claimer went silent past the lease, is claimed again."""
+        with self.database.session() as session:
+            moved = session.execute(
+                update(ScheduleRun)
+                .where(
+                    ScheduleRun.job == job,
+                    ScheduleRun.fire_time == fire_time,
+                    ScheduleRun.manual.is_(manual),
+                    or_(
+                        ScheduleRun.outcome == "failed",
+                        and_(
+                            ScheduleRun.outcome == "running",
+                            ScheduleRun.claimed_at < now - self.lease,
+                        ),
+                    ),
+                )
+                .values(claimed_by=by, claimed_at=now, trigger=trigger, outcome="running")
+                .execution_options(synchronize_session=False)
+            )
+            if moved.rowcount != 1:  # type: ignore[attr-defined]
+                return None
+        log.info("schedule.reclaim by %s: %s for %s", by, job, fire_time.isoformat())
+        return self.slot(job, fire_time, manual=manual)
+
+    def finish(
+        self,
+        run: RunView,
+        *,
+        outcome: str,
+        summary: str,
+        fingerprint: dict[str, Any] | None = None,
+        detail: dict[str, Any] | None = None,
+        missed: Sequence[datetime] = (),
+        posted: Sequence[tuple[str, str]] = (),
+    ) -> bool:
+        """Record how the run ended, if it is still ours (a retaken run belongs to the taker)."""
+        with self.database.session() as session:
+            moved = session.execute(
+                update(ScheduleRun)
+                .where(ScheduleRun.id == run.id, ScheduleRun.claimed_by == run.claimed_by)
+                .values(
+                    outcome=outcome,
+                    summary=summary,
+                    fingerprint=fingerprint,
+                    detail=detail or {},
+                    missed=[m.isoformat() for m in missed],
+                    posted=[{"channel": c, "ts": t} for c, t in posted],
+                    finished_at=self.clock(),
+                )
+                .execution_options(synchronize_session=False)
+            )
+            return bool(moved.rowcount == 1)  # type: ignore[attr-defined]
+
+    def slot(self, job: str, fire_time: datetime, *, manual: bool = False) -> RunView | None:
+        """The scheduled run of `job` for `fire_time` (or the manual one at that time)."""
+        with self.database.session() as session:
+            row = session.scalars(
+                select(ScheduleRun).where(
+                    ScheduleRun.job == job,
+                    ScheduleRun.fire_time == fire_time,
+                    ScheduleRun.manual.is_(manual),
+                )
+            ).first()
+            return None if row is None else _view(row)
+
+    def latest(
+        self,
+        job: str,
+        *,
+        outcomes: Sequence[str] | None = None,
+        scheduled_only: bool = False,
+        before: datetime | None = None,
+    ) -> RunView | None:
+        """The newest run of `job` (by fire time) with one of `outcomes`."""
+        query = select(ScheduleRun).where(ScheduleRun.job == job)
+        if outcomes is not None:
+            query = query.where(ScheduleRun.outcome.in_(list(outcomes)))
+        if scheduled_only:
+            query = query.where(ScheduleRun.manual.is_(False))
+        if before is not None:
+            query = query.where(ScheduleRun.fire_time < before)
+        with self.database.session() as session:
+            row = session.scalars(query.order_by(ScheduleRun.fire_time.desc()).limit(1)).first()
+            return None if row is None else _view(row)
+
+    def last_done(self, job: str, before: datetime | None = None) -> RunView | None:
+        """The newest scheduled run that ended as it should (missed slots are counted from it)."""
+        return self.latest(job, outcomes=OUTCOMES_DONE, scheduled_only=True, before=before)
+
+    def last_full(self, job: str) -> RunView | None:
+        """The newest run that posted in full: what "changed since the last digest" compares."""
+        return self.latest(job, outcomes=("full",))
+
+    def last_post(self, job: str) -> RunView | None:
+        """The newest run that posted anything (full or a heartbeat line)."""
+        return self.latest(job, outcomes=OUTCOMES_POSTED)
+
+    def between(self, job: str, start: datetime, end: datetime) -> list[RunView]:
+        """Runs of `job` with a fire time in [start, end), oldest first."""
+        query = (
+            select(ScheduleRun)
+            .where(
+                ScheduleRun.job == job,
+                ScheduleRun.fire_time >= start,
+                ScheduleRun.fire_time < end,
+            )
+            .order_by(ScheduleRun.fire_time)
+        )
+        with self.database.session() as session:
+            return [_view(row) for row in session.scalars(query)]
+
+
+def _view(row: ScheduleRun) -> RunView:
+    return RunView(
+        id=row.id,
+        job=row.job,
+        fire_time=row.fire_time,
+        manual=row.manual,
+        trigger=row.trigger,
+        claimed_by=row.claimed_by,
+        claimed_at=row.claimed_at,
+        finished_at=row.finished_at,
+        outcome=row.outcome,
+        summary=row.summary,
+        fingerprint=row.fingerprint,
+        detail=dict(row.detail or {}),
+        missed=tuple(datetime.fromisoformat(m) for m in row.missed or []),
+        posted=tuple((p["channel"], p["ts"]) for p in row.posted or []),
+    )

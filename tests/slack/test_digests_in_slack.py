@@ -1,0 +1,220 @@
+"""Scheduled digests in Slack: /digest and Post now, the digest's Deploy button, the App Home,
+Cloud Scheduler's POST /cron/<job> (OIDC), and APScheduler firing inside the bot."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from google.auth import crypt
+
+from bot.actions import ActionId
+from bot.digest_jobs import DigestJobs, sync_web_client
+from bot.oidc import google_verifier
+from bot.scheduler import start_scheduler
+from opsbot.profile import load_profile
+from opsbot.sandbox_serve import SandboxBot, sandbox_bot
+from sandbox.platform import Sandbox
+from tests.google_oidc import google, id_token
+from tests.slack.conftest import ROOT
+from tests.slack.helpers import assert_slack_would_accept, wait_until
+
+__all__ = ["google"]  # the fixture, imported
+AUDIENCE = "https://opsbot.example"
+SCHEDULER = "opsbot-scheduler@nba-props-platform.iam.gserviceaccount.com"
+ONCALL, DEPLOYER = "U0DANAONCL", "U0SAMDEPLY"
+ALERTS = "#deployment-alerts"
+
+
+def _posted(bot: SandboxBot, channel: str) -> list[Any]:
+    """What the bot posted in the channel for everyone (not the ephemeral answers)."""
+    return [m for m in bot.slack.workspace.bot_messages(channel) if m.ephemeral_to is None]
+
+
+@pytest.fixture
+def digesting(sandbox: Sandbox, google: tuple[crypt.RSASigner, str]) -> Iterator[SandboxBot]:
+    """A bot with a store of its own (digests remember what they posted), Cloud Scheduler allowed."""
+    profile = load_profile(ROOT / "opsbot.toml")
+    schedule = profile.schedule.model_copy(
+        update={"endpoint_audience": AUDIENCE, "endpoint_service_accounts": [SCHEDULER]}
+    )
+    configured = profile.model_copy(update={"schedule": schedule})
+    with sandbox_bot(configured, sandbox, push_verify=google_verifier(google[1])) as bot:
+        thread = bot.server.start_in_thread()
+        yield bot
+        bot.server.stop(thread)
+        assert_slack_would_accept(bot.slack.workspace)
+
+
+def _cron(
+    bot: SandboxBot, job: str, token: str | None, schedule_time: str | None
+) -> tuple[int, Any]:
+    headers = {"Content-Type": "application/octet-stream"}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    if schedule_time is not None:
+        headers["X-CloudScheduler-ScheduleTime"] = schedule_time
+    request = urllib.request.Request(f"{bot.server.url}/cron/{job}", b"", headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            return answer.status, json.loads(answer.read() or b"{}")
+    except urllib.error.HTTPError as exc:
+        return exc.code, None
+
+
+def test_digest_lists_the_jobs_and_post_now_posts_the_digest_at_once(digesting: SandboxBot) -> None:
+    ws = digesting.slack.workspace
+    assert digesting.slack.command(ONCALL, ALERTS, "/digest drift").status == 200
+    listing = wait_until(
+        ws,
+        lambda: next(
+            (m for m in ws.messages if m.ephemeral_to == ONCALL and "Scheduled" in m.text), None
+        ),
+    )
+    shown = json.dumps(listing.blocks)
+    assert "drift-digest" in shown and "*/3 * * * *" in shown and "never run" in shown
+
+    digesting.slack.click(ONCALL, listing, ActionId.DIGEST_POST_NOW)
+
+    digest = wait_until(ws, lambda: next(iter(_posted(digesting, ALERTS)), None))
+    assert digest.text.startswith("Drift digest: CRITICAL")
+    said = wait_until(
+        ws, lambda: next((m for m in ws.messages if "posted in full" in m.text), None)
+    )
+    assert said.ephemeral_to == ONCALL
+
+
+def test_bad_digest_arguments_say_what_is_expected_and_post_nothing(digesting: SandboxBot) -> None:
+    delivery = digesting.slack.command(ONCALL, ALERTS, "/digest everything")
+    assert "unknown job 'everything'" in delivery.body
+    assert _posted(digesting, ALERTS) == []
+
+
+def test_the_digests_deploy_button_opens_the_checklist_for_a_deployer_only(
+    digesting: SandboxBot,
+) -> None:
+    ws = digesting.slack.workspace
+    jobs = DigestJobs(
+        digesting.runtime.schedule_tools,  # type: ignore[arg-type]
+        sync_web_client(ws.bot_token, digesting.slack.api_url),
+    )
+    asyncio.run(jobs.post_now("drift-digest"))
+    digest = ws.bot_messages(ALERTS)[0]
+    value = json.dumps({"service": "nba-phase4-precompute-processors"}, separators=(",", ":"))
+
+    digesting.slack.click(ONCALL, digest, ActionId.DIGEST_DEPLOY, value)
+    digesting.slack.click(DEPLOYER, digest, ActionId.DIGEST_DEPLOY, value)
+
+    refused = wait_until(
+        ws, lambda: next((m for m in ws.messages if m.ephemeral_to == ONCALL), None)
+    )
+    assert "deployer" in refused.text
+    checklist = wait_until(
+        ws,
+        lambda: next(
+            (m for m in ws.messages if m.ephemeral_to == DEPLOYER and "checklist" in m.text), None
+        ),
+    )
+    assert "nba-phase4-precompute-processors" in checklist.text
+
+
+def test_the_app_home_shows_the_platform_and_the_commands(digesting: SandboxBot) -> None:
+    ws = digesting.slack.workspace
+    jobs = DigestJobs(
+        digesting.runtime.schedule_tools,  # type: ignore[arg-type]
+        sync_web_client(ws.bot_token, digesting.slack.api_url),
+    )
+    asyncio.run(jobs.post_now("drift-digest"))
+
+    assert digesting.slack.open_home(ONCALL).status == 200
+
+    home = wait_until(ws, lambda: ws.homes.get(ONCALL))
+    shown = json.dumps(home["blocks"])
+    assert home["type"] == "home"
+    assert "nba-phase4-precompute-processors` CRITICAL" in shown  # drift per service
+    assert "no health digest yet" in shown
+    assert all(
+        c in shown for c in ("/health", "/drift", "/deploy", "/rollback", "/regrade", "/digest")
+    )
+    assert "health-digest" in shown  # the next digests
+
+
+def test_cloud_scheduler_posts_once_per_slot_with_a_valid_token_and_nothing_otherwise(
+    digesting: SandboxBot, google: tuple[crypt.RSASigner, str]
+) -> None:
+    signer = google[0]
+    good = id_token(signer, aud=AUDIENCE, email=SCHEDULER)
+    slot = "2026-02-05T18:00:00Z"
+    refused = [
+        _cron(digesting, "drift-digest", None, slot),
+        _cron(
+            digesting,
+            "drift-digest",
+            id_token(signer, aud="https://elsewhere", email=SCHEDULER),
+            slot,
+        ),
+        _cron(
+            digesting, "drift-digest", id_token(signer, aud=AUDIENCE, email=SCHEDULER, exp=1), slot
+        ),
+        _cron(
+            digesting,
+            "drift-digest",
+            id_token(signer, aud=AUDIENCE, email="eve@evil.example"),
+            slot,
+        ),
+    ]
+    assert [status for status, _ in refused] == [401, 401, 401, 401]
+    assert _posted(digesting, ALERTS) == []
+
+    first = _cron(digesting, "drift-digest", good, slot)
+    retry = _cron(digesting, "drift-digest", good, slot)  # Cloud Scheduler's retry of the slot
+
+    assert first == (200, first[1]) and first[1]["outcome"] == "full"
+    assert first[1]["slot"] == "2026-02-05T18:00:00+00:00"
+    assert retry[0] == 200 and retry[1]["outcome"] == "taken"
+    assert len(_posted(digesting, ALERTS)) == 1
+    assert _cron(digesting, "no-such-job", good, slot)[0] == 404
+
+
+def test_apscheduler_in_the_bot_fires_a_job_on_the_job_clock(digesting: SandboxBot) -> None:
+    ws = digesting.slack.workspace
+    tools_of = digesting.runtime.schedule_tools
+    assert tools_of is not None
+    jobs = DigestJobs(tools_of, sync_web_client(ws.bot_token, digesting.slack.api_url))
+    clock = digesting.platform.clock
+
+    async def fire_once() -> list[datetime]:
+        scheduler = start_scheduler(jobs, digesting.runtime.profile.schedule, clock)
+        planned = [job.next_run_time for job in scheduler.get_jobs()]
+        scheduler.get_job("drift-digest").modify(next_run_time=datetime.now(UTC))
+        seen = ws.version
+        for _ in range(200):  # the job posts from a worker thread: wait on the workspace
+            if _posted(digesting, ALERTS):
+                break
+            seen = await asyncio.to_thread(ws.wait_for_change, seen, 0.5)
+        tools = tools_of()
+        for _ in range(200):  # and until the run is recorded as ended
+            last = await asyncio.to_thread(tools.runs.latest, "drift-digest")
+            if last is not None and last.outcome != "running":
+                break
+            await asyncio.sleep(0.05)
+        scheduler.shutdown(wait=False)
+        return planned
+
+    planned = asyncio.run(fire_once())
+
+    assert [m.text[:22] for m in _posted(digesting, ALERTS)] == ["Drift digest: CRITICAL"]
+    offset = clock() - datetime.now(UTC)
+    on_the_job_clock = sorted(  # to the second: the offset is read a moment after the planning
+        (p + offset + timedelta(milliseconds=500)).replace(microsecond=0) for p in planned
+    )
+    # each job's next run, read on the sandbox's clock, is its cron's next slot there
+    assert [(t.second, t.minute % 3 == 0 or t.minute % 5 == 0) for t in on_the_job_clock] == [
+        (0, True)
+    ] * 3
