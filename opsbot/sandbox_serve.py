@@ -208,7 +208,7 @@ def run_sandbox(
             port=port,
             console_port=console_port,
             store_url=store_url,
-            scheduler=True,
+            scheduler=os.environ.get("OPSBOT_SANDBOX_SCHEDULE") == "1",  # see docs: opt-in for now
         ) as bot:
             publish(platform.address(store_url))
             stop_on_sigterm()  # `kill`, a process manager: the same orderly stop as Ctrl-C
