@@ -21,6 +21,7 @@ from slack_sdk.web import WebClient
 from bot.once import Once
 from bot.views.digests import render
 from bot.views.kit import fallback
+from commands.schedule.decide import Post
 from commands.schedule.runner import (
     JobTools,
     Publication,
@@ -55,7 +56,7 @@ def slack_publisher(client: WebClient) -> Callable[[Publication], list[tuple[str
         text, blocks = render(publication)
         channels = [publication.config.channel]
         critical = publication.config.critical_channel
-        if critical and publication.findings.critical and publication.post.value == "full":
+        if critical and publication.findings.critical and publication.post is Post.FULL:
             channels.append(critical)
         posted = []
         for channel in channels:
@@ -95,9 +96,7 @@ class DigestJobs:
         done = []
         for job in JOB_IDS:
             try:
-                found = await asyncio.to_thread(
-                    lambda job=job: catch_up(tools, job, self.publish, by=self.by)  # type: ignore[misc]
-                )
+                found = await asyncio.to_thread(catch_up, tools, job, self.publish, by=self.by)
             except Exception:
                 log.exception("catching up %s failed", job)
                 continue

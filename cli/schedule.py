@@ -17,6 +17,7 @@ from rich.table import Table
 from cli.options import ConfigOption, JsonOption, SandboxOption, announce
 from cli.state import opened_store
 from cli.terminal import emit_json, report_console
+from commands.schedule.decide import local_stamp
 from commands.schedule.status import job_statuses, parse_job
 from config import JOB_IDS, ConfigError, Profile, resolve_profile_path
 from opsbot.platform import open_platform
@@ -68,19 +69,13 @@ def list_jobs(
             status.config.cron,
             status.config.timezone,
             status.config.channel + ("" if status.config.enabled else " (disabled)"),
-            _local(status.next_run, status.config.timezone),
-            _local(status.last_run.fire_time if status.last_run else None, status.config.timezone),
+            local_stamp(status.next_run, status.config.timezone),
+            local_stamp(
+                status.last_run.fire_time if status.last_run else None, status.config.timezone
+            ),
             escape(data["last_result"] or "never run"),
         )
     report_console().print(table)
-
-
-def _local(moment: datetime | None, timezone: str) -> str:
-    from zoneinfo import ZoneInfo
-
-    if moment is None:
-        return "—"
-    return f"{moment.astimezone(ZoneInfo(timezone)):%a %Y-%m-%d %H:%M %Z}"
 
 
 @schedule_app.command("run")

@@ -208,7 +208,7 @@ def run_sandbox(
             port=port,
             console_port=console_port,
             store_url=store_url,
-            scheduler=os.environ.get("OPSBOT_SANDBOX_SCHEDULE") == "1",  # see docs: opt-in for now
+            scheduler=True,  # the digests arrive in the console, on the sandbox's clock
         ) as bot:
             publish(platform.address(store_url))
             stop_on_sigterm()  # `kill`, a process manager: the same orderly stop as Ctrl-C

@@ -134,11 +134,17 @@ def schedule_starts(
     tools_of = runtime.schedule_tools
 
     async def start() -> None:
+        """Runs as long as the server: when its loop ends, the scheduler stops with it (no job
+        starts while the process shuts down)."""
         from bot.scheduler import start_scheduler
 
         tools = await asyncio.to_thread(tools_of)
         await digests.catch_up()
-        start_scheduler(digests, schedule, tools.clock)
+        running = start_scheduler(digests, schedule, tools.clock)
+        try:
+            await asyncio.Event().wait()  # until cancelled, as the loop closes
+        finally:
+            running.shutdown(wait=False)
 
     return [start]
 

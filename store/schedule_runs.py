@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.exc import IntegrityError
 
 from store.database import Database
 from store.schedule_views import OUTCOMES_DONE, OUTCOMES_POSTED, RunView
@@ -34,56 +33,69 @@ class ScheduleRuns:
     def claim(
         self, job: str, fire_time: datetime, *, by: str, trigger: str, manual: bool = False
     ) -> RunView | None:
-        """The run of `job` for `fire_time`, now ours; None when another claimer has it."""
-        now = self.clock()
-        try:
-            with self.database.session() as session:
-                session.add(
-                    ScheduleRun(
-                        job=job,
-                        fire_time=fire_time,
-                        manual=manual,
-                        trigger=trigger,
-                        claimed_by=by,
-                        claimed_at=now,
-                        outcome="running",
-                        summary="",
-                        detail={},
-                        missed=[],
-                        posted=[],
-                    )
-                )
-        except IntegrityError:
-            return self._retake(job, fire_time, by=by, trigger=trigger, now=now, manual=manual)
-        log.info("schedule.claim by %s: %s for %s", by, job, fire_time.isoformat())
-        return self.slot(job, fire_time, manual=manual)
+        """The run of `job` for `fire_time`, now ours; None when another claimer has it.
 
-    def _retake(
-        self, job: str, fire_time: datetime, *, by: str, trigger: str, now: datetime, manual: bool
-    ) -> RunView | None:
-        """A failed run, or one whose claimer went silent past the lease, is claimed again."""
+        One transaction: an `INSERT … ON CONFLICT DO NOTHING` of the slot; when the slot is
+        taken, a conditional UPDATE takes it over only if its run failed or its claimer went
+        silent past the lease.
+        """
+        now = self.clock()
+        fire_time = fire_time.astimezone(UTC)  # as the store gives it back
+        claim = {"claimed_by": by, "claimed_at": now, "trigger": trigger, "outcome": "running"}
         with self.database.session() as session:
-            moved = session.execute(
-                update(ScheduleRun)
-                .where(
-                    ScheduleRun.job == job,
-                    ScheduleRun.fire_time == fire_time,
-                    ScheduleRun.manual.is_(manual),
-                    or_(
-                        ScheduleRun.outcome == "failed",
-                        and_(
-                            ScheduleRun.outcome == "running",
-                            ScheduleRun.claimed_at < now - self.lease,
-                        ),
-                    ),
+            insert = _insert_for(session.get_bind().dialect.name)
+            run_id = session.execute(
+                insert(ScheduleRun)
+                .values(
+                    job=job,
+                    fire_time=fire_time,
+                    manual=manual,
+                    summary="",
+                    detail={},
+                    missed=[],
+                    posted=[],
+                    **claim,
                 )
-                .values(claimed_by=by, claimed_at=now, trigger=trigger, outcome="running")
-                .execution_options(synchronize_session=False)
-            )
-            if moved.rowcount != 1:  # type: ignore[attr-defined]
-                return None
-        log.info("schedule.reclaim by %s: %s for %s", by, job, fire_time.isoformat())
-        return self.slot(job, fire_time, manual=manual)
+                .on_conflict_do_nothing(index_elements=["job", "fire_time", "manual"])
+                .returning(ScheduleRun.id)
+            ).scalar()
+            action = "claim"
+            if run_id is None:
+                run_id = session.execute(
+                    update(ScheduleRun)
+                    .where(
+                        ScheduleRun.job == job,
+                        ScheduleRun.fire_time == fire_time,
+                        ScheduleRun.manual.is_(manual),
+                        or_(
+                            ScheduleRun.outcome == "failed",
+                            and_(
+                                ScheduleRun.outcome == "running",
+                                ScheduleRun.claimed_at < now - self.lease,
+                            ),
+                        ),
+                    )
+                    .values(**claim)
+                    .returning(ScheduleRun.id)
+                    .execution_options(synchronize_session=False)
+                ).scalar()
+                action = "reclaim"
+        if run_id is None:
+            return None
+        log.info("schedule.%s by %s: %s for %s", action, by, job, fire_time.isoformat())
+        return RunView(
+            id=run_id,
+            job=job,
+            fire_time=fire_time,
+            manual=manual,
+            trigger=trigger,
+            claimed_by=by,
+            claimed_at=now,
+            finished_at=None,
+            outcome="running",
+            summary="",
+            fingerprint=None,
+        )
 
     def finish(
         self,
@@ -171,6 +183,17 @@ class ScheduleRuns:
         )
         with self.database.session() as session:
             return [_view(row) for row in session.scalars(query)]
+
+
+def _insert_for(dialect: str) -> Any:
+    """The dialect's INSERT with ON CONFLICT (SQLite and PostgreSQL both have it)."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert
 
 
 def _view(row: ScheduleRun) -> RunView:

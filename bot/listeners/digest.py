@@ -19,6 +19,7 @@ from commands.errors import RequestError
 from commands.schedule.runner import JobTools
 from commands.schedule.status import job_statuses, parse_job
 from config import JOB_IDS, JobId
+from store.schedule_views import OUTCOMES_DONE
 
 COMMANDS = ("/digest",)
 log = logging.getLogger("opsbot.slack")
@@ -91,8 +92,8 @@ async def _home(tools: JobTools, client: AsyncWebClient) -> dict[str, object]:
     def gather() -> tuple[Any, ...]:
         return (
             job_statuses(tools.profile, tools.runs, tools.clock()),
-            tools.runs.latest("health-digest", outcomes=("full", "heartbeat", "quiet")),
-            tools.runs.latest("drift-digest", outcomes=("full", "heartbeat", "quiet")),
+            tools.runs.latest("health-digest", outcomes=OUTCOMES_DONE),
+            tools.runs.latest("drift-digest", outcomes=OUTCOMES_DONE),
             list(tools.active_rollouts()),
             list(tools.running_backfills()),
         )

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 from slack_sdk.models.blocks import Block, DividerBlock
 
 from bot.actions import ActionId, DriftExpand
@@ -14,7 +11,7 @@ from bot.views.kit import button, context, escape, header, section, within_limit
 from bot.views.weekly import weekly_report
 from checks.drift_model import DriftReport, age_text
 from checks.result import HealthReport
-from commands.schedule.decide import Post, missed_text, since_text
+from commands.schedule.decide import Post, local_stamp, missed_text, since_text
 from commands.schedule.digests import changed_checks, drift_news, needs_deploy
 from commands.schedule.runner import Publication
 from commands.schedule.weekly import WeeklyReport
@@ -24,9 +21,7 @@ TITLES = {"drift-digest": "Drift digest", "health-digest": "Health digest"}
 
 
 def _stamp(publication: Publication) -> str:
-    zone = ZoneInfo(publication.config.timezone)
-    local = publication.now.astimezone(zone)
-    return f"{local:%a %Y-%m-%d %H:%M} {local.tzname()}"
+    return local_stamp(publication.now, publication.config.timezone)
 
 
 def _notes(publication: Publication) -> list[str]:
@@ -60,7 +55,7 @@ def heartbeat(publication: Publication) -> tuple[str, list[Block]]:
         if previous
         else "the last digest"
     )
-    line = f"{title}: unchanged since {since}: {publication.findings.summary.split(': ', 1)[-1]}"
+    line = f"{title}: unchanged since {since}: {publication.findings.heartbeat}"
     notes = _notes(publication)
     text = " · ".join([*notes, line]) if notes else line
     return text, [context(escape(text))]
@@ -143,8 +138,3 @@ def health_digest(publication: Publication, report: HealthReport) -> tuple[str, 
         blocks.extend(check_blocks(result, report.as_of))
     text = f"Health digest: {publication.findings.summary}"
     return text, within_limits(blocks, "checks")
-
-
-def local_time(moment: datetime, timezone: str) -> str:
-    local = moment.astimezone(ZoneInfo(timezone))
-    return f"{local:%a %Y-%m-%d %H:%M} {local.tzname()}"

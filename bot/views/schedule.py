@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import Block, DividerBlock
 
 from bot.actions import ActionId, DigestJob
 from bot.views.kit import button, context, escape, header, section, within_limits
+from commands.schedule.decide import local_stamp
 from commands.schedule.status import JobStatus
 from store.backfill_views import BackfillView
 from store.schedule_views import RunView
@@ -25,22 +25,15 @@ COMMAND_HELP = {  # one line each: what a new user reads on the App Home
 }
 
 
-def _when(moment: datetime | None, timezone: str) -> str:
-    if moment is None:
-        return "—"
-    local = moment.astimezone(ZoneInfo(timezone))
-    return f"{local:%a %b %d %H:%M} {local.tzname()}"
-
-
 def job_line(status: JobStatus) -> str:
     config = status.config
     last = status.last_run
     state = "" if config.enabled else " · _disabled_"
     lines = [
         f"*{status.id}* · `{config.cron}` {config.timezone} → {escape(config.channel)}{state}",
-        f"next {_when(status.next_run, config.timezone)} · last "
+        f"next {local_stamp(status.next_run, config.timezone)} · last "
         + (
-            f"{_when(last.fire_time, config.timezone)}: {escape(last.result)}"
+            f"{local_stamp(last.fire_time, config.timezone)}: {escape(last.result)}"
             if last
             else "never run"
         ),
@@ -78,12 +71,12 @@ def home_view(
     zone = statuses[0].config.timezone if statuses else "UTC"
     blocks: list[Block] = [
         header("opsbot · the NBA props platform at a glance"),
-        context(f"as of {_when(now, zone)} · from the last digests and the store"),
+        context(f"as of {local_stamp(now, zone)} · from the last digests and the store"),
         DividerBlock(),
     ]
     if health is not None:
         blocks.append(
-            section(f"*Health* · {escape(health.summary)}\n_{_when(health.fire_time, zone)}_")
+            section(f"*Health* · {escape(health.summary)}\n_{local_stamp(health.fire_time, zone)}_")
         )
     else:
         blocks.append(section("*Health* · no health digest yet: run `/health`"))
@@ -95,7 +88,7 @@ def home_view(
         ]
         blocks.append(
             section(
-                f"*Drift* · {escape(drift.summary)} · _{_when(drift.fire_time, zone)}_\n"
+                f"*Drift* · {escape(drift.summary)} · _{local_stamp(drift.fire_time, zone)}_\n"
                 + "\n".join(lines)
             )
         )
@@ -114,7 +107,7 @@ def home_view(
         section(
             "*Next digests*\n"
             + "\n".join(
-                f"{s.id} → {escape(s.config.channel)} · {_when(s.next_run, s.config.timezone)}"
+                f"{s.id} → {escape(s.config.channel)} · {local_stamp(s.next_run, s.config.timezone)}"
                 for s in statuses
             )
         )

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from zoneinfo import ZoneInfo
-
 from slack_sdk.models.blocks import Block, DividerBlock
 
 from bot.views.kit import context, header, section
+from commands.schedule.decide import local_stamp
 from commands.schedule.weekly import WeekFigures, WeeklyReport
 
 
@@ -50,14 +48,12 @@ def figure_lines(week: WeekFigures) -> dict[str, str]:
 
 
 def weekly_report(report: WeeklyReport, timezone: str, notes: list[str]) -> tuple[str, list[Block]]:
-    zone = ZoneInfo(timezone)
-    local: Callable[..., str] = lambda moment: f"{moment.astimezone(zone):%a %b %d %H:%M}"  # noqa: E731
     this, before = figure_lines(report.this), figure_lines(report.before)
     lines = [f"*{name}*: {value}  _(week before: {before[name]})_" for name, value in this.items()]
     blocks: list[Block] = [
         header("Weekly report · delivery and health"),
         context(
-            f"{local(report.this.start)} → {local(report.this.end)} ({zone.key}), "
+            f"{local_stamp(report.this.start, timezone)} → {local_stamp(report.this.end, timezone)}, "
             "from opsbot's audit log, backfills and scheduled health runs"
         ),
         *[context(n) for n in notes],

@@ -55,6 +55,14 @@ def decide(
     return Post.QUIET
 
 
+def local_stamp(moment: datetime | None, timezone: str) -> str:
+    """'Thu 2026-02-05 10:00 PST' in `timezone`; '—' for none (every face shows times so)."""
+    if moment is None:
+        return "—"
+    local = moment.astimezone(ZoneInfo(timezone))
+    return f"{local:%a %Y-%m-%d %H:%M} {local.tzname()}"
+
+
 def since_text(moment: datetime, now: datetime, timezone: str) -> str:
     """'08:00' today, 'Mon 08:00' within the week, else '2026-02-01 08:00' (local time)."""
     zone = ZoneInfo(timezone)

@@ -22,6 +22,11 @@ class Findings:
     summary: str
     critical: bool  # a CRITICAL digest also goes to the job's critical channel
     detail: dict[str, Any] = field(default_factory=dict)
+    brief: str = ""  # the heartbeat's words, when shorter than the summary
+
+    @property
+    def heartbeat(self) -> str:
+        return self.brief or self.summary
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,7 @@ def drift_findings(report: DriftReport) -> Findings:
         f"{report.severity.value}: {summary}",
         report.severity is Severity.CRITICAL,
         {"severity": report.severity.value, "services": detail, "main": report.main.sha},
+        brief=summary,
     )
 
 

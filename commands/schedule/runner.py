@@ -22,13 +22,14 @@ from commands.schedule.decide import Before, Post, decide
 from commands.schedule.digests import Findings, drift_findings, health_findings
 from commands.schedule.weekly import WEEK, WeeklyReport, week_figures
 from config import JobConfig, JobId, Profile
+from store.backfill_views import BackfillView
 from store.schedule_views import RunView
+from store.views import AuditView, RolloutView
 
 if TYPE_CHECKING:
     from store.schedule_runs import ScheduleRuns
 
 log = logging.getLogger("opsbot.schedule")
-MANUAL_SLOT = timedelta(minutes=1)  # one "Post now" per job and minute, however many clicks
 
 
 def replica_name() -> str:
@@ -44,11 +45,11 @@ class JobTools:
     runs: ScheduleRuns
     platform: Callable[[], Platform]
     clock: Callable[[], datetime]
-    audit: Callable[[], Sequence[Any]] = lambda: []  # the rollouts' audit log
-    rollout_commits: Callable[[], dict[int, str]] = lambda: {}
-    backfills: Callable[[], Sequence[Any]] = lambda: []
-    active_rollouts: Callable[[], Sequence[Any]] = lambda: []  # for the App Home
-    running_backfills: Callable[[], Sequence[Any]] = lambda: []
+    audit: Callable[[], Sequence[AuditView]] = lambda: []  # the rollouts' audit log
+    rollout_commits: Callable[[], dict[int, str]] = lambda: {}  # rollout id → its commit
+    backfills: Callable[[], Sequence[BackfillView]] = lambda: []
+    active_rollouts: Callable[[], Sequence[RolloutView]] = lambda: []  # for the App Home
+    running_backfills: Callable[[], Sequence[BackfillView]] = lambda: []
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,6 @@ class Publication:
     findings: Findings
     report: Any  # DriftReport, HealthReport or WeeklyReport
     previous: RunView | None  # the last full post: what "new since" compares with
-    last_post: RunView | None
     missed: list[datetime]
     now: datetime
 
@@ -76,10 +76,6 @@ class RunResult:
     outcome: str  # full, heartbeat, quiet, failed, taken (another claimer has the slot), off
     summary: str = ""
     posted: list[tuple[str, str]] = field(default_factory=list)
-
-    @property
-    def ran(self) -> bool:
-        return self.outcome not in ("taken", "off")
 
 
 def find(tools: JobTools, job: JobId, now: datetime) -> tuple[Findings, Any]:
@@ -157,8 +153,8 @@ def run_job(
     claimed = tools.runs.claim(job, slot, by=by, trigger=trigger, manual=manual)
     if claimed is None:
         return RunResult(job, slot, "taken")
-    missed = [] if manual else missed_slots(tools, job, config, slot, including=catching_up)
     try:
+        missed = [] if manual else missed_slots(tools, job, config, slot, including=catching_up)
         now = tools.clock()
         findings, report = find(tools, job, now)
         previous = tools.runs.last_full(job)
@@ -174,7 +170,7 @@ def run_job(
         posted: list[tuple[str, str]] = []
         if post is not Post.QUIET:
             posted = publish(
-                Publication(job, config, post, findings, report, previous, last_post, missed, now)
+                Publication(job, config, post, findings, report, previous, missed, now)
             )
     except Exception as exc:
         tools.runs.finish(claimed, outcome="failed", summary=f"{type(exc).__name__}: {exc}")
@@ -207,7 +203,8 @@ def run_scheduled(
 def run_now(
     tools: JobTools, job: JobId, publish: Publish, *, by: str, force: bool, full: bool = False
 ) -> RunResult:
-    """A person asked: the current slot (once), or with `force` a run of its own this minute."""
+    """A person asked: the current slot (once), or with `force` a run of its own, one per job
+    and minute however many clicks (keyed by the minute, apart from the scheduled slots)."""
     now = tools.clock()
     if force or full:
         minute = now.replace(second=0, microsecond=0)

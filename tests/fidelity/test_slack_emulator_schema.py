@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,14 +32,6 @@ SPEC_LACKS = {
 }
 
 SPEC_WRONG = {("chat.update", ("message", "blocks"))}
-
-
-@pytest.fixture
-def slack() -> Iterator[SlackEmulator]:
-    emulator = SlackEmulator()
-    emulator.start()
-    yield emulator
-    emulator.stop()
 
 
 def _conforms(method: str, body: dict[str, Any]) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -11,14 +9,6 @@ from slack_sdk.webhook import WebhookClient
 
 from sandbox.slack_emulator import SlackEmulator
 from sandbox.slack_workspace import ResponseUrl
-
-
-@pytest.fixture
-def slack() -> Iterator[SlackEmulator]:
-    emulator = SlackEmulator()
-    emulator.start()
-    yield emulator
-    emulator.stop()
 
 
 def _client(slack: SlackEmulator, token: str | None = None) -> WebClient:
