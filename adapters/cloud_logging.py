@@ -20,6 +20,19 @@ class LogLine:
     text: str
 
 
+@dataclass(frozen=True)
+class TrafficChange:
+    """A traffic split a service was given (Cloud Run's UpdateService, from its audit log)."""
+
+    at: datetime
+    principal: str
+    split: dict[str, int]  # revision → percent
+
+
+ACTIVITY_LOG = "cloudaudit.googleapis.com%2Factivity"
+UPDATE_SERVICE = "google.cloud.run.v2.Services.UpdateService"
+
+
 class CloudLogging:
     def __init__(self, client: Any, *, project: str) -> None:
         self._client = client
@@ -67,3 +80,43 @@ class CloudLogging:
             ]
         except exceptions.GoogleAPICallError as exc:
             raise LoggingError(f"error logs of {revision}: {exc}") from None
+
+    def traffic_changes(
+        self, service: str, since: datetime, until: datetime, limit: int = 200
+    ) -> list[TrafficChange]:
+        """The service's traffic splits set in [since, until], oldest first, from the Admin
+        Activity audit log (each UpdateService's first entry carries its request)."""
+        from google.api_core import exceptions
+
+        def stamp(moment: datetime) -> str:
+            return moment.isoformat().replace("+00:00", "Z")
+
+        query = (
+            f'logName = "projects/{self._project}/logs/{ACTIVITY_LOG}" '
+            f'AND protoPayload.methodName = "{UPDATE_SERVICE}" '
+            f'AND resource.labels.service_name = "{service}" '
+            f'AND timestamp >= "{stamp(since)}" AND timestamp <= "{stamp(until)}"'
+        )
+        try:
+            entries = self._client.list_entries(
+                resource_names=[f"projects/{self._project}"],
+                filter_=query,
+                order_by="timestamp asc",
+                page_size=min(limit * 2, 1000),
+                max_results=limit * 2,
+            )
+            changes = []
+            for entry in entries:
+                payload = entry.payload if isinstance(entry.payload, dict) else {}
+                traffic = (payload.get("request") or {}).get("service", {}).get("traffic")
+                if not traffic:  # the operation's end, or an update that left traffic alone
+                    continue
+                split: dict[str, int] = {}
+                for target in traffic:
+                    revision = str(target.get("revision") or "LATEST")
+                    split[revision] = split.get(revision, 0) + int(target.get("percent") or 0)
+                who = str((payload.get("authenticationInfo") or {}).get("principalEmail") or "")
+                changes.append(TrafficChange(entry.timestamp, who, split))
+            return changes
+        except exceptions.GoogleAPICallError as exc:
+            raise LoggingError(f"traffic changes of {service}: {exc}") from None

@@ -31,6 +31,11 @@ class ActionId(enum.StrEnum):
     REGRADE_OPEN = "regrade.open"
     DIGEST_DEPLOY = "digest.deploy"
     DIGEST_POST_NOW = "digest.post_now"
+    POSTMORTEM_START = "postmortem.start"
+    POSTMORTEM_EDIT = "postmortem.edit"
+    POSTMORTEM_EXPORT = "postmortem.export"
+    POSTMORTEM_FINAL = "postmortem.final"
+    ACTION_ITEM_DONE = "postmortem.item_done"
 
 
 class ButtonValue(BaseModel):
@@ -115,3 +120,21 @@ class DigestJob(ButtonValue):
     """Post a scheduled job's message now."""
 
     job: str = Field(pattern=r"^[a-z][a-z-]{0,31}$")
+
+
+class PostmortemStart(ButtonValue):
+    """Start (or open) the postmortem of one incident: rollout:12, rollback:345, date:…"""
+
+    subject: str = Field(pattern=r"^((rollout|rollback):\d{1,12}|date:\d{4}-\d{2}-\d{2})$")
+
+
+class PostmortemRef(ButtonValue):
+    """Act on one postmortem (edit it, export it, mark it final)."""
+
+    postmortem: int = Field(ge=1)
+
+
+class ActionItemRef(ButtonValue):
+    """Mark one action item done."""
+
+    item: int = Field(ge=1)

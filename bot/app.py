@@ -18,7 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.digest_jobs import DigestJobs, sync_web_client
 from bot.errors import describe
 from bot.identity import BotIdentity
-from bot.listeners import deploy, digest, drift, health, regrade, rollback
+from bot.listeners import deploy, digest, drift, health, postmortem, regrade, rollback
 from bot.listeners.replies import ephemeral
 from bot.log_context import remember_request
 from bot.regrade_tasks import RegradeTasks
@@ -35,6 +35,7 @@ SLASH_COMMANDS = (
     *rollback.COMMANDS,
     *regrade.COMMANDS,
     *digest.COMMANDS,
+    *postmortem.COMMANDS,
 )  # manifest.yml declares exactly these
 
 
@@ -109,8 +110,15 @@ def assemble(runtime: Runtime, settings: SlackSettings) -> Assembled:
     digests = None
     if runtime.schedule_tools is not None:
         token = settings.slack_bot_token.get_secret_value()
-        digests = DigestJobs(runtime.schedule_tools, sync_web_client(token, settings.api_url))
+        digests = DigestJobs(
+            runtime.schedule_tools,
+            sync_web_client(token, settings.api_url),
+            runtime.profile if runtime.postmortem_tools is not None else None,
+        )
         digest.register(app, runtime, digests)
+
+    if runtime.postmortem_tools is not None:
+        postmortem.register(app, runtime)
 
     @app.error
     async def on_error(error: Exception, body: dict[str, Any], respond: AsyncRespond) -> None:

@@ -15,15 +15,18 @@ from bot.log_context import ROLLOUT
 from bot.runtime import Runtime
 from bot.views.deploy import rollout_view
 from bot.views.kit import escape, fallback
+from bot.views.postmortem import offer
 from commands.deploy.abort import abort_rollout
 from commands.deploy.driver import Tick, TickResult, active_rollouts, drive, reconcile
 from commands.deploy.tools import DeployTools
 from commands.deploy.verdict import Analysis
 from store.states import DRIVEN, RolloutState
+from store.views import RolloutView
 
 log = logging.getLogger("opsbot.rollouts")
 RESUME_RETRY_S = 60.0
 ENDED_BY_ITSELF = {Tick.ROLLED_BACK, Tick.EXPIRED}
+POSTMORTEM_ENDINGS = (RolloutState.ROLLED_BACK, RolloutState.FAILED)
 
 
 class RolloutTasks:
@@ -96,8 +99,30 @@ class RolloutTasks:
                     text=fallback(text),
                     blocks=blocks,
                 )
+                await self._offer_postmortem(tools, rollout)
                 return
             await self._post(tools, rollout_id, text, blocks)
+
+    async def _offer_postmortem(self, tools: DeployTools, rollout: RolloutView) -> None:
+        """Once a rollout that moved traffic ended badly: "Start postmortem" in its thread (once,
+        whichever replica or render sees the end first)."""
+        if (
+            self.runtime.postmortem_tools is None
+            or rollout.state not in POSTMORTEM_ENDINGS
+            or rollout.canary_revision is None
+            or rollout.slack_channel is None
+            or rollout.slack_ts is None
+        ):
+            return
+        if not await asyncio.to_thread(tools.store.first_time, f"postmortem-offer:{rollout.id}"):
+            return
+        how = "rolled back" if rollout.state is RolloutState.ROLLED_BACK else "failed"
+        text, blocks = offer(
+            f"rollout:{rollout.id}", f"Rollout #{rollout.id} of {rollout.service} {how}"
+        )
+        await self.client.chat_postMessage(
+            channel=rollout.slack_channel, thread_ts=rollout.slack_ts, text=text, blocks=blocks
+        )
 
     async def _post(
         self, tools: DeployTools, rollout_id: int, text: str, blocks: list[Block]

@@ -14,6 +14,7 @@ from config import Profile
 
 if TYPE_CHECKING:
     from commands.deploy.tools import DeployTools
+    from commands.postmortem.tools import PostmortemTools
     from commands.regrade.engine import RegradeTools
     from commands.schedule.runner import JobTools
 
@@ -27,6 +28,7 @@ class Runtime:
     deploy_tools: Once[DeployTools] | None = None  # opened once, on first use; None: no /deploy
     regrade_tools: Once[RegradeTools] | None = None  # the same for /regrade
     schedule_tools: Once[JobTools] | None = None  # scheduled digests, /digest, the App Home
+    postmortem_tools: Once[PostmortemTools] | None = None  # /postmortem and its buttons
     slots: ReportSlots = field(init=False)
 
     def __post_init__(self) -> None:

@@ -23,6 +23,7 @@ from cli.doctor import doctor
 from cli.drift_output import print_contains, print_drift
 from cli.health_output import health_progress, print_report
 from cli.options import ConfigOption, JsonOption, PortOption, SandboxOption, announce, stderr
+from cli.postmortem import postmortem
 from cli.regrade import regrade
 from cli.rollback import rollback
 from cli.rollouts import rollouts
@@ -254,6 +255,7 @@ def _run_sandbox(
 
 app.command("deploy")(deploy_command)
 app.command("doctor")(doctor)
+app.command("postmortem")(postmortem)
 app.command("regrade")(regrade)
 app.add_typer(schedule_app, name="schedule")
 app.command("rollback")(rollback)

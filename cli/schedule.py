@@ -106,7 +106,7 @@ def run_job(
         done = run_now(
             tools,
             wanted,
-            slack_publisher(client),
+            slack_publisher(client, tools.profile),
             by=f"cli:{replica_name()}",
             force=force,
             full=force,

@@ -55,6 +55,7 @@ class RollbackResult:
     service: str
     revision: str
     aborted_rollout: int | None  # the rollout this rollback ended, if one was active
+    audit_id: int | None = None  # the audit entry of a rollback outside any rollout
 
 
 def roll_back(
@@ -118,8 +119,13 @@ def _move_traffic(
         raise RequestError(
             f"revision {revision} is not ready ({target.ready_message}); pick another"
         )
+    serving = {t.revision: t.percent for t in cloud_run.get_service(service).serving}
     cloud_run.route(service, [TrafficShare(revision, 100)])
-    store.record(
-        actor, "rollback", service=service, arguments={"to": revision}, result="ok: 100% verified"
+    entry = store.record(
+        actor,
+        "rollback",
+        service=service,
+        arguments={"to": revision, "from": serving},
+        result="ok: 100% verified",
     )
-    return RollbackResult(service, revision, None)
+    return RollbackResult(service, revision, None, entry)

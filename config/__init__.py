@@ -1,6 +1,7 @@
 """The platform profile: pydantic models, loading, validation. A leaf: it imports nothing of ours."""
 
 from config.loading import ConfigError, load_profile, resolve_profile_path
+from config.postmortem import IncidentKind, PostmortemConfig, SeverityRule
 from config.profile import (
     BdbCoverageConfig,
     ChannelsConfig,
@@ -38,16 +39,19 @@ __all__ = [
     "GitConfig",
     "GradingCompletenessConfig",
     "HealthConfig",
+    "IncidentKind",
     "JobConfig",
     "JobId",
     "Phase3CompletionConfig",
     "PlatformConfig",
+    "PostmortemConfig",
     "Profile",
     "RecentPredictionsConfig",
     "RegradeConfig",
     "Role",
     "ScheduleConfig",
     "ServiceConfig",
+    "SeverityRule",
     "SlackConfig",
     "StoreConfig",
     "VegasLineCoverageConfig",

@@ -16,6 +16,7 @@ from pydantic import (
 )
 
 from config.common import ChannelRef, Strict
+from config.postmortem import PostmortemConfig
 from config.schedule import ScheduleConfig
 
 TABLE_NAME = re.compile(
@@ -362,6 +363,7 @@ class Profile(Strict):
     deploy: DeployConfig = DeployConfig()
     regrade: RegradeConfig = RegradeConfig()
     schedule: ScheduleConfig = ScheduleConfig()
+    postmortem: PostmortemConfig = PostmortemConfig()
 
     def service(self, name: str) -> ServiceConfig | None:
         return next((s for s in self.services if s.name == name), None)

@@ -9,8 +9,13 @@ from pydantic import AfterValidator, Field, field_validator
 
 from config.common import ChannelRef, Strict
 
-JobId = Literal["drift-digest", "health-digest", "weekly-report"]
-JOB_IDS: tuple[JobId, ...] = ("drift-digest", "health-digest", "weekly-report")
+JobId = Literal["drift-digest", "health-digest", "weekly-report", "postmortem-reminders"]
+JOB_IDS: tuple[JobId, ...] = (
+    "drift-digest",
+    "health-digest",
+    "weekly-report",
+    "postmortem-reminders",
+)
 
 
 def _unix_cron(value: str) -> str:
@@ -50,6 +55,8 @@ def _default_jobs() -> dict[JobId, JobConfig]:
         ),
         "health-digest": JobConfig(cron="0 */6 * * *", channel="#orchestration-health"),
         "weekly-report": JobConfig(cron="0 9 * * 1", channel="#deployment-alerts"),
+        # drafts near their 48 h mark, action items due: said in threads and to owners
+        "postmortem-reminders": JobConfig(cron="0 * * * *", channel="#deployment-alerts"),
     }
 
 

@@ -24,6 +24,7 @@ from bot.server import Server
 from bot.settings import SlackSettings, load_slack_settings
 from config import Profile
 from opsbot.platform import SANDBOX_DEPLOY, sandbox_deploy_tools, sandbox_platforms, started_sandbox
+from opsbot.postmortem import postmortem_tools
 from opsbot.schedule import compressed_schedule, job_tools
 from opsbot.serve import http_server, serve_slack
 from store.background import STORE_WAIT_S, BackgroundStore
@@ -46,17 +47,17 @@ def sandbox_runtime(
         update={"deploy": profile.deploy.model_copy(update=SANDBOX_DEPLOY | (deploy_timing or {}))}
     )
     platforms = sandbox_platforms(tuned, platform)
+    deploys = Once(lambda: sandbox_deploy_tools(tuned, platform, store.rollouts(platform.clock)))
     return Runtime(
         tuned,
         Access(profile.slack),
         platforms,
-        deploy_tools=Once(
-            lambda: sandbox_deploy_tools(tuned, platform, store.rollouts(platform.clock))
-        ),
+        deploy_tools=deploys,
         regrade_tools=Once(lambda: sandbox_regrade_tools(tuned, platform, store)),
         schedule_tools=Once(
             lambda: job_tools(tuned, store.get(wait_s=STORE_WAIT_S), platforms, platform.clock)
         ),
+        postmortem_tools=Once(lambda: postmortem_tools(deploys(), platforms)),
     )
 
 

@@ -18,6 +18,7 @@ SANDBOX_CRONS = {  # the sandbox compresses the schedules, so digests arrive wit
     "drift-digest": "*/3 * * * *",
     "health-digest": "*/5 * * * *",
     "weekly-report": "*/30 * * * *",
+    "postmortem-reminders": "*/10 * * * *",
 }
 
 
@@ -29,6 +30,7 @@ def job_tools(
 ) -> JobTools:
     from commands.schedule.runner import JobTools
     from store.backfills import Backfills
+    from store.postmortems import Postmortems
     from store.rollouts import Store
     from store.schedule_runs import ScheduleRuns
 
@@ -44,6 +46,7 @@ def job_tools(
         backfills=lambda: backfills.recent(limit=500),
         active_rollouts=rollouts.active,
         running_backfills=backfills.running,
+        postmortems=Postmortems(database, clock),
     )
 
 

@@ -28,6 +28,7 @@ from bot.settings import SlackSettings, load_slack_settings
 from commands.platform import Platform
 from config import Profile
 from opsbot.platform import production_platforms
+from opsbot.postmortem import postmortem_tools
 from opsbot.schedule import job_tools
 from store.background import STORE_WAIT_S, BackgroundStore, StoreNotReady
 from store.location import database_url
@@ -156,17 +157,19 @@ def serve_production(
     settings = load_slack_settings()
     store = BackgroundStore(database_url(profile.store, profile_path.parent))
     platforms = production_platforms(profile, profile_path)
+    deploys = Once(lambda: production_deploy_tools(profile, profile_path, store, platforms))
     runtime = Runtime(
         profile,
         Access(profile.slack),
         platforms,
-        deploy_tools=Once(lambda: production_deploy_tools(profile, profile_path, store, platforms)),
+        deploy_tools=deploys,
         regrade_tools=Once(lambda: production_regrade_tools(profile, store, platforms)),
         schedule_tools=Once(
             lambda: job_tools(
                 profile, store.get(wait_s=STORE_WAIT_S), platforms, lambda: datetime.now(UTC)
             )
         ),
+        postmortem_tools=Once(lambda: postmortem_tools(deploys(), platforms)),
     )
     serve_slack(runtime, settings, store, host, port, announce)
 

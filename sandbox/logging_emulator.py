@@ -7,12 +7,19 @@ documents: `orderBy` is "timestamp asc" (the default) or "timestamp desc"; a pag
 `pageSize` entries (default 50, at most 1000) and a `nextPageToken` when more match. The fault
 plan's `logging.page_size` makes pages smaller still, as the real service may ("fewer entries than
 pageSize ... the presence of nextPageToken is the only indication that more exist").
+
+It also answers the Admin Activity audit log of Cloud Run's `UpdateService` (the traffic changes).
+As Cloud Run's audit-logging page documents, an ADMIN_WRITE method is written to
+`cloudaudit.googleapis.com%2Factivity` under `protoPayload.serviceName` "run.googleapis.com", and
+a long-running one "usually" writes two entries, one when the operation starts (with the request)
+and one when it ends (`operation.last`); the sandbox writes both for every split the emulated
+service took, at the time it took effect.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sandbox.json_http import GoogleApiError, JsonApi, Query
@@ -21,7 +28,9 @@ from sandbox.traffic import TrafficModel
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
 MAX_MATCHES = 5000  # the sandbox keeps at most this many lines a query (plenty for a sample)
-TERM = re.compile(r'([\w.]+)\s*(>=|=)\s*"?([^"\s]+)"?')
+TERM = re.compile(r'([\w.]+)\s*(>=|<=|=)\s*"?([^"\s]+)"?')
+ACTIVITY_LOG = "cloudaudit.googleapis.com%2Factivity"
+UPDATE_SERVICE = "google.cloud.run.v2.Services.UpdateService"
 SEVERITIES = [
     "DEFAULT",
     "DEBUG",
@@ -58,8 +67,12 @@ class LoggingEmulator(JsonApi):
                 "forbidden",
                 f"The caller does not have permission on {body.get('resourceNames')}",
             )
-        terms = {key: (op, value) for key, op, value in TERM.findall(body.get("filter", ""))}
+        found = TERM.findall(body.get("filter", ""))
+        terms = {key: (op, value) for key, op, value in found if op != "<="}
+        until_text = next((v for k, op, v in found if k == "timestamp" and op == "<="), "")
         service = terms.get("resource.labels.service_name", ("", ""))[1]
+        if terms.get("logName", ("", ""))[1].endswith(ACTIVITY_LOG):
+            return self._answer_audit(body, service, terms, until_text)
         revision = terms.get("resource.labels.revision_name", ("", ""))[1]
         if not service or not revision:
             raise GoogleApiError(
@@ -93,6 +106,33 @@ class LoggingEmulator(JsonApi):
             answer["nextPageToken"] = str(offset + size)
         return answer
 
+    def _answer_audit(
+        self, body: dict[str, Any], service: str, terms: dict[str, Any], until_text: str
+    ) -> dict[str, Any]:
+        """UpdateService's audit entries of one service in [since, until], oldest first."""
+        if terms.get("protoPayload.methodName", ("", ""))[1] != UPDATE_SERVICE or not service:
+            raise GoogleApiError(
+                400, "badRequest", "the sandbox answers audit filters on UpdateService per service"
+            )
+        since_text = terms.get("timestamp", (">=", ""))[1]
+        since = _parse(since_text) if since_text else datetime.min.replace(tzinfo=UTC)
+        until = _parse(until_text) if until_text else self.clock()
+        service_name = next(
+            (n for n in self.traffic.cloud_run.services if n.endswith(f"/services/{service}")), ""
+        )
+        entries = []
+        for index, (at, split) in enumerate(self.traffic.cloud_run.split_history(service_name)):
+            if since <= at <= until:
+                entries += _update_service_entries(self.project, service_name, index, at, split)
+        if str(body.get("orderBy") or "timestamp asc").strip().lower() == "timestamp desc":
+            entries.reverse()
+        size = min(int(body.get("pageSize") or DEFAULT_PAGE_SIZE), MAX_PAGE_SIZE)
+        offset = int(str(body.get("pageToken") or "0"))
+        answer: dict[str, Any] = {"entries": entries[offset : offset + size]}
+        if offset + size < len(entries):
+            answer["nextPageToken"] = str(offset + size)
+        return answer
+
     def _errors(
         self, service: str, revision: str, since: datetime, now: datetime
     ) -> list[dict[str, Any]]:
@@ -123,6 +163,56 @@ class LoggingEmulator(JsonApi):
             }
             for index in range(min(failures, MAX_MATCHES))
         ]
+
+
+def _parse(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
+def _update_service_entries(
+    project: str, service_name: str, index: int, at: datetime, split: dict[str, int]
+) -> list[dict[str, Any]]:
+    """The two audit entries of one UpdateService operation: its start (request) and its end."""
+    service_id = service_name.rsplit("/", 1)[-1]
+    common = {
+        "logName": f"projects/{project}/logs/{ACTIVITY_LOG}",
+        "resource": {
+            "type": "cloud_run_revision",
+            "labels": {"service_name": service_id, "project_id": project, "revision_name": ""},
+        },
+        "timestamp": at.isoformat().replace("+00:00", "Z"),
+        "severity": "NOTICE",
+    }
+    payload = {
+        "@type": "type.googleapis.com/google.cloud.audit.AuditLog",
+        "serviceName": "run.googleapis.com",
+        "methodName": UPDATE_SERVICE,
+        "resourceName": service_name,
+        "authenticationInfo": {"principalEmail": f"opsbot@{project}.iam.gserviceaccount.com"},
+    }
+    operation = {"id": f"{service_id}-update-{index}", "producer": "run.googleapis.com"}
+    traffic = [
+        {"type": "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION", "revision": r, "percent": p}
+        for r, p in split.items()
+    ]
+    request = {
+        "@type": "type.googleapis.com/google.cloud.run.v2.UpdateServiceRequest",
+        "service": {"name": service_name, "traffic": traffic},
+    }
+    return [
+        {
+            **common,
+            "insertId": f"{service_id}-{index}-first",
+            "operation": {**operation, "first": True},
+            "protoPayload": {**payload, "request": request},
+        },
+        {
+            **common,
+            "insertId": f"{service_id}-{index}-last",
+            "operation": {**operation, "last": True},
+            "protoPayload": payload,
+        },
+    ]
 
 
 def _at_least(asked: str, severity: str) -> bool:

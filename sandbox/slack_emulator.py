@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from sandbox.slack_delivery import Delivery, SlackSender
 from sandbox.slack_events import app_home_opened
+from sandbox.slack_files import SlackFiles
 from sandbox.slack_http import SlackHandler, SlackServer
 from sandbox.slack_socket import SocketModeHub
 from sandbox.slack_workspace import (
@@ -42,6 +43,7 @@ class SlackEmulator:
         self, workspace: Workspace | None = None, *, commands: set[str] | None = None
     ) -> None:
         self.workspace = workspace or Workspace()
+        self.files = SlackFiles(self.workspace)  # uploads (files_upload_v2)
         self.commands = commands  # the app's slash commands (its manifest); None: any
         self.sender: SlackSender | None = None  # HTTP delivery, once connect_app names the URL
         self.socket_mode: SocketModeHub | None = None  # Socket Mode, once the app connects
@@ -202,6 +204,10 @@ class SlackEmulator:
                 "blocks": message.blocks,
                 "user": message.user,
             }
+        if message.thread_ts is not None:  # a reply: Slack names its thread in both places
+            payload["container"]["thread_ts"] = message.thread_ts
+            if "message" in payload:
+                payload["message"]["thread_ts"] = message.thread_ts
         return payload
 
     def message_action(self, user_id: str, message: Message, callback_id: str) -> Delivery:
@@ -371,6 +377,8 @@ class SlackEmulator:
             if isinstance(view, str):
                 view = json.loads(view)
             return {"view": ws.publish_home(args.get("user_id"), view)}
+        if method.startswith("files."):
+            return self.files.call(method, args, self.url)
         if method == "views.update":
             opened = ws.update_view(args.get("view_id"), args.get("view"))
             return {"view": {"id": opened.id, **opened.view}}

@@ -9,6 +9,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
+from sandbox.slack_files import UPLOAD_PATH
 from sandbox.slack_workspace import BOT_USER, SlackError
 
 if TYPE_CHECKING:
@@ -110,6 +111,13 @@ class SlackHandler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         path = urlsplit(self.path).path
+        if path.startswith(UPLOAD_PATH):  # a file's bytes, not form fields (files_upload_v2)
+            length = int(self.headers.get("Content-Length") or 0)
+            received = self.emulator.files.receive(
+                path.removeprefix(UPLOAD_PATH), self.rfile.read(length)
+            )
+            self._send(200 if received else 404, b"OK" if received else b"not found", "text/plain")
+            return
         try:
             args, token = self._args()
             if path.startswith("/api/"):

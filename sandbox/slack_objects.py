@@ -15,7 +15,14 @@ MAX_MESSAGE_TEXT = 40_000
 MAX_MODAL_BLOCKS = 100
 TRIGGER_LIFETIME_S = 3.0  # "trigger_ids expire 3 seconds after being sent to your app", once used
 # What the sandbox's bot token was granted (every Web API answer says so in X-OAuth-Scopes).
-BOT_SCOPES = ("commands", "chat:write", "chat:write.public", "channels:read", "groups:read")
+BOT_SCOPES = (
+    "commands",
+    "chat:write",
+    "chat:write.public",
+    "channels:read",
+    "groups:read",
+    "files:write",
+)
 
 
 class SlackError(Exception):
@@ -57,6 +64,7 @@ class Message:
     edits: int = 0
     history: list[str] = field(default_factory=list)  # the text of every earlier version
     thread_ts: str | None = None  # a reply in the thread of this message
+    files: list[dict[str, Any]] = field(default_factory=list)  # files shared with it
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -67,6 +75,8 @@ class Message:
             "user": self.user,
             "ephemeral_to": self.ephemeral_to,
             "edits": self.edits,
+            "thread_ts": self.thread_ts,
+            "files": self.files,
         }
 
     def to_api(self) -> dict[str, Any]:
@@ -81,6 +91,8 @@ class Message:
             found["bot_id"] = "B0OPSBOT00"
         if self.blocks:
             found["blocks"] = self.blocks
+        if self.files:
+            found["files"] = [{k: v for k, v in f.items() if k != "preview"} for f in self.files]
         return found
 
 

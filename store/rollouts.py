@@ -117,11 +117,13 @@ class Store:
         ending: RolloutState | None = None,
         passed_step: int | None = None,
         operation: str | None = None,
+        details: dict[str, Any] | None = None,
     ) -> RolloutView | None:
         """Move the rollout on, if nobody else did since `seen`; None when someone did.
 
         Each keyword given (not None) is recorded with the move; `operation=NO_OPERATION` clears
         it. A move into a terminal state frees the service's lock in the same transaction.
+        `details` go to the audit entry only (an analysis's figures).
         """
         now = self.clock()
         given: dict[str, Any] = {
@@ -162,7 +164,7 @@ class Store:
                 actor,
                 action,
                 rollout,
-                {"from": seen.state.value, "to": to.value, **_plain(changes)},
+                {"from": seen.state.value, "to": to.value, **_plain(changes), **(details or {})},
                 "ok",
             )
             return _view(rollout)
@@ -176,21 +178,22 @@ class Store:
         rollout_id: int | None = None,
         arguments: dict[str, Any] | None = None,
         result: str,
-    ) -> None:
-        """An audit entry for something that is not a transition (a refusal, a rollback)."""
-        _log_audit(actor, action, service, rollout_id, result)
+    ) -> int:
+        """An audit entry for something that is not a transition (a refusal, a rollback); its id."""
+        log_audit(actor, action, service, rollout_id, result)
         with self.database.session() as session:
-            session.add(
-                AuditEntry(
-                    at=self.clock(),
-                    actor=actor,
-                    action=action,
-                    service=service,
-                    rollout_id=rollout_id,
-                    arguments=arguments or {},
-                    result=result,
-                )
+            entry = AuditEntry(
+                at=self.clock(),
+                actor=actor,
+                action=action,
+                service=service,
+                rollout_id=rollout_id,
+                arguments=arguments or {},
+                result=result,
             )
+            session.add(entry)
+            session.flush()
+            return entry.id
 
     def audit_log(
         self, rollout_id: int | None = None, since: datetime | None = None
@@ -253,7 +256,7 @@ class Store:
         arguments: dict[str, Any],
         result: str,
     ) -> None:
-        _log_audit(actor, action, rollout.service, rollout.id, result, arguments)
+        log_audit(actor, action, rollout.service, rollout.id, result, arguments)
         session.add(
             AuditEntry(
                 at=self.clock(),
@@ -267,7 +270,7 @@ class Store:
         )
 
 
-def _log_audit(
+def log_audit(
     actor: str,
     action: str,
     service: str | None,

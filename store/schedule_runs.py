@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 
 from store.database import Database
+from store.dialect import insert_for
 from store.schedule_views import OUTCOMES_DONE, OUTCOMES_POSTED, RunView
 from store.schema import ScheduleRun
 
@@ -43,7 +44,7 @@ class ScheduleRuns:
         fire_time = fire_time.astimezone(UTC)  # as the store gives it back
         claim = {"claimed_by": by, "claimed_at": now, "trigger": trigger, "outcome": "running"}
         with self.database.session() as session:
-            insert = _insert_for(session.get_bind().dialect.name)
+            insert = insert_for(session.get_bind().dialect.name)
             run_id = session.execute(
                 insert(ScheduleRun)
                 .values(
@@ -183,17 +184,6 @@ class ScheduleRuns:
         )
         with self.database.session() as session:
             return [_view(row) for row in session.scalars(query)]
-
-
-def _insert_for(dialect: str) -> Any:
-    """The dialect's INSERT with ON CONFLICT (SQLite and PostgreSQL both have it)."""
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-
-        return postgresql_insert
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    return sqlite_insert
 
 
 def _view(row: ScheduleRun) -> RunView:

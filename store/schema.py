@@ -184,3 +184,65 @@ class ScheduleRun(Base):
 
     # a manual run ("Post now", --force) never takes the slot of the scheduled run at that time
     __table_args__ = (UniqueConstraint("job", "fire_time", "manual", name="uq_schedule_runs_slot"),)
+
+
+class PostmortemRow(Base):
+    """A postmortem: the draft opsbot built, what people wrote over it, and where it is shown."""
+
+    __tablename__ = "postmortems"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    subject: Mapped[str] = mapped_column(String(64), unique=True)  # rollout:12, date:2026-01-28
+    kind: Mapped[str] = mapped_column(String(16))  # rollout, rollback, data
+    title: Mapped[str] = mapped_column(Text)
+    severity: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))  # draft, final
+    document: Mapped[dict[str, Any]] = mapped_column(default=dict)  # the draft as opsbot built it
+    sections: Mapped[dict[str, Any]] = mapped_column(default=dict)  # what people wrote over it
+    incident_start: Mapped[datetime]
+    incident_end: Mapped[datetime | None]
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    slack_channel: Mapped[str | None] = mapped_column(String(32))
+    slack_ts: Mapped[str | None] = mapped_column(String(32))
+    draft_reminded_at: Mapped[datetime | None]  # the nudge before the due mark, once
+    version: Mapped[int] = mapped_column(Integer, default=1)  # bumped by every edit
+
+
+class PostmortemEvent(Base):
+    """A message someone added to a postmortem's timeline, at the message's own time."""
+
+    __tablename__ = "postmortem_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    postmortem_id: Mapped[int] = mapped_column(ForeignKey("postmortems.id"))
+    message_key: Mapped[str] = mapped_column(String(96))  # channel:ts, so a message is added once
+    at: Mapped[datetime]  # when the message was posted (not when it was added)
+    author: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    permalink: Mapped[str | None] = mapped_column(Text)
+    added_by: Mapped[str] = mapped_column(String(32))
+    added_at: Mapped[datetime]
+
+    __table_args__ = (
+        UniqueConstraint("postmortem_id", "message_key", name="uq_postmortem_events_message"),
+    )
+
+
+class ActionItemRow(Base):
+    """A follow-up of a postmortem: what, who owns it, by when, and which reminders went out."""
+
+    __tablename__ = "action_items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    postmortem_id: Mapped[int] = mapped_column(ForeignKey("postmortems.id"))
+    text: Mapped[str] = mapped_column(Text)
+    owner: Mapped[str] = mapped_column(String(32))
+    due: Mapped[str] = mapped_column(String(10))  # YYYY-MM-DD
+    state: Mapped[str] = mapped_column(String(8))  # open, done
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+    reminded: Mapped[str] = mapped_column(String(8), default="")  # "", due, overdue
+
+    __table_args__ = (Index("ix_action_items_state_due", "state", "due"),)

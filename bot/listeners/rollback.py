@@ -15,6 +15,7 @@ from bot.listeners.replies import HELP_WORDS, ephemeral, replacement, usage_answ
 from bot.rollout_tasks import RolloutTasks
 from bot.runtime import Runtime
 from bot.views.messages import notice
+from bot.views.postmortem import offer
 from bot.views.rollback import candidates_view, confirm_view
 from commands import rollback
 from commands.deploy.tools import DeployTools
@@ -95,8 +96,16 @@ def register(app: AsyncApp, runtime: Runtime, tasks: RolloutTasks) -> None:
                 return
             aborted = f" (rollout #{done.aborted_rollout} aborted)" if done.aborted_rollout else ""
             text = f":rewind: <@{user}> rolled {done.service} back: 100% of traffic on {done.revision}, verified{aborted}"
-            await client.chat_postMessage(channel=profile.channels.deployments, text=text)
+            said = await client.chat_postMessage(channel=profile.channels.deployments, text=text)
             await respond(**replacement(f"Done: {done.service} serves {done.revision}."))
+            if done.audit_id is not None and runtime.postmortem_tools is not None:
+                note, blocks = offer(f"rollback:{done.audit_id}", f"{done.service} was rolled back")
+                await client.chat_postMessage(
+                    channel=str(said["channel"]),
+                    thread_ts=str(said["ts"]),
+                    text=note,
+                    blocks=blocks,
+                )
             if done.aborted_rollout is not None:
                 await tasks.show(done.aborted_rollout)
 

@@ -33,6 +33,13 @@ USAGE = {
         "run), each with a Post now button that posts it in full at once.",
         "/digest   ·   /digest drift",
     ),
+    "/postmortem": (
+        "`/postmortem rollout N | YYYY-MM-DD | last`: a postmortem draft prefilled from what opsbot "
+        "recorded (a rollout, a data incident around a game day, or the newest rollback), with "
+        "Edit, Markdown and Final buttons. Add any message to its timeline with the message "
+        "shortcut *Add to postmortem timeline*.",
+        "/postmortem rollout 12   ·   /postmortem 2026-01-28   ·   /postmortem last",
+    ),
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_sdk.models.blocks import Block, DividerBlock
 
-from bot.views.kit import context, header, section
+from bot.views.kit import context, escape, header, section
 from commands.schedule.decide import local_stamp
 from commands.schedule.weekly import WeekFigures, WeeklyReport
 
@@ -60,6 +60,20 @@ def weekly_report(report: WeeklyReport, timezone: str, notes: list[str]) -> tupl
         DividerBlock(),
         section("\n".join(lines)),
     ]
+    if report.open_items:
+        today = report.today
+        late = [i for i in report.open_items if today is not None and i.overdue(today)]
+        listed = [
+            f"• {escape(i.text)} — <@{i.owner}>, due {i.due}"
+            + (" *overdue*" if today is not None and i.overdue(today) else "")
+            for i in report.open_items[:15]
+        ]
+        blocks.append(
+            section(
+                f"*Postmortem action items*: {len(report.open_items)} open, {len(late)} overdue\n"
+                + "\n".join(listed)
+            )
+        )
     week = report.this
     text = (
         f"Weekly report: {week.deploy_count} deploys, change failure rate "

@@ -7,7 +7,7 @@ process killed in between leaves a rollout that the next one finishes, never a s
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from adapters.cloudrun import CloudRun, CloudRunError, ConcurrentChange, TrafficShare
 from commands.errors import RequestError
@@ -72,6 +72,7 @@ def restore_stable(
     actor: str,
     action: str,
     reason: str,
+    details: dict[str, Any] | None = None,
 ) -> RolloutView | None:
     """Claim ROLLING_BACK (ending in `ending`), then put 100% back on the stable revision.
 
@@ -85,6 +86,7 @@ def restore_stable(
         action=action,
         reason=reason,
         ending=ending,
+        details=details,
     )
     if claimed is None:
         return None

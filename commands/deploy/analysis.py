@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from adapters.monitoring import RevisionMetrics
 from checks.result import SEVERITY, Status
@@ -48,7 +48,11 @@ def analyse(
         # Recorded like any analysis, so the next is due an interval from now (never at once,
         # which would poll Monitoring in a loop while a quiet canary gathers requests).
         waited = tools.store.transition(
-            Seen.of(rollout), to=state, actor=actor, action="deploy.analysis.insufficient"
+            Seen.of(rollout),
+            to=state,
+            actor=actor,
+            action="deploy.analysis.insufficient",
+            details=figures(analysis),
         )
         return StepOutcome(waited or rollout, analysis)
     failures = rollout.failures + 1 if analysis.verdict is Verdict.FAIL else 0
@@ -62,6 +66,7 @@ def analyse(
             actor,
             "deploy.auto_rollback",
             reason,
+            figures(analysis),
         )
         return StepOutcome(ended or rollout, analysis, rolled_back=ended is not None)
     moved = tools.store.transition(
@@ -71,8 +76,24 @@ def analyse(
         action="deploy.analysis",
         failures=failures,
         passed_step=rollout.step if analysis.verdict is Verdict.PASS else None,
+        details=figures(analysis),
     )
     return StepOutcome(moved or rollout, analysis)
+
+
+def figures(analysis: Analysis) -> dict[str, Any]:
+    """An analysis's numbers as the audit log keeps them (a postmortem's timeline reads them)."""
+    canary, stable = analysis.canary, analysis.stable
+    return {
+        "verdict": analysis.verdict.value,
+        "requests": canary.requests,
+        "server_errors": canary.server_errors,
+        "p95_ms": canary.p95_ms,
+        "stable_requests": stable.requests,
+        "stable_server_errors": stable.server_errors,
+        "stable_p95_ms": stable.p95_ms,
+        "reasons": list(analysis.reasons),
+    }
 
 
 def _output(

@@ -15,8 +15,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from commands.platform import Platform
+from commands.postmortem.reminders import Reminders, due_reminders, mark_sent
 from commands.schedule import cron
 from commands.schedule.decide import Before, Post, decide
 from commands.schedule.digests import Findings, drift_findings, health_findings
@@ -27,6 +29,7 @@ from store.schedule_views import RunView
 from store.views import AuditView, RolloutView
 
 if TYPE_CHECKING:
+    from store.postmortems import Postmortems
     from store.schedule_runs import ScheduleRuns
 
 log = logging.getLogger("opsbot.schedule")
@@ -50,6 +53,7 @@ class JobTools:
     backfills: Callable[[], Sequence[BackfillView]] = lambda: []
     active_rollouts: Callable[[], Sequence[RolloutView]] = lambda: []  # for the App Home
     running_backfills: Callable[[], Sequence[BackfillView]] = lambda: []
+    postmortems: Postmortems | None = None  # reminders, and the weekly report's action items
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,11 @@ def find(tools: JobTools, job: JobId, now: datetime) -> tuple[Findings, Any]:
     from commands.health import run_health
 
     profile = tools.profile
+    if job == "postmortem-reminders":
+        if tools.postmortems is None:
+            return Findings(None, "no postmortems here", False), Reminders()
+        due = due_reminders(profile, tools.postmortems, now)
+        return Findings(None, due.summary, False), due
     platform = tools.platform()
     if job == "drift-digest":
         report: Any = run_drift(profile, platform.drift_sources(), [], now)
@@ -122,7 +131,11 @@ def weekly_report(tools: JobTools, platform: Platform, now: datetime) -> WeeklyR
     def figures(end: datetime) -> Any:
         return week_figures(end - WEEK, end, audit, commits, commit_time, health, backfills)
 
-    return WeeklyReport(this=figures(now), before=figures(now - WEEK))
+    items = tools.postmortems.open_items() if tools.postmortems is not None else []
+    today = now.astimezone(ZoneInfo(tools.profile.platform.human_timezone)).date()
+    return WeeklyReport(
+        this=figures(now), before=figures(now - WEEK), open_items=items, today=today
+    )
 
 
 def missed_slots(
@@ -167,11 +180,15 @@ def run_job(
         post = decide(
             findings.fingerprint, before, now, config.timezone, full=full, missed=bool(missed)
         )
+        if isinstance(report, Reminders):  # said when due, never as a digest or heartbeat
+            post = Post.FULL if report.count else Post.QUIET
         posted: list[tuple[str, str]] = []
         if post is not Post.QUIET:
             posted = publish(
                 Publication(job, config, post, findings, report, previous, missed, now)
             )
+        if isinstance(report, Reminders) and tools.postmortems is not None:
+            mark_sent(tools.postmortems, report)
     except Exception as exc:
         tools.runs.finish(claimed, outcome="failed", summary=f"{type(exc).__name__}: {exc}")
         log.exception("scheduled %s for %s failed", job, slot.isoformat())

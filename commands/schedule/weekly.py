@@ -10,9 +10,10 @@ import statistics
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from store.backfill_views import BackfillView
+from store.postmortem_views import ActionItemView
 from store.schedule_views import RunView
 from store.views import AuditView
 
@@ -68,6 +69,8 @@ class WeekFigures:
 class WeeklyReport:
     this: WeekFigures
     before: WeekFigures
+    open_items: list[ActionItemView] = field(default_factory=list)  # postmortems' follow-ups
+    today: date | None = None  # in the team's time zone: what is overdue
 
 
 def _within(moment: datetime, start: datetime, end: datetime) -> bool:

@@ -14,7 +14,12 @@ def test_list_prints_each_job_with_its_next_and_last_run_as_json() -> None:
     done = opsbot("schedule", "list", "--sandbox", "--json")
     assert done.returncode == 0, done.stderr
     jobs = json.loads(done.stdout)
-    assert [j["id"] for j in jobs] == ["drift-digest", "health-digest", "weekly-report"]
+    assert [j["id"] for j in jobs] == [
+        "drift-digest",
+        "health-digest",
+        "weekly-report",
+        "postmortem-reminders",
+    ]
     assert all({"next_run", "last_run", "last_result"} <= set(j) for j in jobs)
     assert jobs[0]["next_run"] == "2026-02-05T18:03:00+00:00"  # the sandbox's compressed cron
 

@@ -47,12 +47,15 @@ def test_rolling_back_moves_all_traffic_verifies_it_and_audits(world: DeployWorl
     )
     assert done is not None and done.aborted_rollout is None and world.serving() == [(STABLE, 100)]
     last = world.tools.store.audit_log()[-1]
-    assert (last.actor, last.action, last.arguments, last.result) == (
+    replaced = {r: p for r, p in last.arguments["from"].items()}
+    assert (last.id, last.actor, last.action, last.arguments["to"], last.result) == (
+        done.audit_id,
         DEPLOYER,
         "rollback",
-        {"to": STABLE},
+        STABLE,
         "ok: 100% verified",
     )
+    assert replaced and STABLE not in replaced and sum(replaced.values()) == 100  # what it replaced
 
 
 def test_without_the_deployer_role_nothing_moves(world: DeployWorld) -> None:

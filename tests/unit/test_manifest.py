@@ -36,7 +36,14 @@ def test_the_manifest_turns_on_interactivity_with_the_scopes_the_bot_uses() -> N
     }
     assert manifest["settings"]["socket_mode_enabled"] is False
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
-    assert scopes == {"commands", "chat:write", "chat:write.public", "channels:read", "groups:read"}
+    assert scopes == {
+        "commands",
+        "chat:write",
+        "chat:write.public",
+        "channels:read",
+        "groups:read",
+        "files:write",  # a postmortem's Markdown file (files_upload_v2)
+    }
     assert set(SLACK_SCOPES) <= scopes  # what `opsbot doctor` checks, the manifest asks for
     assert set(BOT_SCOPES) == scopes  # and the sandbox's token is granted exactly these
 

@@ -11,7 +11,7 @@ import pytest
 from cli.schedule import cloud_scheduler_commands
 from commands.schedule.cron import latest_slot, next_slot, slots
 from commands.schedule.decide import Before, Post, decide, missed_text
-from config import ConfigError
+from config import JOB_IDS, ConfigError
 from opsbot.profile import load_profile
 
 PT = "America/Los_Angeles"
@@ -82,7 +82,7 @@ def test_the_cloud_scheduler_export_names_every_job_with_its_oidc_token() -> Non
     )
     lines = cloud_scheduler_commands(profile.model_copy(update={"schedule": schedule}))
     commands = [line for line in lines if line.startswith("gcloud")]
-    assert len(commands) == 3
+    assert len(commands) == len(JOB_IDS)
     drift = commands[0]
     assert "gcloud scheduler jobs create http opsbot-drift-digest" in drift
     assert "'--schedule=0 8-20/2 * * *'" in drift and "--time-zone=America/Los_Angeles" in drift

@@ -1,0 +1,252 @@
+"""Postmortems in Slack: the offer after an incident, the draft message, the edit and timeline
+modals."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Any
+
+from slack_sdk.models.blocks import ActionsBlock, Block, DividerBlock
+
+from bot.actions import ActionId, ActionItemRef, PostmortemRef, PostmortemStart
+from bot.views.kit import (
+    button,
+    clip,
+    context,
+    escape,
+    header,
+    lines_section,
+    section,
+    within_limits,
+)
+from commands.postmortem.model import Document
+from commands.postmortem.render import span, stamp
+from store.postmortem_views import SECTIONS, ActionItemView, PostmortemView
+
+EDIT_MODAL = "postmortem.edit_modal"
+TIMELINE_MODAL = "postmortem.timeline_modal"
+SHORTCUT = "postmortem.add_to_timeline"  # manifest.yml: "Add to postmortem timeline"
+SECTION_TITLES = {
+    "impact": "Impact",
+    "summary": "Summary",
+    "root_cause": "Root Cause",
+    "resolution": "Resolution",
+    "prevention": "Prevention",
+}
+MODAL_TEXT = 3000  # a plain_text_input's max_length
+
+
+def offer(subject: str, what: str) -> tuple[str, list[Block]]:
+    """The "Start postmortem" button, in the thread of what happened."""
+    text = f":memo: {what}: write it up while it is fresh."
+    start = button(
+        "Start postmortem", ActionId.POSTMORTEM_START, PostmortemStart(subject=subject).encode()
+    )
+    return text, [section(escape(text), accessory=start)]
+
+
+def _item_line(item: ActionItemView, today: date) -> str:
+    mark = (
+        ":white_check_mark:"
+        if item.state == "done"
+        else (":red_circle:" if item.overdue(today) else ":black_square_button:")
+    )
+    late = " *overdue*" if item.overdue(today) else ""
+    return f"{mark} {escape(item.text)} — <@{item.owner}>, due {item.due}{late}"
+
+
+def draft_message(doc: Document, timezone: str, today: date) -> tuple[str, list[Block]]:
+    """The postmortem as a message: every section, the timeline, the items, and its buttons."""
+    draft = doc.draft
+    status = ":pencil2: Draft" if doc.status == "draft" else ":white_check_mark: Final"
+    when = f"first bad signal {stamp(draft.started, timezone)}"
+    blocks: list[Block] = [
+        header(f"Postmortem: {draft.title}"),
+        context(
+            f"{status} · *{escape(doc.severity)}* ({escape(draft.severity_because)}) · "
+            f"duration {span(draft.duration)} · {when}"
+        ),
+    ]
+    for name in SECTIONS:
+        text = doc.sections.get(name, "").strip() or "_empty_"
+        edited = "" if name in doc.edited else " _(prefilled)_"
+        blocks.append(section(f"*{SECTION_TITLES[name]}*{edited}\n{escape(text)}"))
+    lines = [
+        f"`{e.at:%m-%d %H:%M}Z` {escape(e.source)}: {escape(' '.join(e.text.split()))}"
+        for e in doc.timeline
+    ]
+    blocks.append(
+        section(f"*Timeline* ({len(lines)} events, UTC; the Markdown file has both time zones)")
+    )
+    blocks.append(lines_section(lines))
+    items = [_item_line(i, today) for i in doc.items]
+    blocks.append(
+        section(
+            "*Action Items*\n" + ("\n".join(items) if items else "_none yet: add them with Edit_")
+        )
+    )
+    for item in doc.items:
+        if item.state == "open":
+            done = button("Done", ActionId.ACTION_ITEM_DONE, ActionItemRef(item=item.id).encode())
+            blocks.append(section(clip(escape(item.text), 200), accessory=done))
+    if doc.postmortem_id is not None:
+        ref = PostmortemRef(postmortem=doc.postmortem_id).encode()
+        final = "Reopen as draft" if doc.status == "final" else "Mark final"
+        blocks += [
+            DividerBlock(),
+            ActionsBlock(
+                elements=[
+                    button("Edit", ActionId.POSTMORTEM_EDIT, ref, style="primary"),
+                    button("Markdown file", ActionId.POSTMORTEM_EXPORT, ref),
+                    button(final, ActionId.POSTMORTEM_FINAL, ref),
+                ]
+            ),
+        ]
+    text = f"Postmortem ({doc.status}): {draft.title} — {doc.severity}"
+    return text, within_limits(blocks, "action items")
+
+
+def _text_input(
+    block: str, label: str, initial: str, *, multiline: bool = True, optional: bool = True
+) -> dict[str, Any]:
+    element: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": block,
+        "multiline": multiline,
+        "max_length": MODAL_TEXT,
+    }
+    if initial:
+        element["initial_value"] = initial[:MODAL_TEXT]
+    return {
+        "type": "input",
+        "block_id": block,
+        "optional": optional,
+        "label": {"type": "plain_text", "text": label},
+        "element": element,
+    }
+
+
+def _option(text: str) -> dict[str, Any]:
+    return {"text": {"type": "plain_text", "text": text}, "value": text}
+
+
+def edit_modal(
+    stored: PostmortemView, doc: Document, severities: list[str], opened_in: dict[str, str]
+) -> dict[str, Any]:
+    """Sections and severity; one new action item (text, owner, due date) per save.
+
+    `opened_in`: the channel's id and name, which the access check reads on submission.
+    """
+    blocks: list[dict[str, Any]] = [
+        {
+            "type": "input",
+            "block_id": "severity",
+            "label": {"type": "plain_text", "text": "Severity"},
+            "element": {
+                "type": "static_select",
+                "action_id": "severity",
+                "options": [_option(s) for s in severities],
+                "initial_option": _option(
+                    doc.severity if doc.severity in severities else severities[-1]
+                ),
+            },
+            "hint": {
+                "type": "plain_text",
+                "text": clip(
+                    f"opsbot proposed {doc.draft.severity}: {doc.draft.severity_because}", 150
+                ),
+            },
+        }
+    ]
+    blocks += [
+        _text_input(name, SECTION_TITLES[name], doc.sections.get(name, "")) for name in SECTIONS
+    ]
+    blocks += [
+        {"type": "header", "text": {"type": "plain_text", "text": "New action item (optional)"}},
+        _text_input("item_text", "What", "", multiline=False),
+        {
+            "type": "input",
+            "block_id": "item_owner",
+            "optional": True,
+            "label": {"type": "plain_text", "text": "Owner"},
+            "element": {"type": "users_select", "action_id": "item_owner"},
+        },
+        {
+            "type": "input",
+            "block_id": "item_due",
+            "optional": True,
+            "label": {"type": "plain_text", "text": "Due"},
+            "element": {"type": "datepicker", "action_id": "item_due"},
+        },
+    ]
+    return {
+        "type": "modal",
+        "callback_id": EDIT_MODAL,
+        "title": {"type": "plain_text", "text": "Edit postmortem"},
+        "submit": {"type": "plain_text", "text": "Save"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "private_metadata": json.dumps({"id": stored.id, "version": stored.version} | opened_in),
+        "blocks": blocks,
+    }
+
+
+def timeline_modal(drafts: list[PostmortemView], message: dict[str, str]) -> dict[str, Any]:
+    """Pick the postmortem a message joins (its time and text shown); none open: say how to start."""
+    quoted = clip(" ".join(message.get("text", "").split()) or "(no text)", 300)
+    base: dict[str, Any] = {
+        "type": "modal",
+        "callback_id": TIMELINE_MODAL,
+        "title": {"type": "plain_text", "text": "Add to timeline"},
+    }
+    if not drafts:
+        return base | {
+            "close": {"type": "plain_text", "text": "Close"},
+            "blocks": [
+                {
+                    "type": "section",
+                    "text": {
+                        "type": "mrkdwn",
+                        "text": "No postmortem is being written. Start one with `/postmortem rollout N`, `/postmortem YYYY-MM-DD` or `/postmortem last`.",
+                    },
+                }
+            ],
+        }
+    options = [
+        {"text": {"type": "plain_text", "text": clip(f"#{d.id} {d.title}", 75)}, "value": str(d.id)}
+        for d in drafts[:100]
+    ]
+    return base | {
+        "submit": {"type": "plain_text", "text": "Add"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "private_metadata": json.dumps(message),  # its text is cut to 1,500 characters
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": f"> {escape(quoted)}"}},
+            {
+                "type": "input",
+                "block_id": "postmortem",
+                "label": {"type": "plain_text", "text": "Postmortem"},
+                "element": {
+                    "type": "static_select",
+                    "action_id": "postmortem",
+                    "options": options,
+                    "initial_option": options[0],
+                },
+            },
+        ],
+    }
+
+
+def draft_reminder(stored: PostmortemView, due_at: datetime, timezone: str) -> str:
+    left = due_at - stored.created_at
+    return (
+        f":hourglass: <@{stored.created_by}>, the postmortem *{escape(stored.title)}* is still a "
+        f"draft; it is due by {stamp(due_at, timezone)} ({int(left.total_seconds() // 3600)} h "
+        "after it was started). Finish it with Edit, then Mark final."
+    )
+
+
+def item_reminder(item: ActionItemView, which: str, stored: PostmortemView | None) -> str:
+    of = f" (postmortem: {escape(stored.title)})" if stored is not None else ""
+    when = "is due today" if which == "due" else f"was due {item.due} and is overdue"
+    return f":alarm_clock: Your action item “{escape(item.text)}”{of} {when}. Press Done on the postmortem when it is."

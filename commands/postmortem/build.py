@@ -1,0 +1,125 @@
+"""Which incident a request names, its draft, and its postmortem started in the store."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from commands.errors import RequestError
+from commands.health import parse_game_date
+from commands.postmortem.data import data_draft
+from commands.postmortem.model import Document, Draft
+from commands.postmortem.rollout import rollback_draft, rollout_draft
+from commands.postmortem.tools import PostmortemTools
+from store.postmortem_views import PostmortemView
+from store.states import RolloutState
+
+USAGE = "rollout N | YYYY-MM-DD | last"
+SUBJECT = re.compile(r"^(rollout|rollback):(\d+)$|^date:(\d{4}-\d{2}-\d{2})$")
+
+
+@dataclass(frozen=True)
+class Subject:
+    """One incident: a rollout, a hand rollback (its audit entry) or a game day."""
+
+    kind: str  # rollout, rollback, date
+    key: str  # the rollout's or entry's id, or the date
+
+    @property
+    def text(self) -> str:
+        return f"{self.kind}:{self.key}"
+
+    @classmethod
+    def of(cls, text: str) -> Subject:
+        found = SUBJECT.match(text)
+        if found is None:
+            raise RequestError(f"not an incident: {text!r}")
+        if found.group(3):
+            return cls("date", found.group(3))
+        return cls(found.group(1), found.group(2))
+
+
+def parse_request(text: str) -> Subject | None:
+    """`rollout N`, `YYYY-MM-DD` or `last` (None: the newest incident); a RequestError otherwise."""
+    words = text.split()
+    if words == ["last"]:
+        return None
+    if len(words) == 2 and words[0] == "rollout":
+        if not words[1].lstrip("#").isdigit():
+            raise RequestError(f"bad rollout {words[1]!r}: expected its number, e.g. rollout 12")
+        return Subject("rollout", str(int(words[1].lstrip("#"))))
+    if len(words) == 1 and re.fullmatch(r"\d{4}-\d{2}-\d{2}", words[0]):
+        return Subject("date", parse_game_date(words[0]).isoformat())
+    raise RequestError(
+        f"expected {USAGE}; got {text.strip()!r}" if text.strip() else f"expected {USAGE}"
+    )
+
+
+def last_incident(tools: PostmortemTools) -> Subject | None:
+    """The newest rollout that rolled back or failed, or hand rollback, whichever ended last."""
+    store = tools.deploy.store
+    ended = [
+        (r.updated_at, Subject("rollout", str(r.id)))
+        for r in store.recent(limit=200)
+        if r.state in (RolloutState.ROLLED_BACK, RolloutState.FAILED)
+    ]
+    ended += [
+        (e.at, Subject("rollback", str(e.id)))
+        for e in store.audit_log()
+        if e.action == "rollback" and e.rollout_id is None
+    ]
+    return max(ended, key=lambda pair: pair[0])[1] if ended else None
+
+
+def build_draft(tools: PostmortemTools, subject: Subject) -> Draft | None:
+    """What opsbot can say about the incident now; None when there is nothing to write about."""
+    if subject.kind == "rollout":
+        return rollout_draft(tools, int(subject.key))
+    if subject.kind == "rollback":
+        return rollback_draft(tools, int(subject.key))
+    return data_draft(tools, date.fromisoformat(subject.key))
+
+
+def resolve(tools: PostmortemTools, subject: Subject | None) -> Subject:
+    """The incident asked for, `last` made concrete; a RequestError when there is none."""
+    if subject is not None:
+        return subject
+    found = last_incident(tools)
+    if found is None:
+        raise RequestError("no incident yet: no rollout rolled back or failed and no /rollback")
+    return found
+
+
+def document(tools: PostmortemTools, subject: Subject) -> Document | None:
+    """The postmortem as stored (with people's edits), else a fresh draft; None: nothing to say."""
+    stored = tools.postmortems.by_subject(subject.text)
+    if stored is not None:
+        return Document.of(stored)
+    draft = build_draft(tools, subject)
+    return Document.unsaved(draft) if draft is not None else None
+
+
+def start(
+    tools: PostmortemTools, subject: Subject, actor: str
+) -> tuple[PostmortemView, bool] | None:
+    """The incident's postmortem, started from a fresh draft unless it exists; (it, started now).
+
+    None when there is nothing to write about (an unknown rollout, a healthy day).
+    """
+    existing = tools.postmortems.by_subject(subject.text)
+    if existing is not None:
+        return existing, False
+    draft = build_draft(tools, subject)
+    if draft is None:
+        return None
+    return tools.postmortems.open_or_create(
+        subject=draft.subject,
+        kind=draft.kind,
+        title=draft.title,
+        severity=draft.severity,
+        document=draft.to_json(),
+        incident_start=draft.started,
+        incident_end=draft.recovered,
+        created_by=actor,
+    )

@@ -1,0 +1,288 @@
+"""Drafts of data incidents: the checks run day by day around a game day, and causes from drift.
+
+From the date asked, opsbot runs the checks that failed that day on each day before it (at most
+`[postmortem] window_days`) until a day they were better, and on each day after it until they
+were OK again: the incident's first and last day at that status, a partial recovery, and the day
+it recovered. Days a check does not apply (no games) or cannot run do not end the search.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from adapters.git import GitRepo
+from checks.registry import enabled_checks
+from checks.result import SEVERITY, CheckResult, HealthReport, Status
+from commands.health import resolve_as_of, run_health
+from commands.postmortem.evidence import Evidence, backfills, traffic
+from commands.postmortem.model import DRAFT_MARK, DayStatus, Draft, TimelineEvent
+from commands.postmortem.severity import Facts, propose
+from commands.postmortem.tools import PostmortemTools
+from commands.requests import select_services
+
+NOT_A_DAY = ("deployment_drift",)  # it judges what runs now, not a past game day
+BAD = (Status.WARN, Status.CRITICAL)
+UNKNOWN = (Status.NOT_APPLICABLE, Status.ERROR)  # no verdict that day: the search goes on
+FIXES_SHOWN = 5
+
+
+class DaySearch:
+    """The checks that failed on the day asked, run on the days around it."""
+
+    def __init__(self, tools: PostmortemTools, asked: HealthReport, failing: dict[str, Status]):
+        self.tools = tools
+        self.failing = failing  # check → its status on the day asked: the incident's level
+        self.asked_day = asked.as_of
+        self.reports: dict[date, HealthReport] = {asked.as_of: asked}
+
+    def run(self, day: date) -> HealthReport:
+        report = _run(self.tools, day, list(self.failing))
+        self.reports[day] = report
+        return report
+
+    def verdict(self, report: HealthReport) -> str:
+        """ "bad" (a check at the incident's level), "ok" (all OK), "better" or "unknown"."""
+        statuses = {r.name: r.status for r in report.results}
+        if any(
+            SEVERITY[statuses[n]] >= SEVERITY[level]
+            for n, level in self.failing.items()
+            if statuses[n] in BAD
+        ):
+            return "bad"
+        if all(statuses[n] in UNKNOWN for n in self.failing):
+            return "unknown"
+        return "ok" if all(statuses[n] in (Status.OK, *UNKNOWN) for n in self.failing) else "better"
+
+
+def _run(tools: PostmortemTools, day: date, checks: list[str]) -> HealthReport:
+    return asyncio.run(
+        run_health(tools.profile, tools.warehouse(), now=tools.clock(), as_of=day, checks=checks)
+    )
+
+
+def day_checks(tools: PostmortemTools) -> list[str]:
+    return [name for name in enabled_checks(tools.profile) if name not in NOT_A_DAY]
+
+
+def data_draft(tools: PostmortemTools, asked_day: date) -> Draft | None:
+    """The draft of the data incident around `asked_day`; None when its checks were all fine."""
+    profile = tools.profile
+    asked = _run(tools, resolve_as_of(profile, tools.clock(), asked_day), day_checks(tools))
+    failing = {r.name: r.status for r in asked.results if r.status in BAD}
+    if not failing:
+        return None
+    search = DaySearch(tools, asked, failing)
+    limit = profile.postmortem.window_days
+    first = last = asked_day
+    for back in range(1, limit + 1):
+        seen = search.verdict(search.run(asked_day - timedelta(days=back)))
+        if seen == "bad":
+            first = asked_day - timedelta(days=back)
+        elif seen != "unknown":
+            break
+    today = resolve_as_of(profile, tools.clock(), None)
+    recovered_day: date | None = None
+    for ahead in range(1, limit + 1):
+        day = asked_day + timedelta(days=ahead)
+        if day > today:
+            break
+        seen = search.verdict(search.run(day))
+        if seen == "bad":
+            last = day
+        elif seen == "ok":
+            recovered_day = day
+            break
+    return _draft(tools, search, first, last, recovered_day)
+
+
+def _day_start(tools: PostmortemTools, day: date) -> datetime:
+    """A game day's start (midnight in the game time zone), as a moment."""
+    return datetime.combine(day, time(0), ZoneInfo(tools.profile.platform.game_timezone))
+
+
+def _draft(
+    tools: PostmortemTools, search: DaySearch, first: date, last: date, recovered_day: date | None
+) -> Draft:
+    profile = tools.profile
+    checks = list(search.failing)
+    days = [
+        DayStatus(day, {r.name: r.status.value for r in report.results if r.name in search.failing})
+        for day, report in sorted(search.reports.items())
+    ]
+    worst = max((search.failing[n] for n in checks), key=lambda s: SEVERITY[s])
+    found = Evidence(events=_day_events(tools, search))
+    started = _day_start(tools, first)
+    recovered = _day_start(tools, recovered_day) if recovered_day else None
+    until = recovered or tools.clock()
+    services = [s.name for s in profile.services if s.data_check in search.failing]
+    causes: list[str] = []
+    for service in services:
+        causes += _drift_causes(tools, found, service, checks, first, started)
+        traffic(tools, found, service, started - timedelta(days=2), until)
+    if not services:
+        causes.append(f"no service in the profile names {', '.join(checks)} as its data check")
+    backfills(tools, found, started, until)
+    bad_days = sum(1 for d in days if first <= d.day <= last and worst.value in d.statuses.values())
+    duration_h = (until - started).total_seconds() / 3600 if recovered else None
+    severity, because = propose(
+        profile.postmortem, Facts("data", duration_h, worst_status=worst.value, days=bad_days)
+    )
+    span = f"{first}" if first == last else f"{first} to {last}"
+    impact = [
+        f"{name}: {worst.value if search.failing[name] is worst else search.failing[name].value} "
+        f"on game days {span}; {_figures(search, name, first, last)}"
+        for name in checks
+    ]
+    impact += [f"services whose data check it is: {', '.join(services)}"] if services else []
+    recovery = (
+        f"OK again from game day {recovered_day}"
+        if recovered_day
+        else "not recovered when this draft was made"
+    )
+    partial = [d for d in days if last < d.day < (recovered_day or date.max) and d.statuses]
+    between = "; ".join(
+        f"{d.day}: {', '.join(f'{k} {v}' for k, v in d.statuses.items())}" for d in partial
+    )
+    return Draft(
+        kind="data",
+        subject=f"date:{search.asked_day}",
+        title=f"{', '.join(checks)} {worst.value} from {span}",
+        started=started,
+        recovered=recovered,
+        severity=severity,
+        severity_because=because,
+        impact=impact + found.gaps,
+        timeline=sorted(found.events, key=lambda e: e.at),
+        sections={
+            "summary": f"{DRAFT_MARK}\n{', '.join(checks)} {worst.value} on game days {span}"
+            + (f" (then {between})" if between else "")
+            + f"; {recovery}.",
+            "root_cause": f"{DRAFT_MARK}\nCandidate causes, from what ran and what was on main:\n"
+            + "\n".join(f"- {cause}" for cause in causes),
+            "resolution": f"{DRAFT_MARK}\n{recovery[0].upper()}{recovery[1:]}. What changed then: "
+            "see the timeline.",
+            "prevention": f"{DRAFT_MARK}\nHow it would have been caught on its first day, and how a "
+            "fix on main reaches production the same day (the drift digest flags it).",
+        },
+        services=services,
+        checks=checks,
+        days=days,
+        causes=causes,
+    )
+
+
+def _figures(search: DaySearch, name: str, first: date, last: date) -> str:
+    results = [
+        r
+        for day, report in search.reports.items()
+        if first <= day <= last
+        for r in report.results
+        if r.name == name
+    ]
+    values = [r.value for r in results if r.value is not None]
+    if not values:
+        return "no figures"
+    sample: CheckResult = results[0]
+    low, high = sample.format_value(min(values)), sample.format_value(max(values))
+    baseline = (
+        f" against a baseline of {sample.format_value(sample.baseline)}" if sample.baseline else ""
+    )
+    return f"value {low}" + (f" to {high}" if low != high else "") + baseline
+
+
+def _day_events(tools: PostmortemTools, search: DaySearch) -> list[TimelineEvent]:
+    """A game day's statuses as an event whenever they changed from the day before."""
+    events: list[TimelineEvent] = []
+    before: dict[str, str] = {}
+    for day, report in sorted(search.reports.items()):
+        results = [r for r in report.results if r.name in search.failing]
+        now = {r.name: r.status.value for r in results}
+        if now != before:
+            said = "; ".join(f"{r.name} {r.status.value}: {r.detail}" for r in results)
+            events.append(
+                TimelineEvent(_day_start(tools, day), "health", f"game day {day}: {said}")
+            )
+        before = now
+    return events
+
+
+def _touches(repo: GitRepo, sha: str, paths: list[str]) -> int:
+    return int(bool(paths) and repo.touches(sha, paths))
+
+
+def _drift_causes(
+    tools: PostmortemTools,
+    found: Evidence,
+    service: str,
+    checks: list[str],
+    first: date,
+    started: datetime,
+) -> list[str]:
+    """What the service ran when it began, and fixes on main that it ran late or not at all.
+
+    Fixes whose subject names the failing check's words ("vegas", "coverage"), when there are
+    any; else those touching the service's own sources before shared code; at most FIXES_SHOWN.
+    """
+    cloud_run, repo = tools.deploy.cloud_run, tools.deploy.repo
+    paths = select_services(tools.profile, [service])[0].source_paths
+    revisions = (
+        found.read(
+            f"{service}'s revisions (Cloud Run)", lambda: cloud_run.list_revisions(service, 20)
+        )
+        or []
+    )
+    state = found.read(f"{service} (Cloud Run)", lambda: cloud_run.get_service(service))
+    serving = state.serving[0].revision if state and state.serving else None
+    live = next((r for r in revisions if r.name == serving), None)
+    causes: list[str] = []
+    deployed = repo.resolve(live.commit_label) if live and live.commit_label else None
+    if live is not None and deployed is not None:
+        found.events.append(
+            TimelineEvent(
+                live.created,
+                "cloud-run",
+                f"{service} revision {live.name} created (commit {deployed.short})",
+            )
+        )
+        when = live.created.astimezone(started.tzinfo).date()
+        near = " — the incident's first day" if abs((when - first).days) <= 1 else ""
+        causes.append(
+            f"{service} has run commit {deployed.short} (revision {live.name}) since {live.created:%Y-%m-%d %H:%M} UTC{near}."
+        )
+    since = found.read(
+        "fixes on main (git)", lambda: repo.committed_since(started, paths, keep=500)
+    )
+    words = {w for check in checks for w in check.split("_") if len(w) > 3}
+    own = [p for p in paths if p != "shared"]
+    fixes = [c for c in (since.newest if since else []) if c.subject.lower().startswith("fix")]
+    named = [c for c in fixes if any(w in c.subject.lower() for w in words)]
+    fixes = named or sorted(fixes, key=lambda c: (-_touches(repo, c.sha, own), c.committed))
+    fixes = fixes[:FIXES_SHOWN]
+    for fix in sorted(fixes, key=lambda c: c.committed):
+        found.events.append(
+            TimelineEvent(
+                fix.committed, "git", f"commit {fix.short} by {fix.author}: {fix.subject}"
+            )
+        )
+        on_main = f"the fix {fix.short} “{fix.subject}” ({fix.author}) was on main from {fix.committed:%Y-%m-%d}"
+        shipped = next(
+            (
+                r
+                for r in sorted(revisions, key=lambda r: r.created)
+                if r.commit_label
+                and (c := repo.resolve(r.commit_label))
+                and repo.is_ancestor(fix.sha, c.sha)
+            ),
+            None,
+        )
+        if shipped is not None:
+            causes.append(f"{on_main} and deployed on {shipped.created:%Y-%m-%d} ({shipped.name}).")
+        elif deployed is not None:
+            behind = repo.count_between(deployed.sha, repo.main().sha, paths)
+            causes.append(
+                f"{on_main} but is not deployed: {service} still runs {deployed.short}, "
+                f"{behind} commits touching its sources behind main."
+            )
+    return causes

@@ -1,0 +1,176 @@
+"""A postmortem's draft as opsbot builds it, and the document people finish from it.
+
+The draft is plain data, kept as JSON in the store (`to_json`/`from_json`) so that what was found
+at the time is what the document shows later, whatever the platform says by then.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from config import IncidentKind
+from store.postmortem_views import ActionItemView, PostmortemView
+
+HEADINGS = (  # the team's headings, in the team's order (the original postmortems)
+    "Date",
+    "Duration",
+    "Severity",
+    "Impact",
+    "Summary",
+    "Timeline",
+    "Root Cause",
+    "Resolution",
+    "Prevention",
+    "Action Items",
+)
+DRAFT_MARK = "[draft: opsbot prefilled this from what it recorded; complete or correct it]"
+
+
+@dataclass(frozen=True)
+class TimelineEvent:
+    """Something that happened, at the time it happened (never the time it was noted)."""
+
+    at: datetime
+    source: str  # opsbot, cloud-run, logs, git, backfill, health, slack
+    text: str
+    actor: str | None = None  # a Slack user id, when a person did it
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "at": self.at.isoformat(),
+            "source": self.source,
+            "text": self.text,
+            "actor": self.actor,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TimelineEvent:
+        return cls(
+            datetime.fromisoformat(data["at"]), data["source"], data["text"], data.get("actor")
+        )
+
+
+@dataclass(frozen=True)
+class DayStatus:
+    """One game day of a data incident's search: each check's status that day."""
+
+    day: date
+    statuses: dict[str, str]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"day": self.day.isoformat(), "statuses": self.statuses}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> DayStatus:
+        return cls(date.fromisoformat(data["day"]), dict(data["statuses"]))
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What opsbot could establish about one incident, and the sections it prefilled."""
+
+    kind: IncidentKind
+    subject: str  # rollout:12, rollback:345, date:2026-01-28 (one postmortem each)
+    title: str
+    started: datetime  # the first bad signal
+    recovered: datetime | None  # None: not recovered when the draft was built
+    severity: str
+    severity_because: str
+    impact: list[str]
+    timeline: list[TimelineEvent]
+    sections: dict[str, str]  # summary, root_cause, resolution, prevention: prefilled drafts
+    services: list[str] = field(default_factory=list)
+    checks: list[str] = field(default_factory=list)
+    days: list[DayStatus] = field(default_factory=list)  # data incidents: the search, by day
+    causes: list[str] = field(default_factory=list)  # candidate causes (drift, deploys)
+
+    @property
+    def duration(self) -> timedelta | None:
+        return None if self.recovered is None else self.recovered - self.started
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "subject": self.subject,
+            "title": self.title,
+            "started": self.started.isoformat(),
+            "recovered": self.recovered.isoformat() if self.recovered else None,
+            "severity": self.severity,
+            "severity_because": self.severity_because,
+            "impact": self.impact,
+            "timeline": [e.to_json() for e in self.timeline],
+            "sections": self.sections,
+            "services": self.services,
+            "checks": self.checks,
+            "days": [d.to_json() for d in self.days],
+            "causes": self.causes,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Draft:
+        return cls(
+            kind=data["kind"],
+            subject=data["subject"],
+            title=data["title"],
+            started=datetime.fromisoformat(data["started"]),
+            recovered=datetime.fromisoformat(data["recovered"]) if data.get("recovered") else None,
+            severity=data["severity"],
+            severity_because=data["severity_because"],
+            impact=list(data["impact"]),
+            timeline=[TimelineEvent.from_json(e) for e in data["timeline"]],
+            sections=dict(data["sections"]),
+            services=list(data.get("services", [])),
+            checks=list(data.get("checks", [])),
+            days=[DayStatus.from_json(d) for d in data.get("days", [])],
+            causes=list(data.get("causes", [])),
+        )
+
+
+@dataclass(frozen=True)
+class Document:
+    """The postmortem as people see it: the draft, their edits over it, added events, items."""
+
+    draft: Draft
+    severity: str
+    status: str  # draft, final (a draft that nobody saved yet is a draft)
+    sections: dict[str, str]  # every section's text: people's where they wrote, else the draft's
+    edited: frozenset[str]  # the sections a person wrote
+    timeline: list[TimelineEvent]  # the draft's events and those people added, by time
+    items: tuple[ActionItemView, ...] = ()
+    postmortem_id: int | None = None
+    created_at: datetime | None = None
+
+    @classmethod
+    def unsaved(cls, draft: Draft) -> Document:
+        return cls(draft, draft.severity, "draft", _sections(draft), frozenset(), draft.timeline)
+
+    @classmethod
+    def of(cls, stored: PostmortemView) -> Document:
+        draft = Draft.from_json(stored.document)
+        written = {k: v for k, v in stored.sections.items() if v.strip()}
+        added = [
+            TimelineEvent(
+                e.at, "slack", e.text + (f" ({e.permalink})" if e.permalink else ""), e.author
+            )
+            for e in stored.events
+        ]
+        return cls(
+            draft=draft,
+            severity=stored.severity,
+            status=stored.status,
+            sections={**_sections(draft), **written},
+            edited=frozenset(written),
+            timeline=sorted([*draft.timeline, *added], key=lambda e: e.at),
+            items=stored.items,
+            postmortem_id=stored.id,
+            created_at=stored.created_at,
+        )
+
+    def with_status(self, status: str) -> Document:
+        return replace(self, status=status)
+
+
+def _sections(draft: Draft) -> dict[str, str]:
+    return {"impact": "\n".join(f"- {line}" for line in draft.impact), **draft.sections}
