@@ -37,6 +37,10 @@ SLASH_COMMANDS = (
     *digest.COMMANDS,
     *postmortem.COMMANDS,
 )  # manifest.yml declares exactly these
+MESSAGE_SHORTCUTS = {  # callback id → name, as manifest.yml declares them
+    regrade.SHORTCUT: "Regrade dates in this message",
+    postmortem.SHORTCUT: "Add to postmortem timeline",
+}
 
 
 def web_client(settings: SlackSettings) -> AsyncWebClient:

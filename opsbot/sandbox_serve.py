@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from pydantic import SecretStr
 
 from bot.access import Access
-from bot.app import SLASH_COMMANDS
+from bot.app import MESSAGE_SHORTCUTS, SLASH_COMMANDS
 from bot.once import Once
 from bot.pubsub_push import Verify
 from bot.runtime import Runtime
@@ -139,7 +139,9 @@ def sandbox_bot(
     """The bot on loopback wired to a running sandbox and a Slack emulator; its server not started."""
     from sandbox.slack_emulator import SlackEmulator
 
-    slack = SlackEmulator(commands=set(SLASH_COMMANDS))  # manifest.yml's (test_manifest)
+    slack = SlackEmulator(  # manifest.yml's commands and shortcuts (test_manifest)
+        commands=set(SLASH_COMMANDS), shortcuts=MESSAGE_SHORTCUTS
+    )
     slack.workspace.clock = lambda: platform.clock().timestamp()  # messages at the sandbox's time
     slack.workspace.leave(platform.faults.slack.not_in_channel)
     missing = platform.faults.slack.missing_scopes

@@ -16,6 +16,7 @@ from sandbox.slack_delivery import Delivery, SlackSender
 from sandbox.slack_events import app_home_opened
 from sandbox.slack_files import SlackFiles
 from sandbox.slack_http import SlackHandler, SlackServer
+from sandbox.slack_objects import find_element
 from sandbox.slack_socket import SocketModeHub
 from sandbox.slack_workspace import (
     BOT_USER,
@@ -40,9 +41,14 @@ class SlackEmulator:
     """Start it, point the app's WebClient at `api_url`, and deliver with `command` / `click`."""
 
     def __init__(
-        self, workspace: Workspace | None = None, *, commands: set[str] | None = None
+        self,
+        workspace: Workspace | None = None,
+        *,
+        commands: set[str] | None = None,
+        shortcuts: dict[str, str] | None = None,
     ) -> None:
         self.workspace = workspace or Workspace()
+        self.shortcuts = shortcuts or {}  # the app's message shortcuts: callback id → name
         self.files = SlackFiles(self.workspace)  # uploads (files_upload_v2)
         self.commands = commands  # the app's slash commands (its manifest); None: any
         self.sender: SlackSender | None = None  # HTTP delivery, once connect_app names the URL
@@ -163,7 +169,7 @@ class SlackEmulator:
         self, user_id: str, message: Message, action_id: str, value: str | None = None
     ) -> dict[str, Any]:
         """The block_actions payload Slack would deliver for that click (to send anywhere)."""
-        element, block_id = _find_element(message.blocks, action_id, value)
+        element, block_id = find_element(message.blocks, action_id, value)
         user = self._user(user_id)
         channel = self.workspace.channels[message.channel]
         ephemeral = message.ephemeral_to is not None
@@ -383,18 +389,3 @@ class SlackEmulator:
             opened = ws.update_view(args.get("view_id"), args.get("view"))
             return {"view": {"id": opened.id, **opened.view}}
         raise SlackError("unknown_method")
-
-
-def _find_element(
-    blocks: list[dict[str, Any]], action_id: str, value: str | None
-) -> tuple[dict[str, Any], str]:
-    for block in blocks:
-        candidates = list(block.get("elements", [])) if block.get("type") == "actions" else []
-        if isinstance(block.get("accessory"), dict):
-            candidates.append(block["accessory"])
-        for element in candidates:
-            if element.get("action_id") == action_id and (
-                value is None or element.get("value") == value
-            ):
-                return element, str(block.get("block_id", ""))
-    raise SlackError("action_not_found", f"no element {action_id} on that message")

@@ -107,6 +107,9 @@ class SlackHandler(BaseHTTPRequestHandler):
             "bot": BOT_USER.id,
             "messages": [m.to_json() for m in ws.visible_to(user)],
             "views": views,
+            "shortcuts": [
+                {"callback_id": k, "name": v} for k, v in self.emulator.shortcuts.items()
+            ],
         }
 
     def do_POST(self) -> None:
@@ -155,6 +158,9 @@ class SlackHandler(BaseHTTPRequestHandler):
         elif action == "click":
             message = ws.find(str(args.get("channel")), str(args.get("ts")))
             delivery = emulator.click(user, message, str(args.get("action_id")), args.get("value"))
+        elif action == "shortcut":  # a message shortcut from the message's "⋯" menu
+            message = ws.find(str(args.get("channel")), str(args.get("ts")))
+            delivery = emulator.message_action(user, message, str(args.get("callback_id")))
         elif action == "submit":
             delivery = emulator.submit_view(
                 user, str(args.get("view_id")), args.get("values") or {}

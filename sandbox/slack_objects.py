@@ -158,3 +158,19 @@ def validate_view(view: Any) -> dict[str, Any]:
     except (SlackObjectFormationError, TypeError) as exc:
         raise SlackError("invalid_arguments", str(exc)) from None
     return view
+
+
+def find_element(
+    blocks: list[dict[str, Any]], action_id: str, value: str | None
+) -> tuple[dict[str, Any], str]:
+    """The element `action_id` (with `value`, when given) on a message, and its block's id."""
+    for block in blocks:
+        candidates = list(block.get("elements", [])) if block.get("type") == "actions" else []
+        if isinstance(block.get("accessory"), dict):
+            candidates.append(block["accessory"])
+        for element in candidates:
+            if element.get("action_id") == action_id and (
+                value is None or element.get("value") == value
+            ):
+                return element, str(block.get("block_id", ""))
+    raise SlackError("action_not_found", f"no element {action_id} on that message")

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from store.backfill_views import BackfillDateView, BackfillView, DatesInFlight
 from store.database import Database
+from store.messages import attach_once
 from store.schema import AuditEntry, Backfill, BackfillDate
 
 log = logging.getLogger("opsbot.audit")
@@ -151,14 +152,8 @@ class Backfills:
             )
 
     def attach_message(self, backfill_id: int, channel: str, ts: str) -> bool:
-        with self.database.session() as session:
-            moved = session.execute(
-                update(Backfill)
-                .where(Backfill.id == backfill_id, Backfill.slack_ts.is_(None))
-                .values(slack_channel=channel, slack_ts=ts)
-                .execution_options(synchronize_session=False)
-            )
-            return bool(moved.rowcount)  # type: ignore[attr-defined]
+        """Record the message unless one is recorded already; whether this one was."""
+        return attach_once(self.database, Backfill, backfill_id, channel, ts)
 
     def record(self, actor: str, action: str, backfill_id: int, arguments: dict[str, Any]) -> None:
         with self.database.session() as session:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from store.database import Database
 from store.dialect import insert_for
+from store.messages import attach_once
 from store.postmortem_views import SECTIONS, ActionItemView, AddedEvent, PostmortemView
 from store.rollouts import log_audit
 from store.schema import ActionItemRow, AuditEntry, PostmortemEvent, PostmortemRow
@@ -91,11 +92,15 @@ class Postmortems:
             return [_view(session, row) for row in session.scalars(query)]
 
     def attach_message(self, postmortem_id: int, channel: str, ts: str) -> bool:
-        """Record where the draft is shown, unless it is shown already; whether this one is."""
+        """Record the message unless one is recorded already; whether this one was."""
+        return attach_once(self.database, PostmortemRow, postmortem_id, channel, ts)
+
+    def move_message(self, postmortem_id: int, old_ts: str, channel: str, ts: str) -> bool:
+        """Its message was deleted in Slack: record the one posted instead (once, from `old_ts`)."""
         with self.database.session() as session:
             moved = session.execute(
                 update(PostmortemRow)
-                .where(PostmortemRow.id == postmortem_id, PostmortemRow.slack_ts.is_(None))
+                .where(PostmortemRow.id == postmortem_id, PostmortemRow.slack_ts == old_ts)
                 .values(slack_channel=channel, slack_ts=ts)
                 .execution_options(synchronize_session=False)
             )

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from store.database import Database
 from store.errors import ServiceBusy
+from store.messages import attach_once
 from store.schema import AuditEntry, IdempotencyKey, Rollout, ServiceLock
 from store.states import NO_OPERATION, TERMINAL, RolloutState, Seen
 from store.views import Approval, AuditView, RolloutView
@@ -237,15 +238,8 @@ class Store:
             session.execute(delete(IdempotencyKey).where(IdempotencyKey.key == key))
 
     def attach_message(self, rollout_id: int, channel: str, ts: str) -> bool:
-        """Record the rollout's message unless one is recorded already; whether this one was."""
-        with self.database.session() as session:
-            moved = session.execute(
-                update(Rollout)
-                .where(Rollout.id == rollout_id, Rollout.slack_ts.is_(None))
-                .values(slack_channel=channel, slack_ts=ts)
-                .execution_options(synchronize_session=False)
-            )
-            return bool(moved.rowcount == 1)  # type: ignore[attr-defined]
+        """Record the message unless one is recorded already; whether this one was."""
+        return attach_once(self.database, Rollout, rollout_id, channel, ts)
 
     def _audit(
         self,

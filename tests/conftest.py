@@ -20,6 +20,9 @@ from opsbot.sandbox_serve import SandboxBot, sandbox_bot
 from sandbox.demo_season import SANDBOX_NOW
 from sandbox.platform import Sandbox
 from sandbox.slack_emulator import SlackEmulator
+from store.database import Database
+from store.location import sqlite_url
+from tests.pg import private_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 # Sandboxes in tests (and the CLI processes they start) answer Cloud Run's writes at once, unless
@@ -90,3 +93,25 @@ def slack() -> Iterator[SlackEmulator]:
     emulator.start()
     yield emulator
     emulator.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database of each kind: a file for SQLite, a private schema for PostgreSQL."""
+    if request.param == "sqlite":
+        yield sqlite_url(tmp_path / "opsbot.db")
+        return
+    base = os.environ.get("OPSBOT_TEST_DATABASE_URL")
+    if not base:
+        pytest.skip(
+            "OPSBOT_TEST_DATABASE_URL is not set (.ci/run sets it): PostgreSQL store tests skipped"
+        )
+    with private_schema(base) as url:
+        yield url
+
+
+@pytest.fixture
+def database(database_url: str) -> Iterator[Database]:
+    opened = Database.open(database_url)
+    yield opened
+    opened.close()

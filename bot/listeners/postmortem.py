@@ -23,9 +23,10 @@ from commands.postmortem.build import Subject, parse_request, resolve, start
 from commands.postmortem.model import Document
 from commands.postmortem.render import markdown
 from commands.postmortem.tools import PostmortemTools
-from store.postmortem_views import SECTIONS
+from store.postmortem_views import SECTIONS, PostmortemView
 
 COMMANDS = ("/postmortem",)
+__all__ = ["COMMANDS", "SHORTCUT", "register"]
 
 
 def _value(values: dict[str, Any], block: str, key: str = "value") -> Any:
@@ -69,6 +70,15 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
     profile = runtime.profile
     anyone_here = runtime.access.middleware()
 
+    async def clicked_postmortem(body: dict[str, Any]) -> tuple[PostmortemTools, PostmortemView]:
+        """The postmortem a button names, as stored now (a RequestError when it is gone)."""
+        tools: PostmortemTools = await asyncio.to_thread(tools_of)
+        wanted = clicked(body, PostmortemRef).postmortem
+        stored = await asyncio.to_thread(tools.postmortems.get, wanted)
+        if stored is None:
+            raise RequestError("this postmortem no longer exists")
+        return tools, stored
+
     async def open_postmortem(
         subject: Subject | None,
         user: str,
@@ -76,7 +86,14 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         respond: AsyncRespond,
         channel: str,
         thread: str | None = None,
+        *,
+        replace: bool = False,
     ) -> None:
+        """Start (or find) the postmortem and show it; tell the person where it is.
+
+        `replace`: the answer takes the place of the "Drafting…" note (a command's); after a
+        button, it is a note of its own (replacing would take the button's message).
+        """
         tools: PostmortemTools = await asyncio.to_thread(tools_of)
         concrete = await asyncio.to_thread(resolve, tools, subject)
         found = await asyncio.to_thread(start, tools, concrete, user)
@@ -88,18 +105,25 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             )
             await respond(
                 **ephemeral(*notice(f"Nothing to write about for {concrete.text}: {why}.")),
-                replace_original=False,
+                replace_original=replace,
             )
             return
         stored, created = found
         shown = await show(tools, client, stored.id, channel=channel, thread=thread)
-        if not created and shown is not None and shown.slack_channel and shown.slack_ts:
-            link = await client.chat_getPermalink(
+        if shown is None or not shown.slack_channel or not shown.slack_ts:
+            return
+        try:
+            found_link = await client.chat_getPermalink(
                 channel=shown.slack_channel, message_ts=shown.slack_ts
             )
-            await respond(
-                **ephemeral(f"Already started: {link['permalink']}", []), replace_original=False
-            )
+            where = f"at {found_link['permalink']}"
+        except SlackApiError:  # deleted meanwhile: the next /postmortem posts it again
+            where = f"in <#{shown.slack_channel}>"
+        said = "Started" if created else "Already started"
+        await respond(
+            **ephemeral(f"{said}: the postmortem of {concrete.text} is {where}", []),
+            replace_original=replace,
+        )
 
     @app.command(COMMANDS[0], middleware=[anyone_here])
     async def on_postmortem(
@@ -122,7 +146,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         )
         try:
             await open_postmortem(
-                subject, command["user_id"], client, respond, command["channel_id"]
+                subject, command["user_id"], client, respond, command["channel_id"], replace=True
             )
         except Exception as exc:
             await report_failure(exc, respond, None, "Postmortem")
@@ -158,12 +182,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
     ) -> None:
         await ack()
         try:
-            tools = await asyncio.to_thread(tools_of)
-            stored = await asyncio.to_thread(
-                tools.postmortems.get, clicked(body, PostmortemRef).postmortem
-            )
-            if stored is None:
-                raise RequestError("this postmortem no longer exists")
+            _, stored = await clicked_postmortem(body)
             channel = body.get("channel") or {}
             opened_in = {"channel": channel.get("id", ""), "channel_name": channel.get("name", "")}
             view = edit_modal(stored, Document.of(stored), profile.postmortem.severities, opened_in)
@@ -220,12 +239,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
     ) -> None:
         await ack()
         try:
-            tools = await asyncio.to_thread(tools_of)
-            stored = await asyncio.to_thread(
-                tools.postmortems.get, clicked(body, PostmortemRef).postmortem
-            )
-            if stored is None:
-                raise RequestError("this postmortem no longer exists")
+            tools, stored = await clicked_postmortem(body)
             status = "draft" if stored.status == "final" else "final"
             await asyncio.to_thread(
                 lambda: tools.postmortems.edit(
@@ -259,11 +273,8 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
     ) -> None:
         await ack()
         try:
-            tools = await asyncio.to_thread(tools_of)
-            stored = await asyncio.to_thread(
-                tools.postmortems.get, clicked(body, PostmortemRef).postmortem
-            )
-            if stored is None or not stored.slack_channel:
+            tools, stored = await clicked_postmortem(body)
+            if not stored.slack_channel:
                 raise RequestError("this postmortem has no message to attach the file to")
             doc = Document.of(stored)
             text = markdown(doc, profile.platform.human_timezone, local_today(tools))

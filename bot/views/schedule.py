@@ -22,6 +22,7 @@ COMMAND_HELP = {  # one line each: what a new user reads on the App Home
     "/rollback": "SERVICE [revision]: move a service's traffic back to a previous revision",
     "/regrade": "START [END]: a grading backfill of game dates, planned first",
     "/digest": "[drift|health|weekly]: the scheduled digests, next and last runs, Post now",
+    "/postmortem": "rollout N | YYYY-MM-DD | last: a postmortem draft to edit and export",
 }
 
 

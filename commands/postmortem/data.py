@@ -102,16 +102,40 @@ def _day_start(tools: PostmortemTools, day: date) -> datetime:
     return datetime.combine(day, time(0), ZoneInfo(tools.profile.platform.game_timezone))
 
 
+def _span(search: DaySearch, name: str) -> tuple[date, date]:
+    """The check's own run around the day asked: days at its level or worse (no verdict bridges)."""
+    level = SEVERITY[search.failing[name]]
+    days = sorted(search.reports)
+    statuses = {
+        d: next(r.status for r in search.reports[d].results if r.name == name) for d in days
+    }
+    asked = days.index(search.asked_day)
+    first = last = search.asked_day
+    for order in (reversed(days[:asked]), days[asked + 1 :]):
+        for day in order:
+            if statuses[day] in UNKNOWN:
+                continue
+            if SEVERITY[statuses[day]] < level:
+                break
+            first, last = min(first, day), max(last, day)
+    return first, last
+
+
+def _days_text(first: date, last: date) -> str:
+    return f"{first}" if first == last else f"{first} to {last}"
+
+
 def _draft(
     tools: PostmortemTools, search: DaySearch, first: date, last: date, recovered_day: date | None
 ) -> Draft:
     profile = tools.profile
-    checks = list(search.failing)
+    checks = sorted(search.failing, key=lambda n: -SEVERITY[search.failing[n]])  # worst first
+    spans = {name: _span(search, name) for name in checks}
     days = [
         DayStatus(day, {r.name: r.status.value for r in report.results if r.name in search.failing})
         for day, report in sorted(search.reports.items())
     ]
-    worst = max((search.failing[n] for n in checks), key=lambda s: SEVERITY[s])
+    worst = search.failing[checks[0]]
     found = Evidence(events=_day_events(tools, search))
     started = _day_start(tools, first)
     recovered = _day_start(tools, recovered_day) if recovered_day else None
@@ -124,16 +148,22 @@ def _draft(
     if not services:
         causes.append(f"no service in the profile names {', '.join(checks)} as its data check")
     backfills(tools, found, started, until)
-    bad_days = sum(1 for d in days if first <= d.day <= last and worst.value in d.statuses.values())
+    bad_days = max(
+        (spans[n][1] - spans[n][0]).days + 1 for n in checks if search.failing[n] is worst
+    )
     duration_h = (until - started).total_seconds() / 3600 if recovered else None
     severity, because = propose(
         profile.postmortem, Facts("data", duration_h, worst_status=worst.value, days=bad_days)
     )
-    span = f"{first}" if first == last else f"{first} to {last}"
-    impact = [
-        f"{name}: {worst.value if search.failing[name] is worst else search.failing[name].value} "
-        f"on game days {span}; {_figures(search, name, first, last)}"
+    each = [
+        f"{name} {search.failing[name].value} from {_days_text(*spans[name])}"
+        if spans[name][0] != spans[name][1]
+        else f"{name} {search.failing[name].value} on {spans[name][0]}"
         for name in checks
+    ]
+    impact = [
+        f"{line}: {_figures(search, name, *spans[name])}"
+        for line, name in zip(each, checks, strict=True)
     ]
     impact += [f"services whose data check it is: {', '.join(services)}"] if services else []
     recovery = (
@@ -148,7 +178,7 @@ def _draft(
     return Draft(
         kind="data",
         subject=f"date:{search.asked_day}",
-        title=f"{', '.join(checks)} {worst.value} from {span}",
+        title="; ".join(each),
         started=started,
         recovered=recovered,
         severity=severity,
@@ -156,7 +186,7 @@ def _draft(
         impact=impact + found.gaps,
         timeline=sorted(found.events, key=lambda e: e.at),
         sections={
-            "summary": f"{DRAFT_MARK}\n{', '.join(checks)} {worst.value} on game days {span}"
+            "summary": f"{DRAFT_MARK}\n{'; '.join(each)}"
             + (f" (then {between})" if between else "")
             + f"; {recovery}.",
             "root_cause": f"{DRAFT_MARK}\nCandidate causes, from what ran and what was on main:\n"

@@ -85,6 +85,7 @@ class Draft:
     checks: list[str] = field(default_factory=list)
     days: list[DayStatus] = field(default_factory=list)  # data incidents: the search, by day
     causes: list[str] = field(default_factory=list)  # candidate causes (drift, deploys)
+    detected: datetime | None = None  # when opsbot or a person saw it (apart from its start)
 
     @property
     def duration(self) -> timedelta | None:
@@ -106,6 +107,7 @@ class Draft:
             "checks": self.checks,
             "days": [d.to_json() for d in self.days],
             "causes": self.causes,
+            "detected": self.detected.isoformat() if self.detected else None,
         }
 
     @classmethod
@@ -125,6 +127,7 @@ class Draft:
             checks=list(data.get("checks", [])),
             days=[DayStatus.from_json(d) for d in data.get("days", [])],
             causes=list(data.get("causes", [])),
+            detected=datetime.fromisoformat(data["detected"]) if data.get("detected") else None,
         )
 
 

@@ -49,6 +49,8 @@ def markdown(doc: Document, timezone: str, today: date) -> str:
         else f" (opsbot proposed {draft.severity}: {draft.severity_because})"
     )
     recovered = f"; recovered {stamp(draft.recovered, timezone)}" if draft.recovered else ""
+    if draft.detected is not None:
+        recovered = f"; detected {stamp(draft.detected, timezone)}{recovered}"
     body = {
         "Date": f"{draft.started:%Y-%m-%d} — first bad signal {stamp(draft.started, timezone)}{recovered}",
         "Duration": f"{span(draft.duration)} (from the first bad signal to recovery)",
@@ -91,6 +93,7 @@ def as_json(doc: Document, timezone: str, today: date) -> dict[str, Any]:
         "proposed_severity": draft.severity,
         "severity_because": draft.severity_because,
         "started": draft.started.isoformat(),
+        "detected": draft.detected.isoformat() if draft.detected else None,
         "recovered": draft.recovered.isoformat() if draft.recovered else None,
         "duration_s": draft.duration.total_seconds() if draft.duration else None,
         "sections": doc.sections,

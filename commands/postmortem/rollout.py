@@ -130,6 +130,15 @@ def rollout_draft(tools: PostmortemTools, rollout_id: int) -> Draft | None:
         shipped = commits_shipped(tools, found, rollout.service, stable_commit, rollout.commit_sha)
     backfills(tools, found, rollout.created_at, until)
     started = _first_bad(entries, found, served_from) or served_from
+    detected = next(
+        (
+            e.at
+            for e in entries
+            if e.arguments.get("verdict") == "fail"
+            or e.action in ("deploy.auto_rollback", "deploy.rollback", "deploy.failed")
+        ),
+        None,
+    )
     recovered = ended if rollout.state in (RolloutState.ROLLED_BACK, RolloutState.FAILED) else None
     duration_h = (recovered - started).total_seconds() / 3600 if recovered else None
     severity, because = propose(
@@ -152,6 +161,7 @@ def rollout_draft(tools: PostmortemTools, rollout_id: int) -> Draft | None:
         timeline=sorted(found.events, key=lambda e: e.at),
         sections=_rollout_sections(rollout, entries, found, top, shipped, recovered),
         services=[rollout.service],
+        detected=detected,
     )
 
 
@@ -274,4 +284,5 @@ def rollback_draft(tools: PostmortemTools, entry_id: int) -> Draft | None:
             "would have shown the failure before.",
         },
         services=[service],
+        detected=entry.at,  # the person who rolled back had seen it
     )

@@ -18,6 +18,7 @@ SHORT_NAMES: dict[str, JobId] = {
     "drift": "drift-digest",
     "health": "health-digest",
     "weekly": "weekly-report",
+    "reminders": "postmortem-reminders",
 }
 
 
@@ -45,7 +46,7 @@ class JobStatus:
 
 
 def parse_job(text: str) -> JobId:
-    """A job named in full or short (drift, health, weekly), or a RequestError listing them."""
+    """A job named in full or short (drift, health, weekly, reminders), or a RequestError."""
     word = text.strip().lower()
     if word in SHORT_NAMES:
         return SHORT_NAMES[word]
@@ -53,7 +54,7 @@ def parse_job(text: str) -> JobId:
         if word == job:
             return job
     raise RequestError(
-        f"unknown job {text!r}: expected one of {', '.join(JOB_IDS)} (or drift, health, weekly)"
+        f"unknown job {text!r}: expected one of {', '.join(JOB_IDS)} (or drift, health, weekly, reminders)"
     )
 
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from opsbot.sandbox_serve import SandboxBot
-from tests.slack.helpers import assert_slack_would_accept
+from tests.slack.helpers import IN_PROGRESS, assert_slack_would_accept
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 REQUIRED = os.environ.get("OPSBOT_REQUIRE_BROWSER") == "1"  # .ci/run: a missing browser fails
@@ -93,3 +93,34 @@ def test_the_console_shows_slacks_answers_and_draws_every_emoji_at_the_sandbox_t
     expect(page.locator(".msg").filter(has_text=re.compile(r":[a-z_]+:"))).to_have_count(0)
     # the sandbox clock (18:00 UTC on 2026-02-05), not the machine's
     expect(report.first.locator(".meta")).to_have_text(re.compile(r"^(10|18|06):0\d"))
+    # finished before the next test clears the workspace (its update would find no message)
+    expect(page.locator(".msg").filter(has_text=IN_PROGRESS)).to_have_count(0)
+
+
+def test_a_postmortem_is_fed_from_the_message_menu_and_edited_in_its_modal(page: Page) -> None:
+    composer = page.get_by_placeholder("Message, or a command")
+    composer.fill("/postmortem 2026-01-21")
+    composer.press("Enter")
+    draft = page.locator(".msg").filter(has_text="Postmortem: grading_completeness WARN").first
+    expect(draft.get_by_role("button", name="Edit")).to_be_visible()
+
+    composer.fill("play-by-play is missing for last night")
+    composer.press("Enter")
+    said = page.locator(".msg").filter(has_text="play-by-play is missing for last night").last
+    said.locator("select.shortcuts").select_option(label="Add to postmortem timeline")
+    modal = page.locator("#modal")
+    expect(modal.get_by_text("Add to timeline")).to_be_visible()
+    modal.get_by_role("button", name="Add").click()
+    expect(page.locator(".msg").filter(has_text="added a message of")).to_have_count(1)
+
+    draft.get_by_role("button", name="Edit").click()
+    expect(modal.get_by_text("Edit postmortem")).to_be_visible()
+    modal.locator("select[data-block-id=severity]").select_option("SEV3")
+    modal.locator("input[data-block-id=item_text]").fill("Alert when play-by-play is late")
+    modal.locator("select[data-block-id=item_owner]").select_option("U0SAMDEPLY")
+    modal.locator("input[data-block-id=item_due]").fill("2026-02-12")
+    modal.get_by_role("button", name="Save").click()
+    item = draft.locator(".b-section").filter(has_text="Alert when play-by-play is late")
+    expect(item.get_by_role("button", name="Done")).to_be_visible()
+    expect(draft.locator(".b-context").first).to_contain_text("SEV3")
+    expect(draft.get_by_text("due 2026-02-12")).to_be_visible()

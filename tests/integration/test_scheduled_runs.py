@@ -6,13 +6,9 @@ emulators, the decision, the Block Kit rendering and slack_sdk's WebClient posti
 
 from __future__ import annotations
 
-import os
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-import pytest
 
 from bot.digest_jobs import slack_publisher, sync_web_client
 from commands.schedule.cron import slots
@@ -24,36 +20,11 @@ from opsbot.schedule import job_tools
 from sandbox.platform import Sandbox
 from sandbox.slack_emulator import SlackEmulator
 from store.database import Database
-from store.location import sqlite_url
-from tests.pg import private_schema
+from tests.integration.conftest import Clock
 
 ROOT = Path(__file__).resolve().parents[2]
 PT = "America/Los_Angeles"
 TEN_AM = datetime(2026, 2, 5, 18, tzinfo=UTC)  # 10:00 PT, a drift-digest slot
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "sqlite":
-        opened = Database.open(sqlite_url(tmp_path / "opsbot.db"))
-        yield opened
-        opened.close()
-        return
-    base = os.environ.get("OPSBOT_TEST_DATABASE_URL")
-    if not base:
-        pytest.skip("OPSBOT_TEST_DATABASE_URL is not set (.ci/run sets it): PostgreSQL skipped")
-    with private_schema(base) as url:
-        opened = Database.open(url)
-        yield opened
-        opened.close()
 
 
 def _profile() -> Profile:

@@ -242,10 +242,21 @@ def test_postmortem_for_a_game_day_reconstructs_the_vegas_incident(bot: SandboxB
     ws = bot.slack.workspace
     bot.slack.command(ONCALL, "#orchestration-health", "/postmortem 2026-01-28")
     draft = _postmortem(ws)
+    wait_until(ws, ephemeral_for(ws, ONCALL, "Started: the postmortem of date:2026-01-28 is at"))
     text = block_text(draft)
     assert "vegas_line_coverage CRITICAL from 2026-01-26 to 2026-02-01" in text
     assert "3f18b34b" in text and "is not deployed" in text
     assert "OK again from game day 2026-02-03" in text and "SEV1" in text
+
+    # someone deletes the draft's message: asking again posts it anew, and the store follows
+    ws.delete(draft.channel, draft.ts)
+    bot.slack.command(ONCALL, "#orchestration-health", "/postmortem 2026-01-28")
+    wait_until(ws, ephemeral_for(ws, ONCALL, "Already started"))
+    again = _postmortem(ws)
+    _, postmortems = _store(bot)
+    stored = postmortems.by_subject("date:2026-01-28")
+    assert again.ts != draft.ts and stored is not None and stored.slack_ts == again.ts
+    ws.rejections.remove(("chat.update", "message_not_found"))  # the update that found it gone
 
 
 def test_bad_or_empty_requests_get_usage_and_nothing_is_stored(bot: SandboxBot) -> None:
