@@ -58,6 +58,7 @@ SLACK_SCOPES = {
     "chat:write": "posting and updating messages",
     "channels:read": "checking it is in the canary channel (public)",
     "groups:read": "checking it is in the canary channel (private)",
+    "files:write": "a postmortem shared as a Markdown file",
 }
 
 

@@ -211,15 +211,19 @@ def _figures(search: DaySearch, name: str, first: date, last: date) -> str:
         for r in report.results
         if r.name == name
     ]
+    asked = next(
+        r for r in search.reports[search.asked_day].results if r.name == name
+    )  # its detail names what was missing (models, games) and the drop against the baseline
+    said = f"; on {search.asked_day}: {asked.detail}"
     values = [r.value for r in results if r.value is not None]
     if not values:
-        return "no figures"
+        return "no figures" + said
     sample: CheckResult = results[0]
     low, high = sample.format_value(min(values)), sample.format_value(max(values))
     baseline = (
         f" against a baseline of {sample.format_value(sample.baseline)}" if sample.baseline else ""
     )
-    return f"value {low}" + (f" to {high}" if low != high else "") + baseline
+    return f"value {low}" + (f" to {high}" if low != high else "") + baseline + said
 
 
 def _day_events(tools: PostmortemTools, search: DaySearch) -> list[TimelineEvent]:

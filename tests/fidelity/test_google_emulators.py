@@ -193,6 +193,45 @@ def test_logging_answers_match_logging_v2() -> None:
         )
 
 
+def test_cloud_runs_audit_entries_match_logging_v2_and_the_audit_log_proto() -> None:
+    """The traffic changes a postmortem reads: Admin Activity entries of UpdateService."""
+    import google.cloud.audit.audit_log_pb2  # noqa: F401  (registers AuditLog for the Any)
+
+    world = World()
+    world.new_revision("worker-00002-bbb", GOOD)
+    world.clock[0] += timedelta(minutes=1)
+    service = world.call("GET", f"/v2/{SERVICE}")
+    service["traffic"] = [
+        {"type": "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION", "revision": STABLE, "percent": 90},
+        {
+            "type": "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION",
+            "revision": "worker-00002-bbb",
+            "percent": 10,
+        },
+    ]
+    world.call("PATCH", f"/v2/{SERVICE}", service)
+    world.clock[0] += timedelta(minutes=5)
+    asked = {
+        "resourceNames": ["projects/nba-props-platform"],
+        "filter": 'logName = "projects/nba-props-platform/logs/cloudaudit.googleapis.com%2Factivity" '
+        'AND protoPayload.methodName = "google.cloud.run.v2.Services.UpdateService" '
+        'AND resource.labels.service_name = "worker" '
+        f'AND timestamp >= "{T0.isoformat().replace("+00:00", "Z")}"',
+    }
+    page = world.logging.route("POST", "/v2/entries:list", {}, asked)
+    assert problems("logging.v2", "ListLogEntriesResponse", page) == []
+    _parses_as(
+        logging_v2.types.ListLogEntriesResponse.pb(logging_v2.types.ListLogEntriesResponse()), page
+    )
+    splits = [
+        {t["revision"]: t["percent"] for t in e["protoPayload"]["request"]["service"]["traffic"]}
+        for e in page["entries"]
+        if "request" in e["protoPayload"]  # an operation's first entry; its last has none
+    ]
+    assert splits[-1] == {STABLE: 90, "worker-00002-bbb": 10}
+    assert [e["operation"].get("last", False) for e in page["entries"]][-2:] == [False, True]
+
+
 def test_monitoring_points_carry_the_value_their_series_declares() -> None:
     world = World()
     world.clock[0] += timedelta(minutes=5)

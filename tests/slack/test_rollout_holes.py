@@ -114,7 +114,9 @@ def test_an_automatic_rollback_is_said_in_the_deployment_channel_to_who_started_
     assert "failing analyses in a row" in said.text
 
 
-def test_rolling_back_by_the_button_says_who_did_it(deploying: SandboxBot) -> None:
+def test_rolling_back_by_the_button_says_who_did_it_and_offers_a_postmortem(
+    deploying: SandboxBot,
+) -> None:
     ws = deploying.slack.workspace
     deploying.slack.command(
         DEPLOYER, "#deployment-alerts", "/deploy nba-phase4-precompute-processors"
@@ -131,6 +133,15 @@ def test_rolling_back_by_the_button_says_who_did_it(deploying: SandboxBot) -> No
     assert f"<@{DEPLOYER}> rolled back rollout #1" in said.text
     ended = rollout_message(ws, "rolled back")
     assert f"rolled back by <@{DEPLOYER}>" in block_text(ended)
+    offer = wait_until(
+        ws,
+        lambda: next((m for m in ws.messages if m.thread_ts == ended.ts), None),
+    )
+    assert (
+        offer.text
+        == ":memo: Rollout #1 of nba-phase4-precompute-processors rolled back: write it up while it is fresh."
+    )
+    assert offer.blocks[0]["accessory"]["value"] == '{"subject":"rollout:1"}'
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from bot.app import SLASH_COMMANDS
+from bot.app import MESSAGE_SHORTCUTS, SLASH_COMMANDS
 from commands.doctor import SLACK_SCOPES
 from sandbox.slack_workspace import BOT_SCOPES
 
@@ -26,6 +26,12 @@ def test_the_manifest_declares_exactly_the_commands_the_app_answers() -> None:
     commands = _manifest()["features"]["slash_commands"]
     assert sorted(c["command"] for c in commands) == sorted(SLASH_COMMANDS)
     assert {c["url"] for c in commands} == {"https://OPSBOT_HOST/slack/events"}
+
+
+def test_the_manifest_declares_exactly_the_message_shortcuts_the_app_answers() -> None:
+    shortcuts = _manifest()["features"]["shortcuts"]
+    assert {s["callback_id"]: s["name"] for s in shortcuts} == MESSAGE_SHORTCUTS
+    assert {s["type"] for s in shortcuts} == {"message"}
 
 
 def test_the_manifest_turns_on_interactivity_with_the_scopes_the_bot_uses() -> None:
