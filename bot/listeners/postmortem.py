@@ -34,7 +34,7 @@ def _value(values: dict[str, Any], block: str, key: str = "value") -> Any:
 
 
 def parse_edit(
-    values: dict[str, Any], doc: Document, today: date
+    values: dict[str, Any], doc: Document, today: date, severities: list[str]
 ) -> tuple[str, dict[str, str], tuple[str, str, date] | None]:
     """(severity, the sections people changed, a new item (text, owner, due) or None).
 
@@ -43,6 +43,8 @@ def parse_edit(
     severity = str(
         (_value(values, "severity", "selected_option") or {}).get("value") or doc.severity
     )
+    if severity not in severities:
+        raise RequestError(f"severity: one of {', '.join(severities)}")
     changed = {}
     for name in SECTIONS:
         if name not in values:  # not in the form that was submitted: left as it is
@@ -58,7 +60,10 @@ def parse_edit(
     for block, given in (("item_text", what), ("item_owner", owner), ("item_due", due_text)):
         if not given:
             raise RequestError(f"{block}: an action item needs what, an owner and a due date")
-    due = date.fromisoformat(str(due_text))
+    try:
+        due = date.fromisoformat(str(due_text))
+    except ValueError:
+        raise RequestError("item_due: pick a date") from None
     if due < today:
         raise RequestError(f"item_due: {due} is in the past; pick {today} or later")
     return severity, changed, (what, str(owner), due)
@@ -205,7 +210,9 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             return
         try:
             values = view.get("state", {}).get("values", {})
-            severity, changed, item = parse_edit(values, Document.of(stored), local_today(tools))
+            severity, changed, item = parse_edit(
+                values, Document.of(stored), local_today(tools), profile.postmortem.severities
+            )
         except RequestError as exc:
             block, _, message = str(exc).partition(": ")
             await ack(response_action="errors", errors={block: message[:150]})

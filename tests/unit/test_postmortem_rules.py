@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 
+from bot.listeners.postmortem import parse_edit
 from commands.errors import RequestError
 from commands.postmortem.build import Subject, parse_request
 from commands.postmortem.model import HEADINGS, Document, Draft, TimelineEvent
@@ -144,3 +146,43 @@ def test_markdown_keeps_the_team_headings_order_both_time_zones_and_what_people_
 def test_a_draft_survives_the_store_as_json() -> None:
     draft = _draft()
     assert Draft.from_json(draft.to_json()) == draft
+
+
+def _form(**fields: Any) -> dict[str, Any]:
+    return {name: {name: value} for name, value in fields.items()}
+
+
+def test_the_edit_form_keeps_what_changed_and_refuses_what_cannot_be_saved() -> None:
+    doc = Document.unsaved(_draft())
+    today = date(2026, 2, 5)
+    severities = CONFIG.severities
+    same = {"value": doc.sections["summary"]}
+    severity, changed, item = parse_edit(
+        _form(
+            severity={"selected_option": {"value": "SEV2"}},
+            summary=same,
+            prevention={"value": "A test for the missing bookmaker."},
+        ),
+        doc,
+        today,
+        severities,
+    )
+    assert (severity, changed, item) == (
+        "SEV2",
+        {"prevention": "A test for the missing bookmaker."},
+        None,
+    )
+    for form, field in (
+        (_form(severity={"selected_option": {"value": "SEV9"}}), "severity"),  # not a button's
+        (_form(item_text={"value": "a test"}), "item_owner"),  # the first missing field
+        (
+            _form(
+                item_text={"value": "a test"},
+                item_owner={"selected_user": "U0SAMDEPLY"},
+                item_due={"selected_date": "2026-02-04"},
+            ),
+            "item_due",  # in the past
+        ),
+    ):
+        with pytest.raises(RequestError, match=f"^{field}: "):
+            parse_edit(form, doc, today, severities)
