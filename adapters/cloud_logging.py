@@ -56,8 +56,17 @@ class CloudLogging:
         )
         return cls(client, project=project)
 
-    def errors(self, service: str, revision: str, since: datetime, limit: int = 5) -> list[LogLine]:
-        """The newest ERROR (and worse) lines the revision logged since `since`, at most `limit`."""
+    def errors(
+        self,
+        service: str,
+        revision: str,
+        since: datetime,
+        limit: int = 5,
+        *,
+        oldest_first: bool = False,
+    ) -> list[LogLine]:
+        """The newest ERROR (and worse) lines the revision logged since `since`, at most `limit`
+        (with `oldest_first`: the first ones, in the order they were logged)."""
         from google.api_core import exceptions
 
         stamp = since.isoformat().replace("+00:00", "Z")
@@ -70,7 +79,7 @@ class CloudLogging:
             entries = self._client.list_entries(
                 resource_names=[f"projects/{self._project}"],
                 filter_=query,
-                order_by="timestamp desc",
+                order_by="timestamp asc" if oldest_first else "timestamp desc",
                 page_size=limit,
                 max_results=limit,
             )

@@ -20,7 +20,7 @@ from commands.requests import select_services
 
 log = logging.getLogger("opsbot.postmortem")
 T = TypeVar("T")
-ERROR_LINES = 10  # the canary's ERROR lines quoted in the timeline (the count says the rest)
+ERROR_LINES = 10  # the first ERROR lines quoted in the timeline (Impact counts the 5xx)
 
 
 @dataclass
@@ -67,12 +67,14 @@ def traffic(
 def error_lines(
     tools: PostmortemTools, found: Evidence, service: str, revision: str, since: datetime
 ) -> None:
-    """The revision's ERROR lines (the newest few, oldest first) as events."""
+    """The revision's first ERROR lines as events: when it began, and what it said."""
     lines = found.read(
         f"{revision}'s ERROR lines (Cloud Logging)",
-        lambda: tools.deploy.logs.errors(service, revision, since=since, limit=ERROR_LINES),
+        lambda: tools.deploy.logs.errors(
+            service, revision, since=since, limit=ERROR_LINES, oldest_first=True
+        ),
     )
-    for line in reversed(lines or []):
+    for line in lines or []:
         found.events.append(
             TimelineEvent(line.at, "logs", f"{revision} {line.severity}: {line.text}")
         )

@@ -10,9 +10,11 @@ from commands.postmortem.model import HEADINGS, Document, TimelineEvent
 
 
 def span(duration: timedelta | None) -> str:
-    """A duration as people say it: 12 min, 3 h 05 min, 8 days 2 h."""
+    """A duration as people say it: 31 s, 12 min, 3 h 05 min, 8 days 2 h."""
     if duration is None:
         return "ongoing (not recovered when the draft was made)"
+    if duration.total_seconds() < 60:
+        return f"{int(duration.total_seconds())} s"
     minutes = int(duration.total_seconds() // 60)
     days, rest = divmod(minutes, 24 * 60)
     hours, minutes = divmod(rest, 60)

@@ -85,6 +85,7 @@ def test_a_profile_can_state_its_own_rules_and_unknown_severities_are_refused() 
 
 
 def test_durations_read_as_people_say_them() -> None:
+    assert span(timedelta(seconds=31)) == "31 s"
     assert span(timedelta(minutes=12)) == "12 min"
     assert span(timedelta(hours=3, minutes=5)) == "3 h 05 min"
     assert span(timedelta(days=8, hours=2)) == "8 days 2 h"
