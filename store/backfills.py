@@ -6,7 +6,6 @@ a completion Pub/Sub delivers twice counts once and two processes never publish 
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -16,12 +15,12 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from store.audit import audit_in
 from store.backfill_views import BackfillDateView, BackfillView, DatesInFlight
 from store.database import Database
 from store.messages import attach_once
-from store.schema import AuditEntry, Backfill, BackfillDate
+from store.schema import Backfill, BackfillDate
 
-log = logging.getLogger("opsbot.audit")
 IN_FLIGHT = ("queued", "published")
 ENDED = ("done", "failed", "timed_out", "canceled")
 
@@ -204,24 +203,8 @@ class Backfills:
         backfill_id: int,
         arguments: dict[str, Any],
     ) -> None:
-        log.info(
-            "%s by %s: backfill #%s",
-            action,
-            actor,
-            backfill_id,
-            extra={"audit": {"action": action, "actor": actor}, "backfill_id": backfill_id},
-        )
-        session.add(
-            AuditEntry(
-                at=self.clock(),
-                actor=actor,
-                action=action,
-                service=None,
-                rollout_id=None,
-                arguments={"backfill_id": backfill_id, **arguments},
-                result="ok",
-            )
-        )
+        arguments = {"backfill_id": backfill_id, **arguments}
+        audit_in(session, self.clock(), actor, action, arguments, {"backfill_id": backfill_id})
 
 
 def _date_view(row: BackfillDate) -> BackfillDateView:

@@ -15,12 +15,12 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from store.audit import audit_in
 from store.database import Database
 from store.dialect import insert_for
 from store.messages import attach_once
 from store.postmortem_views import SECTIONS, ActionItemView, AddedEvent, PostmortemView
-from store.rollouts import log_audit
-from store.schema import ActionItemRow, AuditEntry, PostmortemEvent, PostmortemRow
+from store.schema import ActionItemRow, PostmortemEvent, PostmortemRow
 
 
 class Postmortems:
@@ -286,19 +286,7 @@ class Postmortems:
         postmortem_id: int,
         arguments: dict[str, Any],
     ) -> None:
-        arguments = {"postmortem": postmortem_id, **arguments}
-        log_audit(actor, action, None, None, "ok", arguments)
-        session.add(
-            AuditEntry(
-                at=self.clock(),
-                actor=actor,
-                action=action,
-                service=None,
-                rollout_id=None,
-                arguments=arguments,
-                result="ok",
-            )
-        )
+        audit_in(session, self.clock(), actor, action, {"postmortem": postmortem_id, **arguments})
 
 
 def _reminder(item: ActionItemView, today: date) -> str | None:

@@ -271,8 +271,12 @@ def log_audit(
     rollout_id: int | None,
     result: str,
     arguments: dict[str, Any] | None = None,
+    ids: dict[str, int] | None = None,
 ) -> None:
-    """Every mutation at INFO, beside its audit row (structured when serving)."""
+    """Every mutation at INFO, beside its audit row (structured when serving).
+
+    `ids`: what else the line names in its own field (a backfill's `backfill_id`).
+    """
     log.info(
         "%s by %s%s: %s",
         action,
@@ -287,6 +291,7 @@ def log_audit(
                 "arguments": _plain(arguments or {}),
             },
             "rollout_id": rollout_id,
+            **(ids or {}),
         },
     )
 
