@@ -52,20 +52,27 @@ def _credentials_guard(open_client: Callable[[], T]) -> T:
         raise PlatformUnavailable(NO_CREDENTIALS) from None
 
 
-def _production(profile: Profile, profile_path: Path) -> Platform:
+def _cloud_run(profile: Profile) -> CloudRun:
+    return _credentials_guard(
+        lambda: CloudRun.connect(
+            project=profile.platform.project,
+            region=profile.platform.region,
+            timeout_s=profile.drift.cloud_run_timeout_s,
+        )
+    )
+
+
+def _production(
+    profile: Profile, profile_path: Path, cloud_run: Callable[[], CloudRun] | None = None
+) -> Platform:
+    """The real platform; `cloud_run`: a client shared by every request (a serving bot's)."""
+
     def open_drift_sources() -> DriftSources:
         git = profile.git
         repo = GitRepo.open(repo_path(profile, profile_path), branch=git.branch, remote=git.remote)
         if git.fetch:
             repo.fetch(git.fetch_timeout_s)
-        cloud_run = _credentials_guard(
-            lambda: CloudRun.connect(
-                project=profile.platform.project,
-                region=profile.platform.region,
-                timeout_s=profile.drift.cloud_run_timeout_s,
-            )
-        )
-        return DriftSources(cloud_run, repo)
+        return DriftSources(cloud_run() if cloud_run else _cloud_run(profile), repo)
 
     def open_warehouse() -> Warehouse:
         return _credentials_guard(lambda: BigQueryWarehouse.from_profile(profile))
@@ -152,24 +159,28 @@ def running_sandbox_store() -> str | None:
 
 
 def production_platforms(profile: Profile, profile_path: Path) -> Callable[[], Platform]:
-    """A Platform per request for a long-running bot: one BigQuery client, git fetched each time."""
+    """A Platform per request for a long-running bot: one BigQuery and one Cloud Run client per
+    process (each opens its connections once), git fetched each time."""
     shared_warehouse = Once(lambda: _production(profile, profile_path).warehouse)
+    shared_cloud_run = Once(lambda: _cloud_run(profile))
 
     def platform() -> Platform:
-        fresh = _production(profile, profile_path)
+        fresh = _production(profile, profile_path, shared_cloud_run)
         return Platform(profile, fresh.now, shared_warehouse, fresh.drift_sources)
 
     return platform
 
 
 def sandbox_platforms(profile: Profile, running: RunningSandbox) -> Callable[[], Platform]:
-    """A Platform per request on the sandbox, at the sandbox clock's time of the request."""
+    """A Platform per request on the sandbox, at the sandbox clock's time of the request; one
+    BigQuery and one Cloud Run client for all of them, as a serving bot has."""
     warehouse = BigQueryWarehouse.from_profile(profile, endpoint=running.bigquery_url)
+    cloud_run = Once(lambda: sandbox_cloud_run(profile, running))
     return lambda: Platform(
         profile,
         running.clock(),
         lambda: warehouse,
-        lambda: sandbox_drift_sources(profile, running),
+        lambda: sandbox_drift_sources(profile, running, cloud_run()),
         lambda store: sandbox_deploy_tools(profile, running, store),
         clock=running.clock,
         store_url=getattr(running, "store_url", None),  # an attached sandbox's shared store
@@ -179,17 +190,24 @@ def sandbox_platforms(profile: Profile, running: RunningSandbox) -> Callable[[],
     )
 
 
-def sandbox_drift_sources(profile: Profile, running: RunningSandbox) -> DriftSources:
-    """The sandbox's Cloud Run emulator and demo repo (read as it is: nothing to fetch)."""
-    assert running.repo_path is not None, "sandbox not started"
-    cloud_run = CloudRun.connect(
+def sandbox_cloud_run(profile: Profile, running: RunningSandbox) -> CloudRun:
+    return CloudRun.connect(
         project=profile.platform.project,
         region=profile.platform.region,
         timeout_s=profile.drift.cloud_run_timeout_s,
         operation_timeout_s=profile.deploy.revision_ready_timeout_s,
         endpoint=running.cloud_run_url,
     )
-    return DriftSources(cloud_run, GitRepo.open(running.repo_path, branch=profile.git.branch))
+
+
+def sandbox_drift_sources(
+    profile: Profile, running: RunningSandbox, cloud_run: CloudRun | None = None
+) -> DriftSources:
+    """The sandbox's Cloud Run emulator (`cloud_run`, else a new client) and demo repo (read as
+    it is: nothing to fetch)."""
+    assert running.repo_path is not None, "sandbox not started"
+    client = cloud_run or sandbox_cloud_run(profile, running)
+    return DriftSources(client, GitRepo.open(running.repo_path, branch=profile.git.branch))
 
 
 def deploy_tools(

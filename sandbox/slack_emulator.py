@@ -12,6 +12,7 @@ import threading
 import time
 from typing import Any, Protocol
 
+from sandbox.json_http import SHUTDOWN_POLL_S
 from sandbox.slack_delivery import Delivery, SlackSender
 from sandbox.slack_events import app_home_opened
 from sandbox.slack_files import SlackFiles
@@ -61,7 +62,10 @@ class SlackEmulator:
         handler = type("Handler", (SlackHandler,), {"emulator": self})
         self._server = SlackServer((host, port), handler)
         threading.Thread(
-            target=self._server.serve_forever, name="slack-emulator", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": SHUTDOWN_POLL_S},
+            name="slack-emulator",
+            daemon=True,
         ).start()
         return self.url
 
