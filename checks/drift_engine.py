@@ -228,4 +228,6 @@ def drift_report(
         severity=digest_severity(results, profile.drift),
         services=results,
         duration_s=time.perf_counter() - started,
+        main_fetched_at=sources.fetched_at,
+        main_fetched_in_background=sources.background_fetch,
     )

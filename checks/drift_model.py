@@ -18,6 +18,8 @@ class DriftSources:
 
     cloud_run: CloudRun
     repo: GitRepo
+    fetched_at: datetime | None = None  # when main was last fetched (None: read as it is)
+    background_fetch: bool = False  # a serving bot: main is fetched apart from the report
 
 
 class Severity(enum.StrEnum):
@@ -135,6 +137,20 @@ class DriftReport:
     severity: Severity
     services: list[ServiceDrift]
     duration_s: float = 0.0
+    main_fetched_at: datetime | None = None  # a serving bot's last fetch of main
+    main_fetched_in_background: bool = False  # then the report says how fresh main is
+
+    @property
+    def freshness(self) -> str:
+        """How fresh main is, when a serving bot fetches it apart from the report ("" else)."""
+        if not self.main_fetched_in_background:
+            return ""
+        if self.main_fetched_at is None:
+            return "main not fetched since the bot started (a fetch is under way)"
+        seconds = (self.checked_at - self.main_fetched_at).total_seconds()
+        if seconds < 60:
+            return f"main fetched {max(0, int(seconds))} s ago"
+        return f"main fetched {age_text(self.main_fetched_at, self.checked_at)} ago"
 
     @property
     def drifting(self) -> list[ServiceDrift]:
@@ -143,6 +159,7 @@ class DriftReport:
     def to_json(self) -> dict[str, Any]:
         return {
             "main": self.main.sha,
+            "main_fetched_at": self.main_fetched_at.isoformat() if self.main_fetched_at else None,
             "checked_at": self.checked_at.isoformat(),
             "severity": self.severity.value,
             "services": [s.to_json() for s in self.services],

@@ -236,6 +236,9 @@ class GitConfig(Strict):
     remote: str | None = Field(default="origin", pattern=r"^[A-Za-z0-9._-]+$")
     fetch: bool = True
     fetch_timeout_s: float = Field(default=60.0, gt=0)
+    # A serving bot fetches main in the background at most this often (a report never waits on
+    # it and says how fresh main is); a terminal command fetches before it reads.
+    fetch_interval_s: float = Field(default=60.0, gt=0)
 
 
 class ChannelsConfig(Strict):

@@ -15,6 +15,7 @@ from adapters.pubsub import PubSub
 from adapters.warehouse import Warehouse
 from bot.once import Once
 from checks.drift_model import DriftSources
+from commands.main_fetch import MainFetcher
 from commands.platform import Platform, PlatformUnavailable
 from config import Profile
 
@@ -63,16 +64,23 @@ def _cloud_run(profile: Profile) -> CloudRun:
 
 
 def _production(
-    profile: Profile, profile_path: Path, cloud_run: Callable[[], CloudRun] | None = None
+    profile: Profile,
+    profile_path: Path,
+    cloud_run: Callable[[], CloudRun] | None = None,
+    fetcher: MainFetcher | None = None,
 ) -> Platform:
-    """The real platform; `cloud_run`: a client shared by every request (a serving bot's)."""
+    """The real platform. A serving bot's requests share `cloud_run` (one client) and `fetcher`
+    (main fetched in the background); a terminal command opens its own and fetches main first."""
 
     def open_drift_sources() -> DriftSources:
         git = profile.git
         repo = GitRepo.open(repo_path(profile, profile_path), branch=git.branch, remote=git.remote)
+        client = cloud_run() if cloud_run else _cloud_run(profile)
+        if fetcher is not None:
+            return DriftSources(client, repo, fetcher.fresh_as_of(), background_fetch=True)
         if git.fetch:
             repo.fetch(git.fetch_timeout_s)
-        return DriftSources(cloud_run() if cloud_run else _cloud_run(profile), repo)
+        return DriftSources(client, repo)
 
     def open_warehouse() -> Warehouse:
         return _credentials_guard(lambda: BigQueryWarehouse.from_profile(profile))
@@ -160,12 +168,22 @@ def running_sandbox_store() -> str | None:
 
 def production_platforms(profile: Profile, profile_path: Path) -> Callable[[], Platform]:
     """A Platform per request for a long-running bot: one BigQuery and one Cloud Run client per
-    process (each opens its connections once), git fetched each time."""
+    process (each opens its connections once); main fetched in the background, never in a
+    request (`[git] fetch_interval_s`)."""
     shared_warehouse = Once(lambda: _production(profile, profile_path).warehouse)
     shared_cloud_run = Once(lambda: _cloud_run(profile))
+    git = profile.git
+    fetcher = None
+    if git.fetch and git.remote is not None:
+        fetcher = MainFetcher(
+            lambda: GitRepo.open(
+                repo_path(profile, profile_path), branch=git.branch, remote=git.remote
+            ).fetch(git.fetch_timeout_s),
+            git.fetch_interval_s,
+        )
 
     def platform() -> Platform:
-        fresh = _production(profile, profile_path, shared_cloud_run)
+        fresh = _production(profile, profile_path, shared_cloud_run, fetcher)
         return Platform(profile, fresh.now, shared_warehouse, fresh.drift_sources)
 
     return platform

@@ -80,7 +80,8 @@ def drift_report(report: DriftReport) -> tuple[str, list[Block]]:
         header(f"Drift · {report.severity.value} · {summary}"),
         context(
             f"main `{report.main.short}` ({report.main.committed:%Y-%m-%d %H:%M} UTC) · "
-            f"checked {report.checked_at:%Y-%m-%d %H:%M} UTC in {report.duration_s:.1f}s · "
+            + (f"{report.freshness} · " if report.freshness else "")
+            + f"checked {report.checked_at:%Y-%m-%d %H:%M} UTC in {report.duration_s:.1f}s · "
             "commits behind count only those touching the service's sources"
         ),
         DividerBlock(),
