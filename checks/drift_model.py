@@ -157,13 +157,16 @@ class DriftReport:
         return [s for s in self.services if s.severity.rank >= Severity.WARN.rank]
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        found: dict[str, Any] = {
             "main": self.main.sha,
-            "main_fetched_at": self.main_fetched_at.isoformat() if self.main_fetched_at else None,
             "checked_at": self.checked_at.isoformat(),
             "severity": self.severity.value,
             "services": [s.to_json() for s in self.services],
         }
+        if self.main_fetched_in_background:  # a serving bot's: how fresh main is
+            fetched = self.main_fetched_at
+            found["main_fetched_at"] = fetched.isoformat() if fetched else None
+        return found
 
 
 def judge(undeployed: Undeployed, thresholds: DriftThresholds, now: datetime) -> Severity:
