@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.markdown import Markdown
 
 from cli.options import ConfigOption, JsonOption, SandboxOption, announce
 from cli.state import opened_store
@@ -88,4 +87,6 @@ def postmortem(
     if as_markdown:
         typer.echo(text, nl=False)
         return
+    from rich.markdown import Markdown  # 80 ms of import, only for this command's text form
+
     report_console().print(Markdown(text))

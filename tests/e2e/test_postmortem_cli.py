@@ -43,6 +43,10 @@ def test_markdown_has_the_team_headings_in_order() -> None:
     assert re.findall(r"^## (.+)$", done.stdout, flags=re.MULTILINE) == list(HEADINGS)
     assert done.stdout.startswith("# Postmortem: bdb_coverage CRITICAL on 2026-01-22; grading_")
     assert "[draft: opsbot prefilled this" in done.stdout
+    plain = opsbot("postmortem", "--date", "2026-01-22", "--sandbox")  # rendered for a terminal
+    assert plain.returncode == 0, plain.stderr
+    assert "Postmortem: bdb_coverage CRITICAL on 2026-01-22" in plain.stdout
+    assert "## " not in plain.stdout and "Root Cause" in plain.stdout
 
 
 def test_nothing_to_write_about_exits_3_and_bad_requests_say_what_to_do(tmp_path: Path) -> None:
