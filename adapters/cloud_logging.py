@@ -67,65 +67,60 @@ class CloudLogging:
     ) -> list[LogLine]:
         """The newest ERROR (and worse) lines the revision logged since `since`, at most `limit`
         (with `oldest_first`: the first ones, in the order they were logged)."""
-        from google.api_core import exceptions
-
-        stamp = since.isoformat().replace("+00:00", "Z")
         query = (
             f'resource.type = "cloud_run_revision" AND resource.labels.service_name = "{service}" '
             f'AND resource.labels.revision_name = "{revision}" AND severity >= ERROR '
-            f'AND timestamp >= "{stamp}"'
+            f'AND timestamp >= "{_stamp(since)}"'
         )
-        try:
-            entries = self._client.list_entries(
-                resource_names=[f"projects/{self._project}"],
-                filter_=query,
-                order_by="timestamp asc" if oldest_first else "timestamp desc",
-                page_size=limit,
-                max_results=limit,
-            )
-            return [
-                LogLine(entry.timestamp, str(entry.severity), str(entry.payload))
-                for entry in entries
-            ]
-        except exceptions.GoogleAPICallError as exc:
-            raise LoggingError(f"error logs of {revision}: {exc}") from None
+        order = "timestamp asc" if oldest_first else "timestamp desc"
+        entries = self._entries(query, order, limit, f"error logs of {revision}")
+        return [LogLine(e.timestamp, str(e.severity), str(e.payload)) for e in entries]
 
     def traffic_changes(
         self, service: str, since: datetime, until: datetime, limit: int = 200
     ) -> list[TrafficChange]:
         """The service's traffic splits set in [since, until], oldest first, from the Admin
         Activity audit log (each UpdateService's first entry carries its request)."""
-        from google.api_core import exceptions
-
-        def stamp(moment: datetime) -> str:
-            return moment.isoformat().replace("+00:00", "Z")
-
         query = (
             f'logName = "projects/{self._project}/logs/{ACTIVITY_LOG}" '
             f'AND protoPayload.methodName = "{UPDATE_SERVICE}" '
             f'AND resource.labels.service_name = "{service}" '
-            f'AND timestamp >= "{stamp(since)}" AND timestamp <= "{stamp(until)}"'
+            f'AND timestamp >= "{_stamp(since)}" AND timestamp <= "{_stamp(until)}"'
         )
+        changes = []
+        for entry in self._entries(
+            query, "timestamp asc", limit * 2, f"traffic changes of {service}"
+        ):
+            payload = entry.payload if isinstance(entry.payload, dict) else {}
+            traffic = (payload.get("request") or {}).get("service", {}).get("traffic")
+            if not traffic:  # the operation's end, or an update that left traffic alone
+                continue
+            split: dict[str, int] = {}
+            for target in traffic:
+                revision = str(target.get("revision") or "LATEST")
+                split[revision] = split.get(revision, 0) + int(target.get("percent") or 0)
+            who = str((payload.get("authenticationInfo") or {}).get("principalEmail") or "")
+            changes.append(TrafficChange(entry.timestamp, who, split))
+        return changes
+
+    def _entries(self, query: str, order: str, limit: int, what: str) -> list[Any]:
+        """At most `limit` entries matching `query`, read through every page they span."""
+        from google.api_core import exceptions
+
         try:
-            entries = self._client.list_entries(
-                resource_names=[f"projects/{self._project}"],
-                filter_=query,
-                order_by="timestamp asc",
-                page_size=min(limit * 2, 1000),
-                max_results=limit * 2,
+            return list(
+                self._client.list_entries(
+                    resource_names=[f"projects/{self._project}"],
+                    filter_=query,
+                    order_by=order,
+                    page_size=min(limit, 1000),
+                    max_results=limit,
+                )
             )
-            changes = []
-            for entry in entries:
-                payload = entry.payload if isinstance(entry.payload, dict) else {}
-                traffic = (payload.get("request") or {}).get("service", {}).get("traffic")
-                if not traffic:  # the operation's end, or an update that left traffic alone
-                    continue
-                split: dict[str, int] = {}
-                for target in traffic:
-                    revision = str(target.get("revision") or "LATEST")
-                    split[revision] = split.get(revision, 0) + int(target.get("percent") or 0)
-                who = str((payload.get("authenticationInfo") or {}).get("principalEmail") or "")
-                changes.append(TrafficChange(entry.timestamp, who, split))
-            return changes
         except exceptions.GoogleAPICallError as exc:
-            raise LoggingError(f"traffic changes of {service}: {exc}") from None
+            raise LoggingError(f"{what}: {exc}") from None
+
+
+def _stamp(moment: datetime) -> str:
+    """A time as Logging's filters write it (RFC 3339, Z)."""
+    return moment.isoformat().replace("+00:00", "Z")

@@ -97,14 +97,9 @@ class Postmortems:
 
     def move_message(self, postmortem_id: int, old_ts: str, channel: str, ts: str) -> bool:
         """Its message was deleted in Slack: record the one posted instead (once, from `old_ts`)."""
-        with self.database.session() as session:
-            moved = session.execute(
-                update(PostmortemRow)
-                .where(PostmortemRow.id == postmortem_id, PostmortemRow.slack_ts == old_ts)
-                .values(slack_channel=channel, slack_ts=ts)
-                .execution_options(synchronize_session=False)
-            )
-            return bool(moved.rowcount == 1)  # type: ignore[attr-defined]
+        return attach_once(
+            self.database, PostmortemRow, postmortem_id, channel, ts, replacing=old_ts
+        )
 
     def edit(
         self,

@@ -294,6 +294,12 @@ def _drift_causes(
     named = [c for c in fixes if any(w in c.subject.lower() for w in words)]
     fixes = named or sorted(fixes, key=lambda c: (-_touches(repo, c.sha, own), c.committed))
     fixes = fixes[:FIXES_SHOWN]
+    built = [  # each revision's commit, resolved once (oldest revision first)
+        (r, c.sha)
+        for r in sorted(revisions, key=lambda r: r.created)
+        if r.commit_label and (c := repo.resolve(r.commit_label)) is not None
+    ]
+    behind = repo.count_between(deployed.sha, repo.main().sha, paths) if deployed and fixes else 0
     for fix in sorted(fixes, key=lambda c: c.committed):
         found.events.append(
             TimelineEvent(
@@ -301,20 +307,10 @@ def _drift_causes(
             )
         )
         on_main = f"the fix {fix.short} “{fix.subject}” ({fix.author}) was on main from {fix.committed:%Y-%m-%d}"
-        shipped = next(
-            (
-                r
-                for r in sorted(revisions, key=lambda r: r.created)
-                if r.commit_label
-                and (c := repo.resolve(r.commit_label))
-                and repo.is_ancestor(fix.sha, c.sha)
-            ),
-            None,
-        )
+        shipped = next((r for r, sha in built if repo.is_ancestor(fix.sha, sha)), None)
         if shipped is not None:
             causes.append(f"{on_main} and deployed on {shipped.created:%Y-%m-%d} ({shipped.name}).")
         elif deployed is not None:
-            behind = repo.count_between(deployed.sha, repo.main().sha, paths)
             causes.append(
                 f"{on_main} but is not deployed: {service} still runs {deployed.short}, "
                 f"{behind} commits touching its sources behind main."

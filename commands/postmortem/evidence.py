@@ -47,8 +47,8 @@ def split_text(split: dict[str, int]) -> str:
 
 def traffic(
     tools: PostmortemTools, found: Evidence, service: str, since: datetime, until: datetime
-) -> int:
-    """Cloud Run's traffic changes of `service` as events; the most any non-stable split gave."""
+) -> None:
+    """Cloud Run's traffic changes of `service` in [since, until] as events."""
     logs = tools.deploy.logs
     changes = found.read(
         f"{service}'s traffic changes (Cloud Audit Logs)",
@@ -61,7 +61,6 @@ def traffic(
                 change.at, "cloud-run", f"{service} traffic: {split_text(change.split)}{who}"
             )
         )
-    return len(changes or [])
 
 
 def error_lines(

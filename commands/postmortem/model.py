@@ -6,7 +6,7 @@ at the time is what the document shows later, whatever the platform says by then
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -170,9 +170,6 @@ class Document:
             postmortem_id=stored.id,
             created_at=stored.created_at,
         )
-
-    def with_status(self, status: str) -> Document:
-        return replace(self, status=status)
 
 
 def _sections(draft: Draft) -> dict[str, str]:

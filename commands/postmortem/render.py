@@ -7,6 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from commands.postmortem.model import HEADINGS, Document, TimelineEvent
+from store.postmortem_views import ActionItemView
 
 
 def span(duration: timedelta | None) -> str:
@@ -35,7 +36,7 @@ def _event_line(event: TimelineEvent, timezone: str) -> str:
     return f"- {stamp(event.at, timezone)} · {event.source}{who} · {text}"
 
 
-def _item_line(item: Any, today: date) -> str:
+def _item_line(item: ActionItemView, today: date) -> str:
     box = "x" if item.state == "done" else " "
     late = " (overdue)" if item.overdue(today) else ""
     return f"- [{box}] {item.text} — owner @{item.owner}, due {item.due}{late}"

@@ -228,7 +228,7 @@ def rollback_draft(tools: PostmortemTools, entry_id: int) -> Draft | None:
     service = entry.service
     target = str(entry.arguments.get("to", ""))
     before = {str(k): int(v) for k, v in dict(entry.arguments.get("from") or {}).items()}
-    bad = [r for r in before if r != target] or []
+    bad = [r for r in before if r != target]
     found = Evidence()
     revisions = {r: _revision(tools, found, service, r) for r in [*bad, target]}
     created = [rev.created for r in bad if (rev := revisions[r]) is not None]

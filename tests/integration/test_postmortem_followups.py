@@ -116,7 +116,7 @@ def test_action_items_remind_their_owner_on_the_due_day_and_once_overdue(
         in direct[0]
     )
     assert "was due 2026-02-10 and is overdue" in direct[1]
-    assert [i.reminded for i in postmortems.open_items()] == ["overdue"] and item.id
+    assert [(i.id, i.reminded) for i in postmortems.open_items()] == [(item.id, "overdue")]
 
 
 def test_the_weekly_report_lists_open_and_overdue_action_items(
