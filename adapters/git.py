@@ -1,12 +1,16 @@
 """The platform monorepo through gitpython: resolve commits, and what main has that a deploy lacks.
 
 Every question is one git command over the whole range (rev-list, log, ls-tree, merge-base), so
-a service thousands of commits behind costs what git costs, not a Python loop per commit.
+a service thousands of commits behind costs what git costs, not a Python loop per commit. Once
+`main()` has been read, the questions a drift report asks again and again (what a label names, is
+it on main, what main has since it) are answered from the checkout's commit index
+(adapters/git_index.py), which reads each commit from git once.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,10 +18,12 @@ from pathlib import Path
 import git
 
 from adapters.errors import AdapterError
+from adapters.git_index import INDEX_FORMAT, CommitIndex, plain_paths, shared_index
 
 SHA_LIKE = re.compile(r"^[0-9a-fA-F]{4,40}$")
 _FIELD = "\x1f"
 _FORMAT = _FIELD.join(("%H", "%an", "%ct", "%s"))
+_FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
 
 
 SCHEMA_CHANGE = re.compile(r"\b(ALTER\s+TABLE|ADD\s+COLUMN|DROP\s+COLUMN)\b", re.IGNORECASE)
@@ -74,14 +80,25 @@ def _summarise(log_output: str, keep: int) -> Undeployed:
 class GitRepo:
     """A checkout of the monorepo; `main` is the remote's branch when fetched, else the local one."""
 
-    def __init__(self, repo: git.Repo, *, branch: str, remote: str | None) -> None:
+    def __init__(
+        self,
+        repo: git.Repo,
+        *,
+        branch: str,
+        remote: str | None,
+        index: CommitIndex | None = None,
+    ) -> None:
         self._repo = repo
         self._git = repo.git
         self._branch = branch
         self._remote = remote
+        self._index = index
+        self._indexed_main: str | None = None  # the main the index was brought to by main()
 
     @classmethod
-    def open(cls, path: Path, *, branch: str = "main", remote: str | None = None) -> GitRepo:
+    def open(
+        cls, path: Path, *, branch: str = "main", remote: str | None = None, index: bool = True
+    ) -> GitRepo:
         try:
             repo = git.Repo(path)
         except git.NoSuchPathError:
@@ -92,7 +109,8 @@ class GitRepo:
             raise RepoNotFound(
                 f"{path}: not a git checkout (set git.path to the platform repo)"
             ) from None
-        opened = cls(repo, branch=branch, remote=remote)
+        commit_index = shared_index(Path(repo.git_dir)) if index else None
+        opened = cls(repo, branch=branch, remote=remote, index=commit_index)
         try:
             opened.main()  # fail now, with a clear message, if the branch is missing
         except GitError as exc:
@@ -122,6 +140,7 @@ class GitRepo:
         """Bring main up to date from the remote (bounded by `timeout_s`)."""
         if self._remote is None:
             return
+        self._indexed_main = None  # main may move: the next main() brings the index along
         try:
             self._repo.remote(self._remote).fetch(self._branch, kill_after_timeout=timeout_s)
         except (ValueError, git.GitCommandError) as exc:
@@ -129,15 +148,81 @@ class GitRepo:
             raise GitError(f"git fetch {self._remote} {self._branch} failed: {detail}") from None
 
     def main(self) -> CommitInfo:
+        """Main's newest commit; the commit index, if any, is brought to it (only new commits)."""
         try:
-            return _parse(self._git.log("-1", f"--format={_FORMAT}", self.main_ref, "--"))
+            main = _parse(self._git.log("-1", f"--format={_FORMAT}", self.main_ref, "--"))
         except git.GitCommandError:
             raise GitError(f"{self.path}: branch {self._branch!r} not found") from None
+        if self._index is not None:
+            self._index.sync(main.sha, self)
+            self._indexed_main = main.sha
+        return main
+
+    def _indexed(self) -> tuple[CommitIndex, str] | None:
+        """The index and the main it answers for, once main() has brought it there."""
+        if self._index is None or self._indexed_main is None:
+            return None
+        return self._index, self._indexed_main
+
+    def first_parent_chain(self, include: str) -> list[str]:
+        """The SHAs of `include`'s first-parent chain, newest first, down to the root."""
+        return str(self._git.rev_list("--first-parent", include, "--")).split()
+
+    def prepare_index(self) -> None:
+        """Work a first report's index will need that depends on no deployed commit (call it
+        beside the Cloud Run reads)."""
+        indexed = self._indexed()
+        if indexed is not None:
+            indexed[0].list_chain_if_empty(indexed[1], self)
+
+    def index_back_to(self, shas: Sequence[str]) -> None:
+        """Have the commit index cover these (deployed) commits, in one pass over history."""
+        indexed = self._indexed()
+        if indexed is not None and shas:
+            indexed[0].reach(shas, indexed[1], self)
+
+    def first_parent_log(self, include: str, exclude: Sequence[str]) -> str:
+        """Main's first-parent chain from `include` down to `exclude`, with each commit's files."""
+        return str(
+            self._git.log(
+                "--first-parent",
+                "--no-renames",
+                "--root",
+                "--name-only",
+                "-z",
+                f"--format={INDEX_FORMAT}",
+                include,
+                "--not",
+                *exclude,
+                "--",
+            )
+        )
 
     def resolve(self, text: str) -> CommitInfo | None:
         """The commit an abbreviated or full SHA names; None when git does not know it."""
         if not SHA_LIKE.match(text):
             return None
+        indexed = self._indexed()
+        if indexed is None:
+            return self._resolve(text)
+        index, main = indexed
+        if _FULL_SHA.match(text):
+            known = index.commit(text)
+            if known is not None:
+                return CommitInfo(*known)
+            return self._resolve(text)
+        key = (text.lower(), main)
+        if key not in index.labels:  # a short label: git says what it names (and if ambiguous)
+            found = self._resolve(text)
+            if any(seen_main != main for _, seen_main in index.labels):
+                index.labels.clear()  # answers for an older main
+            index.labels[key] = found.sha if found else None
+            return found
+        sha = index.labels[key]
+        known = index.commit(sha) if sha else None
+        return CommitInfo(*known) if known else (self._resolve(text) if sha else None)
+
+    def _resolve(self, text: str) -> CommitInfo | None:
         try:
             # ^{commit}: a prefix shared with trees or blobs still names the one commit
             line = self._git.log(
@@ -151,6 +236,15 @@ class GitRepo:
 
     def undeployed(self, deployed: str, paths: list[str], *, keep: int) -> Undeployed:
         """Commits in deployed..main touching `paths`: how many, the oldest's time, the newest few."""
+        indexed, plain = self._indexed(), plain_paths(paths)
+        if indexed is not None and plain is not None:
+            index, main = indexed
+            position = index.locate(deployed, main, self)
+            span = index.span_after(position, plain, keep) if position is not None else None
+            if span is not None:
+                return Undeployed(
+                    span.count, span.oldest_committed, [CommitInfo(*c) for c in span.newest]
+                )
         output = self._git.log(f"--format={_FORMAT}", f"{deployed}..{self.main_ref}", "--", *paths)
         return _summarise(output, keep)
 
@@ -177,6 +271,9 @@ class GitRepo:
         return True
 
     def on_main(self, sha: str) -> bool:
+        indexed = self._indexed()
+        if indexed is not None and indexed[0].position(sha) is not None:
+            return True
         return self.is_ancestor(sha, self.main_ref)
 
     def touches(self, sha: str, paths: list[str]) -> bool:
@@ -215,6 +312,17 @@ class GitRepo:
         unique = sorted(set(paths))
         if not unique:
             return []
+        indexed = self._indexed()
+        if indexed is None:
+            return self._missing_paths(unique)
+        index, main = indexed
+        key = (main, tuple(unique))
+        if key not in index.missing:
+            index.missing.clear()  # answers for an older main
+            index.missing[key] = self._missing_paths(unique)
+        return list(index.missing[key])
+
+    def _missing_paths(self, unique: list[str]) -> list[str]:
         listed = self._git.ls_tree("--name-only", self.main_ref, "--", *unique)
         present = set(listed.splitlines())
         return [path for path in unique if path not in present]

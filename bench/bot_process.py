@@ -12,7 +12,9 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from time import monotonic
 from typing import Any
@@ -30,7 +32,7 @@ from commands.deploy.tools import DeployTools
 from commands.platform import Platform
 from opsbot.platform import deploy_tools
 from opsbot.profile import load_profile
-from opsbot.serve import http_server
+from opsbot.serve import health_worker, http_server
 from store.background import BackgroundStore
 from store.location import sqlite_url
 
@@ -48,15 +50,52 @@ def minimal_server(api_url: str, token: str, secret: str) -> Server:
     return Server(asgi_app(app, lambda: {}, secret), bind("127.0.0.1", 0))
 
 
-def opsbot_server(options: argparse.Namespace) -> Server:
+def emulated_platforms(
+    bigquery: str, cloud_run_url: str, repo: str, now_iso: str
+) -> Callable[[], Platform]:
+    """A Platform per request on the emulators (one client each), the clock running from `now`;
+    module-level, so that the /health worker process can build the same (a picklable recipe)."""
     from adapters.bigquery import BigQueryWarehouse
+    from adapters.cloudrun import CloudRun
+    from adapters.git import GitRepo
+    from checks.drift_model import DriftSources
+
+    profile = load_profile(ROOT / "opsbot.toml")
+    warehouse = BigQueryWarehouse.from_profile(profile, endpoint=bigquery)
+    cloud_run = CloudRun.connect(
+        project=profile.platform.project,
+        region=profile.platform.region,
+        timeout_s=profile.drift.cloud_run_timeout_s,
+        endpoint=cloud_run_url,
+    )
+    started, now = monotonic(), datetime.fromisoformat(now_iso)
+
+    def sources() -> DriftSources:
+        return DriftSources(cloud_run, GitRepo.open(Path(repo), branch=profile.git.branch))
+
+    def platform() -> Platform:
+        return Platform(
+            profile, now + timedelta(seconds=monotonic() - started), lambda: warehouse, sources
+        )
+
+    return platform
+
+
+def opsbot_server(options: argparse.Namespace) -> Server:
     from adapters.cloudrun import CloudRun
     from adapters.git import GitRepo
     from checks.drift_model import DriftSources
 
     profile_path = ROOT / "opsbot.toml"
     profile = load_profile(profile_path)
-    warehouse = BigQueryWarehouse.from_profile(profile, endpoint=options.bigquery)
+    if options.in_process_reports:
+        profile = profile.model_copy(
+            update={"health": profile.health.model_copy(update={"worker_process": False})}
+        )
+    recipe = partial(
+        emulated_platforms, options.bigquery, options.cloud_run, options.repo, options.now
+    )
+    platform = recipe()
     started, now = monotonic(), datetime.fromisoformat(options.now)
 
     def sources() -> DriftSources:
@@ -67,11 +106,6 @@ def opsbot_server(options: argparse.Namespace) -> Server:
             endpoint=options.cloud_run,
         )
         return DriftSources(cloud_run, GitRepo.open(Path(options.repo), branch=profile.git.branch))
-
-    def platform() -> Platform:
-        return Platform(
-            profile, now + timedelta(seconds=monotonic() - started), lambda: warehouse, sources
-        )
 
     settings = SlackSettings(
         slack_bot_token=SecretStr(options.token),
@@ -100,7 +134,13 @@ def opsbot_server(options: argparse.Namespace) -> Server:
 
     deploying = Once(tools) if options.monitoring else None
     return http_server(
-        Runtime(profile, Access(profile.slack), platform, deploy_tools=deploying),
+        Runtime(
+            profile,
+            Access(profile.slack),
+            platform,
+            deploy_tools=deploying,
+            health_worker=health_worker(profile, recipe),
+        ),
         settings,
         store,
         "127.0.0.1",
@@ -121,6 +161,11 @@ def main() -> None:
     parser.add_argument("--monitoring", help="Monitoring emulator endpoint: enables /deploy")
     parser.add_argument("--logging", help="Logging emulator URL")
     parser.add_argument("--database-url", help="a store shared with other replicas")
+    parser.add_argument(
+        "--in-process-reports",
+        action="store_true",
+        help="build /health reports in the bot's process ([health] worker_process = false)",
+    )
     options = parser.parse_args()
     if options.kind == "minimal":
         server = minimal_server(options.slack_api, options.token, options.secret)

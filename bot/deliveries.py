@@ -44,21 +44,31 @@ def _json(text: str) -> dict[str, object]:
 
 
 class Deliveries:
-    """Which deliveries were served; `first_seen_durably` asks the shared store (blocking)."""
+    """Which deliveries were served; `first_seen_durably` asks the shared store (blocking).
+
+    New deliveries are written for the other replicas in batches, off the acknowledgement path:
+    one writer at a time takes every key that arrived while the previous batch was written (one
+    statement and one commit for all of them, instead of one transaction per request, whose
+    CPU and commit otherwise compete with the acknowledgements under load).
+    """
 
     def __init__(
         self,
         first_seen_durably: Callable[[str], bool] | None = None,
         forget_durably: Callable[[float], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        remember_durably: Callable[[list[str]], None] | None = None,
     ) -> None:
-        """`forget_durably(seconds)` drops the store's records older than that (hourly)."""
+        """`forget_durably(seconds)` drops the store's records older than that (hourly);
+        `remember_durably(keys)` records many at once (else each is asked of first_seen)."""
         self._durable = first_seen_durably
         self._forget_durably = forget_durably
+        self._remember = remember_durably
         self._clock = clock
         self._served: OrderedDict[str, float] = OrderedDict()
         self._pruned_at = clock()
-        self._recording: set[asyncio.Task[bool]] = set()  # held until done (asyncio keeps none)
+        self._pending: list[str] = []
+        self._writing: asyncio.Task[None] | None = None  # held until done (asyncio keeps none)
 
     async def is_repeat(self, body: bytes, retry_num: str | None) -> bool:
         """Whether this request repeats one already served (only Slack's retries are asked)."""
@@ -72,23 +82,44 @@ class Deliveries:
         if self._durable is None:
             return False
         if retry_num is None:  # recorded for the other replicas, off the acknowledgement path
-            recording = asyncio.create_task(asyncio.to_thread(self._record, key))
-            self._recording.add(recording)
-            recording.add_done_callback(self._recording.discard)
+            self._pending.append(key)
+            if self._writing is None or self._writing.done():
+                self._writing = asyncio.create_task(self._write_pending())
             return False
         return not await asyncio.to_thread(self._record, key)
 
+    async def _write_pending(self) -> None:
+        """Batches until none is left (keys arriving meanwhile join the next batch)."""
+        while self._pending:
+            batch, self._pending = self._pending, []
+            await asyncio.to_thread(self._record_batch, batch)
+
     async def recorded(self) -> None:
         """Until every delivery served so far is in the store (what a replica may ask)."""
-        await asyncio.gather(*self._recording)
+        while self._writing is not None and not self._writing.done():
+            await asyncio.shield(self._writing)
+
+    def _record_batch(self, keys: list[str]) -> None:
+        if self._remember is None:
+            for key in keys:
+                self._record(key)
+            return
+        try:
+            self._prune_durably()
+            self._remember([f"delivery:{key}" for key in keys])
+        except Exception as exc:  # without the store, this process's memory still answers
+            log.warning("could not record %d deliveries in the store: %s", len(keys), exc)
+
+    def _prune_durably(self) -> None:
+        if self._forget_durably is not None and self._clock() - self._pruned_at > REMEMBER_S:
+            self._pruned_at = self._clock()
+            self._forget_durably(REMEMBER_S)
 
     def _record(self, key: str) -> bool:
         """True when this delivery was not seen before by any replica (or the store is down)."""
         assert self._durable is not None
         try:
-            if self._forget_durably is not None and self._clock() - self._pruned_at > REMEMBER_S:
-                self._pruned_at = self._clock()
-                self._forget_durably(REMEMBER_S)
+            self._prune_durably()
             return self._durable(f"delivery:{key}")
         except Exception as exc:  # without the store, this process's memory still answers
             log.warning("could not record delivery %s in the store: %s", key, exc)

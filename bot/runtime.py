@@ -14,6 +14,7 @@ from config import Profile
 
 if TYPE_CHECKING:
     from commands.deploy.tools import DeployTools
+    from commands.health_worker import HealthWorker
     from commands.postmortem.tools import PostmortemTools
     from commands.regrade.engine import RegradeTools
     from commands.schedule.runner import JobTools
@@ -29,6 +30,7 @@ class Runtime:
     regrade_tools: Once[RegradeTools] | None = None  # the same for /regrade
     schedule_tools: Once[JobTools] | None = None  # scheduled digests, /digest, the App Home
     postmortem_tools: Once[PostmortemTools] | None = None  # /postmortem and its buttons
+    health_worker: HealthWorker | None = None  # None: /health's checks run in this process
     slots: ReportSlots = field(init=False)
 
     def __post_init__(self) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -12,6 +11,7 @@ from typing import Any
 
 from adapters.errors import AdapterError
 from checks.base import Check, CheckContext
+from checks.daemon_pool import run_in_daemon
 from checks.result import CheckResult, HealthReport, Status
 
 log = logging.getLogger(__name__)
@@ -20,7 +20,7 @@ OnResult = Callable[[CheckResult], None]
 
 
 def _in_daemon_thread(fn: Callable[[], Any]) -> asyncio.Future[Any]:
-    """Run blocking work in a daemon thread, so a hung query never holds the process open."""
+    """Run blocking work on a daemon thread, so a hung query never holds the process open."""
     loop = asyncio.get_running_loop()
     future: asyncio.Future[Any] = loop.create_future()
 
@@ -46,7 +46,7 @@ def _in_daemon_thread(fn: Callable[[], Any]) -> asyncio.Future[Any]:
         else:
             hand_over(value, None)
 
-    threading.Thread(target=work, name="opsbot-check", daemon=True).start()
+    run_in_daemon(work)
     return future
 
 

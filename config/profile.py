@@ -85,6 +85,9 @@ class TablesConfig(Strict):
 
 class HealthConfig(Strict):
     check_timeout_s: float = Field(default=30.0, gt=0)
+    # A serving bot builds /health reports in a worker process, so that the checks' work never
+    # slows its acknowledgements (false: in the bot's own process). Terminal commands run in-process.
+    worker_process: bool = True
     checks: list[str] | None = None  # None: every check in the registry, in its order
 
     @field_validator("checks")

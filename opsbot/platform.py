@@ -22,6 +22,7 @@ from config import Profile
 if TYPE_CHECKING:
     from checks.result import CheckResult
     from commands.deploy.tools import DeployTools
+    from sandbox.attach import SandboxAddress
     from sandbox.platform import RunningSandbox
     from store.rollouts import Store
 
@@ -187,6 +188,19 @@ def production_platforms(profile: Profile, profile_path: Path) -> Callable[[], P
         return Platform(profile, fresh.now, shared_warehouse, fresh.drift_sources)
 
     return platform
+
+
+def attached_sandbox_platforms(profile: Profile, address: SandboxAddress) -> Callable[[], Platform]:
+    """sandbox_platforms in another process (the report worker's), through the sandbox's address."""
+    from sandbox.attach import AttachedSandbox
+    from sandbox.faults import FaultPlan
+
+    attached = AttachedSandbox(
+        address,
+        datetime.fromisoformat(address.now_at_start),
+        FaultPlan.model_validate(address.faults),
+    )
+    return sandbox_platforms(profile, attached)
 
 
 def sandbox_platforms(profile: Profile, running: RunningSandbox) -> Callable[[], Platform]:

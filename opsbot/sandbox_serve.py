@@ -10,6 +10,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,15 +24,23 @@ from bot.runtime import Runtime
 from bot.server import Server
 from bot.settings import SlackSettings, load_slack_settings
 from config import Profile
-from opsbot.platform import SANDBOX_DEPLOY, sandbox_deploy_tools, sandbox_platforms, started_sandbox
+from opsbot.platform import (
+    SANDBOX_DEPLOY,
+    attached_sandbox_platforms,
+    sandbox_deploy_tools,
+    sandbox_platforms,
+    started_sandbox,
+)
 from opsbot.postmortem import postmortem_tools
 from opsbot.schedule import compressed_schedule, job_tools
-from opsbot.serve import http_server, serve_slack
+from opsbot.serve import health_worker, http_server, serve_slack
 from store.background import STORE_WAIT_S, BackgroundStore
 from store.location import sqlite_url
 
 if TYPE_CHECKING:
+    from commands.health_worker import HealthWorker
     from commands.regrade.engine import RegradeTools
+    from sandbox.attach import SandboxAddress
     from sandbox.platform import Sandbox
     from sandbox.slack_emulator import SlackEmulator
 
@@ -41,8 +50,10 @@ def sandbox_runtime(
     platform: Sandbox,
     store: BackgroundStore,
     deploy_timing: dict[str, float] | None = None,
+    report_worker: SandboxAddress | None = None,
 ) -> Runtime:
-    """The bot's runtime on the sandbox: its platform, deploys and backfills, demo timings."""
+    """The bot's runtime on the sandbox: its platform, deploys and backfills, demo timings; with
+    `report_worker` (the sandbox's address), /health reports built in a worker process."""
     tuned = compressed_schedule(profile).model_copy(
         update={"deploy": profile.deploy.model_copy(update=SANDBOX_DEPLOY | (deploy_timing or {}))}
     )
@@ -58,6 +69,11 @@ def sandbox_runtime(
             lambda: job_tools(tuned, store.get(wait_s=STORE_WAIT_S), platforms, platform.clock)
         ),
         postmortem_tools=Once(lambda: postmortem_tools(deploys(), platforms)),
+        health_worker=(
+            health_worker(tuned, partial(attached_sandbox_platforms, tuned, report_worker))
+            if report_worker is not None
+            else None
+        ),
     )
 
 
@@ -86,8 +102,10 @@ def serve_sandbox_to_slack(
         assert isinstance(platform, Sandbox)
         store_url = shared_store_url(state)
         store = BackgroundStore(store_url)
-        runtime = sandbox_runtime(profile, platform, store)
-        publish(platform.address(store_url))
+        address = platform.address(store_url)
+        worker = address if profile.health.worker_process else None
+        runtime = sandbox_runtime(profile, platform, store, report_worker=worker)
+        publish(address)
         try:
             serve_slack(runtime, settings, store, host, port, announce)
         finally:
@@ -135,6 +153,7 @@ def sandbox_bot(
     store_url: str | None = None,  # default: a fresh SQLite store for this run
     push_verify: Verify | None = None,  # how pushed tokens are verified (tests: a test CA)
     scheduler: bool = False,  # run the scheduled digests (`opsbot sandbox`); tests fire them
+    report_worker: bool = False,  # /health in a worker process (`opsbot sandbox`, as the profile says)
 ) -> Iterator[SandboxBot]:
     """The bot on loopback wired to a running sandbox and a Slack emulator; its server not started."""
     from sandbox.slack_emulator import SlackEmulator
@@ -149,13 +168,16 @@ def sandbox_bot(
     slack.start(port=console_port)
     state = tempfile.TemporaryDirectory(prefix="opsbot-sandbox-state-")
     store = BackgroundStore(store_url or sqlite_url(Path(state.name) / "opsbot.db")).start()
+    worker: HealthWorker | None = None
     try:
         settings = SlackSettings(
             slack_bot_token=SecretStr(slack.workspace.bot_token),
             slack_signing_secret=SecretStr(secrets.token_hex(16)),
             opsbot_slack_api_url=slack.api_url,
         )
-        runtime = sandbox_runtime(profile, platform, store, deploy_timing)
+        address = platform.address(store.url) if report_worker else None
+        runtime = sandbox_runtime(profile, platform, store, deploy_timing, address)
+        worker = runtime.health_worker
         server = http_server(
             runtime, settings, store, "127.0.0.1", port, push_verify, scheduler=scheduler
         )
@@ -164,6 +186,8 @@ def sandbox_bot(
         )
         yield SandboxBot(platform, slack, server, runtime, store)
     finally:
+        if worker is not None:
+            worker.stop()
         slack.stop()
         store.close()
         state.cleanup()
@@ -212,6 +236,7 @@ def run_sandbox(
             console_port=console_port,
             store_url=store_url,
             scheduler=True,  # the digests arrive in the console, on the sandbox's clock
+            report_worker=profile.health.worker_process,
         ) as bot:
             publish(platform.address(store_url))
             stop_on_sigterm()  # `kill`, a process manager: the same orderly stop as Ctrl-C

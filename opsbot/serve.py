@@ -10,6 +10,7 @@ import logging
 import threading
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,7 @@ from bot.pubsub_push import PushEndpoint, Verify, google_verifier
 from bot.runtime import Runtime
 from bot.server import Server, asgi_app, bind
 from bot.settings import SlackSettings, load_slack_settings
+from commands.health_worker import HealthWorker, PlatformsRecipe
 from commands.platform import Platform
 from config import Profile
 from opsbot.platform import production_platforms
@@ -98,6 +100,9 @@ def http_server(
     assembled = assemble(runtime, settings)
     probe = health_probe(store, runtime.deploy_tools)
     on_start: list[Callable[[], Coroutine[Any, Any, object]]] = [assembled.identity.authorize]
+    worker = runtime.health_worker
+    if worker is not None:  # started now, so that the first /health does not wait for it
+        on_start.append(lambda: asyncio.to_thread(worker.start))
     if assembled.rollouts is not None:  # drive the rollouts a previous process left active
         on_start.append(assembled.rollouts.resume)
     if assembled.backfills is not None:  # and the backfills
@@ -113,6 +118,7 @@ def http_server(
     deliveries = Deliveries(  # never waiting for a store still opening: memory answers meanwhile
         lambda key: store.rollouts(clock, wait_s=0).first_time(key),
         lambda seconds: store.rollouts(clock, wait_s=0).forget_older("delivery:", seconds),
+        remember_durably=lambda keys: store.rollouts(clock, wait_s=0).remember(keys),
     )
     push = None
     if assembled.backfills is not None:
@@ -170,8 +176,16 @@ def serve_production(
             )
         ),
         postmortem_tools=Once(lambda: postmortem_tools(deploys(), platforms)),
+        health_worker=health_worker(profile, partial(production_platforms, profile, profile_path)),
     )
     serve_slack(runtime, settings, store, host, port, announce)
+
+
+def health_worker(profile: Profile, recipe: PlatformsRecipe) -> HealthWorker | None:
+    """The /health worker process the profile asks for (`[health] worker_process`), or None."""
+    if not profile.health.worker_process:
+        return None
+    return HealthWorker(profile, recipe, deadline_s=profile.health.check_timeout_s + 30)
 
 
 def serve_slack(

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from store.database import Database
+from store.dialect import insert_for
 from store.errors import ServiceBusy
 from store.messages import attach_once
 from store.schema import AuditEntry, IdempotencyKey, Rollout, ServiceLock
@@ -220,6 +221,19 @@ class Store:
             return True
         except IntegrityError:
             return False
+
+    def remember(self, keys: Sequence[str]) -> None:
+        """Record `keys` as seen, in one statement; keys already there stay as they were."""
+        if not keys:
+            return
+        now = self.clock()
+        with self.database.session() as session:
+            insert = insert_for(session.get_bind().dialect.name)
+            session.execute(
+                insert(IdempotencyKey)
+                .values([{"key": key, "created_at": now} for key in dict.fromkeys(keys)])
+                .on_conflict_do_nothing(index_elements=["key"])
+            )
 
     def forget_older(self, prefix: str, seconds: float) -> None:
         """Drop the keys starting with `prefix` recorded more than `seconds` ago."""

@@ -24,8 +24,10 @@ from bot.views.health import check_details, health_progress, health_report
 from bot.views.messages import notice
 from checks.registry import enabled_checks
 from checks.result import CheckResult, HealthReport
+from checks.runner import OnResult
 from commands.errors import RequestError
 from commands.health import parse_game_date, resolve_as_of, run_health
+from commands.health_worker import HealthJob
 
 
 def parse_health_args(text: str, runtime: Runtime) -> date:
@@ -77,16 +79,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
 async def run_one_check(runtime: Runtime, wanted: CheckDetails) -> CheckResult:
     if wanted.check not in enabled_checks(runtime.profile):
         raise RequestError(f"check {wanted.check!r} is no longer in the profile; run /health again")
-    platform = runtime.platform()
-    warehouse = await asyncio.to_thread(lambda: platform.warehouse)
-    report = await run_health(
-        runtime.profile,
-        warehouse,
-        now=platform.now,
-        as_of=wanted.as_of,
-        checks=[wanted.check],
-        drift_sources=platform.drift_sources,
-    )
+    report = await build_report(runtime, wanted.as_of, None, [wanted.check])
     return report.results[0]
 
 
@@ -130,7 +123,17 @@ async def _run_report(
         done[result.name] = result
         live.show(*health_progress(as_of, names, done))
 
+    return await build_report(runtime, as_of, on_result)
+
+
+async def build_report(
+    runtime: Runtime, as_of: date, on_result: OnResult | None, checks: list[str] | None = None
+) -> HealthReport:
+    """The checks of `as_of`, in the worker process when there is one, else in this one."""
     platform = runtime.platform()
+    if runtime.health_worker is not None:
+        job = HealthJob(as_of=as_of, now=platform.now, checks=checks)
+        return await runtime.health_worker.run(job, on_result)
     warehouse = await asyncio.to_thread(lambda: platform.warehouse)
     return await run_health(
         runtime.profile,
@@ -139,4 +142,5 @@ async def _run_report(
         as_of=as_of,
         on_result=on_result,
         drift_sources=platform.drift_sources,
+        checks=checks,
     )

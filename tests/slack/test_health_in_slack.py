@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 
 from adapters.warehouse import Warehouse
 from bot.actions import ActionId
 from commands.platform import Platform, PlatformUnavailable
-from opsbot.sandbox_serve import SandboxBot
+from opsbot.sandbox_serve import SandboxBot, sandbox_bot
 from tests.slack.helpers import (
     APPROVER,
     HEALTH_CHANNEL,
@@ -132,3 +133,31 @@ def test_when_the_platform_cannot_be_reached_the_report_says_so_in_place(bot: Sa
     text = block_text(failed)
     assert "cannot reach the platform: no Google credentials: run `gcloud auth" in text
     assert "Traceback" not in text and "ref" not in text
+
+
+def test_health_built_in_a_worker_process_reads_as_when_built_in_the_bots_own(
+    bot: SandboxBot,
+) -> None:
+    """`[health] worker_process` (on for `opsbot serve` and `opsbot sandbox`): the same report,
+    filled in check by check, with the same figures and Details buttons."""
+    ws = bot.slack.workspace
+    bot.slack.command(ONCALL, HEALTH_CHANNEL, "/health 2026-01-28")
+    in_process = wait_until(ws, finished(ws, "Health 2026-01-28: "))
+    with sandbox_bot(bot.runtime.profile, bot.platform, report_worker=True) as other:
+        assert other.runtime.health_worker is not None
+        thread = other.server.start_in_thread()
+        try:
+            theirs = other.slack.workspace
+            other.slack.command(ONCALL, HEALTH_CHANNEL, "/health 2026-01-28")
+            worker_built = wait_until(theirs, finished(theirs, "Health 2026-01-28: "), timeout_s=60)
+            assert worker_built.history[0] == "Health 2026-01-28: running 6 checks"
+            assert without_timings(block_text(worker_built)) == without_timings(
+                block_text(in_process)
+            )
+            assert buttons(worker_built) == buttons(in_process)
+        finally:
+            other.server.stop(thread)
+
+
+def without_timings(text: str) -> str:
+    return re.sub(r"\d+\.\ds\b", "…s", text)
