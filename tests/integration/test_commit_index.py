@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -119,9 +120,9 @@ class CountingRepo(GitRepo):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.asked: list[tuple[str, tuple[str, ...]]] = []
 
-    def first_parent_log(self, include: str, exclude: object) -> str:  # type: ignore[override]
-        self.asked.append((include, tuple(exclude)))  # type: ignore[arg-type]
-        return super().first_parent_log(include, exclude)  # type: ignore[arg-type]
+    def first_parent_log(self, include: str, exclude: Sequence[str]) -> str:
+        self.asked.append((include, tuple(exclude)))
+        return super().first_parent_log(include, exclude)
 
 
 def counting(repo: Path) -> CountingRepo:
