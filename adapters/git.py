@@ -10,15 +10,33 @@ it on main, what main has since it) are answered from the checkout's commit inde
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-
-import git
+from typing import TYPE_CHECKING
 
 from adapters.errors import AdapterError
 from adapters.git_index import INDEX_FORMAT, CommitIndex, plain_paths, shared_index
+
+if TYPE_CHECKING:
+    import git
+else:
+    git = None  # gitpython (~30 ms to import): imported by the first GitRepo.open, not at start
+
+_IMPORTING = threading.Lock()
+
+
+def _gitpython() -> None:
+    """Import gitpython once, before any GitRepo uses it (threads then share the module)."""
+    global git
+    with _IMPORTING:
+        if git is None:
+            import git as module
+
+            git = module
+
 
 SHA_LIKE = re.compile(r"^[0-9a-fA-F]{4,40}$")
 _FIELD = "\x1f"
@@ -99,6 +117,7 @@ class GitRepo:
     def open(
         cls, path: Path, *, branch: str = "main", remote: str | None = None, index: bool = True
     ) -> GitRepo:
+        _gitpython()
         try:
             repo = git.Repo(path)
         except git.NoSuchPathError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import sys
@@ -30,6 +31,25 @@ log = logging.getLogger("opsbot.server")
 GIL_SWITCH_INTERVAL_S = 0.001
 
 
+START_SETTLE_S = 1.0  # start-up work waits this long at most for the first request to be answered
+
+
+async def _start_when_settled(
+    on_start: Sequence[Callable[[], Coroutine[Any, Any, Any]]], first_answered: asyncio.Event
+) -> None:
+    """Run the start-up work once the first request is answered (or START_SETTLE_S passed).
+
+    After a cold start the first request is usually the one that woke the bot: opening the
+    store (SQLAlchemy, alembic, migrations) or starting the /health worker beside it would take
+    the CPU and the GIL its acknowledgement needs.
+    """
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(first_answered.wait(), START_SETTLE_S)
+    for start in on_start:
+        task: asyncio.Task[Any] = asyncio.create_task(start())
+        task.add_done_callback(_log_failure)
+
+
 def asgi_app(
     bolt: AsyncApp,
     probe: HealthProbe,
@@ -39,22 +59,23 @@ def asgi_app(
     pubsub_push: PushEndpoint | None = None,
     cron: CronEndpoint | None = None,
 ) -> Starlette:
-    """`on_start`: run once the server listens, e.g. ask who the bot is, resume rollouts.
+    """`on_start`: run once the server listens and its first request is answered (or a second
+    has passed), e.g. open the store, ask who the bot is, resume rollouts.
     `deliveries`: what was served already, so Slack's retries are not acted on twice.
     `pubsub_push`: grading completions pushed by Pub/Sub (401 without a Google-signed token).
     `cron`: scheduled jobs called by Cloud Scheduler (401 without a Google-signed token)."""
     handler = AsyncSlackRequestHandler(bolt)
     gate = RequestGate(signing_secret)
     served = deliveries or Deliveries()
+    first_answered = asyncio.Event()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         """One HTTP session for the Web API client: kept-alive connections, not one per call."""
         session = aiohttp.ClientSession()
         bolt.client.session = session
-        for start in on_start:
-            starting: asyncio.Task[Any] = asyncio.create_task(start())
-            starting.add_done_callback(_log_failure)
+        starting = asyncio.create_task(_start_when_settled(on_start, first_answered))
+        starting.add_done_callback(_log_failure)
         try:
             yield
         finally:
@@ -62,6 +83,12 @@ def asgi_app(
             await session.close()
 
     async def events(request: Request) -> Response:
+        try:
+            return await verified_events(request)
+        finally:
+            first_answered.set()
+
+    async def verified_events(request: Request) -> Response:
         """Bolt sees only verified, well-formed requests (bot/request_gate.py)."""
         body = await request.body()  # Starlette keeps it: Bolt's handler reads the same bytes
         if not gate.verified(body, request.headers):

@@ -68,7 +68,9 @@ def health(
     profile = load_profile(profile_path)
     as_of = parse_game_date(date) if date is not None else None
     with (
-        open_platform(profile, profile_path, sandbox=sandbox, announce=announce) as platform,
+        open_platform(
+            profile, profile_path, sandbox=sandbox, announce=announce, reads_only=True
+        ) as platform,
         health_progress(profile) as on_result,
     ):
         report = asyncio.run(
@@ -114,7 +116,9 @@ def drift(
     select_services(profile, names)  # bad input is a usage error before anything starts
     if contains is not None:
         parse_commit_ref(contains)
-    with open_platform(profile, profile_path, sandbox=sandbox, announce=announce) as platform:
+    with open_platform(
+        profile, profile_path, sandbox=sandbox, announce=announce, reads_only=True
+    ) as platform:
         sources = platform.drift_sources()
         if contains is not None:
             found = run_contains(profile, sources, contains, names)

@@ -116,18 +116,20 @@ def open_platform(
     *,
     sandbox: bool,
     announce: Callable[[str], None] = lambda message: None,
+    reads_only: bool = False,
 ) -> Iterator[Platform]:
-    """The platform for one command; with `sandbox`, emulators started for it and stopped after."""
+    """The platform for one command; with `sandbox`, emulators started for it and stopped after
+    (`reads_only`: only those /health and /drift read, when the command changes nothing)."""
     if not sandbox:
         yield _production(profile, profile_path)
         return
-    with started_sandbox(announce) as running:
+    with started_sandbox(announce, reads_only=reads_only) as running:
         yield sandbox_platforms(profile, running)()
 
 
 @contextmanager
 def started_sandbox(
-    announce: Callable[[str], None], *, attach: bool = True
+    announce: Callable[[str], None], *, attach: bool = True, reads_only: bool = False
 ) -> Iterator[RunningSandbox]:
     """The sandbox for one command: the running `opsbot sandbox`'s when there is one (and
     `attach`), else its own emulators, started and announced here and stopped on exit."""
@@ -146,7 +148,7 @@ def started_sandbox(
         )
         yield running
         return
-    with Sandbox() as own:
+    with Sandbox(reads_only=reads_only) as own:
         assert own.startup is not None and own.repo_path is not None
         how = "built the demo season" if own.startup.seeded_now else "from the seed cache"
         announce(

@@ -99,7 +99,10 @@ def http_server(
     """`scheduler`: run the in-process scheduler when the profile's mode says so (tests: off)."""
     assembled = assemble(runtime, settings)
     probe = health_probe(store, runtime.deploy_tools)
-    on_start: list[Callable[[], Coroutine[Any, Any, object]]] = [assembled.identity.authorize]
+    on_start: list[Callable[[], Coroutine[Any, Any, object]]] = [
+        lambda: asyncio.to_thread(store.start),  # HTTP: after the first ack (bot/server.py)
+        assembled.identity.authorize,
+    ]
     worker = runtime.health_worker
     if worker is not None:  # started now, so that the first /health does not wait for it
         on_start.append(lambda: asyncio.to_thread(worker.start))
@@ -197,10 +200,10 @@ def serve_slack(
     announce: Callable[[str], None],
 ) -> None:
     """Serve the app to Slack until interrupted: Socket Mode with an app token, else HTTP."""
-    store.start()  # opened (and migrated) in the background, whichever way Slack connects
     try:
         if settings.slack_app_token is not None:
             announce("opsbot: Socket Mode (SLACK_APP_TOKEN is set); no HTTP port is opened")
+            store.start()  # opened (and migrated) in the background
             asyncio.run(_socket_mode(runtime, settings, settings.slack_app_token))
             return
         server = http_server(runtime, settings, store, host, port)

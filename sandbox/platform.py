@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import Protocol, Self
+from typing import TYPE_CHECKING, Protocol, Self
 
 from config import ConfigError
 from sandbox.attach import SandboxAddress
@@ -21,11 +21,15 @@ from sandbox.demo_services import seed_services
 from sandbox.demo_tables import TABLES, open_in_memory
 from sandbox.demo_traffic import bad_commit, behaviour_of, rates, registry
 from sandbox.faults import FaultPlan, load_fault_plan
-from sandbox.grading_simulator import GradingSimulator
-from sandbox.logging_emulator import LoggingEmulator
-from sandbox.monitoring_emulator import MonitoringEmulator
-from sandbox.pubsub_emulator import PubSubEmulator
 from sandbox.traffic import TrafficModel
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from sandbox.grading_simulator import GradingSimulator
+    from sandbox.logging_emulator import LoggingEmulator
+    from sandbox.monitoring_emulator import MonitoringEmulator
+    from sandbox.pubsub_emulator import PubSubEmulator
 
 PROJECT = "nba-props-platform"
 
@@ -80,8 +84,17 @@ class StartupTiming:
 class Sandbox:
     """Start with `with Sandbox() as sandbox:`; the emulators' endpoints and the repo on it."""
 
-    def __init__(self, now: datetime | None = None, faults: FaultPlan | None = None) -> None:
+    def __init__(
+        self,
+        now: datetime | None = None,
+        faults: FaultPlan | None = None,
+        *,
+        reads_only: bool = False,
+    ) -> None:
+        """`reads_only`: only what /health and /drift read (the warehouse, Cloud Run, the repo);
+        Monitoring, Logging and Pub/Sub, which rollouts and backfills use, are not started."""
         self.now = now or sandbox_now()
+        self.reads_only = reads_only
         self.faults = faults or load_fault_plan()  # $OPSBOT_SANDBOX_FAULTS, else the defaults
         self.bigquery: BigQueryEmulator | None = None
         self.cloud_run: CloudRunEmulator | None = None
@@ -120,6 +133,23 @@ class Sandbox:
         self.cloud_run.denied_permissions.update(faults.cloud_run.denied_permissions)
         self.bad_commit = bad_commit(self.repo_path)
         self.traffic = TrafficModel(state, rates(), behaviour_of(self.bad_commit))
+        if not self.reads_only:
+            self._start_writers(con)
+        self._started = time.monotonic()
+        self._epoch_started = time.time()
+        self.startup = StartupTiming(time.perf_counter() - started, tables_built or repo_built)
+        return self
+
+    def _start_writers(self, con: duckdb.DuckDBPyConnection) -> None:
+        """The emulators rollouts and backfills use (imported here: grpc and Monitoring's
+        client cost a `--sandbox` health check a third of a second otherwise)."""
+        from sandbox.grading_simulator import GradingSimulator
+        from sandbox.logging_emulator import LoggingEmulator
+        from sandbox.monitoring_emulator import MonitoringEmulator
+        from sandbox.pubsub_emulator import PubSubEmulator
+
+        assert self.traffic is not None
+        faults = self.faults
         self.monitoring = MonitoringEmulator(
             self.traffic, PROJECT, slow_5xx_series=faults.monitoring.slow_5xx_series
         )
@@ -133,10 +163,6 @@ class Sandbox:
         self.pubsub.create_subscription("opsbot-grading-complete", "nba-grading-complete")
         self.grading = GradingSimulator(self.pubsub, con, self.clock, faults.regrade)
         self.pubsub.start()
-        self._started = time.monotonic()
-        self._epoch_started = time.time()
-        self.startup = StartupTiming(time.perf_counter() - started, tables_built or repo_built)
-        return self
 
     def address(self, store_url: str) -> SandboxAddress:
         """What other processes need to attach to this sandbox (sandbox/attach.py)."""

@@ -31,9 +31,15 @@ class BackgroundStore:
         self._database: Database | None = None
         self._error: BaseException | None = None
         self._done = threading.Event()
+        self._started = False
+        self._starting = threading.Lock()
 
     def start(self) -> BackgroundStore:
-        threading.Thread(target=self._run, name="opsbot-store-open", daemon=True).start()
+        """Begin opening the store (once; later calls do nothing)."""
+        with self._starting:
+            if not self._started:
+                self._started = True
+                threading.Thread(target=self._run, name="opsbot-store-open", daemon=True).start()
         return self
 
     def _run(self) -> None:
@@ -52,7 +58,9 @@ class BackgroundStore:
         return not self._done.is_set()
 
     def get(self, wait_s: float = 0.0) -> Database:
-        """The open store; StoreNotReady if it is not open within `wait_s` or failed to open."""
+        """The open store; StoreNotReady if it is not open within `wait_s` or failed to open.
+        Asking starts the opening if nothing has yet."""
+        self.start()
         self._done.wait(wait_s)
         if self._error is not None:
             raise StoreNotReady(f"the store could not be opened: {self._error}")
