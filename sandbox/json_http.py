@@ -90,6 +90,10 @@ class JsonApi(ABC):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver listens with a backlog of 5: eight clients connecting at once overflowed it,
+    # the kernel dropped their SYNs and they retried a second later (TCP's initial timeout). A
+    # Google front end accepts them all; so does the emulator.
+    request_queue_size = 128
     connections = 0  # accepted so far: a client that pools its connections keeps this low
 
     def process_request(self, request: Any, client_address: Any) -> None:
