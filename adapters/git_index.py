@@ -16,7 +16,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,6 +47,10 @@ CREATE TABLE IF NOT EXISTS changes (
     PRIMARY KEY (path, pos)
 ) WITHOUT ROWID;
 """
+
+
+class _NotAChain(Exception):
+    """A stretch of history git listed is not the part of the chain it was asked for."""
 
 
 class GitRunner(Protocol):
@@ -241,16 +245,19 @@ class CommitIndex:
                 exclude = [chain[stop]] if stop < len(chain) else []
                 return parse_log(git.first_parent_log(chain[start], exclude))
 
-            with ThreadPoolExecutor(max_workers=len(parts)) as pool:
-                stretches = list(pool.map(read, parts))
-            with self._write():
-                if self._ends() != ends:  # another process indexed meanwhile: keep its work
-                    return
-                for (start, stop), commits in zip(parts, stretches, strict=True):
-                    if [c.sha for c in commits] != chain[start:stop]:
-                        return  # not a plain chain (it cannot be split): locate() walks it
-                for (start, _), commits in zip(parts, stretches, strict=True):
-                    self._store(commits, top - start)
+            try:
+                with ThreadPoolExecutor(max_workers=len(parts)) as pool, self._write():
+                    reading = {pool.submit(read, part): part for part in parts}
+                    if self._ends() != ends:  # another process indexed meanwhile: keep its work
+                        return
+                    for done in as_completed(reading):  # stored while the others are read
+                        start, stop = reading[done]
+                        commits = done.result()
+                        if [c.sha for c in commits] != chain[start:stop]:
+                            raise _NotAChain  # rolled back: locate() walks it instead
+                        self._store(commits, top - start)
+            except _NotAChain:
+                return
 
     def _chain(self, include: str, git: GitRunner) -> list[str]:
         with self._chain_lock:
