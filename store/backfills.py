@@ -52,6 +52,11 @@ class Backfills:
             with self.database.session() as session:
                 busy = self._in_flight(session, dates)
                 if busy:
+                    # the same request, committed by someone else since the look-up above, holds
+                    # these dates: that is its backfill, not a conflict
+                    mine = self._by_key(request_key)
+                    if mine is not None:
+                        return mine, False
                     raise DatesInFlight(busy)
                 backfill = Backfill(
                     request_key=request_key,
