@@ -10,6 +10,7 @@ its process with nothing; here neither does it (the emulators' CPU would otherwi
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 from collections.abc import Callable
@@ -88,6 +89,9 @@ def opsbot_server(options: argparse.Namespace) -> Server:
 
     profile_path = ROOT / "opsbot.toml"
     profile = load_profile(profile_path)
+    if options.deploy_timing:  # e.g. a canary in seconds, as the chaos soak runs them
+        timing = json.loads(options.deploy_timing)
+        profile = profile.model_copy(update={"deploy": profile.deploy.model_copy(update=timing)})
     if options.in_process_reports:
         profile = profile.model_copy(
             update={"health": profile.health.model_copy(update={"worker_process": False})}
@@ -161,6 +165,9 @@ def main() -> None:
     parser.add_argument("--monitoring", help="Monitoring emulator endpoint: enables /deploy")
     parser.add_argument("--logging", help="Logging emulator URL")
     parser.add_argument("--database-url", help="a store shared with other replicas")
+    parser.add_argument(
+        "--deploy-timing", help='JSON of [deploy] settings to override, e.g. {"interval_s": 1}'
+    )
     parser.add_argument(
         "--in-process-reports",
         action="store_true",
