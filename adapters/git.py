@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from adapters.errors import AdapterError
-from adapters.git_index import INDEX_FORMAT, CommitIndex, plain_paths, shared_index
+from adapters.git_index import CommitIndex, shared_index
+from adapters.git_log import INDEX_FORMAT, plain_paths
 
 if TYPE_CHECKING:
     import git

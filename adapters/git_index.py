@@ -15,18 +15,16 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
+from adapters.git_log import IndexedCommit, parse_log
+
 SCHEMA_VERSION = "1"
-_RECORD = "\x1e"
-_FIELD = "\x1f"
-INDEX_FORMAT = _RECORD + _FIELD.join(("%H", "%P", "%an", "%ct", "%s"))
-_WILDCARDS = frozenset("*?[")
 READ_PARTS = 4  # git processes reading a long stretch of history at once
 
 _SCHEMA = """
@@ -64,56 +62,12 @@ class GitRunner(Protocol):
 
 
 @dataclass(frozen=True)
-class IndexedCommit:
-    sha: str
-    first_parent: str | None
-    parents: int
-    author: str
-    committed: int
-    subject: str
-    files: tuple[str, ...]
-
-
-@dataclass(frozen=True)
 class Span:
     """Commits after a position touching some paths: how many, the oldest's time, the newest."""
 
     count: int
     oldest_committed: datetime | None
     newest: list[tuple[str, str, datetime, str]]  # sha, author, committed, subject
-
-
-def parse_log(output: str) -> list[IndexedCommit]:
-    """`git log -z --name-only --format=INDEX_FORMAT` output, newest first."""
-    commits: list[IndexedCommit] = []
-    for record in output.split(_RECORD)[1:]:
-        header, *names = record.split("\0")
-        sha, parents, author, stamp, subject = header.split(_FIELD, 4)
-        parent_list = parents.split()
-        files = tuple(name.lstrip("\n") for name in names if name.strip("\n"))
-        commits.append(
-            IndexedCommit(
-                sha,
-                parent_list[0] if parent_list else None,
-                len(parent_list),
-                author,
-                int(stamp),
-                subject,
-                files,
-            )
-        )
-    return commits
-
-
-def plain_paths(paths: Iterable[str]) -> list[str] | None:
-    """Pathspecs as literal prefixes ("" for everything); None when one needs git's matching."""
-    plain: list[str] = []
-    for path in paths:
-        if path.startswith(":") or _WILDCARDS & set(path):
-            return None
-        cleaned = path.removeprefix("./").rstrip("/")
-        plain.append("" if cleaned == "." else cleaned)
-    return plain
 
 
 class CommitIndex:
