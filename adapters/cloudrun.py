@@ -223,9 +223,17 @@ class CloudRun:
             current.traffic = _targets(split)
 
         what = f"traffic of {service}"
-        self.wait(self._update(service, what, change), what)
-        after = self.get_service(service)
         wanted = {t.revision: t.percent for t in split if t.percent}
+        try:
+            self.wait(self._update(service, what, change), what)
+        except ConcurrentChange:
+            # changed since it was read: if the change is the one asked for (another replica
+            # restoring the same traffic), it is done; anything else is not overwritten
+            after = self.get_service(service)
+            if {t.revision: t.percent for t in after.serving} == wanted:
+                return after
+            raise
+        after = self.get_service(service)
         actual = {t.revision: t.percent for t in after.serving}
         if actual != wanted:
             raise CloudRunError(

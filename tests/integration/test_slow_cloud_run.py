@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from adapters.cloudrun import TrafficShare
+from commands.deploy.abort import restore_stable
 from commands.deploy.checklist import prepare
 from commands.deploy.driver import Tick, reconcile, tick
 from commands.deploy.lifecycle import begin, promote, start_canary
@@ -167,3 +168,28 @@ def test_a_stale_etag_is_refused_as_cloud_run_refuses_it(world: DeployWorld) -> 
     with pytest.raises(Exception, match="stale") as refused:
         world.state.update_service(name, {**read, "labels": {}}, ["labels"], validate_only=False)
     assert getattr(refused.value, "status", "") == "ABORTED"
+
+
+def test_a_rollback_another_replica_finished_first_is_not_an_error(world: DeployWorld) -> None:
+    """Found by the chaos soak (seed 3): two replicas both restoring the stable revision; the one
+    that wrote second saw the traffic changed since it read it and failed its tick with a
+    traceback, although the traffic was exactly what it was asked to make."""
+    rollout_id = _started(world)
+    rollout = world.tools.store.get(rollout_id)
+    assert rollout is not None
+
+    def other_replica_restores() -> None:  # between this replica's read and its write
+        world.tools.cloud_run.route("alpha", [TrafficShare(STABLE, 100)])
+
+    world.cloud_run.before_next_write = other_replica_restores
+    ended = restore_stable(
+        world.tools.cloud_run,
+        world.tools.store,
+        rollout,
+        RolloutState.ROLLED_BACK,
+        DEPLOYER,
+        "deploy.rollback",
+        "rolled back by hand",
+    )
+    assert ended is not None and ended.state is RolloutState.ROLLED_BACK
+    assert world.serving() == [(STABLE, 100)]
