@@ -117,19 +117,20 @@ class Soak:
         service = self.rng.choice(SERVICES)
         ws = self.world.slack.workspace
         before = {r.id for r in self.store.recent(1000)}
+        shown_before = len(ws.messages)
         self.command(DEPLOYER, "#deployment-alerts", f"/deploy {service}")
-        checklist = self.wait_for(
+        checklist = self.wait_for(  # this command's checklist, not an earlier one
             lambda: next(
                 (
                     m
-                    for m in reversed(ws.messages)
+                    for m in reversed(ws.messages[shown_before:])
                     if m.ephemeral_to == DEPLOYER and "review the checklist" in m.text
                 ),
                 None,
             )
         )
         if checklist is None or not _has_button(checklist, ActionId.DEPLOY_START):
-            print(f"  rollout {number}: {service} has nothing to start; skipped")
+            print(f"  rollout {number}: {service} has nothing to start; skipped", flush=True)
             return
         self.click(DEPLOYER, checklist, ActionId.DEPLOY_START)
         rollout = self.wait_for(lambda: _newest(self.store, service, before))
@@ -138,7 +139,7 @@ class Soak:
             return
         self.seen_ids.add(rollout.id)
         steps = [self.rng.choices(list(ACTIONS), list(ACTIONS.values()))[0] for _ in range(6)]
-        print(f"  rollout {number}: #{rollout.id} {service}: {', '.join(steps)}")
+        print(f"  rollout {number}: #{rollout.id} {service}: {', '.join(steps)}", flush=True)
         for step in steps:
             current = self.store.get(rollout.id)
             if current is None or current.state.terminal:
@@ -309,9 +310,8 @@ def main() -> None:
     if not base:
         parser.error("set OPSBOT_TEST_DATABASE_URL (PostgreSQL), as for the PostgreSQL tests")
     seed = options.seed if options.seed is not None else random.SystemRandom().randrange(10**6)
-    print(
-        f"seed: {seed} (replay: python -m bench.chaos --seed {seed} --rollouts {options.rollouts})"
-    )
+    replay = f"python -m bench.chaos --seed {seed} --rollouts {options.rollouts}"
+    print(f"seed: {seed} (replay: {replay})", flush=True)
     violations = run(seed, options.rollouts, base)
     sys.exit(1 if violations else 0)
 

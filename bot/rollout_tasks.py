@@ -17,7 +17,14 @@ from bot.views.deploy import rollout_view
 from bot.views.kit import escape, fallback
 from bot.views.postmortem import offer
 from commands.deploy.abort import abort_rollout
-from commands.deploy.driver import Tick, TickResult, active_rollouts, drive, reconcile
+from commands.deploy.driver import (
+    Tick,
+    TickResult,
+    active_rollouts,
+    drive,
+    recently_ended,
+    reconcile,
+)
 from commands.deploy.tools import DeployTools
 from commands.deploy.verdict import Analysis
 from store.states import DRIVEN, RolloutState
@@ -52,7 +59,9 @@ class RolloutTasks:
 
         Each is first reconciled: what a killed process claimed but did not do in Cloud Run is
         done now, so traffic matches the store before the next analysis. A rollout whose message
-        was never posted (killed between the start and the post) gets it now.
+        was never posted (killed between the start and the post) gets it now, and the rollouts
+        that ended lately are shown as they ended (found by the chaos soak, seed 3: a replica
+        killed between completing a rollout and updating its message left "100%, watched").
         """
         while True:  # until the clients open: a repo cloned or credentials granted later
             try:
@@ -66,6 +75,9 @@ class RolloutTasks:
                 )
                 await asyncio.sleep(RESUME_RETRY_S)
         found = await asyncio.to_thread(active_rollouts, tools)
+        for ended in await asyncio.to_thread(recently_ended, tools):
+            await self.show(ended.id)  # its end may have been recorded by a process killed
+            # before it updated the message: the message shows the store's final state now
         for rollout in found:
             try:
                 await asyncio.to_thread(reconcile, self.runtime.profile, tools, rollout.id)

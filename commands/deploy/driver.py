@@ -59,6 +59,19 @@ def active_rollouts(tools: DeployTools) -> list[RolloutView]:
     return [r for r in tools.store.active() if r.state in DRIVEN]
 
 
+RECENTLY_ENDED = timedelta(minutes=30)
+
+
+def recently_ended(tools: DeployTools) -> list[RolloutView]:
+    """Rollouts that ended in the last RECENTLY_ENDED and have a message to show it in."""
+    since = tools.clock() - RECENTLY_ENDED
+    return [
+        r
+        for r in tools.store.recent(100)
+        if r.state.terminal and r.slack_ts is not None and r.updated_at >= since
+    ]
+
+
 def next_due(profile: Profile, rollout: RolloutView) -> datetime:
     """When `tick` has something to do for this rollout."""
     return next_analysis_due(profile, rollout)

@@ -10,16 +10,19 @@ from urllib.parse import urlencode
 import pytest
 
 from bot.actions import ActionId
+from bot.views.deploy import rollout_view
+from commands.deploy.abort import abort_rollout
 from commands.deploy.checklist import prepare
 from commands.deploy.lifecycle import begin, start_canary
 from opsbot.platform import sandbox_deploy_tools
 from opsbot.profile import load_profile
 from opsbot.sandbox_serve import SandboxBot, sandbox_bot
 from sandbox.platform import Sandbox
-from sandbox.slack_workspace import ResponseUrl
+from sandbox.slack_workspace import BOT_USER, ResponseUrl
 from store.database import Database
 from store.location import sqlite_url
 from store.rollouts import Store
+from store.states import RolloutState
 from tests.slack.conftest import FAST, ROOT, checklist_for, rollout_message
 from tests.slack.helpers import (
     DEPLOYER,
@@ -28,6 +31,7 @@ from tests.slack.helpers import (
     block_text,
     buttons,
     finished,
+    showing,
     wait_until,
 )
 
@@ -61,6 +65,40 @@ def test_a_rollout_started_but_never_posted_gets_its_message_and_buttons_on_rest
             posted.ts,
         )
         assert len(ws.bot_messages("#canary-alerts")) == 1  # one message, however many renders
+        database.close()
+
+
+def test_a_rollout_that_ended_while_its_message_lagged_is_shown_ended_on_restart(
+    tmp_path: Path,
+) -> None:
+    """Found by the chaos soak (seed 3): a replica killed between recording a rollout's end and
+    updating its message left it showing "100%, watched" for good."""
+    profile = load_profile(ROOT / "opsbot.toml")
+    fast = profile.model_copy(update={"deploy": profile.deploy.model_copy(update=FAST)})
+    url = sqlite_url(tmp_path / "opsbot.db")
+    with Sandbox() as platform:
+        database = Database.open(url)
+        tools = sandbox_deploy_tools(fast, platform, Store(database, platform.clock))
+        checklist = prepare(fast, tools, "nba-phase4-precompute-processors", None)
+        left = begin(fast, tools, checklist, DEPLOYER)
+        live = start_canary(fast, tools, left.id, DEPLOYER)
+        assert live is not None
+        with sandbox_bot(profile, platform, deploy_timing=FAST, store_url=url) as bot:
+            ws = bot.slack.workspace
+            text, blocks = rollout_view(live, fast.deploy)  # what the killed process had shown
+            posted = ws.post("#canary-alerts", text, [b.to_dict() for b in blocks], BOT_USER.id)
+            tools.store.attach_message(left.id, posted.channel, posted.ts)
+            ended = abort_rollout(tools.cloud_run, tools.store, left.id, DEPLOYER, "by hand")
+            assert ended is not None and ended.state is RolloutState.ROLLED_BACK
+            assert "canary at 10%" in ws.find(posted.channel, posted.ts).text  # still lagging
+            thread = bot.server.start_in_thread()
+            try:
+                shown = wait_until(ws, showing(ws, posted, "rolled back"))
+            finally:
+                bot.server.stop(thread)
+        assert "Promote" not in " ".join(b["text"]["text"] for b in buttons(shown))
+        top_level = [m for m in ws.bot_messages("#canary-alerts") if m.thread_ts is None]
+        assert top_level == [shown]  # updated in place (its thread has the postmortem offer)
         database.close()
 
 
