@@ -77,9 +77,13 @@ def one_message_each(ws: Workspace, rollouts: Iterable[RolloutView]) -> list[Vio
             and not rollout.slack_ts
         ):
             continue
-        mine = [
-            m for m in messages if m.thread_ts is None and f"rollout #{rollout.id} " in _text(m)
-        ]  # thread replies (a postmortem offer, a note) are not the rollout's message
+        mine = [  # not a thread reply (a postmortem offer) nor an answer to one person's click
+            m
+            for m in messages
+            if m.thread_ts is None
+            and m.ephemeral_to is None
+            and f"rollout #{rollout.id} " in _text(m)
+        ]
         if len(mine) != 1:
             shown = "; ".join(f"{m.ts} {m.text[:70]!r}" for m in mine)
             found.append(Violation(3, f"rollout #{rollout.id} has {len(mine)} messages: {shown}"))
