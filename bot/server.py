@@ -26,6 +26,7 @@ from bot.cron_endpoint import CronEndpoint
 from bot.deliveries import Deliveries
 from bot.pubsub_push import PushEndpoint
 from bot.request_gate import RequestGate, malformed
+from checks.daemon_pool import DaemonExecutor
 
 HealthProbe = Callable[[], dict[str, str]]
 log = logging.getLogger("opsbot.server")
@@ -91,6 +92,8 @@ def asgi_app(
         """One HTTP session for the Web API client: kept-alive connections, not one per call."""
         session = aiohttp.ClientSession()
         bolt.client.session = session
+        # asyncio.to_thread on daemon threads: a stop never waits on a call left hanging
+        asyncio.get_running_loop().set_default_executor(DaemonExecutor(32, "opsbot-io"))
         freeze_long_lived()  # the app, its listeners and views: alive as long as the process
         starting = asyncio.create_task(_start_when_settled(on_start, first_answered))
         starting.add_done_callback(_log_failure)

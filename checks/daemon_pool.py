@@ -13,10 +13,13 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
 
 Job = Callable[[], None]
+T = TypeVar("T")
 
 
 class DaemonPool:
@@ -65,3 +68,35 @@ _SHARED = DaemonPool()
 def run_in_daemon(job: Job) -> None:
     """Run `job` on the process's shared pool of daemon threads."""
     _SHARED.submit(job)
+
+
+class DaemonExecutor(ThreadPoolExecutor):
+    """An executor on daemon threads (see DaemonPool), usable as asyncio's default executor.
+
+    `shutdown` waits for nothing: a call left hanging (a service gone while it answered) is
+    abandoned with its thread when the process exits, instead of holding the exit up, as
+    ThreadPoolExecutor's joined threads (and asyncio.run's shutdown of its executor) would.
+    It is a ThreadPoolExecutor only because asyncio's set_default_executor requires one; none
+    of that class's threads is ever started.
+    """
+
+    def __init__(self, max_threads: int, name: str) -> None:
+        super().__init__(max_workers=max_threads, thread_name_prefix=name)
+        self._pool = DaemonPool(max_threads, name)
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        future: Future[T] = Future()
+
+        def run() -> None:
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                future.set_result(fn(*args, **kwargs))
+            except BaseException as exc:  # handed to whoever waits on the future
+                future.set_exception(exc)
+
+        self._pool.submit(run)
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Nothing to wait for: the threads are daemons."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
@@ -22,6 +21,7 @@ from adapters.cloudrun import (
 )
 from adapters.git import AmbiguousCommit, CommitInfo, GitRepo, Undeployed
 from checks.base import render_action
+from checks.daemon_pool import DaemonExecutor
 from checks.drift_model import (
     Basis,
     DriftReport,
@@ -60,7 +60,9 @@ class ServiceDeployments:
     error: CloudRunError | None = None
 
 
-_POOL = ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="opsbot-drift")
+# Daemon threads: a Cloud Run call left hanging (an emulator or a network gone at shutdown) never
+# holds the process open at exit.
+_POOL = DaemonExecutor(MAX_WORKERS, "opsbot-drift")
 
 
 def in_parallel(fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
@@ -71,7 +73,8 @@ def in_parallel(fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
     """
     if len(items) <= 1 or threading.current_thread().name.startswith("opsbot-drift"):
         return [fn(item) for item in items]
-    return list(_POOL.map(fn, items))
+    futures = [_POOL.submit(fn, item) for item in items]
+    return [future.result() for future in futures]
 
 
 def _deployment(sources: DriftSources, service: str, share: TrafficShare) -> Deployment:
