@@ -119,12 +119,12 @@ class Soak:
         before = {r.id for r in self.store.recent(1000)}
         shown_before = len(ws.messages)
         self.command(DEPLOYER, "#deployment-alerts", f"/deploy {service}")
-        checklist = self.wait_for(  # this command's checklist, not an earlier one
+        checklist = self.wait_for(  # this command's answer (a checklist, or why there is none)
             lambda: next(
                 (
                     m
                     for m in reversed(ws.messages[shown_before:])
-                    if m.ephemeral_to == DEPLOYER and "review the checklist" in m.text
+                    if m.ephemeral_to == DEPLOYER and "Preparing the checklist" not in m.text
                 ),
                 None,
             )

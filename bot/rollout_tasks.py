@@ -31,6 +31,7 @@ from store.states import DRIVEN, RolloutState
 from store.views import RolloutView
 
 log = logging.getLogger("opsbot.rollouts")
+RENDERS_MAX = 5  # a rollout moves a few times a minute at most: renders settle long before
 RESUME_RETRY_S = 60.0
 ENDED_BY_ITSELF = {Tick.ROLLED_BACK, Tick.EXPIRED}
 POSTMORTEM_ENDINGS = (RolloutState.ROLLED_BACK, RolloutState.FAILED)
@@ -92,19 +93,25 @@ class RolloutTasks:
     async def show(self, rollout_id: int, analysis: Analysis | None = None) -> None:
         """Render the rollout as the store has it now: post its message if it has none yet.
 
-        One render at a time per rollout, each reading the store inside the lock, so the message
-        always ends on the store's final state, never on an older copy that lost a race.
+        One render at a time per rollout in this process, each reading the store inside the lock;
+        across replicas, a render whose rollout moved meanwhile is made again (up to RENDERS_MAX),
+        so the message always ends on the store's final state, never on an older copy.
         """
         if analysis is not None:
             self._analyses[rollout_id] = analysis
         async with self._showing[rollout_id]:
             tools = await asyncio.to_thread(self.tools)
             rollout = await asyncio.to_thread(tools.store.get, rollout_id)
-            if rollout is None:
-                return
-            seen = self._analyses.get(rollout_id)
-            text, blocks = rollout_view(rollout, self.runtime.profile.deploy, seen, tools.clock())
-            if rollout.slack_channel is not None and rollout.slack_ts is not None:
+            for _ in range(RENDERS_MAX):
+                if rollout is None:
+                    return
+                seen = self._analyses.get(rollout_id)
+                text, blocks = rollout_view(
+                    rollout, self.runtime.profile.deploy, seen, tools.clock()
+                )
+                if rollout.slack_channel is None or rollout.slack_ts is None:
+                    await self._post(tools, rollout_id, text, blocks)
+                    return
                 await self.client.chat_update(
                     channel=rollout.slack_channel,
                     ts=rollout.slack_ts,
@@ -112,8 +119,14 @@ class RolloutTasks:
                     blocks=blocks,
                 )
                 await self._offer_postmortem(tools, rollout)
-                return
-            await self._post(tools, rollout_id, text, blocks)
+                # Another replica may have moved the rollout and rendered it before this update
+                # landed (found by the chaos soak, seed 4: "100%, watched" left over "complete").
+                # The last update of any replica is followed by this check, so the message ends
+                # on the store's final state.
+                after = await asyncio.to_thread(tools.store.get, rollout_id)
+                if after is None or after.version == rollout.version:
+                    return
+                rollout = after
 
     async def _offer_postmortem(self, tools: DeployTools, rollout: RolloutView) -> None:
         """Once a rollout that moved traffic ended badly: "Start postmortem" in its thread (once,
