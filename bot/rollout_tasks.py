@@ -252,3 +252,7 @@ class RolloutTasks:
             return True
 
         await drive(self.runtime.profile, tools, rollout_id, shown)
+        # Ended: shown once more as the store has it. A tick that recorded the end and then
+        # failed (Cloud Run refusing the commit label after COMPLETE) left no render of it, and
+        # the loop stops at an ended rollout (found by the chaos soak, seed 4).
+        await self.show(rollout_id)

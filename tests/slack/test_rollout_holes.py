@@ -25,6 +25,7 @@ from store.rollouts import Store
 from store.states import RolloutState
 from tests.slack.conftest import FAST, ROOT, checklist_for, rollout_message
 from tests.slack.helpers import (
+    APPROVER,
     DEPLOYER,
     HEALTH_CHANNEL,
     ONCALL,
@@ -318,3 +319,30 @@ def test_a_live_rollout_whose_channel_refuses_it_is_posted_elsewhere_or_rolled_b
         else:
             assert ended.slack_channel == ws.channel(posted_in).id
         database.close()
+
+
+def test_a_completion_whose_label_write_is_refused_still_shows_complete() -> None:
+    """Found by the chaos soak (seed 4): COMPLETE was recorded, then Cloud Run refused the
+    commit-sha label; the tick failed, the driver stopped at the ended rollout, and the message
+    kept saying "100%, watched"."""
+    profile = load_profile(ROOT / "opsbot.toml")
+    timing = FAST | {"watch_minutes": 0.1}  # watched 6 s: time to refuse the next write
+    with Sandbox() as platform, sandbox_bot(profile, platform, deploy_timing=timing) as bot:
+        assert platform.traffic is not None and platform.cloud_run is not None
+        platform.traffic.rates["nba-phase4-precompute-processors"] = 500.0
+        thread = bot.server.start_in_thread()
+        try:
+            ws = bot.slack.workspace
+            bot.slack.command(
+                DEPLOYER, "#deployment-alerts", "/deploy nba-phase4-precompute-processors"
+            )
+            bot.slack.click(DEPLOYER, checklist_for(ws, DEPLOYER), ActionId.DEPLOY_START)
+            canary = rollout_message(ws, "canary at 10%")
+            passed = wait_until(ws, showing(ws, canary, ":white_check_mark: pass"), timeout_s=60)
+            bot.slack.click(APPROVER, passed, ActionId.ROLLOUT_PROMOTE_FULL)
+            wait_until(ws, showing(ws, canary, "100%, watched"))
+            platform.cloud_run.refuse_writes = 1  # the label written at completion is refused
+            done = wait_until(ws, showing(ws, canary, "· complete"), timeout_s=60)
+        finally:
+            bot.server.stop(thread)
+        assert "Promote" not in block_text(done)
