@@ -33,6 +33,7 @@ log = logging.getLogger("opsbot.server")
 GIL_SWITCH_INTERVAL_S = 0.001
 
 
+SHUTDOWN_GRACE_S = 5  # seconds (uvicorn takes whole seconds)
 START_SETTLE_S = 1.0  # start-up work waits this long at most for the first request to be answered
 START_WORK_S = 60.0  # then, once it is done (or this long), what it made is frozen (see below)
 
@@ -190,7 +191,18 @@ class Server(uvicorn.Server):
     """uvicorn, with a started event other threads can wait on."""
 
     def __init__(self, app: Starlette, sock: socket.socket) -> None:
-        super().__init__(uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False))
+        # A stop waits at most SHUTDOWN_GRACE_S for requests in flight, then cancels them: Cloud
+        # Run kills a container 10 s after SIGTERM, and a connection that never closed (seen
+        # under load in `opsbot sandbox`) held uvicorn's unbounded default wait forever.
+        super().__init__(
+            uvicorn.Config(
+                app,
+                log_level="warning",
+                lifespan="on",
+                access_log=False,
+                timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+            )
+        )
         self.sock = sock
         self.ready = threading.Event()
 
