@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from commands.deploy.checklist import prepare
+from commands.deploy.lifecycle import begin, start_canary
+from commands.deploy.tools import DeployTools
+from config import Profile
+from opsbot.platform import sandbox_deploy_tools
 from opsbot.profile import load_profile
 from opsbot.sandbox_serve import SandboxBot, sandbox_bot
 from sandbox.platform import Sandbox
 from sandbox.slack_workspace import Message, Workspace
-from tests.slack.helpers import assert_slack_would_accept, wait_until
+from store.database import Database
+from store.location import sqlite_url
+from store.rollouts import Store
+from store.views import RolloutView
+from tests.slack.helpers import DEPLOYER, assert_slack_would_accept, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -79,3 +90,35 @@ def rollout_message(ws: Workspace, words: str) -> Message:
         lambda: next((m for m in ws.bot_messages("#canary-alerts") if words in m.text), None),
         timeout_s=60,
     )
+
+
+@dataclass
+class LeftRollout:
+    """A rollout a bot that died had started: live in Cloud Run and the store, nothing else."""
+
+    platform: Sandbox
+    profile: Profile  # the shipped profile; `fast` is what the rollout runs under
+    fast: Profile
+    tools: DeployTools
+    rollout: RolloutView
+    store_url: str
+
+
+@contextmanager
+def left_rollout(tmp_path: Path, service: str) -> Iterator[LeftRollout]:
+    """A sandbox whose store holds a canary of `service` started by a bot no longer there."""
+    profile = load_profile(ROOT / "opsbot.toml")
+    fast = profile.model_copy(update={"deploy": profile.deploy.model_copy(update=FAST)})
+    url = sqlite_url(tmp_path / "opsbot.db")
+    with Sandbox() as platform:
+        assert platform.traffic is not None
+        platform.traffic.rates[service] = 500.0  # enough requests for its analyses
+        database = Database.open(url)
+        try:
+            tools = sandbox_deploy_tools(fast, platform, Store(database, platform.clock))
+            left = begin(fast, tools, prepare(fast, tools, service, None), DEPLOYER)
+            live = start_canary(fast, tools, left.id, DEPLOYER)
+            assert live is not None
+            yield LeftRollout(platform, profile, fast, tools, live, url)
+        finally:
+            database.close()

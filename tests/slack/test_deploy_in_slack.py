@@ -6,17 +6,9 @@ from pathlib import Path
 
 from bot.actions import ActionId
 from bot.views.deploy import rollout_view
-from commands.deploy.checklist import prepare
-from commands.deploy.lifecycle import begin, start_canary
-from opsbot.platform import sandbox_deploy_tools
-from opsbot.profile import load_profile
 from opsbot.sandbox_serve import SandboxBot, sandbox_bot
-from sandbox.platform import Sandbox
 from sandbox.slack_workspace import BOT_USER
-from store.database import Database
-from store.location import sqlite_url
-from store.rollouts import Store
-from tests.slack.conftest import FAST, checklist_for, rollout_message
+from tests.slack.conftest import FAST, checklist_for, left_rollout, rollout_message
 from tests.slack.helpers import (
     APPROVER,
     DEPLOYER,
@@ -158,24 +150,15 @@ def test_rollback_with_a_revision_goes_straight_to_the_confirmation(deploying: S
 
 def test_a_restarted_bot_picks_up_the_rollout_it_left_and_finishes_it(tmp_path: Path) -> None:
     """The first bot died mid-canary (only the store survives): the next one drives it to the end."""
-    profile_path = ROOT / "opsbot.toml"
-    profile = load_profile(profile_path)
-    fast = profile.model_copy(update={"deploy": profile.deploy.model_copy(update=FAST)})
-    url = sqlite_url(tmp_path / "opsbot.db")
-    with Sandbox() as platform:
-        assert platform.traffic is not None
-        platform.traffic.rates["nba-scrapers"] = 500.0
-        database = Database.open(url)
-        tools = sandbox_deploy_tools(fast, platform, Store(database, platform.clock))
-        checklist = prepare(fast, tools, "nba-scrapers", None)
-        left = begin(fast, tools, checklist, DEPLOYER)
-        started = start_canary(fast, tools, left.id, DEPLOYER)
-        assert started is not None
-        with sandbox_bot(profile, platform, deploy_timing=FAST, store_url=url) as bot:
+    with left_rollout(tmp_path, "nba-scrapers") as left:
+        tools, started = left.tools, left.rollout
+        with sandbox_bot(
+            left.profile, left.platform, deploy_timing=FAST, store_url=left.store_url
+        ) as bot:
             ws = bot.slack.workspace
-            text, blocks = rollout_view(started, fast.deploy)  # the message the first bot posted
+            text, blocks = rollout_view(started, left.fast.deploy)  # what the first bot posted
             message = ws.post("#canary-alerts", text, [b.to_dict() for b in blocks], BOT_USER.id)
-            tools.store.attach_message(left.id, message.channel, message.ts)
+            tools.store.attach_message(started.id, message.channel, message.ts)
             thread = bot.server.start_in_thread()
             try:
                 wait_until(
@@ -183,11 +166,10 @@ def test_a_restarted_bot_picks_up_the_rollout_it_left_and_finishes_it(tmp_path: 
                 )
             finally:
                 bot.server.stop(thread)
-        ended = tools.store.get(left.id)
+        ended = tools.store.get(started.id)
         assert ended is not None and ended.state == "rolled_back"
         serving = tools.cloud_run.get_service("nba-scrapers").serving
         assert [(t.revision, t.percent) for t in serving] == [("nba-scrapers-00055-368", 100)]
-        database.close()
 
 
 def test_a_slow_revision_is_shown_being_created_then_its_canary_gets_traffic(

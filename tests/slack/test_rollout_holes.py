@@ -12,18 +12,12 @@ import pytest
 from bot.actions import ActionId
 from bot.views.deploy import rollout_view
 from commands.deploy.abort import abort_rollout
-from commands.deploy.checklist import prepare
-from commands.deploy.lifecycle import begin, start_canary
-from opsbot.platform import sandbox_deploy_tools
 from opsbot.profile import load_profile
 from opsbot.sandbox_serve import SandboxBot, sandbox_bot
 from sandbox.platform import Sandbox
 from sandbox.slack_workspace import BOT_USER, ResponseUrl
-from store.database import Database
-from store.location import sqlite_url
-from store.rollouts import Store
 from store.states import RolloutState
-from tests.slack.conftest import FAST, ROOT, checklist_for, rollout_message
+from tests.slack.conftest import FAST, ROOT, checklist_for, left_rollout, rollout_message
 from tests.slack.helpers import (
     APPROVER,
     DEPLOYER,
@@ -41,17 +35,10 @@ def test_a_rollout_started_but_never_posted_gets_its_message_and_buttons_on_rest
     tmp_path: Path,
 ) -> None:
     """Killed after Start was recorded and the canary took traffic, before the message posted."""
-    profile_path = ROOT / "opsbot.toml"
-    profile = load_profile(profile_path)
-    fast = profile.model_copy(update={"deploy": profile.deploy.model_copy(update=FAST)})
-    url = sqlite_url(tmp_path / "opsbot.db")
-    with Sandbox() as platform:
-        database = Database.open(url)
-        tools = sandbox_deploy_tools(fast, platform, Store(database, platform.clock))
-        checklist = prepare(fast, tools, "nba-phase4-precompute-processors", None)
-        left = begin(fast, tools, checklist, DEPLOYER)
-        assert start_canary(fast, tools, left.id, DEPLOYER) is not None  # live, but unseen
-        with sandbox_bot(profile, platform, deploy_timing=FAST, store_url=url) as bot:
+    with left_rollout(tmp_path, "nba-phase4-precompute-processors") as left:
+        with sandbox_bot(
+            left.profile, left.platform, deploy_timing=FAST, store_url=left.store_url
+        ) as bot:
             ws = bot.slack.workspace
             thread = bot.server.start_in_thread()
             try:
@@ -60,13 +47,12 @@ def test_a_rollout_started_but_never_posted_gets_its_message_and_buttons_on_rest
                 assert "Roll back" in labels and any(x.startswith("Promote") for x in labels)
             finally:
                 bot.server.stop(thread)
-        shown = tools.store.get(left.id)
+        shown = left.tools.store.get(left.rollout.id)
         assert shown is not None and (shown.slack_channel, shown.slack_ts) == (
             posted.channel,
             posted.ts,
         )
         assert len(ws.bot_messages("#canary-alerts")) == 1  # one message, however many renders
-        database.close()
 
 
 def test_a_rollout_that_ended_while_its_message_lagged_is_shown_ended_on_restart(
@@ -74,22 +60,16 @@ def test_a_rollout_that_ended_while_its_message_lagged_is_shown_ended_on_restart
 ) -> None:
     """Found by the chaos soak (seed 3): a replica killed between recording a rollout's end and
     updating its message left it showing "100%, watched" for good."""
-    profile = load_profile(ROOT / "opsbot.toml")
-    fast = profile.model_copy(update={"deploy": profile.deploy.model_copy(update=FAST)})
-    url = sqlite_url(tmp_path / "opsbot.db")
-    with Sandbox() as platform:
-        database = Database.open(url)
-        tools = sandbox_deploy_tools(fast, platform, Store(database, platform.clock))
-        checklist = prepare(fast, tools, "nba-phase4-precompute-processors", None)
-        left = begin(fast, tools, checklist, DEPLOYER)
-        live = start_canary(fast, tools, left.id, DEPLOYER)
-        assert live is not None
-        with sandbox_bot(profile, platform, deploy_timing=FAST, store_url=url) as bot:
+    with left_rollout(tmp_path, "nba-phase4-precompute-processors") as left:
+        tools, live = left.tools, left.rollout
+        with sandbox_bot(
+            left.profile, left.platform, deploy_timing=FAST, store_url=left.store_url
+        ) as bot:
             ws = bot.slack.workspace
-            text, blocks = rollout_view(live, fast.deploy)  # what the killed process had shown
+            text, blocks = rollout_view(live, left.fast.deploy)  # what the killed process showed
             posted = ws.post("#canary-alerts", text, [b.to_dict() for b in blocks], BOT_USER.id)
-            tools.store.attach_message(left.id, posted.channel, posted.ts)
-            ended = abort_rollout(tools.cloud_run, tools.store, left.id, DEPLOYER, "by hand")
+            tools.store.attach_message(live.id, posted.channel, posted.ts)
+            ended = abort_rollout(tools.cloud_run, tools.store, live.id, DEPLOYER, "by hand")
             assert ended is not None and ended.state is RolloutState.ROLLED_BACK
             assert "canary at 10%" in ws.find(posted.channel, posted.ts).text  # still lagging
             thread = bot.server.start_in_thread()
@@ -100,7 +80,6 @@ def test_a_rollout_that_ended_while_its_message_lagged_is_shown_ended_on_restart
         assert "Promote" not in " ".join(b["text"]["text"] for b in buttons(shown))
         top_level = [m for m in ws.bot_messages("#canary-alerts") if m.thread_ts is None]
         assert top_level == [shown]  # updated in place (its thread has the postmortem offer)
-        database.close()
 
 
 def test_racing_start_clicks_make_one_rollout_and_every_other_click_is_told_why(
@@ -275,16 +254,11 @@ def test_a_live_rollout_whose_channel_refuses_it_is_posted_elsewhere_or_rolled_b
     tmp_path: Path, left: list[str], posted_in: str | None
 ) -> None:
     """The bot was removed from the channel after the checklist passed: never an unseen canary."""
-    profile = load_profile(ROOT / "opsbot.toml")
-    fast = profile.model_copy(update={"deploy": profile.deploy.model_copy(update=FAST)})
-    url = sqlite_url(tmp_path / "opsbot.db")
-    with Sandbox() as platform:
-        database = Database.open(url)
-        tools = sandbox_deploy_tools(fast, platform, Store(database, platform.clock))
-        checklist = prepare(fast, tools, "nba-phase4-precompute-processors", None)
-        live = begin(fast, tools, checklist, DEPLOYER)
-        assert start_canary(fast, tools, live.id, DEPLOYER) is not None
-        with sandbox_bot(profile, platform, deploy_timing=FAST, store_url=url) as bot:
+    with left_rollout(tmp_path, "nba-phase4-precompute-processors") as found:
+        tools, live = found.tools, found.rollout
+        with sandbox_bot(
+            found.profile, found.platform, deploy_timing=FAST, store_url=found.store_url
+        ) as bot:
             ws = bot.slack.workspace
             ws.leave(left)
             thread = bot.server.start_in_thread()
@@ -318,7 +292,6 @@ def test_a_live_rollout_whose_channel_refuses_it_is_posted_elsewhere_or_rolled_b
             assert [t.percent for t in serving] == [100]
         else:
             assert ended.slack_channel == ws.channel(posted_in).id
-        database.close()
 
 
 def test_a_completion_whose_label_write_is_refused_still_shows_complete() -> None:
