@@ -36,7 +36,7 @@ from bench.chaos_invariants import (
     one_message_each,
     traffic_owned,
 )
-from bench.chaos_world import Platform, Replica, World, replica_wiring
+from bench.chaos_world import Platform, Replica, World, replica_log, replica_wiring
 from bot.actions import ActionId
 from sandbox.slack_delivery import SlackSender
 from sandbox.slack_emulator import SlackEmulator
@@ -362,6 +362,8 @@ def report(soak: Soak, rollouts: int) -> None:
         print(f"  invariant {number} ({name}): {by_invariant[number]} violations")
     for violation in dict.fromkeys(str(v) for v in soak.violations):
         print(f"    {violation}")
+    logs = ", ".join(str(replica_log(name)) for name in ("a", "b"))
+    print(f"replicas' logs: {logs}")
     print(f"violations: {len(soak.violations)}")
 
 

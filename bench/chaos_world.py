@@ -10,6 +10,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from multiprocessing.connection import Connection
@@ -92,6 +93,11 @@ class Platform:
         self._process.join(15)
 
 
+def replica_log(name: str) -> Path:
+    """Where a replica's stderr goes (outside the checkout): read it when an invariant fails."""
+    return Path(tempfile.gettempdir()) / f"opsbot-chaos-replica-{name}.log"
+
+
 @dataclass
 class Replica:
     """One `bench.bot_process` replica: started, killed with SIGKILL, started again."""
@@ -108,7 +114,7 @@ class Replica:
         return self.process is not None and self.process.poll() is None
 
     def start(self, now: str) -> None:
-        log = open(ROOT / f".chaos-{self.name}.log", "a")  # noqa: SIM115 (the child's, kept open)
+        log = open(replica_log(self.name), "a")  # noqa: SIM115 (the child's, kept open)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "bench.bot_process", "opsbot", *self.wiring, "--now", now],
             cwd=ROOT,
