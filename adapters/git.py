@@ -231,16 +231,17 @@ class GitRepo:
             if known is not None:
                 return CommitInfo(*known)
             return self._resolve(text)
-        key = (text.lower(), main)
-        if key not in index.labels:  # a short label: git says what it names (and if ambiguous)
+        labels, _ = index.caches(main)
+        label = text.lower()
+        if label not in labels:  # a short label: git says what it names (and if ambiguous)
             found = self._resolve(text)
-            if any(seen_main != main for _, seen_main in index.labels):
-                index.labels.clear()  # answers for an older main
-            index.labels[key] = found.sha if found else None
+            labels[label] = found.sha if found else None
             return found
-        sha = index.labels[key]
-        known = index.commit(sha) if sha else None
-        return CommitInfo(*known) if known else (self._resolve(text) if sha else None)
+        sha = labels[label]
+        if sha is None:
+            return None
+        known = index.commit(sha)
+        return CommitInfo(*known) if known else self._resolve(text)
 
     def _resolve(self, text: str) -> CommitInfo | None:
         try:
@@ -335,12 +336,11 @@ class GitRepo:
         indexed = self._indexed()
         if indexed is None:
             return self._missing_paths(unique)
-        index, main = indexed
-        key = (main, tuple(unique))
-        if key not in index.missing:
-            index.missing.clear()  # answers for an older main
-            index.missing[key] = self._missing_paths(unique)
-        return list(index.missing[key])
+        _, missing = indexed[0].caches(indexed[1])
+        key = tuple(unique)
+        if key not in missing:
+            missing[key] = self._missing_paths(unique)
+        return list(missing[key])
 
     def _missing_paths(self, unique: list[str]) -> list[str]:
         listed = self._git.ls_tree("--name-only", self.main_ref, "--", *unique)

@@ -89,8 +89,9 @@ class CommitIndex:
                 self._clear()
                 self._set_meta("version", SCHEMA_VERSION)
         # answers that hold while main stays where it is: short labels, paths present on main
-        self.labels: dict[tuple[str, str], str | None] = {}
-        self.missing: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+        self._labels: dict[str, str | None] = {}
+        self._missing: dict[tuple[str, ...], list[str]] = {}
+        self._cached_for: str | None = None
         self._chain_lock = threading.Lock()
         self._listed: tuple[str, list[str]] | None = None  # the last chain listed (SHAs)
 
@@ -236,19 +237,13 @@ class CommitIndex:
         with self._lock:
             return self._position(sha)
 
-    def tip(self) -> str | None:
+    def caches(self, main: str) -> tuple[dict[str, str | None], dict[tuple[str, ...], list[str]]]:
+        """What short labels name and which paths main lacks, as of `main` (emptied when main
+        moves): git answers each once."""
         with self._lock:
-            ends = self._ends()
-        return None if ends is None else ends[1][1]
-
-    def full_sha(self, prefix: str) -> list[str]:
-        """Indexed commits whose SHA starts with `prefix` (at most two: enough to see ambiguity)."""
-        low = prefix.lower()
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT sha FROM commits WHERE sha >= ? AND sha < ? LIMIT 2", (low, low + "g")
-            ).fetchall()
-        return [str(row[0]) for row in rows]
+            if self._cached_for != main:
+                self._labels, self._missing, self._cached_for = {}, {}, main
+            return self._labels, self._missing
 
     def commit(self, sha: str) -> tuple[str, str, datetime, str] | None:
         with self._lock:

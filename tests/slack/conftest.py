@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from bot.views.deploy import rollout_view
 from commands.deploy.checklist import prepare
 from commands.deploy.lifecycle import begin, start_canary
 from commands.deploy.tools import DeployTools
@@ -17,7 +18,7 @@ from opsbot.platform import sandbox_deploy_tools
 from opsbot.profile import load_profile
 from opsbot.sandbox_serve import SandboxBot, sandbox_bot
 from sandbox.platform import Sandbox
-from sandbox.slack_workspace import Message, Workspace
+from sandbox.slack_workspace import BOT_USER, Message, Workspace
 from store.database import Database
 from store.location import sqlite_url
 from store.rollouts import Store
@@ -102,6 +103,19 @@ class LeftRollout:
     tools: DeployTools
     rollout: RolloutView
     store_url: str
+
+    def posted_in(self, ws: Workspace) -> Message:
+        """The message the dead bot had posted for its rollout (as it was then), attached."""
+        text, blocks = rollout_view(self.rollout, self.fast.deploy)
+        posted = ws.post("#canary-alerts", text, [b.to_dict() for b in blocks], BOT_USER.id)
+        self.tools.store.attach_message(self.rollout.id, posted.channel, posted.ts)
+        return posted
+
+    def bot(self) -> AbstractContextManager[SandboxBot]:
+        """The bot that comes next: the same platform and store, not yet serving."""
+        return sandbox_bot(
+            self.profile, self.platform, deploy_timing=FAST, store_url=self.store_url
+        )
 
 
 @contextmanager

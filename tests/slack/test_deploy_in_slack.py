@@ -5,10 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.actions import ActionId
-from bot.views.deploy import rollout_view
-from opsbot.sandbox_serve import SandboxBot, sandbox_bot
-from sandbox.slack_workspace import BOT_USER
-from tests.slack.conftest import FAST, checklist_for, left_rollout, rollout_message
+from opsbot.sandbox_serve import SandboxBot
+from tests.slack.conftest import checklist_for, left_rollout, rollout_message
 from tests.slack.helpers import (
     APPROVER,
     DEPLOYER,
@@ -152,13 +150,9 @@ def test_a_restarted_bot_picks_up_the_rollout_it_left_and_finishes_it(tmp_path: 
     """The first bot died mid-canary (only the store survives): the next one drives it to the end."""
     with left_rollout(tmp_path, "nba-scrapers") as left:
         tools, started = left.tools, left.rollout
-        with sandbox_bot(
-            left.profile, left.platform, deploy_timing=FAST, store_url=left.store_url
-        ) as bot:
+        with left.bot() as bot:
             ws = bot.slack.workspace
-            text, blocks = rollout_view(started, left.fast.deploy)  # what the first bot posted
-            message = ws.post("#canary-alerts", text, [b.to_dict() for b in blocks], BOT_USER.id)
-            tools.store.attach_message(started.id, message.channel, message.ts)
+            message = left.posted_in(ws)  # what the first bot posted
             thread = bot.server.start_in_thread()
             try:
                 wait_until(

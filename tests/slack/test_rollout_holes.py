@@ -10,12 +10,11 @@ from urllib.parse import urlencode
 import pytest
 
 from bot.actions import ActionId
-from bot.views.deploy import rollout_view
 from commands.deploy.abort import abort_rollout
 from opsbot.profile import load_profile
 from opsbot.sandbox_serve import SandboxBot, sandbox_bot
 from sandbox.platform import Sandbox
-from sandbox.slack_workspace import BOT_USER, ResponseUrl
+from sandbox.slack_workspace import ResponseUrl
 from store.states import RolloutState
 from tests.slack.conftest import FAST, ROOT, checklist_for, left_rollout, rollout_message
 from tests.slack.helpers import (
@@ -36,9 +35,7 @@ def test_a_rollout_started_but_never_posted_gets_its_message_and_buttons_on_rest
 ) -> None:
     """Killed after Start was recorded and the canary took traffic, before the message posted."""
     with left_rollout(tmp_path, "nba-phase4-precompute-processors") as left:
-        with sandbox_bot(
-            left.profile, left.platform, deploy_timing=FAST, store_url=left.store_url
-        ) as bot:
+        with left.bot() as bot:
             ws = bot.slack.workspace
             thread = bot.server.start_in_thread()
             try:
@@ -62,13 +59,9 @@ def test_a_rollout_that_ended_while_its_message_lagged_is_shown_ended_on_restart
     updating its message left it showing "100%, watched" for good."""
     with left_rollout(tmp_path, "nba-phase4-precompute-processors") as left:
         tools, live = left.tools, left.rollout
-        with sandbox_bot(
-            left.profile, left.platform, deploy_timing=FAST, store_url=left.store_url
-        ) as bot:
+        with left.bot() as bot:
             ws = bot.slack.workspace
-            text, blocks = rollout_view(live, left.fast.deploy)  # what the killed process showed
-            posted = ws.post("#canary-alerts", text, [b.to_dict() for b in blocks], BOT_USER.id)
-            tools.store.attach_message(live.id, posted.channel, posted.ts)
+            posted = left.posted_in(ws)  # what the killed process had shown
             ended = abort_rollout(tools.cloud_run, tools.store, live.id, DEPLOYER, "by hand")
             assert ended is not None and ended.state is RolloutState.ROLLED_BACK
             assert "canary at 10%" in ws.find(posted.channel, posted.ts).text  # still lagging
@@ -256,9 +249,7 @@ def test_a_live_rollout_whose_channel_refuses_it_is_posted_elsewhere_or_rolled_b
     """The bot was removed from the channel after the checklist passed: never an unseen canary."""
     with left_rollout(tmp_path, "nba-phase4-precompute-processors") as found:
         tools, live = found.tools, found.rollout
-        with sandbox_bot(
-            found.profile, found.platform, deploy_timing=FAST, store_url=found.store_url
-        ) as bot:
+        with found.bot() as bot:
             ws = bot.slack.workspace
             ws.leave(left)
             thread = bot.server.start_in_thread()
