@@ -31,6 +31,7 @@ from bot.server import Server, asgi_app, bind
 from bot.settings import SlackSettings
 from commands.deploy.tools import DeployTools
 from commands.platform import Platform
+from opsbot.logs import configure_logging
 from opsbot.platform import deploy_tools
 from opsbot.profile import load_profile
 from opsbot.serve import health_worker, http_server
@@ -173,7 +174,14 @@ def main() -> None:
         action="store_true",
         help="build /health reports in the bot's process ([health] worker_process = false)",
     )
+    parser.add_argument(
+        "--logs",
+        action="store_true",
+        help="opsbot's log lines on stderr, as `opsbot serve` has them",
+    )
     options = parser.parse_args()
+    if options.logs:
+        configure_logging("text", serving=True)
     if options.kind == "minimal":
         server = minimal_server(options.slack_api, options.token, options.secret)
     else:

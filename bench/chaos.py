@@ -47,7 +47,16 @@ from store.states import RolloutState
 from store.views import RolloutView
 from tests.pg import private_schema
 
-SERVICES = ["nba-scrapers", "nba-phase4-precompute-processors"]  # both have commits to ship
+SERVICES = [  # every sandbox service; each but nba-scrapers gets a fresh commit to ship each time
+    "nba-scrapers",  # its newest commit is the bad one: its canaries roll themselves back
+    "nba-phase2-raw-processors",
+    "nba-phase3-analytics-processors",
+    "nba-phase4-precompute-processors",
+    # not nba-grading-service: the demo starts it split 90/10 by hand, which /deploy refuses
+    "prediction-coordinator",
+    "prediction-worker",
+]
+BAD_SERVICE = "nba-scrapers"
 DEPLOYER, APPROVER, STRANGER = "U0SAMDEPLY", "U0LEEAPPRV", "U0DANAONCL"
 BUTTON_OF = {
     "promote": ActionId.ROLLOUT_PROMOTE,
@@ -58,6 +67,9 @@ BUTTON_OF = {
     "retry_after_kill": ActionId.ROLLOUT_PROMOTE,
     "roll_back_click": ActionId.ROLLOUT_ROLL_BACK,
 }
+KILL_DURING_START = 0.15  # the replica that took Start is killed at once; Slack retries elsewhere
+START_SEEN_S = 10.0  # how long a deployer waits for a rollout before clicking Start again
+MESSAGE_BOUND_S = 10.0  # a recorded end is on the rollout's message within this
 END_BOUND_S = 60.0  # after the last fault, a rollout ends within this (approvals expire in 10 s)
 ACTIONS = {  # kind: weight
     "promote": 4,
@@ -71,6 +83,7 @@ ACTIONS = {  # kind: weight
     "kill": 2,
     "slow_cloud_run": 1,
     "refuse_writes": 1,
+    "overlap": 1,
     "wait": 3,
 }
 
@@ -81,6 +94,7 @@ class Soak:
         self.faults: Counter[str] = Counter()
         self.violations: list[Violation] = []
         self.seen_ids: set[int] = set()
+        self.settled: set[int] = set()  # ended, and judged so (invariant 4 is said once each)
 
     # -- Slack, as people use it -----------------------------------------------------------------
 
@@ -115,6 +129,25 @@ class Soak:
 
     def rollout(self, number: int) -> None:
         service = self.rng.choice(SERVICES)
+        rollout = self.start(service)
+        if rollout is None:
+            print(f"  rollout {number}: {service} has nothing to start; skipped", flush=True)
+            return
+        steps = [self.rng.choices(list(ACTIONS), list(ACTIONS.values()))[0] for _ in range(6)]
+        print(f"  rollout {number}: #{rollout.id} {service}: {', '.join(steps)}", flush=True)
+        for step in steps:
+            current = self.store.get(rollout.id)
+            if current is None or current.state.terminal:
+                break
+            self.act(step, current)
+            self.check_now()
+        self.settle()
+
+    def start(self, service: str) -> RolloutView | None:
+        """/deploy and Start (sometimes with the replica that took Start killed at once); the
+        rollout made, or None when the checklist offered no Start."""
+        if service != BAD_SERVICE:
+            self.world.platform.land(service)
         ws = self.world.slack.workspace
         before = {r.id for r in self.store.recent(1000)}
         shown_before = len(ws.messages)
@@ -124,29 +157,40 @@ class Soak:
                 (
                     m
                     for m in reversed(ws.messages[shown_before:])
-                    if m.ephemeral_to == DEPLOYER and "Preparing the checklist" not in m.text
+                    if m.ephemeral_to == DEPLOYER
+                    and "Preparing the checklist" not in m.text
+                    and service in m.text
                 ),
                 None,
             )
         )
         if checklist is None or not _has_button(checklist, ActionId.DEPLOY_START):
-            print(f"  rollout {number}: {service} has nothing to start; skipped", flush=True)
-            return
-        self.click(DEPLOYER, checklist, ActionId.DEPLOY_START)
-        rollout = self.wait_for(lambda: _newest(self.store, service, before))
+            return None
+        made = lambda: _newest(self.store, service, before)  # noqa: E731
+        if self.rng.random() < KILL_DURING_START:
+            self.faults["kill during Start"] += 1
+            self.retried(DEPLOYER, checklist, ActionId.DEPLOY_START, kill_first=True)
+            if self.wait_for(made, START_SEEN_S) is None:
+                # Acknowledged, then killed before the rollout was made: Slack does not retry,
+                # and the checklist still offers Start; the deployer clicks it again.
+                self.faults["Start clicked again"] += 1
+                self.click(DEPLOYER, checklist, ActionId.DEPLOY_START)
+        else:
+            self.click(DEPLOYER, checklist, ActionId.DEPLOY_START)
+        rollout: RolloutView | None = self.wait_for(made)
         if rollout is None:
             self.violations.append(Violation(4, f"Start on {service} made no rollout"))
-            return
+            return None
         self.seen_ids.add(rollout.id)
-        steps = [self.rng.choices(list(ACTIONS), list(ACTIONS.values()))[0] for _ in range(6)]
-        print(f"  rollout {number}: #{rollout.id} {service}: {', '.join(steps)}", flush=True)
-        for step in steps:
-            current = self.store.get(rollout.id)
-            if current is None or current.state.terminal:
-                break
-            self.act(step, current)
-            self.check_now()
-        self.settle(rollout.id)
+        return rollout
+
+    def overlap(self, busy: str) -> None:
+        """Another service's rollout started alongside, then left alone: nobody approves it, so
+        its approval expires and it rolls itself back (or its analysis ends it first)."""
+        others = [s for s in SERVICES if s != busy and self.store.lock_holder(s) is None]
+        if others:
+            self.faults["rollout alongside"] += 1
+            self.start(self.rng.choice(others))
 
     def act(self, kind: str, rollout: RolloutView) -> None:
         rng, message = self.rng, self.message_of(rollout)
@@ -159,6 +203,8 @@ class Soak:
             self.world.platform.ask("slow", rng.uniform(0.5, 2.0))
             time.sleep(rng.uniform(1.0, 4.0))
             self.world.platform.ask("slow", 0.0)
+        elif kind == "overlap":
+            self.overlap(rollout.service)
         elif kind == "refuse_writes":
             self.faults[kind] += 1
             self.world.platform.ask("refuse", rng.randint(1, 3))
@@ -206,23 +252,32 @@ class Soak:
         for thread in threads:
             thread.join(30)
 
-    def retried(self, user: str, message: Message, action: ActionId, *, kill_first: bool) -> None:
-        """A click, then Slack's retry of it (X-Slack-Retry-Num: 1) to the other replica; with
-        `kill_first`, the replica that took the click is killed right after."""
+    def retried(self, user: str, message: Message, action: ActionId, *, kill_first: bool) -> bool:
+        """A click, then Slack's retry of it (X-Slack-Retry-Num: 1) to the other replica; whether
+        the first delivery was acknowledged.
+
+        Without `kill_first` the retry always follows, as when the acknowledgement came after
+        Slack's 3 s (http_timeout). With it, the replica that took the click is killed at once,
+        and Slack retries only when it got no 2xx (connection_failed, http_error), as Slack's
+        documented request-URL retries do.
+        """
         payload = self.world.slack.click_payload(user, message, action)
         first = self.rng.choice(self.world.alive())
-        sent = threading.Thread(target=_deliver, args=(first.sender(), payload))
+        answers: list[int] = []
+        sent = threading.Thread(target=_deliver, args=(first.sender(), payload, answers))
         sent.start()
         if kill_first:
             time.sleep(self.rng.uniform(0.0, 0.05))
             self.faults["kill"] += 1
             first.kill()
         sent.join(30)
+        acknowledged = bool(answers) and 200 <= answers[0] < 300
         others = [r for r in self.world.alive() if r is not first] or self.world.alive()
-        if others:
+        if others and not (kill_first and acknowledged):
             others[0].sender().interaction(payload, retry_num=1)
         if kill_first:
             first.start(self.world.platform.now())
+        return acknowledged
 
     def rollback_command(self, service: str) -> None:
         ws = self.world.slack.workspace
@@ -255,8 +310,8 @@ class Soak:
         self.violations += one_effect_each(self.store, self._seen())
         self.violations += nothing_went_wrong(self.world.slack.workspace)
 
-    def settle(self, rollout_id: int) -> None:
-        """Faults off, replicas up; the rollout must end within END_BOUND_S."""
+    def settle(self) -> None:
+        """Faults off, replicas up; every rollout must end within END_BOUND_S."""
         self.world.platform.ask("slow", 0.0)
         self.world.platform.ask("refuse", 0)
         for replica in self.world.replicas:
@@ -264,23 +319,41 @@ class Soak:
                 replica.start(self.world.platform.now())
         until = time.monotonic() + END_BOUND_S  # the schedule's last step (and fault) was just now
         while time.monotonic() < until:
-            found = self.store.get(rollout_id)
-            if found is not None and found.state.terminal:
+            if all(r.state.terminal for r in self._seen()):
                 break
             time.sleep(0.5)  # polling the store, bounded by `until`
         self.check_now()
         rollouts = self._seen()
-        self.violations += all_ended([r for r in rollouts if r.id == rollout_id])
-        self.violations += one_message_each(self.world.slack.workspace, rollouts)
+        self.violations += all_ended([r for r in rollouts if r.id not in self.settled])
+        self.settled.update(r.id for r in rollouts if r.state.terminal)
+        self.violations += self.messages_settled(rollouts)
+
+    def messages_settled(self, rollouts: list[RolloutView]) -> list[Violation]:
+        """3, once each message has had MESSAGE_BOUND_S to show what the store recorded: the end
+        is recorded first and rendered after, so a check at that instant sees the step before."""
+        ws = self.world.slack.workspace
+        deadline = time.monotonic() + MESSAGE_BOUND_S
+        version = ws.wait_for_change(-1, 0)
+        while True:
+            found = one_message_each(ws, rollouts)
+            left = deadline - time.monotonic()
+            if not found or left <= 0:
+                return found
+            version = ws.wait_for_change(version, min(1.0, left))
 
     def _seen(self) -> list[RolloutView]:
         return [r for r in self.store.recent(1000) if r.id in self.seen_ids]
 
 
-def _deliver(sender: SlackSender, payload: dict[str, Any]) -> None:
-    """One delivery; a replica killed while answering closes the connection (as it would)."""
+def _deliver(
+    sender: SlackSender, payload: dict[str, Any], answers: list[int] | None = None
+) -> None:
+    """One delivery (its status joins `answers`); a replica killed while answering closes the
+    connection, as it would, and nothing joins."""
     with contextlib.suppress(OSError):
-        sender.interaction(payload)
+        status = sender.interaction(payload).status
+        if answers is not None:
+            answers.append(status)
 
 
 def _has_button(message: Message, action: ActionId) -> bool:
@@ -327,7 +400,9 @@ def run(seed: int, rollouts: int, base_url: str) -> list[Violation]:
             store = Store(database, lambda: _sandbox_now(platform))
             world = World(platform, slack, [], url)
             wiring = replica_wiring(slack, platform.address, world.secret, url)
-            world.replicas = [Replica(name, wiring, world.secret) for name in ("a", "b")]
+            world.replicas = [
+                Replica(name, wiring, world.secret, replica_log(seed, name)) for name in ("a", "b")
+            ]
             for replica in world.replicas:
                 replica.start(platform.now())
             slack.connect_app(world.replicas[0].url, world.secret)
@@ -342,11 +417,11 @@ def run(seed: int, rollouts: int, base_url: str) -> list[Violation]:
     finally:
         slack.stop()
         platform.stop()
-    report(soak, rollouts)
+    report(soak, rollouts, seed)
     return soak.violations
 
 
-def report(soak: Soak, rollouts: int) -> None:
+def report(soak: Soak, rollouts: int, seed: int) -> None:
     print(f"rollouts: {rollouts} scheduled, {len(soak.seen_ids)} started")
     for kind, count in sorted(soak.faults.items()):
         print(f"  {kind}: {count}")
@@ -362,7 +437,7 @@ def report(soak: Soak, rollouts: int) -> None:
         print(f"  invariant {number} ({name}): {by_invariant[number]} violations")
     for violation in dict.fromkeys(str(v) for v in soak.violations):
         print(f"    {violation}")
-    logs = ", ".join(str(replica_log(name)) for name in ("a", "b"))
+    logs = ", ".join(str(replica_log(seed, name)) for name in ("a", "b"))
     print(f"replicas' logs: {logs}")
     print(f"violations: {len(soak.violations)}")
 

@@ -15,11 +15,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sandbox.attach import SandboxAddress
 from sandbox.slack_delivery import SlackSender
 from sandbox.slack_emulator import SlackEmulator
+
+if TYPE_CHECKING:
+    from sandbox.platform import Sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
 PARENT = "projects/nba-props-platform/locations/us-west2/services"
@@ -31,41 +34,92 @@ FAST_DEPLOY = {
     "operation_poll_s": 0.2,
     "approval_expiry_h": 10 / 3600,
 }
-BUSY = {"nba-scrapers": 500.0, "nba-phase4-precompute-processors": 500.0, "nba-grading": 500.0}
+BUSY_RPS = 500.0  # enough requests for a canary analysis in one short step
 
 
 def serve_platform(conn: Connection) -> None:
-    """The platform's process: a sandbox, faulted on request, until the pipe closes."""
+    """The platform's process: a sandbox, faulted on request, until the pipe closes.
+
+    Its monorepo is a private clone of the demo's, so that commits can land on main (`land`)
+    without touching the cache other runs share."""
+    from sandbox.demo_repo import platform_repo
     from sandbox.faults import FaultPlan
     from sandbox.platform import Sandbox
 
-    with Sandbox(faults=FaultPlan(cloud_run={"operation_s": 0.5})) as sandbox:
-        assert sandbox.cloud_run is not None and sandbox.traffic is not None
-        sandbox.traffic.rates.update(BUSY)  # enough requests for a canary analysis
-        conn.send(sandbox.address("postgresql"))
-        cloud_run = sandbox.cloud_run
-        while True:
-            try:
-                command, argument = conn.recv()
-            except EOFError:
-                return
-            if command == "slow":
-                cloud_run.latency_s = float(argument)
-                conn.send(None)
-            elif command == "refuse":
-                cloud_run.refuse_writes = int(argument)
-                conn.send(None)
-            elif command == "serving":
-                service = cloud_run.state.get_service(f"{PARENT}/{argument}")
-                conn.send(
-                    [
-                        (t["revision"], t["percent"])
-                        for t in service["trafficStatuses"]
-                        if t["percent"]
-                    ]
-                )
-            elif command == "clock":
-                conn.send(sandbox.clock().isoformat())
+    with tempfile.TemporaryDirectory(prefix="opsbot-chaos-repo-") as scratch:
+        repo = Path(scratch) / "platform"
+        cached, _ = platform_repo()
+        _git(Path(scratch), "clone", "--quiet", "--local", str(cached), str(repo))
+        faults = FaultPlan(cloud_run={"operation_s": 0.5})
+        with Sandbox(faults=faults, repo=repo) as sandbox:
+            serve_commands(conn, sandbox, repo)
+
+
+def serve_commands(conn: Connection, sandbox: Sandbox, repo: Path) -> None:
+    """Answer the soak's commands (a fault, a read, a commit to land) until the pipe closes."""
+    assert sandbox.cloud_run is not None and sandbox.traffic is not None
+    sandbox.traffic.rates.update(dict.fromkeys(sandbox.traffic.rates, BUSY_RPS))
+    conn.send(sandbox.address("postgresql"))
+    cloud_run = sandbox.cloud_run
+    while True:
+        try:
+            command, argument = conn.recv()
+        except EOFError:
+            return
+        if command == "slow":
+            cloud_run.latency_s = float(argument)
+            conn.send(None)
+        elif command == "refuse":
+            cloud_run.refuse_writes = int(argument)
+            conn.send(None)
+        elif command == "serving":
+            service = cloud_run.state.get_service(f"{PARENT}/{argument}")
+            conn.send(
+                [(t["revision"], t["percent"]) for t in service["trafficStatuses"] if t["percent"]]
+            )
+        elif command == "clock":
+            conn.send(sandbox.clock().isoformat())
+        elif command == "land":
+            conn.send(land_commit(repo, str(argument), sandbox.clock()))
+
+
+def land_commit(repo: Path, service: str, when: datetime) -> str:
+    """A new commit on main changing only `service`'s own sources (never `shared`, so no other
+    service's newest commit moves, nba-scrapers' bad one included); its SHA."""
+    from sandbox.demo_services import SOURCE_PATHS
+
+    own = SOURCE_PATHS[service][0]
+    path = repo / own / "chaos_changes.py"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as out:
+        out.write(f"CHANGED_AT = {when.isoformat()!r}\n")
+    stamp = when.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    env = {"GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp}
+    _git(repo, "add", str(path.relative_to(repo)))
+    _git(
+        repo,
+        "-c",
+        "user.name=Chaos Soak",
+        "-c",
+        "user.email=chaos@example.com",
+        "commit",
+        "--quiet",
+        "-m",
+        f"chore({service}): a change to ship",
+        env=env,
+    )
+    return _git(repo, "rev-parse", "HEAD").strip()
+
+
+def _git(where: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    return subprocess.run(
+        ["git", *args],
+        cwd=where,
+        env={**os.environ, **(env or {})},
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
 
 
 class Platform:
@@ -88,14 +142,19 @@ class Platform:
     def now(self) -> str:
         return str(self.ask("clock"))
 
+    def land(self, service: str) -> str:
+        """A new commit for `service` on main (something to ship); its SHA."""
+        return str(self.ask("land", service))
+
     def stop(self) -> None:
         self._conn.close()
         self._process.join(15)
 
 
-def replica_log(name: str) -> Path:
-    """Where a replica's stderr goes (outside the checkout): read it when an invariant fails."""
-    return Path(tempfile.gettempdir()) / f"opsbot-chaos-replica-{name}.log"
+def replica_log(seed: int, name: str) -> Path:
+    """Where a replica's stderr goes (outside the checkout, one per seed, so that soaks can run
+    side by side): read it when an invariant fails."""
+    return Path(tempfile.gettempdir()) / f"opsbot-chaos-{seed}-replica-{name}.log"
 
 
 @dataclass
@@ -105,6 +164,7 @@ class Replica:
     name: str
     wiring: list[str]
     secret: str
+    log: Path
     process: subprocess.Popen[str] | None = None
     url: str = ""
     starts: int = 0
@@ -114,7 +174,7 @@ class Replica:
         return self.process is not None and self.process.poll() is None
 
     def start(self, now: str) -> None:
-        log = open(replica_log(self.name), "a")  # noqa: SIM115 (the child's, kept open)
+        log = self.log.open("a" if self.starts else "w")  # the child's, kept open
         self.process = subprocess.Popen(
             [sys.executable, "-m", "bench.bot_process", "opsbot", *self.wiring, "--now", now],
             cwd=ROOT,
@@ -175,6 +235,7 @@ def replica_wiring(
         "--deploy-timing",
         json.dumps(FAST_DEPLOY),
         "--in-process-reports",  # no /health here: a worker process each would only cost memory
+        "--logs",  # what each replica did, in its log (replica_log), to read when one fails
     ]
 
 

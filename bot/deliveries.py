@@ -1,10 +1,18 @@
 """Slack's retries of requests already acknowledged: recognised, answered 200, and not acted on.
 
-Slack sends a request again, with `X-Slack-Retry-Num`, when it did not see the acknowledgement in
-time (Slack's "retries" for request URLs). The work of the first delivery may well be under way:
-acting again would post a second report or click a button twice. Each delivery is known by its
-`trigger_id` (commands and interactions) or `event_id` (events). This process remembers the ones
-it served; with a store, so does every replica (a retry may reach another one).
+Slack sends a request again, with `X-Slack-Retry-Num`, when it did not see a 2xx acknowledgement
+within 3 s, when the connection failed, or when the answer was not 2xx (Slack's documented
+failure conditions for request URLs: http_timeout, connection_failed, http_error, ...). So a
+retry means either "your ack came late" (the work is under way: acting again would post a second
+report or click a button twice) or "you never answered" (a replica killed mid-request: nothing
+was done, and dropping the retry would lose the click).
+
+Each delivery is known by its `trigger_id` (commands and interactions) or `event_id` (events).
+A delivery counts as served once it was acknowledged (a 2xx sent), in this process from the
+moment it arrives (it is answering) and, for the other replicas, in the store once acknowledged.
+A retry of a delivery that no replica acknowledged is acted on (found by the chaos soak, seed
+12: a Start click whose replica was killed before answering was recorded at arrival, and
+Slack's retry to the other replica was dropped, so the rollout never started).
 """
 
 from __future__ import annotations
@@ -44,26 +52,26 @@ def _json(text: str) -> dict[str, object]:
 
 
 class Deliveries:
-    """Which deliveries were served; `first_seen_durably` asks the shared store (blocking).
+    """Which deliveries were served; `seen_durably` asks the shared store (blocking).
 
-    New deliveries are written for the other replicas in batches, off the acknowledgement path:
-    one writer at a time takes every key that arrived while the previous batch was written (one
-    statement and one commit for all of them, instead of one transaction per request, whose
-    CPU and commit otherwise compete with the acknowledgements under load).
+    Acknowledged deliveries are written for the other replicas in batches, off the
+    acknowledgement path: one writer at a time takes every key that arrived while the previous
+    batch was written (one statement and one commit for all of them, instead of one transaction
+    per request, whose CPU and commit otherwise compete with the acknowledgements under load).
     """
 
     def __init__(
         self,
-        first_seen_durably: Callable[[str], bool] | None = None,
+        seen_durably: Callable[[str], bool] | None = None,
+        remember_durably: Callable[[list[str]], None] | None = None,
         forget_durably: Callable[[float], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
-        remember_durably: Callable[[list[str]], None] | None = None,
     ) -> None:
-        """`forget_durably(seconds)` drops the store's records older than that (hourly);
-        `remember_durably(keys)` records many at once (else each is asked of first_seen)."""
-        self._durable = first_seen_durably
-        self._forget_durably = forget_durably
+        """`seen_durably(key)` reads whether any replica acknowledged it; `remember_durably(keys)`
+        records many at once; `forget_durably(seconds)` drops records older than that (hourly)."""
+        self._seen_durably = seen_durably
         self._remember = remember_durably
+        self._forget_durably = forget_durably
         self._clock = clock
         self._served: OrderedDict[str, float] = OrderedDict()
         self._pruned_at = clock()
@@ -77,16 +85,26 @@ class Deliveries:
             return False
         self._forget_old()
         if retry_num is not None and key in self._served:
-            return True
+            return True  # this process is answering it, or answered it
         self._served[key] = self._clock()
-        if self._durable is None:
+        if retry_num is None or self._seen_durably is None:
             return False
-        if retry_num is None:  # recorded for the other replicas, off the acknowledgement path
-            self._pending.append(key)
-            if self._writing is None or self._writing.done():
-                self._writing = asyncio.create_task(self._write_pending())
-            return False
-        return not await asyncio.to_thread(self._record, key)
+        return await asyncio.to_thread(self._seen_elsewhere, key)
+
+    def answered(self, body: bytes, status: int) -> None:
+        """After the answer: a 2xx is recorded for the other replicas; anything else forgotten,
+        so that Slack's retry of it is acted on."""
+        key = delivery_key(body)
+        if key is None:
+            return
+        if not 200 <= status < 300:
+            self._served.pop(key, None)
+            return
+        if self._remember is None:
+            return
+        self._pending.append(key)
+        if self._writing is None or self._writing.done():
+            self._writing = asyncio.create_task(self._write_pending())
 
     async def _write_pending(self) -> None:
         """Batches until none is left (keys arriving meanwhile join the next batch)."""
@@ -95,15 +113,12 @@ class Deliveries:
             await asyncio.to_thread(self._record_batch, batch)
 
     async def recorded(self) -> None:
-        """Until every delivery served so far is in the store (what a replica may ask)."""
+        """Until every delivery acknowledged so far is in the store (what a replica may ask)."""
         while self._writing is not None and not self._writing.done():
             await asyncio.shield(self._writing)
 
     def _record_batch(self, keys: list[str]) -> None:
-        if self._remember is None:
-            for key in keys:
-                self._record(key)
-            return
+        assert self._remember is not None
         try:
             self._prune_durably()
             self._remember([f"delivery:{key}" for key in keys])
@@ -115,15 +130,14 @@ class Deliveries:
             self._pruned_at = self._clock()
             self._forget_durably(REMEMBER_S)
 
-    def _record(self, key: str) -> bool:
-        """True when this delivery was not seen before by any replica (or the store is down)."""
-        assert self._durable is not None
+    def _seen_elsewhere(self, key: str) -> bool:
+        """Whether another replica acknowledged it (False when the store cannot say)."""
+        assert self._seen_durably is not None
         try:
-            self._prune_durably()
-            return self._durable(f"delivery:{key}")
-        except Exception as exc:  # without the store, this process's memory still answers
-            log.warning("could not record delivery %s in the store: %s", key, exc)
-            return True
+            return self._seen_durably(f"delivery:{key}")
+        except Exception as exc:  # without the store, acting is better than losing the request
+            log.warning("could not read delivery %s from the store: %s", key, exc)
+            return False
 
     def _forget_old(self) -> None:
         oldest = self._clock() - REMEMBER_S

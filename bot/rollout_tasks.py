@@ -24,6 +24,7 @@ from commands.deploy.driver import (
     drive,
     recently_ended,
     reconcile,
+    release_all_abandoned,
 )
 from commands.deploy.tools import DeployTools
 from commands.deploy.verdict import Analysis
@@ -75,6 +76,7 @@ class RolloutTasks:
                     describe(exc).text,
                 )
                 await asyncio.sleep(RESUME_RETRY_S)
+        await asyncio.to_thread(release_all_abandoned, tools)
         found = await asyncio.to_thread(active_rollouts, tools)
         for ended in await asyncio.to_thread(recently_ended, tools):
             await self.show(ended.id)  # its end may have been recorded by a process killed

@@ -126,7 +126,9 @@ def asgi_app(
                 "Slack's retry %s of a request already served: acknowledged, not acted on", retry
             )
             return Response(status_code=200)
-        return await handler.handle(request)
+        answer = await handler.handle(request)
+        served.answered(body, answer.status_code)
+        return answer
 
     async def healthz(request: Request) -> Response:
         """200 when the bot can serve; 503 otherwise. Unauthenticated: it says which part is not

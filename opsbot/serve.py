@@ -119,9 +119,9 @@ def http_server(
     secret = settings.slack_signing_secret.get_secret_value()
     clock = lambda: datetime.now(UTC)  # noqa: E731
     deliveries = Deliveries(  # never waiting for a store still opening: memory answers meanwhile
-        lambda key: store.rollouts(clock, wait_s=0).first_time(key),
-        lambda seconds: store.rollouts(clock, wait_s=0).forget_older("delivery:", seconds),
+        seen_durably=lambda key: store.rollouts(clock, wait_s=0).seen(key),
         remember_durably=lambda keys: store.rollouts(clock, wait_s=0).remember(keys),
+        forget_durably=lambda s: store.rollouts(clock, wait_s=0).forget_older("delivery:", s),
     )
     push = None
     if assembled.backfills is not None:

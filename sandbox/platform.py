@@ -90,9 +90,12 @@ class Sandbox:
         faults: FaultPlan | None = None,
         *,
         reads_only: bool = False,
+        repo: Path | None = None,
     ) -> None:
         """`reads_only`: only what /health and /drift read (the warehouse, Cloud Run, the repo);
-        Monitoring, Logging and Pub/Sub, which rollouts and backfills use, are not started."""
+        Monitoring, Logging and Pub/Sub, which rollouts and backfills use, are not started.
+        `repo`: a clone of the demo monorepo to use instead of the shared cached one (the chaos
+        soak lands commits on its main)."""
         self.now = now or sandbox_now()
         self.reads_only = reads_only
         self.faults = faults or load_fault_plan()  # $OPSBOT_SANDBOX_FAULTS, else the defaults
@@ -104,7 +107,7 @@ class Sandbox:
         self.grading: GradingSimulator | None = None
         self.traffic: TrafficModel | None = None
         self.bad_commit = ""
-        self.repo_path: Path | None = None
+        self.repo_path: Path | None = repo
         self.startup: StartupTiming | None = None
         self.attached = False  # this process runs it (an AttachedSandbox is another's)
         self._started = time.monotonic()
@@ -119,7 +122,9 @@ class Sandbox:
         con, tables_built = open_in_memory()
         self.bigquery = BigQueryEmulator(con, TABLES)
         self.bigquery.start()
-        self.repo_path, repo_built = platform_repo()
+        repo_built = False
+        if self.repo_path is None:
+            self.repo_path, repo_built = platform_repo()
         state = CloudRunState(self.clock)
         seed_services(state, self.repo_path, self.now)
         self.cloud_run = CloudRunEmulator(state)

@@ -222,6 +222,11 @@ class Store:
         except IntegrityError:
             return False
 
+    def seen(self, key: str) -> bool:
+        """Whether `key` was recorded (by first_time or remember), without recording it."""
+        with self.database.session() as session:
+            return session.get(IdempotencyKey, key) is not None
+
     def remember(self, keys: Sequence[str]) -> None:
         """Record `keys` as seen, in one statement; keys already there stay as they were."""
         if not keys:

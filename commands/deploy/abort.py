@@ -7,6 +7,7 @@ process killed in between leaves a rollout that the next one finishes, never a s
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from adapters.cloudrun import CloudRun, CloudRunError, ConcurrentChange, TrafficShare
@@ -16,6 +17,11 @@ from store.states import RolloutState, Seen
 if TYPE_CHECKING:
     from store.rollouts import Store
     from store.views import RolloutView
+
+# A rollout is recorded (CHECKLIST, holding the service's lock) and its canary claimed in the
+# same call, milliseconds apart: one still in CHECKLIST after this lost its process in between.
+ABANDONED_AFTER = timedelta(seconds=15)
+ABANDONED_REASON = "its bot stopped between recording it and starting its canary; nothing changed"
 
 
 def abort_rollout(
@@ -41,6 +47,24 @@ def abort_rollout(
     return restore_stable(
         cloud_run, store, rollout, RolloutState.ROLLED_BACK, actor, "deploy.rollback", reason
     )
+
+
+def release_abandoned(store: Store, rollout_id: int, now: datetime) -> bool:
+    """Cancel the rollout if it was abandoned in CHECKLIST (freeing its service's lock); whether
+    it was (found by the chaos soak: a replica killed right after Start blocked the service)."""
+    rollout = store.get(rollout_id)
+    if rollout is None or rollout.state is not RolloutState.CHECKLIST:
+        return False
+    if now - rollout.updated_at < ABANDONED_AFTER:
+        return False
+    cancelled = store.transition(
+        Seen.of(rollout),
+        to=RolloutState.CANCELLED,
+        actor="opsbot",
+        action="deploy.cancel",
+        reason=ABANDONED_REASON,
+    )
+    return cancelled is not None
 
 
 def fail_step(

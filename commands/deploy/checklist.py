@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from adapters.git import CommitInfo
 from checks.result import CheckResult
+from commands.deploy.abort import release_abandoned
 from commands.deploy.policy import active_freeze
 from commands.deploy.tools import DeployTools
 from commands.errors import RequestError
@@ -67,6 +68,8 @@ def prepare(
     tools.refresh_repo()
     paths = list(config.source_paths)
     active = tools.store.lock_holder(service)
+    if active is not None and release_abandoned(tools.store, active, tools.clock()):
+        active = None
     if active is not None:
         raise RequestError(
             f"rollout #{active} of {service} is still in progress; finish or roll it back first"

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from adapters.cloudrun import CloudRunError
-from commands.deploy.abort import abort_rollout, finish_rollback
+from commands.deploy.abort import abort_rollout, finish_rollback, release_abandoned
 from commands.deploy.analysis import StepOutcome, analyse
 from commands.deploy.lifecycle import (
     complete,
@@ -57,6 +57,16 @@ class TickResult:
 def active_rollouts(tools: DeployTools) -> list[RolloutView]:
     """Rollouts with traffic on a canary: the ones a (re)started bot must drive."""
     return [r for r in tools.store.active() if r.state in DRIVEN]
+
+
+def release_all_abandoned(tools: DeployTools) -> list[int]:
+    """Rollouts a killed process left in CHECKLIST, cancelled so that their services deploy."""
+    now = tools.clock()
+    return [
+        r.id
+        for r in tools.store.active()
+        if r.state is RolloutState.CHECKLIST and release_abandoned(tools.store, r.id, now)
+    ]
 
 
 RECENTLY_ENDED = timedelta(minutes=30)

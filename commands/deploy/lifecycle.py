@@ -6,6 +6,7 @@ saw) and only then made in Cloud Run, so racing clicks, Slack retries or two rep
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from string import Template
 from typing import TYPE_CHECKING
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
     from store.views import RolloutView
 
 CANARY_TAG = "canary"
+
+log = logging.getLogger("opsbot.rollouts")
 
 
 def begin(
@@ -304,5 +307,13 @@ def complete(tools: DeployTools, rollout_id: int, actor: str = "opsbot") -> Roll
         Seen.of(rollout), to=RolloutState.COMPLETE, actor=actor, action="deploy.complete"
     )
     if done is not None:
-        tools.cloud_run.set_service_labels(rollout.service, {COMMIT_LABEL: rollout.commit_sha})
+        try:  # informational: drift and the next checklist read the serving revision's label
+            tools.cloud_run.set_service_labels(rollout.service, {COMMIT_LABEL: rollout.commit_sha})
+        except CloudRunError as exc:
+            log.warning(
+                "rollout #%s is complete, but the service's %s label was not updated: %s",
+                rollout.id,
+                COMMIT_LABEL,
+                exc,
+            )
     return done

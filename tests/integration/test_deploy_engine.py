@@ -11,7 +11,8 @@ from checks.result import CheckResult, Status
 from commands.deploy.abort import abort_rollout
 from commands.deploy.analysis import analyse
 from commands.deploy.checklist import prepare
-from commands.deploy.lifecycle import begin, complete, promote, start_canary
+from commands.deploy.driver import release_all_abandoned
+from commands.deploy.lifecycle import begin, complete, promote, start, start_canary
 from commands.deploy.verdict import Verdict
 from commands.errors import RequestError
 from store.states import RolloutState
@@ -354,3 +355,41 @@ def test_a_second_begin_for_a_busy_service_says_which_rollout_is_in_progress(
     first = begin(PROFILE, world.tools, checklist, DEPLOYER)  # both clicks saw a free service
     with pytest.raises(RequestError, match=f"rollout #{first.id} of alpha is in progress"):
         begin(PROFILE, world.tools, checklist, DEPLOYER)
+
+
+def test_a_rollout_whose_process_died_before_its_canary_frees_the_service_for_the_next_deploy(
+    world: DeployWorld,
+) -> None:
+    """Found by the chaos soak (seed 12): a replica killed between recording a rollout and
+    starting its canary left it in CHECKLIST holding the lock, and every later /deploy of the
+    service was refused as "still in progress"."""
+    checklist = prepare(PROFILE, world.tools, "alpha", world.sha["alpha: faster features"][:8])
+    left = begin(PROFILE, world.tools, checklist, DEPLOYER)  # and then the process was killed
+    world.advance(5)  # moments later it may still be starting in another replica: refused
+    with pytest.raises(RequestError, match=f"rollout #{left.id} of alpha is still in progress"):
+        prepare(PROFILE, world.tools, "alpha", None)
+    world.advance(15)
+    again = prepare(PROFILE, world.tools, "alpha", None)  # abandoned: cancelled, lock freed
+    assert not again.blockers(may_override_freeze=False)
+    abandoned = world.tools.store.get(left.id)
+    assert abandoned is not None and abandoned.state is RolloutState.CANCELLED
+    assert "stopped between recording it and starting its canary" in (abandoned.reason or "")
+    rollout = start(PROFILE, world.tools, again, DEPLOYER)
+    assert rollout.state is RolloutState.CANARY and world.serving()[0][1] == 90
+    assert world.tools.store.lock_holder("alpha") == rollout.id
+
+
+def test_a_restarted_bot_cancels_the_rollouts_left_before_their_canary_and_no_others(
+    world: DeployWorld,
+) -> None:
+    checklist = prepare(PROFILE, world.tools, "alpha", world.sha["alpha: faster features"][:8])
+    left = begin(PROFILE, world.tools, checklist, DEPLOYER)
+    assert release_all_abandoned(world.tools) == []  # too young to call abandoned
+    world.advance(20)
+    assert release_all_abandoned(world.tools) == [left.id]
+    assert release_all_abandoned(world.tools) == []
+    live = _started(world, "alpha: faster features")
+    world.advance(600)
+    assert release_all_abandoned(world.tools) == []  # a canary is driven, never cancelled so
+    current = world.tools.store.get(live)
+    assert current is not None and current.state is RolloutState.CANARY

@@ -144,6 +144,21 @@ def test_an_idempotency_key_acts_once_across_replicas(database_url: str, clock: 
         two.close()
 
 
+def test_a_delivery_one_replica_acknowledged_is_seen_by_the_other(
+    database_url: str, clock: Clock
+) -> None:
+    one, two = Database.open(database_url), Database.open(database_url)
+    try:
+        assert not Store(two, clock).seen("delivery:trigger:1.2.3")  # reading records nothing
+        assert not Store(two, clock).seen("delivery:trigger:1.2.3")
+        Store(one, clock).remember(["delivery:trigger:1.2.3", "delivery:trigger:1.2.3"])
+        assert Store(two, clock).seen("delivery:trigger:1.2.3")
+        assert not Store(two, clock).seen("delivery:trigger:1.2.4")
+    finally:
+        one.close()
+        two.close()
+
+
 def test_the_audit_log_says_who_did_what_with_which_arguments(store: Store) -> None:
     seen = _begin(store)
     store.record(

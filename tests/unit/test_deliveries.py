@@ -11,15 +11,13 @@ COMMAND = urlencode({"command": "/health", "trigger_id": "13.345.abc", "user_id"
 
 
 def shared_store() -> tuple[set[str], Deliveries, Deliveries]:
-    """Two replicas whose `first_seen_durably` is one set, as the store's unique key is."""
+    """Two replicas sharing one record of acknowledged deliveries, as the store's table is."""
     seen: set[str] = set()
-
-    def first(key: str) -> bool:
-        fresh = key not in seen
-        seen.add(key)
-        return fresh
-
-    return seen, Deliveries(first), Deliveries(first)
+    return (
+        seen,
+        Deliveries(seen.__contains__, seen.update),
+        Deliveries(seen.__contains__, seen.update),
+    )
 
 
 def test_deliveries_are_named_by_trigger_id_or_event_id() -> None:
@@ -33,6 +31,7 @@ def test_deliveries_are_named_by_trigger_id_or_event_id() -> None:
 async def test_a_retry_is_a_repeat_here_and_on_another_replica_but_a_new_delivery_is_not() -> None:
     seen, one, two = shared_store()
     assert not await one.is_repeat(COMMAND, None)  # the first delivery is served
+    one.answered(COMMAND, 200)
     await one.recorded()  # written for the other replicas off the acknowledgement path
     assert seen == {"delivery:trigger:13.345.abc"}
     assert await one.is_repeat(COMMAND, "1")  # Slack's retry, same replica
@@ -40,3 +39,32 @@ async def test_a_retry_is_a_repeat_here_and_on_another_replica_but_a_new_deliver
     assert not await one.is_repeat(COMMAND, None)  # no retry header: a person ran it again
     other = COMMAND.replace(b"abc", b"abd")
     assert not await two.is_repeat(other, "1")  # a retry of something never served is served
+
+
+async def test_a_retry_of_a_delivery_nobody_acknowledged_is_acted_on() -> None:
+    """Found by the chaos soak (seed 12): a replica killed before answering a Start click; the
+    retry Slack sends (connection_failed) must start the rollout on the other replica."""
+    seen, killed, other = shared_store()
+    assert not await killed.is_repeat(COMMAND, None)  # arrived, then the process died: no answer
+    await killed.recorded()
+    assert seen == set()
+    assert not await other.is_repeat(COMMAND, "1")  # so Slack's retry is acted on
+    other.answered(COMMAND, 200)
+    await other.recorded()
+    assert await killed.is_repeat(COMMAND, "2") and await other.is_repeat(COMMAND, "2")
+
+
+async def test_a_retry_while_the_first_delivery_is_still_answered_here_is_a_repeat() -> None:
+    _, one, _ = shared_store()
+    assert not await one.is_repeat(COMMAND, None)  # still being answered (slower than 3 s)
+    assert await one.is_repeat(COMMAND, "1")
+
+
+async def test_an_answer_that_was_not_2xx_lets_slacks_retry_through() -> None:
+    seen, one, two = shared_store()
+    assert not await one.is_repeat(COMMAND, None)
+    one.answered(COMMAND, 500)  # http_error: Slack retries
+    await one.recorded()
+    assert seen == set()
+    assert not await one.is_repeat(COMMAND, "1")
+    assert not await two.is_repeat(COMMAND, "1")
