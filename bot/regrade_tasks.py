@@ -9,12 +9,14 @@ from collections import defaultdict
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.pubsub import Received
+from bot.errors import describe
 from bot.runtime import Runtime
 from bot.views.kit import fallback
 from bot.views.regrade import progress_view
 from commands.regrade.engine import RegradeTools, absorb, pump, take_completions
 
 log = logging.getLogger("opsbot.regrade")
+RESUME_RETRY_S = 60.0
 
 
 class RegradeTasks:
@@ -35,8 +37,31 @@ class RegradeTasks:
             )
 
     async def resume(self) -> list[int]:
-        """After a (re)start: every running backfill is driven again, and shown."""
-        tools = await asyncio.to_thread(self.tools_of)
+        """After a (re)start: every running backfill is driven again, and shown.
+
+        With none running (the store says so), Pub/Sub and the warehouse are not opened. When
+        they cannot be opened yet (credentials granted later), this says so in one line and
+        tries again every RESUME_RETRY_S.
+        """
+        opener = self.runtime.backfill_store
+        if opener is not None:
+            try:
+                backfills = await asyncio.to_thread(opener)
+                if not await asyncio.to_thread(backfills.running):
+                    return []
+            except Exception:
+                pass  # the store is not open yet: the tools' loop below says why
+        while True:
+            try:
+                tools = await asyncio.to_thread(self.tools_of)
+                break
+            except Exception as exc:
+                log.error(
+                    "backfills not resumed yet (trying again in %.0f s): %s",
+                    RESUME_RETRY_S,
+                    describe(exc).text,
+                )
+                await asyncio.sleep(RESUME_RETRY_S)
         found = await asyncio.to_thread(tools.backfills.running)
         for backfill in found:
             self.arm(backfill.id)

@@ -21,6 +21,7 @@ from commands.deploy.driver import (
     Tick,
     TickResult,
     active_rollouts,
+    anything_to_resume,
     drive,
     recently_ended,
     reconcile,
@@ -65,6 +66,8 @@ class RolloutTasks:
         that ended lately are shown as they ended (found by the chaos soak, seed 3: a replica
         killed between completing a rollout and updating its message left "100%, watched").
         """
+        if not await self._anything_to_resume():
+            return []
         while True:  # until the clients open: a repo cloned or credentials granted later
             try:
                 tools = await asyncio.to_thread(self.tools)
@@ -78,7 +81,7 @@ class RolloutTasks:
                 await asyncio.sleep(RESUME_RETRY_S)
         await asyncio.to_thread(release_all_abandoned, tools)
         found = await asyncio.to_thread(active_rollouts, tools)
-        for ended in await asyncio.to_thread(recently_ended, tools):
+        for ended in await asyncio.to_thread(recently_ended, tools.store):
             await self.show(ended.id)  # its end may have been recorded by a process killed
             # before it updated the message: the message shows the store's final state now
         for rollout in found:
@@ -91,6 +94,16 @@ class RolloutTasks:
                 self.arm(rollout.id)
             await self.show(rollout.id)
         return [r.id for r in found]
+
+    async def _anything_to_resume(self) -> bool:
+        opener = self.runtime.rollout_store
+        if opener is None:
+            return True
+        try:
+            store = await asyncio.to_thread(opener)
+            return await asyncio.to_thread(anything_to_resume, store)
+        except Exception:  # the store is not open yet: the tools' loop below says why
+            return True
 
     async def show(self, rollout_id: int, analysis: Analysis | None = None) -> None:
         """Render the rollout as the store has it now: post its message if it has none yet.

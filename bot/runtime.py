@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from commands.postmortem.tools import PostmortemTools
     from commands.regrade.engine import RegradeTools
     from commands.schedule.runner import JobTools
+    from store.backfills import Backfills
+    from store.rollouts import Store
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,10 @@ class Runtime:
     schedule_tools: Once[JobTools] | None = None  # scheduled digests, /digest, the App Home
     postmortem_tools: Once[PostmortemTools] | None = None  # /postmortem and its buttons
     health_worker: HealthWorker | None = None  # None: /health's checks run in this process
+    # The store alone, so that a start with no rollout or backfill to resume opens none of the
+    # platform's clients (None: the tools are opened to find out).
+    rollout_store: Callable[[], Store] | None = None
+    backfill_store: Callable[[], Backfills] | None = None
     slots: ReportSlots = field(init=False)
 
     def __post_init__(self) -> None:

@@ -69,9 +69,11 @@ def _production(
     profile_path: Path,
     cloud_run: Callable[[], CloudRun] | None = None,
     fetcher: MainFetcher | None = None,
+    warehouse: Callable[[], Warehouse] | None = None,
 ) -> Platform:
-    """The real platform. A serving bot's requests share `cloud_run` (one client) and `fetcher`
-    (main fetched in the background); a terminal command opens its own and fetches main first."""
+    """The real platform. A serving bot's requests share `cloud_run` and `warehouse` (one client
+    each) and `fetcher` (main fetched in the background); a terminal command opens its own and
+    fetches main first."""
 
     def open_drift_sources() -> DriftSources:
         git = profile.git
@@ -96,7 +98,7 @@ def _production(
     platform = Platform(
         profile,
         datetime.now(UTC),
-        open_warehouse,
+        warehouse or open_warehouse,
         open_drift_sources,
         open_deploy_tools,
         clock=lambda: datetime.now(UTC),
@@ -186,8 +188,7 @@ def production_platforms(profile: Profile, profile_path: Path) -> Callable[[], P
         )
 
     def platform() -> Platform:
-        fresh = _production(profile, profile_path, shared_cloud_run, fetcher)
-        return Platform(profile, fresh.now, shared_warehouse, fresh.drift_sources)
+        return _production(profile, profile_path, shared_cloud_run, fetcher, shared_warehouse)
 
     return platform
 

@@ -38,6 +38,7 @@ from store.location import database_url
 if TYPE_CHECKING:
     from commands.deploy.tools import DeployTools
     from commands.regrade.engine import RegradeTools
+    from store.backfills import Backfills
 
 log = logging.getLogger("opsbot.serve")
 
@@ -180,8 +181,16 @@ def serve_production(
         ),
         postmortem_tools=Once(lambda: postmortem_tools(deploys(), platforms)),
         health_worker=health_worker(profile, partial(production_platforms, profile, profile_path)),
+        rollout_store=lambda: store.rollouts(lambda: datetime.now(UTC)),
+        backfill_store=lambda: production_backfills(store),
     )
     serve_slack(runtime, settings, store, host, port, announce)
+
+
+def production_backfills(store: BackgroundStore) -> Backfills:
+    from store.backfills import Backfills
+
+    return Backfills(store.get(wait_s=STORE_WAIT_S), lambda: datetime.now(UTC))
 
 
 def health_worker(profile: Profile, recipe: PlatformsRecipe) -> HealthWorker | None:

@@ -30,6 +30,7 @@ from config import Profile
 from store.states import DRIVEN, RolloutState
 
 if TYPE_CHECKING:
+    from store.rollouts import Store
     from store.views import RolloutView
 
 log = logging.getLogger("opsbot.rollouts")
@@ -72,14 +73,20 @@ def release_all_abandoned(tools: DeployTools) -> list[int]:
 RECENTLY_ENDED = timedelta(minutes=30)
 
 
-def recently_ended(tools: DeployTools) -> list[RolloutView]:
+def recently_ended(store: Store) -> list[RolloutView]:
     """Rollouts that ended in the last RECENTLY_ENDED and have a message to show it in."""
-    since = tools.clock() - RECENTLY_ENDED
+    since = store.clock() - RECENTLY_ENDED
     return [
         r
-        for r in tools.store.recent(100)
+        for r in store.recent(100)
         if r.state.terminal and r.slack_ts is not None and r.updated_at >= since
     ]
+
+
+def anything_to_resume(store: Store) -> bool:
+    """Whether a (re)started bot has a rollout to drive, show or release: when not, it need not
+    open the platform's clients at start."""
+    return bool(store.active() or recently_ended(store))
 
 
 def next_due(profile: Profile, rollout: RolloutView) -> datetime:
