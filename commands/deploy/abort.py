@@ -117,14 +117,20 @@ def restore_stable(
     try:
         return finish_rollback(cloud_run, store, claimed) or store.get(claimed.id)
     except CloudRunError as exc:
-        store.record(
-            "opsbot",
-            "deploy.restore.failed",
-            service=claimed.service,
-            rollout_id=claimed.id,
-            result=f"{exc}; trying again",
-        )
+        restore_refused(store, claimed, exc)
         return claimed
+
+
+def restore_refused(store: Store, rollout: RolloutView, error: CloudRunError) -> None:
+    """Cloud Run refused to put traffic back: audited; the rollout stays ROLLING_BACK, and the
+    driver tries again an interval later."""
+    store.record(
+        "opsbot",
+        "deploy.restore.failed",
+        service=rollout.service,
+        rollout_id=rollout.id,
+        result=f"{error}; trying again",
+    )
 
 
 def finish_rollback(cloud_run: CloudRun, store: Store, rollout: RolloutView) -> RolloutView | None:

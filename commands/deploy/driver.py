@@ -15,7 +15,12 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from adapters.cloudrun import CloudRunError
-from commands.deploy.abort import abort_rollout, finish_rollback, release_abandoned
+from commands.deploy.abort import (
+    abort_rollout,
+    finish_rollback,
+    release_abandoned,
+    restore_refused,
+)
 from commands.deploy.analysis import StepOutcome, analyse
 from commands.deploy.lifecycle import (
     complete,
@@ -53,6 +58,7 @@ class TickResult:
     tick: Tick
     rollout: RolloutView
     outcome: StepOutcome | None = None
+    retry_after_s: float | None = None  # Cloud Run refused: the next try waits this long
 
 
 def active_rollouts(tools: DeployTools) -> list[RolloutView]:
@@ -106,7 +112,11 @@ def tick(profile: Profile, tools: DeployTools, rollout_id: int) -> TickResult | 
         # refused it, or its process died: finish it.
         if now < next_due(profile, rollout):
             return TickResult(Tick.WAITING, rollout)
-        restored = finish_rollback(tools.cloud_run, tools.store, rollout)
+        try:
+            restored = finish_rollback(tools.cloud_run, tools.store, rollout)
+        except CloudRunError as exc:  # audited; tried again an interval later, not at once
+            restore_refused(tools.store, rollout, exc)
+            return TickResult(Tick.WAITING, rollout, retry_after_s=profile.deploy.interval_s)
         if restored is None:
             return TickResult(Tick.WAITING, rollout)
         return TickResult(Tick.ROLLED_BACK, restored)
@@ -203,6 +213,7 @@ async def drive(
     unless `raise_errors` (a command that must exit with the error).
     """
     interval = profile.deploy.interval_s
+    backoff = 0.0  # after a refusal: the next try waits at least this
     while True:
         rollout = await asyncio.to_thread(tools.store.get, rollout_id)
         if rollout is None or rollout.state not in DRIVEN:
@@ -210,7 +221,8 @@ async def drive(
         wait = (next_due(profile, rollout) - tools.clock()).total_seconds()
         if rollout.operation is not None:
             wait = profile.deploy.operation_poll_s
-        await asyncio.sleep(min(max(wait, MIN_SLEEP_S), interval))
+        await asyncio.sleep(min(max(wait, MIN_SLEEP_S, backoff), interval))
+        backoff = 0.0
         try:
             result = await asyncio.to_thread(tick, profile, tools, rollout_id)
         except Exception:
@@ -220,5 +232,6 @@ async def drive(
             continue
         if result is None:
             continue  # ended meanwhile: the next read returns it
+        backoff = result.retry_after_s or 0.0
         if result.tick is not Tick.WAITING and not await on_tick(result):
             return result.rollout

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+from commands.deploy.abort import abort_rollout
 from commands.deploy.checklist import prepare
 from commands.deploy.driver import Tick, active_rollouts, tick
 from commands.deploy.lifecycle import begin, promote, start_canary
@@ -102,3 +103,27 @@ def test_an_analysis_without_enough_requests_waits_a_full_interval_before_the_ne
     world.advance(300)
     later = tick(quiet, world.tools, rollout.id)
     assert later is not None and later.tick is Tick.ANALYSED
+
+
+def test_a_rollback_cloud_run_keeps_refusing_is_retried_each_interval_without_failing_a_tick(
+    world: DeployWorld,
+) -> None:
+    """Found by the chaos soak (seeds 1 and 3): a rollback whose restore Cloud Run refused failed each later
+    tick with a traceback and was tried again 50 ms later, hammering a refusing API."""
+    rollout_id = _start(world, "alpha: faster features")
+    world.cloud_run.refuse_writes = 3  # this rollback, and the next two tries
+    claimed = abort_rollout(
+        world.tools.cloud_run, world.tools.store, rollout_id, APPROVER, "by hand"
+    )
+    assert claimed is not None and claimed.state is RolloutState.ROLLING_BACK
+    world.advance(PROFILE.deploy.interval_s)
+    for _ in range(2):
+        refused = tick(PROFILE, world.tools, rollout_id)
+        assert refused is not None and refused.tick is Tick.WAITING
+        assert refused.retry_after_s == PROFILE.deploy.interval_s  # not at once
+    assert world.serving()[0] == (STABLE, 90)  # nothing moved yet
+    restored = tick(PROFILE, world.tools, rollout_id)
+    assert restored is not None and restored.tick is Tick.ROLLED_BACK
+    assert world.serving() == [(STABLE, 100)]
+    actions = [e.action for e in world.tools.store.audit_log(rollout_id)]
+    assert actions.count("deploy.restore.failed") == 3 and actions[-1] == "deploy.restored"
