@@ -7,6 +7,9 @@ the smallest Bolt app on the same server stack, started and asked the same way. 
 the ack, each process's resident memory is read (opsbot's /health worker process, a child of its
 own, is shown apart). Slack allows 3 s, which must also cover a Cloud Run cold start.
 
+A third process, the floor, is the minimal app that also loads and validates opsbot.toml
+(pydantic) before listening: what any bot configured like opsbot must do before its first ack.
+
 Targets: first ack <= 1.3x the minimal app's; idle RSS of the bot's process <= 1.6x.
 
     python -m bench.cold_start [--rounds 5]
@@ -92,6 +95,7 @@ def one_start(kind: str, slack: SlackEmulator, secret: str, state_dir: str) -> S
     command = {
         "opsbot": ["-m", "opsbot", "serve", "--host", "127.0.0.1", "--port", str(port)],
         "minimal": ["-m", "bench.minimal_app", "--port", str(port)],
+        "floor": ["-m", "bench.minimal_app", "--port", str(port), "--profile", "opsbot.toml"],
     }[kind]
     started = time.perf_counter()
     child = subprocess.Popen(
@@ -142,16 +146,19 @@ def main() -> None:
     secret = secrets.token_hex(16)
     ours: list[Start] = []
     peer: list[Start] = []
+    floor: list[Start] = []
     try:
         with tempfile.TemporaryDirectory(prefix="opsbot-cold-") as state_dir:
             for round_no in range(1, options.rounds + 1):  # alternated
                 ours.append(one_start("opsbot", slack, secret, state_dir))
                 peer.append(one_start("minimal", slack, secret, state_dir))
+                floor.append(one_start("floor", slack, secret, state_dir))
                 o, m = ours[-1], peer[-1]
                 print(
                     f"round {round_no}: opsbot ack {o.acked_s:.2f} s, RSS {o.rss_mb:.0f} MB "
                     f"(+{o.children_rss_mb:.0f} MB worker) | minimal ack {m.acked_s:.2f} s, "
-                    f"RSS {m.rss_mb:.0f} MB | ratios ack {o.acked_s / m.acked_s:.2f}, "
+                    f"RSS {m.rss_mb:.0f} MB | floor ack {floor[-1].acked_s:.2f} s, "
+                    f"RSS {floor[-1].rss_mb:.0f} MB | ratios ack {o.acked_s / m.acked_s:.2f}, "
                     f"RSS {o.rss_mb / m.rss_mb:.2f}"
                 )
     finally:
@@ -164,7 +171,11 @@ def main() -> None:
     ):
         mine = [float(getattr(r, field)) for r in ours]
         theirs = [float(getattr(r, field)) for r in peer]
-        print(f"  {label}: opsbot {spread(mine, fmt)}   minimal {spread(theirs, fmt)}")
+        least = [float(getattr(r, field)) for r in floor]
+        print(
+            f"  {label}: opsbot {spread(mine, fmt)}   minimal {spread(theirs, fmt)}   "
+            f"floor {spread(least, fmt)}"
+        )
     print(
         f"  opsbot's /health worker RSS MB: {spread([r.children_rss_mb for r in ours], '{:.0f}')}"
     )
@@ -172,6 +183,19 @@ def main() -> None:
     rss_ratios = [o.rss_mb / m.rss_mb for o, m in zip(ours, peer, strict=True)]
     print(f"  ratio first ack per round: {spread(ack_ratios, '{:.2f}')}   (target <= 1.3)")
     print(f"  ratio idle RSS per round:  {spread(rss_ratios, '{:.2f}')}   (target <= 1.6)")
+    for label, field in (("first ack", "acked_s"), ("idle RSS", "rss_mb")):
+        at_floor = [
+            float(getattr(f, field)) / float(getattr(m, field))
+            for f, m in zip(floor, peer, strict=True)
+        ]
+        over_floor = [
+            float(getattr(o, field)) / float(getattr(f, field))
+            for o, f in zip(ours, floor, strict=True)
+        ]
+        print(
+            f"  {label}: floor / minimal {spread(at_floor, '{:.2f}')}, "
+            f"opsbot / floor {spread(over_floor, '{:.2f}')}"
+        )
 
 
 if __name__ == "__main__":

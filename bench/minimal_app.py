@@ -5,7 +5,10 @@ adapter, served by uvicorn, configured from the same environment variables as `o
 (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, OPSBOT_SLACK_API_URL). It prints the same "serving Slack
 at" line on stderr once it listens.
 
-    python -m bench.minimal_app --port PORT
+    python -m bench.minimal_app --port PORT [--profile opsbot.toml]
+
+With --profile it also loads and validates an opsbot profile (pydantic) before it listens: the
+least any bot configured as opsbot is must do, so the floor of opsbot's first ack and memory.
 """
 
 from __future__ import annotations
@@ -29,7 +32,14 @@ from starlette.routing import Route
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--profile", help="an opsbot profile to load and validate first")
     options = parser.parse_args()
+    if options.profile:
+        from pathlib import Path
+
+        from opsbot.profile import load_profile
+
+        load_profile(Path(options.profile))
     client = AsyncWebClient(
         token=os.environ["SLACK_BOT_TOKEN"], base_url=os.environ["OPSBOT_SLACK_API_URL"]
     )
