@@ -9,14 +9,13 @@ from collections import defaultdict
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.pubsub import Received
-from bot.errors import describe
+from bot.open_patiently import open_patiently
 from bot.runtime import Runtime
 from bot.views.kit import fallback
 from bot.views.regrade import progress_view
 from commands.regrade.engine import RegradeTools, absorb, pump, take_completions
 
 log = logging.getLogger("opsbot.regrade")
-RESUME_RETRY_S = 60.0
 
 
 class RegradeTasks:
@@ -41,7 +40,7 @@ class RegradeTasks:
 
         With none running (the store says so), Pub/Sub and the warehouse are not opened. When
         they cannot be opened yet (credentials granted later), this says so in one line and
-        tries again every RESUME_RETRY_S.
+        tries again every minute.
         """
         opener = self.runtime.backfill_store
         if opener is not None:
@@ -51,17 +50,7 @@ class RegradeTasks:
                     return []
             except Exception:
                 pass  # the store is not open yet: the tools' loop below says why
-        while True:
-            try:
-                tools = await asyncio.to_thread(self.tools_of)
-                break
-            except Exception as exc:
-                log.error(
-                    "backfills not resumed yet (trying again in %.0f s): %s",
-                    RESUME_RETRY_S,
-                    describe(exc).text,
-                )
-                await asyncio.sleep(RESUME_RETRY_S)
+        tools = await open_patiently(self.tools_of, "backfills", log)
         found = await asyncio.to_thread(tools.backfills.running)
         for backfill in found:
             self.arm(backfill.id)

@@ -10,8 +10,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.errors import CANNOT_POST, describe
+from bot.errors import CANNOT_POST
 from bot.log_context import ROLLOUT
+from bot.open_patiently import open_patiently
 from bot.runtime import Runtime
 from bot.views.deploy import rollout_view
 from bot.views.kit import escape, fallback
@@ -34,7 +35,6 @@ from store.views import RolloutView
 
 log = logging.getLogger("opsbot.rollouts")
 RENDERS_MAX = 5  # a rollout moves a few times a minute at most: renders settle long before
-RESUME_RETRY_S = 60.0
 ENDED_BY_ITSELF = {Tick.ROLLED_BACK, Tick.EXPIRED}
 POSTMORTEM_ENDINGS = (RolloutState.ROLLED_BACK, RolloutState.FAILED)
 
@@ -68,17 +68,7 @@ class RolloutTasks:
         """
         if not await self._anything_to_resume():
             return []
-        while True:  # until the clients open: a repo cloned or credentials granted later
-            try:
-                tools = await asyncio.to_thread(self.tools)
-                break
-            except Exception as exc:
-                log.error(
-                    "rollouts not resumed yet (trying again in %.0f s): %s",
-                    RESUME_RETRY_S,
-                    describe(exc).text,
-                )
-                await asyncio.sleep(RESUME_RETRY_S)
+        tools = await open_patiently(self.tools, "rollouts", log)
         await asyncio.to_thread(release_all_abandoned, tools)
         found = await asyncio.to_thread(active_rollouts, tools)
         for ended in await asyncio.to_thread(recently_ended, tools.store):
