@@ -119,11 +119,7 @@ def http_server(
         )
     secret = settings.slack_signing_secret.get_secret_value()
     clock = lambda: datetime.now(UTC)  # noqa: E731
-    deliveries = Deliveries(  # never waiting for a store still opening: memory answers meanwhile
-        seen_durably=lambda key: store.rollouts(clock, wait_s=0).seen(key),
-        remember_durably=lambda keys: store.rollouts(clock, wait_s=0).remember(keys),
-        forget_durably=lambda s: store.rollouts(clock, wait_s=0).forget_older("delivery:", s),
-    )
+    deliveries = store_deliveries(store, clock)
     push = None
     if assembled.backfills is not None:
         push = PushEndpoint(
@@ -133,6 +129,17 @@ def http_server(
         )
     app = asgi_app(assembled.app, probe, secret, on_start, deliveries, push, cron)
     return Server(app, bind(host, port))
+
+
+def store_deliveries(store: BackgroundStore, clock: Callable[[], datetime]) -> Deliveries:
+    """Slack's deliveries, shared by the replicas through the store: a retry never waits for a
+    store still opening (it is acted on), and acknowledged deliveries are written once it opens
+    (off the acknowledgement path)."""
+    return Deliveries(
+        seen_durably=lambda key: store.rollouts(clock, wait_s=0).seen(key),
+        remember_durably=lambda keys: store.rollouts(clock, wait_s=STORE_WAIT_S).remember(keys),
+        forget_durably=lambda s: store.rollouts(clock, wait_s=0).forget_older("delivery:", s),
+    )
 
 
 def schedule_starts(

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import urlencode
 
 from bot.deliveries import Deliveries, delivery_key
+from opsbot.serve import store_deliveries
+from store.background import BackgroundStore
+from store.location import sqlite_url
 
 COMMAND = urlencode({"command": "/health", "trigger_id": "13.345.abc", "user_id": "U1"}).encode()
 
@@ -68,3 +73,23 @@ async def test_an_answer_that_was_not_2xx_lets_slacks_retry_through() -> None:
     assert seen == set()
     assert not await one.is_repeat(COMMAND, "1")
     assert not await two.is_repeat(COMMAND, "1")
+
+
+async def test_a_delivery_answered_while_the_store_opens_is_recorded_once_it_has_opened(
+    tmp_path: Path,
+) -> None:
+    """The chaos soak's replicas said "could not record 1 deliveries in the store: the store is
+    still being opened" after each restart: the other replica would then act on its retry."""
+    url = sqlite_url(tmp_path / "opsbot.db")
+    first, second = BackgroundStore(url), BackgroundStore(url)
+    try:
+        one = store_deliveries(first, lambda: datetime.now(UTC))  # its store not started yet
+        assert not await one.is_repeat(COMMAND, None)
+        one.answered(COMMAND, 200)
+        await one.recorded()  # waited for the store to open, then written
+        two = store_deliveries(second.start(), lambda: datetime.now(UTC))
+        second.get(wait_s=30)
+        assert await two.is_repeat(COMMAND, "1")
+    finally:
+        first.close()
+        second.close()
