@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
 from commands.errors import RequestError
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 ConfigOption = Annotated[
     Path | None,
@@ -37,11 +39,18 @@ PortOption = Annotated[
 
 
 def stderr() -> Console:
+    from rich.console import Console  # imported when first needed: `serve` may never need it
+
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def announce(message: str) -> None:
-    """Progress for a person, on stderr, so stdout stays the report."""
+    """Progress for a person, on stderr, so stdout stays the report (dimmed on a terminal)."""
+    if not sys.stderr.isatty():  # a log, Cloud Run: the same line, without loading rich
+        print(message, file=sys.stderr, flush=True)
+        return
+    from rich.markup import escape
+
     stderr().print(f"[dim]{escape(message)}[/dim]")
 
 
