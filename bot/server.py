@@ -126,9 +126,13 @@ def asgi_app(
                 "Slack's retry %s of a request already served: acknowledged, not acted on", retry
             )
             return Response(status_code=200)
-        answer = await handler.handle(request)
-        served.answered(body, answer.status_code)
-        return answer
+        status = 500  # unless Bolt answers: a failure lets Slack's retry through
+        try:
+            answer = await handler.handle(request)
+            status = answer.status_code
+            return answer
+        finally:
+            served.answered(body, status)
 
     async def healthz(request: Request) -> Response:
         """200 when the bot can serve; 503 otherwise. Unauthenticated: it says which part is not
