@@ -224,10 +224,10 @@ class Soak:
             self.faults["double click"] += 1
             self.both_at_once(APPROVER, message, ActionId.ROLLOUT_PROMOTE)
         elif kind == "promote_retried":
-            self.faults["Slack retry"] += 1
+            self.faults["Slack retry (a late ack)"] += 1
             self.retried(APPROVER, message, ActionId.ROLLOUT_PROMOTE, kill_first=False)
         elif kind == "retry_after_kill":
-            self.faults["Slack retry after a kill"] += 1
+            self.faults["click whose replica was killed at once"] += 1
             self.retried(APPROVER, message, ActionId.ROLLOUT_PROMOTE, kill_first=True)
         elif kind == "roll_back_click":
             self.click(rng.choice([DEPLOYER, APPROVER]), message, ActionId.ROLLOUT_ROLL_BACK)
@@ -274,6 +274,8 @@ class Soak:
         acknowledged = bool(answers) and 200 <= answers[0] < 300
         others = [r for r in self.world.alive() if r is not first] or self.world.alive()
         if others and not (kill_first and acknowledged):
+            if kill_first:
+                self.faults["Slack retry of an unanswered click"] += 1
             others[0].sender().interaction(payload, retry_num=1)
         if kill_first:
             first.start(self.world.platform.now())
