@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from store.backfills import Backfills
 
 log = logging.getLogger("opsbot.serve")
+RETRY_STORE_WAIT_S = 2.0  # within Slack's 3 s for the retry's own acknowledgement
 
 
 def health_probe(
@@ -132,11 +133,11 @@ def http_server(
 
 
 def store_deliveries(store: BackgroundStore, clock: Callable[[], datetime]) -> Deliveries:
-    """Slack's deliveries, shared by the replicas through the store: a retry never waits for a
-    store still opening (it is acted on), and acknowledged deliveries are written once it opens
-    (off the acknowledgement path)."""
+    """Slack's deliveries, shared by the replicas through the store: a retry waits at most
+    RETRY_STORE_WAIT_S for a store still opening (a replica just restarted), then is acted on;
+    acknowledged deliveries are written once it opens (off the acknowledgement path)."""
     return Deliveries(
-        seen_durably=lambda key: store.rollouts(clock, wait_s=0).seen(key),
+        seen_durably=lambda key: store.rollouts(clock, wait_s=RETRY_STORE_WAIT_S).seen(key),
         remember_durably=lambda keys: store.rollouts(clock, wait_s=STORE_WAIT_S).remember(keys),
         forget_durably=lambda s: store.rollouts(clock, wait_s=0).forget_older("delivery:", s),
     )
