@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 
 # A rollout is recorded (CHECKLIST, holding the service's lock) and its canary claimed in the
 # same call, milliseconds apart: one still in CHECKLIST after this lost its process in between.
-ABANDONED_AFTER = timedelta(seconds=15)
+ABANDONED_AFTER = timedelta(seconds=5)
+UNDONE = frozenset({RolloutState.ROLLING_BACK, RolloutState.ROLLED_BACK, RolloutState.FAILED})
 ABANDONED_REASON = "its bot stopped between recording it and starting its canary; nothing changed"
 
 
@@ -47,6 +48,17 @@ def abort_rollout(
     return restore_stable(
         cloud_run, store, rollout, RolloutState.ROLLED_BACK, actor, "deploy.rollback", reason
     )
+
+
+def route_step(
+    cloud_run: CloudRun, store: Store, claimed: RolloutView, split: list[TrafficShare]
+) -> None:
+    """Route a claimed step's split; if the rollout was rolled back while it was routed, put the
+    stable revision back, so that a step landing after a rollback never outlives it."""
+    cloud_run.route(claimed.service, split)
+    after = store.get(claimed.id)
+    if after is not None and after.state in UNDONE:
+        cloud_run.route(claimed.service, [TrafficShare(after.stable_revision, 100)])
 
 
 def release_abandoned(store: Store, rollout_id: int, now: datetime) -> bool:

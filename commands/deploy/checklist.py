@@ -6,12 +6,13 @@ from dataclasses import dataclass
 
 from adapters.git import CommitInfo
 from checks.result import CheckResult
-from commands.deploy.abort import release_abandoned
+from commands.deploy.abort import ABANDONED_AFTER, release_abandoned
 from commands.deploy.policy import active_freeze
 from commands.deploy.tools import DeployTools
 from commands.errors import RequestError
 from commands.requests import parse_commit_ref, select_services
 from config import FreezeWindow, Profile
+from store.states import RolloutState
 
 
 @dataclass(frozen=True)
@@ -71,9 +72,7 @@ def prepare(
     if active is not None and release_abandoned(tools.store, active, tools.clock()):
         active = None
     if active is not None:
-        raise RequestError(
-            f"rollout #{active} of {service} is still in progress; finish or roll it back first"
-        )
+        raise RequestError(_in_progress(tools, active, service))
     if commit_text:
         commit = tools.repo.resolve(parse_commit_ref(commit_text))
         if commit is None or not tools.repo.on_main(commit.sha):
@@ -113,3 +112,15 @@ def prepare(
         already_deployed=base is not None and tools.repo.is_ancestor(commit.sha, base),
         health=tools.data_check(service) if config.data_check else None,
     )
+
+
+def _in_progress(tools: DeployTools, holder: int, service: str) -> str:
+    """Why the service cannot be deployed now: its rollout is running, or being started."""
+    rollout = tools.store.get(holder)
+    if rollout is not None and rollout.state is RolloutState.CHECKLIST:
+        left = (ABANDONED_AFTER - (tools.clock() - rollout.updated_at)).total_seconds()
+        return (
+            f"rollout #{holder} of {service} is being started (Start was clicked moments ago); "
+            f"if its message does not appear, try again in {max(1, round(left))} s"
+        )
+    return f"rollout #{holder} of {service} is still in progress; finish or roll it back first"

@@ -20,6 +20,7 @@ from commands.deploy.abort import (
     finish_rollback,
     release_abandoned,
     restore_refused,
+    route_step,
 )
 from commands.deploy.analysis import StepOutcome, analyse
 from commands.deploy.lifecycle import (
@@ -32,7 +33,7 @@ from commands.deploy.lifecycle import (
 from commands.deploy.tools import DeployTools
 from commands.deploy.verdict import Verdict
 from config import Profile
-from store.states import DRIVEN, RolloutState
+from store.states import DRIVEN, RolloutState, Seen
 
 if TYPE_CHECKING:
     from store.rollouts import Store
@@ -179,22 +180,28 @@ def reconcile(profile: Profile, tools: DeployTools, rollout_id: int) -> RolloutV
     serving = tools.cloud_run.get_service(rollout.service).serving
     if {(t.revision, t.percent) for t in serving} == {(t.revision, t.percent) for t in split}:
         return rollout
+    # Claimed like every step (found by the chaos soak, seed 5: a restarted replica read the
+    # rollout, another rolled it back, and the reconcile then routed the old split over the
+    # rollback: a 90/10 split nobody owned).
+    claimed = tools.store.transition(
+        Seen.of(rollout),
+        to=state,
+        actor="opsbot",
+        action="deploy.reconcile",
+        details={
+            "was": {t.revision: t.percent for t in serving},
+            "set": {t.revision: t.percent for t in split},
+        },
+    )
+    if claimed is None:
+        return tools.store.get(rollout.id)  # moved meanwhile: whoever moved it routes it
     try:
         if canary not in {r.name for r in tools.cloud_run.list_revisions(rollout.service)}:
-            create_canary(profile, tools, rollout, canary)
-        tools.cloud_run.route(rollout.service, split)
+            create_canary(profile, tools, claimed, canary)
+        route_step(tools.cloud_run, tools.store, claimed, split)
     except CloudRunError as exc:
         reason = f"the recorded step could not be restored after a restart: {exc}"
         return abort_rollout(tools.cloud_run, tools.store, rollout.id, "opsbot", reason)
-    tools.store.record(
-        "opsbot",
-        "deploy.reconcile",
-        service=rollout.service,
-        rollout_id=rollout.id,
-        arguments={"was": {t.revision: t.percent for t in serving}},
-        result="traffic set to the recorded step: "
-        + ", ".join(f"{t.revision} {t.percent}%" for t in split),
-    )
     return tools.store.get(rollout.id)
 
 

@@ -12,7 +12,7 @@ from string import Template
 from typing import TYPE_CHECKING
 
 from adapters.cloudrun import COMMIT_LABEL, CloudRunError, RevisionNotReady, TrafficShare
-from commands.deploy.abort import fail_step
+from commands.deploy.abort import fail_step, route_step
 from commands.deploy.checklist import Checklist
 from commands.deploy.policy import promotion_refusal
 from commands.deploy.tools import DeployTools
@@ -198,7 +198,8 @@ def settle_canary(
     if moving is None:
         return None
     try:
-        tools.cloud_run.route(rollout.service, _split(rollout, profile.deploy.steps[0], canary))
+        split = _split(rollout, profile.deploy.steps[0], canary)
+        route_step(tools.cloud_run, tools.store, moving, split)
     except CloudRunError as exc:
         return fail_step(tools.cloud_run, tools.store, moving, actor, exc)
     return moving
@@ -290,9 +291,8 @@ def promote(
     if claimed is None:
         return None
     try:
-        tools.cloud_run.route(
-            rollout.service, _split(rollout, steps[step], rollout.canary_revision)
-        )
+        split = _split(rollout, steps[step], rollout.canary_revision)
+        route_step(tools.cloud_run, tools.store, claimed, split)
     except CloudRunError as exc:
         return fail_step(tools.cloud_run, tools.store, claimed, approver, exc)
     return claimed

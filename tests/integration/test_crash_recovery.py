@@ -9,14 +9,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
+from adapters.cloudrun import CloudRun
 from commands.deploy.abort import abort_rollout
 from commands.deploy.checklist import prepare
 from commands.deploy.driver import Tick, reconcile, tick
-from commands.deploy.lifecycle import begin, canary_revision_name, start_canary
+from commands.deploy.lifecycle import begin, canary_revision_name, promote, start_canary
 from commands.deploy.tools import DeployTools
 from store.database import Database
 from store.location import sqlite_url
@@ -72,7 +73,8 @@ def test_killed_after_claiming_the_start_the_canary_is_created_and_gets_its_step
     [entry] = [
         e for e in next_process.store.audit_log(rollout_id) if e.action == "deploy.reconcile"
     ]
-    assert entry.arguments == {"was": {STABLE: 100}} and f"{canary} 10%" in entry.result
+    assert entry.arguments["was"] == {STABLE: 100}
+    assert entry.arguments["set"] == {STABLE: 90, canary: 10}
 
 
 def test_killed_after_claiming_a_promotion_the_recorded_step_is_routed_once(
@@ -130,3 +132,73 @@ def test_a_refused_restore_stays_rolling_back_and_the_driver_finishes_it(
     done = tick(PROFILE, world.tools, rollout_id)
     assert done is not None and done.tick is Tick.ROLLED_BACK
     assert done.rollout.state == RolloutState.ROLLED_BACK and world.serving() == [(STABLE, 100)]
+
+
+class _RollbackFirst:
+    """Cloud Run whose next traffic change is preceded by another replica's rollback of the
+    rollout (its claim and its route), so the change lands after the rollback."""
+
+    def __init__(self, world: DeployWorld, rollout_id: int) -> None:
+        self.real, self.world, self.rollout_id, self.armed = (
+            world.tools.cloud_run,
+            world,
+            rollout_id,
+            True,
+        )
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+    def route(self, service: str, split: Any) -> Any:
+        if self.armed:
+            self.armed = False
+            tools = self.world.tools
+            assert abort_rollout(tools.cloud_run, tools.store, self.rollout_id, APPROVER, "by hand")
+        return self.real.route(service, split)
+
+
+def test_a_promotion_routed_after_a_rollback_landed_puts_the_stable_revision_back(
+    world: DeployWorld,
+) -> None:
+    """Found by the chaos soak (seed 5): a step's traffic change that lands after another
+    replica's rollback must not leave the canary's split behind a rolled-back rollout."""
+    rollout_id = _started(world)
+    world.advance(PROFILE.deploy.interval_s)
+    assert tick(PROFILE, world.tools, rollout_id).tick is Tick.ANALYSED  # type: ignore[union-attr]
+    racing = replace(world.tools, cloud_run=cast(CloudRun, _RollbackFirst(world, rollout_id)))
+    promote(PROFILE, racing, rollout_id, APPROVER)
+    ended = world.tools.store.get(rollout_id)
+    assert ended is not None and ended.state is RolloutState.ROLLED_BACK
+    assert world.serving() == [(STABLE, 100)]
+
+
+def test_a_restart_reconciling_a_rollout_rolled_back_meanwhile_leaves_traffic_on_stable(
+    world: DeployWorld, next_process: DeployTools
+) -> None:
+    """Found by the chaos soak (seed 5): a restarted replica read the rollout, the other rolled
+    it back, and the reconcile routed the old 90/10 split over the rollback."""
+    rollout_id = _started(world)
+    _claim(world, rollout_id, RolloutState.CANARY, step=1)  # killed before routing 50%
+
+    class ReadThenRolledBack(Store):
+        """The store as the restarted process sees it: its first read comes just before the
+        other replica's rollback."""
+
+        reads = 0
+
+        def get(self, rollout_id: int) -> Any:
+            found = super().get(rollout_id)
+            ReadThenRolledBack.reads += 1
+            if ReadThenRolledBack.reads == 1:
+                tools = world.tools
+                assert abort_rollout(tools.cloud_run, tools.store, rollout_id, APPROVER, "by hand")
+            return found
+
+    racing = replace(
+        next_process, store=ReadThenRolledBack(next_process.store.database, world.tools.clock)
+    )
+    reconcile(PROFILE, racing, rollout_id)
+    assert world.serving() == [(STABLE, 100)]
+    ended = world.tools.store.get(rollout_id)
+    assert ended is not None and ended.state is RolloutState.ROLLED_BACK
+    assert "deploy.reconcile" not in [e.action for e in world.tools.store.audit_log(rollout_id)]
