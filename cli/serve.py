@@ -99,16 +99,19 @@ def sandbox_command(
     _run_sandbox(load_profile(profile_path), profile_path, port, console_port)
 
 
+def _in_use(exc: OSError, ports: str, flag: str) -> RequestError:
+    """What to say when binding failed because the port is taken (anything else is raised)."""
+    if exc.errno != errno.EADDRINUSE:
+        raise exc
+    return RequestError(f"port {ports} is in use: stop what uses it or pass {flag}")
+
+
 @contextmanager
 def _port_guard(*ports: int) -> Iterator[None]:
     try:
         yield
     except OSError as exc:
-        if exc.errno != errno.EADDRINUSE:
-            raise
-        raise RequestError(
-            f"port {' or '.join(map(str, ports))} is in use: stop what uses it or pass --port"
-        ) from None
+        raise _in_use(exc, " or ".join(map(str, ports)), "--port") from None
 
 
 def _ensure_free(ports: list[tuple[int, str]]) -> None:
@@ -121,11 +124,7 @@ def _ensure_free(ports: list[tuple[int, str]]) -> None:
             try:
                 probe.bind(("127.0.0.1", port))
             except OSError as exc:
-                if exc.errno != errno.EADDRINUSE:
-                    raise
-                raise RequestError(
-                    f"port {port} is in use: stop what uses it or pass {flag}"
-                ) from None
+                raise _in_use(exc, str(port), flag) from None
 
 
 def _run_sandbox(
