@@ -9,6 +9,8 @@ own, is shown apart). Slack allows 3 s, which must also cover a Cloud Run cold s
 
 A third process, the floor, is the minimal app that also loads and validates opsbot.toml
 (pydantic) before listening: what any bot configured like opsbot must do before its first ack.
+A fourth, opsbot restarted on the store the first one migrated, is a replica's usual start (a
+Cloud Run instance coming up beside a store that exists): it skips alembic.
 
 Targets: first ack <= 1.3x the minimal app's; idle RSS of the bot's process <= 1.6x.
 
@@ -80,16 +82,22 @@ def _children(task: Path) -> list[str]:
         return []
 
 
-def one_start(kind: str, slack: SlackEmulator, secret: str, state_dir: str) -> Start:
-    """`kind` (opsbot or minimal) from process start to its first ack, then its idle memory."""
+def one_start(
+    kind: str, slack: SlackEmulator, secret: str, state_dir: str, store: str | None = None
+) -> Start:
+    """`kind` (opsbot or minimal) from process start to its first ack, then its idle memory.
+
+    `store`: the SQLite file opsbot opens (default: a fresh one, migrated at start).
+    """
     port = free_port()
+    store = store or f"{state_dir}/opsbot-{port}.db"
     env = {
         **os.environ,
         "SLACK_BOT_TOKEN": slack.workspace.bot_token,
         "SLACK_SIGNING_SECRET": secret,
         "OPSBOT_SLACK_API_URL": slack.api_url,
         "NO_GCE_CHECK": "True",  # the report after the ack finds no Google credentials; fine here
-        "DATABASE_URL": f"sqlite:///{state_dir}/opsbot-{port}.db",  # a fresh store, migrated at start
+        "DATABASE_URL": f"sqlite:///{store}",
     }
     env.pop("SLACK_APP_TOKEN", None)
     command = {
@@ -147,18 +155,23 @@ def main() -> None:
     ours: list[Start] = []
     peer: list[Start] = []
     floor: list[Start] = []
+    restarts: list[Start] = []
     try:
         with tempfile.TemporaryDirectory(prefix="opsbot-cold-") as state_dir:
             for round_no in range(1, options.rounds + 1):  # alternated
-                ours.append(one_start("opsbot", slack, secret, state_dir))
+                first_store = f"{state_dir}/opsbot-round-{round_no}.db"
+                ours.append(one_start("opsbot", slack, secret, state_dir, first_store))
                 peer.append(one_start("minimal", slack, secret, state_dir))
                 floor.append(one_start("floor", slack, secret, state_dir))
+                restarts.append(one_start("opsbot", slack, secret, state_dir, first_store))
                 o, m = ours[-1], peer[-1]
                 print(
                     f"round {round_no}: opsbot ack {o.acked_s:.2f} s, RSS {o.rss_mb:.0f} MB "
                     f"(+{o.children_rss_mb:.0f} MB worker) | minimal ack {m.acked_s:.2f} s, "
                     f"RSS {m.rss_mb:.0f} MB | floor ack {floor[-1].acked_s:.2f} s, "
-                    f"RSS {floor[-1].rss_mb:.0f} MB | ratios ack {o.acked_s / m.acked_s:.2f}, "
+                    f"RSS {floor[-1].rss_mb:.0f} MB | opsbot restarted ack "
+                    f"{restarts[-1].acked_s:.2f} s, RSS {restarts[-1].rss_mb:.0f} MB | "
+                    f"ratios ack {o.acked_s / m.acked_s:.2f}, "
                     f"RSS {o.rss_mb / m.rss_mb:.2f}"
                 )
     finally:
@@ -172,9 +185,10 @@ def main() -> None:
         mine = [float(getattr(r, field)) for r in ours]
         theirs = [float(getattr(r, field)) for r in peer]
         least = [float(getattr(r, field)) for r in floor]
+        again = [float(getattr(r, field)) for r in restarts]
         print(
             f"  {label}: opsbot {spread(mine, fmt)}   minimal {spread(theirs, fmt)}   "
-            f"floor {spread(least, fmt)}"
+            f"floor {spread(least, fmt)}   opsbot restarted {spread(again, fmt)}"
         )
     print(
         f"  opsbot's /health worker RSS MB: {spread([r.children_rss_mb for r in ours], '{:.0f}')}"
@@ -183,6 +197,12 @@ def main() -> None:
     rss_ratios = [o.rss_mb / m.rss_mb for o, m in zip(ours, peer, strict=True)]
     print(f"  ratio first ack per round: {spread(ack_ratios, '{:.2f}')}   (target <= 1.3)")
     print(f"  ratio idle RSS per round:  {spread(rss_ratios, '{:.2f}')}   (target <= 1.6)")
+    again_ack = [r.acked_s / m.acked_s for r, m in zip(restarts, peer, strict=True)]
+    again_rss = [r.rss_mb / m.rss_mb for r, m in zip(restarts, peer, strict=True)]
+    print(
+        f"  restarted on a migrated store / minimal: first ack {spread(again_ack, '{:.2f}')}, "
+        f"idle RSS {spread(again_rss, '{:.2f}')}"
+    )
     for label, field in (("first ack", "acked_s"), ("idle RSS", "rss_mb")):
         at_floor = [
             float(getattr(f, field)) / float(getattr(m, field))

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -43,8 +45,46 @@ def make_engine(url: str, **options: Any) -> Engine:
     return create_engine(url, pool_pre_ping=True, **options)
 
 
+@cache
+def head_revision() -> str | None:
+    """The newest migration's revision, read from the migration files without importing alembic.
+
+    None unless the files form one chain with one head (then alembic decides).
+    """
+    revisions, parents = set(), set()
+    for script in (MIGRATIONS / "versions").glob("[0-9]*.py"):
+        source = script.read_text(encoding="utf-8")
+        revision = re.search(r'^revision: str = "([^"]+)"$', source, re.MULTILINE)
+        parent = re.search(r"^down_revision: .* = (.+)$", source, re.MULTILINE)
+        if revision is None or parent is None:
+            return None
+        revisions.add(revision.group(1))
+        parents.add(parent.group(1).strip('"'))
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def at_head(engine: Engine) -> bool:
+    """Whether the database's schema is already the newest migration's (a restart's usual case)."""
+    head = head_revision()
+    if head is None:
+        return False
+    try:
+        with engine.connect() as connection:
+            versions = connection.execute(text("SELECT version_num FROM alembic_version")).all()
+    except DBAPIError:  # no version table yet, or no database: alembic says which
+        return False
+    return [row[0] for row in versions] == [head]
+
+
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest migration (idempotent; safe with several replicas)."""
+    """Bring the schema to the newest migration (idempotent; safe with several replicas).
+
+    A schema already at the newest migration is left alone without importing alembic
+    (~0.1 s and 11 MB a process), so a replica restarting on a migrated store skips it.
+    """
+    if at_head(engine):
+        return
     from alembic import command  # ~0.3 s to import: only when a store is opened
     from alembic.config import Config
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -10,7 +12,7 @@ from sqlalchemy import inspect
 
 from config import StoreConfig
 from opsbot.profile import load_profile
-from store.database import Database, StoreUnavailable
+from store.database import MIGRATIONS, Database, StoreUnavailable, head_revision
 from store.location import database_url
 from store.rollouts import ServiceBusy, Store
 from store.states import RolloutState, Seen
@@ -42,6 +44,51 @@ def test_opening_migrates_an_empty_database_and_opening_again_changes_nothing(
     } <= tables
     first.close()
     Database.open(database_url).close()  # a second replica starting: already at head
+
+
+def _opens_with_alembic(url: str) -> bool:
+    """Open the store in a fresh process, as a replica starting; whether it imported alembic."""
+    script = (
+        "import sys; from store.database import Database; "
+        f"Database.open({url!r}).close(); print('alembic' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    return done.stdout.strip() == "True"
+
+
+def test_a_replica_restarting_on_a_migrated_store_skips_alembic(database_url: str) -> None:
+    assert _opens_with_alembic(database_url)  # the first start migrates
+    assert not _opens_with_alembic(database_url)  # a restart finds the schema at the newest
+
+
+def test_a_store_behind_the_newest_migration_is_still_brought_up_to_date(
+    database_url: str,
+) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    database = Database.open(database_url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with database.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "-1")  # as a store left by the previous release
+    assert "postmortems" not in inspect(database.engine).get_table_names()
+    database.close()
+    reopened = Database.open(database_url)
+    assert "postmortems" in inspect(reopened.engine).get_table_names()
+    reopened.close()
+
+
+def test_the_newest_migration_read_from_the_files_is_alembics_head() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert head_revision() == ScriptDirectory.from_config(config).get_current_head()
 
 
 def test_a_second_rollout_of_a_service_is_refused_naming_the_active_one(store: Store) -> None:
