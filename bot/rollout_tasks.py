@@ -39,6 +39,30 @@ ENDED_BY_ITSELF = {Tick.ROLLED_BACK, Tick.EXPIRED}
 POSTMORTEM_ENDINGS = (RolloutState.ROLLED_BACK, RolloutState.FAILED)
 
 
+STRAY_WINDOW_S = 3600.0  # a stray message of a rollout is posted at most this long before its own
+STRAY_SCAN_LIMIT = 200
+ROLLOUT_EVENT = "opsbot_rollout"  # message metadata: which rollout a message shows
+
+
+def posting_key(rollout_id: int) -> str:
+    """Recorded before the rollout's message is first posted: a later post knows one may exist."""
+    return f"rollout-message:{rollout_id}"
+
+
+def rollout_metadata(rollout_id: int) -> dict[str, object]:
+    return {"event_type": ROLLOUT_EVENT, "event_payload": {"rollout_id": rollout_id}}
+
+
+def is_rollout_message(message: dict[str, object], rollout_id: int) -> bool:
+    metadata = message.get("metadata")
+    return (
+        isinstance(metadata, dict)
+        and metadata.get("event_type") == ROLLOUT_EVENT
+        and isinstance(metadata.get("event_payload"), dict)
+        and metadata["event_payload"].get("rollout_id") == rollout_id
+    )
+
+
 class RolloutTasks:
     def __init__(self, runtime: Runtime, client: AsyncWebClient) -> None:
         assert runtime.deploy_tools is not None
@@ -165,9 +189,11 @@ class RolloutTasks:
         """
         channels = self.runtime.profile.channels
         refused: str | None = None
+        first = await asyncio.to_thread(tools.store.first_time, posting_key(rollout_id))
+        metadata = rollout_metadata(rollout_id)
         try:
             posted = await self.client.chat_postMessage(
-                channel=channels.canary, text=fallback(text), blocks=blocks
+                channel=channels.canary, text=fallback(text), blocks=blocks, metadata=metadata
             )
         except SlackApiError as exc:
             refused = str(exc.response.get("error"))
@@ -175,7 +201,10 @@ class RolloutTasks:
                 raise
             try:
                 posted = await self.client.chat_postMessage(
-                    channel=channels.deployments, text=fallback(text), blocks=blocks
+                    channel=channels.deployments,
+                    text=fallback(text),
+                    blocks=blocks,
+                    metadata=metadata,
                 )
             except SlackApiError as again:
                 if again.response.get("error") not in CANNOT_POST:
@@ -193,8 +222,10 @@ class RolloutTasks:
                 return
         channel, ts = str(posted["channel"]), str(posted["ts"])
         if not await asyncio.to_thread(tools.store.attach_message, rollout_id, channel, ts):
-            await self.client.chat_delete(channel=channel, ts=ts)
+            await self._delete(channel, ts)
             return
+        if not first:  # a process may have posted before and died before recording it
+            await self._delete_strays(rollout_id, channel, ts)
         if refused is not None:
             await self.client.chat_postMessage(
                 channel=channel,
@@ -204,6 +235,43 @@ class RolloutTasks:
                     f"rollout is followed here. Invite @opsbot to {channels.canary}."
                 ),
             )
+
+    async def _delete_strays(self, rollout_id: int, channel: str, kept: str) -> None:
+        """Delete the rollout's other messages in `channel`: posted by a process killed before it
+        recorded them, they would show a stale state for good (found by the chaos soak, seed 1).
+
+        They are found by their metadata among the messages posted up to STRAY_WINDOW_S before
+        the kept one. Without channels:history (or when Slack cannot say) they are left, logged.
+        """
+        try:
+            answer = await self.client.conversations_history(
+                channel=channel,
+                latest=kept,
+                oldest=f"{float(kept) - STRAY_WINDOW_S:.6f}",
+                limit=STRAY_SCAN_LIMIT,
+                include_all_metadata=True,
+            )
+        except SlackApiError as exc:
+            log.warning(
+                "rollout #%s: cannot look for a message a stopped process posted for it in %s "
+                "(%s); grant channels:history and groups:history",
+                rollout_id,
+                channel,
+                exc.response.get("error"),
+            )
+            return
+        for message in answer.get("messages") or []:
+            if message.get("ts") != kept and is_rollout_message(message, rollout_id):
+                log.info("rollout #%s: deleting a message a stopped process posted", rollout_id)
+                await self._delete(channel, str(message["ts"]))
+
+    async def _delete(self, channel: str, ts: str) -> None:
+        """chat.delete; a message already deleted (by another replica) is fine."""
+        try:
+            await self.client.chat_delete(channel=channel, ts=ts)
+        except SlackApiError as exc:
+            if exc.response.get("error") != "message_not_found":
+                raise
 
     async def _tell_requester(self, tools: DeployTools, rollout_id: int, reason: str) -> None:
         """A direct message to whoever started the rollout (no channel would take it)."""

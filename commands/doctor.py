@@ -58,6 +58,8 @@ SLACK_SCOPES = {
     "chat:write": "posting and updating messages",
     "channels:read": "checking it is in the canary channel (public)",
     "groups:read": "checking it is in the canary channel (private)",
+    "channels:history": "deleting a rollout message a crashed replica left (public channel)",
+    "groups:history": "the same in a private canary channel",
     "files:write": "a postmortem shared as a Markdown file",
 }
 

@@ -16,6 +16,7 @@ from sandbox.json_http import SHUTDOWN_POLL_S
 from sandbox.slack_delivery import Delivery, SlackSender
 from sandbox.slack_events import app_home_opened
 from sandbox.slack_files import SlackFiles
+from sandbox.slack_history import conversations_history, message_metadata
 from sandbox.slack_http import SlackHandler, SlackServer
 from sandbox.slack_objects import find_element
 from sandbox.slack_socket import SocketModeHub
@@ -338,7 +339,13 @@ class SlackEmulator:
             if thread is not None:
                 ws.find(ws.channel(args.get("channel")).id, thread)  # thread_not_found otherwise
             message = ws.post(
-                args.get("channel"), args.get("text"), args.get("blocks"), BOT_USER.id, None, thread
+                args.get("channel"),
+                args.get("text"),
+                args.get("blocks"),
+                BOT_USER.id,
+                None,
+                thread,
+                message_metadata(args.get("metadata")),
             )
             return {"channel": message.channel, "ts": message.ts, "message": message.to_api()}
         if method == "chat.getPermalink":
@@ -350,6 +357,8 @@ class SlackEmulator:
             if not ws.visible(found):
                 raise SlackError("channel_not_found")
             return {"channel": ws.channel_info(found)}
+        if method == "conversations.history":
+            return conversations_history(ws, args)
         if method == "conversations.list":
             channels = [ws.channel_info(c) for c in ws.channels.values() if ws.visible(c)]
             return {"channels": channels, "response_metadata": {"next_cursor": ""}}

@@ -21,6 +21,8 @@ BOT_SCOPES = (
     "chat:write.public",
     "channels:read",
     "groups:read",
+    "channels:history",
+    "groups:history",
     "files:write",
 )
 
@@ -65,6 +67,7 @@ class Message:
     history: list[str] = field(default_factory=list)  # the text of every earlier version
     thread_ts: str | None = None  # a reply in the thread of this message
     files: list[dict[str, Any]] = field(default_factory=list)  # files shared with it
+    metadata: dict[str, Any] | None = None  # message metadata: event_type and event_payload
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -79,8 +82,9 @@ class Message:
             "files": self.files,
         }
 
-    def to_api(self) -> dict[str, Any]:
-        """The message object as the Web API returns it (chat.postMessage's `message`)."""
+    def to_api(self, with_metadata: bool = False) -> dict[str, Any]:
+        """The message object as the Web API returns it (chat.postMessage's `message`);
+        `with_metadata`: conversations.history's include_all_metadata."""
         found: dict[str, Any] = {
             "type": "message",
             "ts": self.ts,
@@ -93,6 +97,8 @@ class Message:
             found["blocks"] = self.blocks
         if self.files:
             found["files"] = [{k: v for k, v in f.items() if k != "preview"} for f in self.files]
+        if with_metadata and self.metadata is not None:
+            found["metadata"] = self.metadata
         return found
 
 

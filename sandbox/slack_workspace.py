@@ -154,6 +154,7 @@ class Workspace:
         user: str,
         ephemeral_to: str | None = None,
         thread_ts: str | None = None,
+        metadata: dict[str, Any] | None = None,
     ) -> Message:
         channel = self.channel(channel_ref)
         checked = validate_blocks(blocks) if blocks is not None else []
@@ -165,6 +166,7 @@ class Workspace:
         with self._changed:
             message = Message(channel.id, self._next_ts(), text, checked, user, ephemeral_to)
             message.thread_ts = thread_ts
+            message.metadata = metadata
             self.messages.append(message)
             self._bump()
             return message
@@ -236,6 +238,29 @@ class Workspace:
             self.homes[str(user)] = published
             self._bump()
             return published
+
+    def history(
+        self, channel_ref: Any, oldest: float, latest: float, inclusive: bool
+    ) -> list[Message]:
+        """conversations.history's messages, newest first: the channel's own messages (not thread
+        replies, not ephemeral ones) between `oldest` and `latest`."""
+        channel = self.channel(channel_ref)
+
+        def within(ts: float) -> bool:
+            if inclusive:
+                return oldest <= ts <= latest
+            return oldest < ts < latest
+
+        with self._changed:
+            found = [
+                m
+                for m in self.messages
+                if m.channel == channel.id
+                and m.ephemeral_to is None
+                and m.thread_ts in (None, m.ts)
+                and within(float(m.ts))
+            ]
+        return sorted(found, key=lambda m: float(m.ts), reverse=True)
 
     def visible_to(self, user: str) -> list[Message]:
         with self._changed:

@@ -174,3 +174,31 @@ def test_socket_mode_opens_with_the_app_token_only_and_each_url_connects_once(
 
     hello, second = asyncio.run(connect_twice())
     assert hello["type"] == "hello" and second == 401
+
+
+def test_history_is_newest_first_without_replies_and_carries_metadata_when_asked(
+    slack: SlackEmulator,
+) -> None:
+    client = _client(slack)
+    marked = {"event_type": "opsbot_rollout", "event_payload": {"rollout_id": 7}}
+    first = client.chat_postMessage(channel="#canary-alerts", text="first", metadata=marked)
+    client.chat_postMessage(channel="#canary-alerts", text="reply", thread_ts=first["ts"])
+    second = client.chat_postMessage(channel="#canary-alerts", text="second")
+    channel = str(first["channel"])
+    plain = client.conversations_history(channel=channel)
+    assert [m["text"] for m in plain["messages"]] == ["second", "first"]
+    assert all("metadata" not in m for m in plain["messages"])
+    older = client.conversations_history(
+        channel=channel, latest=second["ts"], include_all_metadata=True, limit=1
+    )
+    assert [(m["text"], m.get("metadata")) for m in older["messages"]] == [("first", marked)]
+    with pytest.raises(SlackApiError) as refused:
+        client.chat_postMessage(channel=channel, text="x", metadata={"event_type": "x"})
+    assert _error(refused.value) == "invalid_metadata_format"
+
+
+def test_history_needs_the_history_scope(slack: SlackEmulator) -> None:
+    slack.workspace.scopes = [s for s in slack.workspace.scopes if s != "channels:history"]
+    with pytest.raises(SlackApiError) as refused:
+        _client(slack).conversations_history(channel="C0HEALTH01")
+    assert _error(refused.value) == "missing_scope"

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.rollout_tasks import posting_key, rollout_metadata
 from bot.views.deploy import rollout_view
 from commands.deploy.checklist import prepare
 from commands.deploy.lifecycle import begin, start_canary
@@ -110,6 +111,18 @@ class LeftRollout:
         posted = ws.post("#canary-alerts", text, [b.to_dict() for b in blocks], BOT_USER.id)
         self.tools.store.attach_message(self.rollout.id, posted.channel, posted.ts)
         return posted
+
+    def posted_unrecorded_in(self, ws: Workspace) -> Message:
+        """The message the dead bot posted for its rollout and was killed before recording."""
+        self.tools.store.first_time(posting_key(self.rollout.id))
+        text, blocks = rollout_view(self.rollout, self.fast.deploy)
+        return ws.post(
+            "#canary-alerts",
+            text,
+            [b.to_dict() for b in blocks],
+            BOT_USER.id,
+            metadata=rollout_metadata(self.rollout.id),
+        )
 
     def bot(self) -> AbstractContextManager[SandboxBot]:
         """The bot that comes next: the same platform and store, not yet serving."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlencode
@@ -73,6 +74,35 @@ def test_a_rollout_that_ended_while_its_message_lagged_is_shown_ended_on_restart
         assert "Promote" not in " ".join(b["text"]["text"] for b in buttons(shown))
         top_level = [m for m in ws.bot_messages("#canary-alerts") if m.thread_ts is None]
         assert top_level == [shown]  # updated in place (its thread has the postmortem offer)
+
+
+def test_a_message_posted_by_a_replica_killed_before_recording_it_is_deleted(
+    tmp_path: Path,
+) -> None:
+    """Found by the chaos soak (seed 1): a replica killed between posting a rollout's message
+    and recording it left a second message, stuck at "creating revision… 0 s"."""
+    with left_rollout(tmp_path, "nba-phase4-precompute-processors") as left:
+        with left.bot() as bot:
+            ws = bot.slack.workspace
+            stray = left.posted_unrecorded_in(ws)
+            ws.post("#canary-alerts", "someone else's words", None, ONCALL)  # left alone
+            thread = bot.server.start_in_thread()
+            try:
+                kept = wait_until(
+                    ws,
+                    lambda: next(
+                        (m for m in ws.bot_messages("#canary-alerts") if m.ts != stray.ts), None
+                    ),
+                )
+                deadline, version = time.monotonic() + 30, -1  # the rollout's updates go on
+                while stray in ws.bot_messages("#canary-alerts") and time.monotonic() < deadline:
+                    version = ws.wait_for_change(version, max(0.0, deadline - time.monotonic()))
+            finally:
+                bot.server.stop(thread)
+        shown = left.tools.store.get(left.rollout.id)
+        assert shown is not None and shown.slack_ts == kept.ts
+        assert ws.bot_messages("#canary-alerts") == [kept]
+        assert [m.text for m in ws.messages if m.user == ONCALL] == ["someone else's words"]
 
 
 def test_racing_start_clicks_make_one_rollout_and_every_other_click_is_told_why(

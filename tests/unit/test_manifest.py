@@ -48,6 +48,8 @@ def test_the_manifest_turns_on_interactivity_with_the_scopes_the_bot_uses() -> N
         "chat:write.public",
         "channels:read",
         "groups:read",
+        "channels:history",  # a rollout message a crashed replica left, found by its metadata
+        "groups:history",
         "files:write",  # a postmortem's Markdown file (files_upload_v2)
     }
     assert set(SLACK_SCOPES) <= scopes  # what `opsbot doctor` checks, the manifest asks for

@@ -1,0 +1,69 @@
+"""conversations.history and message metadata, as Slack documents them.
+
+- chat.postMessage's `metadata` is an object with `event_type` (a string) and `event_payload`
+  (an object); slack_sdk sends it as JSON, a form post as a JSON string. Anything else is
+  `invalid_metadata_format` (docs.slack.dev/messaging/message-metadata).
+- conversations.history (docs.slack.dev/reference/methods/conversations.history) needs
+  `channels:history` (public) or `groups:history` (private) and a bot that is in the channel
+  (`not_in_channel` otherwise; a private channel it was not invited to is `channel_not_found`).
+  It returns the channel's messages, newest first, without thread replies; `oldest` and
+  `latest` bound them (exclusive unless `inclusive`), `limit` defaults to 100 (at most 999),
+  and `has_more` with `response_metadata.next_cursor` pages on. Metadata is returned with
+  `include_all_metadata`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from sandbox.slack_objects import SlackError
+from sandbox.slack_workspace import Workspace
+
+HISTORY_LIMIT_DEFAULT = 100
+HISTORY_LIMIT_MAX = 999
+
+
+def message_metadata(raw: Any) -> dict[str, Any] | None:
+    """chat.postMessage's `metadata` argument, checked as Slack checks it."""
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except json.JSONDecodeError:
+            raise SlackError("invalid_metadata_format") from None
+    if (
+        not isinstance(raw, dict)
+        or not isinstance(raw.get("event_type"), str)
+        or not isinstance(raw.get("event_payload"), dict)
+    ):
+        raise SlackError("invalid_metadata_format")
+    return {"event_type": raw["event_type"], "event_payload": raw["event_payload"]}
+
+
+def conversations_history(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
+    channel = ws.channel(args.get("channel"))
+    if not ws.visible(channel):
+        raise SlackError("channel_not_found")
+    if "channels:history" not in ws.scopes:  # every sandbox channel the bot sees is public
+        raise SlackError("missing_scope")
+    try:
+        limit = int(args.get("limit") or HISTORY_LIMIT_DEFAULT)
+        start = int(args.get("cursor") or 0)
+        oldest = float(args.get("oldest") or 0)
+        latest = float(args.get("latest") or time.time() + 1)
+    except (TypeError, ValueError):
+        raise SlackError("invalid_arguments") from None
+    limit = max(1, min(limit, HISTORY_LIMIT_MAX))
+    inclusive = str(args.get("inclusive", "")).lower() in ("1", "true")
+    with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+    found = ws.history(channel.id, oldest, latest, inclusive)
+    page = found[start : start + limit]
+    more = start + limit < len(found)
+    return {
+        "messages": [m.to_api(with_metadata) for m in page],
+        "has_more": more,
+        "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+    }
