@@ -15,6 +15,7 @@ from adapters.cloudrun_model import (
     CONDITION_SUCCEEDED,
     CloudRunError,
     ConcurrentChange,
+    NotWanted,
     OperationStatus,
     Revision,
     RevisionNotReady,
@@ -43,6 +44,7 @@ __all__ = [
     "CloudRun",
     "CloudRunError",
     "ConcurrentChange",
+    "NotWanted",
     "OperationStatus",
     "Revision",
     "RevisionNotReady",
@@ -214,12 +216,25 @@ class CloudRun:
         self.wait(operation, f"new revision {revision} of {service}", raise_error=False)
         return self.finish_revision(service, revision, operation)
 
-    def route(self, service: str, split: list[TrafficShare]) -> ServiceState:
-        """Traffic exactly as `split` (percentages summing to 100), waited for and read back."""
+    def route(
+        self,
+        service: str,
+        split: list[TrafficShare],
+        unless: Callable[[], str | None] | None = None,
+    ) -> ServiceState:
+        """Traffic exactly as `split` (percentages summing to 100), waited for and read back.
+
+        `unless` is asked after the service is read and before it is written: a reason it returns
+        stops the write (NotWanted). The write carries the etag of that read, so a change to the
+        service made after the condition was asked makes the write fail rather than land over it.
+        """
         if sum(t.percent for t in split) != 100:
             raise ValueError(f"a split must total 100%, not {sum(t.percent for t in split)}%")
 
         def change(current: run_v2.Service) -> None:
+            reason = unless() if unless is not None else None
+            if reason is not None:
+                raise NotWanted(f"traffic of {service} left as it is: {reason}")
             current.traffic = _targets(split)
 
         what = f"traffic of {service}"

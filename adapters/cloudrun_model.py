@@ -34,6 +34,11 @@ class ConcurrentChange(CloudRunError):
     """Someone changed the service between opsbot's read and its write; nothing was overwritten."""
 
 
+class NotWanted(CloudRunError):
+    """The caller's condition, asked between reading the service and writing it, said no: nothing
+    was written."""
+
+
 @dataclass(frozen=True)
 class OperationStatus:
     """A long-running operation as last read: done or not, and Cloud Run's error if it failed."""

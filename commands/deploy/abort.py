@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from adapters.cloudrun import CloudRun, CloudRunError, ConcurrentChange, TrafficShare
+from adapters.cloudrun import CloudRun, CloudRunError, ConcurrentChange, NotWanted, TrafficShare
 from commands.errors import RequestError
 from store.states import RolloutState, Seen
 
@@ -53,9 +53,24 @@ def abort_rollout(
 def route_step(
     cloud_run: CloudRun, store: Store, claimed: RolloutView, split: list[TrafficShare]
 ) -> None:
-    """Route a claimed step's split; if the rollout was rolled back while it was routed, put the
-    stable revision back, so that a step landing after a rollback never outlives it."""
-    cloud_run.route(claimed.service, split)
+    """Route a claimed step's split unless the rollout is being rolled back; if it was rolled back
+    while the split was routed, put the stable revision back.
+
+    The store is asked between reading the service and writing it (found by the chaos soak, seed
+    8: a step that read the service after a rollback restored it, and wrote after, split traffic
+    behind an ended rollout until its own check put stable back, one slow Cloud Run call later).
+    """
+
+    def undone() -> str | None:
+        now = store.get(claimed.id)
+        if now is not None and now.state in UNDONE:
+            return f"rollout #{claimed.id} is {now.state.value.replace('_', ' ')}"
+        return None
+
+    try:
+        cloud_run.route(claimed.service, split, unless=undone)
+    except NotWanted:
+        return  # the rollback routes the stable revision; this step wrote nothing
     after = store.get(claimed.id)
     if after is not None and after.state in UNDONE:
         cloud_run.route(claimed.service, [TrafficShare(after.stable_revision, 100)])
