@@ -53,8 +53,8 @@ def abort_rollout(
 def route_step(
     cloud_run: CloudRun, store: Store, claimed: RolloutView, split: list[TrafficShare]
 ) -> None:
-    """Route a claimed step's split unless the rollout is being rolled back; if it was rolled back
-    while the split was routed, put the stable revision back.
+    """Route a claimed step's split unless the rollout has since been rolled back, ended or moved
+    on to another step; if it was rolled back while the split was routed, put stable back.
 
     The store is asked between reading the service and writing it (found by the chaos soak, seed
     8: a step that read the service after a rollback restored it, and wrote after, split traffic
@@ -63,8 +63,12 @@ def route_step(
 
     def undone() -> str | None:
         now = store.get(claimed.id)
-        if now is not None and now.state in UNDONE:
+        if now is None:
+            return None
+        if now.state in UNDONE or now.state.terminal:
             return f"rollout #{claimed.id} is {now.state.value.replace('_', ' ')}"
+        if now.step != claimed.step:  # a later step was claimed: its own write routes it
+            return f"rollout #{claimed.id} moved on to step {now.step}"
         return None
 
     try:

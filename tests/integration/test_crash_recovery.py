@@ -209,3 +209,32 @@ def test_a_restart_reconciling_a_rollout_rolled_back_meanwhile_leaves_traffic_on
     ended = world.tools.store.get(rollout_id)
     assert ended is not None and ended.state is RolloutState.ROLLED_BACK
     assert "deploy.reconcile" not in [e.action for e in world.tools.store.audit_log(rollout_id)]
+
+
+class _PromotedFirst(_RollbackFirst):
+    """Cloud Run whose next traffic change is preceded by the approver's promotion on another
+    replica (its claim and its route), so the change lands after a later step."""
+
+    def route(self, service: str, split: Any, unless: Any = None) -> Any:
+        if self.armed:
+            self.armed = False
+            promote(PROFILE, self.world.tools, self.rollout_id, APPROVER)
+        routed = self.real.route(service, split, unless=unless)
+        self.served.append(self.world.serving())
+        return routed
+
+
+def test_a_restart_reconciling_a_step_overtaken_by_a_later_one_writes_nothing(
+    world: DeployWorld, next_process: DeployTools
+) -> None:
+    """Chaos soak (seed 5 on bc2f630): a claimed step whose write came after a later step's must
+    not put the earlier split back; the step asks the store between reading and writing."""
+    rollout_id = _started(world)
+    _claim(world, rollout_id, RolloutState.CANARY, step=1, passed_step=1)  # killed before routing
+    racing = replace(next_process, cloud_run=cast(CloudRun, _PromotedFirst(world, rollout_id)))
+    reconcile(PROFILE, racing, rollout_id)
+    moved = world.tools.store.get(rollout_id)
+    assert moved is not None and moved.step == 2
+    canary = canary_revision_name(moved)
+    later = dict(world.serving())
+    assert later.get(canary, 0) == PROFILE.deploy.steps[2]  # the later step's split stands
