@@ -56,9 +56,11 @@ def route_step(
     """Route a claimed step's split unless the rollout has since been rolled back, ended or moved
     on to another step; if it was rolled back while the split was routed, put stable back.
 
-    The store is asked between reading the service and writing it (found by the chaos soak, seed
-    8: a step that read the service after a rollback restored it, and wrote after, split traffic
-    behind an ended rollout until its own check put stable back, one slow Cloud Run call later).
+    The store is asked between reading the service and writing it: a step that read the service
+    after a rollback restored it, and wrote after, split traffic behind an ended rollout until
+    its own check put stable back (a window the chaos soak's seed 8 pointed to; seed 8 still
+    shows a brief split, see bench/README.md), and a reconcile that wrote after a later step put
+    the earlier split back (seed 5).
     """
 
     def undone() -> str | None:

@@ -174,8 +174,8 @@ def test_a_promotion_routed_after_a_rollback_landed_puts_the_stable_revision_bac
     ended = world.tools.store.get(rollout_id)
     assert ended is not None and ended.state is RolloutState.ROLLED_BACK
     assert world.serving() == [(STABLE, 100)]
-    # found by the chaos soak (seed 8): not even for a moment is the 50% split served after the
-    # rollback; the promotion reads the store between reading the service and writing it
+    # not even for a moment is the 50% split served after the rollback (a window the chaos
+    # soak's seed 8 pointed to): the promotion asks the store between reading and writing
     assert all(served == [(STABLE, 100)] for served in first.served)
 
 
