@@ -13,10 +13,10 @@ import time
 from typing import Any, Protocol
 
 from sandbox.json_http import SHUTDOWN_POLL_S
+from sandbox.slack_conversations import conversations, message_metadata
 from sandbox.slack_delivery import Delivery, SlackSender
 from sandbox.slack_events import app_home_opened
 from sandbox.slack_files import SlackFiles
-from sandbox.slack_history import conversations_history, message_metadata
 from sandbox.slack_http import SlackHandler, SlackServer
 from sandbox.slack_objects import find_element
 from sandbox.slack_socket import SocketModeHub
@@ -352,16 +352,8 @@ class SlackEmulator:
             linked = ws.find(ws.channel(args.get("channel")).id, str(args.get("message_ts")))
             link = f"https://sandbox.slack.test/archives/{linked.channel}/p{linked.ts.replace('.', '')}"
             return {"channel": linked.channel, "permalink": link}
-        if method == "conversations.info":
-            found = ws.channel(args.get("channel"))
-            if not ws.visible(found):
-                raise SlackError("channel_not_found")
-            return {"channel": ws.channel_info(found)}
-        if method == "conversations.history":
-            return conversations_history(ws, args)
-        if method == "conversations.list":
-            channels = [ws.channel_info(c) for c in ws.channels.values() if ws.visible(c)]
-            return {"channels": channels, "response_metadata": {"next_cursor": ""}}
+        if method.startswith("conversations."):
+            return conversations(ws, method, args)
         if method == "chat.update":
             message = ws.update(
                 args.get("channel"), args.get("ts"), args.get("text"), args.get("blocks")

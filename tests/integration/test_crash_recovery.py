@@ -6,7 +6,7 @@ it out, so traffic always matches a rollout someone owns.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
@@ -134,17 +134,14 @@ def test_a_refused_restore_stays_rolling_back_and_the_driver_finishes_it(
     assert done.rollout.state == RolloutState.ROLLED_BACK and world.serving() == [(STABLE, 100)]
 
 
-class _RollbackFirst:
-    """Cloud Run whose next traffic change is preceded by another replica's rollback of the
-    rollout (its claim and its route), so the change lands after the rollback."""
+class _Overtaken:
+    """Cloud Run whose next traffic change is preceded by another replica's action on the rollout
+    (its claim and its route), so the change lands after it; records what was served after each
+    change."""
 
-    def __init__(self, world: DeployWorld, rollout_id: int) -> None:
-        self.real, self.world, self.rollout_id, self.armed = (
-            world.tools.cloud_run,
-            world,
-            rollout_id,
-            True,
-        )
+    def __init__(self, world: DeployWorld, other_replica: Callable[[], object]) -> None:
+        self.real, self.world, self.other_replica = world.tools.cloud_run, world, other_replica
+        self.armed = True
         self.served: list[list[tuple[str, int]]] = []
 
     def __getattr__(self, name: str) -> Any:
@@ -153,11 +150,18 @@ class _RollbackFirst:
     def route(self, service: str, split: Any, unless: Any = None) -> Any:
         if self.armed:
             self.armed = False
-            tools = self.world.tools
-            assert abort_rollout(tools.cloud_run, tools.store, self.rollout_id, APPROVER, "by hand")
+            self.other_replica()
         routed = self.real.route(service, split, unless=unless)
-        self.served.append(self.world.serving())  # what Slack's users were served meanwhile
+        self.served.append(self.world.serving())  # what the service's users were served then
         return routed
+
+
+def _rolled_back_first(world: DeployWorld, rollout_id: int) -> _Overtaken:
+    def roll_back() -> None:
+        tools = world.tools
+        assert abort_rollout(tools.cloud_run, tools.store, rollout_id, APPROVER, "by hand")
+
+    return _Overtaken(world, roll_back)
 
 
 def test_a_promotion_routed_after_a_rollback_landed_puts_the_stable_revision_back(
@@ -168,7 +172,7 @@ def test_a_promotion_routed_after_a_rollback_landed_puts_the_stable_revision_bac
     rollout_id = _started(world)
     world.advance(PROFILE.deploy.interval_s)
     assert tick(PROFILE, world.tools, rollout_id).tick is Tick.ANALYSED  # type: ignore[union-attr]
-    first = _RollbackFirst(world, rollout_id)
+    first = _rolled_back_first(world, rollout_id)
     racing = replace(world.tools, cloud_run=cast(CloudRun, first))
     promote(PROFILE, racing, rollout_id, APPROVER)
     ended = world.tools.store.get(rollout_id)
@@ -211,19 +215,6 @@ def test_a_restart_reconciling_a_rollout_rolled_back_meanwhile_leaves_traffic_on
     assert "deploy.reconcile" not in [e.action for e in world.tools.store.audit_log(rollout_id)]
 
 
-class _PromotedFirst(_RollbackFirst):
-    """Cloud Run whose next traffic change is preceded by the approver's promotion on another
-    replica (its claim and its route), so the change lands after a later step."""
-
-    def route(self, service: str, split: Any, unless: Any = None) -> Any:
-        if self.armed:
-            self.armed = False
-            promote(PROFILE, self.world.tools, self.rollout_id, APPROVER)
-        routed = self.real.route(service, split, unless=unless)
-        self.served.append(self.world.serving())
-        return routed
-
-
 def test_a_restart_reconciling_a_step_overtaken_by_a_later_one_writes_nothing(
     world: DeployWorld, next_process: DeployTools
 ) -> None:
@@ -231,7 +222,8 @@ def test_a_restart_reconciling_a_step_overtaken_by_a_later_one_writes_nothing(
     not put the earlier split back; the step asks the store between reading and writing."""
     rollout_id = _started(world)
     _claim(world, rollout_id, RolloutState.CANARY, step=1, passed_step=1)  # killed before routing
-    racing = replace(next_process, cloud_run=cast(CloudRun, _PromotedFirst(world, rollout_id)))
+    promoted_first = _Overtaken(world, lambda: promote(PROFILE, world.tools, rollout_id, APPROVER))
+    racing = replace(next_process, cloud_run=cast(CloudRun, promoted_first))
     reconcile(PROFILE, racing, rollout_id)
     moved = world.tools.store.get(rollout_id)
     assert moved is not None and moved.step == 2

@@ -1,4 +1,7 @@
-"""conversations.history and message metadata, as Slack documents them.
+"""The Web API's conversations.* methods and message metadata, as Slack documents them.
+
+- conversations.info and conversations.list show only what the bot can see: a private channel
+  it was not invited to is `channel_not_found`, and missing from the list.
 
 - chat.postMessage's `metadata` is an object with `event_type` (a string) and `event_payload`
   (an object); slack_sdk sends it as JSON, a form post as a JSON string. Anything else is
@@ -41,6 +44,21 @@ def message_metadata(raw: Any) -> dict[str, Any] | None:
     ):
         raise SlackError("invalid_metadata_format")
     return {"event_type": raw["event_type"], "event_payload": raw["event_payload"]}
+
+
+def conversations(ws: Workspace, method: str, args: dict[str, Any]) -> dict[str, Any]:
+    """conversations.info, .list and .history."""
+    if method == "conversations.info":
+        found = ws.channel(args.get("channel"))
+        if not ws.visible(found):
+            raise SlackError("channel_not_found")
+        return {"channel": ws.channel_info(found)}
+    if method == "conversations.list":
+        channels = [ws.channel_info(c) for c in ws.channels.values() if ws.visible(c)]
+        return {"channels": channels, "response_metadata": {"next_cursor": ""}}
+    if method == "conversations.history":
+        return conversations_history(ws, args)
+    raise SlackError("unknown_method")
 
 
 def conversations_history(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
