@@ -29,6 +29,7 @@ from adapters.cloudrun_model import (
     _targets,
     _translated_errors,
     _what_changed,
+    split_of,
 )
 
 if TYPE_CHECKING:
@@ -51,6 +52,7 @@ __all__ = [
     "ServiceNotFound",
     "ServiceState",
     "TrafficShare",
+    "split_of",
 ]
 
 
@@ -238,18 +240,21 @@ class CloudRun:
             current.traffic = _targets(split)
 
         what = f"traffic of {service}"
-        wanted = {t.revision: t.percent for t in split if t.percent}
+        wanted = split_of(split)
         try:
             self.wait(self._update(service, what, change), what)
         except ConcurrentChange:
-            # changed since it was read: if the change is the one asked for (another replica
-            # restoring the same traffic), it is done; anything else is not overwritten
-            after = self.get_service(service)
-            if {t.revision: t.percent for t in after.serving} == wanted:
-                return after
-            raise
+            # Changed since it was read. If the change asks for this very split (another replica
+            # restoring the same traffic), it is done once Cloud Run serves it; anything else is
+            # not overwritten. Asked of the service's desired traffic, not of what it serves: a
+            # write still reconciling (the chaos soak's seed 8: a step's 90/10 accepted just
+            # before this rollback wrote) would otherwise pass for the stable traffic it is
+            # about to replace, and the rollback end with the step's split served after it.
+            if split_of(self.get_service(service).desired) != wanted:
+                raise
+            self._poll(lambda: self._reconciled(service), what, f"service {service}")
         after = self.get_service(service)
-        actual = {t.revision: t.percent for t in after.serving}
+        actual = split_of(after.serving)
         if actual != wanted:
             raise CloudRunError(
                 f"traffic of {service} did not take effect: asked {wanted}, serving {actual}"
@@ -281,19 +286,31 @@ class CloudRun:
 
     def wait(self, name: str, what: str, *, raise_error: bool = True) -> OperationStatus:
         """Poll the operation until done, at most `operation_timeout_s`; CloudRunError past it."""
+        status = self._poll(lambda: self.operation(name), what, f"operation {_short(name)}")
+        if status.error is not None and raise_error:
+            raise CloudRunError(f"{what}: {status.error}")
+        return status
+
+    def _reconciled(self, service: str) -> OperationStatus:
+        """Done once Cloud Run no longer says the service is `reconciling` (v2 Service: while it
+        does, traffic_statuses may not match the traffic asked for yet)."""
+        return OperationStatus(name=service, done=not self.get_service(service).reconciling)
+
+    def _poll(
+        self, read: Callable[[], OperationStatus], what: str, waiting_on: str
+    ) -> OperationStatus:
+        """Read until done: after 1 s, 2, 4, then every 5 s, at most `operation_timeout_s`."""
         started = self._monotonic()
         delay = POLL_FIRST_S
         while True:
-            status = self.operation(name)
+            status = read()
             if status.done:
-                if status.error is not None and raise_error:
-                    raise CloudRunError(f"{what}: {status.error}")
                 return status
             waited = self._monotonic() - started
             if waited >= self._operation_timeout_s:
                 raise CloudRunError(
                     f"{what}: Cloud Run's operation had not finished after {waited:.0f} s "
-                    f"(operation {_short(name)})"
+                    f"({waiting_on})"
                 )
             self._sleep(min(delay, self._operation_timeout_s - waited))
             delay = min(delay * 2, POLL_MAX_S)

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from google.cloud import run_v2
 
 COMMIT_LABEL = "commit-sha"
+LATEST_TARGET = "LATEST"  # a desired target that follows the latest ready revision, unnamed
 CONDITION_SUCCEEDED = 4
 
 
@@ -75,11 +76,16 @@ class Revision:
 
 @dataclass(frozen=True)
 class ServiceState:
+    """A service as read: `traffic` is what it serves (traffic_statuses), `desired` what its
+    latest write asked for (traffic); they differ while Cloud Run is `reconciling` a write."""
+
     name: str
     labels: dict[str, str]
     traffic: list[TrafficShare]
     latest_ready_revision: str
     uri: str = ""
+    desired: list[TrafficShare] = field(default_factory=list)
+    reconciling: bool = False
 
     @property
     def serving(self) -> list[TrafficShare]:
@@ -114,7 +120,17 @@ def _service(proto: run_v2.Service) -> ServiceState:
         ],
         latest_ready_revision=_short(proto.latest_ready_revision),
         uri=proto.uri,
+        desired=[
+            TrafficShare(_short(t.revision) or LATEST_TARGET, int(t.percent), t.tag or None)
+            for t in proto.traffic
+        ],
+        reconciling=proto.reconciling,
     )
+
+
+def split_of(shares: list[TrafficShare]) -> dict[str, int]:
+    """Revision → percent, for the shares that get traffic."""
+    return {t.revision: t.percent for t in shares if t.percent}
 
 
 def _targets(split: list[TrafficShare]) -> list[Any]:

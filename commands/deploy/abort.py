@@ -10,7 +10,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from adapters.cloudrun import CloudRun, CloudRunError, ConcurrentChange, NotWanted, TrafficShare
+from adapters.cloudrun import (
+    CloudRun,
+    CloudRunError,
+    ConcurrentChange,
+    NotWanted,
+    TrafficShare,
+    split_of,
+)
 from commands.errors import RequestError
 from store.states import RolloutState, Seen
 
@@ -58,9 +65,9 @@ def route_step(
 
     The store is asked between reading the service and writing it: a step that read the service
     after a rollback restored it, and wrote after, split traffic behind an ended rollout until
-    its own check put stable back (a window the chaos soak's seed 8 pointed to; seed 8 still
-    shows a brief split, see bench/README.md), and a reconcile that wrote after a later step put
-    the earlier split back (seed 5).
+    its own check put stable back, and a reconcile that wrote after a later step put the earlier
+    split back (the chaos soak, seed 5). A step accepted just before a rollback wrote is routed
+    over by the rollback itself (`finish_rollback`, seed 8).
     """
 
     def undone() -> str | None:
@@ -171,7 +178,17 @@ def finish_rollback(cloud_run: CloudRun, store: Store, rollout: RolloutView) -> 
 
     Raises CloudRunError when Cloud Run refuses (the rollout stays ROLLING_BACK).
     """
-    cloud_run.route(rollout.service, [TrafficShare(rollout.stable_revision, 100)])  # verified
+    stable = [TrafficShare(rollout.stable_revision, 100)]
+    try:
+        cloud_run.route(rollout.service, stable)  # verified
+    except ConcurrentChange:
+        # One of this rollout's own steps landed between the read and the write (the chaos
+        # soak's seed 8): routed over at once, rather than an interval later. A change naming
+        # any other revision (a gcloud deploy) is still never overwritten.
+        ours = {rollout.stable_revision, rollout.canary_revision}
+        if not set(split_of(cloud_run.get_service(rollout.service).desired)) <= ours:
+            raise
+        cloud_run.route(rollout.service, stable)
     return store.transition(
         Seen.of(rollout),
         to=rollout.ending or RolloutState.ROLLED_BACK,

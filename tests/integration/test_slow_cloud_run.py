@@ -193,3 +193,105 @@ def test_a_rollback_another_replica_finished_first_is_not_an_error(world: Deploy
     )
     assert ended is not None and ended.state is RolloutState.ROLLED_BACK
     assert world.serving() == [(STABLE, 100)]
+
+
+def _accepted_not_served(world: DeployWorld, split: list[tuple[str, int]]) -> None:
+    """Another replica's traffic change, accepted by Cloud Run and still reconciling."""
+    world.state.update_service(
+        "projects/nba-props-platform/locations/us-west2/services/alpha",
+        {"traffic": [{"type": 2, "revision": r, "percent": p} for r, p in split]},
+        ["traffic"],
+        validate_only=False,
+    )
+
+
+def test_a_rollback_overtaken_by_its_own_step_still_in_flight_routes_over_it(
+    world: DeployWorld,
+) -> None:
+    """Found by the chaos soak (seed 8): the rollout's first step (90/10) was accepted just
+    before the rollback wrote; the rollback, refused for the stale etag, took the stable traffic
+    still served for its own and ended ROLLED_BACK, and then the step's split was served behind
+    it for seconds. Now the rollback ends only once stable is served again, and routes over its
+    own step at once."""
+    rollout_id = _started(world)
+    rollout = world.tools.store.get(rollout_id)
+    assert rollout is not None and rollout.canary_revision is not None
+    canary = rollout.canary_revision
+    _accepted_not_served(world, [(STABLE, 100), (canary, 0)])  # as before its first step
+    world.state.operation_s = 5
+    world.cloud_run.before_next_write = lambda: _accepted_not_served(
+        world, [(STABLE, 90), (canary, 10)]
+    )
+    ended = restore_stable(
+        world.tools.cloud_run,
+        world.tools.store,
+        rollout,
+        RolloutState.ROLLED_BACK,
+        APPROVER,
+        "deploy.rollback",
+        "rolled back by hand",
+    )
+    assert ended is not None and ended.state is RolloutState.ROLLED_BACK
+    world.advance(10)  # every write accepted so far has been served
+    assert world.serving() == [(STABLE, 100)]
+    history = world.state.split_history(
+        "projects/nba-props-platform/locations/us-west2/services/alpha"
+    )
+    ended_at = world.tools.store.get(rollout_id).updated_at  # type: ignore[union-attr]
+    served_after_end = [split for at, split in history if at > ended_at]
+    assert served_after_end == []  # the step's split came and went while it was still owned
+    assert history[-1][1] == {STABLE: 100}
+    assert world.tools.store.get(rollout_id).ending is RolloutState.ROLLED_BACK  # type: ignore[union-attr]
+
+
+def test_a_rollback_overtaken_by_a_gcloud_deploy_in_flight_overwrites_nothing(
+    world: DeployWorld,
+) -> None:
+    """Someone else's deploy, accepted but still reconciling, is not taken for the rollback's
+    own step: the rollout stays ROLLING_BACK, audited, and the deploy is served as they asked."""
+    rollout_id = _started(world)
+    rollout = world.tools.store.get(rollout_id)
+    assert rollout is not None
+    world.advance(1)  # the deploy's revision is the newest (LATEST serves it)
+    world.state.operation_s = 5
+    world.cloud_run.before_next_write = lambda: _gcloud_deploy(
+        world, world.sha["alpha: bad refactor"]
+    )
+    claimed = restore_stable(
+        world.tools.cloud_run,
+        world.tools.store,
+        rollout,
+        RolloutState.ROLLED_BACK,
+        APPROVER,
+        "deploy.rollback",
+        "rolled back by hand",
+    )
+    assert claimed is not None and claimed.state is RolloutState.ROLLING_BACK
+    failed = [e for e in world.tools.store.audit_log(rollout_id) if e.action.endswith("failed")]
+    assert [e.action for e in failed] == ["deploy.restore.failed"]
+    assert "did not overwrite" in (failed[0].result or "")
+    world.advance(5)
+    ((revision, percent),) = world.serving()
+    assert revision not in (STABLE, rollout.canary_revision) and percent == 100
+
+
+def test_a_restore_of_the_same_traffic_still_in_flight_is_waited_for(world: DeployWorld) -> None:
+    """The other replica's restore of the stable revision was accepted but is not served yet:
+    this one ends the rollout only once Cloud Run serves it."""
+    rollout_id = _started(world)
+    rollout = world.tools.store.get(rollout_id)
+    assert rollout is not None
+    world.state.operation_s = 5
+    world.cloud_run.before_next_write = lambda: _accepted_not_served(world, [(STABLE, 100)])
+    ended = restore_stable(
+        world.tools.cloud_run,
+        world.tools.store,
+        rollout,
+        RolloutState.ROLLED_BACK,
+        DEPLOYER,
+        "deploy.rollback",
+        "rolled back by hand",
+    )
+    assert ended is not None and ended.state is RolloutState.ROLLED_BACK
+    assert world.serving() == [(STABLE, 100)]
+    assert world.cloud_run_writes() == 3  # creation, 10%, this one's write (refused: stale)
