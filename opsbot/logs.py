@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 from datetime import UTC, datetime
 from typing import IO, Literal
 
@@ -19,6 +20,24 @@ LogFormat = Literal["auto", "json", "text"]
 OURS = "opsbot"
 FIELDS = ("error_ref", "rollout_id", "backfill_id", "slack", "audit")
 TEXT = "%(levelname)s %(name)s: %(message)s"
+
+
+class TextLines(logging.Formatter):
+    """A readable line; when serving, stamped with its UTC time and naming its rollout, so a
+    terminal's log says when and which rollout (JSON carries both as fields)."""
+
+    default_time_format = "%Y-%m-%dT%H:%M:%S"
+    default_msec_format = "%s.%03dZ"
+
+    def __init__(self, *, serving: bool) -> None:
+        super().__init__(f"%(asctime)s {TEXT}" if serving else TEXT)
+        self.serving = serving
+        self.converter = lambda seconds: time.gmtime(seconds)  # UTC, as the Z says
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        line = super().formatMessage(record)
+        rollout = getattr(record, "rollout_id", None)
+        return f"{line} [rollout #{rollout}]" if self.serving and rollout is not None else line
 
 
 class JsonLines(logging.Formatter):
@@ -52,7 +71,7 @@ def configure_logging(
     out = stream or sys.stderr
     as_json = format == "json" or (format == "auto" and serving and not out.isatty())
     handler = logging.StreamHandler(out)
-    handler.setFormatter(JsonLines() if as_json else logging.Formatter(TEXT))
+    handler.setFormatter(JsonLines() if as_json else TextLines(serving=serving))
     handler.addFilter(RequestContext())
     root = logging.getLogger()
     root.handlers[:] = [handler]

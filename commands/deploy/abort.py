@@ -81,12 +81,27 @@ def route_step(
         return None
 
     try:
-        cloud_run.route(claimed.service, split, unless=undone)
+        try:
+            cloud_run.route(claimed.service, split, unless=undone)
+        except ConcurrentChange:
+            if not only_its_own(cloud_run, claimed):
+                raise
+            # an earlier write of this rollout's own landed first (a stale step's, a restart's
+            # reconcile): the store still says this step, so it is routed over it
+            cloud_run.route(claimed.service, split, unless=undone)
     except NotWanted:
         return  # the rollback routes the stable revision; this step wrote nothing
     after = store.get(claimed.id)
     if after is not None and after.state in UNDONE:
         cloud_run.route(claimed.service, [TrafficShare(after.stable_revision, 100)])
+
+
+def only_its_own(cloud_run: CloudRun, rollout: RolloutView) -> bool:
+    """Whether the traffic the service now asks for names only the rollout's stable and canary
+    revisions: a change made meanwhile was the rollout's own. Anything else (a gcloud deploy)
+    is never overwritten."""
+    asked = split_of(cloud_run.get_service(rollout.service).desired)
+    return set(asked) <= {rollout.stable_revision, rollout.canary_revision}
 
 
 def release_abandoned(store: Store, rollout_id: int, now: datetime) -> bool:
@@ -183,10 +198,8 @@ def finish_rollback(cloud_run: CloudRun, store: Store, rollout: RolloutView) -> 
         cloud_run.route(rollout.service, stable)  # verified
     except ConcurrentChange:
         # One of this rollout's own steps landed between the read and the write (the chaos
-        # soak's seed 8): routed over at once, rather than an interval later. A change naming
-        # any other revision (a gcloud deploy) is still never overwritten.
-        ours = {rollout.stable_revision, rollout.canary_revision}
-        if not set(split_of(cloud_run.get_service(rollout.service).desired)) <= ours:
+        # soak's seed 8): routed over at once, rather than an interval later.
+        if not only_its_own(cloud_run, rollout):
             raise
         cloud_run.route(rollout.service, stable)
     return store.transition(

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from adapters.cloudrun import CloudRunError
+from adapters.cloudrun import CloudRunError, ServiceState, TrafficShare, split_of
 from commands.deploy.abort import (
     abort_rollout,
     finish_rollback,
@@ -131,6 +131,14 @@ def tick(profile: Profile, tools: DeployTools, rollout_id: int) -> TickResult | 
         return TickResult(Tick.EXPIRED, ended) if ended else TickResult(Tick.WAITING, rollout)
     if now < next_due(profile, rollout):
         return TickResult(Tick.WAITING, rollout)
+    service = tools.cloud_run.get_service(rollout.service)
+    if not routed_as_recorded(service, step_split(profile, rollout)):
+        # A step claimed and never routed (found by the chaos soak, seed 5: the replica that
+        # claimed 100% was killed before writing, and the other completed the rollout with
+        # 50/50 served). Its writer gets an interval; then the claim is carried out here.
+        if now - step_started >= timedelta(seconds=profile.deploy.interval_s):
+            rollout = reconcile(profile, tools, rollout.id) or rollout
+        return TickResult(Tick.WAITING, rollout)
     outcome = analyse(profile, tools, rollout.id)
     if outcome is None:
         return None
@@ -177,9 +185,10 @@ def reconcile(profile: Profile, tools: DeployTools, rollout_id: int) -> RolloutV
     if rollout.operation is not None:  # Cloud Run is still creating it: the ticks wait on it
         return rollout
     split = step_split(profile, rollout)
-    serving = tools.cloud_run.get_service(rollout.service).serving
-    if {(t.revision, t.percent) for t in serving} == {(t.revision, t.percent) for t in split}:
+    service = tools.cloud_run.get_service(rollout.service)
+    if routed_as_recorded(service, split):
         return rollout
+    serving = service.serving
     # Claimed like every step (found by the chaos soak, seed 5: a restarted replica read the
     # rollout, another rolled it back, and the reconcile then routed the old split over the
     # rollback: a 90/10 split nobody owned).
@@ -203,6 +212,14 @@ def reconcile(profile: Profile, tools: DeployTools, rollout_id: int) -> RolloutV
         reason = f"the recorded step could not be restored after a restart: {exc}"
         return abort_rollout(tools.cloud_run, tools.store, rollout.id, "opsbot", reason)
     return tools.store.get(rollout.id)
+
+
+def routed_as_recorded(service: ServiceState, split: list[TrafficShare]) -> bool:
+    """Whether Cloud Run serves `split`, or is reconciling a write that asks for it."""
+    wanted = split_of(split)
+    return split_of(service.desired) == wanted and (
+        service.reconciling or split_of(service.serving) == wanted
+    )
 
 
 async def drive(

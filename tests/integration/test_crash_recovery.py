@@ -230,3 +230,28 @@ def test_a_restart_reconciling_a_step_overtaken_by_a_later_one_writes_nothing(
     canary = canary_revision_name(moved)
     later = dict(world.serving())
     assert later.get(canary, 0) == PROFILE.deploy.steps[2]  # the later step's split stands
+
+
+def test_a_step_claimed_by_a_killed_replica_is_routed_by_the_other_before_it_completes(
+    world: DeployWorld,
+) -> None:
+    """Found by the chaos soak (seed 5): the replica that claimed 100% was killed before writing
+    it; the other replica's driver watched and completed the rollout with 50/50 still served, a
+    split nobody owned, for good. A tick now first checks that Cloud Run is routed as recorded,
+    and carries out a claim its writer left for an interval."""
+    rollout_id = _started(world)
+    canary = world.serving()[1][0]
+    last = len(PROFILE.deploy.steps) - 1
+    _claim(world, rollout_id, RolloutState.WATCH, step=last, step_started_at=world.clock[0])
+    seen: list[tuple[RolloutState, list[tuple[str, int]]]] = []
+    for _ in range(12):  # the watch (30 min) and then some, a tick each interval
+        world.advance(PROFILE.deploy.interval_s)
+        tick(PROFILE, world.tools, rollout_id)
+        rollout = world.tools.store.get(rollout_id)
+        assert rollout is not None
+        seen.append((rollout.state, world.serving()))
+    assert seen[0] == (RolloutState.WATCH, [(canary, 100)])  # routed an interval after the claim
+    assert seen[-1] == (RolloutState.COMPLETE, [(canary, 100)])
+    assert all(served == [(canary, 100)] for state, served in seen if state.terminal)
+    reconciled = [e for e in world.tools.store.audit_log(rollout_id) if "reconcile" in e.action]
+    assert [e.arguments["set"] for e in reconciled] == [{canary: 100}]

@@ -295,3 +295,37 @@ def test_a_restore_of_the_same_traffic_still_in_flight_is_waited_for(world: Depl
     assert ended is not None and ended.state is RolloutState.ROLLED_BACK
     assert world.serving() == [(STABLE, 100)]
     assert world.cloud_run_writes() == 3  # creation, 10%, this one's write (refused: stale)
+
+
+def test_a_promotion_overtaken_by_an_earlier_write_of_its_own_rollout_routes_over_it(
+    world: DeployWorld,
+) -> None:
+    """A stale write of the rollout's own (its first step's split, from a writer that lagged)
+    lands between the promotion's read and its write: the promotion, still what the store
+    records, routes over it instead of failing the rollout with that split left served."""
+    rollout_id = _started(world)
+    canary = world.tools.rollout(rollout_id).canary_revision
+    assert canary is not None
+    world.advance(PROFILE.deploy.interval_s)
+    assert tick(PROFILE, world.tools, rollout_id).tick is Tick.ANALYSED  # type: ignore[union-attr]
+    world.state.operation_s = 5
+
+    def stale_first_step() -> None:
+        world.state.update_service(
+            "projects/nba-props-platform/locations/us-west2/services/alpha",
+            {
+                "traffic": [
+                    {"type": 2, "revision": STABLE, "percent": 80},
+                    {"type": 2, "revision": canary, "percent": 20, "tag": "canary"},
+                ]
+            },
+            ["traffic"],
+            validate_only=False,
+        )
+
+    world.cloud_run.before_next_write = stale_first_step
+    promoted = promote(PROFILE, world.tools, rollout_id, APPROVER)
+    assert promoted is not None and promoted.state is RolloutState.CANARY and promoted.step == 1
+    world.advance(10)
+    assert sorted(world.serving()) == sorted([(STABLE, 50), (canary, 50)])
+    assert world.tools.rollout(rollout_id).state is RolloutState.CANARY

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -67,3 +68,25 @@ def test_an_unexpected_error_is_one_entry_with_its_whole_traceback_and_reference
     assert entry["severity"] == "ERROR" and entry["error_ref"] == said.reference
     assert "Traceback (most recent call last)" in str(entry["message"])
     assert "KeyError: 'missing'" in str(entry["message"])
+
+
+def test_a_serving_terminal_s_lines_say_when_and_which_rollout(deploying: SandboxBot) -> None:
+    root, ours = logging.getLogger(), logging.getLogger("opsbot")
+    kept = (root.handlers[:], root.level, ours.level)
+    stream = io.StringIO()
+    configure_logging("text", stream=stream, serving=True)
+    try:
+        ws = deploying.slack.workspace
+        deploying.slack.command(
+            DEPLOYER, "#deployment-alerts", "/deploy nba-phase4-precompute-processors"
+        )
+        deploying.slack.click(DEPLOYER, checklist_for(ws, DEPLOYER), ActionId.DEPLOY_START)
+        rollout_message(ws, "canary at 10%")
+    finally:
+        root.handlers[:], _, _ = kept
+        root.setLevel(kept[1])
+        ours.setLevel(kept[2])
+    started = next(line for line in stream.getvalue().splitlines() if "deploy.start by" in line)
+    stamp, level, _ = started.split(" ", 2)
+    assert stamp.endswith("Z") and "T" in stamp and level == "INFO"
+    assert re.search(r"\[rollout #\d+\]$", started)
