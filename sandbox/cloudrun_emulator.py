@@ -43,6 +43,7 @@ class CloudRunEmulator(JsonApi):
         self.received: list[ReceivedCall] = []
         self.latency_s = 0.0  # injected before every answer (timeout tests, benchmarks)
         self.refuse_writes = 0  # the next N service updates are refused (403), as without IAM
+        self.refuse_reads = 0  # the next N services.get are refused (403) likewise
         self.denied_permissions: set[str] = set()  # what testIamPermissions leaves out
         # Run once just before the next service update is handled: someone else's write racing
         # opsbot's (a gcloud deploy between opsbot's read and its write).
@@ -68,6 +69,13 @@ class CloudRunEmulator(JsonApi):
             return _page("services", state.list_services(m[1]), query)
         if m := _SERVICE.match(path):
             if method == "GET":
+                with self._lock:
+                    refused = self.refuse_reads > 0
+                    self.refuse_reads -= refused
+                if refused:
+                    raise GoogleApiError(
+                        403, "forbidden", "Permission 'run.services.get' denied (injected)"
+                    )
                 return state.get_service(m[1])
             if method == "PATCH":
                 with self._lock:

@@ -127,3 +127,22 @@ def test_a_rollback_cloud_run_keeps_refusing_is_retried_each_interval_without_fa
     assert world.serving() == [(STABLE, 100)]
     actions = [e.action for e in world.tools.store.audit_log(rollout_id)]
     assert actions.count("deploy.restore.failed") == 3 and actions[-1] == "deploy.restored"
+
+
+def test_a_tick_that_cannot_read_cloud_run_still_analyses_but_never_completes_unverified(
+    world: DeployWorld,
+) -> None:
+    rollout_id = _start(world, "alpha: faster features")
+    world.advance(300)
+    assert tick(PROFILE, world.tools, rollout_id).tick is Tick.ANALYSED  # type: ignore[union-attr]
+    assert promote(PROFILE, world.tools, rollout_id, APPROVER, to_full=True) is not None
+    world.advance(300)
+    assert tick(PROFILE, world.tools, rollout_id).tick is Tick.ANALYSED  # type: ignore[union-attr]
+    world.advance(300)  # the watch is over, but Cloud Run cannot be read this tick
+    world.cloud_run.refuse_reads = 1
+    unverified = tick(PROFILE, world.tools, rollout_id)
+    assert unverified is not None and unverified.tick is Tick.ANALYSED
+    assert unverified.rollout.state is RolloutState.WATCH
+    world.advance(300)
+    finished = tick(PROFILE, world.tools, rollout_id)
+    assert finished is not None and finished.tick is Tick.COMPLETED
