@@ -23,6 +23,7 @@ from store.database import Database
 from store.location import sqlite_url
 from store.rollouts import Store
 from store.states import RolloutState
+from store.views import RolloutView
 from tests.integration.deploy_world import REGISTRY, DeployWorld, deploy_profile
 
 PROFILE = deploy_profile(revision_ready_timeout_s=600, operation_poll_s=5)
@@ -35,6 +36,20 @@ def _started(world: DeployWorld, subject: str = "alpha: faster features") -> int
     rollout = begin(PROFILE, world.tools, checklist, DEPLOYER)
     assert start_canary(PROFILE, world.tools, rollout.id, DEPLOYER) is not None
     return rollout.id
+
+
+def _rolled_back_by_hand(
+    world: DeployWorld, rollout: RolloutView, actor: str
+) -> RolloutView | None:
+    return restore_stable(
+        world.tools.cloud_run,
+        world.tools.store,
+        rollout,
+        RolloutState.ROLLED_BACK,
+        actor,
+        "deploy.rollback",
+        "rolled back by hand",
+    )
 
 
 def _gcloud_deploy(world: DeployWorld, commit: str) -> None:
@@ -182,15 +197,7 @@ def test_a_rollback_another_replica_finished_first_is_not_an_error(world: Deploy
         world.tools.cloud_run.route("alpha", [TrafficShare(STABLE, 100)])
 
     world.cloud_run.before_next_write = other_replica_restores
-    ended = restore_stable(
-        world.tools.cloud_run,
-        world.tools.store,
-        rollout,
-        RolloutState.ROLLED_BACK,
-        DEPLOYER,
-        "deploy.rollback",
-        "rolled back by hand",
-    )
+    ended = _rolled_back_by_hand(world, rollout, DEPLOYER)
     assert ended is not None and ended.state is RolloutState.ROLLED_BACK
     assert world.serving() == [(STABLE, 100)]
 
@@ -222,15 +229,7 @@ def test_a_rollback_overtaken_by_its_own_step_still_in_flight_routes_over_it(
     world.cloud_run.before_next_write = lambda: _accepted_not_served(
         world, [(STABLE, 90), (canary, 10)]
     )
-    ended = restore_stable(
-        world.tools.cloud_run,
-        world.tools.store,
-        rollout,
-        RolloutState.ROLLED_BACK,
-        APPROVER,
-        "deploy.rollback",
-        "rolled back by hand",
-    )
+    ended = _rolled_back_by_hand(world, rollout, APPROVER)
     assert ended is not None and ended.state is RolloutState.ROLLED_BACK
     world.advance(10)  # every write accepted so far has been served
     assert world.serving() == [(STABLE, 100)]
@@ -257,15 +256,7 @@ def test_a_rollback_overtaken_by_a_gcloud_deploy_in_flight_overwrites_nothing(
     world.cloud_run.before_next_write = lambda: _gcloud_deploy(
         world, world.sha["alpha: bad refactor"]
     )
-    claimed = restore_stable(
-        world.tools.cloud_run,
-        world.tools.store,
-        rollout,
-        RolloutState.ROLLED_BACK,
-        APPROVER,
-        "deploy.rollback",
-        "rolled back by hand",
-    )
+    claimed = _rolled_back_by_hand(world, rollout, APPROVER)
     assert claimed is not None and claimed.state is RolloutState.ROLLING_BACK
     failed = [e for e in world.tools.store.audit_log(rollout_id) if e.action.endswith("failed")]
     assert [e.action for e in failed] == ["deploy.restore.failed"]
@@ -283,15 +274,7 @@ def test_a_restore_of_the_same_traffic_still_in_flight_is_waited_for(world: Depl
     assert rollout is not None
     world.state.operation_s = 5
     world.cloud_run.before_next_write = lambda: _accepted_not_served(world, [(STABLE, 100)])
-    ended = restore_stable(
-        world.tools.cloud_run,
-        world.tools.store,
-        rollout,
-        RolloutState.ROLLED_BACK,
-        DEPLOYER,
-        "deploy.rollback",
-        "rolled back by hand",
-    )
+    ended = _rolled_back_by_hand(world, rollout, DEPLOYER)
     assert ended is not None and ended.state is RolloutState.ROLLED_BACK
     assert world.serving() == [(STABLE, 100)]
     assert world.cloud_run_writes() == 3  # creation, 10%, this one's write (refused: stale)
