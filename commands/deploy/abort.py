@@ -7,6 +7,7 @@ process killed in between leaves a rollout that the next one finishes, never a s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -81,14 +82,7 @@ def route_step(
         return None
 
     try:
-        try:
-            cloud_run.route(claimed.service, split, unless=undone)
-        except ConcurrentChange:
-            if not only_its_own(cloud_run, claimed):
-                raise
-            # an earlier write of this rollout's own landed first (a stale step's, a restart's
-            # reconcile): the store still says this step, so it is routed over it
-            cloud_run.route(claimed.service, split, unless=undone)
+        route_over_its_own(cloud_run, claimed, split, unless=undone)
     except NotWanted:
         return  # the rollback routes the stable revision; this step wrote nothing
     after = store.get(claimed.id)
@@ -96,12 +90,23 @@ def route_step(
         cloud_run.route(claimed.service, [TrafficShare(after.stable_revision, 100)])
 
 
-def only_its_own(cloud_run: CloudRun, rollout: RolloutView) -> bool:
-    """Whether the traffic the service now asks for names only the rollout's stable and canary
-    revisions: a change made meanwhile was the rollout's own. Anything else (a gcloud deploy)
-    is never overwritten."""
-    asked = split_of(cloud_run.get_service(rollout.service).desired)
-    return set(asked) <= {rollout.stable_revision, rollout.canary_revision}
+def route_over_its_own(
+    cloud_run: CloudRun,
+    rollout: RolloutView,
+    split: list[TrafficShare],
+    unless: Callable[[], str | None] | None = None,
+) -> None:
+    """Route `split`, verified. A change made since the read that asks only for the rollout's
+    own revisions (a write of its own that landed first: a stale step's, a restart's reconcile,
+    a step overtaking its rollback, the chaos soak's seed 8) is routed over at once; anything
+    else (a gcloud deploy) is never overwritten (ConcurrentChange)."""
+    try:
+        cloud_run.route(rollout.service, split, unless=unless)
+    except ConcurrentChange:
+        asked = split_of(cloud_run.get_service(rollout.service).desired)
+        if not set(asked) <= {rollout.stable_revision, rollout.canary_revision}:
+            raise
+        cloud_run.route(rollout.service, split, unless=unless)
 
 
 def release_abandoned(store: Store, rollout_id: int, now: datetime) -> bool:
@@ -193,15 +198,7 @@ def finish_rollback(cloud_run: CloudRun, store: Store, rollout: RolloutView) -> 
 
     Raises CloudRunError when Cloud Run refuses (the rollout stays ROLLING_BACK).
     """
-    stable = [TrafficShare(rollout.stable_revision, 100)]
-    try:
-        cloud_run.route(rollout.service, stable)  # verified
-    except ConcurrentChange:
-        # One of this rollout's own steps landed between the read and the write (the chaos
-        # soak's seed 8): routed over at once, rather than an interval later.
-        if not only_its_own(cloud_run, rollout):
-            raise
-        cloud_run.route(rollout.service, stable)
+    route_over_its_own(cloud_run, rollout, [TrafficShare(rollout.stable_revision, 100)])
     return store.transition(
         Seen.of(rollout),
         to=rollout.ending or RolloutState.ROLLED_BACK,
