@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -15,17 +14,15 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.deps import Deps
 from bot.digest_jobs import DigestJobs, sync_web_client
-from bot.errors import describe
+from bot.errors import last_resort
 from bot.identity import BotIdentity
 from bot.listeners import deploy, digest, drift, health, postmortem, regrade, rollback
-from bot.listeners.replies import ephemeral
-from bot.log_context import remember_request
 from bot.regrade_tasks import RegradeTasks
 from bot.rollout_tasks import RolloutTasks
 from bot.runtime import Runtime
 from bot.settings import SlackSettings
-from bot.views.messages import notice
 
 log = logging.getLogger("opsbot.slack")
 SLASH_COMMANDS = (
@@ -75,10 +72,6 @@ class Assembled:
     digests: DigestJobs | None = None  # None when this bot runs no scheduled jobs
 
 
-def build_app(runtime: Runtime, settings: SlackSettings) -> AsyncApp:
-    return assemble(runtime, settings).app
-
-
 def assemble(runtime: Runtime, settings: SlackSettings) -> Assembled:
     bolt_logger = logging.getLogger("slack_bolt.AsyncApp")
     if _token_is_in_the_client not in bolt_logger.filters:
@@ -95,11 +88,6 @@ def assemble(runtime: Runtime, settings: SlackSettings) -> Assembled:
         authorize=authorize,
     )
 
-    @app.middleware
-    async def in_the_logs(context: AsyncBoltContext, next: Callable[[], Awaitable[None]]) -> None:
-        remember_request(context)  # every line logged for this request names its Slack ids
-        await next()
-
     health.register(app, runtime)
     drift.register(app, runtime)
     rollouts = None
@@ -110,7 +98,7 @@ def assemble(runtime: Runtime, settings: SlackSettings) -> Assembled:
     backfills = None
     if runtime.regrade_tools is not None:
         backfills = RegradeTasks(runtime, app.client)
-        regrade.register(app, runtime, backfills)
+        regrade.register(app, runtime.access)
     digests = None
     if runtime.schedule_tools is not None:
         token = settings.slack_bot_token.get_secret_value()
@@ -124,11 +112,7 @@ def assemble(runtime: Runtime, settings: SlackSettings) -> Assembled:
     if runtime.postmortem_tools is not None:
         postmortem.register(app, runtime)
 
-    @app.error
-    async def on_error(error: Exception, body: dict[str, Any], respond: AsyncRespond) -> None:
-        """The last resort: say what to do, or give a reference to the logged traceback."""
-        said = describe(error)
-        if body.get("response_url"):
-            await respond(**ephemeral(*notice(said.text)), replace_original=False)
-
+    # Every listener finds what it needs in its context (global middleware runs before any).
+    app.use(Deps(runtime, rollouts, backfills, digests).provide)
+    app.error(last_resort)
     return Assembled(app, identity, rollouts, backfills, digests)

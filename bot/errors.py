@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from slack_bolt.async_app import AsyncRespond
+from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 
 from adapters.errors import AdapterError
@@ -16,6 +21,7 @@ from config import ConfigError
 
 CANNOT_POST = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
 log = logging.getLogger("opsbot.errors")
+JSON: dict[str, str | Sequence[str]] = {"content-type": "application/json;charset=utf-8"}
 
 
 @dataclass(frozen=True)
@@ -45,3 +51,25 @@ def describe(error: BaseException) -> UserFacingError:
         "the logs have the details under that reference",
         reference,
     )
+
+
+async def last_resort(
+    error: Exception, body: dict[str, Any], response: BoltResponse | None, respond: AsyncRespond
+) -> BoltResponse | None:
+    """Bolt's error handler: a listener that raised is never answered with a 500.
+
+    Before its ack (`response` is Bolt's 500 then), a command's caller is told what to do (or
+    given a reference to the logged traceback), anything else gets a 400; after it, the person
+    is told through the response_url when there is one.
+    """
+    said = describe(error)
+    if response is not None:
+        if isinstance(body, dict) and "command" in body:
+            answer = {"response_type": "ephemeral", "text": f":warning: {said.text}"}
+            return BoltResponse(status=200, body=json.dumps(answer), headers=JSON)
+        return BoltResponse(status=400, body="opsbot could not handle this request")
+    if isinstance(body, dict) and isinstance(body.get("response_url"), str):
+        await respond(
+            text=f":warning: {said.text}", response_type="ephemeral", replace_original=False
+        )
+    return None

@@ -1,266 +1,129 @@
-"""`/regrade START [END]`: the plan, Start, and the backfill's progress message with its buttons."""
+"""`/regrade START [END]`: the plan, Start, and the backfill's progress message with its buttons.
+
+Every listener here is module-level and typed; `register` only wires (each with its parsed
+payload in front of the regrader role). The modal's listeners are in regrade_modal.py.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import json
-import re
-from datetime import date
-from typing import Any
-from zoneinfo import ZoneInfo
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
-from slack_sdk.errors import SlackApiError
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.actions import ActionId, BackfillAction, RegradeStart, clicked
-from bot.errors import describe
+from bot.access import Access
+from bot.actions import ActionId, BackfillAction, RegradeStart
+from bot.deps import deps
+from bot.listeners import regrade_modal
 from bot.listeners.replies import HELP_WORDS, ephemeral, replacement, report_failure, usage_answer
-from bot.regrade_tasks import RegradeTasks
-from bot.runtime import Runtime
+from bot.parsed import Parsed, payload, value
+from bot.payloads import Click, Command, MessageShortcut, Submission
+from bot.regrade_planning import begin, planned
 from bot.views.messages import notice
-from bot.views.regrade import MODAL, modal_view, plan_summary, plan_view
+from bot.views.regrade import MODAL, plan_view
 from commands.errors import RequestError
-from commands.regrade.engine import RegradeTools, cancel, request_key, retry_failed, submit
-from commands.regrade.plan import RegradePlan, parse_range, plan_regrade
+from commands.regrade.engine import cancel, retry_failed
+from commands.regrade.plan import parse_range
 
 COMMANDS = ("/regrade",)
 SHORTCUT = "regrade.from_message"  # manifest.yml: "Regrade dates in this message"
-DATE = re.compile(r"\b(20\d\d-[01]\d-[0-3]\d)\b")
+GRADED_FLAG = "--include-graded"
 
 
-def dates_in(message: dict[str, Any]) -> list[date]:
-    """Every YYYY-MM-DD in a message's text and blocks, sorted (a range is its two ends)."""
-    text = f"{message.get('text', '')} {json.dumps(message.get('blocks') or [])}"
-    found = set()
-    for day in DATE.findall(text):
-        try:
-            found.add(date.fromisoformat(day))
-        except ValueError:
-            continue
-    return sorted(found)
-
-
-def _picked(values: dict[str, Any], block: str) -> date | None:
-    chosen = values.get(block, {}).get(block, {}).get("selected_date")
+async def on_regrade(
+    ack: AsyncAck, respond: AsyncRespond, client: AsyncWebClient, context: AsyncBoltContext
+) -> None:
+    """`/regrade` alone opens the modal; with dates, an ephemeral plan with Start."""
+    command = payload(context, Command)
+    words = [w for w in command.text.split() if w != GRADED_FLAG]
+    if not words:
+        await regrade_modal.on_command_modal(ack, client, context)
+        return
     try:
-        return date.fromisoformat(chosen) if chosen else None
-    except ValueError:
-        return None
+        if any(w.lower() in HELP_WORDS for w in words):
+            raise RequestError("")
+        start, end = parse_range(words)
+    except RequestError as exc:
+        await ack(**usage_answer("/regrade", str(exc)))
+        return
+    await ack(**ephemeral(*notice(f"Planning the regrade of {start}..{end}…")))
+    runtime, graded = deps(context).runtime, GRADED_FLAG in command.text.split()
+    try:
+        _, plan = await asyncio.to_thread(planned, runtime, start, end, graded)
+        await respond(**ephemeral(*plan_view(plan)), replace_original=True)
+    except Exception as exc:
+        await report_failure(exc, respond, None, "Regrade", replace=True)
 
 
-def register(app: AsyncApp, runtime: Runtime, tasks: RegradeTasks) -> None:
-    profile = runtime.profile
-    assert runtime.regrade_tools is not None
-    tools_of = runtime.regrade_tools
-    regrader = runtime.access.middleware("regrader")
-
-    def planned(start: Any, end: Any, include_graded: bool) -> tuple[RegradeTools, RegradePlan]:
-        tools = tools_of()
-        platform = runtime.platform()
-        today = platform.now.astimezone(ZoneInfo(profile.platform.game_timezone)).date()
-        warehouse = tools.warehouse
-        plan = plan_regrade(
-            profile,
-            warehouse,
-            start,
-            end,
-            today=today,
-            include_graded=include_graded,
-            in_flight=tools.backfills.in_flight,
-            estimate=getattr(warehouse, "estimate", lambda query: 0),
+async def on_start(ack: AsyncAck, respond: AsyncRespond, context: AsyncBoltContext) -> None:
+    """The plan's Start: the backfill, its progress in the channel."""
+    click, wanted = payload(context, Click), value(context, RegradeStart)
+    await ack()
+    try:
+        span = (wanted.start, wanted.end, wanted.include_graded)
+        done = await begin(
+            deps(context), click.user.id, span, reason="/regrade in Slack", channel=click.channel_id
         )
-        return tools, plan
+        said = "started" if done.created else "was already started by this request"
+        await respond(**replacement(f"Backfill #{done.id} {said}: its progress is in the channel."))
+    except Exception as exc:
+        await report_failure(exc, respond, None, "Regrade")
 
-    async def open_modal(
-        client: AsyncWebClient,
-        trigger_id: str,
-        start: date | None,
-        end: date | None,
-        channel: dict[str, Any],
-        *,
-        thread: str | None = None,
-        reason: str = "",
-    ) -> None:
-        """Open the modal at once (the trigger lasts 3 s), then fill in the plan (views.update).
 
-        `channel` ({"id", "name"}) is where it was opened: access is checked there on submission,
-        and the progress is posted there."""
-        metadata = json.dumps(
-            {"channel": channel.get("id"), "channel_name": channel.get("name"), "thread": thread}
-        )
-        opened = await client.views_open(
-            trigger_id=trigger_id,
-            view=modal_view(start, end, reason=reason, metadata=metadata),
-        )
-        if start is None or end is None:
-            return
-        try:
-            _, plan = await asyncio.to_thread(planned, start, end, False)
-            summary = plan_summary(plan)
-        except RequestError as exc:
-            summary = f":warning: {exc}"
-        except Exception as exc:
-            summary = f":warning: could not plan yet: {describe(exc).text}"
-        await client.views_update(
-            view_id=opened["view"]["id"],
-            view=modal_view(start, end, reason=reason, summary=summary, metadata=metadata),
-        )
+async def on_dismiss(ack: AsyncAck, respond: AsyncRespond) -> None:
+    await ack()
+    await respond(**replacement("Cancelled: nothing was published."))
 
-    @app.shortcut(SHORTCUT, middleware=[regrader])
-    async def on_shortcut(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
-        """ "Regrade dates in this message": its dates, prefilled; progress in its thread."""
-        await ack()
-        message = body.get("message", {})
-        days = dates_in(message)
-        channel = body.get("channel") or {}
-        link = ""
-        if channel.get("id") and message.get("ts"):
-            try:
-                found = await client.chat_getPermalink(
-                    channel=channel["id"], message_ts=message["ts"]
-                )
-                link = str(found.get("permalink", ""))
-            except SlackApiError:
-                link = ""
-        await open_modal(
-            client,
-            body["trigger_id"],
-            days[0] if days else None,
-            days[-1] if days else None,
-            channel,
-            thread=message.get("ts"),
-            reason=f"from {link}" if link else "",
-        )
 
-    @app.action(ActionId.REGRADE_OPEN, middleware=[regrader])
-    async def on_open(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
-        """The health report's Regrade button: the modal, prefilled with the failing dates."""
-        await ack()
-        wanted = clicked(body, RegradeStart)
-        await open_modal(
-            client, body["trigger_id"], wanted.start, wanted.end, body.get("channel") or {}
-        )
+async def on_cancel(ack: AsyncAck, respond: AsyncRespond, context: AsyncBoltContext) -> None:
+    """Cancel: the dates not yet published are canceled; the published ones finish."""
+    click, wanted = payload(context, Click), value(context, BackfillAction)
+    await ack()
+    found = deps(context)
+    assert found.runtime.regrade_tools is not None and found.backfills is not None
+    try:
+        tools = await asyncio.to_thread(found.runtime.regrade_tools)
+        await asyncio.to_thread(cancel, tools, wanted.backfill, click.user.id)
+        await found.backfills.show(wanted.backfill)
+        said = f"Backfill #{wanted.backfill}: the dates not yet published are canceled; the published ones finish."
+        await respond(**ephemeral(*notice(said)), replace_original=False)
+    except Exception as exc:
+        await report_failure(exc, respond, None, "Cancel")
 
-    @app.view(MODAL, middleware=[regrader])
-    async def on_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        values = view.get("state", {}).get("values", {})
-        start = _picked(values, "start")
-        end = _picked(values, "end")
-        if start is None or end is None:
-            missing = "start" if start is None else "end"
-            await ack(response_action="errors", errors={missing: "pick a date"})
-            return
-        graded = bool(values.get("graded", {}).get("graded", {}).get("selected_options"))
-        reason = str(values.get("reason", {}).get("reason", {}).get("value") or "")
-        user = body["user"]["id"]
-        try:
-            tools, plan = await asyncio.to_thread(planned, start, end, graded)
-            backfill, created = await asyncio.to_thread(
-                lambda: submit(
-                    profile,
-                    tools,
-                    plan,
-                    user,
-                    reason=reason or "/regrade in Slack",
-                    key=request_key(user, plan, salt=view.get("id", "")),
-                )
-            )
-        except RequestError as exc:
-            await ack(response_action="errors", errors={"start": str(exc)[:150]})
-            return
-        await ack()  # the modal closes; the progress is posted where it was asked for
-        where = json.loads(view.get("private_metadata") or "{}")
+
+async def on_retry(ack: AsyncAck, respond: AsyncRespond, context: AsyncBoltContext) -> None:
+    """Retry failed: a new backfill of the failed and timed-out dates."""
+    click, wanted = payload(context, Click), value(context, BackfillAction)
+    await ack()
+    found = deps(context)
+    assert found.runtime.regrade_tools is not None and found.backfills is not None
+    try:
+        tools = await asyncio.to_thread(found.runtime.regrade_tools)
+        backfill, created = await asyncio.to_thread(
+            retry_failed, found.runtime.profile, tools, wanted.backfill, click.user.id
+        )
         if created:
-            await tasks.show(backfill.id, channel=where.get("channel"), thread=where.get("thread"))
-            tasks.arm(backfill.id)
+            found.backfills.arm(backfill.id)
+            await found.backfills.show(backfill.id, channel=click.channel_id)
+    except Exception as exc:
+        await report_failure(exc, respond, None, "Retry")
 
-    @app.command(COMMANDS[0], middleware=[regrader])
-    async def on_regrade(
-        ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
-    ) -> None:
-        words = command.get("text", "").split()
-        include_graded = "--include-graded" in words
-        words = [w for w in words if w != "--include-graded"]
-        if not words:  # the modal: dates, options and a reason, the plan filled in after
-            await ack()
-            here = {"id": command.get("channel_id"), "name": command.get("channel_name")}
-            await open_modal(client, command["trigger_id"], None, None, here)
-            return
-        try:
-            if any(w.lower() in HELP_WORDS for w in words):
-                raise RequestError("")
-            start, end = parse_range(words)
-        except RequestError as exc:
-            await ack(**usage_answer("/regrade", str(exc)))
-            return
-        await ack(**ephemeral(*notice(f"Planning the regrade of {start}..{end}…")))
-        try:
-            _, plan = await asyncio.to_thread(planned, start, end, include_graded)
-            await respond(**ephemeral(*plan_view(plan)), replace_original=True)
-        except Exception as exc:
-            await report_failure(exc, respond, None, "Regrade", replace=True)
 
-    @app.action(ActionId.REGRADE_START, middleware=[regrader])
-    async def on_start(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-        user = body["user"]["id"]
-        try:
-            wanted = clicked(body, RegradeStart)
+def register(app: AsyncApp, access: Access) -> None:
+    regrader = access.middleware("regrader")
 
-            def started() -> Any:
-                tools, plan = planned(wanted.start, wanted.end, wanted.include_graded)
-                return submit(profile, tools, plan, user, reason="/regrade in Slack")
+    def clicked(kind: type[RegradeStart] | type[BackfillAction]) -> list[AsyncMiddleware]:
+        return [Parsed(Click, kind), regrader]
 
-            backfill, created = await asyncio.to_thread(started)
-            if created:
-                channel = body.get("channel", {}).get("id")
-                await tasks.show(backfill.id, channel=channel)
-                tasks.arm(backfill.id)
-            said = "started" if created else "was already started by this request"
-            await respond(
-                **replacement(f"Backfill #{backfill.id} {said}: its progress is in the channel.")
-            )
-        except Exception as exc:
-            await report_failure(exc, respond, None, "Regrade")
-
-    @app.action(ActionId.REGRADE_DISMISS, middleware=[regrader])
-    async def on_dismiss(ack: AsyncAck, respond: AsyncRespond) -> None:
-        await ack()
-        await respond(**replacement("Cancelled: nothing was published."))
-
-    @app.action(ActionId.BACKFILL_CANCEL, middleware=[regrader])
-    async def on_cancel(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-        user = body["user"]["id"]
-        try:
-            wanted = clicked(body, BackfillAction)
-            tools = await asyncio.to_thread(tools_of)
-            await asyncio.to_thread(cancel, tools, wanted.backfill, user)
-            await tasks.show(wanted.backfill)
-            await respond(
-                **ephemeral(
-                    *notice(
-                        f"Backfill #{wanted.backfill}: the dates not yet published are canceled; the published ones finish."
-                    )
-                ),
-                replace_original=False,
-            )
-        except Exception as exc:
-            await report_failure(exc, respond, None, "Cancel")
-
-    @app.action(ActionId.BACKFILL_RETRY, middleware=[regrader])
-    async def on_retry(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-        user = body["user"]["id"]
-        try:
-            wanted = clicked(body, BackfillAction)
-            tools = await asyncio.to_thread(tools_of)
-            backfill, created = await asyncio.to_thread(
-                retry_failed, profile, tools, wanted.backfill, user
-            )
-            if created:
-                await tasks.show(backfill.id, channel=body.get("channel", {}).get("id"))
-                tasks.arm(backfill.id)
-        except Exception as exc:
-            await report_failure(exc, respond, None, "Retry")
+    app.command(COMMANDS[0], middleware=[Parsed(Command), regrader])(on_regrade)
+    app.action(ActionId.REGRADE_START, middleware=clicked(RegradeStart))(on_start)
+    app.action(ActionId.REGRADE_DISMISS, middleware=[Parsed(Click), regrader])(on_dismiss)
+    app.action(ActionId.BACKFILL_CANCEL, middleware=clicked(BackfillAction))(on_cancel)
+    app.action(ActionId.BACKFILL_RETRY, middleware=clicked(BackfillAction))(on_retry)
+    app.action(ActionId.REGRADE_OPEN, middleware=clicked(RegradeStart))(regrade_modal.on_open)
+    app.shortcut(SHORTCUT, middleware=[Parsed(MessageShortcut), regrader])(
+        regrade_modal.on_shortcut
+    )
+    app.view(MODAL, middleware=[Parsed(Submission), regrader])(regrade_modal.on_submit)

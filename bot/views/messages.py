@@ -28,6 +28,11 @@ USAGE = {
         "that touch its sources.\n`/drift contains &lt;sha&gt;`: which services already run a commit.",
         "/drift prediction-worker   ·   /drift contains 3f18b34b",
     ),
+    "/regrade": (
+        "`/regrade START [END] [--include-graded]`: a plan of the grading backfill of those game "
+        "dates (each regraded or skipped, and why), with Start. `/regrade` alone opens a form.",
+        "/regrade 2026-01-28   ·   /regrade 2026-01-28 2026-02-03   ·   /regrade",
+    ),
     "/digest": (
         "`/digest [drift|health|weekly]`: the scheduled digests (schedule, channel, next and last "
         "run), each with a Post now button that posts it in full at once.",

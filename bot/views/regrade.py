@@ -180,3 +180,31 @@ def plan_summary(plan: RegradePlan) -> str:
             f"{d.day} ({escape(d.reason or '')})" for d in skipped[:5]
         )
     return said + f" · about {plan.estimate_bytes / 1e9:.3f} GB read (an estimate)"
+
+
+def _plain_modal(title: str, text: str) -> dict[str, Any]:
+    """A modal that only says something (no inputs), closed with Close."""
+    return {
+        "type": "modal",
+        "callback_id": f"{MODAL}.said",
+        "title": {"type": "plain_text", "text": title},
+        "close": {"type": "plain_text", "text": "Close"},
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
+    }
+
+
+def working_view(start: date, end: date) -> dict[str, Any]:
+    """What the modal shows while the plan is read and the backfill made (after Start)."""
+    return _plain_modal(
+        "Regrade dates", f":hourglass_flowing_sand: Planning and starting {start}..{end}…"
+    )
+
+
+def started_view(backfill_id: int, channel: str | None, created: bool) -> dict[str, Any]:
+    """Where to follow a backfill that Start made (or had made already)."""
+    where = f"<#{channel}>" if channel else "the channel it was asked from"
+    said = "started" if created else "was already started by this request"
+    return _plain_modal(
+        "Regrade dates",
+        f":white_check_mark: Backfill #{backfill_id} {said}: its progress is in {where}.",
+    )
