@@ -11,25 +11,22 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from adapters.cloudrun_model import (
-    COMMIT_LABEL,
-    CONDITION_SUCCEEDED,
     CloudRunError,
     ConcurrentChange,
     NotWanted,
     OperationStatus,
     Revision,
     RevisionNotReady,
-    ServiceNotFound,
     ServiceState,
     TrafficShare,
-    _is_stale_etag,
-    _revision,
-    _service,
-    _short,
-    _targets,
-    _translated_errors,
-    _what_changed,
+    is_stale_etag,
+    revision_of,
+    service_of,
+    short_name,
     split_of,
+    traffic_targets,
+    translated_errors,
+    what_changed,
 )
 
 if TYPE_CHECKING:
@@ -38,22 +35,6 @@ if TYPE_CHECKING:
 POLL_FIRST_S = 1.0  # an operation is polled after 1 s, then 2, 4, and every 5 s
 POLL_MAX_S = 5.0
 ETAG_ATTEMPTS = 3
-
-__all__ = [
-    "COMMIT_LABEL",
-    "CONDITION_SUCCEEDED",
-    "CloudRun",
-    "CloudRunError",
-    "ConcurrentChange",
-    "NotWanted",
-    "OperationStatus",
-    "Revision",
-    "RevisionNotReady",
-    "ServiceNotFound",
-    "ServiceState",
-    "TrafficShare",
-    "split_of",
-]
 
 
 class CloudRun:
@@ -118,14 +99,14 @@ class CloudRun:
         return f"{self._parent}/services/{service}"
 
     def get_service(self, service: str) -> ServiceState:
-        with _translated_errors(f"service {service}"):
-            return _service(
+        with translated_errors(f"service {service}"):
+            return service_of(
                 self._services.get_service(name=self.service_path(service), timeout=self._timeout_s)
             )
 
     def get_revision(self, service: str, revision: str) -> Revision:
-        with _translated_errors(f"revision {revision} of {service}"):
-            return _revision(
+        with translated_errors(f"revision {revision} of {service}"):
+            return revision_of(
                 self._revisions.get_revision(
                     name=f"{self.service_path(service)}/revisions/{revision}",
                     timeout=self._timeout_s,
@@ -134,18 +115,18 @@ class CloudRun:
 
     def list_revisions(self, service: str, limit: int = 20) -> list[Revision]:
         """The service's newest revisions first, at most `limit`."""
-        with _translated_errors(f"revisions of {service}"):
+        with translated_errors(f"revisions of {service}"):
             pages = self._revisions.list_revisions(
                 parent=self.service_path(service), timeout=self._timeout_s
             )
-            found = [_revision(r) for _, r in zip(range(limit), pages, strict=False)]
+            found = [revision_of(r) for _, r in zip(range(limit), pages, strict=False)]
         return sorted(found, key=lambda r: r.created, reverse=True)
 
     def permissions(self, service: str, wanted: tuple[str, ...]) -> set[str]:
         """Which of `wanted` the caller holds on the service (testIamPermissions)."""
         from google.iam.v1 import iam_policy_pb2
 
-        with _translated_errors(f"permissions on {service}"):
+        with translated_errors(f"permissions on {service}"):
             answer = self._services.test_iam_permissions(
                 request=iam_policy_pb2.TestIamPermissionsRequest(
                     resource=self.service_path(service), permissions=list(wanted)
@@ -185,7 +166,7 @@ class CloudRun:
             current.template.containers[0].image = image
             for key, value in labels.items():
                 current.template.labels[key] = value
-            current.traffic = _targets([*kept, TrafficShare(revision, 0, tag)])
+            current.traffic = traffic_targets([*kept, TrafficShare(revision, 0, tag)])
 
         return self._update(service, f"new revision {revision} of {service}", change)
 
@@ -237,7 +218,7 @@ class CloudRun:
             reason = unless() if unless is not None else None
             if reason is not None:
                 raise NotWanted(f"traffic of {service} left as it is: {reason}")
-            current.traffic = _targets(split)
+            current.traffic = traffic_targets(split)
 
         what = f"traffic of {service}"
         wanted = split_of(split)
@@ -275,7 +256,7 @@ class CloudRun:
         """One read of a long-running operation."""
         from google.longrunning import operations_pb2
 
-        with _translated_errors(f"operation {_short(name)}"):
+        with translated_errors(f"operation {short_name(name)}"):
             found = self._services.get_operation(
                 request=operations_pb2.GetOperationRequest(name=name), timeout=self._timeout_s
             )
@@ -286,7 +267,7 @@ class CloudRun:
 
     def wait(self, name: str, what: str, *, raise_error: bool = True) -> OperationStatus:
         """Poll the operation until done, at most `operation_timeout_s`; CloudRunError past it."""
-        status = self._poll(lambda: self.operation(name), what, f"operation {_short(name)}")
+        status = self._poll(lambda: self.operation(name), what, f"operation {short_name(name)}")
         if status.error is not None and raise_error:
             raise CloudRunError(f"{what}: {status.error}")
         return status
@@ -327,7 +308,7 @@ class CloudRun:
         from google.cloud import run_v2
         from google.protobuf import field_mask_pb2
 
-        with _translated_errors(what):
+        with translated_errors(what):
             first = self._services.get_service(
                 name=self.service_path(service), timeout=self._timeout_s
             )
@@ -342,12 +323,12 @@ class CloudRun:
                     sent = self._services.update_service(request=request, timeout=self._timeout_s)
                     return str(sent.operation.name)
                 except exceptions.Conflict as exc:
-                    if not _is_stale_etag(exc):
+                    if not is_stale_etag(exc):
                         raise
                 current = self._services.get_service(
                     name=self.service_path(service), timeout=self._timeout_s
                 )
-                changed = _what_changed(first, current)
+                changed = what_changed(first, current)
                 if changed:
                     raise ConcurrentChange(
                         f"{what}: {service} changed after opsbot read it ({changed}); "

@@ -93,15 +93,15 @@ class ServiceState:
         return sorted((t for t in self.traffic if t.percent > 0), key=lambda t: -t.percent)
 
 
-def _short(resource_name: str) -> str:
+def short_name(resource_name: str) -> str:
     return resource_name.rsplit("/", 1)[-1]
 
 
-def _revision(proto: run_v2.Revision) -> Revision:
+def revision_of(proto: run_v2.Revision) -> Revision:
     ready = next((c for c in proto.conditions if c.type_ == "Ready"), None)
     return Revision(
-        name=_short(proto.name),
-        service=_short(proto.service),
+        name=short_name(proto.name),
+        service=short_name(proto.service),
         created=proto.create_time,
         image=proto.containers[0].image if proto.containers else "",
         labels=dict(proto.labels),
@@ -110,18 +110,18 @@ def _revision(proto: run_v2.Revision) -> Revision:
     )
 
 
-def _service(proto: run_v2.Service) -> ServiceState:
+def service_of(proto: run_v2.Service) -> ServiceState:
     return ServiceState(
-        name=_short(proto.name),
+        name=short_name(proto.name),
         labels=dict(proto.labels),
         traffic=[
-            TrafficShare(_short(t.revision), int(t.percent), t.tag or None)
+            TrafficShare(short_name(t.revision), int(t.percent), t.tag or None)
             for t in proto.traffic_statuses
         ],
-        latest_ready_revision=_short(proto.latest_ready_revision),
+        latest_ready_revision=short_name(proto.latest_ready_revision),
         uri=proto.uri,
         desired=[
-            TrafficShare(_short(t.revision) or LATEST_TARGET, int(t.percent), t.tag or None)
+            TrafficShare(short_name(t.revision) or LATEST_TARGET, int(t.percent), t.tag or None)
             for t in proto.traffic
         ],
         reconciling=proto.reconciling,
@@ -133,7 +133,7 @@ def split_of(shares: list[TrafficShare]) -> dict[str, int]:
     return {t.revision: t.percent for t in shares if t.percent}
 
 
-def _targets(split: list[TrafficShare]) -> list[Any]:
+def traffic_targets(split: list[TrafficShare]) -> list[Any]:
     from google.cloud import run_v2
 
     by_revision = run_v2.TrafficTargetAllocationType.TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION
@@ -145,7 +145,7 @@ def _targets(split: list[TrafficShare]) -> list[Any]:
     ]
 
 
-def _is_stale_etag(error: Exception) -> bool:
+def is_stale_etag(error: Exception) -> bool:
     """A 409 that is Cloud Run's ABORTED for a stale etag (not ALREADY_EXISTS for a name)."""
     response = getattr(error, "response", None)
     try:
@@ -155,7 +155,7 @@ def _is_stale_etag(error: Exception) -> bool:
     return status == "ABORTED" or "etag" in str(error).lower()
 
 
-def _what_changed(before: run_v2.Service, after: run_v2.Service) -> str:
+def what_changed(before: run_v2.Service, after: run_v2.Service) -> str:
     """What a write would overwrite between two reads: traffic or the template; "" for neither."""
     said = []
     split_before = {(t.revision, t.percent, t.tag) for t in before.traffic}
@@ -172,7 +172,7 @@ def _what_changed(before: run_v2.Service, after: run_v2.Service) -> str:
 
 
 @contextmanager
-def _translated_errors(what: str) -> Iterator[None]:
+def translated_errors(what: str) -> Iterator[None]:
     """Google API errors become CloudRunError messages a person can act on."""
     from google.api_core import exceptions
 

@@ -13,12 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
 
-from adapters.cloudrun import (
-    CloudRunError,
-    Revision,
-    ServiceNotFound,
-    TrafficShare,
-)
+from adapters.cloudrun_model import CloudRunError, Revision, ServiceNotFound, TrafficShare
 from adapters.git import AmbiguousCommit, CommitInfo, GitRepo, Undeployed
 from checks.base import render_action
 from checks.daemon_pool import DaemonExecutor

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from adapters.cloudrun import CloudRun, TrafficShare
+from adapters.cloudrun import CloudRun
+from adapters.cloudrun_model import TrafficShare
 from adapters.git import GitRepo
 from commands.deploy.abort import abort_rollout
 from commands.errors import RequestError

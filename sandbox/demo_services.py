@@ -17,7 +17,7 @@ from pathlib import Path
 
 import git
 
-from adapters.cloudrun import COMMIT_LABEL
+from adapters.cloudrun_model import COMMIT_LABEL
 from sandbox.cloudrun_state import CloudRunState, SeedRevision
 from sandbox.demo_repo import PHASE4_DEPLOYED_AT
 
@@ -63,7 +63,7 @@ class _History:
         return self._commit("main", "--", *paths)
 
 
-def _revision(
+def revision_of(
     service: str,
     number: int,
     deployed: _Deployed | None,
@@ -94,28 +94,28 @@ def seed_services(state: CloudRunState, repo_path: Path, now: datetime) -> None:
     for number, (service, paths) in enumerate(SOURCE_PATHS.items()):
         base = 40 + 7 * number  # revision numbers differ per service, as in production
         previous_commit = history.at(PHASE4_DEPLOYED_AT - timedelta(days=12))
-        previous = _revision(service, base, previous_commit, deployed_after(previous_commit))
+        previous = revision_of(service, base, previous_commit, deployed_after(previous_commit))
         revisions = [previous]
         if service == "nba-phase4-precompute-processors":
             commit = history.at(PHASE4_DEPLOYED_AT)
             revisions.append(
-                _revision(service, base + 1, commit, PHASE4_DEPLOYED_AT, label_length=8)
+                revision_of(service, base + 1, commit, PHASE4_DEPLOYED_AT, label_length=8)
             )
         elif service == "prediction-worker":
             commit = history.newest_touching(paths)
             revisions.append(
-                _revision(service, base + 1, commit, deployed_after(commit), label_length=7)
+                revision_of(service, base + 1, commit, deployed_after(commit), label_length=7)
             )
         elif service == "nba-scrapers":
-            revisions.append(_revision(service, base + 1, None, SCRAPERS_UNLABELLED_AT))
+            revisions.append(revision_of(service, base + 1, None, SCRAPERS_UNLABELLED_AT))
         elif service == "nba-grading-service":
             stable = history.at(GRADING_STABLE_AT)
             canary = history.newest_touching(paths)
-            revisions.append(_revision(service, base + 1, stable, GRADING_STABLE_AT))
-            revisions.append(_revision(service, base + 2, canary, GRADING_CANARY_AT))
+            revisions.append(revision_of(service, base + 1, stable, GRADING_STABLE_AT))
+            revisions.append(revision_of(service, base + 2, canary, GRADING_CANARY_AT))
         else:
             commit = history.newest_touching(paths)
-            revisions.append(_revision(service, base + 1, commit, deployed_after(commit)))
+            revisions.append(revision_of(service, base + 1, commit, deployed_after(commit)))
         if service == "nba-grading-service":
             traffic = [(revisions[1].name, 90), (revisions[2].name, 10)]
         else:

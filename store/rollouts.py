@@ -20,7 +20,7 @@ from store.dialect import insert_for
 from store.errors import ServiceBusy
 from store.messages import attach_once
 from store.schema import AuditEntry, IdempotencyKey, Rollout, ServiceLock
-from store.states import NO_OPERATION, TERMINAL, RolloutState, Seen
+from store.states import NO_OPERATION, TERMINAL, RolloutState, Seen, check_move
 from store.views import Approval, AuditView, RolloutView
 
 log = logging.getLogger("opsbot.audit")
@@ -127,6 +127,7 @@ class Store:
         it. A move into a terminal state frees the service's lock in the same transaction.
         `details` go to the audit entry only (an analysis's figures).
         """
+        check_move(seen.state, to)
         now = self.clock()
         given: dict[str, Any] = {
             "canary_revision": canary_revision,

@@ -32,6 +32,37 @@ TERMINAL = frozenset(
     {RolloutState.COMPLETE, RolloutState.ROLLED_BACK, RolloutState.CANCELLED, RolloutState.FAILED}
 )
 
+MOVES: dict[RolloutState, frozenset[RolloutState]] = {
+    RolloutState.CHECKLIST: frozenset(
+        {RolloutState.CANARY, RolloutState.CANCELLED, RolloutState.FAILED}
+    ),
+    RolloutState.CANARY: frozenset(
+        {
+            RolloutState.CANARY,  # a step, an analysis, the canary's operation recorded
+            RolloutState.WATCH,
+            RolloutState.ROLLING_BACK,
+            RolloutState.FAILED,
+        }
+    ),
+    RolloutState.WATCH: frozenset(
+        {RolloutState.WATCH, RolloutState.COMPLETE, RolloutState.ROLLING_BACK, RolloutState.FAILED}
+    ),
+    RolloutState.ROLLING_BACK: frozenset(
+        {RolloutState.ROLLING_BACK, RolloutState.ROLLED_BACK, RolloutState.FAILED}
+    ),
+    **{ended: frozenset() for ended in TERMINAL},
+}
+"""The moves a rollout may make: the rollout store refuses any other (IllegalMove)."""
+
+
+class IllegalMove(ValueError):
+    """A transition the rollout's state table does not allow: a bug in the caller, not a race."""
+
+
+def check_move(start: RolloutState, to: RolloutState) -> None:
+    if to not in MOVES[start]:
+        raise IllegalMove(f"a rollout cannot move from {start.value} to {to.value}")
+
 
 @dataclass(frozen=True)
 class Seen:

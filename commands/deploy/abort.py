@@ -11,8 +11,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from adapters.cloudrun import (
-    CloudRun,
+from adapters.cloudrun import CloudRun
+from adapters.cloudrun_model import (
     CloudRunError,
     ConcurrentChange,
     NotWanted,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from adapters.cloudrun import CloudRunError, ServiceState, TrafficShare, split_of
+from adapters.cloudrun_model import CloudRunError, ServiceState, TrafficShare, split_of
 from commands.deploy.abort import (
     abort_rollout,
     finish_rollback,

@@ -6,12 +6,13 @@ saw) and only then made in Cloud Run, so racing clicks, Slack retries or two rep
 
 from __future__ import annotations
 
+import enum
 import logging
 from datetime import datetime, timedelta
 from string import Template
 from typing import TYPE_CHECKING
 
-from adapters.cloudrun import COMMIT_LABEL, CloudRunError, RevisionNotReady, TrafficShare
+from adapters.cloudrun_model import COMMIT_LABEL, CloudRunError, RevisionNotReady, TrafficShare
 from commands.deploy.abort import fail_step, route_step
 from commands.deploy.checklist import Checklist
 from commands.deploy.policy import promotion_refusal
@@ -227,6 +228,33 @@ def create_canary(profile: Profile, tools: DeployTools, rollout: RolloutView, ca
     tools.cloud_run.finish_revision(rollout.service, canary, operation)
 
 
+class Unpromoted(enum.StrEnum):
+    STALE = "stale"  # the message showed another step: someone promoted it since
+    WRONG_STATE = "wrong_state"  # the rollout is no longer at a canary step (ended, at 100%)
+    LOST_RACE = "lost_race"  # another click promoted this very step at the same moment
+
+
+class NotPromoted(RequestError):
+    """Promote made no step, and `why`: the text says it to the person who clicked."""
+
+    def __init__(self, why: Unpromoted, text: str) -> None:
+        super().__init__(f"Already done: {text}")
+        self.why = why
+
+
+def _not_promoted(rollout: RolloutView, why: Unpromoted, steps: list[int]) -> NotPromoted:
+    where = f"{steps[rollout.step]}%" if rollout.step < len(steps) else f"step {rollout.step}"
+    said = {
+        Unpromoted.STALE: f"rollout #{rollout.id} moved on to {where} since this message was "
+        "drawn; promote from its message as it is now",
+        Unpromoted.WRONG_STATE: f"rollout #{rollout.id} is {rollout.state.value.replace('_', ' ')}"
+        ": there is no canary step to promote",
+        Unpromoted.LOST_RACE: f"another click promoted rollout #{rollout.id} at this moment; "
+        "it moved once",
+    }
+    return NotPromoted(why, said[why])
+
+
 def promote(
     profile: Profile,
     tools: DeployTools,
@@ -235,8 +263,11 @@ def promote(
     *,
     seen: tuple[RolloutState, int] | None = None,
     to_full: bool = False,
-) -> RolloutView | None:
+) -> RolloutView:
     """The next step (or 100%); needs the approver role and, by default, a second person.
+
+    NotPromoted (a RequestError) when no step was made, saying why: a stale button, a rollout
+    no longer at a canary step, or a click that lost the race to another.
 
     `seen`: the state and step the message showed when the button was clicked. Repeated clicks on
     one message then make one step, even when they arrive after the first has committed; an
@@ -259,16 +290,16 @@ def promote(
             result=refusal,
         )
         raise RequestError(refusal)
+    steps = profile.deploy.steps
     if rollout.state is not RolloutState.CANARY or rollout.canary_revision is None:
-        return None
+        raise _not_promoted(rollout, Unpromoted.WRONG_STATE, steps)
     if rollout.operation is not None:
         raise RequestError(
             f"rollout #{rollout.id}: Cloud Run is still creating the canary revision "
             f"({creating_for_s(tools, rollout):.0f} s so far); nothing serves it yet"
         )
     if seen is not None and seen != (rollout.state, rollout.step):
-        return None
-    steps = profile.deploy.steps
+        raise _not_promoted(rollout, Unpromoted.STALE, steps)
     if rollout.passed_step != rollout.step or rollout.failures:
         due = next_analysis_due(profile, rollout)
         wait = max(0, round((due - tools.clock()).total_seconds()))
@@ -289,12 +320,13 @@ def promote(
         step_started_at=tools.clock(),
     )
     if claimed is None:
-        return None
+        raise _not_promoted(rollout, Unpromoted.LOST_RACE, steps)
     try:
         split = _split(rollout, steps[step], rollout.canary_revision)
         route_step(tools.cloud_run, tools.store, claimed, split)
     except CloudRunError as exc:
-        return fail_step(tools.cloud_run, tools.store, claimed, approver, exc)
+        failed = fail_step(tools.cloud_run, tools.store, claimed, approver, exc)
+        return failed or tools.rollout(claimed.id)  # None: someone moved it on meanwhile
     return claimed
 
 

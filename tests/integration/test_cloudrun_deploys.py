@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from adapters.cloudrun import CloudRun, CloudRunError, RevisionNotReady, TrafficShare
+from adapters.cloudrun import CloudRun
+from adapters.cloudrun_model import CloudRunError, RevisionNotReady, TrafficShare
 from sandbox.cloudrun_emulator import CloudRunEmulator
 from sandbox.cloudrun_state import CloudRunState, SeedRevision
 

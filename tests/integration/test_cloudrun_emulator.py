@@ -13,7 +13,8 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import run_v2
 from google.protobuf import field_mask_pb2
 
-from adapters.cloudrun import CloudRun, CloudRunError, ServiceNotFound
+from adapters.cloudrun import CloudRun
+from adapters.cloudrun_model import CloudRunError, ServiceNotFound
 from sandbox.cloudrun_emulator import CloudRunEmulator
 from sandbox.cloudrun_state import CloudRunState, SeedRevision
 

@@ -12,10 +12,20 @@ from commands.deploy.abort import abort_rollout
 from commands.deploy.analysis import analyse
 from commands.deploy.checklist import prepare
 from commands.deploy.driver import release_all_abandoned
-from commands.deploy.lifecycle import begin, complete, promote, start, start_canary
+from commands.deploy.lifecycle import (
+    NotPromoted,
+    Unpromoted,
+    begin,
+    complete,
+    promote,
+    start,
+    start_canary,
+)
 from commands.deploy.verdict import Verdict
 from commands.errors import RequestError
+from store.rollouts import Store
 from store.states import RolloutState
+from store.views import RolloutView
 from tests.integration.deploy_world import DeployWorld, deploy_profile
 
 PROFILE = deploy_profile()
@@ -193,8 +203,12 @@ def test_twenty_concurrent_clicks_on_one_promote_button_make_one_step(world: Dep
     def click() -> None:
         start.wait()
         seen = (shown.state, shown.step)
-        promoted = promote(PROFILE, world.tools, rollout_id, APPROVER, seen=seen)
-        results.append(promoted is not None)
+        try:
+            promote(PROFILE, world.tools, rollout_id, APPROVER, seen=seen)
+            results.append(True)
+        except NotPromoted as exc:
+            assert exc.why in (Unpromoted.STALE, Unpromoted.LOST_RACE)
+            results.append(False)
 
     threads = [threading.Thread(target=click) for _ in range(20)]
     for thread in threads:
@@ -345,7 +359,39 @@ def test_a_button_drawn_before_an_analysis_at_the_same_step_still_promotes(
     _passed(world, rollout_id)
     seen = (drawn.state, drawn.step)
     assert promote(PROFILE, world.tools, rollout_id, APPROVER, seen=seen) is not None
-    assert promote(PROFILE, world.tools, rollout_id, APPROVER, seen=seen) is None  # a repeat
+    with pytest.raises(NotPromoted, match="moved on to 50% since this message was drawn"):
+        promote(PROFILE, world.tools, rollout_id, APPROVER, seen=seen)  # a repeat: stale
+
+
+def test_a_promote_that_makes_no_step_says_which_of_stale_ended_or_lost_race(
+    world: DeployWorld,
+) -> None:
+    """The person is told why their click did nothing, not only that it did nothing."""
+    rollout_id = _started(world, "alpha: faster features")
+    _passed(world, rollout_id)
+    drawn = world.tools.store.get(rollout_id)
+    assert drawn is not None
+    promote(PROFILE, world.tools, rollout_id, APPROVER)  # another click's step commits first
+
+    class ReadBeforeIt(Store):
+        """The store as a racing click read it: just before the other step committed."""
+
+        def get(self, wanted: int) -> RolloutView | None:
+            return drawn if wanted == rollout_id else super().get(wanted)
+
+    racing = replace(
+        world.tools, store=ReadBeforeIt(world.tools.store.database, world.tools.store.clock)
+    )
+    with pytest.raises(NotPromoted) as lost:
+        promote(PROFILE, racing, rollout_id, APPROVER, seen=(drawn.state, drawn.step))
+    assert lost.value.why is Unpromoted.LOST_RACE and "moved once" in str(lost.value)
+    with pytest.raises(NotPromoted) as stale:
+        promote(PROFILE, world.tools, rollout_id, APPROVER, seen=(drawn.state, drawn.step))
+    assert stale.value.why is Unpromoted.STALE
+    abort_rollout(world.tools.cloud_run, world.tools.store, rollout_id, DEPLOYER, "test")
+    with pytest.raises(NotPromoted) as ended:
+        promote(PROFILE, world.tools, rollout_id, APPROVER)
+    assert ended.value.why is Unpromoted.WRONG_STATE and "rolled back" in str(ended.value)
 
 
 def test_a_second_begin_for_a_busy_service_says_which_rollout_is_in_progress(

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from adapters.cloudrun import CloudRun, CloudRunError
+from adapters.cloudrun import CloudRun
+from adapters.cloudrun_model import CloudRunError
 from adapters.git import GitError, GitRepo
 from checks.drift_model import Basis, DriftSources, FindingKind, ServiceDrift, Severity
 from commands.drift import run_contains, run_drift

@@ -13,7 +13,8 @@ from google.api.metric_pb2 import MetricDescriptor
 from google.cloud import monitoring_v3
 
 from adapters.cloud_logging import CloudLogging
-from adapters.cloudrun import CloudRun, TrafficShare
+from adapters.cloudrun import CloudRun
+from adapters.cloudrun_model import TrafficShare
 from adapters.monitoring import Monitoring, MonitoringError
 from sandbox.cloudrun_emulator import CloudRunEmulator
 from sandbox.cloudrun_state import CloudRunState, SeedRevision

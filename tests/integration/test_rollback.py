@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.cloudrun import CloudRunError
+from adapters.cloudrun_model import CloudRunError
 from commands import rollback
 from commands.deploy.analysis import analyse
 from commands.deploy.checklist import prepare

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.cloudrun import TrafficShare
+from adapters.cloudrun_model import TrafficShare
 from commands.deploy.abort import restore_stable
 from commands.deploy.checklist import prepare
 from commands.deploy.driver import Tick, reconcile, tick

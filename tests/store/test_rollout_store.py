@@ -15,7 +15,7 @@ from opsbot.profile import load_profile
 from store.database import MIGRATIONS, Database, StoreUnavailable, head_revision
 from store.location import database_url
 from store.rollouts import ServiceBusy, Store
-from store.states import RolloutState, Seen
+from store.states import IllegalMove, RolloutState, Seen
 from tests.conftest import ROOT
 from tests.store.conftest import Clock
 
@@ -169,10 +169,10 @@ def test_two_replicas_on_one_database_never_both_act(database_url: str, clock: C
         replica_a, replica_b = Store(one, clock), Store(two, clock)
         seen = _begin(replica_a)
         a = replica_a.transition(
-            seen, to=RolloutState.ROLLED_BACK, actor="bot-a", action="deploy.rollback"
+            seen, to=RolloutState.CANCELLED, actor="bot-a", action="deploy.cancel"
         )
         b = replica_b.transition(
-            seen, to=RolloutState.ROLLED_BACK, actor="bot-b", action="deploy.rollback"
+            seen, to=RolloutState.CANCELLED, actor="bot-b", action="deploy.cancel"
         )
         assert (a is None) != (b is None)
         assert [r.id for r in replica_b.active()] == []
@@ -252,3 +252,23 @@ def test_the_bot_uses_database_url_or_else_the_profiles_sqlite_file(
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/from-env.db")
     Database.open(database_url(relative.store, profile_path.parent)).close()
     assert (tmp_path / "from-env.db").is_file()
+
+
+def test_the_store_refuses_a_move_its_state_table_does_not_allow(
+    database_url: str, clock: Clock
+) -> None:
+    """A checklist never jumps to rolled back, and an ended rollout never moves again."""
+    database = Database.open(database_url)
+    try:
+        store = Store(database, clock)
+        seen = _begin(store)
+        with pytest.raises(IllegalMove, match="from checklist to rolled_back"):
+            store.transition(seen, to=RolloutState.ROLLED_BACK, actor="bot", action="x")
+        ended = store.transition(seen, to=RolloutState.CANCELLED, actor="bot", action="cancel")
+        assert ended is not None
+        with pytest.raises(IllegalMove, match="from cancelled to canary"):
+            store.transition(Seen.of(ended), to=RolloutState.CANARY, actor="bot", action="x")
+        still = store.get(seen.rollout_id)
+        assert still is not None and still.state is RolloutState.CANCELLED
+    finally:
+        database.close()

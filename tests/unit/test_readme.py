@@ -28,7 +28,18 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert quickstart_lines()[1] in ci
 
 
-def test_the_readme_lists_the_roles_opsbot_doctor_checks() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+def test_the_running_doc_lists_the_roles_opsbot_doctor_checks() -> None:
+    readme = (ROOT / "docs" / "running.md").read_text(encoding="utf-8")
     indented = "\n".join("   " + line for line in roles_table().splitlines())
     assert indented in readme
+
+
+def test_every_link_in_the_docs_points_inside_the_repository_and_exists() -> None:
+    """No doc sends a reader outside the repository (../shared, …) or to a file that is gone."""
+    for doc in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        text = doc.read_text(encoding="utf-8")
+        assert "../shared" not in text and "shared/" not in text.replace("git-shared/", ""), doc
+        for target in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", text):
+            if "://" in target:
+                continue
+            assert (doc.parent / target).resolve().exists(), f"{doc.name}: {target}"
