@@ -6,7 +6,6 @@ names the expected state and version, and only the first to commit matches.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,6 +14,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from store.audit import log_audit, plain
 from store.database import Database
 from store.dialect import insert_for
 from store.errors import ServiceBusy
@@ -22,10 +22,6 @@ from store.messages import attach_once
 from store.schema import AuditEntry, IdempotencyKey, Rollout, ServiceLock
 from store.states import NO_OPERATION, TERMINAL, RolloutState, Seen, check_move
 from store.views import Approval, AuditView, RolloutView
-
-log = logging.getLogger("opsbot.audit")
-
-__all__ = ["Seen", "ServiceBusy", "Store"]
 
 
 class Store:
@@ -167,7 +163,7 @@ class Store:
                 actor,
                 action,
                 rollout,
-                {"from": seen.state.value, "to": to.value, **_plain(changes), **(details or {})},
+                {"from": seen.state.value, "to": to.value, **plain(changes), **(details or {})},
                 "ok",
             )
             return _view(rollout)
@@ -282,50 +278,6 @@ class Store:
                 result=result,
             )
         )
-
-
-def log_audit(
-    actor: str,
-    action: str,
-    service: str | None,
-    rollout_id: int | None,
-    result: str,
-    arguments: dict[str, Any] | None = None,
-    ids: dict[str, int] | None = None,
-) -> None:
-    """Every mutation at INFO, beside its audit row (structured when serving).
-
-    `ids`: what else the line names in its own field (a backfill's `backfill_id`).
-    """
-    log.info(
-        "%s by %s%s: %s",
-        action,
-        actor,
-        f" on {service}" if service else "",
-        result,
-        extra={
-            "audit": {
-                "action": action,
-                "actor": actor,
-                "service": service,
-                "arguments": _plain(arguments or {}),
-            },
-            "rollout_id": rollout_id,
-            **(ids or {}),
-        },
-    )
-
-
-def _plain(changes: dict[str, Any]) -> dict[str, Any]:
-    """Changes as JSON-safe arguments for the audit log."""
-    return {
-        k: v.isoformat()
-        if isinstance(v, datetime)
-        else v.value
-        if isinstance(v, RolloutState)
-        else v
-        for k, v in changes.items()
-    }
 
 
 def _view(row: Rollout) -> RolloutView:

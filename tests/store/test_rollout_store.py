@@ -13,8 +13,9 @@ from sqlalchemy import inspect
 from config import StoreConfig
 from opsbot.profile import load_profile
 from store.database import MIGRATIONS, Database, StoreUnavailable, head_revision
+from store.errors import ServiceBusy
 from store.location import database_url
-from store.rollouts import ServiceBusy, Store
+from store.rollouts import Store
 from store.states import IllegalMove, RolloutState, Seen
 from tests.conftest import ROOT
 from tests.store.conftest import Clock
