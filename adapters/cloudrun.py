@@ -182,23 +182,6 @@ class CloudRun:
             )
         return created
 
-    def create_revision(
-        self,
-        service: str,
-        *,
-        revision: str,
-        image: str,
-        labels: dict[str, str],
-        keep: list[TrafficShare],
-        tag: str,
-    ) -> Revision:
-        """begin_revision, then wait for it: the ready revision, or RevisionNotReady."""
-        operation = self.begin_revision(
-            service, revision=revision, image=image, labels=labels, keep=keep, tag=tag
-        )
-        self.wait(operation, f"new revision {revision} of {service}", raise_error=False)
-        return self.finish_revision(service, revision, operation)
-
     def route(
         self,
         service: str,

@@ -57,10 +57,6 @@ class DaemonPool:
             with self._lock:
                 self._idle += 1
 
-    @property
-    def threads(self) -> int:
-        return self._threads
-
 
 _SHARED = DaemonPool()
 

@@ -27,10 +27,6 @@ from opsbot import __version__
 from opsbot.platform import open_platform
 from opsbot.profile import load_profile
 
-EXIT_USAGE = 3
-EXIT_CONFIG = 4
-EXIT_PLATFORM = 5
-
 app = typer.Typer(
     name="opsbot",
     help="Operations of the NBA props platform: health and drift, in the terminal and in Slack.",

@@ -18,8 +18,8 @@ from pydantic import SecretStr
 
 from bot.access import Access
 from bot.app import MESSAGE_SHORTCUTS, SLASH_COMMANDS
+from bot.oidc import Verify
 from bot.once import Once
-from bot.pubsub_push import Verify
 from bot.runtime import Runtime
 from bot.server import Server
 from bot.settings import SlackSettings, load_slack_settings

@@ -21,8 +21,9 @@ from bot.app import assemble
 from bot.cron_endpoint import CronEndpoint
 from bot.deliveries import Deliveries
 from bot.digest_jobs import DigestJobs
+from bot.oidc import Verify, google_verifier
 from bot.once import Once
-from bot.pubsub_push import PushEndpoint, Verify, google_verifier
+from bot.pubsub_push import PushEndpoint
 from bot.runtime import Runtime
 from bot.server import Server, asgi_app, bind
 from bot.settings import SlackSettings, load_slack_settings

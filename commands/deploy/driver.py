@@ -11,7 +11,7 @@ import enum
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from adapters.cloudrun_model import CloudRunError, ServiceState, TrafficShare, split_of
@@ -96,11 +96,6 @@ def anything_to_resume(store: Store) -> bool:
     return bool(store.active() or recently_ended(store))
 
 
-def next_due(profile: Profile, rollout: RolloutView) -> datetime:
-    """When `tick` has something to do for this rollout."""
-    return next_analysis_due(profile, rollout)
-
-
 def tick(profile: Profile, tools: DeployTools, rollout_id: int) -> TickResult | None:
     """Do what is due for one rollout; None when it is no longer active."""
     rollout = tools.store.get(rollout_id)
@@ -111,7 +106,7 @@ def tick(profile: Profile, tools: DeployTools, rollout_id: int) -> TickResult | 
         # Someone claimed the rollback; while they are moving traffic, leave it to them (a second
         # route would change traffic twice). Claimed an interval ago and still here: Cloud Run
         # refused it, or its process died: finish it.
-        if now < next_due(profile, rollout):
+        if now < next_analysis_due(profile, rollout):
             return TickResult(Tick.WAITING, rollout)
         try:
             restored = finish_rollback(tools.cloud_run, tools.store, rollout)
@@ -129,7 +124,7 @@ def tick(profile: Profile, tools: DeployTools, rollout_id: int) -> TickResult | 
         reason = f"approval expired: not promoted within {profile.deploy.approval_expiry_h:g} h"
         ended = abort_rollout(tools.cloud_run, tools.store, rollout.id, "opsbot", reason)
         return TickResult(Tick.EXPIRED, ended) if ended else TickResult(Tick.WAITING, rollout)
-    if now < next_due(profile, rollout):
+    if now < next_analysis_due(profile, rollout):
         return TickResult(Tick.WAITING, rollout)
     try:
         routed = routed_as_recorded(
@@ -249,7 +244,7 @@ async def drive(
         rollout = await asyncio.to_thread(tools.store.get, rollout_id)
         if rollout is None or rollout.state not in DRIVEN:
             return rollout
-        wait = (next_due(profile, rollout) - tools.clock()).total_seconds()
+        wait = (next_analysis_due(profile, rollout) - tools.clock()).total_seconds()
         if rollout.operation is not None:
             wait = profile.deploy.operation_poll_s
         await asyncio.sleep(min(max(wait, MIN_SLEEP_S, backoff), interval))

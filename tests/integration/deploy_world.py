@@ -7,12 +7,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
 from adapters.bigquery import BigQueryWarehouse
 from adapters.cloud_logging import CloudLogging
 from adapters.cloudrun import CloudRun
+from adapters.cloudrun_model import Revision
 from adapters.git import GitRepo
 from adapters.monitoring import Monitoring
 from checks.revision_output import predictions_by_revision
@@ -171,3 +173,10 @@ def deploy_world(tmp_path: Path) -> Iterator[DeployWorld]:
         logs.stop()
         metrics.stop()
         run.stop()
+
+
+def create_revision(cloud_run: CloudRun, service: str, **revision: Any) -> Revision:
+    """A revision made as a rollout makes one (begin, wait, finish): the ready revision."""
+    operation = cloud_run.begin_revision(service, **revision)
+    cloud_run.wait(operation, f"new revision of {service}", raise_error=False)
+    return cloud_run.finish_revision(service, revision["revision"], operation)

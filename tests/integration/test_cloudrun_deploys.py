@@ -11,6 +11,7 @@ from adapters.cloudrun import CloudRun
 from adapters.cloudrun_model import CloudRunError, RevisionNotReady, TrafficShare
 from sandbox.cloudrun_emulator import CloudRunEmulator
 from sandbox.cloudrun_state import CloudRunState, SeedRevision
+from tests.integration.deploy_world import create_revision
 
 NOW = datetime(2026, 2, 5, 18, tzinfo=UTC)
 PARENT = "projects/nba-props-platform/locations/us-west2"
@@ -50,7 +51,8 @@ def cloud_run() -> Iterator[CloudRun]:
 
 
 def _canary(cloud_run: CloudRun, image: str = f"{REGISTRY}:3333333") -> None:
-    cloud_run.create_revision(
+    create_revision(
+        cloud_run,
         "worker",
         revision="worker-canary-3333333",
         image=image,

@@ -21,6 +21,7 @@ from sandbox.cloudrun_state import CloudRunState, SeedRevision
 from sandbox.logging_emulator import LoggingEmulator
 from sandbox.monitoring_emulator import MonitoringEmulator
 from sandbox.traffic import HEALTHY, Behaviour, TrafficModel
+from tests.integration.deploy_world import create_revision
 
 T0 = datetime(2026, 2, 5, 18, tzinfo=UTC)
 PROJECT = "nba-props-platform"
@@ -79,7 +80,8 @@ def logging_url(world: World) -> Iterator[str]:
 
 
 def _canary(world: World) -> None:
-    world.cloud_run.create_revision(
+    create_revision(
+        world.cloud_run,
         "worker",
         revision=CANARY,
         image="img:bad",
