@@ -33,6 +33,7 @@ from commands.deploy.tools import DeployTools
 from commands.platform import Platform
 from opsbot.logs import configure_logging
 from opsbot.platform import deploy_tools
+from opsbot.process import tune_for_serving
 from opsbot.profile import load_profile
 from opsbot.serve import health_worker, http_server
 from store.background import BackgroundStore
@@ -188,6 +189,7 @@ def main() -> None:
         server = opsbot_server(options)
     print(f"READY {server.url}", flush=True)
     sys.stdout.flush()
+    tune_for_serving()  # both apps: the process knobs `opsbot serve` sets
     server.serve_forever()
 
 

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import socket
-import sys
 import threading
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
@@ -30,7 +28,6 @@ from checks.daemon_pool import DaemonExecutor
 
 HealthProbe = Callable[[], dict[str, str]]
 log = logging.getLogger("opsbot.server")
-GIL_SWITCH_INTERVAL_S = 0.001
 
 
 SHUTDOWN_GRACE_S = 5  # seconds (uvicorn takes whole seconds)
@@ -39,7 +36,9 @@ START_WORK_S = 60.0  # then, once it is done (or this long), what it made is fro
 
 
 async def _start_when_settled(
-    on_start: Sequence[Callable[[], Coroutine[Any, Any, Any]]], first_answered: asyncio.Event
+    on_start: Sequence[Callable[[], Coroutine[Any, Any, Any]]],
+    first_answered: asyncio.Event,
+    settled: Callable[[], None],
 ) -> None:
     """Run the start-up work once the first request is answered (or START_SETTLE_S passed).
 
@@ -54,19 +53,7 @@ async def _start_when_settled(
         task.add_done_callback(_log_failure)
     if tasks:
         await asyncio.wait(tasks, timeout=START_WORK_S)
-    freeze_long_lived()  # what start-up made (the store's modules, the clients) lives on too
-
-
-def freeze_long_lived() -> None:
-    """Move every object alive now out of the garbage collector's sight.
-
-    Measured (bench/ack_latency.py): the collector's full passes over the app's ~100 MB of
-    modules and models stalled the event loop for 100 ms and more, several times a minute under
-    load, which was the whole of opsbot's ack p99 excess over a minimal app. Objects alive after
-    start-up live as long as the process; `gc.freeze()` (Python's documented remedy) keeps them
-    out of every later collection.
-    """
-    gc.freeze()
+    settled()  # what start-up made (the store's modules, the clients) lives on too
 
 
 def asgi_app(
@@ -77,12 +64,15 @@ def asgi_app(
     deliveries: Deliveries | None = None,
     pubsub_push: PushEndpoint | None = None,
     cron: CronEndpoint | None = None,
+    settled: Callable[[], None] = lambda: None,
 ) -> Starlette:
     """`on_start`: run once the server listens and its first request is answered (or a second
     has passed), e.g. open the store, ask who the bot is, resume rollouts.
     `deliveries`: what was served already, so Slack's retries are not acted on twice.
     `pubsub_push`: grading completions pushed by Pub/Sub (401 without a Google-signed token).
-    `cron`: scheduled jobs called by Cloud Scheduler (401 without a Google-signed token)."""
+    `cron`: scheduled jobs called by Cloud Scheduler (401 without a Google-signed token).
+    `settled`: called once the app is up and again once start-up work is done (the process's
+    owner freezes what is alive then: opsbot/process.py)."""
     handler = AsyncSlackRequestHandler(bolt)
     gate = RequestGate(signing_secret)
     served = deliveries or Deliveries()
@@ -95,8 +85,8 @@ def asgi_app(
         bolt.client.session = session
         # asyncio.to_thread on daemon threads: a stop never waits on a call left hanging
         asyncio.get_running_loop().set_default_executor(DaemonExecutor(32, "opsbot-io"))
-        freeze_long_lived()  # the app, its listeners and views: alive as long as the process
-        starting = asyncio.create_task(_start_when_settled(on_start, first_answered))
+        settled()  # the app, its listeners and views: alive as long as the process
+        starting = asyncio.create_task(_start_when_settled(on_start, first_answered, settled))
         starting.add_done_callback(_log_failure)
         try:
             yield
@@ -222,9 +212,6 @@ class Server(uvicorn.Server):
         return f"http://{host}:{port}"
 
     def serve_forever(self) -> None:
-        # Report work runs in threads beside the event loop; a short GIL switch interval hands
-        # the loop back to the acks within 1 ms instead of 5 (bench.ack_latency measures it).
-        sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
         self.run(sockets=[self.sock])
 
     def start_in_thread(self, timeout_s: float = 10.0) -> threading.Thread:

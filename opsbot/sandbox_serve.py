@@ -32,6 +32,7 @@ from opsbot.platform import (
     started_sandbox,
 )
 from opsbot.postmortem import postmortem_tools
+from opsbot.process import tune_for_serving
 from opsbot.schedule import compressed_schedule, job_tools
 from opsbot.serve import health_worker, http_server, serve_slack
 from store.background import STORE_WAIT_S, BackgroundStore
@@ -242,6 +243,7 @@ def run_sandbox(
             stop_on_sigterm()  # `kill`, a process manager: the same orderly stop as Ctrl-C
             try:
                 ready(bot)
+                tune_for_serving()
                 bot.server.serve_forever()
             finally:
                 withdraw()

@@ -32,6 +32,7 @@ from commands.platform import Platform
 from config import Profile
 from opsbot.platform import production_platforms
 from opsbot.postmortem import postmortem_tools
+from opsbot.process import freeze_long_lived, tune_for_serving
 from opsbot.schedule import job_tools
 from store.background import STORE_WAIT_S, BackgroundStore, StoreNotReady
 from store.location import database_url
@@ -129,7 +130,9 @@ def http_server(
             push_verify or google_verifier(),
             assembled.backfills.completions,
         )
-    app = asgi_app(assembled.app, probe, secret, on_start, deliveries, push, cron)
+    app = asgi_app(
+        assembled.app, probe, secret, on_start, deliveries, push, cron, freeze_long_lived
+    )
     return Server(app, bind(host, port))
 
 
@@ -225,6 +228,7 @@ def serve_slack(
             asyncio.run(_socket_mode(runtime, settings, settings.slack_app_token))
             return
         server = http_server(runtime, settings, store, host, port)
+        tune_for_serving()
         announce(
             f"opsbot: serving Slack at {server.url}/slack/events (health: {server.url}/healthz)"
         )
