@@ -10,6 +10,7 @@ COPY checks ./checks
 COPY cli ./cli
 COPY commands ./commands
 COPY config ./config
+COPY infra ./infra
 COPY opsbot ./opsbot
 COPY sandbox ./sandbox
 COPY store ./store

@@ -16,12 +16,30 @@ class PubSubError(AdapterError):
 
 @dataclass(frozen=True)
 class Received:
-    """One pulled message: its JSON body, attributes, and the id to acknowledge it with."""
+    """One pulled (or pushed) message: its JSON object, attributes, and the id to acknowledge it
+    with (a push has none: its HTTP answer acknowledges it). `body` is always an object: see
+    `message_body`."""
 
     ack_id: str
     message_id: str
     body: dict[str, Any]
     attributes: dict[str, str]
+
+
+UNDECODABLE_KEPT = 1000  # bytes of a message that is not a JSON object kept (base64) for the log
+
+
+def message_body(data: bytes) -> dict[str, Any]:
+    """A message's data as the JSON object it should be; anything else (not UTF-8, not JSON,
+    nested past the parser's depth, a list, a string) is `{"undecodable": <its start, base64>}`,
+    which names no backfill date and is ignored. Empty data is an empty object."""
+    try:
+        body = json.loads(data or b"{}")
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        body = None
+    if isinstance(body, dict):
+        return body
+    return {"undecodable": base64.b64encode(data[:UNDECODABLE_KEPT]).decode()}
 
 
 class PubSub:
@@ -92,10 +110,7 @@ class PubSub:
         found = []
         for item in answer.received_messages:
             message = item.message
-            try:
-                body = json.loads(bytes(message.data) or b"{}")
-            except ValueError:
-                body = {"undecodable": base64.b64encode(bytes(message.data)).decode()}
+            body = message_body(bytes(message.data))
             found.append(Received(item.ack_id, message.message_id, body, dict(message.attributes)))
         return found
 

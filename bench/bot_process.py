@@ -25,12 +25,12 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import Access
-from bot.once import Once
 from bot.runtime import Runtime
 from bot.server import Server, asgi_app, bind
 from bot.settings import SlackSettings
 from commands.deploy.tools import DeployTools
 from commands.platform import Platform
+from infra.once import Once
 from opsbot.logs import configure_logging
 from opsbot.platform import deploy_tools
 from opsbot.process import tune_for_serving

@@ -26,11 +26,12 @@ from pathlib import Path
 from slack_sdk.web import WebClient
 from sqlalchemy import text
 
-from bot.digest_jobs import sync_web_client
+from bot.slack_clients import slack_api, sync_web_client
 from sandbox.slack_emulator import SlackEmulator
 from store.database import Database
 from store.location import sqlite_url
 from store.schedule_runs import ScheduleRuns
+from store.schedule_views import Outcome
 from tests.pg import private_schema
 
 T0 = datetime(2026, 2, 5, 16, tzinfo=UTC)
@@ -77,7 +78,7 @@ def main() -> None:
     args = parser.parse_args()
     slack = SlackEmulator()
     slack.start()
-    client = sync_web_client(slack.workspace.bot_token, slack.api_url)
+    client = sync_web_client(slack_api(slack.workspace.bot_token, slack.api_url))
     scratch = tempfile.TemporaryDirectory(prefix="opsbot-bench-")
     base = os.environ.get("OPSBOT_TEST_DATABASE_URL")
     with (
@@ -128,7 +129,7 @@ def _bench(args: argparse.Namespace, url: str, client: WebClient, slack: SlackEm
             client.chat_postMessage(channel="#deployment-alerts", text=f"slot {slot}")
             claimed = runs[index].slot(job, T0 + timedelta(minutes=slot))
             assert claimed is not None
-            runs[index].finish(claimed, outcome="full", summary="bench")
+            runs[index].finish(claimed, outcome=Outcome.FULL, summary="bench")
 
         ours, posts = _fire(args.replicas, args.slots, opsbot_claim, post)
         posted = len(slack.workspace.bot_messages()) - before

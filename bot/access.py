@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +14,8 @@ from slack_bolt.response import BoltResponse
 
 from config import Role, SlackConfig
 
+log = logging.getLogger("opsbot.slack")
+
 
 @dataclass(frozen=True)
 class Caller:
@@ -21,27 +24,38 @@ class Caller:
     channel_name: str | None
 
 
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def caller_of(body: dict[str, Any]) -> Caller:
-    """The user and channel of a slash command or an interaction payload."""
+    """The user and channel of a slash command or an interaction payload (empty when a field is
+    missing or of a type Slack never sends: such a caller is refused, never a crash)."""
     if "command" in body:
-        return Caller(body.get("user_id", ""), body.get("channel_id", ""), body.get("channel_name"))
+        return Caller(
+            _text(body.get("user_id")),
+            _text(body.get("channel_id")),
+            _text(body.get("channel_name")) or None,
+        )
+    user = _text(_object(body.get("user")).get("id"))
     if body.get("type") == "view_submission":  # the channel the modal was opened from: ours
         try:
-            opened_in = json.loads((body.get("view") or {}).get("private_metadata") or "{}")
+            opened_in = json.loads(_text(_object(body.get("view")).get("private_metadata")) or "{}")
         except ValueError:
             opened_in = {}
-        if not isinstance(opened_in, dict):
-            opened_in = {}
+        opened_in = _object(opened_in)
         return Caller(
-            (body.get("user") or {}).get("id", ""),
-            str(opened_in.get("channel") or ""),
-            opened_in.get("channel_name"),
+            user, _text(opened_in.get("channel")), _text(opened_in.get("channel_name")) or None
         )
-    channel = body.get("channel") or body.get("container") or {}
+    channel = _object(body.get("channel")) or _object(body.get("container"))
     return Caller(
-        (body.get("user") or {}).get("id", ""),
-        channel.get("id") or channel.get("channel_id", ""),
-        channel.get("name"),
+        user,
+        _text(channel.get("id")) or _text(channel.get("channel_id")),
+        _text(channel.get("name")) or None,
     )
 
 
@@ -96,19 +110,30 @@ class AccessGuard(AsyncMiddleware):
                 body=json.dumps(payload),
                 headers={"content-type": "application/json;charset=utf-8"},
             )
-        if body.get("type") == "view_submission":  # said in the modal, which stays open
-            said: dict[str, Any] = {
-                "response_action": "errors",
-                "errors": {"start": reason[:150]},
-            }
+        if body.get("type") == "view_submission":  # said in the modal, in place of its form
+            said: dict[str, Any] = {"response_action": "update", "view": refusal_view(reason)}
             return BoltResponse(
                 status=200,
                 body=json.dumps(said),
                 headers={"content-type": "application/json;charset=utf-8"},
             )
         respond = req.context.respond
-        assert respond is not None, "an interaction without a response_url"
-        await respond(
-            text=f":no_entry: {reason}", response_type="ephemeral", replace_original=False
-        )
+        if respond is not None and isinstance(body.get("response_url"), str):
+            await respond(
+                text=f":no_entry: {reason}", response_type="ephemeral", replace_original=False
+            )
+        else:  # from a view, an event: nowhere to say it
+            log.warning("refused an interaction (nowhere to say why): %s", reason)
         return BoltResponse(status=200, body="")
+
+
+def refusal_view(reason: str) -> dict[str, Any]:
+    """A modal that says why its submission was refused (whatever form it replaces)."""
+    return {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": "Not allowed"},
+        "close": {"type": "plain_text", "text": "Close"},
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": f":no_entry: {reason[:2900]}"}}
+        ],
+    }

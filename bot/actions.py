@@ -12,6 +12,7 @@ from commands.errors import RequestError
 from store.states import RolloutState
 
 BUTTON_VALUE_LIMIT = 2000  # Slack's limit for a button's value
+STORE_ID_MAX = 2**31 - 1  # the store's ids are 32-bit on PostgreSQL
 REVISION_NAME = r"[a-z][a-z0-9-]{0,99}"  # a Cloud Run revision's name
 
 
@@ -90,7 +91,7 @@ class RolloutAction(ButtonValue):
     """Act on a rollout as the message showed it (its state and step): repeated clicks act once,
     and an analysis at the same step (which re-renders the message) does not make it stale."""
 
-    rollout: int = Field(ge=1)
+    rollout: int = Field(ge=1, le=STORE_ID_MAX)
     state: RolloutState
     step: int = Field(ge=0, le=20)
 
@@ -113,7 +114,7 @@ class RegradeStart(ButtonValue):
 class BackfillAction(ButtonValue):
     """Cancel, or retry the failed dates of, one backfill."""
 
-    backfill: int = Field(ge=1)
+    backfill: int = Field(ge=1, le=STORE_ID_MAX)
 
 
 class DigestJob(ButtonValue):
@@ -131,10 +132,10 @@ class PostmortemStart(ButtonValue):
 class PostmortemRef(ButtonValue):
     """Act on one postmortem (edit it, export it, mark it final)."""
 
-    postmortem: int = Field(ge=1)
+    postmortem: int = Field(ge=1, le=STORE_ID_MAX)
 
 
 class ActionItemRef(ButtonValue):
     """Mark one action item done."""
 
-    item: int = Field(ge=1)
+    item: int = Field(ge=1, le=STORE_ID_MAX)

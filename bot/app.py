@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-)
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
-from bot.digest_jobs import DigestJobs, sync_web_client
+from bot.digest_jobs import DigestJobs
 from bot.errors import last_resort
 from bot.identity import BotIdentity
 from bot.listeners import deploy, digest, drift, health, postmortem, regrade, rollback
@@ -23,6 +17,7 @@ from bot.regrade_tasks import RegradeTasks
 from bot.rollout_tasks import RolloutTasks
 from bot.runtime import Runtime
 from bot.settings import SlackSettings
+from bot.slack_clients import sync_web_client, web_client
 
 log = logging.getLogger("opsbot.slack")
 SLASH_COMMANDS = (
@@ -38,22 +33,6 @@ MESSAGE_SHORTCUTS = {  # callback id → name, as manifest.yml declares them
     regrade.SHORTCUT: "Regrade dates in this message",
     postmortem.SHORTCUT: "Add to postmortem timeline",
 }
-
-
-def web_client(settings: SlackSettings) -> AsyncWebClient:
-    """slack_sdk's client, retrying rate limits (honouring Retry-After) and dropped connections."""
-    options: dict[str, Any] = {}
-    if settings.api_url:
-        options["base_url"] = settings.api_url
-    return AsyncWebClient(
-        token=settings.slack_bot_token.get_secret_value(),
-        retry_handlers=[
-            AsyncConnectionErrorRetryHandler(max_retry_count=2),
-            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
-        ],
-        timeout=15,
-        **options,
-    )
 
 
 def _token_is_in_the_client(record: logging.LogRecord) -> bool:
@@ -88,26 +67,25 @@ def assemble(runtime: Runtime, settings: SlackSettings) -> Assembled:
         authorize=authorize,
     )
 
-    health.register(app, runtime)
-    drift.register(app, runtime)
+    health.register(app, runtime.access)
+    drift.register(app, runtime.access)
     rollouts = None
     if runtime.deploy_tools is not None:
         rollouts = RolloutTasks(runtime, app.client)
-        deploy.register(app, runtime, rollouts)
-        rollback.register(app, runtime, rollouts)
+        deploy.register(app, runtime.access)
+        rollback.register(app, runtime.access)
     backfills = None
     if runtime.regrade_tools is not None:
         backfills = RegradeTasks(runtime, app.client)
         regrade.register(app, runtime.access)
     digests = None
     if runtime.schedule_tools is not None:
-        token = settings.slack_bot_token.get_secret_value()
         digests = DigestJobs(
             runtime.schedule_tools,
-            sync_web_client(token, settings.api_url),
+            sync_web_client(settings),  # posts from worker threads (bot/slack_clients.py)
             runtime.profile if runtime.postmortem_tools is not None else None,
         )
-        digest.register(app, runtime, digests)
+        digest.register(app, runtime.access)
 
     if runtime.postmortem_tools is not None:
         postmortem.register(app, runtime)

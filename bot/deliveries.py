@@ -25,6 +25,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from urllib.parse import parse_qs
 
+from bot.request_gate import Reading
+
 log = logging.getLogger("opsbot.server")
 REMEMBER_S = 3600.0  # Slack retries within minutes; an hour is ample
 REMEMBERED_MAX = 20_000
@@ -40,6 +42,34 @@ def delivery_key(body: bytes) -> str | None:
     if "payload" in fields:
         fields = {k: [str(v)] for k, v in _json(fields["payload"][0]).items()}
     trigger = fields.get("trigger_id", [""])[0]
+    return f"trigger:{trigger}" if trigger else None
+
+
+def delivery_key_of(body: bytes, reading: Reading) -> str | None:
+    """`delivery_key(body)` from what the gate already parsed (bot/request_gate.py), for a body
+    it let through; the same answer, without parsing the form or the JSON a second time.
+
+    parse_qs without blank values (as delivery_key reads) is parse_qs with them, less the blank
+    ones; the gate reads the first `payload` as JSON and lets it through only when that is an
+    object. Anything else (a body starting with "{" sent as a form, JSON with leading blanks, an
+    ssl_check with a payload) is read again by delivery_key itself.
+    """
+    text, fields, parsed = reading.text, reading.fields, reading.parsed
+    if reading.problem is not None or text is None:
+        return delivery_key(body)
+    if text.startswith("{"):
+        if fields is None and isinstance(parsed, dict):  # the event envelope, as read
+            event_id = parsed.get("event_id")
+            return f"event:{event_id}" if isinstance(event_id, str) else None
+        return delivery_key(body)
+    if fields is None:
+        return delivery_key(body)
+    if "payload" in fields:
+        if not (isinstance(parsed, dict) and fields["payload"][0]):
+            return delivery_key(body)
+        trigger = str(parsed["trigger_id"]) if "trigger_id" in parsed else ""
+    else:
+        trigger = next((value for value in fields.get("trigger_id", ()) if value), "")
     return f"trigger:{trigger}" if trigger else None
 
 
@@ -80,7 +110,10 @@ class Deliveries:
 
     async def is_repeat(self, body: bytes, retry_num: str | None) -> bool:
         """Whether this request repeats one already served (only Slack's retries are asked)."""
-        key = delivery_key(body)
+        return await self.is_repeat_of(delivery_key(body), retry_num)
+
+    async def is_repeat_of(self, key: str | None, retry_num: str | None) -> bool:
+        """`is_repeat`, for the delivery named `key` (delivery_key_of: the body read once)."""
         if key is None:
             return False
         self._forget_old()
@@ -94,7 +127,10 @@ class Deliveries:
     def answered(self, body: bytes, status: int) -> None:
         """After the answer: a 2xx is recorded for the other replicas; anything else forgotten,
         so that Slack's retry of it is acted on."""
-        key = delivery_key(body)
+        self.answered_of(delivery_key(body), status)
+
+    def answered_of(self, key: str | None, status: int) -> None:
+        """`answered`, for the delivery named `key`."""
         if key is None:
             return
         if not 200 <= status < 300:

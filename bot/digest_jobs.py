@@ -12,19 +12,16 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-)
 from slack_sdk.web import WebClient
 
-from bot.once import Once
 from bot.views.digests import render
 from bot.views.kit import fallback
 from bot.views.postmortem import draft_reminder, item_reminder, offer
 from checks.result import HealthReport, Status
 from commands.postmortem.reminders import Reminders
 from commands.schedule.decide import Post
+from commands.schedule.job import JobId
+from commands.schedule.registry import JOBS
 from commands.schedule.runner import (
     JobTools,
     Publication,
@@ -34,22 +31,10 @@ from commands.schedule.runner import (
     run_now,
     run_scheduled,
 )
-from config import JOB_IDS, JobId, Profile
+from config import Profile
+from infra.once import Once
 
 log = logging.getLogger("opsbot.schedule")
-
-
-def sync_web_client(token: str, api_url: str | None) -> WebClient:
-    """slack_sdk's client for a worker thread, retrying rate limits and dropped connections."""
-    return WebClient(
-        token=token,
-        base_url=api_url or WebClient.BASE_URL,
-        timeout=15,
-        retry_handlers=[
-            ConnectionErrorRetryHandler(max_retry_count=2),
-            RateLimitErrorRetryHandler(max_retry_count=3),
-        ],
-    )
 
 
 def slack_publisher(
@@ -148,11 +133,11 @@ class DigestJobs:
         """After a start: each job's newest slot, if it was missed within the grace, runs once."""
         tools = await asyncio.to_thread(self.tools_of)
         done = []
-        for job in JOB_IDS:
+        for job in JOBS:
             try:
-                found = await asyncio.to_thread(catch_up, tools, job, self.publish, by=self.by)
+                found = await asyncio.to_thread(catch_up, tools, job.id, self.publish, by=self.by)
             except Exception:
-                log.exception("catching up %s failed", job)
+                log.exception("catching up %s failed", job.id)
                 continue
             if found is not None:
                 done.append(found)

@@ -9,15 +9,15 @@ from commands.doctor import SLACK_SCOPES, Finding
 from config import Profile
 
 
-def slack_findings(
-    profile: Profile, token: str | None, base_url: str | None = None
-) -> list[Finding]:
-    """auth.test's granted scopes (X-OAuth-Scopes), then membership of each profile channel."""
-    if not token:
+def slack_findings(profile: Profile, client: WebClient | None) -> list[Finding]:
+    """auth.test's granted scopes (X-OAuth-Scopes), then membership of each profile channel.
+
+    `client`: bot/slack_clients.py's, on the environment's token and URL; None without a token.
+    """
+    if client is None:
         return [
             Finding("Slack: bot token", False, "SLACK_BOT_TOKEN is not set", "the app's install")
         ]
-    client = WebClient(token=token, base_url=base_url or WebClient.BASE_URL)
     try:
         answer = client.auth_test()
     except SlackApiError as exc:

@@ -33,10 +33,20 @@ JSON: dict[str, str | Sequence[str]] = {"content-type": "application/json;charse
 
 
 class Parsed(AsyncMiddleware):
-    """The body as `model` at context["payload"]; a button's value as `value` at context["value"]."""
+    """The body as `model` at context["payload"]; a button's value as `value` at context["value"].
 
-    def __init__(self, model: type[BaseModel], value: type[ButtonValue] | None = None) -> None:
-        self.model, self.value = model, value
+    A click with nowhere to answer it (no response_url, as from a button in a view) is logged
+    in one line and answered with nothing, unless `from_views` says the listener answers there.
+    """
+
+    def __init__(
+        self,
+        model: type[BaseModel],
+        value: type[ButtonValue] | None = None,
+        *,
+        from_views: bool = False,
+    ) -> None:
+        self.model, self.value, self.from_views = model, value, from_views
 
     async def async_process(
         self,
@@ -50,6 +60,13 @@ class Parsed(AsyncMiddleware):
         except ValidationError as exc:
             return refuse(req.body, self.model.__name__, exc)
         req.context["payload"] = parsed.event if isinstance(parsed, EventEnvelope) else parsed
+        if isinstance(parsed, Click) and parsed.response_url is None and not self.from_views:
+            log.warning(
+                "ignored a %s click: nothing to answer (no response_url%s)",
+                parsed.actions[0].action_id,  # one of ours: Bolt matched it to this listener
+                ", from a view" if parsed.container.type == "view" else "",
+            )
+            return BoltResponse(status=200, body="")
         if self.value is not None and isinstance(parsed, Click):
             try:
                 req.context["value"] = self.value.model_validate_json(parsed.value or "")

@@ -4,23 +4,79 @@ Pub/Sub push sends `Authorization: Bearer <OIDC token>` signed by Google for the
 service account, with the audience the subscription names. The token is verified with
 google-auth (signature against Google's certificates, expiry, issuer, audience), and its `email`
 must be one of `[regrade] push_service_accounts`, verified. Anything else is 401 and changes
-nothing. The body is Pub/Sub's push envelope: `{"message": {"data", "attributes", "messageId"},
-"subscription"}`.
+nothing.
+
+The body is Pub/Sub's push envelope, as Google documents it (cloud.google.com/pubsub/docs/push,
+the REST reference's PubsubMessage): `{"message": {"data": <base64>, "attributes": {str: str},
+"messageId": str, "publishTime": <RFC 3339>}, "subscription": "projects/…/subscriptions/…"}`.
+A body that is not one is refused with 400 and one log line (naming the field, never the values
+sent). An envelope whose data is not a JSON object is acknowledged: it names no date, and Pub/Sub
+would only deliver it again.
 """
 
 from __future__ import annotations
 
 import base64
-import json
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Annotated
 
-from adapters.pubsub import Received
-from bot.oidc import Verify, google_verifier, refusal
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
+
+from adapters.pubsub import Received, message_body
+from bot.oidc import Verify, refusal
 from config import RegradeConfig
 
 log = logging.getLogger("opsbot.server")
-__all__ = ["PushEndpoint", "Verify", "google_verifier"]  # the push endpoint is wired with these
+__all__ = ["PushEndpoint", "PushEnvelope"]
+
+# Pub/Sub's limits: a message of at most 10 MB (base64 in the envelope), at most 100 attributes,
+# keys of at most 256 bytes and values of at most 1024 (cloud.google.com/pubsub/quotas).
+MAX_DATA_CHARS = 4 * (10 * 2**20 // 3 + 1)
+AttributeKey = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+AttributeValue = Annotated[str, StringConstraints(max_length=1024)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=255)]
+
+
+class PushedMessage(BaseModel):
+    """A PubsubMessage as push delivers it (other fields, e.g. `message_id`, are ignored)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, strict=True, populate_by_name=True)
+
+    data: Annotated[str, StringConstraints(max_length=MAX_DATA_CHARS)] = ""
+    attributes: dict[AttributeKey, AttributeValue] = Field(default_factory=dict, max_length=100)
+    message_id: Name = Field(alias="messageId")
+    publish_time: Annotated[str, StringConstraints(max_length=64)] | None = Field(
+        default=None, alias="publishTime"
+    )
+
+    @field_validator("data")
+    @classmethod
+    def _base64(cls, data: str) -> str:
+        try:
+            base64.b64decode(data, validate=True)
+        except ValueError:  # binascii.Error, or a character outside ASCII
+            raise ValueError("not base64") from None
+        return data
+
+    def decoded(self) -> bytes:
+        return base64.b64decode(self.data)
+
+
+class PushEnvelope(BaseModel):
+    """The body of one push."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, strict=True)
+
+    message: PushedMessage
+    subscription: Name
 
 
 class PushEndpoint:
@@ -53,16 +109,23 @@ class PushEndpoint:
             log.warning("refused a Pub/Sub push: %s", refused)
             return 401
         try:
-            envelope = json.loads(body)
-            message = envelope["message"]
-            data = json.loads(base64.b64decode(message.get("data", "")) or b"{}")
-        except (ValueError, KeyError, TypeError):
+            envelope = PushEnvelope.model_validate_json(body)
+        except ValidationError as exc:
+            log.warning("refused a Pub/Sub push that is not a push envelope: %s", _where(exc))
             return 400
+        message = envelope.message
         received = Received(
             ack_id="",
-            message_id=str(message.get("messageId", "")),
-            body=data if isinstance(data, dict) else {},
-            attributes=dict(message.get("attributes") or {}),
+            message_id=message.message_id,
+            body=message_body(message.decoded()),
+            attributes=dict(message.attributes),
         )
         await self.on_completions([received])
         return 204  # acknowledged: Pub/Sub does not deliver it again
+
+
+def _where(error: ValidationError) -> str:
+    """The first field that is not as Google sends it, and why (never the value sent)."""
+    first = error.errors(include_input=False, include_url=False)[0]
+    place = ".".join(str(part) for part in first["loc"]) or "body"
+    return f"{place}: {first['msg']}"[:200]

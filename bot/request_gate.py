@@ -15,6 +15,7 @@ import json
 import re
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -47,25 +48,43 @@ class RequestGate:
         return hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace"))
 
 
-def malformed(body: bytes, content_type: str) -> str | None:
-    """Why a verified body is not one Slack sends (a command, an interaction, an event), or None."""
+@dataclass(frozen=True)
+class Reading:
+    """A verified body as the gate read it: why it is not one Slack sends (None: it is one), and
+    what it parsed on the way, so that nothing after the gate parses the same bytes again."""
+
+    problem: str | None
+    text: str | None = None  # the body, decoded (None when it is not UTF-8)
+    fields: dict[str, list[str]] | None = None  # a form's fields, blank values kept, in order
+    parsed: Any = None  # the JSON read: an event's envelope, or an interaction's payload
+
+
+def read(body: bytes, content_type: str) -> Reading:
+    """The body read once: `problem` says why it is not a command, an interaction or an event."""
     kind = content_type.split(";")[0].strip().lower()
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
-        return "the body is not UTF-8"
+        return Reading("the body is not UTF-8")
     if kind == "application/json":
-        return _event_problem(_json(text))
+        envelope = _json(text)
+        return Reading(_event_problem(envelope), text, parsed=envelope)
     if kind != FORM:
-        return f"unexpected content type {kind or 'none'!r}"
+        return Reading(f"unexpected content type {kind or 'none'!r}", text)
     fields = parse_qs(text, keep_blank_values=True)
     if "ssl_check" in fields:
-        return None
+        return Reading(None, text, fields)
     if "payload" in fields:
-        return _interaction_problem(_json(fields["payload"][0]))
+        payload = _json(fields["payload"][0])
+        return Reading(_interaction_problem(payload), text, fields, payload)
     if "command" in fields:
-        return _command_problem({k: v[0] for k, v in fields.items()})
-    return "neither a command, an interaction nor an event"
+        return Reading(_command_problem({k: v[0] for k, v in fields.items()}), text, fields)
+    return Reading("neither a command, an interaction nor an event", text, fields)
+
+
+def malformed(body: bytes, content_type: str) -> str | None:
+    """Why a verified body is not one Slack sends (a command, an interaction, an event), or None."""
+    return read(body, content_type).problem
 
 
 def _json(text: str) -> Any:
@@ -75,10 +94,49 @@ def _json(text: str) -> Any:
         return None
 
 
-def _event_problem(event: Any) -> str | None:
-    if not isinstance(event, dict) or event.get("type") not in EVENT_TYPES:
-        return "a JSON body that is not an Events API request"
+# What Bolt reads from a body before any listener middleware runs (the ids of its context, the
+# kind of request): each must have the type Slack sends, or Bolt's own extraction raises (a 500).
+NAMED = ("user", "channel", "team", "enterprise")  # an id, or an object with a string id
+OBJECTS = ("event", "view", "container", "message", "previous_message", "item", "assistant_thread")
+
+
+def _shape_problem(body: dict[str, Any], depth: int = 0) -> str | None:
+    """Why the fields Bolt reads in `body` (and the objects in it) are not of Slack's types."""
+    for name in NAMED:
+        value = body.get(name)
+        if value is None or isinstance(value, str):
+            continue
+        if not isinstance(value, dict) or not isinstance(value.get("id", ""), str):
+            return f"a {name} that is neither an id nor an object with one"
+    for name in OBJECTS:
+        value = body.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, dict):
+            return f"a {name} that is not a JSON object"
+        if depth < 2 and (problem := _shape_problem(value, depth + 1)) is not None:
+            return problem
+    for name in ("team_id", "user_id", "channel_id", "enterprise_id", "thread_ts"):
+        if not isinstance(body.get(name, ""), str | None):
+            return f"a {name} that is not a string"
+    authorizations = body.get("authorizations")
+    if authorizations is not None and not (
+        isinstance(authorizations, list) and all(isinstance(a, dict) for a in authorizations)
+    ):
+        return "authorizations that are not a list of objects"
     return None
+
+
+def _event_problem(envelope: Any) -> str | None:
+    kind = envelope.get("type") if isinstance(envelope, dict) else None
+    if not isinstance(kind, str) or kind not in EVENT_TYPES:  # a list is not hashable
+        return "a JSON body that is not an Events API request"
+    event = envelope.get("event")  # Bolt reads event.type before any listener middleware
+    if kind == "event_callback" and not (
+        isinstance(event, dict) and isinstance(event.get("type"), str)
+    ):
+        return "an event_callback whose event is not a JSON object with a type"
+    return _shape_problem(envelope)
 
 
 def _command_problem(fields: dict[str, str]) -> str | None:
@@ -100,4 +158,9 @@ def _interaction_problem(payload: Any) -> str | None:
             return "a block_actions payload without actions"
         if not all(isinstance(a, dict) and isinstance(a.get("action_id"), str) for a in actions):
             return "a block_actions payload with an action that has no action_id"
-    return None
+    view = payload.get("view")
+    if payload["type"] in ("view_submission", "view_closed") and not (
+        isinstance(view, dict) and isinstance(view.get("type"), str)  # Bolt reads view.type
+    ):
+        return f"a {payload['type']} payload without its view"
+    return _shape_problem(payload)

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 
 from bot.access import Access
 from bot.in_flight import InFlight, ReportSlots
-from bot.once import Once
 from commands.platform import Platform
 from config import Profile
+from infra.once import Once
 
 if TYPE_CHECKING:
     from commands.deploy.tools import DeployTools

@@ -18,7 +18,10 @@ from apscheduler.triggers.base import BaseTrigger
 
 from bot.digest_jobs import DigestJobs
 from commands.schedule import cron
-from config import JOB_IDS, JobId, ScheduleConfig
+from commands.schedule.job import JobId
+from commands.schedule.registry import JOBS
+from config import ScheduleConfig
+from infra.clock import utc_now
 
 log = logging.getLogger("opsbot.schedule")
 
@@ -33,7 +36,7 @@ class OnClock(BaseTrigger):  # type: ignore[misc]
     def get_next_fire_time(
         self, previous_fire_time: datetime | None, now: datetime
     ) -> datetime | None:
-        offset = self.clock() - datetime.now(UTC)
+        offset = self.clock() - utc_now()
         previous = previous_fire_time + offset if previous_fire_time else None
         following = self.inner.get_next_fire_time(previous, now + offset)
         return None if following is None else following - offset
@@ -50,16 +53,16 @@ def start_scheduler(
 ) -> AsyncIOScheduler:
     """APScheduler started on the running loop, one job per enabled job of the profile."""
     scheduler = AsyncIOScheduler(timezone=timezone)
-    for job in JOB_IDS:
-        settings = config.jobs[job]
+    for job in JOBS:
+        settings = job.config(config)
         if not settings.enabled:
             continue
         scheduler.add_job(
             _fire,
             OnClock(settings.cron, settings.timezone, clock),
-            args=[jobs, job],
-            id=job,
-            name=job,
+            args=[jobs, job.id],
+            id=job.id,
+            name=job.id,
             misfire_grace_time=int(config.misfire_grace_s) or None,
             coalesce=True,  # runs missed while busy: one run, which names what it missed
             max_instances=1,

@@ -21,10 +21,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.cron_endpoint import CronEndpoint
-from bot.deliveries import Deliveries
+from bot.deliveries import Deliveries, delivery_key_of
 from bot.pubsub_push import PushEndpoint
-from bot.request_gate import RequestGate, malformed
-from checks.daemon_pool import DaemonExecutor
+from bot.request_gate import RequestGate, read
+from infra.blocking import shared
 
 HealthProbe = Callable[[], dict[str, str]]
 log = logging.getLogger("opsbot.server")
@@ -84,7 +84,7 @@ def asgi_app(
         session = aiohttp.ClientSession()
         bolt.client.session = session
         # asyncio.to_thread on daemon threads: a stop never waits on a call left hanging
-        asyncio.get_running_loop().set_default_executor(DaemonExecutor(32, "opsbot-io"))
+        asyncio.get_running_loop().set_default_executor(shared())
         settled()  # the app, its listeners and views: alive as long as the process
         starting = asyncio.create_task(_start_when_settled(on_start, first_answered, settled))
         starting.add_done_callback(_log_failure)
@@ -106,12 +106,13 @@ def asgi_app(
         if not gate.verified(body, request.headers):
             log.warning("refused a request that is not signed by Slack (or is stale): 401")
             return Response(status_code=401)
-        problem = malformed(body, request.headers.get("content-type", ""))
-        if problem is not None:
-            log.warning("refused a signed request that Slack would not send: %s", problem)
-            return Response(problem, status_code=400, media_type="text/plain")
+        reading = read(body, request.headers.get("content-type", ""))
+        if reading.problem is not None:
+            log.warning("refused a signed request that Slack would not send: %s", reading.problem)
+            return Response(reading.problem, status_code=400, media_type="text/plain")
+        key = delivery_key_of(body, reading)  # from the fields the gate parsed: read once
         retry = request.headers.get("x-slack-retry-num")
-        if await served.is_repeat(body, retry):
+        if await served.is_repeat_of(key, retry):
             log.info(
                 "Slack's retry %s of a request already served: acknowledged, not acted on", retry
             )
@@ -122,7 +123,7 @@ def asgi_app(
             status = answer.status_code
             return answer
         finally:
-            served.answered(body, status)
+            served.answered_of(key, status)
 
     async def healthz(request: Request) -> Response:
         """200 when the bot can serve; 503 otherwise. Unauthenticated: it says which part is not

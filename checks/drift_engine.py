@@ -6,7 +6,6 @@ command, whatever the number of commits behind.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -16,7 +15,6 @@ from typing import TypeVar
 from adapters.cloudrun_model import CloudRunError, Revision, ServiceNotFound, TrafficShare
 from adapters.git import AmbiguousCommit, CommitInfo, GitRepo, Undeployed
 from checks.base import render_action
-from checks.daemon_pool import DaemonExecutor
 from checks.drift_model import (
     Basis,
     DriftReport,
@@ -31,6 +29,7 @@ from checks.drift_model import (
     worst,
 )
 from config import Profile, ServiceConfig
+from infra.blocking import shared
 
 MAX_WORKERS = 8
 T = TypeVar("T")
@@ -55,21 +54,16 @@ class ServiceDeployments:
     error: CloudRunError | None = None
 
 
-# Daemon threads: a Cloud Run call left hanging (an emulator or a network gone at shutdown) never
-# holds the process open at exit.
-_POOL = DaemonExecutor(MAX_WORKERS, "opsbot-drift")
-
-
 def in_parallel(fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
-    """fn over items on the process's drift threads (Cloud Run calls and git processes overlap).
+    """fn over items, MAX_WORKERS at a time, on the process's shared daemon threads (Cloud Run
+    calls and git processes overlap; a call left hanging never holds the process open at exit).
 
-    One pool for the process: starting threads for every report cost a warm report a fifth of
-    its time. Its tasks never wait on its own tasks (a task calling this runs its items itself).
+    Long-lived threads: starting threads for every report cost a warm report a fifth of its time.
+    A report runs on those threads itself (as the deployment_drift check, or through
+    asyncio.to_thread); it never waits for a thread to be free: the caller takes items too
+    (infra/blocking.py says why that cannot deadlock).
     """
-    if len(items) <= 1 or threading.current_thread().name.startswith("opsbot-drift"):
-        return [fn(item) for item in items]
-    futures = [_POOL.submit(fn, item) for item in items]
-    return [future.result() for future in futures]
+    return shared().in_parallel(fn, items, width=MAX_WORKERS)
 
 
 def _deployment(sources: DriftSources, service: str, share: TrafficShare) -> Deployment:
@@ -220,7 +214,7 @@ def drift_report(
     main = sources.repo.main()
     missing = set(sources.repo.missing_paths([p for s in services for p in s.source_paths]))
 
-    preparing = _POOL.submit(sources.repo.prepare_index)
+    preparing = shared().soon(sources.repo.prepare_index)  # run here if no thread got to it
     reads = read_deployments(sources, services)
     preparing.result()
     # the commit index reaches the oldest deployed commit in one pass, not one walk per service

@@ -11,8 +11,8 @@ from typing import Any
 
 from adapters.errors import AdapterError
 from checks.base import Check, CheckContext
-from checks.daemon_pool import run_in_daemon
 from checks.result import CheckResult, HealthReport, Status
+from infra.blocking import shared
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +20,8 @@ OnResult = Callable[[CheckResult], None]
 
 
 def _in_daemon_thread(fn: Callable[[], Any]) -> asyncio.Future[Any]:
-    """Run blocking work on a daemon thread, so a hung query never holds the process open."""
+    """Run blocking work on the shared daemon threads, so a hung query never holds the process
+    open."""
     loop = asyncio.get_running_loop()
     future: asyncio.Future[Any] = loop.create_future()
 
@@ -46,7 +47,7 @@ def _in_daemon_thread(fn: Callable[[], Any]) -> asyncio.Future[Any]:
         else:
             hand_over(value, None)
 
-    run_in_daemon(work)
+    shared().start(work)
     return future
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
@@ -14,6 +13,7 @@ from cli.state import opened_store
 from cli.terminal import emit_json, report_console
 from commands.errors import RequestError
 from config import resolve_profile_path
+from infra.clock import utc_now
 from opsbot.profile import load_profile
 
 
@@ -39,7 +39,7 @@ def rollouts(
             "no opsbot sandbox is running: start one with `opsbot sandbox`; a --sandbox command "
             "run without it keeps its rollouts in a store of its own, gone when it ends"
         )
-    with opened_store(profile, profile_path, sandbox, lambda: datetime.now(UTC), shared) as store:
+    with opened_store(profile, profile_path, sandbox, utc_now, shared) as store:
         found = store.active() if active else store.recent()
     rows: list[dict[str, Any]] = [
         {

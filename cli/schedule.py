@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import shlex
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -18,19 +16,28 @@ from cli.options import ConfigOption, JsonOption, SandboxOption, announce
 from cli.state import opened_store
 from cli.terminal import emit_json, report_console
 from commands.schedule.decide import local_stamp
-from commands.schedule.status import job_statuses, parse_job
-from config import JOB_IDS, ConfigError, Profile, resolve_profile_path
+from commands.schedule.registry import JOBS, job_named
+from commands.schedule.status import job_statuses
+from config import ConfigError, Profile, resolve_profile_path
+from infra.clock import utc_now
 from opsbot.platform import open_platform
 from opsbot.profile import load_profile
+from store.schedule_views import Outcome
 
 if TYPE_CHECKING:
     from commands.schedule.runner import JobTools
 
 schedule_app = typer.Typer(
-    help="Scheduled digests: list them, run one now, export them to Cloud Scheduler.",
+    help="Scheduled jobs: list them, run one now, export them to Cloud Scheduler.",
     no_args_is_help=True,
 )
 EXIT_FAILED = 1
+JOBS_HELP = "\n\n".join(f"{job.id} ({job.short}): {job.about}." for job in JOBS)
+SAID = {
+    Outcome.TAKEN: "already ran for this slot (--force runs it again)",
+    Outcome.QUIET: "unchanged, and today's line is already out: nothing posted",
+    Outcome.OFF: "disabled in the profile",
+}
 ATTEMPT_DEADLINE = "300s"  # a digest runs inside the request (Cloud Run's CPU is request-bound)
 
 
@@ -78,9 +85,17 @@ def list_jobs(
     report_console().print(table)
 
 
-@schedule_app.command("run")
+@schedule_app.command(
+    "run",
+    help=(
+        "Run a job now for its current slot (once per slot unless --force), posting through the "
+        "Slack of the environment: $SLACK_BOT_TOKEN, and $OPSBOT_SLACK_API_URL when set. Exit 0 "
+        "when it ran or had already run, 1 when it failed.\n\n"
+        f"JOB: one of these, by its id or its short name.\n\n{JOBS_HELP}"
+    ),
+)
 def run_job(
-    job: Annotated[str, typer.Argument(help="drift-digest, health-digest or weekly-report.")],
+    job: Annotated[str, typer.Argument(metavar="JOB", show_default=False)],
     force: Annotated[
         bool, typer.Option("--force", help="Run again though this slot already ran; post in full.")
     ] = False,
@@ -88,24 +103,21 @@ def run_job(
     sandbox: SandboxOption = False,
     config: ConfigOption = None,
 ) -> None:
-    """Run a job now for its current slot (once per slot unless --force), posting through the
-    Slack of the environment: $SLACK_BOT_TOKEN, and $OPSBOT_SLACK_API_URL when set. Exit 0 when
-    it ran or had already run, 1 when it failed."""
-    from bot.digest_jobs import slack_publisher, sync_web_client
+    from bot.digest_jobs import slack_publisher
+    from bot.settings import SlackApi, SlackSettingsMissing, load_slack_settings
+    from bot.slack_clients import sync_web_client
     from commands.schedule.runner import replica_name, run_now
 
-    wanted = parse_job(job)
-    token = os.environ.get("SLACK_BOT_TOKEN")
-    if not token:
-        raise ConfigError(
-            "set SLACK_BOT_TOKEN (and OPSBOT_SLACK_API_URL for a Slack other than slack.com) "
-            "to post; `opsbot schedule list` shows the jobs without posting"
-        )
-    client = sync_web_client(token, os.environ.get("OPSBOT_SLACK_API_URL"))
+    wanted = job_named(job)
+    try:
+        settings = load_slack_settings(SlackApi)  # as `opsbot serve` reads them
+    except SlackSettingsMissing as exc:
+        raise ConfigError(f"{exc}; `opsbot schedule list` shows the jobs without posting") from None
+    client = sync_web_client(settings)
     with _tools(config, sandbox) as tools:
         done = run_now(
             tools,
-            wanted,
+            wanted.id,
             slack_publisher(client, tools.profile),
             by=f"cli:{replica_name()}",
             force=force,
@@ -122,18 +134,14 @@ def run_job(
             }
         )
     else:
-        said = {
-            "taken": "already ran for this slot (--force runs it again)",
-            "quiet": "unchanged, and today's line is already out: nothing posted",
-            "off": "disabled in the profile",
-        }.get(done.outcome, done.outcome)
+        said = SAID.get(done.outcome, done.outcome)
         where = ", ".join(c for c, _ in done.posted)
         report_console().print(
             f"{done.job} for {done.slot:%Y-%m-%d %H:%M} UTC: {said}"
             + (f" → {where}" if where else "")
             + (f" · {escape(done.summary)}" if done.summary else "")
         )
-    if done.outcome == "failed":
+    if done.outcome is Outcome.FAILED:
         raise typer.Exit(EXIT_FAILED)
 
 
@@ -163,21 +171,21 @@ def cloud_scheduler_commands(profile: Profile) -> list[str]:
     base = schedule.endpoint_audience.rstrip("/")
     account = schedule.endpoint_service_accounts[0]
     lines = [
-        f"# {len(JOB_IDS)} Cloud Scheduler jobs for opsbot ({datetime.now(UTC):%Y-%m-%d}); "
+        f"# {len(JOBS)} Cloud Scheduler jobs for opsbot ({utc_now():%Y-%m-%d}); "
         'set [schedule] mode = "cron-endpoint" on Cloud Run'
     ]
-    for job in JOB_IDS:
-        settings = schedule.jobs[job]
+    for job in JOBS:
+        settings = job.config(schedule)
         if not settings.enabled:
-            lines.append(f"# {job}: disabled in the profile")
+            lines.append(f"# {job.id}: disabled in the profile")
             continue
         words = [
-            "gcloud", "scheduler", "jobs", "create", "http", f"opsbot-{job}",
+            "gcloud", "scheduler", "jobs", "create", "http", f"opsbot-{job.id}",
             f"--project={profile.platform.project}",
             f"--location={profile.platform.region}",
             f"--schedule={settings.cron}",
             f"--time-zone={settings.timezone}",
-            f"--uri={base}/cron/{job}",
+            f"--uri={base}/cron/{job.id}",
             "--http-method=POST",
             f"--oidc-service-account-email={account}",
             f"--oidc-token-audience={schedule.endpoint_audience}",

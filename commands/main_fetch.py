@@ -12,7 +12,9 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
+
+from infra.clock import utc_now
 
 log = logging.getLogger("opsbot.git")
 
@@ -28,7 +30,7 @@ class MainFetcher:
         interval_s: float,
         *,
         monotonic: Callable[[], float] = time.monotonic,
-        wall: Callable[[], datetime] = lambda: datetime.now(UTC),
+        wall: Callable[[], datetime] = utc_now,
         spawn: Callable[[Callable[[], None]], None] = _in_a_thread,
     ) -> None:
         self._fetch = fetch

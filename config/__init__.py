@@ -24,10 +24,9 @@ from config.profile import (
     StoreConfig,
     VegasLineCoverageConfig,
 )
-from config.schedule import JOB_IDS, JobConfig, JobId, ScheduleConfig
+from config.schedule import JobConfig, ScheduleConfig
 
 __all__ = [
-    "JOB_IDS",
     "BdbCoverageConfig",
     "ChannelsConfig",
     "ChecksConfig",
@@ -41,7 +40,6 @@ __all__ = [
     "HealthConfig",
     "IncidentKind",
     "JobConfig",
-    "JobId",
     "Phase3CompletionConfig",
     "PlatformConfig",
     "PostmortemConfig",

@@ -10,6 +10,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from config.profile import KNOWN_CHECKS, Profile
+from config.schedule import KNOWN_JOBS
 
 
 class ConfigError(Exception):
@@ -49,11 +50,13 @@ def _format_error(path: Path, error: ValidationError) -> str:
     return f"{path}: {len(problems)} problems\n" + "\n".join(f"  {p}" for p in problems)
 
 
-def load_profile(path: Path | None, *, known_checks: Collection[str]) -> Profile:
+def load_profile(
+    path: Path | None, *, known_checks: Collection[str], known_jobs: Collection[str]
+) -> Profile:
     """Read and validate the profile; raise ConfigError naming the key and the reason.
 
-    `known_checks`: the names the check registry has, so check names are validated without
-    config importing the checks.
+    `known_checks`, `known_jobs`: the names the check and job registries have, so the profile's
+    are validated without config importing either.
     """
     resolved = resolve_profile_path(path)
     try:
@@ -65,6 +68,7 @@ def load_profile(path: Path | None, *, known_checks: Collection[str]) -> Profile
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{resolved}: not valid TOML: {exc}") from None
     try:
-        return Profile.model_validate(data, context={KNOWN_CHECKS: list(known_checks)})
+        context = {KNOWN_CHECKS: list(known_checks), KNOWN_JOBS: list(known_jobs)}
+        return Profile.model_validate(data, context=context)
     except ValidationError as exc:
         raise ConfigError(_format_error(resolved, exc)) from None

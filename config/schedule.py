@@ -1,21 +1,23 @@
-"""The profile's [schedule]: how scheduled jobs fire, and each job's cron and channel."""
+"""The profile's [schedule]: how scheduled jobs fire, and each job's cron and channel.
+
+The jobs themselves are in their registry (commands/schedule/registry.py), each with its default
+cron and channel; a [schedule.jobs.<id>] table here overrides them. The loader passes the
+registry's ids in the validation context, so an unknown id is refused without config importing
+the jobs.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, field_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
 from config.common import ChannelRef, Strict
 
-JobId = Literal["drift-digest", "health-digest", "weekly-report", "postmortem-reminders"]
-JOB_IDS: tuple[JobId, ...] = (
-    "drift-digest",
-    "health-digest",
-    "weekly-report",
-    "postmortem-reminders",
-)
+KNOWN_JOBS = "known_jobs"
+"""Validation context key: the job ids the registry has."""
 
 
 def _unix_cron(value: str) -> str:
@@ -46,20 +48,6 @@ class JobConfig(Strict):
     enabled: bool = True
 
 
-def _default_jobs() -> dict[JobId, JobConfig]:
-    return {
-        "drift-digest": JobConfig(
-            cron="0 8-20/2 * * *",
-            channel="#deployment-alerts",
-            critical_channel="#app-error-alerts",  # the original monitor's routing
-        ),
-        "health-digest": JobConfig(cron="0 */6 * * *", channel="#orchestration-health"),
-        "weekly-report": JobConfig(cron="0 9 * * 1", channel="#deployment-alerts"),
-        # drafts near their 48 h mark, action items due: said in threads and to owners
-        "postmortem-reminders": JobConfig(cron="0 * * * *", channel="#deployment-alerts"),
-    }
-
-
 class ScheduleConfig(Strict):
     """Scheduled digests: how they fire, and each job's schedule and channel."""
 
@@ -71,9 +59,17 @@ class ScheduleConfig(Strict):
     # cron-endpoint: the OIDC token's audience (the service URL) and who may sign it.
     endpoint_audience: str | None = None
     endpoint_service_accounts: list[str] = Field(default_factory=list)
-    jobs: dict[JobId, JobConfig] = Field(default_factory=_default_jobs)
+    # job id → its schedule and channel; a job left out keeps its default (its module's)
+    jobs: dict[str, JobConfig] = Field(default_factory=dict)
 
     @field_validator("jobs")
     @classmethod
-    def _every_job(cls, value: dict[JobId, JobConfig]) -> dict[JobId, JobConfig]:
-        return {**_default_jobs(), **value}  # a job left out keeps its default
+    def _known_jobs(cls, value: dict[str, JobConfig], info: ValidationInfo) -> dict[str, JobConfig]:
+        context = info.context
+        known: Collection[str] | None = (
+            context.get(KNOWN_JOBS) if isinstance(context, dict) else None
+        )
+        unknown = sorted(set(value) - set(known)) if known is not None else []
+        if known is not None and unknown:
+            raise ValueError(f"unknown job(s) {unknown}; known: {', '.join(known)}")
+        return value

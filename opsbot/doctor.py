@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
+
+from slack_sdk import WebClient
 
 from adapters.bigquery import BigQueryWarehouse
 from adapters.cloud_logging import CloudLogging
@@ -13,8 +13,11 @@ from adapters.cloudrun import CloudRun
 from adapters.monitoring import Monitoring
 from adapters.pubsub import PubSub
 from bot.doctor_slack import slack_findings
+from bot.settings import SlackApi, SlackSettingsMissing, load_slack_settings
+from bot.slack_clients import slack_api, sync_web_client
 from commands.doctor import Finding, google_findings
 from config import Profile
+from infra.clock import utc_now
 from opsbot.platform import _credentials_guard, started_sandbox
 
 
@@ -34,9 +37,8 @@ def diagnose(
             lambda: Monitoring.connect(project=project, timeout_s=timeout)
         )
         logs = _credentials_guard(lambda: CloudLogging.connect(project=project))
-        google = google_findings(profile, warehouse, cloud_run, monitoring, logs, datetime.now(UTC))
-        token = os.environ.get("SLACK_BOT_TOKEN")
-        return google + slack_findings(profile, token, os.environ.get("OPSBOT_SLACK_API_URL"))
+        google = google_findings(profile, warehouse, cloud_run, monitoring, logs, utc_now())
+        return google + slack_findings(profile, _environments_slack())
     from sandbox.slack_emulator import SlackEmulator
 
     with started_sandbox(announce) as running:
@@ -63,6 +65,16 @@ def diagnose(
         ]
         slack.start()
         try:
-            return google + slack_findings(profile, slack.workspace.bot_token, slack.api_url)
+            client = sync_web_client(slack_api(slack.workspace.bot_token, slack.api_url))
+            return google + slack_findings(profile, client)
         finally:
             slack.stop()
+
+
+def _environments_slack() -> WebClient | None:
+    """The Slack the environment names, read and opened as `opsbot serve` does; None without
+    a token (a finding, not an error). An invalid $OPSBOT_SLACK_API_URL is a ConfigError."""
+    try:
+        return sync_web_client(load_slack_settings(SlackApi))
+    except SlackSettingsMissing:
+        return None

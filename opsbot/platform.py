@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -13,11 +13,12 @@ from adapters.cloudrun import CloudRun
 from adapters.git import GitRepo
 from adapters.pubsub import PubSub
 from adapters.warehouse import Warehouse
-from bot.once import Once
 from checks.drift_model import DriftSources
 from commands.main_fetch import MainFetcher
 from commands.platform import Platform, PlatformUnavailable
 from config import Profile
+from infra.clock import utc_now
+from infra.once import Once
 
 if TYPE_CHECKING:
     from checks.result import CheckResult
@@ -90,18 +91,18 @@ def _production(
 
     def open_deploy_tools(store: Store) -> DeployTools:
         sources = platform.drift_sources()
-        now = lambda: datetime.now(UTC)  # noqa: E731
+        now = utc_now
         return deploy_tools(
             profile, sources.cloud_run, sources.repo, store, now, platforms=lambda: platform
         )
 
     platform = Platform(
         profile,
-        datetime.now(UTC),
+        utc_now(),
         warehouse or open_warehouse,
         open_drift_sources,
         open_deploy_tools,
-        clock=lambda: datetime.now(UTC),
+        clock=utc_now,
         open_pubsub=lambda: _credentials_guard(
             lambda: PubSub.connect(
                 project=profile.platform.project, timeout_s=profile.drift.cloud_run_timeout_s

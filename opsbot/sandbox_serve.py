@@ -19,11 +19,11 @@ from pydantic import SecretStr
 from bot.access import Access
 from bot.app import MESSAGE_SHORTCUTS, SLASH_COMMANDS
 from bot.oidc import Verify
-from bot.once import Once
 from bot.runtime import Runtime
 from bot.server import Server
 from bot.settings import SlackSettings, load_slack_settings
 from config import Profile
+from infra.once import Once
 from opsbot.platform import (
     SANDBOX_DEPLOY,
     attached_sandbox_platforms,
@@ -167,7 +167,9 @@ def sandbox_bot(
     missing = platform.faults.slack.missing_scopes
     slack.workspace.scopes = [s for s in slack.workspace.scopes if s not in missing]
     slack.start(port=console_port)
-    state = tempfile.TemporaryDirectory(prefix="opsbot-sandbox-state-")
+    # A daemon thread still finishing a write when the bot stops (its SQLite journal) must not
+    # turn the stop into an error: what is left in the temp directory is only this run's state.
+    state = tempfile.TemporaryDirectory(prefix="opsbot-sandbox-state-", ignore_cleanup_errors=True)
     store = BackgroundStore(store_url or sqlite_url(Path(state.name) / "opsbot.db")).start()
     worker: HealthWorker | None = None
     try:

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from commands.platform import Platform
+from commands.schedule.registry import JOBS
 from config import Profile
 
 if TYPE_CHECKING:
@@ -14,12 +15,6 @@ if TYPE_CHECKING:
     from store.database import Database
 
 HISTORY = timedelta(days=28)  # what the weekly report reads back: this week, the last, and more
-SANDBOX_CRONS = {  # the sandbox compresses the schedules, so digests arrive within minutes
-    "drift-digest": "*/3 * * * *",
-    "health-digest": "*/5 * * * *",
-    "weekly-report": "*/30 * * * *",
-    "postmortem-reminders": "*/10 * * * *",
-}
 
 
 def job_tools(
@@ -51,10 +46,10 @@ def job_tools(
 
 
 def compressed_schedule(profile: Profile) -> Profile:
-    """The sandbox's profile: the same jobs and channels, on minutes instead of hours."""
+    """The sandbox's profile: the same jobs and channels, on minutes instead of hours (each
+    job's `sandbox_cron`), so digests arrive within minutes."""
     schedule = profile.schedule
     jobs = {
-        job: config.model_copy(update={"cron": SANDBOX_CRONS[job]})
-        for job, config in schedule.jobs.items()
+        job.id: job.config(schedule).model_copy(update={"cron": job.sandbox_cron}) for job in JOBS
     }
     return profile.model_copy(update={"schedule": schedule.model_copy(update={"jobs": jobs})})

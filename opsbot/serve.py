@@ -9,7 +9,7 @@ import asyncio
 import logging
 import threading
 from collections.abc import Callable, Coroutine
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,7 +22,6 @@ from bot.cron_endpoint import CronEndpoint
 from bot.deliveries import Deliveries
 from bot.digest_jobs import DigestJobs
 from bot.oidc import Verify, google_verifier
-from bot.once import Once
 from bot.pubsub_push import PushEndpoint
 from bot.runtime import Runtime
 from bot.server import Server, asgi_app, bind
@@ -30,6 +29,8 @@ from bot.settings import SlackSettings, load_slack_settings
 from commands.health_worker import HealthWorker, PlatformsRecipe
 from commands.platform import Platform
 from config import Profile
+from infra.clock import utc_now
+from infra.once import Once
 from opsbot.platform import production_platforms
 from opsbot.postmortem import postmortem_tools
 from opsbot.process import freeze_long_lived, tune_for_serving
@@ -121,7 +122,7 @@ def http_server(
             runtime.profile.schedule, push_verify or google_verifier(), assembled.digests
         )
     secret = settings.slack_signing_secret.get_secret_value()
-    clock = lambda: datetime.now(UTC)  # noqa: E731
+    clock = utc_now
     deliveries = store_deliveries(store, clock)
     push = None
     if assembled.backfills is not None:
@@ -187,13 +188,11 @@ def serve_production(
         deploy_tools=deploys,
         regrade_tools=Once(lambda: production_regrade_tools(profile, store, platforms)),
         schedule_tools=Once(
-            lambda: job_tools(
-                profile, store.get(wait_s=STORE_WAIT_S), platforms, lambda: datetime.now(UTC)
-            )
+            lambda: job_tools(profile, store.get(wait_s=STORE_WAIT_S), platforms, utc_now)
         ),
         postmortem_tools=Once(lambda: postmortem_tools(deploys(), platforms)),
         health_worker=health_worker(profile, partial(production_platforms, profile, profile_path)),
-        rollout_store=lambda: store.rollouts(lambda: datetime.now(UTC)),
+        rollout_store=lambda: store.rollouts(utc_now),
         backfill_store=lambda: production_backfills(store),
     )
     serve_slack(runtime, settings, store, host, port, announce)
@@ -202,7 +201,7 @@ def serve_production(
 def production_backfills(store: BackgroundStore) -> Backfills:
     from store.backfills import Backfills
 
-    return Backfills(store.get(wait_s=STORE_WAIT_S), lambda: datetime.now(UTC))
+    return Backfills(store.get(wait_s=STORE_WAIT_S), utc_now)
 
 
 def health_worker(profile: Profile, recipe: PlatformsRecipe) -> HealthWorker | None:
@@ -268,7 +267,7 @@ def production_regrade_tools(
     from store.backfills import Backfills
 
     platform = platforms()
-    clock = lambda: datetime.now(UTC)  # noqa: E731
+    clock = utc_now
     database = store.get(wait_s=STORE_WAIT_S)
     return RegradeTools(Backfills(database, clock), platform.pubsub(), platform.warehouse, clock)
 
@@ -283,7 +282,6 @@ def production_deploy_tools(
 
     The repo is fetched before each checklist (one fetch at a time), not on every click.
     """
-    from datetime import UTC
 
     from adapters.cloudrun import CloudRun
     from adapters.git import GitRepo
@@ -304,7 +302,7 @@ def production_deploy_tools(
         timeout_s=profile.drift.cloud_run_timeout_s,
         operation_timeout_s=profile.deploy.revision_ready_timeout_s,
     )
-    clock = lambda: datetime.now(UTC)  # noqa: E731
+    clock = utc_now
     return deploy_tools(
         profile,
         cloud_run,

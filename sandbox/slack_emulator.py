@@ -3,6 +3,25 @@
 It answers the Web API methods opsbot uses, takes response_url posts, and delivers what a
 person does in the console (a slash command, a click, a modal submit) to the app's request URL,
 signed the way Slack signs it.
+
+Slack's deadlines, as Slack documents them and the emulator enforces them:
+
+- The app has 3 s to acknowledge a slash command, a block action, a shortcut or a view
+  submission ("you only have 3 seconds to respond before Slack registers a timeout error":
+  docs.slack.dev/tools/bolt-python/concepts/acknowledge; "if you're unable to immediately
+  respond to a command within 3000 milliseconds, use the specific response_url":
+  api.slack.com/interactivity/slash-commands), and 3 s to answer an Events API request with a
+  200. The emulator times every delivery's answer (`workspace.acks`); one that comes after
+  `ack_deadline_s` (3.0 s by default), or never, is discarded as Slack discards it, kept in
+  `workspace.late_acks` and in `workspace.rejections` (so the Slack tests fail on it), and the
+  person sees what Slack shows: a command's `/cmd failed with the error "operation_timeout"`,
+  from Slackbot, only to them; a view submission's modal stays open with Slack's banner "We had
+  some trouble connecting. Try again?" (the text Slack's client shows, as reported to Slack's
+  SDK maintainers in slackapi/bolt-js#1208 and slackapi/deno-slack-sdk#325).
+- A trigger_id lives 3 s from when it is sent to the app and is exchanged once ("Triggers
+  expire in three seconds", "Triggers may only be used once": api.slack.com/docs/triggers);
+  views.open/views.push answer `expired_trigger_id` and `exchanged_trigger_id` (the views.open
+  page's error names). The rule is in `Workspace.trigger_user`.
 """
 
 from __future__ import annotations
@@ -10,11 +29,11 @@ from __future__ import annotations
 import json
 import threading
 import time
-from typing import Any, Protocol
+from typing import Any
 
 from sandbox.json_http import SHUTDOWN_POLL_S
 from sandbox.slack_conversations import conversations, message_metadata
-from sandbox.slack_delivery import Delivery, SlackSender
+from sandbox.slack_delivery import ACK_TIMEOUT_S, Delivery, SlackSender
 from sandbox.slack_events import app_home_opened
 from sandbox.slack_files import SlackFiles
 from sandbox.slack_http import SlackHandler, SlackServer
@@ -22,6 +41,7 @@ from sandbox.slack_objects import find_element
 from sandbox.slack_socket import SocketModeHub
 from sandbox.slack_workspace import (
     BOT_USER,
+    Ack,
     Message,
     ResponseUrl,
     SlackError,
@@ -29,14 +49,12 @@ from sandbox.slack_workspace import (
 )
 
 SLACKBOT = "USLACKBOT"
-
-
-class Sender(Protocol):
-    """How the app receives what people do: HTTP (SlackSender) or Socket Mode (the hub)."""
-
-    def slash_command(self, fields: dict[str, str], **options: Any) -> Delivery: ...
-    def interaction(self, payload: dict[str, Any], **options: Any) -> Delivery: ...
-    def event(self, envelope: dict[str, Any], **options: Any) -> Delivery: ...
+# how each kind of delivery travels: its Socket Mode envelope type → SlackSender's method
+SENDER_METHODS = {
+    "slash_commands": "slash_command",
+    "interactive": "interaction",
+    "events_api": "event",
+}
 
 
 class SlackEmulator:
@@ -48,8 +66,10 @@ class SlackEmulator:
         *,
         commands: set[str] | None = None,
         shortcuts: dict[str, str] | None = None,
+        ack_deadline_s: float = ACK_TIMEOUT_S,
     ) -> None:
         self.workspace = workspace or Workspace()
+        self.ack_deadline_s = ack_deadline_s  # Slack's 3 s for every ack (tests may lower it)
         self.shortcuts = shortcuts or {}  # the app's message shortcuts: callback id → name
         self.files = SlackFiles(self.workspace)  # uploads (files_upload_v2)
         self.commands = commands  # the app's slash commands (its manifest); None: any
@@ -72,7 +92,7 @@ class SlackEmulator:
 
     def connect_app(self, request_url: str, signing_secret: str) -> None:
         """Where the app listens (`/slack/events`) and the secret it verifies signatures with."""
-        self.sender = SlackSender(request_url, signing_secret)
+        self.sender = SlackSender(request_url, signing_secret, timeout_s=self.ack_deadline_s)
 
     @property
     def url(self) -> str:
@@ -99,13 +119,37 @@ class SlackEmulator:
             self._server = None
 
     # -- what people do ------------------------------------------------------------------------
-    def _require_sender(self) -> Sender:
-        """HTTP to the app's request URL when it has one, else its Socket Mode connection."""
+    def _require_app(self) -> None:
+        """The app listens: at its request URL, or on a Socket Mode connection."""
+        if self.sender is None and not (
+            self.socket_mode is not None and self.socket_mode.connected
+        ):
+            raise SlackError(
+                "app_not_connected", "no app request URL and no Socket Mode connection"
+            )
+
+    def _deliver(
+        self, channel: str, body: dict[str, Any], kind: str, name: str, user: str
+    ) -> Delivery:
+        """Send one delivery (HTTP to the request URL when the app has one, else its Socket Mode
+        connection) and time its answer against `ack_deadline_s`. A late answer is Slack's
+        `operation_timeout`: discarded (returned as timed out, with no body) and recorded."""
+        self._require_app()
+        deadline = self.ack_deadline_s
+        delivery: Delivery
         if self.sender is not None:
-            return self.sender
-        if self.socket_mode is not None and self.socket_mode.connected:
-            return self.socket_mode
-        raise SlackError("app_not_connected", "no app request URL and no Socket Mode connection")
+            self.sender.timeout_s = deadline  # the socket gives up when Slack would
+            delivery = getattr(self.sender, SENDER_METHODS[channel])(body)
+        else:
+            assert self.socket_mode is not None
+            delivery = self.socket_mode.deliver(channel, body, timeout_s=deadline)
+        late = delivery.timed_out or delivery.seconds > deadline
+        self.workspace.record_ack(
+            Ack(kind, name, user, delivery.seconds, 0 if late else delivery.status, late)
+        )
+        if late:
+            return Delivery(0, "", delivery.seconds, timed_out=True)
+        return delivery
 
     def _user(self, user_id: str) -> dict[str, str]:
         user = self.workspace.users.get(user_id)
@@ -120,7 +164,7 @@ class SlackEmulator:
 
     def command(self, user_id: str, channel_ref: str, line: str) -> Delivery:
         """A person types `line` (e.g. "/health 2026-02-05") in a channel."""
-        sender = self._require_sender()
+        self._require_app()
         channel = self.workspace.channel(channel_ref)
         user = self._user(user_id)
         command, _, text = line.strip().partition(" ")
@@ -154,7 +198,7 @@ class SlackEmulator:
             "response_url": response_url,
             "trigger_id": self.workspace.issue_trigger(user_id),
         }
-        delivery = sender.slash_command(fields)
+        delivery = self._deliver("slash_commands", fields, "slash_commands", command, user_id)
         shown = self._show_ack(delivery, channel.id, user_id, command)
         if shown is not None:
             self.workspace.answered(response_url, shown)
@@ -164,9 +208,9 @@ class SlackEmulator:
         self, user_id: str, message: Message, action_id: str, value: str | None = None
     ) -> Delivery:
         """A person clicks the button `action_id` on `message` (after any confirm dialog)."""
-        sender = self._require_sender()
+        self._require_app()
         payload = self.click_payload(user_id, message, action_id, value)
-        delivery = sender.interaction(payload)
+        delivery = self._deliver("interactive", payload, "block_actions", action_id, user_id)
         self._show_ack(delivery, message.channel, user_id, None)
         return delivery
 
@@ -223,7 +267,7 @@ class SlackEmulator:
 
     def message_action(self, user_id: str, message: Message, callback_id: str) -> Delivery:
         """A person runs the message shortcut `callback_id` on `message`."""
-        sender = self._require_sender()
+        self._require_app()
         channel = self.workspace.channels[message.channel]
         payload = {
             "type": "message_action",
@@ -245,17 +289,21 @@ class SlackEmulator:
             ),
             "token": "sandbox-verification-token",
         }
-        return sender.interaction(payload)
+        return self._deliver("interactive", payload, "message_action", callback_id, user_id)
 
     def open_home(self, user_id: str) -> Delivery:
         """A person opens the app's Home tab: Slack's `app_home_opened` event is delivered."""
-        sender = self._require_sender()
+        self._require_app()
         self._user(user_id)
-        return sender.event(app_home_opened(self.workspace, user_id))
+        envelope = app_home_opened(self.workspace, user_id)
+        return self._deliver("events_api", envelope, "event_callback", "app_home_opened", user_id)
 
     def submit_view(self, user_id: str, view_id: str, values: dict[str, Any]) -> Delivery:
-        """A person submits the open modal `view_id` with `values` (block_id → action_id → value)."""
-        sender = self._require_sender()
+        """A person submits the open modal `view_id` with `values` (block_id → action_id → value).
+
+        Slack then does what the app's answer says (`Workspace.submission_answered`); a late or
+        failed answer leaves the modal open with Slack's banner."""
+        self._require_app()
         opened = self.workspace.views.get(view_id)
         if opened is None:
             raise SlackError("not_found", "no such open view")
@@ -269,9 +317,16 @@ class SlackEmulator:
             "trigger_id": self.workspace.issue_trigger(user_id),
             "token": "sandbox-verification-token",
         }
-        delivery = sender.interaction(payload)
-        if delivery.status == 200 and not delivery.body.strip():
-            self.workspace.close_view(opened.id)
+        name = str(view.get("callback_id", ""))
+        revision = self.workspace.view_revisions.get(opened.id, 0)
+        delivery = self._deliver("interactive", payload, "view_submission", name, user_id)
+        answer: dict[str, Any] | None = None
+        if delivery.status == 200:
+            try:
+                answer = delivery.json()
+            except json.JSONDecodeError:
+                answer = None
+        self.workspace.submission_answered(opened.id, answer, revision)
         return delivery
 
     def _show_ack(
@@ -279,10 +334,12 @@ class SlackEmulator:
     ) -> Message | None:
         """What Slack shows the person for the app's HTTP answer (the message, if any)."""
         if delivery.timed_out or delivery.status != 200:
+            # Slack's words, to the person only: a command's from Slackbot
+            # ('/cmd failed with the error "operation_timeout"'), a click's about the app
             error = "operation_timeout" if delivery.timed_out else "dispatch_failed"
-            what = f"`{command}`" if command else "This app"
+            what, said_by = (command, SLACKBOT) if command else ("This app", BOT_USER.id)
             self.workspace.post(
-                channel_id, f'{what} failed with the error "{error}"', None, BOT_USER.id, user_id
+                channel_id, f'{what} failed with the error "{error}"', None, said_by, user_id
             )
             return None
         if not delivery.body.strip() or command is None:

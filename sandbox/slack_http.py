@@ -93,9 +93,14 @@ class SlackHandler(BaseHTTPRequestHandler):
         after = int(query.get("after", "-1"))
         version = ws.wait_for_change(after, min(float(query.get("wait", LONG_POLL_S)), LONG_POLL_S))
         user = query.get("user", "")
-        views = [
-            {"id": v.id, "view": v.stack[-1] if v.stack else v.view}
-            for v in ws.views.values()
+        views = [  # with what Slack shows in it: a banner, errors under fields
+            {
+                "id": v.id,
+                "view": v.stack[-1] if v.stack else v.view,
+                "error": ws.view_errors.get(v.id),
+                "errors": ws.field_errors.get(v.id, {}),
+            }
+            for v in list(ws.views.values())
             if v.user == user
         ]
         return {

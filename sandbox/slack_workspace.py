@@ -7,6 +7,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sandbox.slack_delivery import trigger_id
@@ -29,11 +30,36 @@ from sandbox.slack_objects import (
 __all__ = [
     "BOT_SCOPES",
     "BOT_USER",
+    "CONNECTION_TROUBLE",
+    "Ack",
     "Message",
     "ResponseUrl",
     "SlackError",
     "Workspace",
 ]
+
+# What a modal shows above its blocks when the app's answer to its submission is late or not a
+# valid one; the modal stays open with what the person typed (Slack's client text, as bolt-js
+# #1208 and deno-slack-sdk #325 report it: "an error banner along its top").
+CONNECTION_TROUBLE = "We had some trouble connecting. Try again?"
+
+
+@dataclass(frozen=True)
+class Ack:
+    """One delivery to the app and its HTTP (or Socket Mode) answer, as Slack timed it.
+
+    `kind` is the payload's: `slash_commands`, `block_actions`, `view_submission`,
+    `message_action`, `event_callback`; `name` what it was (the command, the action_id, the
+    view's callback_id, the shortcut's callback_id, the event type). `late`: not answered
+    within the deadline, so Slack discarded whatever came after and showed its error.
+    """
+
+    kind: str
+    name: str
+    user: str
+    seconds: float
+    status: int
+    late: bool
 
 
 class Workspace:
@@ -54,6 +80,12 @@ class Workspace:
         self.not_member: set[str] = set()  # private channel ids the bot was not invited to
         self.scopes = list(BOT_SCOPES)
         self.monotonic = time.monotonic  # the triggers' clock (tests move it)
+        self.trigger_lifetime_s = TRIGGER_LIFETIME_S
+        self.acks: list[Ack] = []  # every delivery's answer, timed, in order
+        self.late_acks: list[Ack] = []  # those Slack gave up on (also in `rejections`)
+        self.view_errors: dict[str, str] = {}  # view id → the banner Slack shows in that modal
+        self.field_errors: dict[str, dict[str, str]] = {}  # view id → block_id → its error
+        self.view_revisions: dict[str, int] = {}  # view id → how many views.update it took
         self.calls: list[str] = []  # API methods called, in order
         self.rejections: list[tuple[str, str]] = []  # (method, error) of every call refused
         self.version = 0
@@ -224,7 +256,22 @@ class Workspace:
             self.homes.clear()
             self.calls.clear()
             self.rejections.clear()
+            self.acks.clear()
+            self.late_acks.clear()
+            self.view_errors.clear()
+            self.field_errors.clear()
+            self.view_revisions.clear()
             self._rate_limits.clear()
+            self._bump()
+
+    def record_ack(self, ack: Ack) -> None:
+        """A delivery was answered (or not). A late one is a refusal like any other: it goes in
+        `rejections` as (`<kind> <name>`, "operation_timeout"), so the Slack tests fail on it."""
+        with self._changed:
+            self.acks.append(ack)
+            if ack.late:
+                self.late_acks.append(ack)
+                self.rejections.append((f"{ack.kind} {ack.name}", "operation_timeout"))
             self._bump()
 
     def publish_home(self, user: Any, view: Any) -> dict[str, Any]:
@@ -315,14 +362,22 @@ class Workspace:
 
     # -- modals ------------------------------------------------------------------------------
     def issue_trigger(self, user: str) -> str:
-        """A trigger id for something `user` just did: valid for 3 s, for one view, as Slack's."""
+        """A trigger id for something `user` just did, stamped with `monotonic()` as it is sent to
+        the app: good for one views.open/views.push within `trigger_lifetime_s` (3 s), as Slack's
+        ("Triggers expire in three seconds", "may be used only once": api.slack.com/docs/triggers;
+        the views.* methods answer `expired_trigger_id` and `exchanged_trigger_id`)."""
         trigger = trigger_id()
         with self._changed:
             self.triggers[trigger] = (user, self.monotonic())
         return trigger
 
     def trigger_user(self, trigger: Any) -> str:
-        """Exchange a trigger id (views.open/push): its user, or Slack's error for it."""
+        """Exchange a trigger id (views.open/push): its user, or Slack's error for it.
+
+        The rule: a trigger issued at t is exchanged at any `monotonic()` up to and including
+        t + 3 s; later it is `expired_trigger_id`. An unknown one is `invalid_trigger_id`; one
+        already exchanged is `exchanged_trigger_id` (checked first: a used trigger stays used).
+        """
         key = str(trigger or "")
         with self._changed:
             issued = self.triggers.get(key)
@@ -331,7 +386,7 @@ class Workspace:
             if key in self.used_triggers:
                 raise SlackError("exchanged_trigger_id")
             user, at = issued
-            if self.monotonic() - at > TRIGGER_LIFETIME_S:
+            if self.monotonic() - at > self.trigger_lifetime_s:
                 raise SlackError("expired_trigger_id")
             self.used_triggers.add(key)
             return user
@@ -354,6 +409,9 @@ class Workspace:
                 opened.stack[-1] = checked
             else:
                 opened.view = checked
+            self.view_errors.pop(opened.id, None)
+            self.field_errors.pop(opened.id, None)
+            self.view_revisions[opened.id] = self.view_revisions.get(opened.id, 0) + 1
             self._bump()
             return opened
 
@@ -372,6 +430,59 @@ class Workspace:
             opened = self.views.get(view_id)
             if opened is not None and opened.stack:
                 opened.stack.pop()
+            else:
+                self.views.pop(view_id, None)
+            self.view_errors.pop(view_id, None)
+            self.field_errors.pop(view_id, None)
+            if view_id not in self.views:
+                self.view_revisions.pop(view_id, None)
+            self._bump()
+
+    def submission_answered(
+        self, view_id: str, answer: dict[str, Any] | None, revision: int | None = None
+    ) -> None:
+        """What Slack does with the app's answer to a view submission (`None`: a late or failed
+        answer, so the modal stays open with Slack's banner). Empty: the modal closes;
+        `response_action` `errors` (under their blocks), `update`, `push` or `clear`.
+
+        `revision`: the view's `view_revisions` when the submission was sent. Slack applies an
+        answer as it arrives, before any views.update the app makes after answering; here the
+        answer is applied once the HTTP call returns, so a views.update the app made after its
+        ack may already be in: an `update` answer then does not overwrite it."""
+        with self._changed:
+            opened = self.views.get(view_id)
+            if opened is None:
+                return
+            overtaken = revision is not None and self.view_revisions.get(view_id, 0) != revision
+            self.view_errors.pop(view_id, None)
+            self.field_errors.pop(view_id, None)
+            if answer is None:
+                self.view_errors[view_id] = CONNECTION_TROUBLE
+                self._bump()
+                return
+            action = answer.get("response_action")
+            if action == "errors" and isinstance(answer.get("errors"), dict):
+                self.field_errors[view_id] = {str(k): str(v) for k, v in answer["errors"].items()}
+            elif action in ("update", "push"):
+                try:
+                    checked = validate_view(answer.get("view"))
+                except SlackError as exc:  # Slack refuses it as it would a views.update
+                    self.rejections.append((f"view_submission response_action={action}", exc.error))
+                    self.view_errors[view_id] = CONNECTION_TROUBLE
+                    self._bump()
+                    return
+                if action == "push":
+                    opened.stack.append(checked)
+                elif overtaken:
+                    pass  # the app's own views.update, made after this answer, stays
+                elif opened.stack:
+                    opened.stack[-1] = checked
+                else:
+                    opened.view = checked
+            elif action == "clear":
+                self.views.pop(view_id, None)
+            elif opened.stack:
+                opened.stack.pop()  # an empty answer closes the view submitted: the one on top
             else:
                 self.views.pop(view_id, None)
             self._bump()

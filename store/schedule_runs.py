@@ -17,7 +17,7 @@ from sqlalchemy import and_, or_, select, update
 
 from store.database import Database
 from store.dialect import insert_for
-from store.schedule_views import OUTCOMES_DONE, OUTCOMES_POSTED, RunView
+from store.schedule_views import OUTCOMES_DONE, OUTCOMES_POSTED, Outcome, RunView
 from store.schema import ScheduleRun
 
 log = logging.getLogger("opsbot.audit")
@@ -42,7 +42,12 @@ class ScheduleRuns:
         """
         now = self.clock()
         fire_time = fire_time.astimezone(UTC)  # as the store gives it back
-        claim = {"claimed_by": by, "claimed_at": now, "trigger": trigger, "outcome": "running"}
+        claim = {
+            "claimed_by": by,
+            "claimed_at": now,
+            "trigger": trigger,
+            "outcome": Outcome.RUNNING.value,
+        }
         with self.database.session() as session:
             insert = insert_for(session.get_bind().dialect.name)
             run_id = session.execute(
@@ -69,9 +74,9 @@ class ScheduleRuns:
                         ScheduleRun.fire_time == fire_time,
                         ScheduleRun.manual.is_(manual),
                         or_(
-                            ScheduleRun.outcome == "failed",
+                            ScheduleRun.outcome == Outcome.FAILED.value,
                             and_(
-                                ScheduleRun.outcome == "running",
+                                ScheduleRun.outcome == Outcome.RUNNING.value,
                                 ScheduleRun.claimed_at < now - self.lease,
                             ),
                         ),
@@ -93,7 +98,7 @@ class ScheduleRuns:
             claimed_by=by,
             claimed_at=now,
             finished_at=None,
-            outcome="running",
+            outcome=Outcome.RUNNING,
             summary="",
             fingerprint=None,
         )
@@ -102,7 +107,7 @@ class ScheduleRuns:
         self,
         run: RunView,
         *,
-        outcome: str,
+        outcome: Outcome,
         summary: str,
         fingerprint: dict[str, Any] | None = None,
         detail: dict[str, Any] | None = None,
@@ -115,7 +120,7 @@ class ScheduleRuns:
                 update(ScheduleRun)
                 .where(ScheduleRun.id == run.id, ScheduleRun.claimed_by == run.claimed_by)
                 .values(
-                    outcome=outcome,
+                    outcome=outcome.value,
                     summary=summary,
                     fingerprint=fingerprint,
                     detail=detail or {},
@@ -143,14 +148,14 @@ class ScheduleRuns:
         self,
         job: str,
         *,
-        outcomes: Sequence[str] | None = None,
+        outcomes: Sequence[Outcome] | None = None,
         scheduled_only: bool = False,
         before: datetime | None = None,
     ) -> RunView | None:
         """The newest run of `job` (by fire time) with one of `outcomes`."""
         query = select(ScheduleRun).where(ScheduleRun.job == job)
         if outcomes is not None:
-            query = query.where(ScheduleRun.outcome.in_(list(outcomes)))
+            query = query.where(ScheduleRun.outcome.in_([o.value for o in outcomes]))
         if scheduled_only:
             query = query.where(ScheduleRun.manual.is_(False))
         if before is not None:
@@ -165,7 +170,7 @@ class ScheduleRuns:
 
     def last_full(self, job: str) -> RunView | None:
         """The newest run that posted in full: what "changed since the last digest" compares."""
-        return self.latest(job, outcomes=("full",))
+        return self.latest(job, outcomes=(Outcome.FULL,))
 
     def last_post(self, job: str) -> RunView | None:
         """The newest run that posted anything (full or a heartbeat line)."""
@@ -196,7 +201,7 @@ def _view(row: ScheduleRun) -> RunView:
         claimed_by=row.claimed_by,
         claimed_at=row.claimed_at,
         finished_at=row.finished_at,
-        outcome=row.outcome,
+        outcome=Outcome(row.outcome),
         summary=row.summary,
         fingerprint=row.fingerprint,
         detail=dict(row.detail or {}),

@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-OUTCOMES_DONE = ("full", "heartbeat", "quiet")  # a run that ended as it should
-OUTCOMES_POSTED = ("full", "heartbeat")
+
+class Outcome(enum.StrEnum):
+    """How a scheduled run ended (the store keeps the value), or why it did not run."""
+
+    RUNNING = "running"  # claimed, not ended yet (or its claimer died: retaken after the lease)
+    FULL = "full"  # posted in full
+    HEARTBEAT = "heartbeat"  # unchanged: one line, the day's first
+    QUIET = "quiet"  # unchanged, and today's line is already out: nothing posted
+    FAILED = "failed"  # may be claimed again
+    TAKEN = "taken"  # another claimer has the slot: nothing ran (never stored)
+    OFF = "off"  # disabled in the profile, or no slot: nothing ran (never stored)
+
+
+OUTCOMES_DONE = (Outcome.FULL, Outcome.HEARTBEAT, Outcome.QUIET)  # a run that ended as it should
+OUTCOMES_POSTED = (Outcome.FULL, Outcome.HEARTBEAT)
 
 
 @dataclass(frozen=True)
@@ -22,7 +36,7 @@ class RunView:
     claimed_by: str
     claimed_at: datetime
     finished_at: datetime | None
-    outcome: str  # running, full, heartbeat, quiet, failed
+    outcome: Outcome  # running, full, heartbeat, quiet, failed
     summary: str
     fingerprint: dict[str, Any] | None
     detail: dict[str, Any] = field(default_factory=dict)

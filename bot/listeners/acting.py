@@ -1,7 +1,8 @@
 """The one skeleton of an action on deploy tools: open them off the loop, act, report failure.
 
 Every failure reaches the person who clicked (ephemeral); the event loop never blocks on opening
-clients or waiting for the store.
+clients or waiting for the store. The tools and the rollouts' tasks are the request's
+(`deps(context)`): they are there when the deploy listeners are wired.
 """
 
 from __future__ import annotations
@@ -10,14 +11,16 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from slack_bolt.async_app import AsyncRespond
+from slack_bolt.context.async_context import AsyncBoltContext
 
+from bot.deps import deps
 from bot.listeners.replies import report_failure
-from bot.once import Once
+from bot.rollout_tasks import RolloutTasks
 from commands.deploy.tools import DeployTools
 
 
 async def with_tools(
-    tools_of: Once[DeployTools],
+    context: AsyncBoltContext,
     respond: AsyncRespond,
     title: str,
     work: Callable[[DeployTools], Awaitable[None]],
@@ -29,8 +32,17 @@ async def with_tools(
     Whatever fails is told to the person, under `title`; unexpected errors with a reference,
     in place of the command's placeholder when `replace_placeholder`.
     """
+    tools_of = deps(context).runtime.deploy_tools
+    assert tools_of is not None, "a deploy listener wired without deploy tools"
     try:
         tools = await asyncio.to_thread(tools_of)
         await work(tools)
     except Exception as exc:
         await report_failure(exc, respond, None, title, replace=replace_placeholder)
+
+
+def rollout_tasks(context: AsyncBoltContext) -> RolloutTasks:
+    """The tasks that drive rollouts and keep their messages current."""
+    tasks = deps(context).rollouts
+    assert tasks is not None, "a deploy listener wired without the rollouts' tasks"
+    return tasks

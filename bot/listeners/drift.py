@@ -1,24 +1,33 @@
-"""`/drift [service ...]`, `/drift contains <sha>`, and the button listing undeployed commits."""
+"""`/drift [service ...]`, `/drift contains <sha>`, and the button listing undeployed commits.
+
+Every listener is module-level and typed; `register` only wires (each with its parsed payload in
+front of the access check).
+"""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.actions import ActionId, DriftExpand, clicked
+from bot.access import Access
+from bot.actions import ActionId, DriftExpand
+from bot.deps import deps
 from bot.in_flight import Claim
 from bot.listeners.replies import (
     HELP_WORDS,
     already_running,
+    button,
     ephemeral,
     report_failure,
     usage_answer,
 )
 from bot.live_message import LiveMessage
+from bot.parsed import Parsed, payload, value
+from bot.payloads import Command
 from bot.runtime import Runtime
 from bot.views.drift import contains_report, drift_progress, drift_report, undeployed_commits
 from bot.views.kit import fallback
@@ -56,57 +65,55 @@ def parse_drift_args(text: str, profile: Profile) -> DriftRequest:
 COMMANDS = ("/drift",)
 
 
-def register(app: AsyncApp, runtime: Runtime) -> None:
-    guard = runtime.access.middleware()
+async def on_drift(
+    ack: AsyncAck, client: AsyncWebClient, respond: AsyncRespond, context: AsyncBoltContext
+) -> None:
+    """`/drift`: the report in the channel; `/drift contains <sha>`: where that commit runs."""
+    command, runtime = payload(context, Command), deps(context).runtime
     profile = runtime.profile
-
-    @app.command(COMMANDS[0], middleware=[guard])
-    async def on_drift(
-        ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
-    ) -> None:
-        try:
-            request = parse_drift_args(command.get("text", ""), profile)
-        except RequestError as exc:
-            known = [s.name for s in profile.services]
-            await ack(**usage_answer("/drift", str(exc), known))
-            return
-        channel = command["channel_id"]
-        key = ("drift", channel, request.contains, tuple(sorted(request.services)))
-        claim = runtime.in_flight.claim(key)
-        if claim is None:
-            await ack(
-                **ephemeral(*notice(already_running(f"/drift {command.get('text', '')}".strip())))
-            )
-            return
-        if request.contains is not None:
-            count = len(request.services) or len(profile.services)
-            await ack(**ephemeral(*notice(f"Looking for {request.contains} in {count} services…")))
-            await post_contains(runtime, client, respond, channel, request, claim)
-        else:
-            await ack()
-            await post_drift(runtime, client, respond, channel, request.services, claim)
-
-    @app.action(ActionId.DRIFT_EXPAND, middleware=[guard])
-    async def on_expand(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+    try:
+        request = parse_drift_args(command.text, profile)
+    except RequestError as exc:
+        await ack(**usage_answer("/drift", str(exc), [s.name for s in profile.services]))
+        return
+    channel = command.channel_id
+    key = ("drift", channel, request.contains, tuple(sorted(request.services)))
+    claim = runtime.in_flight.claim(key)
+    if claim is None:
+        await ack(**ephemeral(*notice(already_running(f"/drift {command.text}".strip()))))
+        return
+    if request.contains is not None:
+        count = len(request.services) or len(profile.services)
+        await ack(**ephemeral(*notice(f"Looking for {request.contains} in {count} services…")))
+        await post_contains(runtime, client, respond, channel, request, claim)
+    else:
         await ack()
-        try:
-            wanted = clicked(body, DriftExpand)
-            select_services(profile, [wanted.service])
-            detailed = profile.model_copy(
-                update={
-                    "drift": profile.drift.model_copy(update={"commits_shown": EXPANDED_COMMITS})
-                }
-            )
-            platform = runtime.platform()
-            report = await asyncio.to_thread(
-                lambda: run_drift(
-                    detailed, platform.drift_sources(), [wanted.service], platform.now
-                )
-            )
-            expanded = undeployed_commits(report.services[0], report.checked_at)
-            await respond(**ephemeral(*expanded), replace_original=False)
-        except Exception as exc:
-            await report_failure(exc, respond, None, "Undeployed commits")
+        await post_drift(runtime, client, respond, channel, request.services, claim)
+
+
+async def on_expand(ack: AsyncAck, respond: AsyncRespond, context: AsyncBoltContext) -> None:
+    """A service's "Undeployed commits": up to EXPANDED_COMMITS of them per revision, ephemeral."""
+    wanted = value(context, DriftExpand)
+    await ack()
+    runtime = deps(context).runtime
+    try:
+        select_services(runtime.profile, [wanted.service])
+        drift = runtime.profile.drift.model_copy(update={"commits_shown": EXPANDED_COMMITS})
+        detailed = runtime.profile.model_copy(update={"drift": drift})
+        platform = runtime.platform()
+        report = await asyncio.to_thread(
+            lambda: run_drift(detailed, platform.drift_sources(), [wanted.service], platform.now)
+        )
+        expanded = undeployed_commits(report.services[0], report.checked_at)
+        await respond(**ephemeral(*expanded), replace_original=False)
+    except Exception as exc:
+        await report_failure(exc, respond, None, "Undeployed commits")
+
+
+def register(app: AsyncApp, access: Access) -> None:
+    anyone_here = access.middleware()
+    app.command(COMMANDS[0], middleware=[Parsed(Command), anyone_here])(on_drift)
+    app.action(ActionId.DRIFT_EXPAND, middleware=button(DriftExpand, anyone_here))(on_expand)
 
 
 async def post_drift(

@@ -1,24 +1,33 @@
-"""`/health [YYYY-MM-DD]` and its Details buttons."""
+"""`/health [YYYY-MM-DD]` and its Details buttons.
+
+Every listener is module-level and typed; `register` only wires (each with its parsed payload in
+front of the access check).
+"""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import date
-from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.actions import ActionId, CheckDetails, clicked
+from bot.access import Access
+from bot.actions import ActionId, CheckDetails
+from bot.deps import deps
 from bot.in_flight import Claim
 from bot.listeners.replies import (
     HELP_WORDS,
     already_running,
+    button,
     ephemeral,
     report_failure,
     usage_answer,
 )
 from bot.live_message import LiveMessage
+from bot.parsed import Parsed, payload, value
+from bot.payloads import Command
 from bot.runtime import Runtime
 from bot.views.health import check_details, health_progress, health_report
 from bot.views.messages import notice
@@ -44,36 +53,40 @@ def parse_health_args(text: str, runtime: Runtime) -> date:
 COMMANDS = ("/health",)
 
 
-def register(app: AsyncApp, runtime: Runtime) -> None:
-    guard = runtime.access.middleware()
+async def on_health(
+    ack: AsyncAck, client: AsyncWebClient, respond: AsyncRespond, context: AsyncBoltContext
+) -> None:
+    """`/health [date]`: acked at once (nothing but parsing before it), then the live report."""
+    command, runtime = payload(context, Command), deps(context).runtime
+    try:
+        as_of = parse_health_args(command.text, runtime)
+    except RequestError as exc:
+        await ack(**usage_answer("/health", str(exc)))
+        return
+    channel = command.channel_id
+    claim = runtime.in_flight.claim(("health", channel, as_of))
+    if claim is None:
+        await ack(**ephemeral(*notice(already_running(f"/health for {as_of}"))))
+        return
+    await ack()
+    await post_health(runtime, client, respond, channel, as_of, claim)
 
-    @app.command(COMMANDS[0], middleware=[guard])
-    async def on_health(
-        ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
-    ) -> None:
-        try:
-            as_of = parse_health_args(command.get("text", ""), runtime)
-        except RequestError as exc:
-            await ack(**usage_answer("/health", str(exc)))
-            return
-        channel = command["channel_id"]
-        key = ("health", channel, as_of)
-        claim = runtime.in_flight.claim(key)
-        if claim is None:
-            await ack(**ephemeral(*notice(already_running(f"/health for {as_of}"))))
-            return
-        await ack()
-        await post_health(runtime, client, respond, channel, as_of, claim)
 
-    @app.action(ActionId.HEALTH_DETAILS, middleware=[guard])
-    async def on_details(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-        try:
-            wanted = clicked(body, CheckDetails)
-            result = await run_one_check(runtime, wanted)
-            await respond(**ephemeral(*check_details(result, wanted.as_of)), replace_original=False)
-        except Exception as exc:
-            await report_failure(exc, respond, None, "Details")
+async def on_details(ack: AsyncAck, respond: AsyncRespond, context: AsyncBoltContext) -> None:
+    """A failing check's Details: its breakdown for the game day the report judged, ephemeral."""
+    wanted = value(context, CheckDetails)
+    await ack()
+    try:
+        result = await run_one_check(deps(context).runtime, wanted)
+        await respond(**ephemeral(*check_details(result, wanted.as_of)), replace_original=False)
+    except Exception as exc:
+        await report_failure(exc, respond, None, "Details")
+
+
+def register(app: AsyncApp, access: Access) -> None:
+    anyone_here = access.middleware()
+    app.command(COMMANDS[0], middleware=[Parsed(Command), anyone_here])(on_health)
+    app.action(ActionId.HEALTH_DETAILS, middleware=button(CheckDetails, anyone_here))(on_details)
 
 
 async def run_one_check(runtime: Runtime, wanted: CheckDetails) -> CheckResult:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 from datetime import date
 from typing import Annotated, Any
@@ -31,6 +32,7 @@ from bot.views.regrade import modal_view, plan_summary, started_view, working_vi
 from commands.errors import RequestError
 from commands.regrade.plan import check_range
 
+log = logging.getLogger("opsbot.slack")
 DATE = re.compile(r"\b(20\d\d-[01]\d-[0-3]\d)\b")
 ChannelId = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{1,32}$")]
 
@@ -108,9 +110,13 @@ async def open_modal(
     """Open the modal at once, then fill in the plan (views.update) when there are dates."""
     start, end = days
     metadata = where.model_dump_json(exclude_none=True)
-    opened = await client.views_open(
-        trigger_id=trigger_id, view=modal_view(start, end, reason=reason, metadata=metadata)
-    )
+    try:
+        opened = await client.views_open(
+            trigger_id=trigger_id, view=modal_view(start, end, reason=reason, metadata=metadata)
+        )
+    except SlackApiError as exc:  # a trigger_id missing, used or expired: nothing opened
+        log.warning("could not open the regrade modal: %s", exc.response.get("error"))
+        return
     if start is None or end is None:
         return
     try:

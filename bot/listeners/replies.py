@@ -1,20 +1,27 @@
-"""How listeners answer: ephemeral usage in the ack, failures where the person will see them."""
+"""How listeners answer: ephemeral usage in the ack, failures where the person will see them,
+and nothing at all to a click that has nowhere to be answered."""
 
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Sequence
 from typing import Any
 
 from slack_bolt.async_app import AsyncRespond
+from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_sdk.models.blocks import Block
 
+from bot.actions import ButtonValue
 from bot.errors import describe
 from bot.live_message import LiveMessage
+from bot.parsed import Parsed
+from bot.payloads import Click
 from bot.views.kit import context, fallback, header, section
 from bot.views.messages import notice, usage
 
 HELP_WORDS = {"help", "-h", "--help", "?"}
+log = logging.getLogger("opsbot.slack")
 
 
 def ephemeral(text: str, blocks: Sequence[Block | dict[str, Any]]) -> dict[str, Any]:
@@ -73,3 +80,8 @@ async def report_failure(
         )
         return
     await respond(**ephemeral(*notice(said.text)), replace_original=replace)
+
+
+def button(kind: type[ButtonValue] | None, role: AsyncMiddleware) -> list[AsyncMiddleware]:
+    """The middleware of a button's listener: its payload (and value) parsed, then `role`."""
+    return [Parsed(Click, kind), role]

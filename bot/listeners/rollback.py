@@ -1,18 +1,25 @@
-"""`/rollback SERVICE [revision]`: choose a revision, confirm, traffic moves, the result is posted."""
+"""`/rollback SERVICE [revision]`: choose a revision, confirm, traffic moves, the result is posted.
+
+Every listener is module-level and typed; `register` only wires (each with its parsed payload in
+front of the deployer role).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import re
-from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.actions import REVISION_NAME, ActionId, RollbackTo, clicked
-from bot.listeners.acting import with_tools
-from bot.listeners.replies import HELP_WORDS, ephemeral, replacement, usage_answer
-from bot.rollout_tasks import RolloutTasks
+from bot.access import Access
+from bot.actions import REVISION_NAME, ActionId, RollbackTo
+from bot.deps import deps
+from bot.listeners.acting import rollout_tasks, with_tools
+from bot.listeners.replies import HELP_WORDS, button, ephemeral, replacement, usage_answer
+from bot.parsed import Parsed, payload, value
+from bot.payloads import Click, Command
 from bot.runtime import Runtime
 from bot.views.messages import notice
 from bot.views.postmortem import offer
@@ -41,72 +48,79 @@ def parse_rollback_args(text: str, runtime: Runtime) -> tuple[str, str | None]:
     return words[0], words[1] if len(words) == 2 else None
 
 
-def register(app: AsyncApp, runtime: Runtime, tasks: RolloutTasks) -> None:
-    profile = runtime.profile
-    assert runtime.deploy_tools is not None
-    tools_of = runtime.deploy_tools
-    deployer = runtime.access.middleware("deployer")
+async def on_rollback(ack: AsyncAck, respond: AsyncRespond, context: AsyncBoltContext) -> None:
+    """`/rollback SERVICE`: its revisions to pick from; with a revision, straight to confirming."""
+    command, runtime = payload(context, Command), deps(context).runtime
+    try:
+        service, revision = parse_rollback_args(command.text, runtime)
+    except RequestError as exc:
+        known = [s.name for s in runtime.profile.services]
+        await ack(**usage_answer("/rollback", str(exc), known))
+        return
+    if revision is not None:
+        await ack(**ephemeral(*confirm_view(service, revision)))
+        return
+    await ack(**ephemeral(*notice(f"Reading {service}'s revisions…")))
+    await with_tools(
+        context,
+        respond,
+        "Rollback",
+        lambda tools: list_candidates(tools, respond, service),
+        replace_placeholder=True,
+    )
 
-    @app.command(COMMANDS[0], middleware=[deployer])
-    async def on_rollback(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
-        try:
-            service, revision = parse_rollback_args(command.get("text", ""), runtime)
-        except RequestError as exc:
-            await ack(**usage_answer("/rollback", str(exc), [s.name for s in profile.services]))
-            return
-        if revision is not None:
-            await ack(**ephemeral(*confirm_view(service, revision)))
-            return
-        await ack(**ephemeral(*notice(f"Reading {service}'s revisions…")))
 
-        async def listed(tools: DeployTools) -> None:
-            found = await asyncio.to_thread(
-                rollback.candidates, tools.cloud_run, tools.repo, service
-            )
-            view = candidates_view(service, found, tools.clock())
-            await respond(**ephemeral(*view), replace_original=True)  # for "Reading …'s revisions…"
+async def list_candidates(tools: DeployTools, respond: AsyncRespond, service: str) -> None:
+    found = await asyncio.to_thread(rollback.candidates, tools.cloud_run, tools.repo, service)
+    view = candidates_view(service, found, tools.clock())
+    await respond(**ephemeral(*view), replace_original=True)  # for "Reading …'s revisions…"
 
-        await with_tools(tools_of, respond, "Rollback", listed, replace_placeholder=True)
 
-    @app.action(ActionId.ROLLBACK_TO, middleware=[deployer])
-    async def on_roll_back(
-        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
-    ) -> None:
-        await ack()
-        user = body["user"]["id"]
+async def on_roll_back(
+    ack: AsyncAck, client: AsyncWebClient, respond: AsyncRespond, context: AsyncBoltContext
+) -> None:
+    """A confirmed Roll back: all traffic to the revision, once per message however often clicked."""
+    await ack()
+    await with_tools(
+        context, respond, "Rollback", lambda tools: roll_back(tools, context, client, respond)
+    )
 
-        async def rolled_back(tools: DeployTools) -> None:
-            wanted = clicked(body, RollbackTo)
-            container = body.get("container", {})
-            once = f"rollback:{container.get('channel_id')}:{container.get('message_ts')}:{wanted.service}:{wanted.revision}"
-            done = await asyncio.to_thread(
-                lambda: rollback.roll_back(
-                    profile,
-                    tools.cloud_run,
-                    tools.store,
-                    wanted.service,
-                    wanted.revision,
-                    user,
-                    once_key=once,
-                )
-            )
-            if done is None:
-                already = notice("Already done: this rollback was confirmed once already.")
-                await respond(**ephemeral(*already), replace_original=False)
-                return
-            aborted = f" (rollout #{done.aborted_rollout} aborted)" if done.aborted_rollout else ""
-            text = f":rewind: <@{user}> rolled {done.service} back: 100% of traffic on {done.revision}, verified{aborted}"
-            said = await client.chat_postMessage(channel=profile.channels.deployments, text=text)
-            await respond(**replacement(f"Done: {done.service} serves {done.revision}."))
-            if done.audit_id is not None and runtime.postmortem_tools is not None:
-                note, blocks = offer(f"rollback:{done.audit_id}", f"{done.service} was rolled back")
-                await client.chat_postMessage(
-                    channel=str(said["channel"]),
-                    thread_ts=str(said["ts"]),
-                    text=note,
-                    blocks=blocks,
-                )
-            if done.aborted_rollout is not None:
-                await tasks.show(done.aborted_rollout)
 
-        await with_tools(tools_of, respond, "Rollback", rolled_back)
+async def roll_back(
+    tools: DeployTools, context: AsyncBoltContext, client: AsyncWebClient, respond: AsyncRespond
+) -> None:
+    click, wanted = payload(context, Click), value(context, RollbackTo)
+    runtime, user, where = deps(context).runtime, click.user.id, click.container
+    once = f"rollback:{where.channel_id}:{where.message_ts}:{wanted.service}:{wanted.revision}"
+    done = await asyncio.to_thread(
+        lambda: rollback.roll_back(
+            runtime.profile,
+            tools.cloud_run,
+            tools.store,
+            wanted.service,
+            wanted.revision,
+            user,
+            once_key=once,
+        )
+    )
+    if done is None:
+        already = notice("Already done: this rollback was confirmed once already.")
+        await respond(**ephemeral(*already), replace_original=False)
+        return
+    aborted = f" (rollout #{done.aborted_rollout} aborted)" if done.aborted_rollout else ""
+    text = f":rewind: <@{user}> rolled {done.service} back: 100% of traffic on {done.revision}, verified{aborted}"
+    said = await client.chat_postMessage(channel=runtime.profile.channels.deployments, text=text)
+    await respond(**replacement(f"Done: {done.service} serves {done.revision}."))
+    if done.audit_id is not None and runtime.postmortem_tools is not None:
+        note, blocks = offer(f"rollback:{done.audit_id}", f"{done.service} was rolled back")
+        await client.chat_postMessage(
+            channel=str(said["channel"]), thread_ts=str(said["ts"]), text=note, blocks=blocks
+        )
+    if done.aborted_rollout is not None:
+        await rollout_tasks(context).show(done.aborted_rollout)
+
+
+def register(app: AsyncApp, access: Access) -> None:
+    deployer = access.middleware("deployer")
+    app.command(COMMANDS[0], middleware=[Parsed(Command), deployer])(on_rollback)
+    app.action(ActionId.ROLLBACK_TO, middleware=button(RollbackTo, deployer))(on_roll_back)

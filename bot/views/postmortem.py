@@ -3,7 +3,7 @@ modals."""
 
 from __future__ import annotations
 
-import json
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -35,6 +35,8 @@ SECTION_TITLES = {
     "prevention": "Prevention",
 }
 MODAL_TEXT = 3000  # a plain_text_input's max_length
+EDIT_TITLE = "Edit postmortem"
+TIMELINE_TITLE = "Add to timeline"
 
 
 def offer(subject: str, what: str) -> tuple[str, list[Block]]:
@@ -131,109 +133,160 @@ def _option(text: str) -> dict[str, Any]:
     return {"text": {"type": "plain_text", "text": text}, "value": text}
 
 
-def edit_modal(
-    stored: PostmortemView, doc: Document, severities: list[str], opened_in: dict[str, str]
-) -> dict[str, Any]:
-    """Sections and severity; one new action item (text, owner, due date) per save.
+def _said(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(escape(text), 3000)}}
 
-    `opened_in`: the channel's id and name, which the access check reads on submission.
-    """
-    blocks: list[dict[str, Any]] = [
-        {
-            "type": "input",
-            "block_id": "severity",
-            "label": {"type": "plain_text", "text": "Severity"},
-            "element": {
-                "type": "static_select",
-                "action_id": "severity",
-                "options": [_option(s) for s in severities],
-                "initial_option": _option(
-                    doc.severity if doc.severity in severities else severities[-1]
-                ),
-            },
-            "hint": {
-                "type": "plain_text",
-                "text": clip(
-                    f"opsbot proposed {doc.draft.severity}: {doc.draft.severity_because}", 150
-                ),
-            },
-        }
-    ]
-    blocks += [
-        _text_input(name, SECTION_TITLES[name], doc.sections.get(name, "")) for name in SECTIONS
-    ]
-    blocks += [
+
+def status_modal(callback_id: str, title: str, text: str) -> dict[str, Any]:
+    """A modal that only says something: "Loading…", "Saving…", the outcome, or why not."""
+    return {
+        "type": "modal",
+        "callback_id": callback_id,
+        "title": {"type": "plain_text", "text": title},
+        "close": {"type": "plain_text", "text": "Close"},
+        "blocks": [_said(text)],
+    }
+
+
+@dataclass(frozen=True)
+class EditValues:
+    """What the edit form shows: the postmortem as stored, or what the person typed in it."""
+
+    severity: str
+    sections: dict[str, str]
+    item_text: str = ""
+    item_owner: str | None = None
+    item_due: date | None = None
+
+    @classmethod
+    def of(cls, doc: Document) -> EditValues:
+        return cls(doc.severity, {name: doc.sections.get(name, "") for name in SECTIONS})
+
+
+def severity_hint(doc: Document) -> str:
+    return f"opsbot proposed {doc.draft.severity}: {doc.draft.severity_because}"
+
+
+def _severity_input(values: EditValues, severities: list[str], hint: str) -> dict[str, Any]:
+    block: dict[str, Any] = {
+        "type": "input",
+        "block_id": "severity",
+        "label": {"type": "plain_text", "text": "Severity"},
+        "element": {
+            "type": "static_select",
+            "action_id": "severity",
+            "options": [_option(s) for s in severities],
+            "initial_option": _option(
+                values.severity if values.severity in severities else severities[-1]
+            ),
+        },
+    }
+    if hint:
+        block["hint"] = {"type": "plain_text", "text": clip(hint, 150)}
+    return block
+
+
+def _item_inputs(values: EditValues) -> list[dict[str, Any]]:
+    owner: dict[str, Any] = {"type": "users_select", "action_id": "item_owner"}
+    if values.item_owner:
+        owner["initial_user"] = values.item_owner
+    due: dict[str, Any] = {"type": "datepicker", "action_id": "item_due"}
+    if values.item_due is not None:
+        due["initial_date"] = values.item_due.isoformat()
+    return [
         {"type": "header", "text": {"type": "plain_text", "text": "New action item (optional)"}},
-        _text_input("item_text", "What", "", multiline=False),
+        _text_input("item_text", "What", values.item_text, multiline=False),
         {
             "type": "input",
             "block_id": "item_owner",
             "optional": True,
             "label": {"type": "plain_text", "text": "Owner"},
-            "element": {"type": "users_select", "action_id": "item_owner"},
+            "element": owner,
         },
         {
             "type": "input",
             "block_id": "item_due",
             "optional": True,
             "label": {"type": "plain_text", "text": "Due"},
-            "element": {"type": "datepicker", "action_id": "item_due"},
+            "element": due,
         },
     ]
+
+
+def edit_modal(
+    values: EditValues,
+    severities: list[str],
+    metadata: str,
+    *,
+    hint: str = "",
+    warning: str = "",
+) -> dict[str, Any]:
+    """Sections and severity; one new action item (text, owner, due date) per save.
+
+    `metadata`: the postmortem's id and version and the channel it was opened in (which the
+    access check reads on submission); `warning`: why the form is shown again, above it.
+    """
+    blocks: list[dict[str, Any]] = [_said(warning)] if warning else []
+    blocks.append(_severity_input(values, severities, hint))
+    blocks += [
+        _text_input(name, SECTION_TITLES[name], values.sections.get(name, "")) for name in SECTIONS
+    ]
+    blocks += _item_inputs(values)
     return {
         "type": "modal",
         "callback_id": EDIT_MODAL,
-        "title": {"type": "plain_text", "text": "Edit postmortem"},
+        "title": {"type": "plain_text", "text": EDIT_TITLE},
         "submit": {"type": "plain_text", "text": "Save"},
         "close": {"type": "plain_text", "text": "Cancel"},
-        "private_metadata": json.dumps({"id": stored.id, "version": stored.version} | opened_in),
+        "private_metadata": metadata,
         "blocks": blocks,
     }
 
 
-def timeline_modal(drafts: list[PostmortemView], message: dict[str, str]) -> dict[str, Any]:
-    """Pick the postmortem a message joins (its time and text shown); none open: say how to start."""
-    quoted = clip(" ".join(message.get("text", "").split()) or "(no text)", 300)
-    base: dict[str, Any] = {
-        "type": "modal",
-        "callback_id": TIMELINE_MODAL,
-        "title": {"type": "plain_text", "text": "Add to timeline"},
-    }
+NO_DRAFTS = (
+    "No postmortem is being written. Start one with `/postmortem rollout N`, "
+    "`/postmortem YYYY-MM-DD` or `/postmortem last`."
+)
+
+
+def timeline_modal(
+    drafts: list[PostmortemView], text: str, metadata: str, *, warning: str = ""
+) -> dict[str, Any]:
+    """Pick the postmortem a message joins (its text shown); none open: say how to start one.
+
+    `metadata`: the message (channel, ts, author, text); `warning`: why it is shown again.
+    """
+    quoted = clip(" ".join(text.split()) or "(no text)", 300)
     if not drafts:
-        return base | {
-            "close": {"type": "plain_text", "text": "Close"},
-            "blocks": [
-                {
-                    "type": "section",
-                    "text": {
-                        "type": "mrkdwn",
-                        "text": "No postmortem is being written. Start one with `/postmortem rollout N`, `/postmortem YYYY-MM-DD` or `/postmortem last`.",
-                    },
-                }
-            ],
-        }
+        said = f"{warning}\n{NO_DRAFTS}" if warning else NO_DRAFTS
+        return status_modal(TIMELINE_MODAL, TIMELINE_TITLE, said)
     options = [
         {"text": {"type": "plain_text", "text": clip(f"#{d.id} {d.title}", 75)}, "value": str(d.id)}
         for d in drafts[:100]
     ]
-    return base | {
+    blocks: list[dict[str, Any]] = [_said(warning)] if warning else []
+    blocks += [
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"> {escape(quoted)}"}},
+        {
+            "type": "input",
+            "block_id": "postmortem",
+            "label": {"type": "plain_text", "text": "Postmortem"},
+            "element": {
+                "type": "static_select",
+                "action_id": "postmortem",
+                "options": options,
+                "initial_option": options[0],
+            },
+        },
+    ]
+    return {
+        "type": "modal",
+        "callback_id": TIMELINE_MODAL,
+        "title": {"type": "plain_text", "text": TIMELINE_TITLE},
         "submit": {"type": "plain_text", "text": "Add"},
         "close": {"type": "plain_text", "text": "Cancel"},
-        "private_metadata": json.dumps(message),  # its text is cut to 1,500 characters
-        "blocks": [
-            {"type": "section", "text": {"type": "mrkdwn", "text": f"> {escape(quoted)}"}},
-            {
-                "type": "input",
-                "block_id": "postmortem",
-                "label": {"type": "plain_text", "text": "Postmortem"},
-                "element": {
-                    "type": "static_select",
-                    "action_id": "postmortem",
-                    "options": options,
-                    "initial_option": options[0],
-                },
-            },
-        ],
+        "private_metadata": metadata,
+        "blocks": blocks,
     }
 
 

@@ -10,6 +10,7 @@ from slack_sdk.models.blocks import Block, DividerBlock
 from bot.actions import ActionId, DigestJob
 from bot.views.kit import button, context, escape, header, section, within_limits
 from commands.schedule.decide import local_stamp
+from commands.schedule.registry import JOBS
 from commands.schedule.status import JobStatus
 from store.backfill_views import BackfillView
 from store.schedule_views import RunView
@@ -21,7 +22,7 @@ COMMAND_HELP = {  # one line each: what a new user reads on the App Home
     "/deploy": "SERVICE [commit]: the checklist, then a canary with Promote and Roll back",
     "/rollback": "SERVICE [revision]: move a service's traffic back to a previous revision",
     "/regrade": "START [END]: a grading backfill of game dates, planned first",
-    "/digest": "[drift|health|weekly]: the scheduled digests, next and last runs, Post now",
+    "/digest": f"[{'|'.join(j.short for j in JOBS)}]: the scheduled jobs, next and last runs, Post now",
     "/postmortem": "rollout N | YYYY-MM-DD | last: a postmortem draft to edit and export",
 }
 

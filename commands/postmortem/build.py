@@ -40,17 +40,38 @@ class Subject:
         return cls(found.group(1), found.group(2))
 
 
-def parse_request(text: str) -> Subject | None:
-    """`rollout N`, `YYYY-MM-DD` or `last` (None: the newest incident); a RequestError otherwise."""
+ROLLOUT_ID_MAX = 2**31 - 1  # a store id (PostgreSQL's integer): no rollout has a larger one
+EARLIEST_DAY = date(2000, 1, 1)  # no game day of opsbot's platform is older
+ROLLOUT_ID = re.compile(r"#?([0-9]{1,10})")  # ASCII digits only: int() takes "١٢" as 12
+DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def parse_request(text: str, *, today: date | None = None) -> Subject | None:
+    """`rollout N`, `YYYY-MM-DD` or `last` (None: the newest incident); a RequestError otherwise.
+
+    A rollout's number is 1..ROLLOUT_ID_MAX; a day is from EARLIEST_DAY to `today` (the game
+    day now, when given): anything else names no incident, and is said so before any work.
+    """
     words = text.split()
     if words == ["last"]:
         return None
     if len(words) == 2 and words[0] == "rollout":
-        if not words[1].lstrip("#").isdigit():
-            raise RequestError(f"bad rollout {words[1]!r}: expected its number, e.g. rollout 12")
-        return Subject("rollout", str(int(words[1].lstrip("#"))))
-    if len(words) == 1 and re.fullmatch(r"\d{4}-\d{2}-\d{2}", words[0]):
-        return Subject("date", parse_game_date(words[0]).isoformat())
+        found = ROLLOUT_ID.fullmatch(words[1])
+        if found is None or not 1 <= int(found.group(1)) <= ROLLOUT_ID_MAX:
+            raise RequestError(
+                f"bad rollout {words[1]!r}: expected its number (1 to {ROLLOUT_ID_MAX}), "
+                "e.g. rollout 12"
+            )
+        return Subject("rollout", str(int(found.group(1))))
+    if len(words) == 1 and DAY.fullmatch(words[0]):
+        day = parse_game_date(words[0])
+        if day < EARLIEST_DAY:
+            raise RequestError(f"{day} is before {EARLIEST_DAY}: no incident is that old")
+        if today is not None and day > today:
+            raise RequestError(
+                f"{day} is in the future (today is {today}): pick {today} or earlier"
+            )
+        return Subject("date", day.isoformat())
     raise RequestError(
         f"expected {USAGE}; got {text.strip()!r}" if text.strip() else f"expected {USAGE}"
     )

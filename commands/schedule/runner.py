@@ -1,5 +1,8 @@
 """One run of a scheduled job, the same whoever fires it: claim the slot, find, decide, post, record.
 
+Any job of the registry (commands/schedule/registry.py) runs here: its module says what it finds
+and, for a job that speaks only when something is due, how it decides and what it records.
+
 The claim comes first and is write-once per (job, fire time), so replicas, Cloud Scheduler's
 retries and a terminal's `schedule run` post once per slot. Runs missed while nobody was up are
 named in the next run's message; within `misfire_grace_s` they are caught up at start, as one run.
@@ -7,7 +10,6 @@ named in the next run's message; within `misfire_grace_s` they are caught up at 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import socket
@@ -15,17 +17,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from commands.platform import Platform
-from commands.postmortem.reminders import Reminders, due_reminders, mark_sent
 from commands.schedule import cron
 from commands.schedule.decide import Before, Post, decide
-from commands.schedule.digests import Findings, drift_findings, health_findings
-from commands.schedule.weekly import WEEK, WeeklyReport, week_figures
-from config import JobConfig, JobId, Profile
+from commands.schedule.digests import Findings
+from commands.schedule.job import JobId
+from commands.schedule.registry import BY_ID
+from config import JobConfig, Profile
 from store.backfill_views import BackfillView
-from store.schedule_views import RunView
+from store.schedule_views import Outcome, RunView
 from store.views import AuditView, RolloutView
 
 if TYPE_CHECKING:
@@ -64,10 +65,15 @@ class Publication:
     config: JobConfig
     post: Post
     findings: Findings
-    report: Any  # DriftReport, HealthReport or WeeklyReport
+    report: Any  # what the job's find returned: DriftReport, HealthReport, WeeklyReport, Reminders
     previous: RunView | None  # the last full post: what "new since" compares with
     missed: list[datetime]
     now: datetime
+
+    @property
+    def title(self) -> str:
+        """The job's name in words ("Drift digest"), as its module gives it."""
+        return BY_ID[self.job].title
 
 
 Publish = Callable[[Publication], list[tuple[str, str]]]  # → the (channel, ts) posted
@@ -77,65 +83,9 @@ Publish = Callable[[Publication], list[tuple[str, str]]]  # → the (channel, ts
 class RunResult:
     job: JobId
     slot: datetime
-    outcome: str  # full, heartbeat, quiet, failed, taken (another claimer has the slot), off
+    outcome: Outcome  # full, heartbeat, quiet, failed, taken (another claimer has the slot), off
     summary: str = ""
     posted: list[tuple[str, str]] = field(default_factory=list)
-
-
-def find(tools: JobTools, job: JobId, now: datetime) -> tuple[Findings, Any]:
-    """Run the job's report and reduce it to findings."""
-    from commands.drift import run_drift
-    from commands.health import run_health
-
-    profile = tools.profile
-    if job == "postmortem-reminders":
-        if tools.postmortems is None:
-            return Findings(None, "no postmortems here", False), Reminders()
-        due = due_reminders(profile, tools.postmortems, now)
-        return Findings(None, due.summary, False), due
-    platform = tools.platform()
-    if job == "drift-digest":
-        report: Any = run_drift(profile, platform.drift_sources(), [], now)
-        return drift_findings(report), report
-    if job == "health-digest":
-        health = asyncio.run(
-            run_health(profile, platform.warehouse, now=now, drift_sources=platform.drift_sources)
-        )
-        return health_findings(health), health
-    weekly = weekly_report(tools, platform, now)
-    summary = (
-        f"{weekly.this.deploy_count} deploys, {weekly.this.rolled_back} rolled back, "
-        f"{weekly.this.backfills} backfills"
-    )
-    return Findings(None, summary, False), weekly
-
-
-def weekly_report(tools: JobTools, platform: Platform, now: datetime) -> WeeklyReport:
-    """The week up to `now` and the week before it."""
-    audit = list(tools.audit())
-    commits = tools.rollout_commits()
-    health = tools.runs.between("health-digest", now - 3 * WEEK, now)
-    backfills = list(tools.backfills())
-    repo = None
-
-    def commit_time(sha: str) -> datetime | None:
-        nonlocal repo
-        try:
-            repo = repo or platform.drift_sources().repo
-            found = repo.resolve(sha)
-        except Exception:  # git unreachable: lead time is left out, the rest still counts
-            log.warning("weekly report: no commit time for %s", sha, exc_info=True)
-            return None
-        return found.committed if found else None
-
-    def figures(end: datetime) -> Any:
-        return week_figures(end - WEEK, end, audit, commits, commit_time, health, backfills)
-
-    items = tools.postmortems.open_items() if tools.postmortems is not None else []
-    today = now.astimezone(ZoneInfo(tools.profile.platform.human_timezone)).date()
-    return WeeklyReport(
-        this=figures(now), before=figures(now - WEEK), open_items=items, today=today
-    )
 
 
 def missed_slots(
@@ -162,14 +112,15 @@ def run_job(
     catching_up: bool = False,
 ) -> RunResult:
     """Claim (job, slot), then find, decide and publish; a slot already claimed does nothing."""
-    config = tools.profile.schedule.jobs[job]
+    spec = BY_ID[job]
+    config = spec.config(tools.profile.schedule)
     claimed = tools.runs.claim(job, slot, by=by, trigger=trigger, manual=manual)
     if claimed is None:
-        return RunResult(job, slot, "taken")
+        return RunResult(job, slot, Outcome.TAKEN)
     try:
         missed = [] if manual else missed_slots(tools, job, config, slot, including=catching_up)
         now = tools.clock()
-        findings, report = find(tools, job, now)
+        findings, report = spec.find(tools, now)
         previous = tools.runs.last_full(job)
         last_post = tools.runs.last_post(job)
         before = Before(
@@ -180,40 +131,42 @@ def run_job(
         post = decide(
             findings.fingerprint, before, now, config.timezone, full=full, missed=bool(missed)
         )
-        if isinstance(report, Reminders):  # said when due, never as a digest or heartbeat
-            post = Post.FULL if report.count else Post.QUIET
+        if spec.decide is not None:  # said when due, never as a digest or heartbeat
+            post = spec.decide(report)
         posted: list[tuple[str, str]] = []
         if post is not Post.QUIET:
             posted = publish(
                 Publication(job, config, post, findings, report, previous, missed, now)
             )
-        if isinstance(report, Reminders) and tools.postmortems is not None:
-            mark_sent(tools.postmortems, report)
+        if spec.posted is not None:
+            spec.posted(tools, report)
     except Exception as exc:
-        tools.runs.finish(claimed, outcome="failed", summary=f"{type(exc).__name__}: {exc}")
+        failure = f"{type(exc).__name__}: {exc}"
+        tools.runs.finish(claimed, outcome=Outcome.FAILED, summary=failure)
         log.exception("scheduled %s for %s failed", job, slot.isoformat())
-        return RunResult(job, slot, "failed", f"{type(exc).__name__}: {exc}")
+        return RunResult(job, slot, Outcome.FAILED, failure)
+    outcome = Outcome(post.value)
     tools.runs.finish(
         claimed,
-        outcome=post.value,
+        outcome=outcome,
         summary=findings.summary,
         fingerprint=findings.fingerprint,
         detail=findings.detail,
         missed=missed,
         posted=posted,
     )
-    log.info("scheduled %s for %s: %s (%s)", job, slot.isoformat(), post.value, findings.summary)
-    return RunResult(job, slot, post.value, findings.summary, posted)
+    log.info("scheduled %s for %s: %s (%s)", job, slot.isoformat(), outcome, findings.summary)
+    return RunResult(job, slot, outcome, findings.summary, posted)
 
 
 def run_scheduled(
     tools: JobTools, job: JobId, fired_at: datetime, publish: Publish, *, trigger: str, by: str
 ) -> RunResult:
     """A scheduler fired (APScheduler, Cloud Scheduler): the run of the newest slot at `fired_at`."""
-    config = tools.profile.schedule.jobs[job]
+    config = BY_ID[job].config(tools.profile.schedule)
     slot = cron.latest_slot(config.cron, config.timezone, fired_at + timedelta(seconds=1))
     if slot is None or not config.enabled:
-        return RunResult(job, fired_at, "off")
+        return RunResult(job, fired_at, Outcome.OFF)
     return run_job(tools, job, slot, publish, trigger=trigger, by=by)
 
 
@@ -232,7 +185,7 @@ def run_now(
 def catch_up(tools: JobTools, job: JobId, publish: Publish, *, by: str) -> RunResult | None:
     """At start: the newest slot, if it was missed, is younger than the grace and the job has
     run before (a first start is not a catch-up). Runs missed before it are named with it."""
-    config = tools.profile.schedule.jobs[job]
+    config = BY_ID[job].config(tools.profile.schedule)
     now = tools.clock()
     slot = cron.latest_slot(config.cron, config.timezone, now)
     if slot is None or not config.enabled:

@@ -2,32 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from commands.errors import RequestError
 from commands.schedule import cron
-from config import JOB_IDS, JobConfig, JobId, Profile
+from commands.schedule.job import Job, JobId
+from commands.schedule.registry import JOBS
+from config import JobConfig, Profile
 from store.schedule_views import RunView
 
 if TYPE_CHECKING:
     from store.schedule_runs import ScheduleRuns
 
-SHORT_NAMES: dict[str, JobId] = {
-    "drift": "drift-digest",
-    "health": "health-digest",
-    "weekly": "weekly-report",
-    "reminders": "postmortem-reminders",
-}
-
 
 @dataclass(frozen=True)
 class JobStatus:
-    id: JobId
-    config: JobConfig
+    job: Job[Any]
+    config: JobConfig  # the profile's, else the job's default
     next_run: datetime | None
     last_run: RunView | None
+
+    @property
+    def id(self) -> JobId:
+        return self.job.id
 
     def to_json(self) -> dict[str, Any]:
         last = self.last_run
@@ -45,25 +44,13 @@ class JobStatus:
         }
 
 
-def parse_job(text: str) -> JobId:
-    """A job named in full or short (drift, health, weekly, reminders), or a RequestError."""
-    word = text.strip().lower()
-    if word in SHORT_NAMES:
-        return SHORT_NAMES[word]
-    for job in JOB_IDS:
-        if word == job:
-            return job
-    raise RequestError(
-        f"unknown job {text!r}: expected one of {', '.join(JOB_IDS)} (or drift, health, weekly, reminders)"
-    )
-
-
 def job_statuses(
-    profile: Profile, runs: ScheduleRuns, now: datetime, only: list[JobId] | None = None
+    profile: Profile, runs: ScheduleRuns, now: datetime, only: Sequence[Job[Any]] = JOBS
 ) -> list[JobStatus]:
+    """Each job of the registry (or `only` these), in its order."""
     found = []
-    for job in only or list(JOB_IDS):
-        config = profile.schedule.jobs[job]
+    for job in only:
+        config = job.config(profile.schedule)
         following = cron.next_slot(config.cron, config.timezone, now) if config.enabled else None
-        found.append(JobStatus(job, config, following, runs.latest(job)))
+        found.append(JobStatus(job, config, following, runs.latest(job.id)))
     return found

@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import socket
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -41,6 +43,7 @@ def page(served_bot: SandboxBot) -> Iterator[Page]:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.set_default_timeout(30_000)
+        expect.set_options(timeout=20_000)  # a loaded CI machine (three workers, two cores)
         page.goto(served_bot.slack.console_url)
         yield page
         browser.close()
@@ -112,6 +115,9 @@ def test_a_postmortem_is_fed_from_the_message_menu_and_edited_in_its_modal(page:
     expect(modal.get_by_text("Add to timeline")).to_be_visible()
     modal.get_by_role("button", name="Add").click()
     expect(page.locator(".msg").filter(has_text="added a message of")).to_have_count(1)
+    if modal.is_visible():  # the modal may stay to say so: the person closes it
+        modal.get_by_role("button", name="Close").click()
+    expect(modal).to_be_hidden()
 
     draft.get_by_role("button", name="Edit").click()
     expect(modal.get_by_text("Edit postmortem")).to_be_visible()
@@ -124,3 +130,63 @@ def test_a_postmortem_is_fed_from_the_message_menu_and_edited_in_its_modal(page:
     expect(item.get_by_role("button", name="Done")).to_be_visible()
     expect(draft.locator(".b-context").first).to_contain_text("SEV3")
     expect(draft.get_by_text("due 2026-02-12")).to_be_visible()
+
+
+@contextmanager
+def _app_not_answering(bot: SandboxBot, deadline_s: float = 0.5) -> Iterator[None]:
+    """Deliveries go to a socket that takes them and never answers (a stuck app), and Slack's
+    deadline is lowered to `deadline_s` so that the test does not wait its 3 s."""
+    sender = bot.slack.sender
+    assert sender is not None
+    stuck = socket.socket()
+    stuck.bind(("127.0.0.1", 0))
+    stuck.listen(8)
+    url, deadline = sender.request_url, bot.slack.ack_deadline_s
+    sender.request_url = f"http://127.0.0.1:{stuck.getsockname()[1]}/slack/events"
+    bot.slack.ack_deadline_s = deadline_s
+    try:
+        yield
+    finally:
+        sender.request_url, bot.slack.ack_deadline_s = url, deadline
+        stuck.close()
+
+
+def test_a_late_ack_shows_slacks_error_where_slack_shows_it(
+    page: Page, served_bot: SandboxBot
+) -> None:
+    composer = page.get_by_placeholder("Message, or a command")
+    with _app_not_answering(served_bot):  # a command the app never acks
+        composer.fill("/health")
+        composer.press("Enter")
+        failed = page.locator(".msg.is-ephemeral").filter(
+            has_text='/health failed with the error "operation_timeout"'
+        )
+        expect(failed.get_by_text("Slackbot")).to_be_visible()
+        expect(failed.get_by_text("Only visible to you")).to_be_visible()
+
+    composer.fill("/regrade")
+    composer.press("Enter")
+    modal = page.locator("#modal")
+    expect(modal.get_by_text("Regrade dates")).to_be_visible()
+    modal.locator("input[data-block-id=start]").fill("2026-01-30")
+    with _app_not_answering(served_bot):  # a submission the app never acks
+        modal.get_by_role("button", name="Start").click()
+        banner = modal.get_by_role("alert")
+        expect(banner).to_have_text("⚠️ We had some trouble connecting. Try again?")
+        expect(modal.locator("input[data-block-id=start]")).to_have_value("2026-01-30")  # kept
+
+    # Try again, answered in time: the app's error under the field left empty, no banner
+    modal.get_by_role("button", name="Start").click()
+    expect(modal.locator(".field-error")).to_have_text("pick a date")
+    expect(modal.get_by_role("alert")).to_have_count(0)
+    modal.get_by_role("button", name="Close").click()
+    expect(modal).to_be_hidden()
+
+    ws = served_bot.slack.workspace
+    assert [(a.kind, a.name) for a in ws.late_acks] == [
+        ("slash_commands", "/health"),
+        ("view_submission", "regrade.modal"),
+    ]
+    for late in list(ws.rejections):  # the two late acks this test made on purpose
+        if late[1] == "operation_timeout":
+            ws.rejections.remove(late)

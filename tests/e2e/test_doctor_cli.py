@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import pytest
+from slack_sdk.web import base_client
+
+from opsbot import doctor
+from opsbot.profile import load_profile
+from sandbox.slack_emulator import SlackEmulator
+from tests.conftest import ROOT
 from tests.e2e.test_health_cli import opsbot
 
 
@@ -40,3 +48,34 @@ def test_what_is_missing_is_named_with_the_role_or_fix_and_exits_1(tmp_path: Pat
     scope = next(line for line in done.stdout.splitlines() if "scope channels:read" in line)
     assert scope.startswith("MISSING")
     assert "missing" in done.stdout.splitlines()[-1]
+
+
+@pytest.mark.parametrize("trailing", ["/", ""])
+def test_the_slack_of_the_environment_is_asked_at_its_api_url_with_or_without_the_slash(
+    trailing: str, slack: SlackEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`opsbot doctor`'s Slack half reads the environment as `opsbot serve` does, even with a
+    slack_sdk that joins its base URL as given (3.33, which our pin allows). Google's half is
+    left out: it needs the real project's credentials."""
+    monkeypatch.setattr(base_client.BaseClient, "__init__", _base_url_as_given)
+    monkeypatch.setattr(doctor, "_credentials_guard", lambda open_client: None)
+    monkeypatch.setattr(doctor, "google_findings", lambda *args: [])
+    monkeypatch.setenv("SLACK_BOT_TOKEN", slack.workspace.bot_token)
+    monkeypatch.setenv("OPSBOT_SLACK_API_URL", slack.api_url.rstrip("/") + trailing)
+    profile = load_profile(ROOT / "opsbot.toml")
+
+    findings = doctor.diagnose(profile, ROOT / "opsbot.toml", sandbox=False, announce=print)
+
+    assert [(f.what, f.detail) for f in findings if not f.ok] == []
+    assert "Slack: post in #canary-alerts" in [f.what for f in findings]
+
+
+_init = base_client.BaseClient.__init__
+
+
+def _base_url_as_given(
+    self: base_client.BaseClient, token: str | None = None, base_url: str = "", **options: Any
+) -> None:
+    """slack_sdk 3.33's client: its base URL as given (3.34 on appends the missing slash)."""
+    _init(self, token, base_url or base_client.BaseClient.BASE_URL, **options)
+    self.base_url = base_url or base_client.BaseClient.BASE_URL

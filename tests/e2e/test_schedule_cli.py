@@ -9,6 +9,9 @@ from sandbox.slack_emulator import SlackEmulator
 from store.location import sqlite_url
 from tests.e2e.test_health_cli import opsbot
 
+# on PYTHONPATH: slack_sdk joins its base URL as 3.33 did (tests/e2e/slack_sdk_3_33/sitecustomize.py)
+SLACK_SDK_3_33 = str(Path(__file__).with_name("slack_sdk_3_33"))
+
 
 def test_list_prints_each_job_with_its_next_and_last_run_as_json() -> None:
     done = opsbot("schedule", "list", "--sandbox", "--json")
@@ -43,6 +46,27 @@ def test_run_posts_once_per_slot_through_the_slack_of_the_environment(
     assert forced.returncode == 0 and ": full" in forced.stdout
     posted = [m for m in slack.workspace.bot_messages("#deployment-alerts")]
     assert len(posted) == 2  # the slot's run and the forced one, not the repeat
+
+
+def test_run_posts_where_the_api_url_says_with_or_without_its_trailing_slash(
+    slack: SlackEmulator,
+) -> None:
+    """`OPSBOT_SLACK_API_URL=http://host/api` is the Web API at `http://host/api/`, as for `opsbot
+    serve`, even with a slack_sdk that joins the URL as given (3.33, which our pin allows)."""
+    token = slack.workspace.bot_token
+    for url in (slack.api_url.rstrip("/"), slack.api_url):
+        env = {"SLACK_BOT_TOKEN": token, "OPSBOT_SLACK_API_URL": url, "PYTHONPATH": SLACK_SDK_3_33}
+        done = opsbot("schedule", "run", "drift", "--sandbox", "--force", env=env)
+        assert done.returncode == 0, done.stdout + done.stderr
+    assert len(slack.workspace.bot_messages("#deployment-alerts")) == 2
+
+
+def test_run_help_names_every_job_in_the_registry() -> None:
+    done = opsbot("schedule", "run", "--help")
+    assert done.returncode == 0, done.stderr
+    said = " ".join(done.stdout.split())
+    for job in ("drift-digest", "health-digest", "weekly-report", "postmortem-reminders"):
+        assert job in said
 
 
 def test_run_without_a_slack_token_says_what_to_set_and_posts_nothing() -> None:

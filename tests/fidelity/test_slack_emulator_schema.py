@@ -92,3 +92,29 @@ def test_the_pinned_spec_lacks_what_slack_now_documents() -> None:
         documented.update(enum.get("enum", []))
     assert "invalid_blocks" not in documented and "ratelimited" not in documented
     assert "not_in_channel" in documented  # what the emulator enforces is in it
+
+
+def test_views_open_and_its_trigger_refusals_are_answers_slack_documents(
+    slack: SlackEmulator,
+) -> None:
+    """A trigger past its 3 s, or used twice, is refused in the error shape views.open has."""
+    client, ws = WebClient(token=slack.workspace.bot_token, base_url=slack.api_url), slack.workspace
+    now = [100.0]
+    ws.monotonic = lambda: now[0]
+    view = {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": "Regrade"},
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "2026-01-30"}}],
+    }
+    trigger = ws.issue_trigger("U0LEEAPPRV")
+    _conforms("views.open", dict(client.views_open(trigger_id=trigger, view=view).data))  # type: ignore[arg-type]
+    _refused("views.open", lambda: client.views_open(trigger_id=trigger, view=view))
+    late = ws.issue_trigger("U0LEEAPPRV")
+    now[0] += 3.5
+    _refused("views.open", lambda: client.views_open(trigger_id=late, view=view))
+    _refused("views.push", lambda: client.views_push(trigger_id=late, view=view))
+    assert [error for _, error in ws.rejections] == [
+        "exchanged_trigger_id",
+        "expired_trigger_id",
+        "expired_trigger_id",
+    ]

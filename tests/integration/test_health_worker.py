@@ -15,8 +15,9 @@ import pytest
 
 from checks.result import CheckResult, HealthReport
 from commands.health import run_health
-from commands.health_worker import HealthJob, HealthWorker, WorkerTimedOut
+from commands.health_worker import HealthJob, HealthWorker
 from config import Profile
+from infra.worker_process import WorkerTimedOut
 from opsbot.platform import attached_sandbox_platforms, sandbox_platforms
 from sandbox.faults import BigQueryFaults, FaultPlan
 from sandbox.platform import Sandbox

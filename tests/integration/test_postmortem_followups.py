@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from bot.digest_jobs import slack_publisher, sync_web_client
+from bot.digest_jobs import slack_publisher
+from bot.slack_clients import slack_api, sync_web_client
 from commands.schedule.runner import JobTools, Publish, run_job, run_scheduled
 from opsbot.platform import sandbox_platforms
 from opsbot.profile import load_profile
@@ -28,7 +29,7 @@ def _jobs(
     sandbox: Sandbox, database: Database, slack: SlackEmulator, clock: Clock
 ) -> tuple[JobTools, Publish]:
     tools = job_tools(PROFILE, database, sandbox_platforms(PROFILE, sandbox), clock)
-    client = sync_web_client(slack.workspace.bot_token, slack.api_url)
+    client = sync_web_client(slack_api(slack.workspace.bot_token, slack.api_url))
     return tools, slack_publisher(client, PROFILE)
 
 

@@ -5,6 +5,7 @@ Each test has a sandbox of its own: a backfill grades dates in its warehouse.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections.abc import Iterator
@@ -237,3 +238,62 @@ def test_a_restarted_process_resumes_the_backfill_from_the_store(world: World) -
         assert ended is not None and ended.count("done") == 7
     finally:
         fresh.close()
+
+
+# graded_count / mae as a broken or hostile completion sends them → what the date's detail says
+UNREADABLE: list[tuple[dict[str, object], str]] = [
+    ({"graded_count": float("nan")}, "graded_count is not finite"),
+    ({"graded_count": 1e300}, "graded_count is out of range"),
+    ({"graded_count": 2**70}, "graded_count is out of range"),
+    ({"graded_count": "662"}, "graded_count is a str, not a number"),
+    ({"graded_count": True}, "graded_count is a bool, not a number"),
+    ({"graded_count": 662, "mae": float("inf")}, "mae is not finite"),
+    ({"graded_count": 662, "mae": 1e300}, "mae is out of range"),
+]
+
+
+def test_a_completion_with_unreadable_numbers_fails_its_date_saying_why_and_stores_none(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """NaN, 1e300, 2**70, a string, a bool: never a crash (int(NaN) raised, 2**70 overflowed
+    SQLite's INTEGER) and never stored; the date fails naming the field, logged once however
+    often the completion is delivered."""
+    days = [UNGRADED[0] + timedelta(days=n) for n in range(len(UNREADABLE))]
+    silent = RegradeFaults(slow_dates=[d.isoformat() for d in days], slow_s=600)
+    for world in _world(tmp_path, silent, max_in_flight=len(days)):
+        backfill, _ = submit(world.profile, world.tools, world.plan(days[0], days[-1]), ONCALL)
+        assert backfill.count("published") == len(days)
+        completions = [
+            Received(
+                "x",
+                str(n),
+                {"correlation_id": day.correlation_id, "status": "success", "mae": 11.1} | numbers,
+                {},
+            )
+            for n, (day, (numbers, _)) in enumerate(zip(backfill.dates, UNREADABLE, strict=True))
+        ]
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="opsbot.regrade"):
+            assert absorb(world.tools, completions) == [backfill.id]
+            assert absorb(world.tools, completions) == []  # delivered again: nothing more
+        ended = world.tools.backfills.get(backfill.id)
+        assert ended is not None
+        for day, (_, said) in zip(ended.dates, UNREADABLE, strict=True):
+            assert day.state == "failed", day
+            assert said in day.detail and day.graded_count is None and day.mae is None
+        warned = [r for r in caplog.records if r.levelno >= logging.WARNING]
+        assert len(warned) == len(UNREADABLE)  # one line per completion, none for the repeats
+        assert not any(r.exc_info for r in caplog.records)
+
+
+def test_a_pulled_message_that_is_not_a_json_object_is_acknowledged_and_ignored(
+    world: World,
+) -> None:
+    """A list, a string, not JSON, not UTF-8, nested past the parser: no date named, no crash
+    (a list's `.get` raised), and acknowledged, so it is not pulled again."""
+    assert world.sandbox.pubsub is not None
+    topic = "nba-grading-complete"
+    for data in (b"[1, 2]", b'"done"', b"not json", b"\xff\xfe", b"[" * 100_000, b"7"):
+        world.sandbox.pubsub.publish(topic, data, {})
+    assert take_completions(world.profile, world.tools) == []
+    assert world.tools.pubsub.pull(world.profile.regrade.complete_subscription) == []

@@ -10,7 +10,8 @@ import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.digest_jobs import slack_publisher, sync_web_client
+from bot.digest_jobs import slack_publisher
+from bot.slack_clients import slack_api, sync_web_client
 from commands.schedule.cron import slots
 from commands.schedule.runner import JobTools, Publish, catch_up, run_job, run_scheduled
 from config import Profile
@@ -41,7 +42,7 @@ def _started(
 ) -> tuple[Clock, JobTools, Publish]:
     """A job clock at `at`, the jobs' tools on the store, and a publisher to the emulator."""
     clock = Clock(at)
-    publish = slack_publisher(sync_web_client(slack.workspace.bot_token, slack.api_url))
+    publish = slack_publisher(sync_web_client(slack_api(slack.workspace.bot_token, slack.api_url)))
     return clock, _tools(sandbox, database, clock), publish
 
 
@@ -113,7 +114,7 @@ def test_two_replicas_firing_the_same_slot_post_once(
 ) -> None:
     clock = Clock(TEN_AM)
     replicas = [_tools(sandbox, database, clock) for _ in range(2)]
-    publish = slack_publisher(sync_web_client(slack.workspace.bot_token, slack.api_url))
+    publish = slack_publisher(sync_web_client(slack_api(slack.workspace.bot_token, slack.api_url)))
     start = threading.Barrier(2)
     outcomes: list[str] = []
 

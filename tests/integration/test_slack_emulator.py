@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
 import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -202,3 +209,188 @@ def test_history_needs_the_history_scope(slack: SlackEmulator) -> None:
     with pytest.raises(SlackApiError) as refused:
         _client(slack).conversations_history(channel="C0HEALTH01")
     assert _error(refused.value) == "missing_scope"
+
+
+class _App(BaseHTTPRequestHandler):
+    """An app at a request URL that answers every delivery with `answer` after `delay_s`."""
+
+    delay_s = 0.0
+    answer = b""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        time.sleep(self.delay_s)
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(self.answer)))
+            self.end_headers()
+            self.wfile.write(self.answer)
+        except ConnectionError:  # Slack hung up at its deadline
+            pass
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def _app_answering(slack: SlackEmulator, answer: bytes, delay_s: float) -> Iterator[None]:
+    handler = type("Handler", (_App,), {"delay_s": delay_s, "answer": answer})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    slack.connect_app(f"http://127.0.0.1:{server.server_address[1]}/slack/events", "secret")
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def _modal(slack: SlackEmulator, user: str) -> str:
+    body = [
+        {
+            "type": "input",
+            "block_id": "start",
+            "label": {"type": "plain_text", "text": "Start"},
+            "element": {"type": "datepicker", "action_id": "start"},
+        }
+    ]
+    view = {
+        "type": "modal",
+        "callback_id": "regrade",
+        "title": {"type": "plain_text", "text": "Regrade"},
+        "submit": {"type": "plain_text", "text": "Start"},
+        "blocks": body,
+    }
+    trigger = slack.workspace.issue_trigger(user)
+    return str(_client(slack).views_open(trigger_id=trigger, view=view)["view"]["id"])
+
+
+def test_a_command_answered_after_the_deadline_is_discarded_and_slackbot_says_operation_timeout(
+    slack: SlackEmulator,
+) -> None:
+    """Slack: an app has 3 s to acknowledge; past them its answer is not shown and the person
+    reads '/cmd failed with the error "operation_timeout"' (the deadline lowered here)."""
+    ws = slack.workspace
+    slack.ack_deadline_s = 0.3
+    with _app_answering(slack, b'{"text": "too late to be seen"}', delay_s=0.6):
+        delivery = slack.command("U0DANAONCL", "#orchestration-health", "/health")
+    assert delivery.timed_out and delivery.status == 0
+    [said] = ws.messages
+    assert (said.user, said.ephemeral_to) == ("USLACKBOT", "U0DANAONCL")
+    assert said.text == '/health failed with the error "operation_timeout"'
+    [late] = ws.late_acks
+    assert (late.kind, late.name, late.user, late.late) == (
+        "slash_commands",
+        "/health",
+        "U0DANAONCL",
+        True,
+    )
+    assert late.seconds >= 0.3
+    assert ws.rejections == [("slash_commands /health", "operation_timeout")]
+
+
+def test_an_answer_inside_the_deadline_is_shown_and_timed(slack: SlackEmulator) -> None:
+    ws = slack.workspace
+    with _app_answering(slack, b'{"text": "on it"}', delay_s=0.1):
+        delivery = slack.command("U0DANAONCL", "#orchestration-health", "/health")
+        alert = ws.post("#orchestration-health", "2026-01-30 ungraded", None, "U0DANAONCL")
+        slack.message_action("U0DANAONCL", alert, "regrade.from_message")
+        slack.open_home("U0DANAONCL")
+    assert delivery.status == 200 and not delivery.timed_out
+    assert [m.text for m in ws.messages if m.ephemeral_to] == ["on it"]
+    assert [(a.kind, a.name, a.late) for a in ws.acks] == [
+        ("slash_commands", "/health", False),
+        ("message_action", "regrade.from_message", False),
+        ("event_callback", "app_home_opened", False),
+    ]
+    assert all(0.1 <= a.seconds < 3.0 for a in ws.acks)
+    assert ws.late_acks == [] and ws.rejections == []
+
+
+def test_a_late_view_submission_leaves_the_modal_open_with_slacks_banner(
+    slack: SlackEmulator,
+) -> None:
+    ws = slack.workspace
+    view_id = _modal(slack, "U0LEEAPPRV")
+    slack.ack_deadline_s = 0.3
+    values = {"start": {"start": {"type": "datepicker", "selected_date": "2026-01-30"}}}
+    with _app_answering(slack, b"", delay_s=0.6):
+        assert slack.submit_view("U0LEEAPPRV", view_id, values).timed_out
+    assert view_id in ws.views  # still open, what was typed kept
+    assert ws.view_errors == {view_id: "We had some trouble connecting. Try again?"}
+    assert [(a.kind, a.name) for a in ws.late_acks] == [("view_submission", "regrade")]
+    slack.ack_deadline_s = 3.0
+    with _app_answering(slack, b"", delay_s=0.0):  # "Try again?": in time, it closes
+        assert slack.submit_view("U0LEEAPPRV", view_id, values).status == 200
+    assert ws.views == {} and ws.view_errors == {}
+
+
+def test_a_view_submissions_answer_does_what_its_response_action_says(
+    slack: SlackEmulator,
+) -> None:
+    ws = slack.workspace
+    view_id = _modal(slack, "U0LEEAPPRV")
+    errors = b'{"response_action": "errors", "errors": {"start": "pick a date"}}'
+    with _app_answering(slack, errors, delay_s=0.0):
+        slack.submit_view("U0LEEAPPRV", view_id, {})
+    assert ws.field_errors == {view_id: {"start": "pick a date"}} and view_id in ws.views
+    working = {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": "Regrade"},
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "Starting…"}}],
+    }
+    update = json.dumps({"response_action": "update", "view": working}).encode()
+    with _app_answering(slack, update, delay_s=0.0):
+        slack.submit_view("U0LEEAPPRV", view_id, {})
+    assert ws.views[view_id].view["blocks"] == working["blocks"] and ws.field_errors == {}
+    with _app_answering(slack, b'{"response_action": "clear"}', delay_s=0.0):
+        slack.submit_view("U0LEEAPPRV", view_id, {})
+    assert ws.views == {} and ws.rejections == []
+
+
+def test_a_trigger_is_good_up_to_exactly_three_seconds(slack: SlackEmulator) -> None:
+    """The rule: issued at t, exchanged at any time up to and including t + 3 s."""
+    ws = slack.workspace
+    now = [50.0]
+    ws.monotonic = lambda: now[0]
+    view = {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": "Regrade"},
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "x"}}],
+    }
+    trigger = ws.issue_trigger("U0LEEAPPRV")
+    now[0] += 3.0
+    _client(slack).views_open(trigger_id=trigger, view=view)
+    assert len(ws.views) == 1
+
+
+def test_an_update_answer_does_not_overwrite_a_views_update_the_app_made_after_it(
+    slack: SlackEmulator,
+) -> None:
+    """Slack applies an ack's view as it arrives, before the app's later views.update; the
+    emulator applies it when the HTTP call returns, so a views.update already in stays."""
+    ws = slack.workspace
+    view_id = _modal(slack, "U0LEEAPPRV")
+
+    def modal(text: str) -> dict[str, object]:
+        return {
+            "type": "modal",
+            "title": {"type": "plain_text", "text": "Regrade"},
+            "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
+        }
+
+    saving = json.dumps({"response_action": "update", "view": modal("Saving…")}).encode()
+    later = threading.Timer(
+        0.1, lambda: _client(slack).views_update(view_id=view_id, view=modal("Saved"))
+    )
+    # the emulator handles the answer after "Saved" came in: as when an app acks, then updates
+    # and its views.update overtakes the HTTP answer on its way
+    with _app_answering(slack, saving, delay_s=0.4):
+        later.start()
+        assert slack.submit_view("U0LEEAPPRV", view_id, {}).status == 200
+    later.join()
+    assert ws.views[view_id].view["blocks"][0]["text"]["text"] == "Saved"

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -15,16 +17,18 @@ import pytest
 from google.auth import crypt
 
 from bot.actions import ActionId
-from bot.digest_jobs import DigestJobs, sync_web_client
+from bot.digest_jobs import DigestJobs
 from bot.oidc import google_verifier
 from bot.scheduler import start_scheduler
-from config import JOB_IDS
+from bot.slack_clients import slack_api, sync_web_client
+from commands.schedule.registry import JOB_IDS
 from opsbot.profile import load_profile
 from opsbot.sandbox_serve import SandboxBot, sandbox_bot
 from sandbox.platform import Sandbox
 from tests.google_oidc import google, id_token
 from tests.slack.conftest import ROOT
 from tests.slack.helpers import assert_slack_would_accept, wait_until
+from tests.slack.test_hostile_requests import post, signed
 
 __all__ = ["google"]  # the fixture, imported
 AUDIENCE = "https://opsbot.example"
@@ -103,7 +107,7 @@ def test_the_digests_deploy_button_opens_the_checklist_for_a_deployer_only(
     ws = digesting.slack.workspace
     jobs = DigestJobs(
         digesting.runtime.schedule_tools,  # type: ignore[arg-type]
-        sync_web_client(ws.bot_token, digesting.slack.api_url),
+        sync_web_client(slack_api(ws.bot_token, digesting.slack.api_url)),
     )
     asyncio.run(jobs.post_now("drift-digest"))
     digest = ws.bot_messages(ALERTS)[0]
@@ -129,7 +133,7 @@ def test_the_app_home_shows_the_platform_and_the_commands(digesting: SandboxBot)
     ws = digesting.slack.workspace
     jobs = DigestJobs(
         digesting.runtime.schedule_tools,  # type: ignore[arg-type]
-        sync_web_client(ws.bot_token, digesting.slack.api_url),
+        sync_web_client(slack_api(ws.bot_token, digesting.slack.api_url)),
     )
     asyncio.run(jobs.post_now("drift-digest"))
 
@@ -144,6 +148,39 @@ def test_the_app_home_shows_the_platform_and_the_commands(digesting: SandboxBot)
         c in shown for c in ("/health", "/drift", "/deploy", "/rollback", "/regrade", "/digest")
     )
     assert "health-digest" in shown  # the next digests
+
+
+MALFORMED_HOME_EVENTS = {
+    "without a user": {"type": "app_home_opened", "tab": "home"},
+    "with a user object": {"type": "app_home_opened", "user": {"id": ONCALL}, "tab": "home"},
+    "as a string": "app_home_opened",
+    "as a string with a type in it": "type",
+}
+
+
+@pytest.mark.parametrize("event", MALFORMED_HOME_EVENTS.values(), ids=list(MALFORMED_HOME_EVENTS))
+def test_a_malformed_app_home_opened_is_refused_in_one_log_line_and_publishes_nothing(
+    bot: SandboxBot, event: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    ws = bot.slack.workspace
+    envelope = {
+        "type": "event_callback",
+        "team_id": "T0SANDBOX1",
+        "api_app_id": "A0OPSBOT01",
+        "event_id": f"Ev0{time.monotonic_ns()}",
+        "event_time": int(time.time()),
+        "event": event,
+    }
+    body = json.dumps(envelope).encode()
+    with caplog.at_level(logging.INFO):
+        status, _ = post(bot, body, signed(bot, body, "application/json"))
+        assert bot.slack.open_home(ONCALL).status == 200  # then a well-formed one, served
+        wait_until(ws, lambda: ws.homes.get(ONCALL))
+
+    assert status < 500
+    assert ws.calls.count("views.publish") == 1  # the well-formed one's
+    warned = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert [r.name for r in warned] == [warned[0].name] and not warned[0].exc_info
 
 
 def test_cloud_scheduler_posts_once_per_slot_with_a_valid_token_and_nothing_otherwise(
@@ -187,7 +224,7 @@ def test_apscheduler_in_the_bot_fires_a_job_on_the_job_clock(digesting: SandboxB
     ws = digesting.slack.workspace
     tools_of = digesting.runtime.schedule_tools
     assert tools_of is not None
-    jobs = DigestJobs(tools_of, sync_web_client(ws.bot_token, digesting.slack.api_url))
+    jobs = DigestJobs(tools_of, sync_web_client(slack_api(ws.bot_token, digesting.slack.api_url)))
     clock = digesting.platform.clock
 
     async def fire_once() -> list[datetime]:

@@ -11,11 +11,11 @@ from typing import NoReturn
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import Access
-from bot.once import Once
 from bot.regrade_tasks import RegradeTasks
 from bot.rollout_tasks import RolloutTasks
 from bot.runtime import Runtime
 from commands.platform import Platform
+from infra.once import Once
 from opsbot.profile import load_profile
 from store.backfills import Backfills
 from store.database import Database

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
 from bot.actions import ActionId
-from bot.views.postmortem import SHORTCUT
+from bot.views.postmortem import EDIT_MODAL, SHORTCUT, TIMELINE_MODAL
 from commands.postmortem.model import HEADINGS
 from opsbot.sandbox_serve import SandboxBot
+from sandbox.slack_delivery import Delivery
+from sandbox.slack_objects import OpenView
 from sandbox.slack_workspace import Message, Workspace
 from store.postmortems import Postmortems
 from store.rollouts import Store
@@ -66,6 +75,60 @@ def _auto_rollback(bot: SandboxBot) -> Message:
     return rollout_message(ws, "rolled back")
 
 
+def _modal(ws: Workspace, user: str, words: str, but: str | None = None) -> OpenView:
+    """The modal `user` has open (not `but`), once it shows `words`."""
+
+    def shown(view: OpenView) -> str:
+        return json.dumps(view.stack[-1] if view.stack else view.view)
+
+    return wait_until(
+        ws,
+        lambda: next(
+            (
+                v
+                for v in list(ws.views.values())
+                if v.user == user and v.id != but and words in shown(v)
+            ),
+            None,
+        ),
+        timeout_s=30,
+    )
+
+
+class Gate:
+    """Holds every call of one store method until opened: a store (or its first opening, with
+    git and Cloud Run) that takes longer than Slack's 3 s."""
+
+    def __init__(self) -> None:
+        self.open = threading.Event()
+
+    def wrap(self, method: Callable[..., Any]) -> Callable[..., Any]:
+        def held(*args: Any, **kwargs: Any) -> Any:
+            self.open.wait(timeout=30)
+            return method(*args, **kwargs)
+
+        return held
+
+
+@contextmanager
+def _held(method: str) -> Iterator[Gate]:
+    """Postmortems.`method` held until the block ends (then it answers)."""
+    gate = Gate()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Postmortems, method, gate.wrap(getattr(Postmortems, method)))
+        yield gate
+    gate.open.set()
+
+
+def submit_in_order(bot: SandboxBot, user: str, view_id: str, values: dict[str, Any]) -> Delivery:
+    """Submit a modal, its work held until Slack has its answer: Slack shows the ack's view
+    ("Saving…") before any views.update the work makes after it, whatever the speed of the
+    store; the emulator, which applies the answer once its HTTP call returns, could be
+    overtaken by a views.update made in between."""
+    with _held("get"):
+        return bot.slack.submit_view(user, view_id, values)
+
+
 def _edit_values(view: dict[str, Any], **changed: str) -> dict[str, Any]:
     """What Slack submits: every text input with its value (the prefilled one unless changed)."""
     values: dict[str, Any] = {}
@@ -115,7 +178,7 @@ def test_a_rollback_offers_a_postmortem_drafted_edited_and_exported(
     # Edit: the sections, the severity and an action item with an owner and a due date
 
     deploying.slack.click(ONCALL, draft, ActionId.POSTMORTEM_EDIT)
-    opened = wait_until(ws, lambda: next((v for v in ws.views.values() if v.user == ONCALL), None))
+    opened = _modal(ws, ONCALL, "item_due")  # "Loading…" at once, then the form
     assert [b.get("block_id") for b in opened.view["blocks"] if b["type"] == "input"] == [
         "severity",
         "impact",
@@ -141,9 +204,11 @@ def test_a_rollback_offers_a_postmortem_drafted_edited_and_exported(
     refused = deploying.slack.submit_view(ONCALL, opened.id, values)
     assert "item_due" in refused.body
     values["item_due"] = {"item_due": {"type": "datepicker", "selected_date": "2026-02-12"}}
-    assert deploying.slack.submit_view(ONCALL, opened.id, values).status == 200
+    saving = submit_in_order(deploying, ONCALL, opened.id, values)
+    assert saving.status == 200 and saving.json()["response_action"] == "update"  # "Saving…"
 
     edited = wait_until(ws, showing(ws, draft, "SEV3"))
+    _modal(ws, ONCALL, "Saved")
     text = block_text(edited)
     assert "A canary of the scrapers failed on a missing bookmaker id." in text
     assert f"Test a line without bookmaker — <@{DEPLOYER}>, due 2026-02-12" in text
@@ -185,29 +250,25 @@ def test_a_message_added_from_the_shortcut_joins_the_timeline_at_its_own_time(
     said = ws.post("#orchestration-health", "no play-by-play since last night", None, ONCALL)
 
     bot.slack.message_action(APPROVER, said, SHORTCUT)
-    opened = wait_until(
-        ws, lambda: next((v for v in ws.views.values() if v.user == APPROVER), None)
-    )
+    opened = _modal(ws, APPROVER, "static_select")  # "Loading…" at once, then the drafts
     option = {"selected_option": {"value": str(stored.id)}, "type": "static_select"}
     choice = {"postmortem": {"postmortem": option}}
-    assert bot.slack.submit_view(APPROVER, opened.id, choice).status == 200
+    assert submit_in_order(bot, APPROVER, opened.id, choice).status == 200
     note = _thread(ws, draft, "added a message of")
+    _modal(ws, APPROVER, "Added to the timeline")
     at = datetime.fromtimestamp(float(said.ts), UTC)
     assert f"{at:%Y-%m-%d %H:%M:%S} UTC" in note.text
     wait_until(ws, showing(ws, draft, "no play-by-play since last night"))
     added = postmortems.get(stored.id)
     assert added is not None and [(e.at, e.author) for e in added.events] == [(at, ONCALL)]
 
-    # the same message twice: said in the modal, added once
+    # the same message twice: said in the modal (the form again), added once
     bot.slack.message_action(APPROVER, said, SHORTCUT)
-    again = wait_until(
-        ws,
-        lambda: next(
-            (v for v in ws.views.values() if v.user == APPROVER and v.id != opened.id), None
-        ),
-    )
-    answer = bot.slack.submit_view(APPROVER, again.id, choice)
-    assert "in that timeline already" in answer.body
+    again = _modal(ws, APPROVER, "static_select", but=opened.id)
+    assert submit_in_order(bot, APPROVER, again.id, choice).status == 200
+    _modal(ws, APPROVER, "in that timeline already", but=opened.id)
+    added = postmortems.get(stored.id)
+    assert added is not None and len(added.events) == 1
 
 
 def test_a_hand_rollback_offers_a_postmortem_of_what_it_replaced(deploying: SandboxBot) -> None:
@@ -276,3 +337,125 @@ def test_bad_or_empty_requests_get_usage_and_nothing_is_stored(bot: SandboxBot) 
     _, postmortems = _store(bot)
     assert postmortems.by_subject("date:2026-01-05") is None
     assert postmortems.by_subject("rollout:999") is None
+
+
+def test_impossible_incidents_are_usage_errors_in_the_ack(
+    bot: SandboxBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Nothing a rollout or a game day could be: said at once, nothing drafted or stored."""
+    for line, said in (
+        ("/postmortem rollout ²", "bad rollout '²'"),
+        ("/postmortem rollout 99999999999999999999", "bad rollout '99999999999999999999'"),
+        ("/postmortem rollout 0", "bad rollout '0'"),
+        ("/postmortem 0001-01-01", "0001-01-01 is before 2000-01-01"),
+        ("/postmortem 2026-02-06", "2026-02-06 is in the future (today is 2026-02-05)"),
+    ):
+        ack = bot.slack.command(ONCALL, "#orchestration-health", line).json()
+        assert said in ack["text"] and "Usage: `/postmortem rollout N" in ack["text"], line
+    _, postmortems = _store(bot)
+    for subject in ("date:0001-01-01", "date:2026-02-06", "rollout:0"):
+        assert postmortems.by_subject(subject) is None
+    assert [m.text for m in bot.slack.workspace.messages if m.ephemeral_to is None] == []
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+
+
+@pytest.fixture
+def gate() -> Iterator[Gate]:
+    found = Gate()
+    yield found
+    found.open.set()
+
+
+def _draft_of(bot: SandboxBot, day: str) -> Message:
+    """The postmortem of `day`, asked for with /postmortem: its message (posted again if the
+    workspace lost it: the update that found it gone is no refusal of this test's)."""
+    ws = bot.slack.workspace
+    bot.slack.command(ONCALL, "#orchestration-health", f"/postmortem {day}")
+    wait_until(ws, ephemeral_for(ws, ONCALL, f"the postmortem of date:{day} is"), timeout_s=60)
+    ws.rejections[:] = [r for r in ws.rejections if r != ("chat.update", "message_not_found")]
+    return _postmortem(ws)
+
+
+def test_edit_opens_its_modal_before_the_store_answers_and_saves_after_its_ack(
+    bot: SandboxBot, gate: Gate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws = bot.slack.workspace
+    draft = _draft_of(bot, "2026-01-16")
+    monkeypatch.setattr(Postmortems, "get", gate.wrap(Postmortems.get))
+
+    assert bot.slack.click(ONCALL, draft, ActionId.POSTMORTEM_EDIT).status == 200
+    loading = _modal(ws, ONCALL, EDIT_MODAL)  # opened ("Loading…") within the trigger's 3 s
+    gate.open.set()
+    form = _modal(ws, ONCALL, "item_due")
+    assert form.id == loading.id
+
+    gate.open.clear()  # the store is slow again: the save is acknowledged all the same
+    values = _edit_values(form.view, impact="Phase 3 ran short by two processors.")
+    saving = bot.slack.submit_view(ONCALL, form.id, values)
+    assert not saving.timed_out and saving.status == 200
+    assert saving.json()["response_action"] == "update" and "Saving" in saving.body
+    gate.open.set()
+    wait_until(ws, showing(ws, draft, "Phase 3 ran short by two processors."))
+    _modal(ws, ONCALL, "Saved")
+
+
+def test_a_save_that_lost_to_anothers_shows_the_form_again_with_what_was_typed(
+    bot: SandboxBot,
+) -> None:
+    ws = bot.slack.workspace
+    draft = _draft_of(bot, "2025-12-11")
+    _, postmortems = _store(bot)
+    stored = postmortems.by_subject("date:2025-12-11")
+    assert stored is not None
+    bot.slack.click(ONCALL, draft, ActionId.POSTMORTEM_EDIT)
+    mine = _modal(ws, ONCALL, "item_due")
+    bot.slack.click(APPROVER, draft, ActionId.POSTMORTEM_EDIT)
+    theirs = _modal(ws, APPROVER, "item_due")
+
+    submit_in_order(bot, APPROVER, theirs.id, _edit_values(theirs.view, summary="Theirs."))
+    wait_until(ws, showing(ws, draft, "Theirs."))
+    typed = _edit_values(mine.view, summary="Mine, typed at length.", prevention="A check.")
+    assert submit_in_order(bot, ONCALL, mine.id, typed).status == 200
+
+    again = _modal(ws, ONCALL, "Someone else saved this postmortem")
+    shown = json.dumps(again.view)
+    assert "Mine, typed at length." in shown and "A check." in shown  # nothing lost
+    saved = postmortems.get(stored.id)
+    assert saved is not None and saved.sections == {"summary": "Theirs."}
+    assert json.loads(again.view["private_metadata"])["version"] == saved.version
+
+    # Save again: this person's text over theirs, knowingly
+    assert submit_in_order(bot, ONCALL, again.id, _edit_values(again.view)).status == 200
+    wait_until(ws, showing(ws, draft, "Mine, typed at length."))
+    final = postmortems.get(stored.id)
+    assert final is not None and final.sections["summary"] == "Mine, typed at length."
+    assert final.sections["prevention"] == "A check."
+    _modal(ws, ONCALL, "Saved")
+
+
+def test_the_timeline_shortcut_opens_before_the_store_answers_and_adds_after_its_ack(
+    bot: SandboxBot, gate: Gate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws = bot.slack.workspace
+    draft = _draft_of(bot, "2026-01-13")
+    _, postmortems = _store(bot)
+    stored = postmortems.by_subject("date:2026-01-13")
+    assert stored is not None
+    said = ws.post("#orchestration-health", "catboost_v8 grading is stuck at 60%", None, ONCALL)
+    monkeypatch.setattr(Postmortems, "drafts", gate.wrap(Postmortems.drafts))
+    monkeypatch.setattr(Postmortems, "add_event", gate.wrap(Postmortems.add_event))
+
+    assert bot.slack.message_action(APPROVER, said, SHORTCUT).status == 200
+    loading = _modal(ws, APPROVER, TIMELINE_MODAL)  # opened ("Loading…") within 3 s
+    gate.open.set()
+    form = _modal(ws, APPROVER, "static_select")
+    assert form.id == loading.id
+
+    gate.open.clear()
+    option = {"selected_option": {"value": str(stored.id)}, "type": "static_select"}
+    adding = bot.slack.submit_view(APPROVER, form.id, {"postmortem": {"postmortem": option}})
+    assert not adding.timed_out and adding.status == 200
+    assert adding.json()["response_action"] == "update" and "Adding" in adding.body
+    gate.open.set()
+    wait_until(ws, showing(ws, draft, "catboost_v8 grading is stuck at 60%"))
+    _modal(ws, APPROVER, "Added to the timeline")

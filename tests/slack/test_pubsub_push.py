@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -20,7 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from google.auth import crypt
 
-from bot.pubsub_push import google_verifier
+from bot.oidc import google_verifier
 from commands.regrade.engine import RegradeTools, submit
 from commands.regrade.plan import plan_regrade
 from opsbot.profile import load_profile
@@ -162,3 +163,102 @@ def test_the_emulator_pushes_completions_and_retries_until_the_bot_accepts(
     assert [status for _, status in pubsub.push_attempts] == [401, 204]
     ended = tools.backfills.get(backfill.id)
     assert ended is not None and ended.dates[0].state == "done"
+
+
+def _post(bot: SandboxBot, body: bytes, token: str) -> int:
+    request = urllib.request.Request(
+        f"{bot.server.url}/pubsub/grading-complete",
+        body,
+        {"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return int(answer.status)
+    except urllib.error.HTTPError as refused:
+        return int(refused.code)
+
+
+SUBSCRIPTION = "projects/nba-props-platform/subscriptions/opsbot-push"
+DATA = base64.b64encode(b'{"status": "success"}').decode()
+NOT_ENVELOPES = {
+    "message null": {"message": None, "subscription": SUBSCRIPTION},
+    "message a string": {"message": "a string", "subscription": SUBSCRIPTION},
+    "message a list": {"message": [1, 2], "subscription": SUBSCRIPTION},
+    "attributes a list": {
+        "message": {"data": DATA, "messageId": "1", "attributes": ["backfill_id"]},
+        "subscription": SUBSCRIPTION,
+    },
+    "attributes a string": {
+        "message": {"data": DATA, "messageId": "1", "attributes": "backfill_id=1"},
+        "subscription": SUBSCRIPTION,
+    },
+    "an attribute not a string": {
+        "message": {"data": DATA, "messageId": "1", "attributes": {"backfill_id": 1}},
+        "subscription": SUBSCRIPTION,
+    },
+    "data not base64": {"message": {"data": "{not base64}", "messageId": "1"}},
+    "data a number": {"message": {"data": 7, "messageId": "1"}, "subscription": SUBSCRIPTION},
+    "no messageId": {"message": {"data": DATA}, "subscription": SUBSCRIPTION},
+    "no message": {"subscription": SUBSCRIPTION},
+    "a list": [{"message": {"data": DATA, "messageId": "1"}}],
+    "a string": "message",
+}
+
+
+@pytest.mark.parametrize("body", NOT_ENVELOPES.values(), ids=NOT_ENVELOPES.keys())
+def test_a_signed_push_that_is_not_a_push_envelope_is_400_in_one_log_line(
+    pushed_to: SandboxBot,
+    google: tuple[crypt.RSASigner, str],
+    caplog: pytest.LogCaptureFixture,
+    body: object,
+) -> None:
+    """Pub/Sub's envelope as Google documents it, or 400: `message` null, a string or a list,
+    `attributes` not an object of strings were a 500 and a traceback."""
+    caplog.clear()
+    assert _post(pushed_to, json.dumps(body).encode(), _token(google[0])) == 400
+    assert _post(pushed_to, b"\xff{", _token(google[0])) == 400  # not even UTF-8 JSON
+    said = [r for r in caplog.records if r.name == "opsbot.server"]
+    assert len(said) == 2 and all("not a push envelope" in r.getMessage() for r in said)
+    assert not any(r.exc_info for r in caplog.records), "no traceback"
+
+
+@pytest.mark.parametrize(
+    ("numbers", "said"),
+    [
+        ('"graded_count": NaN', "graded_count is not finite"),
+        ('"graded_count": 1e300', "graded_count is out of range"),
+        (f'"graded_count": {2**70}', "graded_count is out of range"),
+        ('"graded_count": 662, "mae": Infinity', "mae is not finite"),
+    ],
+    ids=["NaN", "1e300", "2**70", "mae Infinity"],
+)
+def test_a_pushed_completion_with_unreadable_numbers_is_acknowledged_and_fails_its_date(
+    pushed_to: SandboxBot,
+    google: tuple[crypt.RSASigner, str],
+    caplog: pytest.LogCaptureFixture,
+    numbers: str,
+    said: str,
+) -> None:
+    """Acknowledged (204: Pub/Sub would only push it again), its date failed saying why, one log
+    line, no traceback; nothing of it stored. Each was a 500 (int(NaN), SQLite's overflow)."""
+    assert pushed_to.runtime.regrade_tools is not None and pushed_to.platform.grading is not None
+    tools = pushed_to.runtime.regrade_tools()
+    pushed_to.platform.grading.stopping.set()  # the completion is the test's
+    backfill = _backfill_of(pushed_to, tools, date(2026, 1, 28))
+    [day] = backfill.dates
+    completion = (
+        f'{{"target_date": "2026-01-28", "status": "success", {numbers}, '
+        f'"correlation_id": "{day.correlation_id}"}}'
+    )
+    envelope = {
+        "message": {"data": base64.b64encode(completion.encode()).decode(), "messageId": "9"},
+        "subscription": SUBSCRIPTION,
+    }
+    caplog.clear()
+    assert _post(pushed_to, json.dumps(envelope).encode(), _token(google[0])) == 204
+    ended = tools.backfills.get(backfill.id)
+    assert ended is not None and ended.state == "done"  # every date ended (this one failed)
+    assert ended.dates[0].state == "failed" and said in ended.dates[0].detail
+    assert ended.dates[0].graded_count is None and ended.dates[0].mae is None
+    assert len([r for r in caplog.records if r.levelno >= logging.WARNING]) == 1
+    assert not any(r.exc_info for r in caplog.records), "no traceback"

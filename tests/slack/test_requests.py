@@ -12,8 +12,8 @@ from urllib.parse import urlencode
 import pytest
 
 from adapters.git import RepoNotFound
-from bot.once import Once
 from commands.deploy.tools import DeployTools
+from infra.once import Once
 from opsbot.profile import load_profile
 from opsbot.sandbox_serve import SandboxBot, sandbox_bot
 from opsbot.serve import health_probe

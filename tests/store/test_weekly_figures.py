@@ -11,6 +11,7 @@ from store.backfills import Backfills
 from store.database import Database
 from store.rollouts import Store
 from store.schedule_runs import ScheduleRuns
+from store.schedule_views import Outcome
 from store.states import RolloutState, Seen
 from tests.store.conftest import T0, Clock
 
@@ -54,7 +55,7 @@ def _health_run(runs: ScheduleRuns, at: datetime, vegas: str) -> None:
     overall = "OK" if vegas == "OK" else "CRITICAL"
     runs.finish(
         claimed,
-        outcome="quiet",
+        outcome=Outcome.QUIET,
         summary="",
         fingerprint={"vegas_line_coverage": vegas, "grading_completeness": "OK"},
         detail={"status": overall},

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from bot.once import Once
+from infra.once import Once
 
 
 def test_racing_callers_share_the_one_value_built() -> None:

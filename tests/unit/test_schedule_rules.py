@@ -11,7 +11,8 @@ import pytest
 from cli.schedule import cloud_scheduler_commands
 from commands.schedule.cron import latest_slot, next_slot, slots
 from commands.schedule.decide import Before, Post, decide, missed_text
-from config import JOB_IDS, ConfigError
+from commands.schedule.registry import JOB_IDS
+from config import ConfigError
 from opsbot.profile import load_profile
 
 PT = "America/Los_Angeles"

@@ -72,7 +72,7 @@ def test_clip_keeps_texts_within_the_limit() -> None:
     assert "_and 3 more_" in str(lines_section(["z" * 1400] * 5).to_dict())
 
 
-def _service(name: str, count: int) -> ServiceDrift:
+def service_of(name: str, count: int) -> ServiceDrift:
     commit = CommitInfo("a" * 40, "Dana <dana@x>", NOW, "fix <thing>")
     undeployed = Undeployed(count=count, oldest_at=NOW, newest=[commit] * min(count, 20))
     revision = RevisionDrift(
@@ -86,14 +86,14 @@ def test_a_drift_report_of_sixty_services_stays_within_fifty_blocks() -> None:
         CommitInfo("b" * 40, "x", NOW, "main"),
         NOW,
         Severity.CRITICAL,
-        [_service(f"svc-{i}", 30) for i in range(60)],
+        [service_of(f"svc-{i}", 30) for i in range(60)],
     )
     _, blocks = drift_report(report)
     assert "more services not shown" in str(_valid(blocks)[-1])
 
 
 def test_expanding_a_service_lists_its_commits_escaped_and_the_count_not_shown() -> None:
-    _, blocks = undeployed_commits(_service("svc", 250), NOW)
+    _, blocks = undeployed_commits(service_of("svc", 250), NOW)
     text = str(_valid(blocks))
     assert "fix &lt;thing&gt; — Dana &lt;dana@x&gt;" in text and "_and 230 more_" in text
 

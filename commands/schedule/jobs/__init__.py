@@ -1,0 +1,1 @@
+"""One module per scheduled job, each declaring its JOB; the registry lists them."""
