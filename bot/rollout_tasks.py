@@ -15,7 +15,7 @@ from bot.log_context import ROLLOUT
 from bot.open_patiently import open_patiently
 from bot.runtime import Runtime
 from bot.views.deploy import rollout_view
-from bot.views.kit import escape, fallback
+from bot.views.kit import escape, fallback, mention
 from bot.views.postmortem import offer
 from commands.deploy.abort import abort_rollout
 from commands.deploy.driver import (
@@ -295,7 +295,7 @@ class RolloutTasks:
         rollout = result.rollout
         if result.tick is Tick.FAILED and rollout.state is RolloutState.FAILED:
             text = (
-                f":x: <@{rollout.requested_by}>, rollout #{rollout.id} of {rollout.service} "
+                f":x: {mention(rollout.requested_by)}, rollout #{rollout.id} of {rollout.service} "
                 f"({rollout.commit_sha[:8]}) failed before any traffic moved: "
                 f"{escape(rollout.reason or '')}. {rollout.stable_revision} still serves 100%."
             )
@@ -307,7 +307,7 @@ class RolloutTasks:
             return
         how = "rolled itself back" if result.tick is Tick.ROLLED_BACK else "expired"
         text = (
-            f":rewind: <@{rollout.requested_by}>, rollout #{rollout.id} of {rollout.service} "
+            f":rewind: {mention(rollout.requested_by)}, rollout #{rollout.id} of {rollout.service} "
             f"({rollout.commit_sha[:8]}) {how}: 100% of traffic is back on "
             f"{rollout.stable_revision}. {escape(rollout.reason or '')}"
         )

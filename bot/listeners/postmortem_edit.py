@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
@@ -36,6 +35,7 @@ from bot.postmortem_messages import (
     update_modal,
 )
 from bot.runtime import Runtime
+from bot.views.kit import USER_ID
 from bot.views.messages import notice
 from bot.views.postmortem import (
     EDIT_MODAL,
@@ -53,7 +53,6 @@ from store.postmortem_views import SECTIONS
 log = logging.getLogger("opsbot.slack")
 StoreId = Annotated[int, Field(strict=True, ge=1, le=ID_MAX)]
 ChannelId = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{0,32}$")]
-USER = re.compile(r"[A-Z0-9][A-Z0-9_]{0,31}")  # a Slack user id
 CANNOT_READ = (
     "This form is not one opsbot can read (it may be from an older version): close it, "
     "then press Edit on the postmortem again."
@@ -139,7 +138,7 @@ def read_edit(values: dict[str, Any], today: date, severities: list[str]) -> Edi
     for block, given in (("item_text", what), ("item_owner", owner), ("item_due", due_text)):
         if not given:
             raise RequestError(f"{block}: an action item needs what, an owner and a due date")
-    if not isinstance(owner, str) or USER.fullmatch(owner) is None:
+    if not isinstance(owner, str) or USER_ID.fullmatch(owner) is None:  # it becomes a mention
         raise RequestError("item_owner: pick a person")
     try:
         due = date.fromisoformat(due_text) if isinstance(due_text, str) else None

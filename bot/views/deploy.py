@@ -22,6 +22,7 @@ from bot.views.kit import (
     escape_but_mentions,
     header,
     lines_section,
+    mention,
     section,
     within_limits,
 )
@@ -134,7 +135,7 @@ def rollout_view(
     blocks: list[Block] = [
         header(f"Deploy {rollout.service} {rollout.commit_sha[:8]} · {where}"),
         context(
-            f"{STATE_EMOJI[state]} rollout #{rollout.id} by <@{rollout.requested_by}> · steps {steps} · "
+            f"{STATE_EMOJI[state]} rollout #{rollout.id} by {mention(rollout.requested_by)} · steps {steps} · "
             f"stable {escape(rollout.stable_revision)} · canary {escape(rollout.canary_revision or '—')}"
         ),
     ]
@@ -167,7 +168,7 @@ def rollout_view(
         said = "Rolling back" if state is RolloutState.ROLLING_BACK else "Ended"
         blocks.append(section(f"*{said}:* {escape_but_mentions(rollout.reason)}"))
     if rollout.approvals:
-        who = ", ".join(f"<@{a.user}> ({policy.steps[a.step]}%)" for a in rollout.approvals)
+        who = ", ".join(f"{mention(a.user)} ({policy.steps[a.step]}%)" for a in rollout.approvals)
         blocks.append(context(f"approved by {who}"))
     if creating:
         blocks.append(

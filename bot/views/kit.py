@@ -31,6 +31,15 @@ def escape(text: str) -> str:
 USER_MENTION = re.compile(r"&lt;@([UW][A-Z0-9]{2,})&gt;")
 
 
+USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")  # a Slack user id, the only thing a mention names
+
+
+def mention(user_id: str) -> str:
+    """`<@U…>` for a Slack user id; anything else (a forged `U1> <!channel`, a channel id) is
+    shown as the text it is, escaped, and mentions nobody."""
+    return f"<@{user_id}>" if USER_ID.fullmatch(user_id) else escape(user_id)
+
+
 def escape_but_mentions(text: str) -> str:
     """Text opsbot wrote that names people (`<@U…>`): escaped, with the mentions kept live."""
     return USER_MENTION.sub(r"<@\1>", escape(text))

@@ -17,6 +17,7 @@ from bot.views.kit import (
     escape,
     header,
     lines_section,
+    mention,
     section,
     within_limits,
 )
@@ -55,7 +56,7 @@ def _item_line(item: ActionItemView, today: date) -> str:
         else (":red_circle:" if item.overdue(today) else ":black_square_button:")
     )
     late = " *overdue*" if item.overdue(today) else ""
-    return f"{mark} {escape(item.text)} — <@{item.owner}>, due {item.due}{late}"
+    return f"{mark} {escape(item.text)} — {mention(item.owner)}, due {item.due}{late}"
 
 
 def draft_message(doc: Document, timezone: str, today: date) -> tuple[str, list[Block]]:
@@ -293,8 +294,8 @@ def timeline_modal(
 def draft_reminder(stored: PostmortemView, due_at: datetime, timezone: str) -> str:
     left = due_at - stored.created_at
     return (
-        f":hourglass: <@{stored.created_by}>, the postmortem *{escape(stored.title)}* is still a "
-        f"draft; it is due by {stamp(due_at, timezone)} ({int(left.total_seconds() // 3600)} h "
+        f":hourglass: {mention(stored.created_by)}, the postmortem *{escape(stored.title)}* is "
+        f"still a draft; it is due by {stamp(due_at, timezone)} ({int(left.total_seconds() // 3600)} h "
         "after it was started). Finish it with Edit, then Mark final."
     )
 

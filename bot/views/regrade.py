@@ -8,7 +8,16 @@ from typing import Any
 from slack_sdk.models.blocks import ActionsBlock, Block, DividerBlock
 
 from bot.actions import ActionId, BackfillAction, RegradeStart
-from bot.views.kit import button, context, escape, header, lines_section, section, within_limits
+from bot.views.kit import (
+    button,
+    context,
+    escape,
+    header,
+    lines_section,
+    mention,
+    section,
+    within_limits,
+)
 from commands.regrade.plan import RegradePlan
 from store.backfill_views import BackfillView
 
@@ -75,7 +84,7 @@ def progress_view(backfill: BackfillView, now: datetime) -> tuple[str, list[Bloc
     blocks: list[Block] = [
         header(f"Regrade backfill #{backfill.id} · {backfill.state}"),
         context(
-            f"by <@{backfill.requested_by}> · {first}..{last}"
+            f"by {mention(backfill.requested_by)} · {first}..{last}"
             + (f" · {escape(backfill.reason)}" if backfill.reason else "")
         ),
         section(f"`{bar}` {ended}/{total} ended · {elapsed} s{eta}"),

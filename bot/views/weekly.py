@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_sdk.models.blocks import Block, DividerBlock
 
-from bot.views.kit import context, escape, header, section
+from bot.views.kit import context, escape, header, mention, section
 from commands.schedule.decide import local_stamp
 from commands.schedule.weekly import WeekFigures, WeeklyReport
 
@@ -64,7 +64,7 @@ def weekly_report(report: WeeklyReport, timezone: str, notes: list[str]) -> tupl
         today = report.today
         late = [i for i in report.open_items if today is not None and i.overdue(today)]
         listed = [
-            f"• {escape(i.text)} — <@{i.owner}>, due {i.due}"
+            f"• {escape(i.text)} — {mention(i.owner)}, due {i.due}"
             + (" *overdue*" if today is not None and i.overdue(today) else "")
             for i in report.open_items[:15]
         ]

@@ -1,13 +1,100 @@
-"""A postmortem as Markdown under the team's headings (in their order), or as JSON."""
+"""A postmortem as Markdown under the team's headings (in their order), or as JSON.
+
+The Markdown is opsbot's alone: the headings, lists, check boxes and emphasis it lays out. Every
+piece of text it did not write itself (what people typed in the Edit modal, titles, log lines,
+commit messages, reasons, ids) goes through `plain` (one line) or `paragraphs` (a section), so
+that it reads in any CommonMark renderer as the text it was: no HTML (`&`, `<`, `>` become
+entities), no link, image or autolink (`[`, `]`, `(`, `)`, `!` and the `:` of `://` are
+backslash-escaped; `www.` loses its dot's meaning), no emphasis, code, strikethrough or table
+cell (`*`, `_` outside a word, `` ` ``, `~`, `|`, `$`, `\\` escaped), and no block of its own at a
+line's start (`#`, `-`, `+`, `=`, `1.`, quotes, fences and indented code). Each line typed
+stays a line (a hard break); a blank line still separates paragraphs.
+"""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from commands.postmortem.model import HEADINGS, Document, TimelineEvent
 from store.postmortem_views import ActionItemView
+
+# HTML's own characters as entities (and NUL as CommonMark reads it)
+_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "\x00": "\ufffd"}
+_ESCAPED = frozenset("\\`*[]()!|~$")  # inline Markdown wherever they stand: always escaped
+_BLOCK_START = frozenset("#-+=")  # at a line's start: a heading, list item, rule, underline
+_ORDERED = re.compile(r"(\d+)\.")  # an ordered list item at a line's start
+_BULLET = re.compile(r"- (.*\S)")  # a list item opsbot wrote in a section it prefilled
+
+
+def _word_char(text: str, index: int) -> bool:
+    return 0 <= index < len(text) and text[index].isalnum()
+
+
+def _escaped(text: str, index: int) -> str:
+    char = text[index]
+    if char in _ENTITIES:
+        return _ENTITIES[char]
+    if char in _ESCAPED:
+        return "\\" + char
+    if char == "_":  # inside a word it cannot open or close emphasis (CommonMark)
+        inside = _word_char(text, index - 1) and _word_char(text, index + 1)
+        return char if inside else "\\_"
+    if char == ":" and text.startswith("//", index + 1):  # no scheme://, so no GFM autolink
+        return "\\:"
+    if char == "." and text[max(index - 3, 0) : index].lower() == "www":  # no www. autolink
+        return "\\."
+    if char == "#" and (index == 0 or text[index - 1].isspace()):
+        end = len(text) - len(text[index:].lstrip("#"))
+        if end == len(text) or text[end].isspace():  # a word of #s: a heading's closing run
+            return "\\#"
+    return char
+
+
+def plain(text: str) -> str:
+    """Text opsbot did not write, on one line (whitespace collapsed), as Markdown that shows it
+    as typed."""
+    line = " ".join(text.split())
+    return "".join(_escaped(line, i) for i in range(len(line)))
+
+
+def _line(text: str) -> str:
+    """`plain`, for text that starts a line: nothing there may open a block."""
+    escaped = plain(text)
+    if escaped[:1] in _BLOCK_START:
+        return "\\" + escaped
+    ordered = _ORDERED.match(escaped)
+    if ordered is not None:
+        return f"{ordered.group(1)}\\.{escaped[ordered.end() :]}"
+    return escaped
+
+
+def paragraphs(text: str, *, bullets: bool = False) -> str:
+    """Text opsbot did not write, over several lines, as Markdown that shows it as typed: each
+    line a line (joined by hard breaks), a blank line between paragraphs, no line indented
+    (indentation would make it code). With `bullets` (a section opsbot prefilled and nobody
+    edited), its own `- ` lines stay list items, their text escaped."""
+    groups: list[tuple[str, list[str]]] = []  # (paragraph or list, its lines)
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line:
+            groups.append(("", []))  # a paragraph ends
+            continue
+        item = _BULLET.fullmatch(line) if bullets else None
+        kind, shown = ("list", f"- {_line(item.group(1))}") if item else ("text", _line(line))
+        if groups and groups[-1][0] == kind:
+            groups[-1][1].append(shown)
+        else:
+            groups.append((kind, [shown]))
+    return "\n\n".join(
+        ("\n" if kind == "list" else "\\\n").join(lines) for kind, lines in groups if lines
+    )
+
+
+def _section(doc: Document, name: str) -> str:
+    return paragraphs(doc.sections.get(name, ""), bullets=name not in doc.edited)
 
 
 def span(duration: timedelta | None) -> str:
@@ -31,25 +118,25 @@ def stamp(moment: datetime, timezone: str) -> str:
 
 
 def _event_line(event: TimelineEvent, timezone: str) -> str:
-    who = f" · by @{event.actor}" if event.actor else ""
-    text = " ".join(event.text.split())
-    return f"- {stamp(event.at, timezone)} · {event.source}{who} · {text}"
+    who = f" · by @{plain(event.actor)}" if event.actor else ""
+    return f"- {stamp(event.at, timezone)} · {plain(event.source)}{who} · {plain(event.text)}"
 
 
 def _item_line(item: ActionItemView, today: date) -> str:
     box = "x" if item.state == "done" else " "
     late = " (overdue)" if item.overdue(today) else ""
-    return f"- [{box}] {item.text} — owner @{item.owner}, due {item.due}{late}"
+    return f"- [{box}] {plain(item.text)} — owner @{plain(item.owner)}, due {item.due}{late}"
 
 
 def markdown(doc: Document, timezone: str, today: date) -> str:
     """The document, each of the team's headings as `##`, in the team's order."""
     draft = doc.draft
     status = "Draft" if doc.status == "draft" else "Final"
-    severity = doc.severity + (
-        f" — proposed by opsbot: {draft.severity_because}"
+    because = plain(draft.severity_because)
+    severity = _line(doc.severity) + (
+        f" — proposed by opsbot: {because}"
         if doc.severity == draft.severity
-        else f" (opsbot proposed {draft.severity}: {draft.severity_because})"
+        else f" (opsbot proposed {plain(draft.severity)}: {because})"
     )
     recovered = f"; recovered {stamp(draft.recovered, timezone)}" if draft.recovered else ""
     if draft.detected is not None:
@@ -58,15 +145,15 @@ def markdown(doc: Document, timezone: str, today: date) -> str:
         "Date": f"{draft.started:%Y-%m-%d} — first bad signal {stamp(draft.started, timezone)}{recovered}",
         "Duration": f"{span(draft.duration)} (from the first bad signal to recovery)",
         "Severity": severity,
-        "Impact": doc.sections.get("impact", ""),
-        "Summary": doc.sections.get("summary", ""),
+        "Impact": _section(doc, "impact"),
+        "Summary": _section(doc, "summary"),
         "Timeline": _timeline(doc, timezone),
-        "Root Cause": doc.sections.get("root_cause", ""),
-        "Resolution": doc.sections.get("resolution", ""),
-        "Prevention": doc.sections.get("prevention", ""),
+        "Root Cause": _section(doc, "root_cause"),
+        "Resolution": _section(doc, "resolution"),
+        "Prevention": _section(doc, "prevention"),
         "Action Items": "\n".join(_item_line(i, today) for i in doc.items) or "None yet.",
     }
-    parts = [f"# Postmortem: {draft.title}", f"_{status} · {draft.subject}_"]
+    parts = [f"# Postmortem: {plain(draft.title)}", f"_{status} · {plain(draft.subject)}_"]
     parts += [f"## {heading}\n\n{body[heading].strip()}" for heading in HEADINGS]
     return "\n\n".join(parts) + "\n"
 
@@ -77,7 +164,8 @@ def _timeline(doc: Document, timezone: str) -> str:
     if doc.draft.days:
         lines += ["", "### Game days checked", ""]
         lines += [
-            f"- {d.day}: " + (", ".join(f"{k} {v}" for k, v in d.statuses.items()) or "no verdict")
+            f"- {d.day}: "
+            + (", ".join(f"{plain(k)} {plain(v)}" for k, v in d.statuses.items()) or "no verdict")
             for d in doc.draft.days
         ]
     return "\n".join(lines)

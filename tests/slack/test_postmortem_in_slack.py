@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from bot.actions import ActionId
-from bot.views.postmortem import EDIT_MODAL, SHORTCUT, TIMELINE_MODAL
+from bot.views.postmortem import EDIT_MODAL, SECTION_TITLES, SHORTCUT, TIMELINE_MODAL
 from commands.postmortem.model import HEADINGS
 from opsbot.sandbox_serve import SandboxBot
 from sandbox.slack_delivery import Delivery
@@ -31,6 +31,15 @@ from tests.slack.helpers import (
     ephemeral_for,
     showing,
     wait_until,
+)
+from tests.unit.test_postmortem_markdown import (
+    HOSTILE,
+    as_typed,
+    paragraphs_only,
+    renderer,
+    sections_of,
+    shown,
+    tags_of,
 )
 
 
@@ -459,3 +468,57 @@ def test_the_timeline_shortcut_opens_before_the_store_answers_and_adds_after_its
     gate.open.set()
     wait_until(ws, showing(ws, draft, "catboost_v8 grading is stuck at 60%"))
     _modal(ws, APPROVER, "Added to the timeline")
+
+
+def test_hostile_text_typed_in_the_edit_modal_reads_as_typed_in_the_markdown_file(
+    bot: SandboxBot,
+) -> None:
+    """Issue 29 (5, 6): HTML, links, a remote image and forged headings typed in the Edit modal
+    are text in the exported file; an owner that is not a person's id is refused under its
+    field; a person's id is a mention in the postmortem's message."""
+    ws = bot.slack.workspace
+    draft = _draft_of(bot, "2026-01-08")
+    bot.slack.click(ONCALL, draft, ActionId.POSTMORTEM_EDIT)
+    form = _modal(ws, ONCALL, "item_due")
+    typed = {
+        "impact": f"{HOSTILE['script']}\n{HOSTILE['img onerror']}",
+        "summary": f"{HOSTILE['javascript link']} {HOSTILE['remote image']}",
+        "root_cause": HOSTILE["forged heading"],
+        "resolution": HOSTILE["iframe"],
+        "prevention": HOSTILE["forged setext heading"],
+    }
+    values = _edit_values(form.view, **typed)
+    values["item_text"] = {
+        "item_text": {"type": "plain_text_input", "value": HOSTILE["remote image"]}
+    }
+    values["item_due"] = {"item_due": {"type": "datepicker", "selected_date": "2026-02-12"}}
+    values["item_owner"] = {
+        "item_owner": {"type": "users_select", "selected_user": "U0SAMDEPLY> <!channel"}
+    }
+    refused = bot.slack.submit_view(ONCALL, form.id, values)
+    assert refused.json() == {
+        "response_action": "errors",
+        "errors": {"item_owner": "pick a person"},
+    }
+    values["item_owner"] = {"item_owner": {"type": "users_select", "selected_user": DEPLOYER}}
+    assert submit_in_order(bot, ONCALL, form.id, values).status == 200
+    _modal(ws, ONCALL, "Saved")
+    edited = wait_until(ws, showing(ws, draft, "The intern did it."))
+    assert f"— <@{DEPLOYER}>, due 2026-02-12" in block_text(edited)
+    assert "<!channel" not in json.dumps([m.blocks for m in ws.messages])
+
+    bot.slack.click(ONCALL, edited, ActionId.POSTMORTEM_EXPORT)
+    shared = wait_until(
+        ws, lambda: next((m for m in ws.messages if m.files and m.thread_ts == draft.ts), None)
+    )
+    source = (bot.slack.files.files[shared.files[0]["id"]].content or b"").decode()
+    html = renderer().render(source)
+    for forbidden in ("<script", "<img", "<iframe", 'href="javascript:'):
+        assert forbidden not in html, (forbidden, source)
+    assert not [attrs for _, attrs in tags_of(html) if attrs]  # no link, no image source
+    assert [h.split("</h2>")[0] for h in html.split("<h2>")[1:]] == list(HEADINGS)
+    sections = sections_of(renderer().parse(source))
+    for name, heading in SECTION_TITLES.items():
+        assert paragraphs_only(sections[heading]) == as_typed(typed[name]), heading
+    items = [shown(t) for t in sections["Action Items"] if t.type == "inline"]
+    assert items == [f"[ ] {HOSTILE['remote image']} — owner @{DEPLOYER}, due 2026-02-12"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -9,6 +10,8 @@ from typing import Any
 import pytest
 
 from bot.listeners.postmortem import parse_edit
+from bot.views.kit import mention
+from bot.views.postmortem import draft_message, draft_reminder
 from commands.errors import RequestError
 from commands.postmortem.build import Subject, parse_request
 from commands.postmortem.model import HEADINGS, Document, Draft, TimelineEvent
@@ -187,3 +190,98 @@ def test_the_edit_form_keeps_what_changed_and_refuses_what_cannot_be_saved() -> 
     ):
         with pytest.raises(RequestError, match=f"^{field}: "):
             parse_edit(form, doc, today, severities)
+
+
+FORGED = "U0SAMDEPLY> <!channel"
+
+
+@pytest.mark.parametrize("user_id", ["U0SAMDEPLY", "W0ENTERPRISE", "USLACKBOT", "U12"])
+def test_a_user_id_becomes_a_mention(user_id: str) -> None:
+    assert mention(user_id) == f"<@{user_id}>"
+
+
+@pytest.mark.parametrize(
+    ("given", "shown"),
+    [
+        (FORGED, "U0SAMDEPLY&gt; &lt;!channel"),
+        ("U0SAMDEPLY|everyone", "U0SAMDEPLY|everyone"),
+        ("C0ORCHESTR", "C0ORCHESTR"),  # a channel, not a person
+        ("B0OPSBOT", "B0OPSBOT"),
+        ("u0samdeply", "u0samdeply"),
+        ("U0SAMDEPLY\n", "U0SAMDEPLY\n"),
+        ("U1", "U1"),
+        ("U" + "1" * 21, "U" + "1" * 21),
+        ("", ""),
+    ],
+)
+def test_anything_else_is_shown_as_the_text_it_is_and_mentions_nobody(
+    given: str, shown: str
+) -> None:
+    assert mention(given) == shown and "<@" not in mention(given) and "<!" not in mention(given)
+
+
+def _with_items(*owners: str, created_by: str = "U0DANAONCL") -> PostmortemView:
+    items = tuple(
+        ActionItemView(n, 1, f"item {n}", owner, date(2026, 2, 10), "open", "")
+        for n, owner in enumerate(owners, start=1)
+    )
+    return PostmortemView(
+        id=1,
+        subject="rollout:3",
+        kind="rollout",
+        title="t",
+        severity="SEV3",
+        status="draft",
+        document=_draft().to_json(),
+        sections={},
+        incident_start=T0,
+        incident_end=None,
+        created_by=created_by,
+        created_at=T0,
+        updated_at=T0,
+        slack_channel="C0ORCHESTR",
+        slack_ts="1.2",
+        version=1,
+        items=items,
+    )
+
+
+def test_a_stored_owner_that_is_not_a_user_id_is_shown_as_text_in_the_postmortem() -> None:
+    """An owner stored before the form checked it (or written around it): no live mention."""
+    doc = Document.of(_with_items(FORGED, "U0LEEAPPRV"))
+    _, blocks = draft_message(doc, "America/Los_Angeles", date(2026, 2, 5))
+    shown = json.dumps([b.to_dict() for b in blocks], ensure_ascii=False)
+    assert "<!channel" not in shown and "<@U0SAMDEPLY" not in shown
+    assert "item 1 — U0SAMDEPLY&gt; &lt;!channel, due 2026-02-10" in shown
+    assert "item 2 — <@U0LEEAPPRV>, due 2026-02-10" in shown  # a person's id stays a mention
+
+
+def test_a_draft_reminder_mentions_its_author_only_by_a_user_id() -> None:
+    due = T0 + timedelta(hours=48)
+    forged = draft_reminder(_with_items(created_by=FORGED), due, "UTC")
+    assert forged.startswith(":hourglass: U0SAMDEPLY&gt; &lt;!channel, the postmortem")
+    assert "<!" not in forged and "<@" not in forged
+    real = draft_reminder(_with_items(), due, "UTC")
+    assert real.startswith(":hourglass: <@U0DANAONCL>, the postmortem")
+
+
+@pytest.mark.parametrize(
+    "owner", [FORGED, "C0ORCHESTR", "B0OPSBOT", "U0SAMDEPLY|everyone", "u0samdeply", "U_0SAM"]
+)
+def test_an_owner_the_form_did_not_pick_from_its_people_is_refused_under_its_field(
+    owner: str,
+) -> None:
+    doc = Document.unsaved(_draft())
+    form = _form(
+        item_text={"value": "a test"},
+        item_owner={"selected_user": owner},
+        item_due={"selected_date": "2026-02-12"},
+    )
+    with pytest.raises(RequestError, match=r"^item_owner: pick a person$"):
+        parse_edit(form, doc, date(2026, 2, 5), CONFIG.severities)
+    good = {**form, "item_owner": {"item_owner": {"selected_user": "U0SAMDEPLY"}}}
+    assert parse_edit(good, doc, date(2026, 2, 5), CONFIG.severities)[2] == (
+        "a test",
+        "U0SAMDEPLY",
+        date(2026, 2, 12),
+    )
