@@ -1,67 +1,121 @@
 """Cron-endpoint mode: Cloud Scheduler POSTs /cron/<job> with a Google-signed OIDC token.
 
 On Cloud Run the CPU is throttled outside requests, so a background scheduler starves there;
-Cloud Scheduler calls in instead and the job runs inside the request. The token is verified
-with google-auth (bot/oidc.py): the audience is `[schedule] endpoint_audience` (the service URL)
-and the signer one of `endpoint_service_accounts`; anything else is 401 and runs nothing.
+Cloud Scheduler calls in instead and the job runs inside the request.
 
-The slot is Cloud Scheduler's `X-CloudScheduler-ScheduleTime` header (RFC 3339, UTC, sent for
-unix-cron jobs), else the newest cron slot now. A time that is not RFC 3339, or is not near the
-job clock's now (at most EARLY ahead, LATE behind: Cloud Scheduler's retries come within hours),
-is a 400 with a JSON error and runs nothing. A retry of the same slot, another replica or
-the in-process scheduler find it claimed and answer 200 without posting again. A failed run
-answers 500, so Cloud Scheduler retries it (a failed claim may be retaken).
+A token runs one job, one slot, once:
+
+- Its audience must be the job's target URL, `<[schedule] endpoint_audience>/cron/<job>`
+  (Cloud Scheduler's default audience; `opsbot schedule export` sets it per job), and its signer
+  one of `endpoint_service_accounts` (bot/oidc.py checks it). A token for another job, or for the
+  bare service URL, is 401 and runs nothing.
+- The slot is Cloud Scheduler's `X-CloudScheduler-ScheduleTime` header (RFC 3339, UTC, sent for
+  unix-cron jobs) when it is within `schedule_time_window_s` of the token's `iat`; otherwise
+  (or without the header) the newest slot due at `iat`. The token's `iat` is read on the job
+  clock (the sandbox's runs ahead of the wall clock; in production they are the same).
+- Its first use is recorded by its hash (never the token) among the idempotency keys; a repeat
+  answers 200 "taken" and posts nothing. A run that failed gives its token back, so a retry may
+  run it again.
+
+A header that is not RFC 3339, or is not near the job clock's now (at most EARLY ahead, LATE
+behind), is a 400 with a JSON error and runs nothing. A retry of the same slot, another replica
+or the in-process scheduler find the slot claimed and answer 200 without posting again. A failed
+run answers 500, so Cloud Scheduler retries it (a failed claim may be retaken).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.digest_jobs import DigestJobs
-from bot.oidc import Verify, refusal
+from bot.oidc import Refused, Verify
+from commands.schedule import cron
 from commands.schedule.registry import BY_ID, JOB_IDS
 from config import ScheduleConfig
+from infra.clock import utc_now
 from store.schedule_views import Outcome
 
 log = logging.getLogger("opsbot.server")
 SCHEDULE_TIME = "x-cloudscheduler-scheduletime"
 EARLY = timedelta(minutes=5)  # Cloud Scheduler's clock may be a little ahead of ours
 LATE = timedelta(days=1)  # its retries (3, backed off up to an hour each) come within hours
+TOKEN_KEY = "cron-token:"  # + the token's SHA-256: its first use, among the idempotency keys
+TOKEN_KEY_KEEP_S = 86400.0  # Google's ID tokens live an hour; their keys are kept a day
 
 
 class CronEndpoint:
-    def __init__(self, config: ScheduleConfig, verify: Verify, jobs: DigestJobs) -> None:
+    def __init__(
+        self,
+        config: ScheduleConfig,
+        verify: Verify,
+        jobs: DigestJobs,
+        wall_clock: Callable[[], datetime] = utc_now,
+    ) -> None:
         self.config = config
         self.verify = verify
         self.jobs = jobs
+        self.wall_clock = wall_clock
 
     async def handle(
         self, job: str, authorization: str, schedule_time: str | None
     ) -> tuple[int, dict[str, Any]]:
         """The HTTP status and JSON body for one call."""
-        refused = refusal(
-            self.verify,
-            authorization,
-            self.config.endpoint_audience,
-            self.config.endpoint_service_accounts,
-        )
-        if refused is not None:
-            log.warning("refused a call to /cron/%s: %s", job[:40], refused)
+        config = self.config
+        audience = config.job_audience(job)
+        if audience is None or not config.endpoint_service_accounts:
+            log.warning(
+                "refused a call to /cron/%s: the endpoint is not configured ([schedule] "
+                "endpoint_audience and endpoint_service_accounts)",
+                job[:40],
+            )
+            return 401, {}
+        checked = await self.verify.check(authorization, audience, config.endpoint_service_accounts)
+        if isinstance(checked, Refused):
+            log.warning("refused a call to /cron/%s: %s", job[:40], checked)
             return 401, {}
         known = job if job in BY_ID else None
         if known is None:
             return 404, {"error": f"unknown job; known: {', '.join(JOB_IDS)}"}
-        fired_at = None
+        tools = await asyncio.to_thread(self.jobs.tools_of)
+        now = tools.clock()
+        issued = now + (checked.issued_at - self.wall_clock())  # its iat, on the job clock
+        fired_at = issued
         if schedule_time:
-            tools = await asyncio.to_thread(self.jobs.tools_of)
-            fired_at, problem = fire_time(schedule_time, tools.clock())
-            if problem is not None:
+            named, problem = fire_time(schedule_time, now)
+            if problem is not None or named is None:
                 log.warning("refused a call to /cron/%s: %s", known, problem)
                 return 400, {"error": problem}
+            apart = abs(named - issued)
+            if apart <= timedelta(seconds=config.schedule_time_window_s):
+                fired_at = named
+            else:
+                log.warning(
+                    "/cron/%s: X-CloudScheduler-ScheduleTime is %s from the token's issue "
+                    "(token %s); the slot due at its issue is the one run",
+                    known,
+                    _span(apart),
+                    checked.ref,
+                )
+        key = TOKEN_KEY + checked.digest
+        first = await asyncio.to_thread(
+            tools.runs.first_use, key, prefix=TOKEN_KEY, keep_s=TOKEN_KEY_KEEP_S
+        )
+        if not first:
+            log.info("/cron/%s: token %s was used already; nothing run", known, checked.ref)
+            body = {
+                "job": known,
+                "slot": self._slot(known, fired_at).isoformat(),
+                "outcome": Outcome.TAKEN,
+                "summary": "this token was used already",
+            }
+            return 200, body
         done = await self.jobs.fire(known, trigger="cron-endpoint", fired_at=fired_at)
+        if done.outcome is Outcome.FAILED:  # not a use: Cloud Scheduler's retry may run it
+            await asyncio.to_thread(tools.runs.forget_use, key)
         body = {
             "job": known,
             "slot": done.slot.isoformat(),
@@ -69,6 +123,12 @@ class CronEndpoint:
             "summary": done.summary,
         }
         return (500 if done.outcome is Outcome.FAILED else 200), body
+
+    def _slot(self, job: str, at: datetime) -> datetime:
+        """The slot a run fired at `at` would claim (as commands.schedule.runner picks it)."""
+        settings = BY_ID[job].config(self.config)
+        slot = cron.latest_slot(settings.cron, settings.timezone, at + timedelta(seconds=1))
+        return slot if slot is not None else at
 
 
 def fire_time(header: str, now: datetime) -> tuple[datetime | None, str | None]:

@@ -1,10 +1,12 @@
 """POST /pubsub/grading-complete: Pub/Sub's push of grading completions, Google-signed.
 
 Pub/Sub push sends `Authorization: Bearer <OIDC token>` signed by Google for the subscription's
-service account, with the audience the subscription names. The token is verified with
-google-auth (signature against Google's certificates, expiry, issuer, audience), and its `email`
-must be one of `[regrade] push_service_accounts`, verified. Anything else is 401 and changes
-nothing.
+service account, with the audience the subscription names. The token is checked by bot/oidc.py
+(its shape and claims first, on the event loop; then the signature against Google's cached
+certificates, expiry, issuer and audience, off it): its audience must be `[regrade]
+push_audience` and its `email` one of `push_service_accounts`, verified. Anything else is 401
+and changes nothing. `authorize` needs only the header, so the server may check it before it
+reads the body (`deliver`); `handle` does both.
 
 The body is Pub/Sub's push envelope, as Google documents it (cloud.google.com/pubsub/docs/push,
 the REST reference's PubsubMessage): `{"message": {"data": <base64>, "attributes": {str: str},
@@ -31,7 +33,7 @@ from pydantic import (
 )
 
 from adapters.pubsub import Received, message_body
-from bot.oidc import Verify, refusal
+from bot.oidc import Refused, Verified, Verify
 from config import RegradeConfig
 
 log = logging.getLogger("opsbot.server")
@@ -90,24 +92,32 @@ class PushEndpoint:
         self.verify = verify
         self.on_completions = on_completions
 
-    def authorized(self, authorization: str) -> str | None:
-        """None when the bearer token is Google's, for our audience, from an allowed account;
-        else why not (logged, never shown)."""
-        if not self.config.push_audience:
-            return "the push endpoint is not configured ([regrade] push_audience)"
-        return refusal(
-            self.verify,
-            authorization,
-            self.config.push_audience,
-            self.config.push_service_accounts,
+    async def authorize(self, authorization: str) -> Verified | None:
+        """The token's claims when it is Google's, for our audience, from an allowed account;
+        else None, the refusal logged in one line (why, and the token's short hash)."""
+        config = self.config
+        if not config.push_audience or not config.push_service_accounts:
+            log.warning(
+                "refused a Pub/Sub push: the push endpoint is not configured ([regrade] "
+                "push_audience and push_service_accounts)"
+            )
+            return None
+        checked = await self.verify.check(
+            authorization, config.push_audience, config.push_service_accounts
         )
+        if isinstance(checked, Refused):
+            log.warning("refused a Pub/Sub push: %s", checked)
+            return None
+        return checked
 
     async def handle(self, authorization: str, body: bytes) -> int:
         """The HTTP status for one push: 401 unauthorized, 400 not an envelope, else 204."""
-        refused = self.authorized(authorization)
-        if refused is not None:
-            log.warning("refused a Pub/Sub push: %s", refused)
+        if await self.authorize(authorization) is None:
             return 401
+        return await self.deliver(body)
+
+    async def deliver(self, body: bytes) -> int:
+        """The status for an authorized push's body: 400 not an envelope, else 204."""
         try:
             envelope = PushEnvelope.model_validate_json(body)
         except ValidationError as exc:

@@ -168,7 +168,6 @@ def cloud_scheduler_commands(profile: Profile) -> list[str]:
             "set [schedule] endpoint_audience (the service URL, e.g. https://opsbot-xxxx.a.run.app) "
             "and endpoint_service_accounts (who Cloud Scheduler signs as) to export the jobs"
         )
-    base = schedule.endpoint_audience.rstrip("/")
     account = schedule.endpoint_service_accounts[0]
     lines = [
         f"# {len(JOBS)} Cloud Scheduler jobs for opsbot ({utc_now():%Y-%m-%d}); "
@@ -185,10 +184,10 @@ def cloud_scheduler_commands(profile: Profile) -> list[str]:
             f"--location={profile.platform.region}",
             f"--schedule={settings.cron}",
             f"--time-zone={settings.timezone}",
-            f"--uri={base}/cron/{job.id}",
+            f"--uri={schedule.job_audience(job.id)}",
             "--http-method=POST",
             f"--oidc-service-account-email={account}",
-            f"--oidc-token-audience={schedule.endpoint_audience}",
+            f"--oidc-token-audience={schedule.job_audience(job.id)}",  # runs this job alone
             f"--attempt-deadline={ATTEMPT_DEADLINE}",
             "--max-retry-attempts=3",
         ]  # fmt: skip

@@ -56,11 +56,22 @@ class ScheduleConfig(Strict):
     mode: Literal["in-process", "cron-endpoint"] = "in-process"
     misfire_grace_s: float = Field(default=3600.0, ge=0)  # a missed run still runs within this
     claim_lease_s: float = Field(default=600.0, gt=0)  # a run claimed but never ended: retaken
-    # cron-endpoint: the OIDC token's audience (the service URL) and who may sign it.
+    # cron-endpoint: the service URL (a job's token is for `<it>/cron/<job>`, its target URL,
+    # as `opsbot schedule export` has Cloud Scheduler ask for) and who may sign the tokens.
     endpoint_audience: str | None = None
     endpoint_service_accounts: list[str] = Field(default_factory=list)
+    # cron-endpoint: X-CloudScheduler-ScheduleTime is believed within this of the token's `iat`;
+    # otherwise the slot due at `iat` runs (so a token names one slot)
+    schedule_time_window_s: float = Field(default=300.0, ge=0, le=86400)
     # job id → its schedule and channel; a job left out keeps its default (its module's)
     jobs: dict[str, JobConfig] = Field(default_factory=dict)
+
+    def job_audience(self, job: str) -> str | None:
+        """The audience of a token for `job`: its target URL `<endpoint_audience>/cron/<job>`,
+        Cloud Scheduler's default audience (None when the endpoint is not configured)."""
+        if not self.endpoint_audience:
+            return None
+        return f"{self.endpoint_audience.rstrip('/')}/cron/{job}"
 
     @field_validator("jobs")
     @classmethod

@@ -4,6 +4,9 @@ Replicas each running APScheduler, Cloud Scheduler's retries, a terminal's `sche
 both modes at once all claim the same (job, fire time): the unique constraint lets one insert
 win. A run whose claimer died before it ended (still `running` after the lease) or that failed
 may be claimed again, by one claimer (a conditional update).
+
+A caller that must act once per credential (Cloud Scheduler's OIDC token, bot/cron_endpoint.py)
+records a key for it among the idempotency keys (`first_use`), by any replica at most once.
 """
 
 from __future__ import annotations
@@ -13,12 +16,12 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 
 from store.database import Database
 from store.dialect import insert_for
 from store.schedule_views import OUTCOMES_DONE, OUTCOMES_POSTED, Outcome, RunView
-from store.schema import ScheduleRun
+from store.schema import IdempotencyKey, ScheduleRun
 
 log = logging.getLogger("opsbot.audit")
 
@@ -102,6 +105,33 @@ class ScheduleRuns:
             summary="",
             fingerprint=None,
         )
+
+    def first_use(self, key: str, *, prefix: str, keep_s: float = 86400.0) -> bool:
+        """True the first time `key` is used (by any replica); False for every repeat.
+
+        The keys starting with `prefix` recorded more than `keep_s` ago are dropped on the way
+        (a token's key need outlive only the token)."""
+        now = self.clock()
+        with self.database.session() as session:
+            session.execute(
+                delete(IdempotencyKey).where(
+                    IdempotencyKey.key.startswith(prefix, autoescape=True),
+                    IdempotencyKey.created_at < now - timedelta(seconds=keep_s),
+                )
+            )
+            insert = insert_for(session.get_bind().dialect.name)
+            added = session.execute(
+                insert(IdempotencyKey)
+                .values(key=key, created_at=now)
+                .on_conflict_do_nothing(index_elements=["key"])
+                .returning(IdempotencyKey.key)
+            ).scalar()
+        return added is not None
+
+    def forget_use(self, key: str) -> None:
+        """`key` unused again: what it guarded did not happen, so a repeat may try again."""
+        with self.database.session() as session:
+            session.execute(delete(IdempotencyKey).where(IdempotencyKey.key == key))
 
     def finish(
         self,

@@ -21,17 +21,18 @@ from bot.digest_jobs import DigestJobs
 from bot.oidc import google_verifier
 from bot.scheduler import start_scheduler
 from bot.slack_clients import slack_api, sync_web_client
+from commands.schedule import cron
 from commands.schedule.registry import JOB_IDS
 from opsbot.profile import load_profile
 from opsbot.sandbox_serve import SandboxBot, sandbox_bot
 from sandbox.platform import Sandbox
-from tests.google_oidc import google, id_token
+from tests.google_oidc import FakeGoogle, google, id_token, leaks
 from tests.slack.conftest import ROOT
 from tests.slack.helpers import assert_slack_would_accept, wait_until
 from tests.slack.test_hostile_requests import post, signed
 
 __all__ = ["google"]  # the fixture, imported
-AUDIENCE = "https://opsbot.example"
+AUDIENCE = "https://opsbot.example"  # the service URL; a job's token is for <it>/cron/<job>
 SCHEDULER = "opsbot-scheduler@nba-props-platform.iam.gserviceaccount.com"
 ONCALL, DEPLOYER = "U0DANAONCL", "U0SAMDEPLY"
 ALERTS = "#deployment-alerts"
@@ -183,11 +184,16 @@ def test_a_malformed_app_home_opened_is_refused_in_one_log_line_and_publishes_no
     assert [r.name for r in warned] == [warned[0].name] and not warned[0].exc_info
 
 
+def _for(job: str) -> str:
+    """The audience of a job's token: its target URL, as Cloud Scheduler sets it by default."""
+    return f"{AUDIENCE}/cron/{job}"
+
+
 def test_cloud_scheduler_posts_once_per_slot_with_a_valid_token_and_nothing_otherwise(
     digesting: SandboxBot, google: tuple[crypt.RSASigner, str]
 ) -> None:
     signer = google[0]
-    good = id_token(signer, aud=AUDIENCE, email=SCHEDULER)
+    good = id_token(signer, aud=_for("drift-digest"), email=SCHEDULER)
     slot = "2026-02-05T18:00:00Z"
     refused = [
         _cron(digesting, "drift-digest", None, slot),
@@ -198,12 +204,15 @@ def test_cloud_scheduler_posts_once_per_slot_with_a_valid_token_and_nothing_othe
             slot,
         ),
         _cron(
-            digesting, "drift-digest", id_token(signer, aud=AUDIENCE, email=SCHEDULER, exp=1), slot
+            digesting,
+            "drift-digest",
+            id_token(signer, aud=_for("drift-digest"), email=SCHEDULER, exp=1),
+            slot,
         ),
         _cron(
             digesting,
             "drift-digest",
-            id_token(signer, aud=AUDIENCE, email="eve@evil.example"),
+            id_token(signer, aud=_for("drift-digest"), email="eve@evil.example"),
             slot,
         ),
     ]
@@ -211,13 +220,99 @@ def test_cloud_scheduler_posts_once_per_slot_with_a_valid_token_and_nothing_othe
     assert _posted(digesting, ALERTS) == []
 
     first = _cron(digesting, "drift-digest", good, slot)
-    retry = _cron(digesting, "drift-digest", good, slot)  # Cloud Scheduler's retry of the slot
+    retry = _cron(digesting, "drift-digest", good, slot)  # the same call again
+    # Cloud Scheduler's retry of the slot, with a token of its own
+    fresh = id_token(signer, aud=_for("drift-digest"), email=SCHEDULER, iat=int(time.time()) - 1)
+    retried = _cron(digesting, "drift-digest", fresh, slot)
 
     assert first == (200, first[1]) and first[1]["outcome"] == "full"
     assert first[1]["slot"] == "2026-02-05T18:00:00+00:00"
     assert retry[0] == 200 and retry[1]["outcome"] == "taken"
+    assert retried[0] == 200 and retried[1]["outcome"] == "taken"
     assert len(_posted(digesting, ALERTS)) == 1
-    assert _cron(digesting, "no-such-job", good, slot)[0] == 404
+    unknown = id_token(signer, aud=_for("no-such-job"), email=SCHEDULER)
+    assert _cron(digesting, "no-such-job", unknown, slot)[0] == 404
+    assert _cron(digesting, "no-such-job", good, slot)[0] == 401  # not its token
+
+
+def test_a_token_for_one_job_runs_no_other(
+    digesting: SandboxBot, google: tuple[crypt.RSASigner, str]
+) -> None:
+    """A token is good for the job its audience names (`<service URL>/cron/<job>`). One made for
+    drift-digest ran /cron/health-digest and /cron/weekly-report too, and so did one whose
+    audience was the bare service URL (what `schedule export` asked Cloud Scheduler for)."""
+    signer = google[0]
+    slot = "2026-02-05T18:00:00Z"
+    drift = id_token(signer, aud=_for("drift-digest"), email=SCHEDULER)
+    bare = id_token(signer, aud=AUDIENCE, email=SCHEDULER)
+    others = [_cron(digesting, job, drift, slot)[0] for job in JOB_IDS if job != "drift-digest"]
+    service_wide = [_cron(digesting, job, bare, slot)[0] for job in JOB_IDS]
+    assert others == [401] * (len(JOB_IDS) - 1) and service_wide == [401] * len(JOB_IDS)
+    assert digesting.slack.workspace.messages == [], "nothing posted anywhere"
+    assert _cron(digesting, "drift-digest", drift, slot)[1]["outcome"] == "full"
+
+
+def test_a_replayed_token_posts_once_whatever_schedule_time_it_names(
+    digesting: SandboxBot, google: tuple[crypt.RSASigner, str]
+) -> None:
+    """One valid token sent 20 times, each naming another slot of the last hour: one post.
+    X-CloudScheduler-ScheduleTime is believed only near the token's `iat`; the token is used
+    once. It made a post for (nearly) every slot named."""
+    token = id_token(google[0], aud=_for("drift-digest"), email=SCHEDULER)
+    now = digesting.platform.clock()
+    newest = cron.latest_slot("*/3 * * * *", "UTC", now)
+    assert newest is not None
+    slots = [newest - timedelta(minutes=3 * n) for n in range(20)]
+    answers = [
+        _cron(digesting, "drift-digest", token, s.isoformat().replace("+00:00", "Z")) for s in slots
+    ]
+    assert [status for status, _ in answers] == [200] * 20
+    outcomes = [body["outcome"] for _, body in answers]
+    assert outcomes.count("taken") == 19, outcomes
+    assert len(_posted(digesting, ALERTS)) == 1
+
+
+def test_a_schedule_time_far_from_the_tokens_issue_is_not_believed(
+    digesting: SandboxBot, google: tuple[crypt.RSASigner, str]
+) -> None:
+    """A token issued ten minutes ago, naming the slot of now: the slot due when the token was
+    issued is the one run (the window is `[schedule] schedule_time_window_s`, five minutes)."""
+    issued = int(time.time()) - 600
+    token = id_token(google[0], aud=_for("drift-digest"), email=SCHEDULER, iat=issued)
+    now = digesting.platform.clock()
+    named = cron.latest_slot("*/3 * * * *", "UTC", now)
+    due_then = cron.latest_slot("*/3 * * * *", "UTC", now - timedelta(seconds=600))
+    assert named is not None and due_then is not None and named != due_then
+    status, body = _cron(digesting, "drift-digest", token, named.isoformat())
+    assert status == 200 and body["slot"] == due_then.isoformat()
+
+
+def test_no_log_line_carries_any_part_of_a_cron_token(
+    digesting: SandboxBot, google: FakeGoogle, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Junk, expired, another job's audience, one extra dot, a replay: no log record (any
+    logger, any level, tracebacks included) has 16 characters in a row of a token sent."""
+    signer = google.signer
+    valid = id_token(signer, aud=_for("drift-digest"), email=SCHEDULER)
+    sent = [
+        "a.b.c",
+        "eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.e30.e30",
+        valid + ".",
+        valid + "..",
+        valid[:-10],
+        id_token(signer, aud=_for("drift-digest"), email=SCHEDULER, exp=1),
+        id_token(signer, aud=_for("health-digest"), email=SCHEDULER),
+        id_token(signer, aud=_for("drift-digest"), email="eve@evil.example"),
+        valid,
+        valid,  # a replay
+    ]
+    with caplog.at_level(logging.DEBUG):
+        for token in sent:
+            _cron(digesting, "drift-digest", token, None)
+    formatter = logging.Formatter("%(name)s %(levelname)s %(message)s")
+    said = [formatter.format(record) for record in caplog.records]
+    assert any("refused" in line for line in said), "the refusals are logged"
+    assert leaks(sent, said) == []
 
 
 def test_apscheduler_in_the_bot_fires_a_job_on_the_job_clock(digesting: SandboxBot) -> None:

@@ -598,13 +598,21 @@ class World:
             headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
             return post(f"{url}/pubsub/grading-complete", json.dumps(sent).encode(), headers)
         assert listener.kind == "cron"
-        token = id_token(self.signer, aud=CRON_AUDIENCE, email=SCHEDULER)
-        headers = {"Authorization": f"Bearer {token}"}
         sent = sent if isinstance(sent, dict) else {"job": sent}
+        job = sent.get("job", "")
+        named = job if isinstance(job, str) else json.dumps(job)
+        # a token for the job's URL (its audience names the job), a new one each call (a token
+        # is used once): what Cloud Scheduler sends
+        token = id_token(
+            self.signer,
+            aud=f"{CRON_AUDIENCE}/cron/{named}",
+            email=SCHEDULER,
+            nonce=secrets.token_hex(8),
+        )
+        headers = {"Authorization": f"Bearer {token}"}
         if "schedule_time" in sent:
             headers["X-CloudScheduler-ScheduleTime"] = header_text(sent["schedule_time"])
-        job = sent.get("job", "")
-        path = quote(job if isinstance(job, str) else json.dumps(job), safe="", errors="replace")
+        path = quote(named, safe="", errors="replace")
         return post(f"{url}/cron/{path}", b"", headers)
 
     def show_ack(self, answer: Answer, response_url: str) -> None:

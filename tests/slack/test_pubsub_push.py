@@ -10,9 +10,11 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import Any
 
@@ -28,22 +30,30 @@ from opsbot.profile import load_profile
 from opsbot.sandbox_serve import SandboxBot, sandbox_bot
 from sandbox.platform import Sandbox
 from store.backfill_views import BackfillView
-from tests.google_oidc import google, id_token
+from tests.google_oidc import FakeGoogle, google, id_token, leaks
 from tests.slack.conftest import ROOT
 
 __all__ = ["google"]  # the fixture, imported
 
 AUDIENCE = "https://opsbot.example/pubsub/grading-complete"
 PUSHER = "pubsub-push@nba-props-platform.iam.gserviceaccount.com"
+SERVICE = "https://opsbot.example"  # the cron endpoint's audience: <service>/cron/<job>
+SCHEDULER = "opsbot-scheduler@nba-props-platform.iam.gserviceaccount.com"
 
 
 @pytest.fixture
-def pushed_to(google: tuple[crypt.RSASigner, str]) -> Iterator[SandboxBot]:
+def pushed_to(google: FakeGoogle) -> Iterator[SandboxBot]:
+    """A served bot with the push and the cron endpoints configured; Google's certificates fast
+    and uncached, and this bot's verifier has fetched none yet."""
+    google.reset()
     profile = load_profile(ROOT / "opsbot.toml")
     regrade = profile.regrade.model_copy(
         update={"push_audience": AUDIENCE, "push_service_accounts": [PUSHER], "poll_s": 3600}
     )
-    configured = profile.model_copy(update={"regrade": regrade})
+    schedule = profile.schedule.model_copy(
+        update={"endpoint_audience": SERVICE, "endpoint_service_accounts": [SCHEDULER]}
+    )
+    configured = profile.model_copy(update={"regrade": regrade, "schedule": schedule})
     with (
         Sandbox() as platform,
         sandbox_bot(configured, platform, push_verify=google_verifier(google[1])) as bot,
@@ -51,6 +61,7 @@ def pushed_to(google: tuple[crypt.RSASigner, str]) -> Iterator[SandboxBot]:
         thread = bot.server.start_in_thread()
         yield bot
         bot.server.stop(thread)
+    google.reset()
 
 
 def _backfill_of(bot: SandboxBot, tools: RegradeTools, day: date) -> BackfillView:
@@ -262,3 +273,143 @@ def test_a_pushed_completion_with_unreadable_numbers_is_acknowledged_and_fails_i
     assert ended.dates[0].graded_count is None and ended.dates[0].mae is None
     assert len([r for r in caplog.records if r.levelno >= logging.WARNING]) == 1
     assert not any(r.exc_info for r in caplog.records), "no traceback"
+
+
+# -- hostile tokens: no stall, no fetch, no token in the log ------------------------------------
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _with_header(token: str, header: dict[str, Any]) -> str:
+    """`token` with another header (its signature no longer matches)."""
+    _, payload, signature = token.split(".")
+    return ".".join([_b64(json.dumps(header).encode()), payload, signature])
+
+
+def _junk(signer: crypt.RSASigner) -> list[str]:
+    """Bearer tokens no one should spend a certificate fetch on."""
+    valid = _token(signer)
+    return [
+        "a.b.c",
+        "not-a-token",
+        "eyJhbGciOiJSUzI1NiJ9.e30.e30",  # RS256, but no key id
+        valid + ".",  # one extra dot
+        valid.rsplit(".", 1)[0],  # no signature
+        _with_header(valid, {"alg": "none", "kid": "k1"}),
+        _with_header(valid, {"alg": "HS256", "kid": "k1"}),
+        _with_header(valid, {"alg": "RS256", "kid": ["k1"]}),
+        valid.replace(".", ".!", 1),  # not base64url
+        "e" * 5000,
+        _token(signer, aud="https://someone-else.example"),  # well-formed, for someone else
+        _token(signer, exp=int(time.time()) - 3600),  # well-formed, expired
+    ]
+
+
+def _cron_call(bot: SandboxBot, job: str, token: str) -> int:
+    request = urllib.request.Request(
+        f"{bot.server.url}/cron/{job}", b"", {"Authorization": f"Bearer {token}"}, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            return int(answer.status)
+    except urllib.error.HTTPError as refused:
+        return int(refused.code)
+
+
+def _health_latencies(bot: SandboxBot, busy: Callable[[], bool]) -> list[float]:
+    """How long /healthz takes to answer, asked again and again while `busy()`."""
+    taken: list[float] = []
+    while busy() or not taken:
+        started = time.perf_counter()
+        try:
+            with urllib.request.urlopen(f"{bot.server.url}/healthz", timeout=60):
+                pass
+        except urllib.error.HTTPError:
+            pass  # 503 while a part is not ready: answered all the same
+        taken.append(time.perf_counter() - started)
+        time.sleep(0.05)
+    return taken
+
+
+def test_junk_bearer_tokens_are_refused_without_a_certificate_fetch_and_stall_nothing(
+    pushed_to: SandboxBot, google: FakeGoogle
+) -> None:
+    """Junk tokens to both endpoints at once, Google's certificates answering in a second: each
+    is 401, none fetches the certificates, and /healthz is answered at once meanwhile. Each
+    fetched them, synchronously, on the event loop: every other request waited."""
+    google.delay_s = 1.0
+    fetched = google.fetches
+    junk = _junk(google.signer)
+    with ThreadPoolExecutor(8) as pool:
+        calls = [pool.submit(_push, pushed_to, {"status": "success"}, t) for t in junk] + [
+            pool.submit(_cron_call, pushed_to, "drift-digest", t) for t in junk
+        ]
+        latencies = _health_latencies(pushed_to, lambda: not all(c.done() for c in calls))
+        statuses = [call.result() for call in calls]
+    assert max(latencies) < 0.5, f"/healthz waited {max(latencies):.2f} s behind junk tokens"
+    assert google.fetches == fetched, "no junk token is worth a fetch of Google's certificates"
+    assert statuses == [401] * len(calls)
+
+
+def test_googles_certificates_are_fetched_once_for_many_tokens_and_off_the_event_loop(
+    pushed_to: SandboxBot, google: FakeGoogle
+) -> None:
+    """Eight valid pushes at once on a cold cache, Google answering in a second and allowing an
+    hour's caching: one fetch for all of them, none for the pushes after, and /healthz answered
+    at once while the fetch is under way. Each push fetched them again, on the event loop."""
+    google.delay_s, google.max_age = 1.0, 3600
+    fetched = google.fetches
+    now = int(time.time())
+    tokens = [_token(google.signer, iat=now - n) for n in range(8)]  # eight distinct tokens
+    with ThreadPoolExecutor(8) as pool:
+        calls = [pool.submit(_push, pushed_to, {"status": "success"}, t) for t in tokens]
+        latencies = _health_latencies(pushed_to, lambda: not all(c.done() for c in calls))
+        statuses = [call.result() for call in calls]
+    later = [_push(pushed_to, {"status": "success"}, _token(google.signer)) for _ in range(3)]
+    assert max(latencies) < 0.5, f"/healthz waited {max(latencies):.2f} s behind a fetch"
+    assert google.fetches - fetched == 1, "one fetch, single-flight, then the cache"
+    assert statuses == [204] * 8 and later == [204] * 3
+
+
+def test_no_log_line_carries_any_part_of_a_pushed_token(
+    pushed_to: SandboxBot, google: FakeGoogle, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Junk, expired, another audience, one extra dot, a forged signature and a replay: every log
+    record (any logger, any level, tracebacks included) is scanned for 16 characters in a row of
+    any token sent. `token refused: MalformedError: ... b'eyJ…'` logged a whole valid token."""
+    signer = google.signer
+    forged, _ = _forged_signer()
+    valid = _token(signer)
+    sent = [
+        *_junk(signer),
+        valid + ".",
+        _token(signer, exp=1),
+        _token(signer, aud="https://elsewhere.example"),
+        _token(forged),
+        valid,
+        valid,  # a replay
+    ]
+    with caplog.at_level(logging.DEBUG):
+        for token in sent:
+            _push(pushed_to, {"status": "success"}, token)
+            _cron_call(pushed_to, "drift-digest", token)
+    formatter = logging.Formatter("%(name)s %(levelname)s %(message)s")
+    said = [formatter.format(record) for record in caplog.records]
+    assert any("refused" in line for line in said), "the refusals are logged"
+    assert leaks(sent, said) == []
+
+
+def _forged_signer() -> tuple[crypt.RSASigner, str]:
+    """Someone else's key, under Google's key id."""
+    pem = (
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )
+    return crypt.RSASigner.from_string(pem, key_id="k1"), pem  # type: ignore[no-untyped-call]

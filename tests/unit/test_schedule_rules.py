@@ -89,4 +89,5 @@ def test_the_cloud_scheduler_export_names_every_job_with_its_oidc_token() -> Non
     assert "'--schedule=0 8-20/2 * * *'" in drift and "--time-zone=America/Los_Angeles" in drift
     assert "--uri=https://opsbot-abc-uw.a.run.app/cron/drift-digest" in drift
     assert "--oidc-service-account-email=sched@nba-props-platform.iam.gserviceaccount.com" in drift
-    assert "--oidc-token-audience=https://opsbot-abc-uw.a.run.app" in drift
+    # a token for one job's URL only: it runs no other job (the endpoint checks the audience)
+    assert "--oidc-token-audience=https://opsbot-abc-uw.a.run.app/cron/drift-digest" in drift
