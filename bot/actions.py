@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -133,6 +133,15 @@ class PostmortemRef(ButtonValue):
     """Act on one postmortem (edit it, export it, mark it final)."""
 
     postmortem: int = Field(ge=1, le=STORE_ID_MAX)
+
+
+class PostmortemStatus(ButtonValue):
+    """Mark a postmortem final, or reopen it, as its message showed it: a repeated click (or one
+    on a message drawn before another change) changes nothing."""
+
+    postmortem: int = Field(ge=1, le=STORE_ID_MAX)
+    version: int = Field(ge=1, le=STORE_ID_MAX)
+    to: Literal["final", "draft"]
 
 
 class ActionItemRef(ButtonValue):

@@ -14,7 +14,13 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.actions import ActionId, ActionItemRef, PostmortemRef, PostmortemStart
+from bot.actions import (
+    ActionId,
+    ActionItemRef,
+    PostmortemRef,
+    PostmortemStart,
+    PostmortemStatus,
+)
 from bot.deps import deps
 from bot.listeners import postmortem_edit, postmortem_timeline
 from bot.listeners.postmortem_edit import parse_edit
@@ -108,15 +114,21 @@ async def on_start(
 async def on_final(
     ack: AsyncAck, respond: AsyncRespond, client: AsyncWebClient, context: AsyncBoltContext
 ) -> None:
-    """Mark final (or Reopen as draft): the postmortem as stored now."""
-    click, wanted = payload(context, Click), value(context, PostmortemRef)
+    """Mark final (or Reopen as draft), once, from the version the message showed: a double
+    click, or a click on a message drawn before another change, changes nothing and says so."""
+    click, wanted = payload(context, Click), value(context, PostmortemStatus)
     await ack()
     try:
         tools, found = await stored(deps(context).runtime, wanted.postmortem)
-        status = "draft" if found.status == "final" else "final"
-        await asyncio.to_thread(
-            lambda: tools.postmortems.edit(found.id, found.version, click.user.id, status=status)
+        edited = await asyncio.to_thread(
+            lambda: tools.postmortems.edit(
+                found.id, wanted.version, click.user.id, status=wanted.to
+            )
         )
+        if edited is None:
+            said = f"Already done: this postmortem changed since its message was drawn (it is {found.status} now)."
+            await respond(**ephemeral(*notice(said)), replace_original=False)
+            return
         await show(tools, client, found.id)
     except Exception as exc:
         await report_failure(exc, respond, None, "Postmortem")
@@ -175,7 +187,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
     app.action(ActionId.POSTMORTEM_EDIT, middleware=button(PostmortemRef, here))(
         postmortem_edit.on_edit
     )
-    app.action(ActionId.POSTMORTEM_FINAL, middleware=button(PostmortemRef, here))(on_final)
+    app.action(ActionId.POSTMORTEM_FINAL, middleware=button(PostmortemStatus, here))(on_final)
     app.action(ActionId.ACTION_ITEM_DONE, middleware=button(ActionItemRef, here))(on_item_done)
     app.action(ActionId.POSTMORTEM_EXPORT, middleware=button(PostmortemRef, here))(on_export)
     app.shortcut(SHORTCUT, middleware=[Parsed(MessageShortcut), here])(

@@ -9,7 +9,7 @@ from typing import Any
 
 from slack_sdk.models.blocks import ActionsBlock, Block, DividerBlock
 
-from bot.actions import ActionId, ActionItemRef, PostmortemRef, PostmortemStart
+from bot.actions import ActionId, ActionItemRef, PostmortemRef, PostmortemStart, PostmortemStatus
 from bot.views.kit import (
     button,
     clip,
@@ -96,13 +96,18 @@ def draft_message(doc: Document, timezone: str, today: date) -> tuple[str, list[
     if doc.postmortem_id is not None:
         ref = PostmortemRef(postmortem=doc.postmortem_id).encode()
         final = "Reopen as draft" if doc.status == "final" else "Mark final"
+        status = PostmortemStatus(
+            postmortem=doc.postmortem_id,
+            version=doc.version or 1,
+            to="draft" if doc.status == "final" else "final",
+        ).encode()
         blocks += [
             DividerBlock(),
             ActionsBlock(
                 elements=[
                     button("Edit", ActionId.POSTMORTEM_EDIT, ref, style="primary"),
                     button("Markdown file", ActionId.POSTMORTEM_EXPORT, ref),
-                    button(final, ActionId.POSTMORTEM_FINAL, ref),
+                    button(final, ActionId.POSTMORTEM_FINAL, status),
                 ]
             ),
         ]

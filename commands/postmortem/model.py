@@ -144,6 +144,7 @@ class Document:
     items: tuple[ActionItemView, ...] = ()
     postmortem_id: int | None = None
     created_at: datetime | None = None
+    version: int | None = None  # the stored version this document shows
 
     @classmethod
     def unsaved(cls, draft: Draft) -> Document:
@@ -169,6 +170,7 @@ class Document:
             items=stored.items,
             postmortem_id=stored.id,
             created_at=stored.created_at,
+            version=stored.version,
         )
 
 

@@ -77,6 +77,7 @@ from bot.actions import (
     DriftExpand,
     PostmortemRef,
     PostmortemStart,
+    PostmortemStatus,
     RegradeStart,
     RollbackTo,
     RolloutAction,
@@ -180,6 +181,7 @@ BUTTON_VALUES: dict[type[ButtonValue], ButtonValue] = {
     DigestJob: DigestJob(job="drift-digest"),
     PostmortemStart: PostmortemStart(subject=f"rollout:{NO_SUCH}"),
     PostmortemRef: PostmortemRef(postmortem=NO_SUCH),
+    PostmortemStatus: PostmortemStatus(postmortem=NO_SUCH, version=1, to="final"),
     ActionItemRef: ActionItemRef(item=NO_SUCH),
 }
 # The value kind of a listener not (yet) wired with Parsed(Click, kind): read from its code.
@@ -187,7 +189,7 @@ UNWIRED_VALUES: dict[str, type[ButtonValue]] = {
     ActionId.DIGEST_POST_NOW: DigestJob,
     ActionId.POSTMORTEM_START: PostmortemStart,
     ActionId.POSTMORTEM_EDIT: PostmortemRef,
-    ActionId.POSTMORTEM_FINAL: PostmortemRef,
+    ActionId.POSTMORTEM_FINAL: PostmortemStatus,
     ActionId.POSTMORTEM_EXPORT: PostmortemRef,
     ActionId.ACTION_ITEM_DONE: ActionItemRef,
 }

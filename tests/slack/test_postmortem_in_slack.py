@@ -329,6 +329,24 @@ def test_postmortem_for_a_game_day_reconstructs_the_vegas_incident(bot: SandboxB
     ws.rejections.remove(("chat.update", "message_not_found"))  # the update that found it gone
 
 
+def test_mark_final_clicked_twice_marks_it_final_once_and_says_so(bot: SandboxBot) -> None:
+    """Issue 30: a double click flipped it twice (draft v2 -> v4). The button carries the
+    version it was drawn for, as the rollout buttons do."""
+    ws = bot.slack.workspace
+    bot.slack.command(ONCALL, "#orchestration-health", "/postmortem 2026-01-12")
+    draft = _postmortem(ws)
+    _, postmortems = _store(bot)
+    before = postmortems.by_subject("date:2026-01-12")
+    assert before is not None
+    final = next(b for b in buttons(draft) if b["action_id"] == ActionId.POSTMORTEM_FINAL)
+    for _ in range(2):  # the same message, clicked twice
+        bot.slack.click(ONCALL, draft, ActionId.POSTMORTEM_FINAL, final["value"])
+    wait_until(ws, ephemeral_for(ws, ONCALL, "Already done: this postmortem changed"))
+    after = postmortems.by_subject("date:2026-01-12")
+    assert after is not None and after.status == "final"
+    assert after.version == before.version + 1
+
+
 def test_bad_or_empty_requests_get_usage_and_nothing_is_stored(bot: SandboxBot) -> None:
     for line in (
         "/postmortem",
