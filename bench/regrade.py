@@ -26,6 +26,7 @@ from config import Profile
 from opsbot.profile import load_profile
 from sandbox.faults import FaultPlan, RegradeFaults
 from sandbox.platform import Sandbox
+from store.backfill_views import DateState
 from store.backfills import Backfills
 from store.database import Database
 from store.location import sqlite_url
@@ -48,7 +49,7 @@ def run_backfill(profile: Profile, tools: RegradeTools, days: list[date], salt: 
         take_completions(profile, tools)
         backfill = pump(profile, tools, backfill.id)
         time.sleep(0.01)
-    assert backfill.count("done") == len(days), backfill
+    assert backfill.count(DateState.DONE) == len(days), backfill
     return time.perf_counter() - started
 
 

@@ -16,6 +16,7 @@ from cli.terminal import emit_json, report_console
 from config import resolve_profile_path
 from opsbot.platform import open_platform
 from opsbot.profile import load_profile
+from store.backfill_views import ENDED, DateState
 
 if TYPE_CHECKING:
     from commands.regrade.plan import RegradePlan
@@ -95,17 +96,13 @@ def regrade(
             if not backfill.ended:
                 time.sleep(POLL_S)
         _show(plan, backfill, as_json)
-        if backfill.count("failed", "timed_out"):
+        if backfill.count(DateState.FAILED, DateState.TIMED_OUT):
             raise typer.Exit(EXIT_SOME_FAILED)
 
 
 def _progress(backfill: BackfillView) -> str:
-    done = backfill.count("done", "failed", "timed_out", "canceled")
-    states = ", ".join(
-        f"{n} {s}"
-        for s in ("queued", "published", "done", "failed", "timed_out", "canceled")
-        if (n := backfill.count(s))
-    )
+    done = backfill.count(*ENDED)
+    states = ", ".join(f"{n} {s}" for s in DateState if (n := backfill.count(s)))
     return f"  backfill #{backfill.id}: {done}/{len(backfill.dates)} ended ({states})"
 
 

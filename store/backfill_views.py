@@ -2,8 +2,41 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from datetime import datetime
+
+
+class DateState(enum.StrEnum):
+    """Where one date of a backfill is: queued → published → done | failed | timed out, or
+    canceled before it was published."""
+
+    QUEUED = "queued"
+    PUBLISHED = "published"
+    DONE = "done"
+    FAILED = "failed"
+    TIMED_OUT = "timed_out"
+    CANCELED = "canceled"
+
+    @property
+    def ended(self) -> bool:
+        return self in ENDED
+
+
+IN_FLIGHT = frozenset({DateState.QUEUED, DateState.PUBLISHED})
+ENDED = frozenset({DateState.DONE, DateState.FAILED, DateState.TIMED_OUT, DateState.CANCELED})
+DATE_MOVES: dict[DateState, frozenset[DateState]] = {
+    DateState.QUEUED: frozenset({DateState.PUBLISHED, DateState.CANCELED}),
+    DateState.PUBLISHED: frozenset({DateState.DONE, DateState.FAILED, DateState.TIMED_OUT}),
+    **{ended: frozenset() for ended in ENDED},
+}
+"""The moves a date may make: the store refuses any other (IllegalMove)."""
+
+
+class BackfillState(enum.StrEnum):
+    RUNNING = "running"
+    DONE = "done"  # every date ended
+    CANCELED = "canceled"  # some dates were canceled before they were published
 
 
 class DatesInFlight(Exception):
@@ -19,7 +52,7 @@ class DatesInFlight(Exception):
 class BackfillDateView:
     id: int
     game_date: str
-    state: str
+    state: DateState
     correlation_id: str
     published_at: datetime | None
     completed_at: datetime | None
@@ -34,7 +67,7 @@ class BackfillView:
     requested_by: str
     reason: str
     include_graded: bool
-    state: str
+    state: BackfillState
     estimate_bytes: int
     slack_channel: str | None
     slack_ts: str | None
@@ -42,9 +75,9 @@ class BackfillView:
     updated_at: datetime
     dates: tuple[BackfillDateView, ...]
 
-    def count(self, *states: str) -> int:
+    def count(self, *states: DateState) -> int:
         return sum(1 for d in self.dates if d.state in states)
 
     @property
     def ended(self) -> bool:
-        return self.state != "running"
+        return self.state is not BackfillState.RUNNING

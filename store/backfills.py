@@ -16,13 +16,19 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from store.audit import audit_in
-from store.backfill_views import BackfillDateView, BackfillView, DatesInFlight
+from store.backfill_views import (
+    DATE_MOVES,
+    IN_FLIGHT,
+    BackfillDateView,
+    BackfillState,
+    BackfillView,
+    DatesInFlight,
+    DateState,
+)
 from store.database import Database
 from store.messages import attach_once
 from store.schema import Backfill, BackfillDate
-
-IN_FLIGHT = ("queued", "published")
-ENDED = ("done", "failed", "timed_out", "canceled")
+from store.states import IllegalMove
 
 
 class Backfills:
@@ -63,7 +69,7 @@ class Backfills:
                     requested_by=requested_by,
                     reason=reason,
                     include_graded=include_graded,
-                    state="running",
+                    state=BackfillState.RUNNING.value,
                     estimate_bytes=estimate_bytes,
                     created_at=now,
                     updated_at=now,
@@ -75,7 +81,7 @@ class Backfills:
                         BackfillDate(
                             backfill_id=backfill.id,
                             game_date=day,
-                            state="queued",
+                            state=DateState.QUEUED.value,
                             correlation_id=str(uuid.uuid4()),
                             detail="",
                         )
@@ -107,7 +113,9 @@ class Backfills:
 
     def running(self) -> list[BackfillView]:
         with self.database.session() as session:
-            rows = session.scalars(select(Backfill).where(Backfill.state == "running")).all()
+            rows = session.scalars(
+                select(Backfill).where(Backfill.state == BackfillState.RUNNING.value)
+            ).all()
             return [self._view(session, row) for row in rows]
 
     def recent(self, limit: int = 20) -> list[BackfillView]:
@@ -115,13 +123,16 @@ class Backfills:
             rows = session.scalars(select(Backfill).order_by(Backfill.id.desc()).limit(limit))
             return [self._view(session, row) for row in rows]
 
-    def move(self, date_id: int, *, frm: str, to: str, **values: Any) -> bool:
-        """One date from state `frm` to `to` (with `values`), if it still is in `frm`."""
+    def move(self, date_id: int, *, frm: DateState, to: DateState, **values: Any) -> bool:
+        """One date from state `frm` to `to` (with `values`), if it still is in `frm`; a move
+        the date's state table does not allow is refused (IllegalMove)."""
+        if to not in DATE_MOVES[frm]:
+            raise IllegalMove(f"a backfill date cannot move from {frm.value} to {to.value}")
         with self.database.session() as session:
             moved = session.execute(
                 update(BackfillDate)
-                .where(BackfillDate.id == date_id, BackfillDate.state == frm)
-                .values(state=to, **values)
+                .where(BackfillDate.id == date_id, BackfillDate.state == frm.value)
+                .values(state=to.value, **values)
                 .execution_options(synchronize_session=False)
             )
             return bool(moved.rowcount)  # type: ignore[attr-defined]
@@ -139,15 +150,15 @@ class Backfills:
             assert row is not None
             return row.backfill_id
 
-    def set_state(self, backfill_id: int, state: str, actor: str, action: str) -> None:
+    def set_state(self, backfill_id: int, state: BackfillState, actor: str, action: str) -> None:
         with self.database.session() as session:
             session.execute(
                 update(Backfill)
-                .where(Backfill.id == backfill_id, Backfill.state == "running")
-                .values(state=state, updated_at=self.clock())
+                .where(Backfill.id == backfill_id, Backfill.state == BackfillState.RUNNING.value)
+                .values(state=state.value, updated_at=self.clock())
                 .execution_options(synchronize_session=False)
             )
-            self._audit(session, actor, action, backfill_id, {"state": state})
+            self._audit(session, actor, action, backfill_id, {"state": state.value})
 
     def touch(self, backfill_id: int) -> None:
         with self.database.session() as session:
@@ -175,7 +186,8 @@ class Backfills:
     def _in_flight(self, session: Session, dates: Sequence[str]) -> dict[str, int]:
         rows = session.execute(
             select(BackfillDate.game_date, BackfillDate.backfill_id).where(
-                BackfillDate.game_date.in_(list(dates)), BackfillDate.state.in_(IN_FLIGHT)
+                BackfillDate.game_date.in_(list(dates)),
+                BackfillDate.state.in_([s.value for s in IN_FLIGHT]),
             )
         ).all()
         return {str(day): int(backfill) for day, backfill in rows}
@@ -191,7 +203,7 @@ class Backfills:
             requested_by=row.requested_by,
             reason=row.reason,
             include_graded=row.include_graded,
-            state=row.state,
+            state=BackfillState(row.state),
             estimate_bytes=row.estimate_bytes,
             slack_channel=row.slack_channel,
             slack_ts=row.slack_ts,
@@ -216,7 +228,7 @@ def _date_view(row: BackfillDate) -> BackfillDateView:
     return BackfillDateView(
         id=row.id,
         game_date=row.game_date,
-        state=row.state,
+        state=DateState(row.state),
         correlation_id=row.correlation_id,
         published_at=row.published_at,
         completed_at=row.completed_at,

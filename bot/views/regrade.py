@@ -19,15 +19,15 @@ from bot.views.kit import (
     within_limits,
 )
 from commands.regrade.plan import RegradePlan
-from store.backfill_views import BackfillView
+from store.backfill_views import ENDED, BackfillState, BackfillView, DateState
 
 STATE_EMOJI = {
-    "queued": ":white_circle:",
-    "published": ":hourglass_flowing_sand:",
-    "done": ":white_check_mark:",
-    "failed": ":x:",
-    "timed_out": ":warning:",
-    "canceled": ":heavy_minus_sign:",
+    DateState.QUEUED: ":white_circle:",
+    DateState.PUBLISHED: ":hourglass_flowing_sand:",
+    DateState.DONE: ":white_check_mark:",
+    DateState.FAILED: ":x:",
+    DateState.TIMED_OUT: ":warning:",
+    DateState.CANCELED: ":heavy_minus_sign:",
 }
 
 
@@ -65,18 +65,18 @@ def plan_view(plan: RegradePlan) -> tuple[str, list[Block]]:
 def progress_view(backfill: BackfillView, now: datetime) -> tuple[str, list[Block]]:
     """The backfill's one message: a bar of ended over total, a row per date, its buttons."""
     total = len(backfill.dates)
-    ended = backfill.count("done", "failed", "timed_out", "canceled")
+    ended = backfill.count(*ENDED)
     filled = round(10 * ended / total) if total else 10
     bar = "▰" * filled + "▱" * (10 - filled)
     first, last = backfill.dates[0].game_date, backfill.dates[-1].game_date
     elapsed = max(0, round((now - backfill.created_at).total_seconds()))
     eta = ""
-    if 0 < ended < total and backfill.state == "running":
+    if 0 < ended < total and backfill.state is BackfillState.RUNNING:
         eta = f" · about {round(elapsed / ended * (total - ended))} s to go"
     rows = []
     for day in backfill.dates:
         row = f"{STATE_EMOJI.get(day.state, '')} `{day.game_date}` {day.state.replace('_', ' ')}"
-        if day.state == "done":
+        if day.state is DateState.DONE:
             row += f" · {day.graded_count} graded, MAE {day.mae}"
         elif day.detail:
             row += f" · {escape(day.detail)}"
@@ -91,13 +91,13 @@ def progress_view(backfill: BackfillView, now: datetime) -> tuple[str, list[Bloc
         lines_section(rows),
     ]
     value = BackfillAction(backfill=backfill.id).encode()
-    if backfill.state == "running" and backfill.count("queued"):
+    if backfill.state is BackfillState.RUNNING and backfill.count(DateState.QUEUED):
         blocks += [
             DividerBlock(),
             ActionsBlock(elements=[button("Cancel", ActionId.BACKFILL_CANCEL, value, "danger")]),
         ]
     elif backfill.ended:
-        if backfill.count("failed", "timed_out"):
+        if backfill.count(DateState.FAILED, DateState.TIMED_OUT):
             blocks += [
                 DividerBlock(),
                 ActionsBlock(elements=[button("Retry failed", ActionId.BACKFILL_RETRY, value)]),

@@ -12,7 +12,7 @@ from bot.views.kit import button, context, escape, header, section, within_limit
 from commands.schedule.decide import local_stamp
 from commands.schedule.registry import JOBS
 from commands.schedule.status import JobStatus
-from store.backfill_views import BackfillView
+from store.backfill_views import BackfillView, DateState
 from store.schedule_views import RunView
 from store.views import RolloutView
 
@@ -100,7 +100,7 @@ def home_view(
         f"rollout #{r.id} {r.service} {r.state.value}" + _link(links, f"rollout:{r.id}")
         for r in rollouts
     ] + [
-        f"backfill #{b.id}: {b.count('done')} of {len(b.dates)} dates done"
+        f"backfill #{b.id}: {b.count(DateState.DONE)} of {len(b.dates)} dates done"
         + _link(links, f"backfill:{b.id}")
         for b in backfills
     ]

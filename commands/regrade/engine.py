@@ -21,7 +21,7 @@ from adapters.warehouse import Query, Warehouse, bind_tables
 from commands.errors import RequestError
 from commands.regrade.plan import RegradePlan
 from config import Profile
-from store.backfill_views import BackfillView, DatesInFlight
+from store.backfill_views import BackfillState, BackfillView, DatesInFlight, DateState
 
 if TYPE_CHECKING:
     from store.backfills import Backfills
@@ -91,20 +91,26 @@ def pump(profile: Profile, tools: RegradeTools, backfill_id: int) -> BackfillVie
     now = tools.clock()
     limit = timedelta(minutes=config.date_timeout_min)
     for day in backfill.dates:
-        if day.state == "published" and day.published_at and now - day.published_at >= limit:
+        if (
+            day.state is DateState.PUBLISHED
+            and day.published_at
+            and now - day.published_at >= limit
+        ):
             graded = _graded_on(profile, tools.warehouse, day.game_date)
             tools.backfills.move(
                 day.id,
-                frm="published",
-                to="timed_out",
+                frm=DateState.PUBLISHED,
+                to=DateState.TIMED_OUT,
                 completed_at=now,
                 detail=f"no completion within {config.date_timeout_min:g} min; "
                 f"BigQuery shows {graded} graded rows for it",
             )
     backfill = _get(tools, backfill_id)
-    room = config.max_in_flight - backfill.count("published")
-    for day in [d for d in backfill.dates if d.state == "queued"][: max(0, room)]:
-        if not tools.backfills.move(day.id, frm="queued", to="published", published_at=now):
+    room = config.max_in_flight - backfill.count(DateState.PUBLISHED)
+    for day in [d for d in backfill.dates if d.state is DateState.QUEUED][: max(0, room)]:
+        if not tools.backfills.move(
+            day.id, frm=DateState.QUEUED, to=DateState.PUBLISHED, published_at=now
+        ):
             continue  # another process took it
         try:
             tools.pubsub.publish(
@@ -118,11 +124,13 @@ def pump(profile: Profile, tools: RegradeTools, backfill_id: int) -> BackfillVie
                 {"backfill_id": str(backfill.id), "requested_by": backfill.requested_by},
             )
         except PubSubError as exc:
-            tools.backfills.move(day.id, frm="published", to="failed", detail=str(exc))
+            tools.backfills.move(
+                day.id, frm=DateState.PUBLISHED, to=DateState.FAILED, detail=str(exc)
+            )
     backfill = _get(tools, backfill_id)
-    if all(d.state in ("done", "failed", "timed_out", "canceled") for d in backfill.dates):
-        ended = "canceled" if backfill.count("canceled") else "done"
-        tools.backfills.set_state(backfill.id, ended, "opsbot", f"regrade.{ended}")
+    if all(d.state.ended for d in backfill.dates):
+        ended = BackfillState.CANCELED if backfill.count(DateState.CANCELED) else BackfillState.DONE
+        tools.backfills.set_state(backfill.id, ended, "opsbot", f"regrade.{ended.value}")
     else:
         tools.backfills.touch(backfill.id)
     return _get(tools, backfill_id)
@@ -157,8 +165,8 @@ def absorb(tools: RegradeTools, messages: list[Received]) -> list[int]:
         except ValueError as unreadable:
             moved = tools.backfills.move(
                 found.id,
-                frm="published",
-                to="failed",
+                frm=DateState.PUBLISHED,
+                to=DateState.FAILED,
                 completed_at=tools.clock(),
                 detail=f"unreadable completion: {unreadable}",
             )
@@ -172,8 +180,8 @@ def absorb(tools: RegradeTools, messages: list[Received]) -> list[int]:
             error = body.get("error") or body.get("status") or "failed"
             moved = tools.backfills.move(
                 found.id,
-                frm="published",
-                to="done" if success else "failed",
+                frm=DateState.PUBLISHED,
+                to=DateState.DONE if success else DateState.FAILED,
                 completed_at=tools.clock(),
                 graded_count=graded,
                 mae=mae,
@@ -197,8 +205,10 @@ def cancel(tools: RegradeTools, backfill_id: int, actor: str) -> BackfillView:
     """Stop the dates not yet published; the published ones finish and are reported."""
     backfill = _get(tools, backfill_id)
     for day in backfill.dates:
-        if day.state == "queued":
-            tools.backfills.move(day.id, frm="queued", to="canceled", detail=f"canceled by {actor}")
+        if day.state is DateState.QUEUED:
+            tools.backfills.move(
+                day.id, frm=DateState.QUEUED, to=DateState.CANCELED, detail=f"canceled by {actor}"
+            )
     tools.backfills.record(actor, "regrade.cancel", backfill_id, {})
     return _get(tools, backfill_id)
 
@@ -211,7 +221,7 @@ def retry_failed(
     days = [
         date.fromisoformat(d.game_date)
         for d in backfill.dates
-        if d.state in ("failed", "timed_out")
+        if d.state in (DateState.FAILED, DateState.TIMED_OUT)
     ]
     if not days:
         raise RequestError(f"backfill #{backfill_id} has no failed or timed-out dates")

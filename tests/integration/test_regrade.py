@@ -11,7 +11,7 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -26,9 +26,11 @@ from config import Profile
 from opsbot.profile import load_profile
 from sandbox.faults import FaultPlan, RegradeFaults
 from sandbox.platform import Sandbox
+from store.backfill_views import DateState
 from store.backfills import Backfills
 from store.database import Database
 from store.location import sqlite_url
+from store.states import IllegalMove
 from tests.conftest import ROOT, run_health
 
 TODAY = date(2026, 2, 5)
@@ -125,10 +127,14 @@ def test_a_backfill_publishes_four_at_a_time_grades_every_date_and_health_recove
     world: World,
 ) -> None:
     backfill, created = submit(world.profile, world.tools, world.plan(*UNGRADED), ONCALL)
-    assert created and backfill.count("published") == 4 and backfill.count("queued") == 3
+    assert (
+        created
+        and backfill.count(DateState.PUBLISHED) == 4
+        and backfill.count(DateState.QUEUED) == 3
+    )
     world.drive(backfill.id)
     ended = world.tools.backfills.get(backfill.id)
-    assert ended is not None and ended.state == "done" and ended.count("done") == 7
+    assert ended is not None and ended.state == "done" and ended.count(DateState.DONE) == 7
     assert all(d.graded_count and d.mae for d in ended.dates)
     triggers = [m for topic, m in world.sandbox.pubsub.published if topic == "nba-grading-trigger"]  # type: ignore[union-attr]
     assert len(triggers) == 7  # each date once
@@ -177,10 +183,10 @@ def test_the_same_request_at_once_from_many_threads_is_one_backfill_never_a_refu
 def test_cancel_stops_the_dates_not_yet_published_and_the_rest_finish(world: World) -> None:
     backfill, _ = submit(world.profile, world.tools, world.plan(*UNGRADED), ONCALL)
     canceled = cancel(world.tools, backfill.id, ONCALL)
-    assert canceled.count("canceled") == 3 and canceled.count("published") == 4
+    assert canceled.count(DateState.CANCELED) == 3 and canceled.count(DateState.PUBLISHED) == 4
     world.drive(backfill.id)
     ended = world.tools.backfills.get(backfill.id)
-    assert ended is not None and ended.state == "canceled" and ended.count("done") == 4
+    assert ended is not None and ended.state == "canceled" and ended.count(DateState.DONE) == 4
 
 
 def test_a_duplicate_completion_counts_once_and_an_unknown_one_is_ignored(tmp_path: Path) -> None:
@@ -235,7 +241,7 @@ def test_a_restarted_process_resumes_the_backfill_from_the_store(world: World) -
         resumed = World(world.sandbox, world.profile, later, world.url)
         resumed.drive(backfill.id)
         ended = later.backfills.get(backfill.id)
-        assert ended is not None and ended.count("done") == 7
+        assert ended is not None and ended.count(DateState.DONE) == 7
     finally:
         fresh.close()
 
@@ -262,7 +268,7 @@ def test_a_completion_with_unreadable_numbers_fails_its_date_saying_why_and_stor
     silent = RegradeFaults(slow_dates=[d.isoformat() for d in days], slow_s=600)
     for world in _world(tmp_path, silent, max_in_flight=len(days)):
         backfill, _ = submit(world.profile, world.tools, world.plan(days[0], days[-1]), ONCALL)
-        assert backfill.count("published") == len(days)
+        assert backfill.count(DateState.PUBLISHED) == len(days)
         completions = [
             Received(
                 "x",
@@ -297,3 +303,31 @@ def test_a_pulled_message_that_is_not_a_json_object_is_acknowledged_and_ignored(
         world.sandbox.pubsub.publish(topic, data, {})
     assert take_completions(world.profile, world.tools) == []
     assert world.tools.pubsub.pull(world.profile.regrade.complete_subscription) == []
+
+
+def test_a_backfill_date_never_makes_a_move_its_state_table_does_not_allow(
+    tmp_path: Path,
+) -> None:
+    """Typed states: a done date is never published again, a queued one never done."""
+    database = Database.open(sqlite_url(tmp_path / "opsbot.db"))
+    try:
+        backfills = Backfills(database, lambda: datetime(2026, 2, 5, tzinfo=UTC))
+        made, _ = backfills.submit(
+            request_key="k",
+            requested_by="U0DANAONCL",
+            reason="",
+            include_graded=False,
+            estimate_bytes=0,
+            dates=["2026-01-28"],
+        )
+        day = made.dates[0].id
+        with pytest.raises(IllegalMove, match="from queued to done"):
+            backfills.move(day, frm=DateState.QUEUED, to=DateState.DONE)
+        assert backfills.move(day, frm=DateState.QUEUED, to=DateState.PUBLISHED)
+        assert backfills.move(day, frm=DateState.PUBLISHED, to=DateState.DONE)
+        with pytest.raises(IllegalMove, match="from done to published"):
+            backfills.move(day, frm=DateState.DONE, to=DateState.PUBLISHED)
+        found = backfills.get(made.id)
+        assert found is not None and found.dates[0].state is DateState.DONE
+    finally:
+        database.close()

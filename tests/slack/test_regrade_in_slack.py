@@ -9,6 +9,7 @@ from opsbot.profile import load_profile
 from opsbot.sandbox_serve import SandboxBot, sandbox_bot
 from sandbox.platform import Sandbox
 from sandbox.slack_workspace import Message
+from store.backfill_views import DateState
 from store.location import sqlite_url
 from tests.slack.conftest import FAST, ROOT
 from tests.slack.helpers import (
@@ -111,7 +112,9 @@ def test_a_restarted_bot_resumes_the_backfill_and_finishes_its_message(tmp_path:
                 tools = second.runtime.regrade_tools() if second.runtime.regrade_tools else None
                 assert tools is not None
                 [running] = tools.backfills.running()
-                assert running.count("queued") == 3 and running.count("published") == 4
+                assert (
+                    running.count(DateState.QUEUED) == 3 and running.count(DateState.PUBLISHED) == 4
+                )
                 for day in running.dates:  # the stuck four: their grading answers after all
                     if day.state == "published":
                         platform.grading.on_trigger(
