@@ -21,12 +21,17 @@ from time import monotonic
 from typing import Any
 
 from pydantic import SecretStr
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from bot.access import Access
 from bot.runtime import Runtime
-from bot.server import Server, asgi_app, bind
+from bot.server import Server, bind
 from bot.settings import SlackSettings
 from commands.deploy.tools import DeployTools
 from commands.platform import Platform
@@ -43,14 +48,31 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def minimal_server(api_url: str, token: str, secret: str) -> Server:
-    """Bolt's smallest /health on the same server stack: verify the signature, ack, nothing else."""
+    """The peer: the smallest Bolt app answering /health, on opsbot's server stack and nothing
+    else of opsbot's.
+
+    The same uvicorn server and settings (bot.server.Server, its socket from bind), Starlette,
+    and Bolt's own Starlette adapter in front of an AsyncApp with one /health listener that acks
+    with an empty 200. Bolt does per request what any Bolt app does: its middleware chain (the
+    ssl_check, its signature check, its single-workspace authorization: auth.test once, then
+    cached, self-event and url_verification checks), listener matching, and its listener runner
+    (the listener started as a task, its ack polled every 10 ms). None of opsbot's gate (the
+    signature checked before Bolt, the body's shape), Slack-retry bookkeeping, context
+    middleware, payload parsing, access check or in-flight claim.
+    """
     app = AsyncApp(signing_secret=secret, client=AsyncWebClient(token=token, base_url=api_url))
 
     @app.command("/health")
     async def ack_only(ack: Any) -> None:
         await ack()
 
-    return Server(asgi_app(app, lambda: {}, secret), bind("127.0.0.1", 0))
+    handler = AsyncSlackRequestHandler(app)
+
+    async def events(request: Request) -> Response:
+        return await handler.handle(request)
+
+    routes = [Route("/slack/events", events, methods=["POST"])]
+    return Server(Starlette(routes=routes), bind("127.0.0.1", 0))
 
 
 def emulated_platforms(

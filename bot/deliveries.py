@@ -13,6 +13,14 @@ moment it arrives (it is answering) and, for the other replicas, in the store on
 A retry of a delivery that no replica acknowledged is acted on (found by the chaos soak, seed
 12: a Start click whose replica was killed before answering was recorded at arrival, and
 Slack's retry to the other replica was dropped, so the rollout never started).
+
+Acknowledged deliveries reach the store in batches, at most every WRITE_EVERY_S: a transaction
+costs about the same for one key as for fifty, and written as they came (each batch whatever
+arrived while the previous one was written) the batches were one or two keys long, which cost
+the bot as much CPU per acknowledgement as the whole of a minimal Bolt app's acknowledgement
+(bench/README.md, "The ack path under load"). So that a retry reaching another replica while
+the acknowledgement is still waiting to be written is not acted on, a retry the store says it
+has not seen is asked about once more, RECHECK_S later: longer than a batch waits.
 """
 
 from __future__ import annotations
@@ -30,6 +38,8 @@ from bot.request_gate import Reading
 log = logging.getLogger("opsbot.server")
 REMEMBER_S = 3600.0  # Slack retries within minutes; an hour is ample
 REMEMBERED_MAX = 20_000
+WRITE_EVERY_S = 0.05  # an acknowledged delivery waits at most this long to be written (batched)
+RECHECK_S = 0.25  # a retry the store has not seen is asked about again after this long
 
 
 def delivery_key(body: bytes) -> str | None:
@@ -85,9 +95,10 @@ class Deliveries:
     """Which deliveries were served; `seen_durably` asks the shared store (blocking).
 
     Acknowledged deliveries are written for the other replicas in batches, off the
-    acknowledgement path: one writer at a time takes every key that arrived while the previous
-    batch was written (one statement and one commit for all of them, instead of one transaction
-    per request, whose CPU and commit otherwise compete with the acknowledgements under load).
+    acknowledgement path: one writer at a time takes every key acknowledged in the last
+    `write_every_s` (one statement and one commit for all of them, instead of a transaction per
+    request or two, whose CPU competes with the acknowledgements under load); a retry the store
+    has not seen is asked about again `recheck_s` later, past any batch still waiting.
     """
 
     def __init__(
@@ -96,9 +107,15 @@ class Deliveries:
         remember_durably: Callable[[list[str]], None] | None = None,
         forget_durably: Callable[[float], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        *,
+        write_every_s: float = WRITE_EVERY_S,
+        recheck_s: float = RECHECK_S,
     ) -> None:
         """`seen_durably(key)` reads whether any replica acknowledged it; `remember_durably(keys)`
         records many at once; `forget_durably(seconds)` drops records older than that (hourly)."""
+        if recheck_s <= write_every_s:
+            raise ValueError("a retry must be asked about again after any batch has been written")
+        self._write_every_s, self._recheck_s = write_every_s, recheck_s
         self._seen_durably = seen_durably
         self._remember = remember_durably
         self._forget_durably = forget_durably
@@ -122,7 +139,11 @@ class Deliveries:
         self._served[key] = self._clock()
         if retry_num is None or self._seen_durably is None:
             return False
-        return await asyncio.to_thread(self._seen_elsewhere, key)
+        seen = await asyncio.to_thread(self._seen_elsewhere, key)
+        if seen is not False:  # seen, or the store cannot say (then acting beats losing it)
+            return bool(seen)
+        await asyncio.sleep(self._recheck_s)  # a replica's acknowledgement may be in its batch
+        return bool(await asyncio.to_thread(self._seen_elsewhere, key))
 
     def answered(self, body: bytes, status: int) -> None:
         """After the answer: a 2xx is recorded for the other replicas; anything else forgotten,
@@ -143,8 +164,10 @@ class Deliveries:
             self._writing = asyncio.create_task(self._write_pending())
 
     async def _write_pending(self) -> None:
-        """Batches until none is left (keys arriving meanwhile join the next batch)."""
+        """Batches until none is left: each takes what was acknowledged in `write_every_s` (and
+        while the previous batch was written)."""
         while self._pending:
+            await asyncio.sleep(self._write_every_s)
             batch, self._pending = self._pending, []
             await asyncio.to_thread(self._record_batch, batch)
 
@@ -166,14 +189,14 @@ class Deliveries:
             self._pruned_at = self._clock()
             self._forget_durably(REMEMBER_S)
 
-    def _seen_elsewhere(self, key: str) -> bool:
-        """Whether another replica acknowledged it (False when the store cannot say)."""
+    def _seen_elsewhere(self, key: str) -> bool | None:
+        """Whether another replica acknowledged it (None when the store cannot say)."""
         assert self._seen_durably is not None
         try:
             return self._seen_durably(f"delivery:{key}")
         except Exception as exc:  # without the store, acting is better than losing the request
             log.warning("could not read delivery %s from the store: %s", key, exc)
-            return False
+            return None
 
     def _forget_old(self) -> None:
         oldest = self._clock() - REMEMBER_S
