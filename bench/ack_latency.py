@@ -212,6 +212,8 @@ class Sender:
     tag: str
     index: int
     seen: list[tuple[float, int]]
+    failure: str | None = None  # why it stopped early (the app stopped answering)
+    counted: bool = False  # counted down as measured
 
     def run(
         self,
@@ -225,6 +227,26 @@ class Sender:
     ) -> None:
         """`per_sender` requests measured; then, until `stop`, more of the same mix unmeasured
         (the app keeps its load until every pool of the round has measured all of its own)."""
+        try:
+            self._send(url, secret, ready, start_at, measured, stop, late)
+        except Exception as exc:  # the pool ends and says why, rather than wait for ever
+            self.failure = f"{type(exc).__name__}: {exc}"
+            ready.abort()
+            stop.set()
+        finally:
+            if not self.counted:
+                measured.count_down()
+
+    def _send(
+        self,
+        url: str,
+        secret: str,
+        ready: threading.Barrier,
+        start_at: float,
+        measured: Countdown,
+        stop: threading.Event,
+        late: list[float],
+    ) -> None:
         parts = urlsplit(url)
         verifier = SignatureVerifier(secret)
         connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, 30)
@@ -235,6 +257,7 @@ class Sender:
         for j in itertools.count():
             if j == self.load.per_sender:
                 measured.count_down()
+                self.counted = True
             if j >= self.load.per_sender and stop.is_set():
                 break
             text = body(self.load, self.tag, self.index, j)
@@ -280,12 +303,17 @@ def pool_main(argv: Sequence[str]) -> None:
         threading.Thread(
             target=sender.run,
             args=(options.url, options.secret, ready, options.start_at, measured, stop, late),
+            daemon=True,  # a sender stuck on a dead app never holds the pool's exit
         )
         for sender in senders
     ]
     for thread in threads:
         thread.start()
     measured.done.wait()
+    failures = sorted({sender.failure for sender in senders if sender.failure})
+    if failures:
+        print(f"FAILED {'; '.join(failures)}", flush=True)
+        sys.exit(1)
     print("MEASURED", flush=True)
     sys.stdin.readline()  # the other pools have measured theirs too (or the parent is gone)
     stop.set()
