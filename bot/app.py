@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 
-from bot.deps import Deps
+from bot.deps import Deps, Provide
 from bot.digest_jobs import DigestJobs
 from bot.errors import last_resort
 from bot.identity import BotIdentity
@@ -91,6 +91,6 @@ def assemble(runtime: Runtime, settings: SlackSettings) -> Assembled:
         postmortem.register(app, runtime)
 
     # Every listener finds what it needs in its context (global middleware runs before any).
-    app.use(Deps(runtime, rollouts, backfills, digests).provide)
+    app.use(Provide(Deps(runtime, rollouts, backfills, digests)))
     app.error(last_resort)
     return Assembled(app, identity, rollouts, backfills, digests)

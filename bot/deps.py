@@ -1,4 +1,4 @@
-"""What listeners need, put into every request's context by one middleware (as Dispatch does).
+"""What listeners need, put into every request's context by one middleware (`Provide`).
 
 A listener reads `deps(context)`: the runtime (profile, access, the platform, tools opened on
 first use) and the background tasks that drive rollouts, backfills and digests. Nothing here
@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.middleware.async_middleware import AsyncMiddleware
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 
 from bot.log_context import remember_request
 from bot.runtime import Runtime
@@ -31,14 +34,29 @@ class Deps:
     backfills: RegradeTasks | None = None  # None when this bot does not regrade
     digests: DigestJobs | None = None  # None when this bot runs no scheduled jobs
 
-    async def provide(self, context: AsyncBoltContext, next: Callable[[], Awaitable[None]]) -> None:
-        """Global middleware: every request's log lines name its Slack ids; its listener finds us."""
-        remember_request(context)
-        context[KEY] = self
-        await next()
+
+class Provide(AsyncMiddleware):
+    """Global middleware: every request's log lines name its Slack ids; its listener finds `deps`.
+
+    A class, not a function: Bolt builds a function middleware's arguments anew per request.
+    """
+
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    async def async_process(
+        self,
+        *,
+        req: AsyncBoltRequest,
+        resp: BoltResponse,
+        next: Callable[[], Awaitable[BoltResponse]],
+    ) -> BoltResponse | None:
+        remember_request(req.context)
+        req.context[KEY] = self.deps
+        return await next()
 
 
 def deps(context: AsyncBoltContext) -> Deps:
     found = context[KEY]
-    assert isinstance(found, Deps), "the app was assembled without Deps.provide"
+    assert isinstance(found, Deps), "the app was assembled without Provide"
     return found

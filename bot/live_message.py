@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from slack_sdk.errors import SlackApiError
@@ -13,14 +14,29 @@ from bot.views.kit import fallback
 
 log = logging.getLogger("opsbot.slack")
 
+# Slack's rate-limit page: apps should send about one message per second per channel (bursts
+# tolerated), and chat.update is a Tier 3 method (about 50 a minute per workspace). Progress is
+# shown at most this often per message; the final state is shown at once.
+PROGRESS_INTERVAL_S = 1.0
+
 
 class LiveMessage:
     """Posted once; later states replace it. Intermediate states may be skipped, never the last."""
 
-    def __init__(self, client: AsyncWebClient, channel: str, ts: str) -> None:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        channel: str,
+        ts: str,
+        interval_s: float = PROGRESS_INTERVAL_S,
+    ) -> None:
         self.client, self.channel, self.ts = client, channel, ts
+        self._interval = interval_s
+        self._loop = asyncio.get_running_loop()
+        self._last_shown = self._loop.time()  # the post itself is the first state shown
         self._pending: tuple[str, list[Block]] | None = None
         self._flusher: asyncio.Task[None] | None = None
+        self._finishing = asyncio.Event()
 
     @classmethod
     async def post(
@@ -37,6 +53,9 @@ class LiveMessage:
 
     async def _flush(self) -> None:
         while self._pending is not None:
+            await self._wait_for_turn()
+            if self._pending is None:  # finish() came first: its state replaces this one
+                return
             text, blocks = self._pending
             self._pending = None
             try:
@@ -49,14 +68,25 @@ class LiveMessage:
                     exc.response.get("error"),
                 )
 
+    async def _wait_for_turn(self) -> None:
+        """Until PROGRESS_INTERVAL_S after the last state shown, or until finish() is called."""
+        wait_s = self._last_shown + self._interval - self._loop.time()
+        if wait_s > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._finishing.wait(), wait_s)
+
     async def finish(self, text: str, blocks: list[Block]) -> None:
-        """Show the final state, after any progress update still in flight."""
+        """Show the final state now, after any progress update already in flight."""
         self._pending = None
+        self._finishing.set()
         if self._flusher is not None:
             await self._flusher
         await self._update(text, blocks)
 
     async def _update(self, text: str, blocks: list[Block]) -> None:
-        await self.client.chat_update(
-            channel=self.channel, ts=self.ts, text=fallback(text), blocks=blocks
-        )
+        try:
+            await self.client.chat_update(
+                channel=self.channel, ts=self.ts, text=fallback(text), blocks=blocks
+            )
+        finally:
+            self._last_shown = self._loop.time()

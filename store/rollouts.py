@@ -229,13 +229,12 @@ class Store:
         if not keys:
             return
         now = self.clock()
+        rows = [{"key": key, "created_at": now} for key in dict.fromkeys(keys)]
         with self.database.session() as session:
             insert = insert_for(session.get_bind().dialect.name)
-            session.execute(
-                insert(IdempotencyKey)
-                .values([{"key": key, "created_at": now} for key in dict.fromkeys(keys)])
-                .on_conflict_do_nothing(index_elements=["key"])
-            )
+            # one statement for any number of keys, compiled once and cached (an executemany)
+            statement = insert(IdempotencyKey).on_conflict_do_nothing(index_elements=["key"])
+            session.execute(statement, rows)
 
     def forget_older(self, prefix: str, seconds: float) -> None:
         """Drop the keys starting with `prefix` recorded more than `seconds` ago."""
