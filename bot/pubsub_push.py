@@ -5,8 +5,9 @@ service account, with the audience the subscription names. The token is checked 
 (its shape and claims first, on the event loop; then the signature against Google's cached
 certificates, expiry, issuer and audience, off it): its audience must be `[regrade]
 push_audience` and its `email` one of `push_service_accounts`, verified. Anything else is 401
-and changes nothing. `authorize` needs only the header, so the server may check it before it
-reads the body (`deliver`); `handle` does both.
+and changes nothing. `authorize` needs only the header, so the server checks it before it
+reads any of the body, and then reads at most PUSH_MAX_BODY_BYTES of it (413 past that,
+bot/server.py) for `deliver`; `handle` does both.
 
 The body is Pub/Sub's push envelope, as Google documents it (cloud.google.com/pubsub/docs/push,
 the REST reference's PubsubMessage): `{"message": {"data": <base64>, "attributes": {str: str},
@@ -42,6 +43,10 @@ __all__ = ["PushEndpoint", "PushEnvelope"]
 # Pub/Sub's limits: a message of at most 10 MB (base64 in the envelope), at most 100 attributes,
 # keys of at most 256 bytes and values of at most 1024 (cloud.google.com/pubsub/quotas).
 MAX_DATA_CHARS = 4 * (10 * 2**20 // 3 + 1)
+# The largest push body read (after its token is checked): a message of 10 MB, base64 in the
+# envelope, and 1 MiB for the rest: 100 attributes of 1,280 bytes JSON-escaped (at most 6 bytes
+# a byte: 768,000), its ids, publish time and subscription name.
+PUSH_MAX_BODY_BYTES = MAX_DATA_CHARS + 2**20
 AttributeKey = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 AttributeValue = Annotated[str, StringConstraints(max_length=1024)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=255)]

@@ -21,6 +21,14 @@ from urllib.parse import parse_qs
 
 TIMESTAMP = re.compile(r"[0-9]{1,12}")  # ASCII digits only: int() accepts much more
 MAX_AGE_S = 300
+# The largest body /slack/events reads (413 past it, bot/server.py). Slack documents no size for
+# the requests it sends, only for their parts: a modal has at most 100 blocks and 3,000 characters
+# of private_metadata (docs.slack.dev/reference/views/modal-views), an input at most 3,000
+# characters. opsbot's largest request, a postmortem edit modal's view_submission (a few inputs of
+# 3,000 characters, each in the view and in its state, JSON-escaped and form-encoded at up to 9
+# bytes a character), is under 1 MB. Slack's own Bolt for JavaScript refuses bodies over 4 MB
+# (4,194,304 bytes) with 413 before verifying them (its `bodyLimit` default, since v5.1.0).
+SLACK_MAX_BODY_BYTES = 4 * 2**20
 FORM = "application/x-www-form-urlencoded"
 EVENT_TYPES = {"url_verification", "event_callback"}  # what the Events API posts as JSON
 
