@@ -17,10 +17,17 @@ A token runs one job, one slot, once:
   answers 200 "taken" and posts nothing. A run that failed gives its token back, so a retry may
   run it again.
 
+The request's body is never read: a Content-Length over CRON_MAX_BODY_BYTES is 413 before the
+token is looked at, and any other body is left unread (the connection is closed after the
+answer, bot/server.py).
+
 A header that is not RFC 3339, or is not near the job clock's now (at most EARLY ahead, LATE
-behind), is a 400 with a JSON error and runs nothing. A retry of the same slot, another replica
-or the in-process scheduler find the slot claimed and answer 200 without posting again. A failed
-run answers 500, so Cloud Scheduler retries it (a failed claim may be retaken).
+behind), is a 400 with a JSON error and runs nothing. A retry of a slot that was run answers 200
+without posting again. A slot another replica is running now answers 503 and gives the token
+back: Cloud Scheduler retries a non-2xx answer with exponential backoff (its RetryConfig;
+`opsbot schedule export` sets the attempts and a first backoff longer than the claim's silence
+window), and the retry takes the slot over if its holder died meanwhile, or finds it posted. A
+failed run answers 500, so Cloud Scheduler retries it (a failed claim may be retaken).
 """
 
 from __future__ import annotations
@@ -45,6 +52,10 @@ EARLY = timedelta(minutes=5)  # Cloud Scheduler's clock may be a little ahead of
 LATE = timedelta(days=1)  # its retries (3, backed off up to an hour each) come within hours
 TOKEN_KEY = "cron-token:"  # + the token's SHA-256: its first use, among the idempotency keys
 TOKEN_KEY_KEEP_S = 86400.0  # Google's ID tokens live an hour; their keys are kept a day
+# A larger body is refused (413) from its Content-Length; none is ever read. Cloud Scheduler's
+# job, its HTTP target's body included, is at most 1 MB ("Fixed maximum job size (payload): 1 MB
+# total including ~1 KB request overhead", cloud.google.com/scheduler/quotas).
+CRON_MAX_BODY_BYTES = 2**20
 
 
 class CronEndpoint:
@@ -114,7 +125,7 @@ class CronEndpoint:
             }
             return 200, body
         done = await self.jobs.fire(known, trigger="cron-endpoint", fired_at=fired_at)
-        if done.outcome is Outcome.FAILED:  # not a use: Cloud Scheduler's retry may run it
+        if done.outcome is Outcome.FAILED or done.busy:  # not a use: the retry may run it
             await asyncio.to_thread(tools.runs.forget_use, key)
         body = {
             "job": known,
@@ -122,6 +133,9 @@ class CronEndpoint:
             "outcome": done.outcome,
             "summary": done.summary,
         }
+        if done.busy:  # its holder may yet die: the retry (after the silence window) takes over
+            body["summary"] = "another replica is running this slot now; retry to take it over"
+            return 503, body
         return (500 if done.outcome is Outcome.FAILED else 200), body
 
     def _slot(self, job: str, at: datetime) -> datetime:

@@ -5,14 +5,18 @@ store must never be shared between schedulers, and nothing needs sharing, becaus
 claimed in opsbot's store under (job, fire time) before it posts (commands/schedule/runner.py).
 A run missed while the process was down is caught up at start (within `misfire_grace_s`);
 one missed while the loop was busy is run late by APScheduler within the same grace, coalesced.
+A run whose holder was killed mid-run (its claim no longer renewed) is taken over by the sweep
+every replica runs once per silence window beside the scheduler (commands/schedule/runner.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, tzinfo
 
+from apscheduler.events import EVENT_SCHEDULER_SHUTDOWN, SchedulerEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
 
@@ -22,6 +26,7 @@ from commands.schedule.job import JobId
 from commands.schedule.registry import JOBS
 from config import ScheduleConfig
 from infra.clock import utc_now
+from store.schedule_views import silence_s
 
 log = logging.getLogger("opsbot.schedule")
 
@@ -68,8 +73,27 @@ def start_scheduler(
             max_instances=1,
         )
     scheduler.start()
+    sweeping = asyncio.get_running_loop().create_task(
+        sweep(jobs, silence_s(config.claim_lease_s)), name="opsbot-takeover-sweep"
+    )
+
+    def stop_sweeping(event: SchedulerEvent) -> None:
+        sweeping.cancel()
+
+    scheduler.add_listener(stop_sweeping, EVENT_SCHEDULER_SHUTDOWN)
     log.info("scheduler started: %s", ", ".join(j.id for j in scheduler.get_jobs()))
     return scheduler
+
+
+async def sweep(jobs: DigestJobs, every_s: float) -> None:
+    """Every `every_s`, for as long as the scheduler runs: take over runs whose holder died."""
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            for done in await jobs.take_over():
+                log.info("took over %s for %s: %s", done.job, done.slot.isoformat(), done.outcome)
+        except Exception:
+            log.exception("the takeover sweep failed")
 
 
 async def _fire(jobs: DigestJobs, job: JobId) -> None:

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
+from cli.layout import Column, print_table
 from cli.options import ConfigOption, JsonOption, SandboxOption, announce
 from cli.state import opened_store
 from cli.terminal import emit_json, report_console
@@ -22,7 +22,7 @@ from config import ConfigError, Profile, resolve_profile_path
 from infra.clock import utc_now
 from opsbot.platform import open_platform
 from opsbot.profile import load_profile
-from store.schedule_views import Outcome
+from store.schedule_views import SILENCE_S, Outcome
 
 if TYPE_CHECKING:
     from commands.schedule.runner import JobTools
@@ -39,6 +39,10 @@ SAID = {
     Outcome.OFF: "disabled in the profile",
 }
 ATTEMPT_DEADLINE = "300s"  # a digest runs inside the request (Cloud Run's CPU is request-bound)
+# A slot another replica is running is answered 503 (bot/cron_endpoint.py): Cloud Scheduler's
+# first retry comes after this backoff (then doubling), past the claim's silence window, so that
+# it takes the slot over if that replica died.
+FIRST_RETRY_BACKOFF_S = int(SILENCE_S) + 10
 
 
 @contextmanager
@@ -66,23 +70,34 @@ def list_jobs(
     if as_json:
         emit_json([s.to_json() for s in statuses])
         return
-    table = Table(title="scheduled jobs", title_justify="left")
-    for column in ("job", "cron", "time zone", "channel", "next run", "last run", "last result"):
-        table.add_column(column, overflow="fold")
+    rows = []
     for status in statuses:
         data = status.to_json()
-        table.add_row(
-            status.id,
-            status.config.cron,
-            status.config.timezone,
-            status.config.channel + ("" if status.config.enabled else " (disabled)"),
-            local_stamp(status.next_run, status.config.timezone),
-            local_stamp(
-                status.last_run.fire_time if status.last_run else None, status.config.timezone
-            ),
-            escape(data["last_result"] or "never run"),
+        rows.append(
+            [
+                status.id,
+                escape(status.config.cron),
+                status.config.timezone,
+                status.config.channel + ("" if status.config.enabled else " (disabled)"),
+                local_stamp(status.next_run, status.config.timezone),
+                local_stamp(
+                    status.last_run.fire_time if status.last_run else None, status.config.timezone
+                ),
+                escape(data["last_result"] or "never run"),
+            ]
         )
-    report_console().print(table)
+    print_table(report_console(), "scheduled jobs", JOB_COLUMNS, rows)
+
+
+JOB_COLUMNS = (
+    Column("job", whole=True),
+    Column("cron", whole=True),
+    Column("time zone", whole=True),
+    Column("channel"),
+    Column("next run", whole=True),
+    Column("last run", whole=True),
+    Column("last result"),
+)
 
 
 @schedule_app.command(
@@ -190,6 +205,7 @@ def cloud_scheduler_commands(profile: Profile) -> list[str]:
             f"--oidc-token-audience={schedule.job_audience(job.id)}",  # runs this job alone
             f"--attempt-deadline={ATTEMPT_DEADLINE}",
             "--max-retry-attempts=3",
+            f"--min-backoff={FIRST_RETRY_BACKOFF_S}s",
         ]  # fmt: skip
         lines.append(shlex.join(words))
     return lines

@@ -55,7 +55,7 @@ class ScheduleConfig(Strict):
     # cron-endpoint: Cloud Scheduler POSTs /cron/<job> with an OIDC token (Cloud Run).
     mode: Literal["in-process", "cron-endpoint"] = "in-process"
     misfire_grace_s: float = Field(default=3600.0, ge=0)  # a missed run still runs within this
-    claim_lease_s: float = Field(default=600.0, gt=0)  # a run claimed but never ended: retaken
+    claim_lease_s: float = Field(default=600.0, gt=0)  # the longest a run may hold its claim
     # cron-endpoint: the service URL (a job's token is for `<it>/cron/<job>`, its target URL,
     # as `opsbot schedule export` has Cloud Scheduler ask for) and who may sign the tokens.
     endpoint_audience: str | None = None

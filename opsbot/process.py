@@ -4,7 +4,9 @@ app factory: a test or a benchmark that builds the app keeps its own process as 
 from __future__ import annotations
 
 import gc
+import signal
 import sys
+import threading
 
 GIL_SWITCH_INTERVAL_S = 0.001
 
@@ -25,3 +27,26 @@ def freeze_long_lived() -> None:
     out of every later collection.
     """
     gc.freeze()
+
+
+def stop_on_signals() -> None:
+    """Ctrl-C (SIGINT) and SIGTERM stop the process in order, whatever it was started with.
+
+    SIGINT raises KeyboardInterrupt (exit 130) even when the process inherited it ignored: a
+    shell without job control starts a background job (`cmd &`, a test run or a script) with
+    SIGINT and SIGQUIT ignored, and exec keeps an ignored signal ignored. uvicorn catches SIGINT
+    while it serves, so the sandbox still stopped, but it then restored the inherited "ignore"
+    and raised the signal again into nothing: the sandbox exited 0, as if it had ended on its
+    own (the flaky `assert 0 == 130` of tests/e2e/test_sandbox_command.py), and a Ctrl-C before
+    uvicorn served was lost. SIGTERM (`kill`, a process manager) ends it as Ctrl-C does, with
+    143: cleanups (the published address, the emulators' files) still run. Installed first
+    thing, so a signal during start-up stops it too.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, stop)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import secrets
 import tempfile
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,7 +31,7 @@ from opsbot.platform import (
     started_sandbox,
 )
 from opsbot.postmortem import postmortem_tools
-from opsbot.process import tune_for_serving
+from opsbot.process import stop_on_signals, tune_for_serving
 from opsbot.schedule import compressed_schedule, job_tools
 from opsbot.serve import health_worker, http_server, serve_slack
 from store.background import STORE_WAIT_S, BackgroundStore
@@ -96,8 +95,9 @@ def serve_sandbox_to_slack(
     from sandbox.platform import Sandbox
 
     settings = load_slack_settings()
+    stop_on_signals()
     with (
-        tempfile.TemporaryDirectory(prefix="opsbot-sandbox-") as state,
+        tempfile.TemporaryDirectory(prefix="opsbot-sandbox-", ignore_cleanup_errors=True) as state,
         started_sandbox(announce, attach=False) as platform,
     ):
         assert isinstance(platform, Sandbox)
@@ -196,19 +196,6 @@ def sandbox_bot(
         state.cleanup()
 
 
-def stop_on_sigterm() -> None:
-    """SIGTERM ends the process as Ctrl-C does: cleanups (the published address) still run."""
-    import signal
-
-    if threading.current_thread() is not threading.main_thread():
-        return
-
-    def stop(signum: int, frame: object) -> None:
-        raise SystemExit(128 + signum)
-
-    signal.signal(signal.SIGTERM, stop)
-
-
 def run_sandbox(
     profile: Profile,
     profile_path: Path,
@@ -221,13 +208,16 @@ def run_sandbox(
 
     Its address is published while it runs, so `--sandbox` commands use its emulators, store
     and clock (sandbox/attach.py). Its store is $DATABASE_URL when set, else a SQLite file kept
-    for the run.
+    for the run, in a directory removed at the end without failing the stop: a thread still
+    opening or writing the store (its -wal and -shm files) as Ctrl-C lands would otherwise turn
+    the exit into "Directory not empty" (exit 1, seen under load).
     """
     from sandbox.attach import publish, withdraw
     from sandbox.platform import Sandbox
 
+    stop_on_signals()  # Ctrl-C and `kill` stop it in order from here on
     with (
-        tempfile.TemporaryDirectory(prefix="opsbot-sandbox-") as state,
+        tempfile.TemporaryDirectory(prefix="opsbot-sandbox-", ignore_cleanup_errors=True) as state,
         started_sandbox(announce, attach=False) as platform,
     ):
         assert isinstance(platform, Sandbox)
@@ -242,7 +232,6 @@ def run_sandbox(
             report_worker=profile.health.worker_process,
         ) as bot:
             publish(platform.address(store_url))
-            stop_on_sigterm()  # `kill`, a process manager: the same orderly stop as Ctrl-C
             try:
                 ready(bot)
                 tune_for_serving()

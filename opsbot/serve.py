@@ -33,7 +33,7 @@ from infra.clock import utc_now
 from infra.once import Once
 from opsbot.platform import production_platforms
 from opsbot.postmortem import postmortem_tools
-from opsbot.process import freeze_long_lived, tune_for_serving
+from opsbot.process import freeze_long_lived, stop_on_signals, tune_for_serving
 from opsbot.schedule import job_tools
 from store.background import STORE_WAIT_S, BackgroundStore, StoreNotReady
 from store.location import database_url
@@ -177,6 +177,7 @@ def serve_production(
     profile: Profile, profile_path: Path, host: str, port: int, announce: Callable[[str], None]
 ) -> None:
     """Serve Slack for the real platform: HTTP on `port`, or Socket Mode with SLACK_APP_TOKEN."""
+    stop_on_signals()  # Cloud Run's SIGTERM and a Ctrl-C stop it in order, even during start-up
     settings = load_slack_settings()
     store = BackgroundStore(database_url(profile.store, profile_path.parent))
     platforms = production_platforms(profile, profile_path)

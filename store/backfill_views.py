@@ -8,10 +8,16 @@ from datetime import datetime
 
 
 class DateState(enum.StrEnum):
-    """Where one date of a backfill is: queued → published → done | failed | timed out, or
-    canceled before it was published."""
+    """Where one date of a backfill is: queued → publishing → published → done | failed |
+    timed out, or canceled before it was published.
+
+    `publishing` is the intent, recorded before the trigger is sent; `published` is recorded
+    once Pub/Sub has it (with its message id). A date left `publishing` by a process that died
+    is published again by whoever drives the backfill next.
+    """
 
     QUEUED = "queued"
+    PUBLISHING = "publishing"
     PUBLISHED = "published"
     DONE = "done"
     FAILED = "failed"
@@ -23,10 +29,20 @@ class DateState(enum.StrEnum):
         return self in ENDED
 
 
-IN_FLIGHT = frozenset({DateState.QUEUED, DateState.PUBLISHED})
+OUT = frozenset({DateState.PUBLISHING, DateState.PUBLISHED})
+"""Sent, or being sent: what counts against `[regrade] max_in_flight`."""
+IN_FLIGHT = frozenset({DateState.QUEUED, *OUT})
 ENDED = frozenset({DateState.DONE, DateState.FAILED, DateState.TIMED_OUT, DateState.CANCELED})
 DATE_MOVES: dict[DateState, frozenset[DateState]] = {
-    DateState.QUEUED: frozenset({DateState.PUBLISHED, DateState.CANCELED}),
+    DateState.QUEUED: frozenset({DateState.PUBLISHING, DateState.CANCELED}),
+    DateState.PUBLISHING: frozenset(
+        {
+            DateState.PUBLISHING,  # claimed again to publish again: its publisher died
+            DateState.PUBLISHED,  # Pub/Sub has it
+            DateState.FAILED,  # Pub/Sub refused it
+            DateState.DONE,  # its completion came before the confirmation was recorded
+        }
+    ),
     DateState.PUBLISHED: frozenset({DateState.DONE, DateState.FAILED, DateState.TIMED_OUT}),
     **{ended: frozenset() for ended in ENDED},
 }
@@ -37,6 +53,14 @@ class BackfillState(enum.StrEnum):
     RUNNING = "running"
     DONE = "done"  # every date ended
     CANCELED = "canceled"  # some dates were canceled before they were published
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a backfill's message belongs: the channel it was asked from (in a thread or not)."""
+
+    channel: str
+    thread: str | None = None
 
 
 class DatesInFlight(Exception):
@@ -59,6 +83,7 @@ class BackfillDateView:
     graded_count: int | None
     mae: float | None
     detail: str
+    message_id: str | None = None  # Pub/Sub's, once it confirmed the trigger
 
 
 @dataclass(frozen=True)
@@ -74,6 +99,7 @@ class BackfillView:
     created_at: datetime
     updated_at: datetime
     dates: tuple[BackfillDateView, ...]
+    place: Place | None = None  # None: started from a terminal, no message to keep
 
     def count(self, *states: DateState) -> int:
         return sum(1 for d in self.dates if d.state in states)

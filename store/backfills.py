@@ -1,14 +1,16 @@
 """Grading backfills in the store: one per request, their dates' states, conditional moves.
 
-Every move of a date is conditional on the state it was in (queued → published → done, …), so
-a completion Pub/Sub delivers twice counts once and two processes never publish a date twice.
+Every move of a date is conditional on the state it was in (queued → publishing → published →
+done, …), so a completion Pub/Sub delivers twice counts once and two processes never claim a
+date's publish at once. A claim is also conditional on when the claim it replaces was made: a
+publish left unconfirmed is claimed again by one process only.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -24,6 +26,7 @@ from store.backfill_views import (
     BackfillView,
     DatesInFlight,
     DateState,
+    Place,
 )
 from store.database import Database
 from store.messages import attach_once
@@ -45,9 +48,11 @@ class Backfills:
         include_graded: bool,
         estimate_bytes: int,
         dates: Sequence[str],
+        place: Place | None = None,
     ) -> tuple[BackfillView, bool]:
         """The backfill of these dates (queued), or the one this request already made (False).
 
+        `place`: where its message belongs (None: started from a terminal, no message).
         Raises DatesInFlight when another running backfill has any of the dates queued or out.
         """
         now = self.clock()
@@ -71,6 +76,8 @@ class Backfills:
                     include_graded=include_graded,
                     state=BackfillState.RUNNING.value,
                     estimate_bytes=estimate_bytes,
+                    post_channel=place.channel if place else None,
+                    post_thread=place.thread if place else None,
                     created_at=now,
                     updated_at=now,
                 )
@@ -118,20 +125,55 @@ class Backfills:
             ).all()
             return [self._view(session, row) for row in rows]
 
+    def unattended(self, since: datetime) -> list[BackfillView]:
+        """The running backfills nothing has pumped since `since` (their driver died)."""
+        with self.database.session() as session:
+            rows = session.scalars(
+                select(Backfill).where(
+                    Backfill.state == BackfillState.RUNNING.value, Backfill.updated_at < since
+                )
+            ).all()
+            return [self._view(session, row) for row in rows]
+
+    def unshown(self, within: timedelta) -> list[BackfillView]:
+        """The backfills asked for in Slack that ended within `within` and have no message."""
+        with self.database.session() as session:
+            rows = session.scalars(
+                select(Backfill).where(
+                    Backfill.state != BackfillState.RUNNING.value,
+                    Backfill.post_channel.is_not(None),
+                    Backfill.slack_ts.is_(None),
+                    Backfill.updated_at >= self.clock() - within,
+                )
+            ).all()
+            return [self._view(session, row) for row in rows]
+
     def recent(self, limit: int = 20) -> list[BackfillView]:
         with self.database.session() as session:
             rows = session.scalars(select(Backfill).order_by(Backfill.id.desc()).limit(limit))
             return [self._view(session, row) for row in rows]
 
-    def move(self, date_id: int, *, frm: DateState, to: DateState, **values: Any) -> bool:
-        """One date from state `frm` to `to` (with `values`), if it still is in `frm`; a move
-        the date's state table does not allow is refused (IllegalMove)."""
+    def move(
+        self,
+        date_id: int,
+        *,
+        frm: DateState,
+        to: DateState,
+        claimed_at: datetime | None = None,
+        **values: Any,
+    ) -> bool:
+        """One date from state `frm` to `to` (with `values`), if it still is in `frm` (and, with
+        `claimed_at`, if its publish is still the one claimed then); a move the date's state
+        table does not allow is refused (IllegalMove)."""
         if to not in DATE_MOVES[frm]:
             raise IllegalMove(f"a backfill date cannot move from {frm.value} to {to.value}")
+        still = [BackfillDate.id == date_id, BackfillDate.state == frm.value]
+        if claimed_at is not None:
+            still.append(BackfillDate.published_at == claimed_at)
         with self.database.session() as session:
             moved = session.execute(
                 update(BackfillDate)
-                .where(BackfillDate.id == date_id, BackfillDate.state == frm.value)
+                .where(*still)
                 .values(state=to.value, **values)
                 .execution_options(synchronize_session=False)
             )
@@ -210,6 +252,7 @@ class Backfills:
             created_at=row.created_at,
             updated_at=row.updated_at,
             dates=tuple(_date_view(d) for d in dates),
+            place=Place(row.post_channel, row.post_thread) if row.post_channel else None,
         )
 
     def _audit(
@@ -235,4 +278,5 @@ def _date_view(row: BackfillDate) -> BackfillDateView:
         graded_count=row.graded_count,
         mae=row.mae,
         detail=row.detail,
+        message_id=row.message_id,
     )

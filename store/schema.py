@@ -139,12 +139,15 @@ class Backfill(Base):
     estimate_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     slack_channel: Mapped[str | None] = mapped_column(String(32))
     slack_ts: Mapped[str | None] = mapped_column(String(32))
+    post_channel: Mapped[str | None] = mapped_column(String(32))  # asked from (None: a terminal)
+    post_thread: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
 
 class BackfillDate(Base):
-    """One date of a backfill: queued, published, done, failed, timed out or canceled."""
+    """One date of a backfill: queued, publishing, published, done, failed, timed out or
+    canceled."""
 
     __tablename__ = "backfill_dates"
 
@@ -158,6 +161,7 @@ class BackfillDate(Base):
     graded_count: Mapped[int | None] = mapped_column(Integer)
     mae: Mapped[float | None]
     detail: Mapped[str] = mapped_column(Text, default="")
+    message_id: Mapped[str | None] = mapped_column(String(64))  # Pub/Sub's, once confirmed
 
     __table_args__ = (Index("ix_backfill_dates_state", "game_date", "state"),)
 

@@ -20,23 +20,19 @@ from bot.deps import deps
 from bot.listeners.replies import HELP_WORDS, ephemeral, report_failure, usage_answer
 from bot.parsed import Parsed, payload, value
 from bot.payloads import Click, Command, EventEnvelope, HomeOpened
+from bot.views.kit import escape
 from bot.views.messages import notice
 from bot.views.schedule import home_view, schedule_list
 from commands.errors import RequestError
 from commands.schedule.job import Job
 from commands.schedule.jobs import drift_digest, health_digest
 from commands.schedule.registry import JOBS, job_named, listing
-from commands.schedule.runner import JobTools
+from commands.schedule.runner import JobTools, RunResult
 from commands.schedule.status import job_statuses
-from store.schedule_views import OUTCOMES_DONE, Outcome
+from store.schedule_views import OUTCOMES_DONE, OUTCOMES_POSTED, Outcome
 
 COMMANDS = ("/digest",)
 log = logging.getLogger("opsbot.slack")
-SAID = {
-    Outcome.FULL: "posted in full",
-    Outcome.TAKEN: "already posted this minute (by another click or replica)",
-    Outcome.FAILED: "failed",
-}
 
 
 def parse_digest_args(text: str) -> list[Job[Any]]:
@@ -69,7 +65,9 @@ async def on_digest(ack: AsyncAck, respond: AsyncRespond, context: AsyncBoltCont
         await report_failure(exc, respond, None, "Digests")
 
 
-async def on_post_now(ack: AsyncAck, respond: AsyncRespond, context: AsyncBoltContext) -> None:
+async def on_post_now(
+    ack: AsyncAck, respond: AsyncRespond, client: AsyncWebClient, context: AsyncBoltContext
+) -> None:
     """Post now: the job's message at once, in full, once per job and minute."""
     wanted = value(context, DigestJob)
     await ack()
@@ -80,10 +78,59 @@ async def on_post_now(ack: AsyncAck, respond: AsyncRespond, context: AsyncBoltCo
         await respond(**ephemeral(*notice(f"Posting the {job.id} now…")), replace_original=False)
         done = await found.digests.post_now(job.id)
         where = job.config(found.runtime.profile.schedule).channel
-        said = f"{job.id}: {SAID.get(done.outcome, done.outcome)} in {where}. {done.summary}"
-        await respond(**ephemeral(*notice(said.strip())), replace_original=False)
+        shown = _shown(done)
+        link = await _permalink(client, shown[0]) if shown else None
+        said = post_now_said(done, where, link)
+        await respond(**ephemeral(said, []), replace_original=False)
     except Exception as exc:
         await report_failure(exc, respond, None, "Post now")
+
+
+def _shown(done: RunResult) -> list[tuple[str, str]]:
+    """The posts the answer links to: this run's, or those of the run that had the minute."""
+    if done.outcome is Outcome.TAKEN and done.holder is not None:
+        return list(done.holder.posted)
+    return list(done.posted)
+
+
+def post_now_said(done: RunResult, where: str, link: str | None) -> str:
+    """What the person who clicked Post now is told (mrkdwn): what happened, truly.
+
+    "Already posted" only of a run that posted and recorded its message (linked); "being
+    posted" of a run whose holder is alive; a takeover when the holder had died."""
+    job, summary = escape(done.job), escape(done.summary)
+    seen = f": <{escape(link)}|see it>" if link else ""
+    if done.outcome in OUTCOMES_POSTED:
+        said = f"{job}: posted in full in {escape(where)}{seen}. {summary}"
+        if done.took_over:
+            said += (
+                f" (another replica, {escape(done.took_over)}, had claimed this minute's post "
+                "and stopped; this one took it over)"
+            )
+        return said.strip()
+    if done.busy:
+        by = f" ({escape(done.holder.claimed_by)})" if done.holder is not None else ""
+        return (
+            f"{job}: being posted by another replica{by} right now; it will show in "
+            f"{escape(where)}. If that replica stops, its post is taken over."
+        )
+    if done.outcome is Outcome.TAKEN:
+        if done.holder is not None and done.holder.posted:
+            return f"{job}: already posted this minute{seen or ' in ' + escape(where)}."
+        return f"{job}: already ran this minute, with nothing to post."
+    if done.outcome is Outcome.QUIET:
+        return f"{job}: nothing to post right now."
+    return f"{job}: {escape(done.outcome)}. {summary}".strip()
+
+
+async def _permalink(client: AsyncWebClient, where: tuple[str, str]) -> str | None:
+    """A link to a posted message; None when Slack cannot give one (the answer says where)."""
+    try:
+        found = await client.chat_getPermalink(channel=where[0], message_ts=where[1])
+        return str(found["permalink"])
+    except Exception:  # a link is a nicety: the answer still says what happened
+        log.warning("no permalink for %s %s", *where, exc_info=True)
+        return None
 
 
 async def on_home(client: AsyncWebClient, context: AsyncBoltContext) -> None:

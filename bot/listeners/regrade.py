@@ -22,10 +22,11 @@ from bot.parsed import Parsed, payload, value
 from bot.payloads import Click, Command, MessageShortcut, Submission
 from bot.regrade_planning import begin, planned
 from bot.views.messages import notice
-from bot.views.regrade import MODAL, plan_view
+from bot.views.regrade import MODAL, followed_in, plan_view
 from commands.errors import RequestError
 from commands.regrade.engine import cancel, retry_failed
 from commands.regrade.plan import parse_range
+from store.backfill_views import Place
 
 COMMANDS = ("/regrade",)
 SHORTCUT = "regrade.from_message"  # manifest.yml: "Regrade dates in this message"
@@ -67,7 +68,8 @@ async def on_start(ack: AsyncAck, respond: AsyncRespond, context: AsyncBoltConte
             deps(context), click.user.id, span, reason="/regrade in Slack", channel=click.channel_id
         )
         said = "started" if done.created else "was already started by this request"
-        await respond(**replacement(f"Backfill #{done.id} {said}: its progress is in the channel."))
+        where = followed_in(done.shown_in, done.place)
+        await respond(**replacement(f"Backfill #{done.id} {said}: its progress is {where}."))
     except Exception as exc:
         await report_failure(exc, respond, None, "Regrade")
 
@@ -94,19 +96,23 @@ async def on_cancel(ack: AsyncAck, respond: AsyncRespond, context: AsyncBoltCont
 
 
 async def on_retry(ack: AsyncAck, respond: AsyncRespond, context: AsyncBoltContext) -> None:
-    """Retry failed: a new backfill of the failed and timed-out dates."""
+    """Retry failed: a new backfill of the failed and timed-out dates, and where to follow it."""
     click, wanted = payload(context, Click), value(context, BackfillAction)
     await ack()
     found = deps(context)
     assert found.runtime.regrade_tools is not None and found.backfills is not None
+    place = Place(click.channel_id) if click.channel_id else None
     try:
         tools = await asyncio.to_thread(found.runtime.regrade_tools)
         backfill, created = await asyncio.to_thread(
-            retry_failed, found.runtime.profile, tools, wanted.backfill, click.user.id
+            retry_failed, found.runtime.profile, tools, wanted.backfill, click.user.id, place
         )
-        if created:
-            found.backfills.arm(backfill.id)
-            await found.backfills.show(backfill.id, channel=click.channel_id)
+        if not created:
+            return  # a double click: the first one said where
+        found.backfills.arm(backfill.id)  # driven to its end whatever happens to its message
+        where = followed_in(await found.backfills.show(backfill.id), place)
+        said = f"Backfill #{backfill.id} retries the failed dates: its progress is {where}."
+        await respond(**ephemeral(*notice(said)), replace_original=False)
     except Exception as exc:
         await report_failure(exc, respond, None, "Retry")
 

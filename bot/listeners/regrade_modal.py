@@ -27,13 +27,25 @@ from bot.deps import deps
 from bot.errors import describe
 from bot.parsed import payload, value
 from bot.payloads import Click, Command, MessageShortcut, PostedMessage, Submission
-from bot.regrade_planning import planned, started, today_of
-from bot.views.regrade import modal_view, plan_summary, started_view, working_view
+from bot.regrade_planning import NothingToRegrade, planned, started, today_of
+from bot.runtime import Runtime
+from bot.views.regrade import followed_in
+from bot.views.regrade_modal import (
+    GRADED,
+    WAITING,
+    graded_only,
+    left_out_lines,
+    modal_view,
+    planned_view,
+    started_view,
+    working_view,
+)
 from commands.errors import RequestError
-from commands.regrade.plan import check_range
+from commands.regrade.plan import Choice, RangeError, RegradePlan, check_range, choose, narrow
 
 log = logging.getLogger("opsbot.slack")
 DATE = re.compile(r"\b(20\d\d-[01]\d-[0-3]\d)\b")
+GRADED_NEEDED = "These dates are all fully graded: tick this to regrade them, or pick other dates"
 ChannelId = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{1,32}$")]
 
 
@@ -45,6 +57,7 @@ class Opened(BaseModel):
     channel: ChannelId | None = None
     channel_name: Annotated[str, StringConstraints(max_length=80)] | None = None
     thread: Annotated[str, StringConstraints(pattern=r"^[0-9]{1,12}\.[0-9]{1,8}$")] | None = None
+    graded_only: tuple[date, date] | None = None  # planned: nothing to regrade but graded dates
 
 
 class Form(BaseModel):
@@ -67,13 +80,18 @@ def dates_in(message: PostedMessage) -> list[date]:
     return sorted(found)
 
 
+def _state(submission: Submission, block: str, key: str) -> Any:
+    """What an input holds (`key` of its element's state), whatever its element's action id."""
+    actions = submission.view.state.values.get(block, {})
+    return next(iter(actions.values()), {}).get(key)
+
+
 def read_form(submission: Submission) -> Form | dict[str, str]:
     """The form, or the errors to show under its fields."""
-    view = submission.view
     picked: dict[str, date] = {}
     errors: dict[str, str] = {}
     for block in ("start", "end"):
-        chosen = view.field(block, "selected_date")
+        chosen = _state(submission, block, "selected_date")
         try:
             picked[block] = date.fromisoformat(chosen) if isinstance(chosen, str) else date.min
         except ValueError:
@@ -82,8 +100,8 @@ def read_form(submission: Submission) -> Form | dict[str, str]:
             errors[block] = "pick a date"
     if errors:
         return errors
-    options = view.field("graded", "selected_options")
-    reason = view.field("reason")
+    options = _state(submission, GRADED, "selected_options")
+    reason = _state(submission, "reason", "value")
     return Form(
         start=picked["start"],
         end=picked["end"],
@@ -103,33 +121,56 @@ async def open_modal(
     context: AsyncBoltContext,
     client: AsyncWebClient,
     trigger_id: str,
-    days: tuple[date | None, date | None],
+    choice: Choice,
     where: Opened,
     reason: str = "",
+    *,
+    asked: bool = False,
 ) -> None:
-    """Open the modal at once, then fill in the plan (views.update) when there are dates."""
-    start, end = days
+    """Open the modal at once with `choice`'s dates, then show their plan (views.update)."""
+    # `asked`: a message's dates, narrowed once planned to those the plan regrades
+    start, end = choice.span or (None, None)
     metadata = where.model_dump_json(exclude_none=True)
+    waiting = [*left_out_lines(choice.left_out), WAITING]
     try:
         opened = await client.views_open(
-            trigger_id=trigger_id, view=modal_view(start, end, reason=reason, metadata=metadata)
+            trigger_id=trigger_id,
+            view=modal_view(start, end, reason=reason, said=waiting, metadata=metadata),
         )
     except SlackApiError as exc:  # a trigger_id missing, used or expired: nothing opened
         log.warning("could not open the regrade modal: %s", exc.response.get("error"))
         return
-    if start is None or end is None:
+    if choice.span is None:
         return
     try:
-        _, plan = await asyncio.to_thread(planned, deps(context).runtime, start, end, False)
-        summary = plan_summary(plan)
-    except RequestError as exc:
-        summary = f":warning: {exc}"
+        choice, plan = await asyncio.to_thread(_plan_choice, deps(context).runtime, choice, asked)
     except Exception as exc:
-        summary = f":warning: could not plan yet: {describe(exc).text}"
-    await client.views_update(
-        view_id=opened["view"]["id"],
-        view=modal_view(start, end, reason=reason, summary=summary, metadata=metadata),
-    )
+        plain = isinstance(exc, RequestError)
+        problem = str(exc) if plain else f"could not plan yet: {describe(exc).text}"
+        said = [f":warning: {problem}", *left_out_lines(choice.left_out)]
+        view = modal_view(start, end, reason=reason, said=said, metadata=metadata)
+    else:
+        view = _planned(plan, choice, where, reason)
+    await client.views_update(view_id=opened["view"]["id"], view=view)
+
+
+def _plan_choice(runtime: Runtime, choice: Choice, asked: bool) -> tuple[Choice, RegradePlan]:
+    """The plan of `choice`'s dates; of a message's, of only those it regrades (blocking)."""
+    assert choice.span is not None
+    _, plan = planned(runtime, *choice.span, False)
+    if not asked:
+        return choice, plan
+    narrowed = narrow(choice, plan)
+    if narrowed.span is not None and narrowed.span != choice.span:
+        _, plan = planned(runtime, *narrowed.span, False)
+    return narrowed, plan
+
+
+def _planned(plan: RegradePlan, choice: Choice, where: Opened, reason: str) -> dict[str, Any]:
+    """The planned modal, its metadata saying when Start needs Include fully graded dates."""
+    only = (plan.start, plan.end) if graded_only(plan) else None
+    metadata = where.model_copy(update={"graded_only": only}).model_dump_json(exclude_none=True)
+    return planned_view(plan, choice, reason=reason, metadata=metadata)
 
 
 async def on_command_modal(
@@ -139,7 +180,7 @@ async def on_command_modal(
     command = payload(context, Command)
     await ack()
     where = Opened(channel=command.channel_id, channel_name=command.channel_name)
-    await open_modal(context, client, command.trigger_id or "", (None, None), where)
+    await open_modal(context, client, command.trigger_id or "", Choice(()), where)
 
 
 async def on_open(ack: AsyncAck, client: AsyncWebClient, context: AsyncBoltContext) -> None:
@@ -149,24 +190,24 @@ async def on_open(ack: AsyncAck, client: AsyncWebClient, context: AsyncBoltConte
     where = Opened(
         channel=click.channel_id, channel_name=click.channel.name if click.channel else None
     )
-    await open_modal(context, client, click.trigger_id or "", (wanted.start, wanted.end), where)
+    span = Choice((wanted.start, wanted.end))
+    await open_modal(context, client, click.trigger_id or "", span, where)
 
 
 async def on_shortcut(ack: AsyncAck, client: AsyncWebClient, context: AsyncBoltContext) -> None:
-    """ "Regrade dates in this message": its dates, prefilled; progress in its thread."""
+    """ "Regrade dates in this message": its regradable dates prefilled, the rest said why."""
     shortcut = payload(context, MessageShortcut)
     await ack()
-    days = dates_in(shortcut.message)
+    runtime = deps(context).runtime
+    choice = choose(runtime.profile, dates_in(shortcut.message), today_of(runtime))
     where = Opened(
         channel=shortcut.channel.id,
         channel_name=shortcut.channel.name,
         thread=shortcut.message.thread_ts or shortcut.message.ts,
     )
     link = await _permalink(client, shortcut.channel.id, shortcut.message.ts)
-    span = (days[0], days[-1]) if days else (None, None)
-    await open_modal(
-        context, client, shortcut.trigger_id, span, where, f"from {link}" if link else ""
-    )
+    reason = f"from {link}" if link else ""
+    await open_modal(context, client, shortcut.trigger_id, choice, where, reason, asked=True)
 
 
 async def _permalink(client: AsyncWebClient, channel: str, ts: str) -> str:
@@ -188,28 +229,30 @@ async def on_submit(ack: AsyncAck, client: AsyncWebClient, context: AsyncBoltCon
         return
     try:
         check_range(runtime.profile, form.start, form.end, today_of(runtime))
-    except RequestError as exc:
-        await ack(response_action="errors", errors={"start": str(exc)[:150]})
+    except RangeError as exc:  # under the date to change
+        await ack(response_action="errors", errors={exc.field: str(exc)[:150]})
+        return
+    where = where or Opened()
+    if where.graded_only == (form.start, form.end) and not form.include_graded:
+        await ack(response_action="errors", errors={GRADED: GRADED_NEEDED})
         return
     await ack(response_action="update", view=working_view(form.start, form.end))
-    where = where or Opened()
     try:
         backfill = await started(
             deps(context), submission, form, channel=where.channel, thread=where.thread
         )
-        said = started_view(backfill.id, where.channel, backfill.created)
-    except Exception as exc:  # the form again, with what went wrong above it
+        shown = followed_in(backfill.shown_in, backfill.place)
+        said = started_view(backfill.id, shown, backfill.created)
+    except NothingToRegrade as nothing:  # the plan again, saying why
+        said = _planned(nothing.plan, Choice(()), where, form.reason)
+    except Exception as exc:  # the form again, with what went wrong under it
         problem = str(exc) if isinstance(exc, RequestError) else describe(exc).text
-        said = _form_again(form, where, f":warning: {problem}")
+        said = modal_view(
+            form.start,
+            form.end,
+            include_graded=form.include_graded,
+            reason=form.reason,
+            said=[f":warning: {problem}"],
+            metadata=where.model_dump_json(exclude_none=True),
+        )
     await client.views_update(view_id=submission.view.id, view=said)
-
-
-def _form_again(form: Form, where: Opened, summary: str) -> dict[str, Any]:
-    return modal_view(
-        form.start,
-        form.end,
-        include_graded=form.include_graded,
-        reason=form.reason,
-        summary=summary,
-        metadata=where.model_dump_json(exclude_none=True),
-    )

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Any
+from datetime import datetime
 
 from slack_sdk.models.blocks import ActionsBlock, Block, DividerBlock
 
@@ -19,10 +18,12 @@ from bot.views.kit import (
     within_limits,
 )
 from commands.regrade.plan import RegradePlan
-from store.backfill_views import ENDED, BackfillState, BackfillView, DateState
+from infra.wording import plural
+from store.backfill_views import ENDED, BackfillState, BackfillView, DateState, Place
 
 STATE_EMOJI = {
     DateState.QUEUED: ":white_circle:",
+    DateState.PUBLISHING: ":outbox_tray:",
     DateState.PUBLISHED: ":hourglass_flowing_sand:",
     DateState.DONE: ":white_check_mark:",
     DateState.FAILED: ":x:",
@@ -37,10 +38,10 @@ def plan_view(plan: RegradePlan) -> tuple[str, list[Block]]:
     for day in plan.dates:
         graded = ", ".join(f"{m.model} {m.graded_pct:g}%" for m in day.models) or "no predictions"
         what = "*regrade*" if day.regrade else f"skip: {escape(day.reason or '')}"
-        lines.append(f"• `{day.day}` {what} · {day.games} games · graded {graded}")
+        lines.append(f"• `{day.day}` {what} · {plural(day.games, 'game')} · graded {graded}")
     count = len(plan.to_regrade)
     blocks: list[Block] = [
-        header(f"Regrade {plan.start}..{plan.end}: {count} of {len(plan.dates)} dates"),
+        header(f"Regrade {plan.start}..{plan.end}: {count} of {plural(len(plan.dates), 'date')}"),
         lines_section(lines),
         context(
             f"grading will read about {plan.estimate_bytes / 1e9:.3f} GB "
@@ -54,7 +55,9 @@ def plan_view(plan: RegradePlan) -> tuple[str, list[Block]]:
         blocks.append(
             ActionsBlock(
                 elements=[
-                    button(f"Start ({count} dates)", ActionId.REGRADE_START, value, "primary"),
+                    button(
+                        f"Start ({plural(count, 'date')})", ActionId.REGRADE_START, value, "primary"
+                    ),
                     button("Cancel", ActionId.REGRADE_DISMISS, "dismiss"),
                 ]
             )
@@ -62,8 +65,11 @@ def plan_view(plan: RegradePlan) -> tuple[str, list[Block]]:
     return f"Regrade {plan.start}..{plan.end}: review the plan", within_limits(blocks, "dates")
 
 
-def progress_view(backfill: BackfillView, now: datetime) -> tuple[str, list[Block]]:
-    """The backfill's one message: a bar of ended over total, a row per date, its buttons."""
+def progress_view(
+    backfill: BackfillView, now: datetime, posted_in: str | None = None
+) -> tuple[str, list[Block]]:
+    """The backfill's one message: a bar of ended over total, a row per date, its buttons;
+    `posted_in` (the channel it is in) says why when that is not where it was asked from."""
     total = len(backfill.dates)
     ended = backfill.count(*ENDED)
     filled = round(10 * ended / total) if total else 10
@@ -90,6 +96,11 @@ def progress_view(backfill: BackfillView, now: datetime) -> tuple[str, list[Bloc
         section(f"`{bar}` {ended}/{total} ended · {elapsed} s{eta}"),
         lines_section(rows),
     ]
+    if _moved(backfill.place, posted_in):
+        assert backfill.place is not None
+        blocks.insert(
+            2, context(f":information_source: here because <#{backfill.place.channel}> refused it")
+        )
     value = BackfillAction(backfill=backfill.id).encode()
     if backfill.state is BackfillState.RUNNING and backfill.count(DateState.QUEUED):
         blocks += [
@@ -107,113 +118,26 @@ def progress_view(backfill: BackfillView, now: datetime) -> tuple[str, list[Bloc
     return text, within_limits(blocks, "dates")
 
 
-MODAL = "regrade.modal"
+def _moved(place: Place | None, posted_in: str | None) -> bool:
+    """Whether the message is in a DM although it was asked for in a channel."""
+    return place is not None and posted_in is not None and posted_in != place.channel
 
 
-def modal_view(
-    start: date | None,
-    end: date | None,
-    *,
-    include_graded: bool = False,
-    reason: str = "",
-    summary: str = "",
-    metadata: str = "",
-) -> dict[str, Any]:
-    """The /regrade modal: dates, include graded, a reason; `summary` is the plan, once known."""
-
-    def picker(block_id: str, label: str, initial: date | None) -> dict[str, Any]:
-        element: dict[str, Any] = {"type": "datepicker", "action_id": block_id}
-        if initial is not None:
-            element["initial_date"] = initial.isoformat()
-        return {
-            "type": "input",
-            "block_id": block_id,
-            "label": {"type": "plain_text", "text": label},
-            "element": element,
-        }
-
-    option = {"text": {"type": "plain_text", "text": "Include fully graded dates"}, "value": "yes"}
-    graded: dict[str, Any] = {"type": "checkboxes", "action_id": "graded", "options": [option]}
-    if include_graded:
-        graded["initial_options"] = [option]
-    reason_input: dict[str, Any] = {
-        "type": "plain_text_input",
-        "action_id": "reason",
-        "multiline": True,
-    }
-    if reason:
-        reason_input["initial_value"] = reason[:3000]
-    blocks: list[dict[str, Any]] = [
-        picker("start", "First game date", start),
-        picker("end", "Last game date", end),
-        {
-            "type": "input",
-            "block_id": "graded",
-            "optional": True,
-            "label": {"type": "plain_text", "text": "Options"},
-            "element": graded,
-        },
-        {
-            "type": "input",
-            "block_id": "reason",
-            "optional": True,
-            "label": {"type": "plain_text", "text": "Reason"},
-            "element": reason_input,
-        },
-        {
-            "type": "context",
-            "elements": [
-                {
-                    "type": "mrkdwn",
-                    "text": summary or "The plan appears here once the dates are read.",
-                }
-            ],
-        },
-    ]
-    return {
-        "type": "modal",
-        "callback_id": MODAL,
-        "title": {"type": "plain_text", "text": "Regrade dates"},
-        "submit": {"type": "plain_text", "text": "Start"},
-        "close": {"type": "plain_text", "text": "Cancel"},
-        "private_metadata": metadata,
-        "blocks": blocks,
-    }
-
-
-def plan_summary(plan: RegradePlan) -> str:
-    skipped = [d for d in plan.dates if not d.regrade]
-    said = f"*{len(plan.to_regrade)} of {len(plan.dates)} dates* to regrade"
-    if skipped:
-        said += "; skipped: " + ", ".join(
-            f"{d.day} ({escape(d.reason or '')})" for d in skipped[:5]
+def followed_in(shown_in: str | None, place: Place | None) -> str:
+    """Where a backfill's progress is, as its starter reads it ("in <#C…>", "in your DMs…")."""
+    if shown_in is None and place is None:
+        return "listed in opsbot's Home tab (it was started without a channel for its message)"
+    if shown_in is None:
+        assert place is not None
+        return (
+            f"nowhere yet: Slack refused its message in <#{place.channel}> and in your direct "
+            "messages. It runs to its end all the same, its final state is posted then, and "
+            "opsbot's Home tab lists it meanwhile"
         )
-    return said + f" · about {plan.estimate_bytes / 1e9:.3f} GB read (an estimate)"
+    if _moved(place, shown_in):
+        assert place is not None
+        return f"in your direct messages with opsbot (<#{place.channel}> refused it)"
+    return f"in <#{shown_in}>"
 
 
-def _plain_modal(title: str, text: str) -> dict[str, Any]:
-    """A modal that only says something (no inputs), closed with Close."""
-    return {
-        "type": "modal",
-        "callback_id": f"{MODAL}.said",
-        "title": {"type": "plain_text", "text": title},
-        "close": {"type": "plain_text", "text": "Close"},
-        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
-    }
-
-
-def working_view(start: date, end: date) -> dict[str, Any]:
-    """What the modal shows while the plan is read and the backfill made (after Start)."""
-    return _plain_modal(
-        "Regrade dates", f":hourglass_flowing_sand: Planning and starting {start}..{end}…"
-    )
-
-
-def started_view(backfill_id: int, channel: str | None, created: bool) -> dict[str, Any]:
-    """Where to follow a backfill that Start made (or had made already)."""
-    where = f"<#{channel}>" if channel else "the channel it was asked from"
-    said = "started" if created else "was already started by this request"
-    return _plain_modal(
-        "Regrade dates",
-        f":white_check_mark: Backfill #{backfill_id} {said}: its progress is in {where}.",
-    )
+MODAL = "regrade.modal"  # the form's callback id (its views: regrade_modal.py)

@@ -1,9 +1,17 @@
 """Running a backfill: submit once, publish a few dates at a time, take completions, time out.
 
-`pump` does what is due for one backfill (time out late dates, publish queued ones up to
-`[regrade] max_in_flight`, end it when every date has ended); `absorb` takes completions pulled
-from (or pushed by) Pub/Sub. Both are safe to repeat and to run in two processes: each date moves
-conditionally, so a duplicate completion counts once and a date is published once.
+`pump` does what is due for one backfill (time out late dates, publish again what a dead process
+left unconfirmed, publish queued ones up to `[regrade] max_in_flight`, end it when every date
+has ended); `absorb` takes completions pulled from (or pushed by) Pub/Sub. Both are safe to
+repeat and to run in two processes: each date moves conditionally, so a duplicate completion
+counts once and a date is published once per claim.
+
+A date is published in three steps: the intent is recorded (`publishing`, with the time of the
+claim), the trigger is sent, and Pub/Sub's answer is recorded (`published`, with its message
+id). A process killed between the first and the last leaves the date `publishing`: after
+REPUBLISH_AFTER, whoever pumps the backfill claims it again and publishes it again. A second
+trigger is harmless (grading replaces the date's rows); a missing one would leave the date
+waiting out its timeout.
 """
 
 from __future__ import annotations
@@ -21,7 +29,15 @@ from adapters.warehouse import Query, Warehouse, bind_tables
 from commands.errors import RequestError
 from commands.regrade.plan import RegradePlan
 from config import Profile
-from store.backfill_views import BackfillState, BackfillView, DatesInFlight, DateState
+from store.backfill_views import (
+    OUT,
+    BackfillDateView,
+    BackfillState,
+    BackfillView,
+    DatesInFlight,
+    DateState,
+    Place,
+)
 
 if TYPE_CHECKING:
     from store.backfills import Backfills
@@ -31,6 +47,10 @@ MAX_CORRELATION = 64  # a correlation id as opsbot makes them (store: String(64)
 MAX_COUNT = 10**9  # graded rows for one date: far above any real day, far below overflow
 MAX_MEASURE = 1e9  # a mean absolute error in points
 MAX_DETAIL = 500  # characters of a completion's error kept with its date
+# A claimed publish not confirmed this long after its claim was lost with its process: the
+# adapter gives up on a publish after its timeout (10 s on the sandbox, [drift]
+# cloud_run_timeout_s = 20 s in production) and the claim is confirmed or failed right after.
+REPUBLISH_AFTER = timedelta(seconds=30)
 GRADED_ON = """
 SELECT COUNT(*) AS graded FROM $prediction_accuracy WHERE game_date = @day
 """
@@ -60,9 +80,11 @@ def submit(
     *,
     reason: str = "",
     key: str | None = None,
+    place: Place | None = None,
 ) -> tuple[BackfillView, bool]:
     """The backfill of the plan's regrade dates (True when this call made it), then published
-    up to the in-flight limit. RequestError for a refusal that changes nothing."""
+    up to the in-flight limit; `place`: where its message belongs (None: a terminal's).
+    RequestError for a refusal that changes nothing."""
     if not profile.slack.holds(requester, "regrader"):
         raise RequestError("regrading needs the regrader role ([slack.roles] regrader)")
     dates = [d.isoformat() for d in plan.to_regrade]
@@ -76,6 +98,7 @@ def submit(
             include_graded=plan.include_graded,
             estimate_bytes=plan.estimate_bytes,
             dates=dates,
+            place=place,
         )
     except DatesInFlight as busy:
         raise RequestError(f"cannot start: {busy}") from None
@@ -83,18 +106,60 @@ def submit(
 
 
 def pump(profile: Profile, tools: RegradeTools, backfill_id: int) -> BackfillView:
-    """Time out late dates, publish queued ones up to the limit, end the backfill when done."""
+    """Time out late dates, publish again what was left unconfirmed, publish queued ones up to
+    the limit, end the backfill when every date has ended."""
     backfill = _get(tools, backfill_id)
     if backfill.ended:
         return backfill
-    config = profile.regrade
     now = tools.clock()
-    limit = timedelta(minutes=config.date_timeout_min)
+    _time_out(profile, tools, backfill, now)
+    _publish_abandoned(profile, tools, _get(tools, backfill_id), now)
+    _publish_queued(profile, tools, _get(tools, backfill_id), now)
+    backfill = _get(tools, backfill_id)
+    if all(d.state.ended for d in backfill.dates):
+        ended = BackfillState.CANCELED if backfill.count(DateState.CANCELED) else BackfillState.DONE
+        tools.backfills.set_state(backfill.id, ended, "opsbot", f"regrade.{ended.value}")
+    else:
+        tools.backfills.touch(backfill.id)  # the heartbeat other replicas read (unattended)
+    return _get(tools, backfill_id)
+
+
+def _publish_abandoned(
+    profile: Profile, tools: RegradeTools, backfill: BackfillView, now: datetime
+) -> None:
+    """Claim again, and publish again, each date whose publish a dead process left unconfirmed."""
+    for day in backfill.dates:
+        if _abandoned(day, now) and tools.backfills.move(
+            day.id,
+            frm=DateState.PUBLISHING,
+            to=DateState.PUBLISHING,
+            claimed_at=day.published_at,
+            published_at=now,
+        ):  # else another process claimed it again first
+            log.warning("backfill #%s: publishing %s again", backfill.id, day.game_date)
+            _publish(profile, tools, backfill, day, now)
+
+
+def _publish_queued(
+    profile: Profile, tools: RegradeTools, backfill: BackfillView, now: datetime
+) -> None:
+    """Claim and publish queued dates, up to `[regrade] max_in_flight` out at once."""
+    room = profile.regrade.max_in_flight - backfill.count(*OUT)
+    for day in [d for d in backfill.dates if d.state is DateState.QUEUED][: max(0, room)]:
+        if tools.backfills.move(
+            day.id, frm=DateState.QUEUED, to=DateState.PUBLISHING, published_at=now
+        ):  # else another process claimed it
+            _publish(profile, tools, backfill, day, now)
+
+
+def _time_out(profile: Profile, tools: RegradeTools, backfill: BackfillView, now: datetime) -> None:
+    """Published dates without a completion within `[regrade] date_timeout_min` time out."""
+    minutes = profile.regrade.date_timeout_min
     for day in backfill.dates:
         if (
             day.state is DateState.PUBLISHED
             and day.published_at
-            and now - day.published_at >= limit
+            and now - day.published_at >= timedelta(minutes=minutes)
         ):
             graded = _graded_on(profile, tools.warehouse, day.game_date)
             tools.backfills.move(
@@ -102,38 +167,59 @@ def pump(profile: Profile, tools: RegradeTools, backfill_id: int) -> BackfillVie
                 frm=DateState.PUBLISHED,
                 to=DateState.TIMED_OUT,
                 completed_at=now,
-                detail=f"no completion within {config.date_timeout_min:g} min; "
+                detail=f"no completion within {minutes:g} min; "
                 f"BigQuery shows {graded} graded rows for it",
             )
-    backfill = _get(tools, backfill_id)
-    room = config.max_in_flight - backfill.count(DateState.PUBLISHED)
-    for day in [d for d in backfill.dates if d.state is DateState.QUEUED][: max(0, room)]:
-        if not tools.backfills.move(
-            day.id, frm=DateState.QUEUED, to=DateState.PUBLISHED, published_at=now
-        ):
-            continue  # another process took it
-        try:
-            tools.pubsub.publish(
-                config.trigger_topic,
-                {
-                    "target_date": day.game_date,
-                    "trigger_source": "opsbot",
-                    "correlation_id": day.correlation_id,
-                    "run_aggregation": config.run_aggregation,
-                },
-                {"backfill_id": str(backfill.id), "requested_by": backfill.requested_by},
-            )
-        except PubSubError as exc:
-            tools.backfills.move(
-                day.id, frm=DateState.PUBLISHED, to=DateState.FAILED, detail=str(exc)
-            )
-    backfill = _get(tools, backfill_id)
-    if all(d.state.ended for d in backfill.dates):
-        ended = BackfillState.CANCELED if backfill.count(DateState.CANCELED) else BackfillState.DONE
-        tools.backfills.set_state(backfill.id, ended, "opsbot", f"regrade.{ended.value}")
-    else:
-        tools.backfills.touch(backfill.id)
-    return _get(tools, backfill_id)
+
+
+def _abandoned(day: BackfillDateView, now: datetime) -> bool:
+    """A publish claimed so long ago that its process must have died before confirming it."""
+    return (
+        day.state is DateState.PUBLISHING
+        and day.published_at is not None
+        and now - day.published_at >= REPUBLISH_AFTER
+    )
+
+
+def _publish(
+    profile: Profile,
+    tools: RegradeTools,
+    backfill: BackfillView,
+    day: BackfillDateView,
+    claimed_at: datetime,
+) -> None:
+    """Send the date's trigger (its publish claimed at `claimed_at`), then record Pub/Sub's
+    answer: `published` with its message id, or `failed` with why."""
+    config = profile.regrade
+    try:
+        message_id = tools.pubsub.publish(
+            config.trigger_topic,
+            {
+                "target_date": day.game_date,
+                "trigger_source": "opsbot",
+                "correlation_id": day.correlation_id,
+                "run_aggregation": config.run_aggregation,
+            },
+            {"backfill_id": str(backfill.id), "requested_by": backfill.requested_by},
+        )
+    except PubSubError as exc:
+        tools.backfills.move(
+            day.id,
+            frm=DateState.PUBLISHING,
+            to=DateState.FAILED,
+            claimed_at=claimed_at,
+            completed_at=tools.clock(),
+            detail=str(exc),
+        )
+        return
+    tools.backfills.move(  # not moved: its completion came first, or it was claimed again
+        day.id,
+        frm=DateState.PUBLISHING,
+        to=DateState.PUBLISHED,
+        claimed_at=claimed_at,
+        published_at=tools.clock(),
+        message_id=str(message_id)[:64],
+    )
 
 
 def absorb(tools: RegradeTools, messages: list[Received]) -> list[int]:
@@ -163,10 +249,10 @@ def absorb(tools: RegradeTools, messages: list[Received]) -> list[int]:
         try:
             graded, mae = _int(body.get("graded_count")), _float(body.get("mae"))
         except ValueError as unreadable:
-            moved = tools.backfills.move(
+            moved = _complete(
+                tools,
                 found.id,
-                frm=DateState.PUBLISHED,
-                to=DateState.FAILED,
+                DateState.FAILED,
                 completed_at=tools.clock(),
                 detail=f"unreadable completion: {unreadable}",
             )
@@ -178,10 +264,10 @@ def absorb(tools: RegradeTools, messages: list[Received]) -> list[int]:
                 )
         else:
             error = body.get("error") or body.get("status") or "failed"
-            moved = tools.backfills.move(
+            moved = _complete(
+                tools,
                 found.id,
-                frm=DateState.PUBLISHED,
-                to=DateState.DONE if success else DateState.FAILED,
+                DateState.DONE if success else DateState.FAILED,
                 completed_at=tools.clock(),
                 graded_count=graded,
                 mae=mae,
@@ -190,6 +276,12 @@ def absorb(tools: RegradeTools, messages: list[Received]) -> list[int]:
         if moved:
             touched.append(tools.backfills.backfill_of(found.id))
     return sorted(set(touched))
+
+
+def _complete(tools: RegradeTools, date_id: int, to: DateState, **values: Any) -> bool:
+    """A date out (published, or still publishing: the completion came before the confirmation
+    was recorded) moved to its end; False when it was not out."""
+    return any(tools.backfills.move(date_id, frm=frm, to=to, **values) for frm in OUT)
 
 
 def take_completions(profile: Profile, tools: RegradeTools) -> list[int]:
@@ -214,9 +306,14 @@ def cancel(tools: RegradeTools, backfill_id: int, actor: str) -> BackfillView:
 
 
 def retry_failed(
-    profile: Profile, tools: RegradeTools, backfill_id: int, requester: str
+    profile: Profile,
+    tools: RegradeTools,
+    backfill_id: int,
+    requester: str,
+    place: Place | None = None,
 ) -> tuple[BackfillView, bool]:
-    """A new backfill of just the failed and timed-out dates of this one."""
+    """A new backfill of just the failed and timed-out dates of this one (its message in
+    `place`)."""
     backfill = _get(tools, backfill_id)
     days = [
         date.fromisoformat(d.game_date)
@@ -241,6 +338,7 @@ def retry_failed(
         requester,
         reason=f"retry of backfill #{backfill_id}",
         key=request_key(requester, plan, salt=f"retry:{backfill_id}"),
+        place=place,
     )
 
 

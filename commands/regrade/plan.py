@@ -3,7 +3,8 @@ whether it is regraded or skipped (and why), with an estimate of the bytes gradi
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import enum
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -11,6 +12,8 @@ from typing import Any
 from adapters.warehouse import Query, Warehouse
 from commands.errors import RequestError
 from config import Profile
+from infra.wording import plural
+from store.backfill_views import BackfillView, DateState
 
 SQL = """
 WITH days AS (
@@ -61,6 +64,16 @@ class ModelGrading:
         return round(100.0 * self.graded / self.gradable, 1) if self.gradable else 100.0
 
 
+class Why(enum.StrEnum):
+    """Why a date is skipped: each of the plan's rules."""
+
+    NO_GAMES = "no games"
+    NO_PREDICTIONS = "no predictions"
+    NOT_FINAL = "games not final"
+    IN_FLIGHT = "in flight"
+    GRADED = "fully graded"
+
+
 @dataclass(frozen=True)
 class DatePlan:
     day: date
@@ -68,11 +81,23 @@ class DatePlan:
     final_games: int
     models: tuple[ModelGrading, ...]
     action: str  # "regrade" or "skip"
-    reason: str | None = None
+    reason: str | None = None  # why it is skipped, with what to do about it
+    why: Why | None = None
+    backfill: int | None = None  # the one holding it (in flight) or that last graded it
 
     @property
     def regrade(self) -> bool:
         return self.action == "regrade"
+
+    @property
+    def skipped_because(self) -> str:
+        """Why it is skipped, in a few words without brackets ("only 3 of 5 games final")."""
+        if self.why is Why.GRADED:
+            by = f" by backfill #{self.backfill}" if self.backfill else ""
+            return f"already fully graded{by}"
+        if self.why is Why.NOT_FINAL:
+            return f"only {self.final_games} of {plural(self.games, 'game')} final"
+        return self.reason or ""
 
 
 @dataclass(frozen=True)
@@ -101,18 +126,38 @@ def parse_range(words: list[str]) -> tuple[date, date]:
     return days[0], days[-1]
 
 
+class RangeError(RequestError):
+    """A range refused before anything is read; `field` is the end of it that is wrong."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field  # "start" or "end"
+
+
+def too_recent(day: date, today: date) -> bool:
+    """The rule: a date is regraded once played and graded, so before `today` (the game day)."""
+    return day >= today
+
+
+def within_max(first: date, last: date, profile: Profile) -> bool:
+    """The rule: a backfill spans at most [regrade] max_dates dates, first to last."""
+    return (last - first).days + 1 <= profile.regrade.max_dates
+
+
 def check_range(profile: Profile, start: date, end: date, today: date) -> None:
+    """RangeError unless [start, end] may be planned: in order, played, within max_dates."""
     if start > end:
-        raise RequestError(f"the start {start} is after the end {end}")
-    if end >= today:
-        raise RequestError(
-            f"{end} has not been played and graded yet: regrade dates before {today}"
+        raise RangeError(f"the start {start} is after the end {end}", "start")
+    if too_recent(end, today):
+        raise RangeError(
+            f"{end} has not been played and graded yet: regrade dates before {today}", "end"
         )
-    count = (end - start).days + 1
-    if count > profile.regrade.max_dates:
-        raise RequestError(
-            f"{count} dates is more than [regrade] max_dates ({profile.regrade.max_dates}): "
-            "split the range"
+    if not within_max(start, end, profile):
+        count = (end - start).days + 1
+        raise RangeError(
+            f"{plural(count, 'date')} is more than [regrade] max_dates "
+            f"({profile.regrade.max_dates}): split the range",
+            "start",
         )
 
 
@@ -126,8 +171,9 @@ def plan_regrade(
     include_graded: bool,
     in_flight: Callable[[list[str]], dict[str, int]],
     estimate: Callable[[Query], int],
+    graded_by: Callable[[list[str]], dict[str, int]] = lambda days: {},
 ) -> RegradePlan:
-    """What a backfill of [start, end] would do; nothing is published."""
+    """What a backfill of [start, end] would do (`graded_by`: who last graded each date)."""
     check_range(profile, start, end, today)
     tables = profile.tables
     sql = SQL
@@ -154,8 +200,11 @@ def plan_regrade(
     for row in rows:
         by_day.setdefault(row["game_date"], []).append(row)
     days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
-    busy = in_flight([d.isoformat() for d in days])
-    planned = tuple(_date_plan(day, by_day.get(day, []), busy, include_graded) for day in days)
+    named = [d.isoformat() for d in days]
+    busy, graded = in_flight(named), graded_by(named)
+    planned = tuple(
+        _date_plan(day, by_day.get(day, []), busy, include_graded, graded) for day in days
+    )
     chosen = [d.day.isoformat() for d in planned if d.regrade]
     bytes_read = 0
     if chosen:
@@ -176,7 +225,11 @@ def plan_regrade(
 
 
 def _date_plan(
-    day: date, rows: list[dict[str, Any]], busy: dict[str, int], include_graded: bool
+    day: date,
+    rows: list[dict[str, Any]],
+    busy: dict[str, int],
+    include_graded: bool,
+    graded_by: dict[str, int],
 ) -> DatePlan:
     games = int(rows[0]["games"]) if rows else 0
     final = int(rows[0]["final_games"]) if rows else 0
@@ -188,16 +241,83 @@ def _date_plan(
         if r.get("system_id")
     )
     plan = DatePlan(day, games, final, models, "regrade")
+    named = day.isoformat()
     if not models:
-        return _skip(plan, "no games" if not games else "no predictions")
+        none = Why.NO_GAMES if not games else Why.NO_PREDICTIONS
+        return _skip(plan, none, none.value)
     if final < games:
-        return _skip(plan, f"games not final ({final} of {games})")
-    if day.isoformat() in busy:
-        return _skip(plan, f"already in flight in backfill #{busy[day.isoformat()]}")
+        return _skip(plan, Why.NOT_FINAL, f"games not final ({final} of {games})")
+    if named in busy:
+        held = busy[named]
+        return _skip(plan, Why.IN_FLIGHT, f"already in flight in backfill #{held}", held)
     if not include_graded and all(m.graded >= m.gradable for m in models):
-        return _skip(plan, "already fully graded (include graded dates to regrade it)")
+        by = graded_by.get(named)
+        said = f"already fully graded{f' by backfill #{by}' if by else ''}"
+        return _skip(plan, Why.GRADED, f"{said} (include graded dates to regrade it)", by)
     return plan
 
 
-def _skip(plan: DatePlan, reason: str) -> DatePlan:
-    return DatePlan(plan.day, plan.games, plan.final_games, plan.models, "skip", reason)
+def _skip(plan: DatePlan, why: Why, reason: str, backfill: int | None = None) -> DatePlan:
+    return DatePlan(
+        plan.day, plan.games, plan.final_games, plan.models, "skip", reason, why, backfill
+    )
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """A date someone asked for (in a message) that a backfill will not take, and why."""
+
+    day: date
+    why: str
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The dates asked for, split: those to prefill (sorted) and those left out, each with why."""
+
+    days: tuple[date, ...]
+    left_out: tuple[LeftOut, ...] = ()
+
+    @property
+    def span(self) -> tuple[date, date] | None:
+        return (self.days[0], self.days[-1]) if self.days else None
+
+
+def choose(profile: Profile, asked: Iterable[date], today: date) -> Choice:
+    """The dates `check_range` lets through (played; the newest within max_dates), and why not."""
+    kept: list[date] = []
+    left: list[LeftOut] = []
+    for day in sorted(set(asked)):
+        if too_recent(day, today):
+            said = "today's games, not played and graded yet" if day == today else "not played yet"
+            left.append(LeftOut(day, said))
+        else:
+            kept.append(day)
+    newest = kept[-1] if kept else None
+    if newest is not None:
+        limit = profile.regrade.max_dates
+        for day in [d for d in kept if not within_max(d, newest, profile)]:
+            kept.remove(day)
+            said = f"too long before {newest}: a backfill spans at most {plural(limit, 'date')}"
+            left.append(LeftOut(day, f"{said} ([regrade] max_dates)"))
+    return Choice(tuple(kept), tuple(sorted(left, key=lambda o: o.day)))
+
+
+def narrow(choice: Choice, plan: RegradePlan) -> Choice:
+    """Of `choice`'s dates, those the plan regrades, else those it skips as fully graded."""
+    by_day = {d.day: d for d in plan.dates}
+    planned = [by_day[d] for d in choice.days if d in by_day]
+    kept = [d.day for d in planned if d.regrade] or [d.day for d in planned if d.why is Why.GRADED]
+    left = [LeftOut(d.day, d.skipped_because) for d in planned if d.day not in kept]
+    everything = sorted([*choice.left_out, *left], key=lambda o: o.day)
+    return Choice(tuple(kept), tuple(everything))
+
+
+def last_done(backfills: Sequence[BackfillView], days: Sequence[str]) -> dict[str, int]:
+    """For each of `days`, the newest of `backfills` (newest first) that graded it."""
+    wanted, found = set(days), dict[str, int]()
+    for backfill in backfills:
+        for day in backfill.dates:
+            if day.state is DateState.DONE and day.game_date in wanted:
+                found.setdefault(day.game_date, backfill.id)
+    return found

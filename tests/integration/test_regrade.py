@@ -323,7 +323,10 @@ def test_a_backfill_date_never_makes_a_move_its_state_table_does_not_allow(
         day = made.dates[0].id
         with pytest.raises(IllegalMove, match="from queued to done"):
             backfills.move(day, frm=DateState.QUEUED, to=DateState.DONE)
-        assert backfills.move(day, frm=DateState.QUEUED, to=DateState.PUBLISHED)
+        with pytest.raises(IllegalMove, match="from queued to published"):
+            backfills.move(day, frm=DateState.QUEUED, to=DateState.PUBLISHED)  # intent first
+        assert backfills.move(day, frm=DateState.QUEUED, to=DateState.PUBLISHING)
+        assert backfills.move(day, frm=DateState.PUBLISHING, to=DateState.PUBLISHED)
         assert backfills.move(day, frm=DateState.PUBLISHED, to=DateState.DONE)
         with pytest.raises(IllegalMove, match="from done to published"):
             backfills.move(day, frm=DateState.DONE, to=DateState.PUBLISHED)

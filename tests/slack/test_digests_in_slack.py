@@ -351,3 +351,34 @@ def test_apscheduler_in_the_bot_fires_a_job_on_the_job_clock(digesting: SandboxB
     assert [(t.second, t.minute % 3 == 0 or t.minute % 5 == 0) for t in on_the_job_clock] == [
         (0, True)
     ] * len(JOB_IDS)
+
+
+def test_a_slot_another_replica_is_running_is_503_and_its_retry_takes_it_over_once_it_died(
+    digesting: SandboxBot, google: tuple[crypt.RSASigner, str]
+) -> None:
+    """Cloud Scheduler retries a non-2xx answer: a 200 "taken" while the holder was alive lost
+    the slot for good when that holder was then killed."""
+    from sqlalchemy import update
+
+    from store.schema import ScheduleRun
+
+    assert digesting.runtime.schedule_tools is not None
+    runs = digesting.runtime.schedule_tools().runs
+    slot = datetime(2026, 2, 5, 18, tzinfo=UTC)
+    assert runs.claim("drift-digest", slot, by="replica-a:7", trigger="scheduler") is not None
+    token = id_token(google[0], aud=_for("drift-digest"), email=SCHEDULER)
+
+    busy = _cron(digesting, "drift-digest", token, "2026-02-05T18:00:00Z")
+    assert busy[0] == 503 and _posted(digesting, ALERTS) == []
+
+    with runs.database.session() as session:  # replica-a is killed: its claim goes unrenewed
+        session.execute(
+            update(ScheduleRun)
+            .where(ScheduleRun.job == "drift-digest")
+            .values(claimed_at=runs.now() - runs.silence - timedelta(seconds=5))
+        )
+    retried = _cron(digesting, "drift-digest", token, "2026-02-05T18:00:00Z")
+    assert retried[0] == 200 and retried[1]["outcome"] == "full"
+    again = _cron(digesting, "drift-digest", token, "2026-02-05T18:00:00Z")
+    assert again[0] == 200 and again[1]["outcome"] == "taken"
+    assert len(_posted(digesting, ALERTS)) == 1

@@ -31,7 +31,7 @@ def test_the_health_reports_regrade_button_opens_a_planned_modal_whose_start_gra
             (
                 v
                 for v in ws.views.values()
-                if "dates* to regrade" in str(v.stack[-1] if v.stack else v.view)
+                if "dates to regrade" in str(v.stack[-1] if v.stack else v.view)
             ),
             None,
         ),
@@ -59,7 +59,9 @@ def test_a_message_shortcut_reads_its_dates_and_posts_progress_in_its_thread(
     regrading.slack.message_action(ONCALL, alert, "regrade.from_message")
     opened = wait_until(ws, lambda: next(iter(ws.views.values()), None))
     view = str(opened.view)
-    assert "2026-01-28" in view and "2026-01-30" in view and "sandbox.slack.test/archives" in view
+    assert (
+        "2026-01-28" in view and "2026-01-30" in view and "/archives/C0HEALTH01/p" in view
+    )  # its permalink
     regrading.slack.submit_view(
         ONCALL, opened.id, _values("2026-01-28", "2026-01-30", "from the alert")
     )

@@ -14,6 +14,7 @@ from commands.schedule.decide import Before, Post, decide, missed_text
 from commands.schedule.registry import JOB_IDS
 from config import ConfigError
 from opsbot.profile import load_profile
+from store.schedule_views import SILENCE_S
 
 PT = "America/Los_Angeles"
 WEDNESDAY = datetime(2026, 12, 2, 19, 30, tzinfo=UTC)  # 11:30 PT
@@ -91,3 +92,6 @@ def test_the_cloud_scheduler_export_names_every_job_with_its_oidc_token() -> Non
     assert "--oidc-service-account-email=sched@nba-props-platform.iam.gserviceaccount.com" in drift
     # a token for one job's URL only: it runs no other job (the endpoint checks the audience)
     assert "--oidc-token-audience=https://opsbot-abc-uw.a.run.app/cron/drift-digest" in drift
+    # a slot another replica runs is a 503: the retry must come after a dead holder's silence
+    backoff = next(word for word in drift.split() if word.startswith("--min-backoff="))
+    assert float(backoff.removeprefix("--min-backoff=").removesuffix("s")) > SILENCE_S
