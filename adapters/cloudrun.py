@@ -22,6 +22,7 @@ from adapters.cloudrun_model import (
     is_stale_etag,
     revision_of,
     service_of,
+    set_env,
     short_name,
     split_of,
     traffic_targets,
@@ -153,17 +154,22 @@ class CloudRun:
         labels: dict[str, str],
         keep: list[TrafficShare],
         tag: str,
+        env: dict[str, str] | None = None,
     ) -> str:
         """Start creating a revision from `image` at 0% under `tag` (traffic otherwise `keep`).
 
-        The split is pinned to named revisions first, so a "latest" target never hands the new
-        revision traffic by itself. Returns the operation's name.
+        `labels` and `env` are set in the template over what the serving revision had (a value
+        it had, such as its BUILD_COMMIT, is replaced, never kept beside the new one). The split
+        is pinned to named revisions first, so a "latest" target never hands the new revision
+        traffic by itself. Returns the operation's name.
         """
         kept = [TrafficShare(t.revision, t.percent, t.tag if t.tag != tag else None) for t in keep]
 
         def change(current: run_v2.Service) -> None:
             current.template.revision = revision
-            current.template.containers[0].image = image
+            container = current.template.containers[0]
+            container.image = image
+            set_env(container, env or {})
             for key, value in labels.items():
                 current.template.labels[key] = value
             current.traffic = traffic_targets([*kept, TrafficShare(revision, 0, tag)])

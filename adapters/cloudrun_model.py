@@ -7,14 +7,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from string import Template
 from typing import TYPE_CHECKING, Any
 
 from adapters.errors import AdapterError
+from infra.wording import short_sha
 
 if TYPE_CHECKING:
     from google.cloud import run_v2
 
 COMMIT_LABEL = "commit-sha"
+BUILD_ENV = "BUILD_COMMIT"  # the platform stamps what it writes (predictions) with this
 LATEST_TARGET = "LATEST"  # a desired target that follows the latest ready revision, unnamed
 CONDITION_SUCCEEDED = 4
 
@@ -67,11 +70,34 @@ class Revision:
     labels: dict[str, str] = field(default_factory=dict)
     ready: bool = True
     ready_message: str = ""
+    env: dict[str, str] = field(default_factory=dict)  # its (first) container's plain values
 
     @property
     def commit_label(self) -> str | None:
         """The commit this revision was built from, as its `commit-sha` label says (any length)."""
         return self.labels.get(COMMIT_LABEL) or None
+
+
+@dataclass(frozen=True)
+class Build:
+    """What a deploy of one commit writes into a revision's template (docs/platform.md): the
+    image, and the commit as its `commit-sha` label and `BUILD_COMMIT`, short, one value both."""
+
+    image: str
+    labels: dict[str, str]
+    env: dict[str, str]
+
+
+def build_of(image_template: str, service: str, sha: str) -> Build:
+    """The build of `sha` (full) for `service`; the image from the profile's `[deploy] image`
+    ($service, $commit: the short SHA, as the platform's builds tag its images)."""
+    image = Template(image_template).substitute(service=service, commit=short_sha(sha))
+    return Build(image, commit_labels(sha), {BUILD_ENV: short_sha(sha)})
+
+
+def commit_labels(sha: str) -> dict[str, str]:
+    """The labels naming the commit a revision or service runs: `commit-sha=<short sha>`."""
+    return {COMMIT_LABEL: short_sha(sha)}
 
 
 @dataclass(frozen=True)
@@ -107,6 +133,7 @@ def revision_of(proto: run_v2.Revision) -> Revision:
         labels=dict(proto.labels),
         ready=ready is not None and int(ready.state) == CONDITION_SUCCEEDED,
         ready_message=ready.message if ready is not None else "no Ready condition",
+        env={e.name: e.value for e in proto.containers[0].env} if proto.containers else {},
     )
 
 
@@ -131,6 +158,15 @@ def service_of(proto: run_v2.Service) -> ServiceState:
 def split_of(shares: list[TrafficShare]) -> dict[str, int]:
     """Revision → percent, for the shares that get traffic."""
     return {t.revision: t.percent for t in shares if t.percent}
+
+
+def set_env(container: run_v2.Container, values: dict[str, str]) -> None:
+    """`values` as the container's plain environment values: each replaces any variable of its
+    name (a value or a secret's reference), the others are kept as they were."""
+    from google.cloud import run_v2
+
+    kept = [e for e in container.env if e.name not in values]
+    container.env = kept + [run_v2.EnvVar(name=k, value=v) for k, v in values.items()]
 
 
 def traffic_targets(split: list[TrafficShare]) -> list[Any]:

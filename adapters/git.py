@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from adapters.errors import AdapterError
 from adapters.git_index import CommitIndex, shared_index
 from adapters.git_log import INDEX_FORMAT, plain_paths
+from infra.wording import short_sha
 
 if TYPE_CHECKING:
     import git
@@ -69,7 +70,7 @@ class CommitInfo:
 
     @property
     def short(self) -> str:
-        return self.sha[:8]
+        return short_sha(self.sha)
 
 
 @dataclass(frozen=True)
@@ -287,7 +288,8 @@ class GitRepo:
             if exc.status == 1:
                 return False
             raise GitError(
-                f"cannot compare {ancestor[:8]} and {descendant[:8]}: {exc.stderr.strip()}"
+                f"cannot compare {short_sha(ancestor)} and {short_sha(descendant)}: "
+                f"{exc.stderr.strip()}"
             ) from None
         return True
 
@@ -304,9 +306,10 @@ class GitRepo:
         )
         return bool(changed.strip())
 
-    def newest_touching(self, paths: list[str]) -> CommitInfo | None:
-        """Main's newest commit that changes anything under `paths` (what a deploy ships)."""
-        line = self._git.log("-1", f"--format={_FORMAT}", self.main_ref, "--", *paths)
+    def newest_touching(self, paths: list[str], tip: str | None = None) -> CommitInfo | None:
+        """The newest commit up to `tip` (default: main) that changes anything under `paths`:
+        on main, what a deploy ships; at a revision's commit, the service's last change in it."""
+        line = self._git.log("-1", f"--format={_FORMAT}", tip or self.main_ref, "--", *paths)
         return _parse(line) if line else None
 
     def commits_between(self, base: str, tip: str, paths: list[str], *, keep: int) -> Undeployed:

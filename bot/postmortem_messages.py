@@ -17,10 +17,11 @@ from bot.listeners.replies import ephemeral
 from bot.runtime import Runtime
 from bot.views.kit import fallback
 from bot.views.messages import notice
-from bot.views.postmortem import draft_message
+from bot.views.postmortem import draft_message, no_incident_text, started_text
 from commands.errors import RequestError
 from commands.postmortem.build import Subject, resolve, start
 from commands.postmortem.model import Document
+from commands.postmortem.signals import NOT_AN_INCIDENT
 from commands.postmortem.tools import PostmortemTools
 from store.postmortem_views import PostmortemView
 
@@ -28,6 +29,11 @@ log = logging.getLogger("opsbot.slack")
 GONE = ("message_not_found", "channel_not_found")  # deleted in Slack, or the channel archived
 ID_MAX = 2**31 - 1  # a store id (PostgreSQL's integer): a larger one names nothing of ours
 NO_SUCH_POSTMORTEM = "this postmortem no longer exists"
+NOTHING_BECAUSE = {  # why an incident asked for has nothing to draft, by its kind
+    "date": "every check was fine that day",
+    "rollout": "it is unknown, or it never reached Cloud Run",
+    "rollback": NOT_AN_INCIDENT,
+}
 
 
 def local_today(tools: PostmortemTools) -> date:
@@ -87,27 +93,22 @@ async def open_postmortem(
     concrete = await asyncio.to_thread(resolve, tools, subject)
     found = await asyncio.to_thread(start, tools, concrete, user)
     if found is None:
-        why = (
-            "every check was fine that day"
-            if concrete.kind == "date"
-            else "it never reached Cloud Run"
-        )
-        nothing = notice(f"Nothing to write about for {concrete.text}: {why}.")
+        nothing = notice(no_incident_text(concrete.words, NOTHING_BECAUSE[concrete.kind]))
         await respond(**ephemeral(*nothing), replace_original=replace)
         return
     channel, thread = where
     shown = await show(tools, client, found[0].id, channel=channel, thread=thread)
     if shown is None or not shown.slack_channel or not shown.slack_ts:
         return
+    link: str | None = None
     try:
-        link = await client.chat_getPermalink(
+        answer = await client.chat_getPermalink(
             channel=shown.slack_channel, message_ts=shown.slack_ts
         )
-        at = f"at {link['permalink']}"
+        link = str(answer.get("permalink") or "") or None
     except SlackApiError:  # deleted meanwhile: the next /postmortem posts it again
-        at = f"in <#{shown.slack_channel}>"
-    started = "Started" if found[1] else "Already started"
-    said = f"{started}: the postmortem of {concrete.text} is {at}"
+        pass
+    said = started_text(found[1], shown.title, link, shown.slack_channel)
     await respond(**ephemeral(said, []), replace_original=replace)
 
 

@@ -10,6 +10,7 @@ from checks.drift_engine import drift_report
 from checks.drift_model import Basis, DriftReport, ServiceDrift, Severity, age_text
 from checks.result import CheckResult, Status
 from config import DriftConfig
+from infra.wording import noun, plural, verb
 
 STATUS = {
     Severity.OK: Status.OK,
@@ -32,8 +33,20 @@ def _describe(service: ServiceDrift, report: DriftReport) -> str:
     oldest = age_text(worst.undeployed.oldest_at, report.checked_at)
     text = f"{service.service} {worst.undeployed.count} behind{by_time} (oldest {oldest})"
     if len(service.revisions) > 1:
-        text += f", split over {len(service.revisions)} revisions"
+        text += f", split over {plural(len(service.revisions), 'revision')}"
     return text
+
+
+def attention(flagged: int, total: int) -> str:
+    """ "1 of 7 services needs attention": each count with its noun, the verb agreeing."""
+    return f"{flagged} of {plural(total, 'service')} {verb(flagged, 'needs', 'need')} attention"
+
+
+def all_current(total: int) -> str:
+    """ "all 7 services run main's code for their sources", or "the 1 service runs … its"."""
+    if total == 1:
+        return "the 1 service runs main's code for its sources"
+    return f"all {plural(total, 'service')} run main's code for their sources"
 
 
 class DeploymentDrift:
@@ -52,7 +65,7 @@ class DeploymentDrift:
     def evaluate(self, data: DriftReport | None, ctx: CheckContext) -> CheckResult:
         threshold = (
             f"WARN: a commit older than {self.config.warn_age_hours:g}h; CRITICAL: "
-            f"{self.config.critical_commits} commits or {self.config.critical_age_hours:g}h"
+            f"{plural(self.config.critical_commits, 'commit')} or {self.config.critical_age_hours:g}h"
         )
         if data is None:
             return CheckResult(
@@ -70,18 +83,16 @@ class DeploymentDrift:
                 if len(flagged) > DETAIL_SERVICES
                 else ""
             )
-            detail = (
-                f"{len(flagged)} of {len(data.services)} services need attention: {shown}{more}"
-            )
+            detail = f"{attention(len(flagged), len(data.services))}: {shown}{more}"
         else:
-            detail = f"all {len(data.services)} services run main's code for their sources (main {data.main.short})"
+            detail = f"{all_current(len(data.services))} (main {data.main.short})"
         actions = [s.action for s in flagged if s.action]
         return CheckResult(
             name=self.name,
             status=STATUS[data.severity],
             detail=detail,
             value=float(len(flagged)),
-            unit=" services",
+            unit=f" {noun(len(flagged), 'service')}",
             threshold=threshold,
             action="\n".join(actions) or None,
             breakdown=[

@@ -24,6 +24,7 @@ from checks.drift_model import (
     RevisionDrift,
     ServiceDrift,
     Severity,
+    deploy_command,
     digest_severity,
     judge,
     worst,
@@ -202,7 +203,9 @@ def _service_drift(
     severity = worst([*(f.severity for f in findings), *(r.severity for r in revisions)])
     action = None
     if any(r.severity.rank >= Severity.WARN.rank for r in revisions):
-        action = render_action(profile.drift.action, service=config.name)
+        action = render_action(profile.drift.action, service=config.name) or deploy_command(
+            config.name
+        )
     return ServiceDrift(config.name, severity, findings, revisions, action)
 
 

@@ -107,13 +107,18 @@ class RevisionDrift:
         }
 
 
+def deploy_command(service: str) -> str:
+    """The fix for a service behind main, as people run it: opsbot's canary deploy in Slack."""
+    return f"/deploy {service}"
+
+
 @dataclass(frozen=True)
 class ServiceDrift:
     service: str
     severity: Severity
     findings: list[Finding] = field(default_factory=list)
     revisions: list[RevisionDrift] = field(default_factory=list)
-    action: str | None = None
+    action: str | None = None  # the fix when a revision drifts: `/deploy`, or the profile's own
 
     @property
     def commits_behind(self) -> int:

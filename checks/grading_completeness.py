@@ -10,6 +10,7 @@ from adapters.warehouse import Query, Row
 from checks.base import CheckContext, WarehouseCheck, floor_status, pct, render_action
 from checks.result import CheckResult, Status, Window, worst
 from config import GradingCompletenessConfig
+from infra.wording import plural
 
 SQL = """
 WITH final_dates AS (
@@ -160,4 +161,4 @@ def _dates(days: list[str]) -> str:
     first, last = date.fromisoformat(days[0]), date.fromisoformat(days[-1])
     if (last - first).days + 1 == len(days):
         return f"{days[0]}..{days[-1][5:]}"
-    return f"{len(days)} dates ({days[0]}..{days[-1][5:]})"
+    return f"{plural(len(days), 'date')} ({days[0]}..{days[-1][5:]})"

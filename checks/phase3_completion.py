@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date
 
 from adapters.warehouse import Query, Row
 from checks.base import CheckContext, WarehouseCheck, render_action
 from checks.result import CheckResult, Status, Window
 from config import Phase3CompletionConfig
+from infra.wording import plural, verb
 
 SQL = """
 WITH games AS (
@@ -68,7 +70,7 @@ class Phase3Completion(WarehouseCheck):
         if final_games < games:
             return replace(
                 template,
-                detail=f"{final_games} of {games} games on {day} are final; phase 3 runs after they end",
+                detail=_not_final(final_games, games, day),
             )
         count = len(expected) - len(missing)
         if not missing:
@@ -77,7 +79,8 @@ class Phase3Completion(WarehouseCheck):
             status = Status.WARN
         else:
             status = Status.CRITICAL
-        detail = f"{count} of {len(expected)} processors complete for {games} games on {day}"
+        processors = f"{count} of {plural(len(expected), 'processor')}"
+        detail = f"{processors} complete for {plural(games, 'game')} on {day}"
         if missing:
             detail += "; missing: " + ", ".join(missing)
         action = None
@@ -91,3 +94,11 @@ class Phase3Completion(WarehouseCheck):
             action=action,
             breakdown=[{"processor": name, "complete": name in done} for name in expected],
         )
+
+
+def _not_final(final_games: int, games: int, day: date) -> str:
+    """Why phase 3 is not due yet: "1 of 3 games on … is final", "the 1 game … is not final"."""
+    if games == 1:
+        return f"the 1 game on {day} is not final yet; phase 3 runs after it ends"
+    final = f"{final_games} of {plural(games, 'game')} on {day} {verb(final_games, 'is', 'are')}"
+    return f"{final} final; phase 3 runs after they end"

@@ -8,6 +8,7 @@ from adapters.warehouse import Query, Row
 from checks.base import CheckContext, WarehouseCheck, floor_status, pct, render_action
 from checks.result import CheckResult, Status, Window
 from config import RecentPredictionsConfig
+from infra.wording import noun, plural
 
 SQL = """
 WITH games AS (
@@ -52,7 +53,7 @@ class RecentPredictions(WarehouseCheck):
             detail="",
             unit="%",
             threshold=f"OK ≥ {c.ok_min:g}%, WARN ≥ {c.warn_min:g}% of {expected} expected "
-            f"({games} games × {c.players_per_game} players)",
+            f"({plural(games, 'game')} × {plural(c.players_per_game, 'player')})",
             window=Window.day(day),
         )
         if games == 0:
@@ -73,7 +74,7 @@ class RecentPredictions(WarehouseCheck):
             template,
             status=status,
             value=share,
-            detail=f"{predictions} of {expected} expected active {c.model} predictions "
-            f"({share:.0f}%) for {games} games on {day}",
+            detail=f"{predictions} of {expected} expected active {c.model} "
+            f"{noun(expected, 'prediction')} ({share:.0f}%) for {plural(games, 'game')} on {day}",
             action=action,
         )

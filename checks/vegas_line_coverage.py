@@ -10,6 +10,7 @@ from adapters.warehouse import Query, Row
 from checks.base import CheckContext, WarehouseCheck, floor_status, pct, render_action
 from checks.result import CheckResult, Status, Window, worst
 from config import VegasLineCoverageConfig
+from infra.wording import plural
 
 SQL = """
 WITH games AS (
@@ -97,7 +98,7 @@ class VegasLineCoverage(WarehouseCheck):
                 status=Status.CRITICAL,
                 value=0.0,
                 baseline=baseline,
-                detail=f"no feature-store rows for the {games} games on {ctx.as_of}",
+                detail=f"no feature-store rows for the {plural(games, 'game')} on {ctx.as_of}",
                 action=self._action(ctx.as_of),
             )
         value = daily[ctx.as_of]

@@ -19,10 +19,12 @@ from cli.rollback import rollback
 from cli.rollouts import rollouts
 from cli.schedule import schedule_app
 from cli.serve import sandbox_command, serve
-from commands.drift import run_contains, run_drift
+from cli.state import remembering_store
+from commands.drift import deploy_advice, needs_deploy, run_contains, run_drift
 from commands.health import parse_game_date, run_health
 from commands.requests import parse_commit_ref, select_services
 from config import resolve_profile_path
+from infra.wording import plural
 from opsbot import __version__
 from opsbot.platform import open_platform
 from opsbot.profile import load_profile
@@ -110,7 +112,13 @@ def drift(
             print_contains(found, as_json=as_json)
             raise typer.Exit(found.exit_code)
         report = run_drift(profile, sources, names, platform.now)
-    print_drift(report, as_json=as_json)
+        advice = {}
+        if not as_json and any(needs_deploy(s) for s in report.services):
+            with remembering_store(
+                profile, profile_path, sandbox, platform.clock, platform.store_url
+            ) as store:
+                advice = deploy_advice(profile, sources, report, store)
+    print_drift(report, as_json=as_json, advice=advice)
     raise typer.Exit(report.severity.exit_code)
 
 
@@ -132,7 +140,8 @@ def config_check(config: ConfigOption = None) -> None:
     profile = load_profile(config)
     typer.echo(profile.model_dump_json(indent=2))
     stderr().print(
-        f"{path}: valid ({len(profile.services)} services, {len(enabled_checks(profile))} checks)"
+        f"{path}: valid ({plural(len(profile.services), 'service')}, "
+        f"{plural(len(enabled_checks(profile)), 'check')})"
     )
 
 

@@ -6,14 +6,16 @@ import asyncio
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
 
+from cli.layout import print_command, print_wrapped
 from cli.options import AsOption, ConfigOption, SandboxOption, announce, who
 from cli.state import opened_store
 from cli.terminal import report_console
 from commands.errors import RequestError
+from commands.postmortem.people import named
 from commands.requests import select_services
 from config import Profile, resolve_profile_path
+from infra.wording import said, short_sha
 from opsbot.platform import SANDBOX_DEPLOY, open_platform
 from opsbot.profile import load_profile
 from store.states import RolloutState
@@ -75,14 +77,21 @@ def deploy_command(
         if blockers:
             raise RequestError("cannot deploy: " + "; ".join(blockers))
         if not yes:
-            report_console().print("start the canary with --yes --as YOUR_SLACK_ID")
+            print_command(
+                report_console(),
+                f"opsbot deploy {service} --yes --as YOUR_SLACK_ID",
+                label="start the canary with:",
+            )
             return
         current = start(profile, tools, checklist, actor)
         first = f"canary at {profile.deploy.steps[0]}%"
         if current.operation is not None:
             first = "Cloud Run is creating the canary revision"
-        report_console().print(
-            f"rollout #{current.id}: {current.state} ({current.reason or first})"
+        print_wrapped(
+            report_console(),
+            f"rollout #{current.id}: {said(current.state)} "
+            f"({named(current.reason, profile.slack.people) if current.reason else first})",
+            hanging="  ",
         )
         if wait and current.state is RolloutState.CANARY:
             current = asyncio.run(_drive(profile, tools, current.id)) or current
@@ -93,43 +102,53 @@ def deploy_command(
 def _print_checklist(checklist: Checklist) -> None:
     console = report_console()
     commit = checklist.commit
-    console.print(
-        f"[bold]deploy {checklist.service}[/bold] {commit.short} {escape(commit.subject)}"
+    console.print(f"[bold]deploy {checklist.service}[/bold]")
+    print_wrapped(
+        console,
+        f"commit {commit.short} {commit.subject} ({commit.author})",
+        indent="  ",
+        hanging="    ",
     )
-    console.print(
-        f"  replaces {checklist.stable_revision} (runs {checklist.deployed or 'no label'}); "
-        f"ships {escape(checklist.ships)}"
-    )
-    for change in checklist.schema_changes:
-        console.print(f"  [yellow]schema change[/yellow] {escape(change)}")
+    runs = short_sha(checklist.deployed) if checklist.deployed else "no label"
+    lines = [
+        f"replaces {checklist.stable_revision} (runs {runs})",
+        f"ships {checklist.ships}",
+    ]
+    if checklist.setback is not None:
+        lines.append(f"⚠ {checklist.setback.text(with_commit=True)}")
+    lines += [f"schema change {change}" for change in checklist.schema_changes]
+    for line in lines:
+        print_wrapped(console, line, indent="  ", hanging="    ")
 
 
 async def _drive(profile: Profile, tools: DeployTools, rollout_id: int) -> RolloutView | None:
     """Drive the rollout here until it ends, or until an analysis passes and approval is awaited."""
     from commands.deploy.driver import Tick, TickResult, drive
-    from commands.deploy.verdict import Verdict
+    from commands.deploy.verdict import Verdict, analysis_step
 
     console = report_console()
 
-    async def said(result: TickResult) -> bool:
+    async def told(result: TickResult) -> bool:
         if result.outcome is not None:
             analysis = result.outcome.analysis
             console.print(
-                f"  analysis: {analysis.verdict.value}"
-                + "".join(f"\n    - {escape(r)}" for r in analysis.reasons)
+                f"  analysis at {analysis_step(profile.deploy, analysis)}: {analysis.verdict.value}"
             )
+            for because in analysis.reasons:
+                print_wrapped(console, f"- {because}", indent="    ", hanging="      ")
         if result.tick is Tick.CREATING:
             waited = (tools.clock() - (result.rollout.step_started_at or tools.clock())).seconds
             console.print(f"  creating revision {result.rollout.canary_revision}… {waited} s")
         if result.tick is Tick.STARTED:
             console.print(f"  canary at {profile.deploy.steps[0]}%")
         if result.tick in (Tick.ROLLED_BACK, Tick.EXPIRED, Tick.COMPLETED, Tick.FAILED):
-            reason = escape(result.rollout.reason or "")
-            console.print(f"rollout #{rollout_id}: {result.rollout.state}: {reason}")
+            ended = f"rollout #{rollout_id} {said(result.rollout.state)}"
+            reason = named(result.rollout.reason or "", profile.slack.people)
+            print_wrapped(console, f"{ended}: {reason}" if reason else ended, hanging="  ")
             return False
         if result.outcome is not None and result.outcome.analysis.verdict is Verdict.PASS:
             console.print(f"rollout #{rollout_id}: passing; an approver promotes it in Slack")
             return False
         return True
 
-    return await drive(profile, tools, rollout_id, said, raise_errors=True)
+    return await drive(profile, tools, rollout_id, told, raise_errors=True)

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
-from rich.table import Table
+from rich.markup import escape
 
 from checks.registry import enabled_checks
 from checks.result import CheckResult, HealthReport, Overall, Status
 from checks.runner import OnResult
+from cli.layout import Column, fits, print_command, print_table, print_wrapped
 from cli.terminal import emit_json, report_console
 from config import Profile
 
@@ -65,6 +65,16 @@ def summary_line(report: HealthReport) -> str:
 
 
 TABLE_MIN_WIDTH = 120  # narrower: one stacked block per check, so no name or status breaks
+COLUMNS = (
+    Column("check", whole=True),
+    Column("status", whole=True),
+    Column("value", whole=True),
+    Column("threshold"),
+    Column("baseline", whole=True),
+    Column("window", whole=True),
+    Column("detail"),
+    Column("action", whole=True),
+)
 
 
 def print_report(report: HealthReport, *, as_json: bool, console: Console | None = None) -> None:
@@ -72,31 +82,29 @@ def print_report(report: HealthReport, *, as_json: bool, console: Console | None
         emit_json(report.to_json())
         return
     console = console or report_console()
-    if console.width < TABLE_MIN_WIDTH:
-        _print_stacked(report, console)
-        return
-    table = Table(title=f"opsbot health · as of {report.as_of}", title_justify="left", expand=False)
-    table.add_column("check", no_wrap=True)
-    table.add_column("status", no_wrap=True)
-    for column in ("value", "threshold", "baseline", "window", "detail", "action"):
-        table.add_column(column, overflow="fold")
     actions: list[tuple[int, CheckResult]] = []
+    rows = []
     for result in report.results:
         action_ref = ""
         if result.action:
             actions.append((len(actions) + 1, result))
             action_ref = f"[{len(actions)}] below"
-        table.add_row(
-            result.name,
-            f"[{STYLE[result.status]}]{LABEL.get(result.status, result.status.value)}[/]",
-            result.format_value(result.value),
-            result.threshold or "—",
-            result.format_value(result.baseline),
-            str(result.window) if result.window else "—",
-            result.detail,
-            action_ref,
+        rows.append(
+            [
+                result.name,
+                f"[{STYLE[result.status]}]{LABEL.get(result.status, result.status.value)}[/]",
+                result.format_value(result.value),
+                escape(result.threshold or "—"),
+                result.format_value(result.baseline),
+                str(result.window) if result.window else "—",
+                escape(result.detail),
+                escape(action_ref),
+            ]
         )
-    console.print(table)
+    if console.width < TABLE_MIN_WIDTH or not fits(COLUMNS, rows, console.width):
+        _print_stacked(report, console)
+        return
+    print_table(console, f"opsbot health · as of {report.as_of}", COLUMNS, rows)
     _print_actions(actions, console)
     console.print(f"[{OVERALL_STYLE[report.status]}]{summary_line(report)}[/]")
 
@@ -124,16 +132,13 @@ def _print_stacked(report: HealthReport, console: Console) -> None:
         if result.action:
             actions.append((len(actions) + 1, result))
             lines.append(f"fix: [{len(actions)}] below")
-        for line in lines:  # indented, wrapped lines indented too
-            wrapped = textwrap.fill(
-                line, width=console.width, initial_indent="  ", subsequent_indent="  "
-            )
-            console.print(wrapped, highlight=False, markup=False, soft_wrap=True)
+        for line in lines:  # indented, wrapped lines indented too, never inside a word
+            print_wrapped(console, line, indent="  ")
     _print_actions(actions, console)
     console.print(f"[{OVERALL_STYLE[report.status]}]{summary_line(report)}[/]")
 
 
 def _print_actions(actions: list[tuple[int, CheckResult]], console: Console) -> None:
     for number, result in actions:
-        console.print(f"[bold][{number}] {result.name}:[/bold]", highlight=False)
-        console.print(result.action or "", markup=False, highlight=False, soft_wrap=True)
+        console.print(f"[bold]\\[{number}] {result.name}:[/bold]", highlight=False)
+        print_command(console, result.action or "")

@@ -68,7 +68,7 @@ def postmortem(
         tools = postmortem_tools(platform.deploy_tools(store), lambda: platform)
         if subject is None:
             subject = resolve(tools, None)
-        announce(f"postmortem: {subject.text}")
+        announce(f"postmortem of {subject.words}")
         doc = document(tools, subject)
         today = platform.now.date()
     if doc is None:
@@ -83,7 +83,7 @@ def postmortem(
     if as_json:
         emit_json(document_json(doc, timezone, today))
         return
-    text = markdown(doc, timezone, today)
+    text = markdown(doc, timezone, today, profile.slack.people)  # people named, never `<@U…>`
     if as_markdown:
         typer.echo(text, nl=False)
         return

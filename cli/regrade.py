@@ -8,12 +8,14 @@ from zoneinfo import ZoneInfo
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
+from cli.layout import Column, print_table, print_wrapped
 from cli.options import AsOption, ConfigOption, JsonOption, SandboxOption, announce, who
 from cli.state import opened_store
 from cli.terminal import emit_json, report_console
 from config import resolve_profile_path
+from infra.wording import plural
+from infra.wording import said as state_words
 from opsbot.platform import open_platform
 from opsbot.profile import load_profile
 from store.backfill_views import ENDED, DateState
@@ -84,7 +86,9 @@ def regrade(
         )
         if not as_json:
             said = "started" if created else "already started by the same request"
-            report_console().print(f"backfill #{backfill.id} {said}: {len(backfill.dates)} dates")
+            report_console().print(
+                f"backfill #{backfill.id} {said}: {plural(len(backfill.dates), 'date')}"
+            )
         shown = ""
         while wait and not backfill.ended:
             take_completions(profile, tools)
@@ -102,7 +106,7 @@ def regrade(
 
 def _progress(backfill: BackfillView) -> str:
     done = backfill.count(*ENDED)
-    states = ", ".join(f"{n} {s}" for s in DateState if (n := backfill.count(s)))
+    states = ", ".join(f"{n} {state_words(s)}" for s in DateState if (n := backfill.count(s)))
     return f"  backfill #{backfill.id}: {done}/{len(backfill.dates)} ended ({states})"
 
 
@@ -137,24 +141,35 @@ def _show(plan: RegradePlan, backfill: BackfillView | None, as_json: bool) -> No
         )
         return
     console = report_console()
-    table = Table(title=f"regrade {plan.start}..{plan.end}", title_justify="left")
-    for column in ("date", "action", "state", "graded", "MAE", "why"):
-        table.add_column(column, overflow="fold")
     models = {d.day.isoformat(): d for d in plan.dates}
+    cells = []
     for row in rows:
         day = models[row["date"]]
         graded = ", ".join(f"{m.model} {m.graded_pct:g}%" for m in day.models) or "—"
-        table.add_row(
-            row["date"],
-            row["action"],
-            row["state"],
-            str(row["graded_count"]) if row["graded_count"] is not None else graded,
-            f"{row['mae']:.2f}" if row["mae"] is not None else "—",
-            escape(row["reason"] or row["detail"] or ""),
+        cells.append(
+            [
+                row["date"],
+                row["action"],
+                state_words(row["state"]),
+                str(row["graded_count"]) if row["graded_count"] is not None else escape(graded),
+                f"{row['mae']:.2f}" if row["mae"] is not None else "—",
+                escape(row["reason"] or row["detail"] or ""),
+            ]
         )
-    console.print(table)
+    print_table(console, f"regrade {plan.start}..{plan.end}", COLUMNS, cells)
     gigabytes = plan.estimate_bytes / 1e9
-    console.print(
-        f"{len(plan.to_regrade)} of {len(plan.dates)} dates to regrade; grading will read about "
-        f"{gigabytes:.3f} GB (an estimate: a BigQuery dry run of what grading reads)"
+    print_wrapped(
+        console,
+        f"{len(plan.to_regrade)} of {plural(len(plan.dates), 'date')} to regrade; grading will "
+        f"read about {gigabytes:.3f} GB (an estimate: a BigQuery dry run of what grading reads)",
     )
+
+
+COLUMNS = (
+    Column("date", whole=True),
+    Column("action", whole=True),
+    Column("state", whole=True),
+    Column("graded"),
+    Column("MAE", whole=True, justify="right"),
+    Column("why"),
+)

@@ -7,16 +7,18 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from checks.drift_model import age_text
-from cli.options import AsOption, ConfigOption, SandboxOption, announce, who
-from cli.state import opened_store
+from cli.layout import Column, print_command, print_table, print_wrapped
+from cli.options import AsOption, ConfigOption, SandboxOption, announce, stderr, who
+from cli.state import opened_store, remembering_store
 from cli.terminal import report_console
 from commands.errors import RequestError
 from commands.requests import select_services
 from config import resolve_profile_path
+from infra.wording import short_sha
 from opsbot.platform import open_platform
 from opsbot.profile import load_profile
 
@@ -40,6 +42,7 @@ def rollback(
 
     SERVICE: the service to roll back.
     """
+    from commands.deploy.history import revision_setbacks
     from commands.rollback import candidates, roll_back
 
     profile_path = resolve_profile_path(config)
@@ -48,38 +51,59 @@ def rollback(
     actor = who(as_user) if to else ""
     with open_platform(profile, profile_path, sandbox=sandbox, announce=announce) as platform:
         sources = platform.drift_sources()
+        where = (profile, profile_path, sandbox, platform.clock, platform.store_url)
         if to is None:
-            _print_candidates(
-                service, candidates(sources.cloud_run, sources.repo, service), platform.now
-            )
+            with remembering_store(*where) as known:  # what went bad before, if remembered
+                found = candidates(profile, sources.cloud_run, sources.repo, service, known)
+            print_candidates(report_console(), service, found, platform.now)
             return
-        if not yes:
-            if not sys.stdin.isatty():
-                raise RequestError("rolling back changes production: confirm with --yes")
-            typer.confirm(f"Move 100% of {service}'s traffic to {to}?", abort=True)
-        with opened_store(
-            profile, profile_path, sandbox, platform.clock, platform.store_url
-        ) as store:
+        with opened_store(*where) as store:
+            setback = revision_setbacks(store, service).get(to)
+            if setback is not None:
+                print_wrapped(stderr(), f"warning: {to} {setback.text()}", hanging="  ")
+            if not yes:
+                if not sys.stdin.isatty():
+                    raise RequestError("rolling back changes production: confirm with --yes")
+                typer.confirm(f"Move 100% of {service}'s traffic to {to}?", abort=True)
             result = roll_back(profile, sources.cloud_run, store, service, to, actor)
         assert result is not None  # no once_key: every call acts
         ended = f" (rollout #{result.aborted_rollout} aborted)" if result.aborted_rollout else ""
         report_console().print(f"{service}: 100% of traffic on {result.revision}, verified{ended}")
 
 
-def _print_candidates(service: str, found: list[Candidate], now: datetime) -> None:
-    table = Table(title=f"{service}: recent revisions", title_justify="left")
-    for column in ("revision", "traffic", "commit", "subject", "age", "ready"):
-        table.add_column(column, overflow="fold")
+COLUMNS = (
+    Column("revision", whole=True),
+    Column("traffic", whole=True, justify="right"),
+    Column("commit", whole=True),
+    Column("age", whole=True),
+    Column("last change"),
+)
+
+
+def print_candidates(console: Console, service: str, found: list[Candidate], now: datetime) -> None:
+    """The revisions to choose from; one that went bad is marked, and why is said below."""
+    rows = []
     for c in found:
-        table.add_row(
-            c.revision,
-            f"{c.percent}%",
-            (c.commit or "—")[:8],
-            escape(c.subject or "—"),
-            age_text(c.created, now),
-            "yes" if c.ready else "no",
+        change = f"{c.change.short} {c.change.subject}" if c.change else "—"
+        if c.setback is not None:
+            change = f"[bold red]⚠ {escape(c.setback.what)}[/] · {escape(change)}"
+        else:
+            change = escape(change)
+        rows.append(
+            [
+                c.revision,
+                f"{c.percent}%" + ("" if c.ready else " (not ready)"),
+                short_sha(c.commit) if c.commit else "no label",
+                age_text(c.created, now),
+                change,
+            ]
         )
-    report_console().print(table)
-    report_console().print(
-        f"roll back with: opsbot rollback {service} --to REVISION --as YOUR_SLACK_ID"
+    print_table(console, f"{service}: recent revisions", COLUMNS, rows)
+    for c in found:
+        if c.setback is not None:
+            print_wrapped(console, f"⚠ {c.revision} {c.setback.text()}", hanging="    ")
+    print_command(
+        console,
+        f"opsbot rollback {service} --to REVISION --as YOUR_SLACK_ID",
+        label="roll back with:",
     )

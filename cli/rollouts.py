@@ -5,16 +5,20 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
+from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
+from cli.layout import Column, print_table, print_wrapped
 from cli.options import ConfigOption, JsonOption, SandboxOption
 from cli.state import opened_store
 from cli.terminal import emit_json, report_console
 from commands.errors import RequestError
+from commands.postmortem.people import Names, named
 from config import resolve_profile_path
 from infra.clock import utc_now
+from infra.wording import said, short_sha
 from opsbot.profile import load_profile
+from store.views import RolloutView
 
 
 def rollouts(
@@ -59,18 +63,38 @@ def rollouts(
     if as_json:
         emit_json({"rollouts": rows})
         return
-    table = Table(title="rollouts", title_justify="left")
-    for column in ("id", "service", "commit", "state", "step", "requested by", "updated", "reason"):
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(
-            str(row["id"]),
-            row["service"],
-            row["commit"][:8],
-            row["state"],
-            str(row["step"]),
-            row["requested_by"],
-            row["updated_at"][:16],
-            escape(row["reason"] or ""),
-        )
-    report_console().print(table)
+    print_rollouts(report_console(), found, profile.deploy.steps, profile.slack.people)
+
+
+COLUMNS = (
+    Column("rollout", whole=True),
+    Column("service", whole=True),
+    Column("commit", whole=True),
+    Column("state", whole=True),
+    Column("step", whole=True, justify="right"),
+    Column("requested by", whole=True),
+    Column("updated (UTC)", whole=True),
+)
+
+
+def print_rollouts(
+    console: Console, found: list[RolloutView], steps: list[int], names: Names | None = None
+) -> None:
+    """The rollouts as a table, then each reason on lines of its own with people named."""
+    rows = [
+        [
+            f"#{r.id}",
+            r.service,
+            short_sha(r.commit_sha),
+            said(r.state),
+            f"{steps[min(r.step, len(steps) - 1)]}%",
+            escape(r.requested_by),
+            f"{r.updated_at:%Y-%m-%d %H:%M}",
+        ]
+        for r in found
+    ]
+    print_table(console, "rollouts", COLUMNS, rows)
+    for r in found:
+        if r.reason:
+            reason = named(r.reason, names or {})
+            print_wrapped(console, f"#{r.id} {said(r.state)}: {reason}", hanging="    ")

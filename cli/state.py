@@ -42,3 +42,27 @@ def opened_store(
             yield Store(database, clock)
         finally:
             database.close()
+
+
+@contextmanager
+def remembering_store(
+    profile: Profile,
+    profile_path: Path,
+    sandbox: bool,
+    clock: Callable[[], datetime],
+    shared: str | None = None,
+) -> Iterator[Store | None]:
+    """The store that remembers past rollouts, only to read: as `opened_store`, but None when
+    there is none (a sandbox run without a store of its own; a profile's SQLite file not yet
+    created: reading never creates one)."""
+    named = shared or os.environ.get("DATABASE_URL")
+    if sandbox and not named:
+        yield None
+        return
+    if not sandbox and not named:
+        path = Path(profile.store.sqlite_path).expanduser()
+        if not (path if path.is_absolute() else profile_path.parent / path).is_file():
+            yield None
+            return
+    with opened_store(profile, profile_path, sandbox, clock, shared) as store:
+        yield store

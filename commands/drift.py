@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from adapters.git import AmbiguousCommit, CommitInfo
 from checks.drift_engine import (
@@ -14,16 +14,92 @@ from checks.drift_engine import (
     in_parallel,
     read_deployments,
 )
-from checks.drift_model import Basis, DriftReport, DriftSources
+from checks.drift_model import (
+    Basis,
+    DriftReport,
+    DriftSources,
+    ServiceDrift,
+    Severity,
+    deploy_command,
+)
+from commands.deploy.history import Setback, commit_setback
 from commands.errors import RequestError
 from commands.requests import parse_commit_ref, select_services
 from config import Profile, ServiceConfig
+from infra.wording import noun, plural, verb
+
+if TYPE_CHECKING:
+    from store.rollouts import Store
+
+
+def attention(report: DriftReport) -> str:
+    """ "1 of 7 services needs attention": the count, its noun and its verb agreeing."""
+    drifting = len(report.drifting)
+    total = len(report.services)
+    return (
+        f"{drifting} of {total} {noun(total, 'service')} "
+        f"{verb(drifting, 'needs', 'need')} attention"
+    )
 
 
 def run_drift(
     profile: Profile, sources: DriftSources, names: list[str], now: datetime
 ) -> DriftReport:
     return drift_report(profile, sources, select_services(profile, names), now)
+
+
+@dataclass(frozen=True)
+class DeployAdvice:
+    """The fix for a service's drift: `/deploy SERVICE`, the commit it would ship (main's newest
+    touching the service's sources), and the canary of that commit that failed, if one did."""
+
+    service: str
+    ships: CommitInfo | None
+    setback: Setback | None = None
+
+    @property
+    def slack(self) -> str:
+        return deploy_command(self.service)
+
+    @property
+    def terminal(self) -> str:
+        return f"opsbot deploy {self.service}"
+
+    @property
+    def warning(self) -> str | None:
+        """Why shipping that commit again needs care, in plain words (None: no setback)."""
+        if self.setback is None or self.ships is None:
+            return None
+        return (
+            f"{self.setback.text(with_commit=True)}. Fix it on main first, or ship an earlier "
+            f"commit: /deploy {self.service} COMMIT"
+        )
+
+
+def needs_deploy(service: ServiceDrift) -> bool:
+    """Whether a deploy is the fix: a serving revision drifts to WARN or worse (the rule the
+    report's `action` follows)."""
+    return any(r.severity.rank >= Severity.WARN.rank for r in service.revisions)
+
+
+def deploy_advice(
+    profile: Profile, sources: DriftSources, report: DriftReport, store: Store | None
+) -> dict[str, DeployAdvice]:
+    """Per service the report says to fix: `/deploy` and what it would ship, checked against the
+    canaries the store remembers (None: no store, so nothing to check it against)."""
+    advice = {}
+    for service in report.services:
+        if not needs_deploy(service):
+            continue
+        config = select_services(profile, [service.service])[0]
+        ships = sources.repo.newest_touching(list(config.source_paths))
+        setback = (
+            commit_setback(store, service.service, ships.sha)
+            if store is not None and ships is not None
+            else None
+        )
+        advice[service.service] = DeployAdvice(service.service, ships, setback)
+    return advice
 
 
 @dataclass(frozen=True)
@@ -137,4 +213,15 @@ def services_live_and_missing(report: ContainsReport) -> tuple[set[str], set[str
 
 
 def services(count: int) -> str:
-    return f"{count} service" if count == 1 else f"{count} services"
+    return plural(count, "service")
+
+
+def contains_summary(report: ContainsReport) -> str:
+    """Where the commit runs, counted by service as the lists below it show them: live, missing
+    where it matters, and lacking it where it touches nothing."""
+    live_on, missing_on = services_live_and_missing(report)
+    untouched = {e.service for e in report.missing if not e.relevant} - missing_on - live_on
+    said = [f"live on {services(len(live_on))}", f"missing on {services(len(missing_on))}"]
+    if untouched:
+        said.append(f"not in {services(len(untouched))} whose sources it does not touch")
+    return ", ".join(said)

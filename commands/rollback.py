@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING
 
 from adapters.cloudrun import CloudRun
 from adapters.cloudrun_model import TrafficShare
-from adapters.git import GitRepo
+from adapters.git import CommitInfo, GitRepo
 from commands.deploy.abort import abort_rollout
+from commands.deploy.history import Setback, revision_setbacks
 from commands.errors import RequestError
 from commands.requests import select_services
 from config import Profile
@@ -26,14 +27,30 @@ class Candidate:
     revision: str
     created: datetime
     commit: str | None  # its commit-sha label
-    subject: str | None  # that commit's subject, when git knows it
+    change: CommitInfo | None  # the newest commit in it touching the service's sources
     percent: int  # of traffic now
     ready: bool
+    setback: Setback | None = None  # it failed a canary, or traffic was rolled back from it
+
+    @property
+    def subject(self) -> str | None:
+        """The subject of the service's own newest change in it (never another service's)."""
+        return self.change.subject if self.change else None
 
 
-def candidates(cloud_run: CloudRun, repo: GitRepo, service: str, limit: int = 5) -> list[Candidate]:
-    """The service's newest revisions, with commit, subject and current traffic."""
+def candidates(
+    profile: Profile,
+    cloud_run: CloudRun,
+    repo: GitRepo,
+    service: str,
+    store: Store | None = None,
+    limit: int = 5,
+) -> list[Candidate]:
+    """The service's newest revisions: commit, its last change to the service, traffic, and any
+    setback the store remembers (a failed canary, a rollback away from it)."""
+    paths = list(select_services(profile, [service])[0].source_paths)
     serving = {t.revision: t.percent for t in cloud_run.get_service(service).serving}
+    marked = revision_setbacks(store, service) if store is not None else {}
     found = []
     for revision in cloud_run.list_revisions(service, limit=limit):
         label = revision.commit_label
@@ -43,9 +60,10 @@ def candidates(cloud_run: CloudRun, repo: GitRepo, service: str, limit: int = 5)
                 revision.name,
                 revision.created,
                 label,
-                commit.subject if commit else None,
+                repo.newest_touching(paths, tip=commit.sha) if commit else None,
                 serving.get(revision.name, 0),
                 revision.ready,
+                marked.get(revision.name),
             )
         )
     return found

@@ -254,6 +254,7 @@ class ChannelsConfig(Strict):
 
 Role = Literal["deployer", "approver", "regrader"]
 UserRef = Annotated[str, Field(pattern=r"^[UW][A-Z0-9]{2,}$")]
+PersonName = Annotated[str, Field(pattern=r"^[^\x00-\x1f<>@]{1,80}$")]  # read as `@name`
 
 
 class SlackConfig(Strict):
@@ -275,6 +276,8 @@ class SlackConfig(Strict):
     max_concurrent_reports: int = Field(default=4, ge=1, le=64)
     # Slack user IDs per role, for the mutating commands (deploy, promote, rollback).
     roles: dict[Role, list[UserRef]] = Field(default_factory=dict)
+    # Slack user ID → the name Markdown and the terminal show for them (Slack shows a mention).
+    people: dict[UserRef, PersonName] = Field(default_factory=dict)
 
     def holders(self, role: Role) -> list[str]:
         """The users who hold `role`."""
@@ -299,7 +302,7 @@ class DeployConfig(Strict):
     """The canary policy: steps, analysis thresholds, approvals, freezes."""
 
     image: Annotated[str, _action_template(("service", "commit"))] = (
-        "us-west2-docker.pkg.dev/nba-props-platform/services/$service:$commit"
+        "us-west2-docker.pkg.dev/nba-props-platform/nba-props/$service:$commit"  # short SHA
     )
     steps: list[int] = Field(default_factory=lambda: [10, 50, 100], min_length=1)
     interval_s: float = Field(default=300.0, gt=0)  # each step is held, and analysed, this long

@@ -23,6 +23,7 @@ from typing import Any
 
 import duckdb
 
+from sandbox.bigquery_errors import from_duckdb
 from sandbox.bigquery_sql import (
     BigQueryError,
     bigquery_field,
@@ -306,8 +307,8 @@ class BigQueryEmulator(JsonApi):
                 cursor.close()
         except BigQueryError as exc:
             job.error = exc
-        except duckdb.Error as exc:
-            job.error = invalid_query(str(exc).splitlines()[0])
+        except duckdb.Error as exc:  # DuckDB's words for it, as BigQuery says them
+            job.error = from_duckdb(sql, exc)
         return job
 
     def remember(self, job: Job) -> None:

@@ -13,16 +13,10 @@ from typing import Any, cast
 import sqlglot
 from sqlglot import exp
 
+from sandbox.bigquery_errors import BigQueryError, invalid_query, syntax_error
 from sandbox.demo_tables import TableSpec
-from sandbox.json_http import GoogleApiError
 
-
-class BigQueryError(GoogleApiError):
-    """An error BigQuery would return: HTTP code, reason and message in Google's shape."""
-
-
-def invalid_query(message: str) -> BigQueryError:
-    return BigQueryError(400, "invalidQuery", message)
+__all__ = ["BigQueryError", "Translated", "invalid_query", "translate"]
 
 
 @dataclass(frozen=True)
@@ -52,23 +46,26 @@ def _translate(sql: str, project: str, tables: Mapping[str, TableSpec]) -> Trans
     try:
         tree = cast(exp.Expression, sqlglot.parse_one(sql, read="bigquery"))
     except sqlglot.errors.ParseError as exc:
-        raise invalid_query(
-            f"Syntax error: {exc.errors[0]['description'] if exc.errors else exc}"
-        ) from None
+        raise syntax_error(sql, exc) from None
+    except sqlglot.errors.TokenError:
+        raise invalid_query("Syntax error: Unclosed string literal") from None
     cte_names = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
     used: list[str] = []
     for table in tree.find_all(exp.Table):
         if not table.args.get("db") and table.name in cte_names:
             continue
         if not table.args.get("db"):
-            raise invalid_query(
-                f'Table "{table.name}" must be qualified with a dataset (e.g. dataset.table).'
+            raise invalid_query(  # BigQuery's words when the request names no default dataset
+                f'Table name "{table.name}" missing dataset while no default dataset is set in '
+                "the request."
             )
         name = f"{table.db}.{table.name}"
         catalog = table.catalog or project
-        if name not in tables:
+        if name not in tables:  # BigQuery's 404 names the dataset when that is what is missing
+            known = any(n.split(".")[0] == table.db for n in tables)
+            missing = f"Table {catalog}:{name}" if known else f"Dataset {catalog}:{table.db}"
             raise BigQueryError(
-                404, "notFound", f"Not found: Table {catalog}:{name} was not found in location US"
+                404, "notFound", f"Not found: {missing} was not found in location US"
             )
         _require_partition_filter(table, name, tables[name].partition_column)
         table.set("catalog", None)

@@ -14,17 +14,19 @@ import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from string import Template
 
 import git
 
-from adapters.cloudrun_model import COMMIT_LABEL
+from adapters.cloudrun_model import COMMIT_LABEL, build_of
+from config import DeployConfig
 from sandbox.cloudrun_state import CloudRunState, SeedRevision
 from sandbox.demo_repo import PHASE4_DEPLOYED_AT
 
 PROJECT = "nba-props-platform"
 REGION = "us-west2"
 PARENT = f"projects/{PROJECT}/locations/{REGION}"
-IMAGE = "us-west2-docker.pkg.dev/nba-props-platform/nba-props/{service}:{tag}"
+IMAGE = DeployConfig().image  # the profile's default: one path for seeds and deploys
 SCRAPERS_UNLABELLED_AT = datetime(2026, 2, 5, 9, 0, tzinfo=UTC)
 GRADING_STABLE_AT = datetime(2026, 2, 5, 6, 0, tzinfo=UTC)
 GRADING_CANARY_AT = datetime(2026, 2, 5, 16, 0, tzinfo=UTC)
@@ -72,15 +74,16 @@ def revision_of(
     label_length: int = 40,
 ) -> SeedRevision:
     suffix = hashlib.sha1(f"{service}:{number}".encode()).hexdigest()[:3]
-    tag = deployed.sha[:8] if deployed else f"r{number}"
-    labels = {COMMIT_LABEL: deployed.sha[:label_length]} if deployed else {}
-    env = {"BUILD_COMMIT": deployed.sha[:8]} if deployed else {}
+    if deployed is None:  # an unlabelled revision: its image names no commit either
+        image = Template(IMAGE).substitute(service=service, commit=f"r{number}")
+        return SeedRevision(name=f"{service}-{number:05d}-{suffix}", image=image, created=created)
+    build = build_of(IMAGE, service, deployed.sha)  # as opsbot's own deploys build it
     return SeedRevision(
         name=f"{service}-{number:05d}-{suffix}",
-        image=IMAGE.format(service=service, tag=tag),
+        image=build.image,
         created=created,
-        labels=labels,
-        env=env,
+        labels={COMMIT_LABEL: deployed.sha[:label_length]},
+        env=build.env,
     )
 
 

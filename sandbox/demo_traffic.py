@@ -52,7 +52,7 @@ def registry(repo_path: Path) -> Callable[[str], bool]:
 
     def exists(image: str) -> bool:
         tag = image.rsplit(":", 1)[-1]
-        commit = repo.resolve(tag) if len(tag) == 40 else None
+        commit = repo.resolve(tag) if 7 <= len(tag) <= 40 else None  # tags are short SHAs
         return commit is not None and repo.on_main(commit.sha)
 
     return exists

@@ -17,6 +17,7 @@ from config import ConfigError
 
 FAULTS_ENV = "OPSBOT_SANDBOX_FAULTS"
 DEMO_OPERATION_S = 3.0
+MIN_SHA = 7  # the shortest commit prefix git accepts as naming one
 
 
 class _Section(BaseModel):
@@ -29,8 +30,12 @@ class CloudRunFaults(_Section):
     denied_permissions: list[str] = Field(default_factory=list)  # left out of testIamPermissions
 
     def image_fails(self, image: str) -> bool:
-        tag = image.rsplit(":", 1)[-1]
-        return any(tag.startswith(prefix) for prefix in self.fail_images)
+        """Whether `image`'s tag and a listed commit name one commit, whichever is the longer."""
+        tag = image.rsplit(":", 1)[-1]  # the short SHA; a plan may list a longer one, or the full
+        return any(
+            tag.startswith(prefix) or (len(tag) >= MIN_SHA and prefix.startswith(tag))
+            for prefix in self.fail_images
+        )
 
 
 class MonitoringFaults(_Section):

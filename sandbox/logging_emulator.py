@@ -144,7 +144,7 @@ class LoggingEmulator(JsonApi):
         failures = self.traffic.requests(service_name, revision, since, now).server_errors
         if not behaviour.error_log or not failures:
             return []
-        spacing = (now - since) / failures
+        stamps = _spread(self.traffic.served_spans(service_name, revision, since, now), failures)
         return [
             {
                 "logName": f"projects/{self.project}/logs/run.googleapis.com%2Fstderr",
@@ -156,13 +156,34 @@ class LoggingEmulator(JsonApi):
                         "project_id": self.project,
                     },
                 },
-                "timestamp": (now - spacing * index).isoformat().replace("+00:00", "Z"),
+                "timestamp": stamp.isoformat().replace("+00:00", "Z"),
                 "severity": "ERROR",
                 "textPayload": behaviour.error_log,
                 "insertId": f"{revision}-{index}",
             }
-            for index in range(min(failures, MAX_MATCHES))
+            for index, stamp in enumerate(stamps[:MAX_MATCHES])
         ]
+
+
+def _spread(spans: list[tuple[datetime, datetime]], count: int) -> list[datetime]:
+    """`count` moments spaced evenly over the spans' time, newest first.
+
+    A request is logged when it is served (Cloud Logging's `timestamp` is the time the entry
+    was written by the revision), so a revision's failures fall only while it had traffic.
+    """
+    total = sum(((end - begin) for begin, end in spans), timedelta())
+    if count <= 0 or total <= timedelta():
+        return []
+    step = total / count
+    stamps: list[datetime] = []
+    for index in range(count):
+        left = step * index + step / 2  # back from the newest end of the served time
+        for begin, end in reversed(spans):
+            if left < end - begin:
+                stamps.append(end - left)
+                break
+            left -= end - begin
+    return stamps
 
 
 def _parse(stamp: str) -> datetime:

@@ -181,7 +181,10 @@ class PubSubEmulator(JsonApi):
             for message in taken:
                 ack_id = f"ack-{next(self._ids)}"
                 subscription.outstanding[ack_id] = (message, now + ACK_DEADLINE_S)
-                received.append({"ackId": ack_id, "message": message, "deliveryAttempt": 1})
+                # No deliveryAttempt: "If a DeadLetterPolicy is not set on the subscription,
+                # this will be 0" (ReceivedMessage, pubsub v1), and proto3 JSON leaves a 0 out.
+                # The emulator's subscriptions have no dead-letter policy.
+                received.append({"ackId": ack_id, "message": message})
             return received
 
     def _push(self, push: _Push, message: dict[str, Any]) -> None:

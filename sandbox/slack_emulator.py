@@ -28,16 +28,14 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from typing import Any
 
+from sandbox import slack_payloads, slack_web_api
 from sandbox.json_http import SHUTDOWN_POLL_S
-from sandbox.slack_conversations import conversations, message_metadata
 from sandbox.slack_delivery import ACK_TIMEOUT_S, Delivery, SlackSender
 from sandbox.slack_events import app_home_opened
 from sandbox.slack_files import SlackFiles
 from sandbox.slack_http import SlackHandler, SlackServer
-from sandbox.slack_objects import find_element
 from sandbox.slack_socket import SocketModeHub
 from sandbox.slack_workspace import (
     BOT_USER,
@@ -151,22 +149,11 @@ class SlackEmulator:
             return Delivery(0, "", delivery.seconds, timed_out=True)
         return delivery
 
-    def _user(self, user_id: str) -> dict[str, str]:
-        user = self.workspace.users.get(user_id)
-        if user is None:
-            raise SlackError("user_not_found")
-        return {
-            "id": user.id,
-            "username": user.name,
-            "name": user.name,
-            "team_id": self.workspace.team_id,
-        }
-
     def command(self, user_id: str, channel_ref: str, line: str) -> Delivery:
         """A person types `line` (e.g. "/health 2026-02-05") in a channel."""
         self._require_app()
         channel = self.workspace.channel(channel_ref)
-        user = self._user(user_id)
+        slack_payloads.person(self.workspace, user_id)  # user_not_found for a stranger
         command, _, text = line.strip().partition(" ")
         if self.commands is not None and command not in self.commands:
             # Slack never sends a command no installed app declares; Slackbot says so instead
@@ -183,21 +170,9 @@ class SlackEmulator:
         response_url = self.workspace.new_response_url(
             self.url, ResponseUrl(channel.id, user_id, None, False)
         )
-        fields = {
-            "token": "sandbox-verification-token",
-            "team_id": self.workspace.team_id,
-            "team_domain": "sandbox",
-            "channel_id": channel.id,
-            "channel_name": channel.name,
-            "user_id": user_id,
-            "user_name": user["name"],
-            "command": command,
-            "text": text.strip(),
-            "api_app_id": "A0OPSBOT00",
-            "is_enterprise_install": "false",
-            "response_url": response_url,
-            "trigger_id": self.workspace.issue_trigger(user_id),
-        }
+        fields = slack_payloads.slash_command(
+            self.workspace, user_id, channel.id, command, text, response_url
+        )
         delivery = self._deliver("slash_commands", fields, "slash_commands", command, user_id)
         shown = self._show_ack(delivery, channel.id, user_id, command)
         if shown is not None:
@@ -218,83 +193,26 @@ class SlackEmulator:
         self, user_id: str, message: Message, action_id: str, value: str | None = None
     ) -> dict[str, Any]:
         """The block_actions payload Slack would deliver for that click (to send anywhere)."""
-        element, block_id = find_element(message.blocks, action_id, value)
-        user = self._user(user_id)
-        channel = self.workspace.channels[message.channel]
         ephemeral = message.ephemeral_to is not None
         response_url = self.workspace.new_response_url(
-            self.url, ResponseUrl(channel.id, user_id, message.ts, ephemeral)
+            self.url, ResponseUrl(message.channel, user_id, message.ts, ephemeral)
         )
-        payload: dict[str, Any] = {
-            "type": "block_actions",
-            "user": user,
-            "api_app_id": "A0OPSBOT00",
-            "token": "sandbox-verification-token",
-            "container": {
-                "type": "message",
-                "message_ts": message.ts,
-                "channel_id": channel.id,
-                "is_ephemeral": ephemeral,
-            },
-            "trigger_id": self.workspace.issue_trigger(user_id),
-            "team": {"id": self.workspace.team_id, "domain": "sandbox"},
-            "channel": {"id": channel.id, "name": channel.name},
-            "response_url": response_url,
-            "actions": [
-                {
-                    "type": element.get("type", "button"),
-                    "action_id": action_id,
-                    "block_id": block_id,
-                    "text": element.get("text"),
-                    "value": element.get("value"),
-                    "action_ts": f"{time.time():.6f}",
-                }
-            ],
-        }
-        if not ephemeral:
-            payload["message"] = {
-                "type": "message",
-                "ts": message.ts,
-                "text": message.text,
-                "blocks": message.blocks,
-                "user": message.user,
-            }
-        if message.thread_ts is not None:  # a reply: Slack names its thread in both places
-            payload["container"]["thread_ts"] = message.thread_ts
-            if "message" in payload:
-                payload["message"]["thread_ts"] = message.thread_ts
-        return payload
+        return slack_payloads.block_actions(
+            self.workspace, user_id, message, action_id, value, response_url
+        )
 
     def message_action(self, user_id: str, message: Message, callback_id: str) -> Delivery:
         """A person runs the message shortcut `callback_id` on `message`."""
         self._require_app()
-        channel = self.workspace.channels[message.channel]
-        payload = {
-            "type": "message_action",
-            "callback_id": callback_id,
-            "trigger_id": self.workspace.issue_trigger(user_id),
-            "message_ts": message.ts,
-            "message": {
-                "type": "message",
-                "ts": message.ts,
-                "text": message.text,
-                "blocks": message.blocks,
-                "user": message.user,
-            },
-            "channel": {"id": channel.id, "name": channel.name},
-            "user": self._user(user_id),
-            "team": {"id": self.workspace.team_id, "domain": "sandbox"},
-            "response_url": self.workspace.new_response_url(
-                self.url, ResponseUrl(channel.id, user_id, None, False)
-            ),
-            "token": "sandbox-verification-token",
-        }
+        payload = slack_payloads.message_action(
+            self.workspace, user_id, message, callback_id, self.url
+        )
         return self._deliver("interactive", payload, "message_action", callback_id, user_id)
 
     def open_home(self, user_id: str) -> Delivery:
         """A person opens the app's Home tab: Slack's `app_home_opened` event is delivered."""
         self._require_app()
-        self._user(user_id)
+        slack_payloads.person(self.workspace, user_id)
         envelope = app_home_opened(self.workspace, user_id)
         return self._deliver("events_api", envelope, "event_callback", "app_home_opened", user_id)
 
@@ -307,16 +225,8 @@ class SlackEmulator:
         opened = self.workspace.views.get(view_id)
         if opened is None:
             raise SlackError("not_found", "no such open view")
-        view = dict(opened.stack[-1] if opened.stack else opened.view)
-        view |= {"id": opened.id, "state": {"values": values}}
-        payload = {
-            "type": "view_submission",
-            "team": {"id": self.workspace.team_id, "domain": "sandbox"},
-            "user": self._user(user_id),
-            "view": view,
-            "trigger_id": self.workspace.issue_trigger(user_id),
-            "token": "sandbox-verification-token",
-        }
+        payload = slack_payloads.view_submission(self.workspace, user_id, opened, values)
+        view = payload["view"]
         name = str(view.get("callback_id", ""))
         revision = self.workspace.view_revisions.get(opened.id, 0)
         delivery = self._deliver("interactive", payload, "view_submission", name, user_id)
@@ -361,6 +271,7 @@ class SlackEmulator:
 
     # -- the Web API ---------------------------------------------------------------------------
     def call(self, method: str, token: str | None, args: dict[str, Any]) -> dict[str, Any]:
+        """One Web API call: its `ok: true` answer's fields, or Slack's SlackError."""
         ws = self.workspace
         ws.record_call(method)
         if token is None:
@@ -380,74 +291,4 @@ class SlackEmulator:
         if token != ws.bot_token:
             raise SlackError("invalid_auth")
         ws.check_rate_limit(method)
-        if method == "auth.test":
-            return {
-                "url": "https://sandbox.slack.test/",
-                "team": "sandbox",
-                "user": BOT_USER.name,
-                "team_id": ws.team_id,
-                "user_id": BOT_USER.id,
-                "bot_id": "B0OPSBOT00",
-                "is_enterprise_install": False,
-            }
-        if method == "chat.postMessage":
-            ws.ensure_member(ws.channel(args.get("channel")))
-            thread = str(args["thread_ts"]) if args.get("thread_ts") else None
-            if thread is not None:
-                ws.find(ws.channel(args.get("channel")).id, thread)  # thread_not_found otherwise
-            message = ws.post(
-                args.get("channel"),
-                args.get("text"),
-                args.get("blocks"),
-                BOT_USER.id,
-                None,
-                thread,
-                message_metadata(args.get("metadata")),
-            )
-            return {"channel": message.channel, "ts": message.ts, "message": message.to_api()}
-        if method == "chat.getPermalink":
-            linked = ws.find(ws.channel(args.get("channel")).id, str(args.get("message_ts")))
-            link = f"https://sandbox.slack.test/archives/{linked.channel}/p{linked.ts.replace('.', '')}"
-            return {"channel": linked.channel, "permalink": link}
-        if method.startswith("conversations."):
-            return conversations(ws, method, args)
-        if method == "chat.update":
-            message = ws.update(
-                args.get("channel"), args.get("ts"), args.get("text"), args.get("blocks")
-            )
-            return {
-                "channel": message.channel,
-                "ts": message.ts,
-                "text": message.text,
-                "message": message.to_api(),
-            }
-        if method == "chat.delete":
-            deleted = ws.delete(args.get("channel"), args.get("ts"))
-            return {"channel": deleted.channel, "ts": deleted.ts}
-        if method == "chat.postEphemeral":
-            user = str(args.get("user", ""))
-            if user not in ws.users:
-                raise SlackError("user_not_in_channel")
-            message = ws.post(
-                args.get("channel"), args.get("text"), args.get("blocks"), BOT_USER.id, user
-            )
-            return {"message_ts": message.ts}
-        if method in ("views.open", "views.push"):
-            user = ws.trigger_user(args.get("trigger_id"))
-            opened = (
-                ws.open_view(user, args.get("view"))
-                if method == "views.open"
-                else ws.push_view(user, args.get("view"))
-            )
-            return {"view": {"id": opened.id, **opened.view}}
-        if method == "views.publish":  # the Home tab: no scope needed, any known user
-            view = args.get("view")
-            if isinstance(view, str):
-                view = json.loads(view)
-            return {"view": ws.publish_home(args.get("user_id"), view)}
-        if method.startswith("files."):
-            return self.files.call(method, args, self.url)
-        if method == "views.update":
-            opened = ws.update_view(args.get("view_id"), args.get("view"))
-            return {"view": {"id": opened.id, **opened.view}}
-        raise SlackError("unknown_method")
+        return slack_web_api.answer(ws, self.files, self.url, method, args)

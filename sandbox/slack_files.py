@@ -101,7 +101,7 @@ class SlackFiles:
             ws.ensure_member(ws.channel(channel))
             thread = str(args["thread_ts"]) if args.get("thread_ts") else None
             if thread is not None:
-                ws.find(ws.channel(channel).id, thread)  # thread_not_found otherwise
+                ws.thread_parent(ws.channel(channel).id, thread)
             comment = str(args.get("initial_comment") or "")
             shared = ws.post(channel, comment or " ", None, BOT_USER.id, None, thread)
             shared.files = [

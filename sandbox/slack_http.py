@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from sandbox.slack_files import UPLOAD_PATH
+from sandbox.slack_permalinks import serves_console
 from sandbox.slack_workspace import BOT_USER, SlackError
 
 if TYPE_CHECKING:
@@ -76,7 +77,7 @@ class SlackHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         parts = urlsplit(self.path)
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-        if parts.path in ("/", "/console"):
+        if serves_console(parts.path):  # the console, or a permalink opening in it
             page = resources.files("sandbox").joinpath("console.html").read_bytes()
             self._send(200, page, "text/html; charset=utf-8")
         elif parts.path == "/favicon.ico":
@@ -112,6 +113,8 @@ class SlackHandler(BaseHTTPRequestHandler):
                 if u.id != BOT_USER.id
             ],
             "bot": BOT_USER.id,
+            "app": {"id": BOT_USER.id, "name": BOT_USER.name},
+            "home": ws.homes.get(user),  # the Home tab views.publish set for this person
             "messages": [m.to_json() for m in ws.visible_to(user)],
             "views": views,
             "shortcuts": [
@@ -159,9 +162,14 @@ class SlackHandler(BaseHTTPRequestHandler):
         if action == "command":
             line = str(args.get("text", ""))
             if not line.startswith("/"):
-                message = ws.post(args.get("channel"), line, None, user)
+                thread = str(args["thread_ts"]) if args.get("thread_ts") else None
+                if thread is not None:  # a reply typed in the thread pane
+                    ws.thread_parent(ws.channel(args.get("channel")).id, thread)
+                message = ws.post(args.get("channel"), line, None, user, None, thread)
                 return {"ok": True, "ts": message.ts}
             delivery = emulator.command(user, str(args.get("channel")), line)
+        elif action == "home":  # the person opened the app's Home tab
+            delivery = emulator.open_home(user)
         elif action == "click":
             message = ws.find(str(args.get("channel")), str(args.get("ts")))
             delivery = emulator.click(user, message, str(args.get("action_id")), args.get("value"))

@@ -12,7 +12,8 @@ from slack_sdk.models.views import View
 BOT_USER_ID = "U0OPSBOT00"  # BOT_USER.id
 MAX_BLOCKS = 50
 MAX_MESSAGE_TEXT = 40_000
-MAX_MODAL_BLOCKS = 100
+MAX_VIEW_BLOCKS = 100  # a modal's or a Home tab's: "Max of 100 blocks"
+NOT_IN_HOME = frozenset({"title", "submit", "close", "clear_on_close", "notify_on_close"})
 TRIGGER_LIFETIME_S = 3.0  # "trigger_ids expire 3 seconds after being sent to your app", once used
 # What the sandbox's bot token was granted (every Web API answer says so in X-OAuth-Scopes).
 BOT_SCOPES = (
@@ -37,7 +38,15 @@ class SlackError(Exception):
 
     def body(self) -> dict[str, Any]:
         body: dict[str, Any] = {"ok": False, "error": self.error}
-        if self.detail:
+        if self.detail and self.error == "invalid_arguments":
+            # Slack says what is wrong with the arguments in response_metadata.messages, each
+            # "[ERROR] … [json-pointer:…]" (docs.slack.dev's Web API page: "detailed errors and
+            # warnings are returned in the messages field in the response metadata"; a refused
+            # views.open as apps log it: {'ok': False, 'error': 'invalid_arguments',
+            # 'response_metadata': {'messages': ['[ERROR] must define `submit` to use an
+            # `input` block in modals [json-pointer:/view/blocks/2/input]']}})
+            body["response_metadata"] = {"messages": [f"[ERROR] {self.detail}"]}
+        elif self.detail:
             body["errors"] = [self.detail]
         return body
 
@@ -153,17 +162,49 @@ def validate_blocks(blocks: Any, limit: int = MAX_BLOCKS) -> list[dict[str, Any]
     return blocks
 
 
-def validate_view(view: Any) -> dict[str, Any]:
-    if not isinstance(view, dict) or view.get("type") not in ("modal", "home"):
-        raise SlackError("invalid_arguments", "view must be an object with type modal or home")
-    if view["type"] == "modal" and not isinstance(view.get("title"), dict):
+def validate_view(view: Any, surface: str = "modal") -> dict[str, Any]:
+    """A view as Slack takes it, or Slack's error: one validator for every view an app sends.
+
+    `surface` "modal" (views.open, views.update, views.push, a submission's `update`/`push`
+    answer) or "home" (views.publish). Slack documents both: "Max of 100 blocks", each block as
+    Block Kit validates it (a section's text at most 3,000 characters; no unknown type); a modal
+    "Required" a plain_text `title`, and a `submit` once it has an `input` block; a Home tab
+    view has `type`, `blocks`, `private_metadata`, `callback_id` and `external_id` only, so no
+    `title`, `submit` or `close` (docs.slack.dev/reference/views/modal-views and
+    .../home-tab-views)."""
+    if not isinstance(view, dict) or view.get("type") != surface:
+        raise SlackError(
+            "invalid_arguments", f"view must be an object of type {surface} [json-pointer:/view]"
+        )
+    if surface == "modal" and not isinstance(view.get("title"), dict):
         raise SlackError("invalid_arguments", "a modal needs a title [json-pointer:/view/title]")
-    validate_blocks(view.get("blocks", []), MAX_MODAL_BLOCKS)
+    blocks = validate_blocks(view.get("blocks", []), MAX_VIEW_BLOCKS)
+    if surface == "modal" and view.get("submit") is None:
+        _refuse_inputs_without_submit(blocks)
+    extra = sorted(set(view) & NOT_IN_HOME) if surface == "home" else []
+    if extra:
+        raise SlackError(
+            "invalid_arguments", f"a home view has no {extra[0]} [json-pointer:/view/{extra[0]}]"
+        )
     try:
         View(**view).validate_json()
     except (SlackObjectFormationError, TypeError) as exc:
         raise SlackError("invalid_arguments", str(exc)) from None
     return view
+
+
+def _refuse_inputs_without_submit(blocks: list[dict[str, Any]]) -> None:
+    """A modal's `submit` "is required when an input block is within the blocks array"
+    (docs.slack.dev/reference/views/modal-views): views.open, views.update, views.push and a
+    submission's `update`/`push` answer refuse the first `input` block of a view without one
+    with `invalid_arguments` and Slack's words (slackapi/node-slack-sdk#875 quotes them)."""
+    for index, block in enumerate(blocks):
+        if block.get("type") == "input":
+            raise SlackError(
+                "invalid_arguments",
+                "must define `submit` to use an `input` block in modals "
+                f"[json-pointer:/view/blocks/{index}/input]",
+            )
 
 
 def find_element(

@@ -4,28 +4,25 @@ from __future__ import annotations
 
 import itertools
 import secrets
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from sandbox.slack_delivery import trigger_id
+from sandbox.slack_modals import CONNECTION_TROUBLE, Modals
 from sandbox.slack_objects import (
     BOT_SCOPES,
     BOT_USER,
     MAX_MESSAGE_TEXT,
     SANDBOX_CHANNELS,
     SANDBOX_USERS,
-    TRIGGER_LIFETIME_S,
     Channel,
     Message,
-    OpenView,
     ResponseUrl,
     SlackError,
     validate_blocks,
     validate_view,
 )
+from sandbox.slack_record import Ack
 
 __all__ = [
     "BOT_SCOPES",
@@ -38,70 +35,30 @@ __all__ = [
     "Workspace",
 ]
 
-# What a modal shows above its blocks when the app's answer to its submission is late or not a
-# valid one; the modal stays open with what the person typed (Slack's client text, as bolt-js
-# #1208 and deno-slack-sdk #325 report it: "an error banner along its top").
-CONNECTION_TROUBLE = "We had some trouble connecting. Try again?"
 
+class Workspace(Modals):
+    """One team: thread-safe; every change bumps `version` and wakes the console's long polls.
 
-@dataclass(frozen=True)
-class Ack:
-    """One delivery to the app and its HTTP (or Socket Mode) answer, as Slack timed it.
-
-    `kind` is the payload's: `slash_commands`, `block_actions`, `view_submission`,
-    `message_action`, `event_callback`; `name` what it was (the command, the action_id, the
-    view's callback_id, the shortcut's callback_id, the event type). `late`: not answered
-    within the deadline, so Slack discarded whatever came after and showed its error.
+    Its modals and trigger ids are `Modals`'; its record of calls, refusals and acks `Recorder`'s.
     """
 
-    kind: str
-    name: str
-    user: str
-    seconds: float
-    status: int
-    late: bool
-
-
-class Workspace:
-    """One team: thread-safe; every change bumps `version` and wakes the console's long polls."""
-
     def __init__(self, team_id: str = "T0SANDBOX1", bot_token: str | None = None) -> None:
+        super().__init__()
         self.team_id = team_id
         self.bot_token = bot_token or f"xoxb-sandbox-{secrets.token_hex(12)}"
         self.app_token = f"xapp-sandbox-{secrets.token_hex(12)}"  # Socket Mode's app-level token
         self.channels = {c.id: c for c in SANDBOX_CHANNELS}
         self.users = {u.id: u for u in (*SANDBOX_USERS, BOT_USER)}
         self.messages: list[Message] = []
-        self.views: dict[str, OpenView] = {}
         self.homes: dict[str, dict[str, Any]] = {}  # user → the Home tab views.publish set
         self.response_urls: dict[str, ResponseUrl] = {}
-        self.triggers: dict[str, tuple[str, float]] = {}  # trigger → (user, when issued)
-        self.used_triggers: set[str] = set()
         self.not_member: set[str] = set()  # private channel ids the bot was not invited to
         self.scopes = list(BOT_SCOPES)
-        self.monotonic = time.monotonic  # the triggers' clock (tests move it)
-        self.trigger_lifetime_s = TRIGGER_LIFETIME_S
-        self.acks: list[Ack] = []  # every delivery's answer, timed, in order
-        self.late_acks: list[Ack] = []  # those Slack gave up on (also in `rejections`)
-        self.view_errors: dict[str, str] = {}  # view id → the banner Slack shows in that modal
-        self.field_errors: dict[str, dict[str, str]] = {}  # view id → block_id → its error
-        self.view_revisions: dict[str, int] = {}  # view id → how many views.update it took
-        self.calls: list[str] = []  # API methods called, in order
-        self.rejections: list[tuple[str, str]] = []  # (method, error) of every call refused
-        self.version = 0
-        self._rate_limits: dict[str, list[int]] = {}
-        self._changed = threading.Condition()
         self._ts = itertools.count(1)
-        self.clock: Callable[[], float] = (
-            time.time
-        )  # epoch seconds of new messages (the sandbox's clock)
+        self.clock: Callable[[], float] = time.time  # new messages' epoch s (the sandbox clock)
         self._last_ts = 0
 
     # -- helpers -------------------------------------------------------------------------------
-    def _bump(self) -> None:
-        self.version += 1
-        self._changed.notify_all()
-
     def _next_ts(self) -> str:
         """A message ts as Slack's: the posting time in seconds, unique, rising."""
         self._last_ts = max(self._last_ts, int(self.clock()))
@@ -153,30 +110,6 @@ class Workspace:
             "creator": "U0DANAONCL",
         }
 
-    def record_call(self, method: str) -> None:
-        """A Web API call arrived (a change: tests may wait for one)."""
-        with self._changed:
-            self.calls.append(method)
-            self._bump()
-
-    def wait_for_change(self, after: int, timeout_s: float) -> int:
-        with self._changed:
-            self._changed.wait_for(lambda: self.version > after, timeout=timeout_s)
-            return self.version
-
-    def rate_limit(self, method: str, times: int = 1, retry_after_s: int = 1) -> None:
-        """The next `times` calls of `method` get HTTP 429 with Retry-After."""
-        with self._changed:
-            self._rate_limits[method] = [retry_after_s] * times
-
-    def check_rate_limit(self, method: str) -> None:
-        with self._changed:
-            pending = self._rate_limits.get(method)
-            if pending:
-                error = SlackError("ratelimited", status=429)
-                error.retry_after = pending.pop()
-                raise error
-
     # -- messages ------------------------------------------------------------------------------
     def post(
         self,
@@ -208,6 +141,15 @@ class Workspace:
             if message.channel == channel_id and message.ts == ts:
                 return message
         raise SlackError("message_not_found")
+
+    def thread_parent(self, channel_id: str, thread_ts: str) -> Message:
+        """The message a reply's `thread_ts` names. None (a ts never posted, or its parent
+        deleted as the reply was written) is Slack's `thread_not_found` to chat.postMessage, as
+        its SDK maintainers describe it (slackapi/bolt-js#2307), not `message_not_found`."""
+        try:
+            return self.find(channel_id, thread_ts)
+        except SlackError:
+            raise SlackError("thread_not_found") from None
 
     def delete(self, channel_ref: Any, ts: Any) -> Message:
         """chat.delete: a bot may delete what it posted."""
@@ -249,37 +191,17 @@ class Workspace:
             ]
 
     def clear(self) -> None:
-        """Forget every message, modal and call (between tests)."""
+        """Forget every message, Home tab, modal and call (between tests)."""
         with self._changed:
             self.messages.clear()
-            self.views.clear()
             self.homes.clear()
-            self.calls.clear()
-            self.rejections.clear()
-            self.acks.clear()
-            self.late_acks.clear()
-            self.view_errors.clear()
-            self.field_errors.clear()
-            self.view_revisions.clear()
-            self._rate_limits.clear()
-            self._bump()
-
-    def record_ack(self, ack: Ack) -> None:
-        """A delivery was answered (or not). A late one is a refusal like any other: it goes in
-        `rejections` as (`<kind> <name>`, "operation_timeout"), so the Slack tests fail on it."""
-        with self._changed:
-            self.acks.append(ack)
-            if ack.late:
-                self.late_acks.append(ack)
-                self.rejections.append((f"{ack.kind} {ack.name}", "operation_timeout"))
-            self._bump()
+            super().clear()
 
     def publish_home(self, user: Any, view: Any) -> dict[str, Any]:
         """views.publish: the user's Home tab is this view (a `home` view, for a known user)."""
         if str(user) not in self.users:
             raise SlackError("user_not_found")
-        if not isinstance(view, dict) or view.get("type") != "home":
-            raise SlackError("invalid_arguments", "views.publish takes a view of type home")
+        view = validate_view(view, "home")  # refused as views.open and chat.* refuse blocks
         with self._changed:
             published = {"id": f"VHOME{str(user)[1:]}", **view}
             self.homes[str(user)] = published
@@ -359,130 +281,3 @@ class Workspace:
             return
         ephemeral_to = None if in_channel else target.user
         self.post(target.channel, body.get("text"), body.get("blocks"), BOT_USER.id, ephemeral_to)
-
-    # -- modals ------------------------------------------------------------------------------
-    def issue_trigger(self, user: str) -> str:
-        """A trigger id for something `user` just did, stamped with `monotonic()` as it is sent to
-        the app: good for one views.open/views.push within `trigger_lifetime_s` (3 s), as Slack's
-        ("Triggers expire in three seconds", "may be used only once": api.slack.com/docs/triggers;
-        the views.* methods answer `expired_trigger_id` and `exchanged_trigger_id`)."""
-        trigger = trigger_id()
-        with self._changed:
-            self.triggers[trigger] = (user, self.monotonic())
-        return trigger
-
-    def trigger_user(self, trigger: Any) -> str:
-        """Exchange a trigger id (views.open/push): its user, or Slack's error for it.
-
-        The rule: a trigger issued at t is exchanged at any `monotonic()` up to and including
-        t + 3 s; later it is `expired_trigger_id`. An unknown one is `invalid_trigger_id`; one
-        already exchanged is `exchanged_trigger_id` (checked first: a used trigger stays used).
-        """
-        key = str(trigger or "")
-        with self._changed:
-            issued = self.triggers.get(key)
-            if issued is None:
-                raise SlackError("invalid_trigger_id")
-            if key in self.used_triggers:
-                raise SlackError("exchanged_trigger_id")
-            user, at = issued
-            if self.monotonic() - at > self.trigger_lifetime_s:
-                raise SlackError("expired_trigger_id")
-            self.used_triggers.add(key)
-            return user
-
-    def open_view(self, user: str, view: Any) -> OpenView:
-        checked = validate_view(view)
-        with self._changed:
-            opened = OpenView(f"V{secrets.token_hex(5).upper()}", user, checked)
-            self.views[opened.id] = opened
-            self._bump()
-            return opened
-
-    def update_view(self, view_id: Any, view: Any) -> OpenView:
-        checked = validate_view(view)
-        with self._changed:
-            opened = self.views.get(str(view_id))
-            if opened is None:
-                raise SlackError("not_found")
-            if opened.stack:
-                opened.stack[-1] = checked
-            else:
-                opened.view = checked
-            self.view_errors.pop(opened.id, None)
-            self.field_errors.pop(opened.id, None)
-            self.view_revisions[opened.id] = self.view_revisions.get(opened.id, 0) + 1
-            self._bump()
-            return opened
-
-    def push_view(self, user: str, view: Any) -> OpenView:
-        checked = validate_view(view)
-        with self._changed:
-            opened = next((v for v in self.views.values() if v.user == user), None)
-            if opened is None:
-                raise SlackError("not_found", "no open view to push onto")
-            opened.stack.append(checked)
-            self._bump()
-            return opened
-
-    def close_view(self, view_id: str) -> None:
-        with self._changed:
-            opened = self.views.get(view_id)
-            if opened is not None and opened.stack:
-                opened.stack.pop()
-            else:
-                self.views.pop(view_id, None)
-            self.view_errors.pop(view_id, None)
-            self.field_errors.pop(view_id, None)
-            if view_id not in self.views:
-                self.view_revisions.pop(view_id, None)
-            self._bump()
-
-    def submission_answered(
-        self, view_id: str, answer: dict[str, Any] | None, revision: int | None = None
-    ) -> None:
-        """What Slack does with the app's answer to a view submission (`None`: a late or failed
-        answer, so the modal stays open with Slack's banner). Empty: the modal closes;
-        `response_action` `errors` (under their blocks), `update`, `push` or `clear`.
-
-        `revision`: the view's `view_revisions` when the submission was sent. Slack applies an
-        answer as it arrives, before any views.update the app makes after answering; here the
-        answer is applied once the HTTP call returns, so a views.update the app made after its
-        ack may already be in: an `update` answer then does not overwrite it."""
-        with self._changed:
-            opened = self.views.get(view_id)
-            if opened is None:
-                return
-            overtaken = revision is not None and self.view_revisions.get(view_id, 0) != revision
-            self.view_errors.pop(view_id, None)
-            self.field_errors.pop(view_id, None)
-            if answer is None:
-                self.view_errors[view_id] = CONNECTION_TROUBLE
-                self._bump()
-                return
-            action = answer.get("response_action")
-            if action == "errors" and isinstance(answer.get("errors"), dict):
-                self.field_errors[view_id] = {str(k): str(v) for k, v in answer["errors"].items()}
-            elif action in ("update", "push"):
-                try:
-                    checked = validate_view(answer.get("view"))
-                except SlackError as exc:  # Slack refuses it as it would a views.update
-                    self.rejections.append((f"view_submission response_action={action}", exc.error))
-                    self.view_errors[view_id] = CONNECTION_TROUBLE
-                    self._bump()
-                    return
-                if action == "push":
-                    opened.stack.append(checked)
-                elif overtaken:
-                    pass  # the app's own views.update, made after this answer, stays
-                elif opened.stack:
-                    opened.stack[-1] = checked
-                else:
-                    opened.view = checked
-            elif action == "clear":
-                self.views.pop(view_id, None)
-            elif opened.stack:
-                opened.stack.pop()  # an empty answer closes the view submitted: the one on top
-            else:
-                self.views.pop(view_id, None)
-            self._bump()

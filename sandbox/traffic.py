@@ -68,6 +68,21 @@ class TrafficModel:
                 served += overlap * split.get(revision, 0) / 100
         return served
 
+    def served_spans(
+        self, service_name: str, revision: str, start: datetime, end: datetime
+    ) -> list[tuple[datetime, datetime]]:
+        """The parts of [start, end) in which the revision had a share of the traffic."""
+        history = self.cloud_run.split_history(service_name)
+        spans: list[tuple[datetime, datetime]] = []
+        for index, (since, split) in enumerate(history):
+            until = history[index + 1][0] if index + 1 < len(history) else end
+            begin, finish = max(since, start), min(until, end)
+            if finish > begin and split.get(revision, 0) > 0:
+                if spans and spans[-1][1] == begin:  # the same stretch, another share
+                    begin = spans.pop()[0]
+                spans.append((begin, finish))
+        return spans
+
     def behaviour(self, service_name: str, revision: str) -> Behaviour:
         found = self.cloud_run.revisions.get(f"{service_name}/revisions/{revision}")
         labels = found.get("labels", {}) if found else {}

@@ -31,6 +31,7 @@ from commands.deploy.tools import DeployTools
 from commands.errors import RequestError
 from commands.requests import parse_commit_ref, select_services
 from config import Profile
+from infra.wording import said
 from store.states import RolloutState
 from store.views import RolloutView
 
@@ -131,7 +132,7 @@ async def start_canary(
     tasks.arm(rollout.id)
     shown = await asyncio.to_thread(tools.rollout, rollout.id)
     if shown.state.terminal:
-        text = f"Rollout #{rollout.id} {shown.state.value.replace('_', ' ')}: {shown.reason}"
+        text = f"Rollout #{rollout.id} {said(shown.state)}: {shown.reason}"
     else:
         where = f"<#{shown.slack_channel}>" if shown.slack_channel else profile.channels.canary
         text = f"Rollout #{rollout.id} started: follow it in {where}"

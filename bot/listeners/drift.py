@@ -7,6 +7,7 @@ front of the access check).
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -32,11 +33,15 @@ from bot.runtime import Runtime
 from bot.views.drift import contains_report, drift_progress, drift_report, undeployed_commits
 from bot.views.kit import fallback
 from bot.views.messages import notice
-from commands.drift import run_contains, run_drift
+from checks.drift_model import DriftReport
+from commands.drift import DeployAdvice, deploy_advice, needs_deploy, run_contains, run_drift
 from commands.errors import RequestError
+from commands.platform import Platform
 from commands.requests import parse_commit_ref, select_services
 from config import Profile
+from infra.wording import plural
 
+log = logging.getLogger("opsbot.drift")
 EXPANDED_COMMITS = 20  # commits listed per revision when a service is expanded
 
 
@@ -84,7 +89,8 @@ async def on_drift(
         return
     if request.contains is not None:
         count = len(request.services) or len(profile.services)
-        await ack(**ephemeral(*notice(f"Looking for {request.contains} in {count} services…")))
+        looking = f"Looking for {request.contains} in {plural(count, 'service')}…"
+        await ack(**ephemeral(*notice(looking)))
         await post_contains(runtime, client, respond, channel, request, claim)
     else:
         await ack()
@@ -101,13 +107,32 @@ async def on_expand(ack: AsyncAck, respond: AsyncRespond, context: AsyncBoltCont
         drift = runtime.profile.drift.model_copy(update={"commits_shown": EXPANDED_COMMITS})
         detailed = runtime.profile.model_copy(update={"drift": drift})
         platform = runtime.platform()
-        report = await asyncio.to_thread(
-            lambda: run_drift(detailed, platform.drift_sources(), [wanted.service], platform.now)
+        report, advice = await asyncio.to_thread(
+            lambda: drift_and_advice(runtime, detailed, platform, [wanted.service])
         )
-        expanded = undeployed_commits(report.services[0], report.checked_at)
+        service = report.services[0]
+        expanded = undeployed_commits(service, report.checked_at, advice.get(service.service))
         await respond(**ephemeral(*expanded), replace_original=False)
     except Exception as exc:
         await report_failure(exc, respond, None, "Undeployed commits")
+
+
+def drift_and_advice(
+    runtime: Runtime, profile: Profile, platform: Platform, services: list[str]
+) -> tuple[DriftReport, dict[str, DeployAdvice]]:
+    """The report, and per drifting service the `/deploy` that fixes it, checked against the
+    canaries the store remembers; without /deploy in this app, the profile's own fix stays."""
+    sources = platform.drift_sources()
+    report = run_drift(profile, sources, services, platform.now)
+    if runtime.deploy_tools is None or not any(needs_deploy(s) for s in report.services):
+        return report, {}
+    opener = runtime.rollout_store
+    try:
+        store = opener() if opener is not None else runtime.deploy_tools().store
+        return report, deploy_advice(profile, sources, report, store)
+    except Exception:  # the report still posts: its fix, unchecked against past canaries
+        log.warning("drift: past canaries could not be read from the store", exc_info=True)
+        return report, deploy_advice(profile, sources, report, None)
 
 
 def register(app: AsyncApp, access: Access) -> None:
@@ -134,11 +159,11 @@ async def post_drift(
             if queued:
                 live.show(*drift_progress(count))
             platform = runtime.platform()
-            report = await asyncio.to_thread(
-                lambda: run_drift(runtime.profile, platform.drift_sources(), services, platform.now)
+            report, advice = await asyncio.to_thread(
+                lambda: drift_and_advice(runtime, runtime.profile, platform, services)
             )
         claim.release()
-        await live.finish(*drift_report(report))
+        await live.finish(*drift_report(report, advice))
     except Exception as exc:
         claim.release()  # whoever reads the failure may ask again at once
         await report_failure(exc, respond, live, "Drift")

@@ -38,7 +38,13 @@ from bot.postmortem_messages import (
 )
 from bot.runtime import Runtime
 from bot.views.messages import notice
-from bot.views.postmortem import EDIT_MODAL, SHORTCUT, TIMELINE_MODAL
+from bot.views.postmortem import (
+    EDIT_MODAL,
+    SHORTCUT,
+    TIMELINE_MODAL,
+    drafting_text,
+    file_name,
+)
 from commands.errors import RequestError
 from commands.postmortem.build import EARLIEST_DAY, ROLLOUT_ID_MAX, Subject, parse_request
 from commands.postmortem.model import Document
@@ -83,7 +89,7 @@ def _offered(wanted: PostmortemStart, today: date) -> Subject:
         if not EARLIEST_DAY <= date.fromisoformat(subject.key) <= today:
             raise RequestError(f"no incident on {subject.key}")
     elif not 1 <= int(subject.key) <= ROLLOUT_ID_MAX:
-        raise RequestError(f"no incident {subject.text}")
+        raise RequestError(f"no incident {subject.words}")
     return subject
 
 
@@ -103,7 +109,7 @@ async def on_start(
         thread = (
             container.thread_ts or (message.thread_ts if message else None) or container.message_ts
         )
-        said = notice(f"Drafting the postmortem of {subject.text}…")
+        said = notice(drafting_text(subject.words))
         await respond(**ephemeral(*said), replace_original=False)
         where = (click.channel_id, thread)
         await open_postmortem(runtime, subject, click.user.id, client, respond, where)
@@ -162,15 +168,22 @@ async def on_export(
     runtime = deps(context).runtime
     try:
         tools, found = await stored(runtime, wanted.postmortem)
-        if not found.slack_channel:
+        # its recorded message, else the one clicked (its button is on it; a click may come
+        # before the message it was just posted in is recorded)
+        channel = found.slack_channel or click.container.channel_id
+        thread = found.slack_ts or click.container.message_ts
+        if not channel or not thread:
             raise RequestError("this postmortem has no message to attach the file to")
         doc = Document.of(found)
-        text = markdown(doc, runtime.profile.platform.human_timezone, local_today(tools))
+        profile = runtime.profile  # a file is read outside Slack: people named, not mentioned
+        text = markdown(
+            doc, profile.platform.human_timezone, local_today(tools), profile.slack.people
+        )
         await client.files_upload_v2(
-            channel=found.slack_channel,
-            thread_ts=found.slack_ts,
+            channel=channel,
+            thread_ts=thread,
             content=text,
-            filename=f"postmortem-{found.subject.replace(':', '-')}.md",
+            filename=file_name(doc),
             title=f"Postmortem: {doc.draft.title}",
             initial_comment=f"<@{click.user.id}> exported the postmortem as Markdown.",
         )

@@ -189,9 +189,9 @@ async def _add(
     except Exception as exc:
         said = f"Added; the postmortem's message could not be updated: {describe(exc).text}"
         return status_modal(TIMELINE_MODAL, TIMELINE_TITLE, said)
-    title = shown.title if shown is not None else f"#{postmortem_id}"
+    title = f"“{shown.title}”" if shown is not None else "the postmortem"
     return status_modal(
-        TIMELINE_MODAL, TIMELINE_TITLE, f":white_check_mark: Added to the timeline of “{title}”."
+        TIMELINE_MODAL, TIMELINE_TITLE, f":white_check_mark: Added to the timeline of {title}."
     )
 
 

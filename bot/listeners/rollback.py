@@ -7,7 +7,10 @@ front of the deployer role).
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
+from collections.abc import Awaitable, Callable
+from functools import partial
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_bolt.context.async_context import AsyncBoltContext
@@ -20,16 +23,22 @@ from bot.listeners.acting import rollout_tasks, with_tools
 from bot.listeners.replies import HELP_WORDS, button, ephemeral, replacement, usage_answer
 from bot.parsed import Parsed, payload, value
 from bot.payloads import Click, Command
+from bot.postmortem_messages import tools_of
 from bot.runtime import Runtime
 from bot.views.messages import notice
 from bot.views.postmortem import offer
 from bot.views.rollback import candidates_view, confirm_view
 from commands import rollback
+from commands.deploy.history import revision_setbacks
 from commands.deploy.tools import DeployTools
 from commands.errors import RequestError
+from commands.postmortem.rollback import is_incident, rollback_entry
+from commands.postmortem.signals import NOT_AN_INCIDENT
 from commands.requests import select_services
+from config import Profile
 
 COMMANDS = ("/rollback",)
+log = logging.getLogger("opsbot.slack")
 
 
 def parse_rollback_args(text: str, runtime: Runtime) -> tuple[str, str | None]:
@@ -57,23 +66,33 @@ async def on_rollback(ack: AsyncAck, respond: AsyncRespond, context: AsyncBoltCo
         known = [s.name for s in runtime.profile.services]
         await ack(**usage_answer("/rollback", str(exc), known))
         return
-    if revision is not None:
-        await ack(**ephemeral(*confirm_view(service, revision)))
-        return
-    await ack(**ephemeral(*notice(f"Reading {service}'s revisions…")))
-    await with_tools(
-        context,
-        respond,
-        "Rollback",
-        lambda tools: list_candidates(tools, respond, service),
-        replace_placeholder=True,
+    work: Callable[[DeployTools], Awaitable[None]]
+    if revision is not None:  # the confirmation, once the store says whether it went bad
+        await ack(**ephemeral(*notice(f"Checking {revision}…")))
+        work = partial(confirm_revision, respond=respond, service=service, revision=revision)
+    else:
+        await ack(**ephemeral(*notice(f"Reading {service}'s revisions…")))
+        work = partial(list_candidates, runtime.profile, respond=respond, service=service)
+    await with_tools(context, respond, "Rollback", work, replace_placeholder=True)
+
+
+async def list_candidates(
+    profile: Profile, tools: DeployTools, *, respond: AsyncRespond, service: str
+) -> None:
+    found = await asyncio.to_thread(
+        rollback.candidates, profile, tools.cloud_run, tools.repo, service, tools.store
     )
-
-
-async def list_candidates(tools: DeployTools, respond: AsyncRespond, service: str) -> None:
-    found = await asyncio.to_thread(rollback.candidates, tools.cloud_run, tools.repo, service)
     view = candidates_view(service, found, tools.clock())
     await respond(**ephemeral(*view), replace_original=True)  # for "Reading …'s revisions…"
+
+
+async def confirm_revision(
+    tools: DeployTools, *, respond: AsyncRespond, service: str, revision: str
+) -> None:
+    """The confirmation of `/rollback SERVICE REVISION`, warning when the revision went bad."""
+    marked = await asyncio.to_thread(revision_setbacks, tools.store, service)
+    view = confirm_view(service, revision, marked.get(revision))
+    await respond(**ephemeral(*view), replace_original=True)  # for "Checking …"
 
 
 async def on_roll_back(
@@ -110,14 +129,30 @@ async def roll_back(
     aborted = f" (rollout #{done.aborted_rollout} aborted)" if done.aborted_rollout else ""
     text = f":rewind: <@{user}> rolled {done.service} back: 100% of traffic on {done.revision}, verified{aborted}"
     said = await client.chat_postMessage(channel=runtime.profile.channels.deployments, text=text)
-    await respond(**replacement(f"Done: {done.service} serves {done.revision}."))
-    if done.audit_id is not None and runtime.postmortem_tools is not None:
+    incident = await was_incident(runtime, done.audit_id)
+    if incident:
         note, blocks = offer(f"rollback:{done.audit_id}", f"{done.service} was rolled back")
         await client.chat_postMessage(
             channel=str(said["channel"]), thread_ts=str(said["ts"]), text=note, blocks=blocks
         )
+    why = f" No postmortem offered: {NOT_AN_INCIDENT}." if incident is False else ""
+    await respond(**replacement(f"Done: {done.service} serves {done.revision}.{why}"))
     if done.aborted_rollout is not None:
         await rollout_tasks(context).show(done.aborted_rollout)
+
+
+async def was_incident(runtime: Runtime, audit_id: int | None) -> bool | None:
+    """Whether the hand rollback was an incident (something it replaced was bad, as
+    `is_incident` rules), so a postmortem is offered; None when this app writes none."""
+    if audit_id is None or runtime.postmortem_tools is None:
+        return None
+    try:
+        tools = await tools_of(runtime)
+        entry = await asyncio.to_thread(rollback_entry, tools, audit_id)
+        return entry is not None and await asyncio.to_thread(is_incident, tools, entry)
+    except Exception:  # unknown counts as bad (signals.was_bad): no incident goes unoffered
+        log.warning("rollback %s: could not judge it an incident", audit_id, exc_info=True)
+        return True
 
 
 def register(app: AsyncApp, access: Access) -> None:

@@ -12,6 +12,7 @@ from bot.views.kit import (
     button,
     context,
     escape,
+    escape_but_mentions,
     fix_command,
     header,
     lines_section,
@@ -26,7 +27,15 @@ from checks.drift_model import (
     Severity,
     age_text,
 )
-from commands.drift import ContainsEntry, ContainsReport, services, services_live_and_missing
+from commands.drift import (
+    ContainsEntry,
+    ContainsReport,
+    DeployAdvice,
+    attention,
+    contains_summary,
+    services,
+)
+from infra.wording import plural, short_sha
 
 SEVERITY_EMOJI = {
     Severity.OK: ":large_green_circle:",
@@ -40,12 +49,12 @@ def _deployed(revision: RevisionDrift) -> str:
     if revision.commit is not None:
         return f"`{revision.commit.short}`"
     if revision.label:
-        return f"`{escape(revision.label)}` (not in the repo)"
+        return f"`{escape(short_sha(revision.label))}` (not in the repo)"
     return "no commit label"
 
 
 def revision_line(revision: RevisionDrift, now: datetime) -> str:
-    behind = f"{revision.undeployed.count} behind"
+    behind = f"{plural(revision.undeployed.count, 'commit')} behind"
     if revision.basis is Basis.TIME:
         behind += " (by time)"
     oldest = age_text(revision.undeployed.oldest_at, now)
@@ -53,7 +62,27 @@ def revision_line(revision: RevisionDrift, now: datetime) -> str:
     return f"{escape(revision.revision)} ({revision.percent}%) runs {_deployed(revision)} · {behind}{age}"
 
 
-def _service_blocks(service: ServiceDrift, now: datetime) -> list[Block]:
+def deploy_fix(advice: DeployAdvice) -> Block:
+    """The fix for drift: `/deploy SERVICE`, what it ships, and a warning when that very commit
+    failed a canary before (the profile's script would ship it blindly)."""
+    line = f"fix: `{escape(advice.slack)}`"
+    if advice.ships is not None:
+        line += f" ships `{advice.ships.short}` {escape(advice.ships.subject)}"
+    warning = advice.warning
+    if warning is None:
+        return context(line)
+    return section(f"{line}\n:warning: {escape_but_mentions(warning)}")
+
+
+def _fix(service: ServiceDrift, advice: DeployAdvice | None) -> list[Block]:
+    if advice is not None:
+        return [deploy_fix(advice)]
+    return [fix_command(service.action)] if service.action else []
+
+
+def _service_blocks(
+    service: ServiceDrift, now: datetime, advice: DeployAdvice | None = None
+) -> list[Block]:
     lines = [f"{SEVERITY_EMOJI[service.severity]} *{service.service}* {service.severity.value}"]
     lines += [revision_line(r, now) for r in service.revisions]
     lines += [f":warning: {escape(f.message)}" for f in service.findings]
@@ -61,21 +90,19 @@ def _service_blocks(service: ServiceDrift, now: datetime) -> list[Block]:
     if any(r.undeployed.count for r in service.revisions):
         value = DriftExpand(service=service.service).encode()
         expand = button("Undeployed commits", ActionId.DRIFT_EXPAND, value)
-    blocks: list[Block] = [section("\n".join(lines), accessory=expand)]
-    if service.action:
-        blocks.append(fix_command(service.action))
-    return blocks
+    return [section("\n".join(lines), accessory=expand), *_fix(service, advice)]
 
 
 def drift_progress(count: int, queued: bool = False) -> tuple[str, list[Block]]:
-    text = f"Drift: checking {count} services against main"
+    text = f"Drift: checking {services(count)} against main"
     state = " (waiting for other reports to finish)" if queued else "…"
     return text, [header("Drift"), context(f":hourglass_flowing_sand: {text}{state}")]
 
 
-def drift_report(report: DriftReport) -> tuple[str, list[Block]]:
-    drifting = report.drifting
-    summary = f"{len(drifting)} of {len(report.services)} services need attention"
+def drift_report(
+    report: DriftReport, advice: dict[str, DeployAdvice] | None = None
+) -> tuple[str, list[Block]]:
+    summary = attention(report)
     blocks: list[Block] = [
         header(f"Drift · {report.severity.value} · {summary}"),
         context(
@@ -87,7 +114,9 @@ def drift_report(report: DriftReport) -> tuple[str, list[Block]]:
         DividerBlock(),
     ]
     for service in report.services:
-        blocks.extend(_service_blocks(service, report.checked_at))
+        blocks.extend(
+            _service_blocks(service, report.checked_at, (advice or {}).get(service.service))
+        )
     return f"Drift {report.severity.value}: {summary}", within_limits(blocks, "services")
 
 
@@ -98,7 +127,9 @@ def commit_line(commit: CommitInfo, now: datetime) -> str:
     )
 
 
-def undeployed_commits(service: ServiceDrift, now: datetime) -> tuple[str, list[Block]]:
+def undeployed_commits(
+    service: ServiceDrift, now: datetime, advice: DeployAdvice | None = None
+) -> tuple[str, list[Block]]:
     """The ephemeral expansion of one service: each serving revision's newest missing commits."""
     blocks: list[Block] = [header(f"{service.service}: undeployed commits")]
     for revision in service.revisions:
@@ -109,17 +140,20 @@ def undeployed_commits(service: ServiceDrift, now: datetime) -> tuple[str, list[
         blocks.append(section(f"*{revision_line(revision, now)}*"))
         if lines:
             blocks.append(lines_section(lines))
-    if service.action:
+    if advice is not None:
+        blocks.append(deploy_fix(advice))
+    elif service.action:
         blocks.append(section(f"To deploy main, run:\n```{escape(service.action)}```"))
-    text = f"{service.service}: {service.commits_behind} commits behind"
+    text = f"{service.service}: {plural(service.commits_behind, 'commit')} behind"
     return text, within_limits(blocks, "revisions")
 
 
 def _contains_line(entry: ContainsEntry) -> str:
-    deployed = f"`{escape(entry.deployed[:12])}`" if entry.deployed else "no label"
+    deployed = f"`{escape(short_sha(entry.deployed))}`" if entry.deployed else "no label"
     line = f"*{entry.service}* {escape(entry.revision)} ({entry.percent}%) runs {deployed}"
-    if entry.commits_to_reach is not None:
-        line += f" · {entry.commits_to_reach} commits short of it (up to this commit, not main)"
+    if entry.commits_to_reach is not None and entry.relevant:
+        short = plural(entry.commits_to_reach, "commit")
+        line += f" · {short} short of it (up to this commit, not main)"
     if entry.note:
         line += f"\n_{escape(entry.note)}_"
     return line
@@ -127,8 +161,7 @@ def _contains_line(entry: ContainsEntry) -> str:
 
 def contains_report(report: ContainsReport) -> tuple[str, list[Block]]:
     commit = report.commit
-    live_on, missing_on = services_live_and_missing(report)
-    summary = f"live on {services(len(live_on))}, missing on {len(missing_on)}"
+    summary = contains_summary(report)
     blocks: list[Block] = [
         header(f"Commit {commit.short} · {summary}"),
         context(

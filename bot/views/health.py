@@ -20,6 +20,7 @@ from bot.views.kit import (
     within_limits,
 )
 from checks.result import CheckResult, HealthReport, Overall, Status
+from infra.wording import plural
 
 STATUS_EMOJI = {
     Status.OK: ":white_check_mark:",
@@ -65,7 +66,7 @@ def check_blocks(result: CheckResult, as_of: date) -> list[Block]:
     behind = _dates_behind(result) if result.status in FAILING else []
     if behind:  # the grading check's failing dates: a backfill, planned in a modal
         value = RegradeStart(start=min(behind), end=max(behind)).encode()
-        label = f"Regrade {len(behind)} date{'s' if len(behind) != 1 else ''}"
+        label = f"Regrade {plural(len(behind), 'date')}"
         blocks.append(ActionsBlock(elements=[button(label, ActionId.REGRADE_OPEN, value)]))
     if result.action and result.status in FAILING:
         blocks.append(fix_command(result.action))
@@ -92,7 +93,7 @@ def health_progress(
         else f"{len(done)} of {len(check_names)} done"
     )
     blocks: list[Block] = [
-        header(f"Health {as_of} · running {len(check_names)} checks"),
+        header(f"Health {as_of} · running {plural(len(check_names), 'check')}"),
         context(f"{PENDING} {state}"),
         DividerBlock(),
     ]
@@ -102,7 +103,8 @@ def health_progress(
             blocks.append(section(f"{PENDING} *{name}* running…"))
         else:
             blocks.extend(check_blocks(result, as_of))
-    return f"Health {as_of}: running {len(check_names)} checks", within_limits(blocks, "checks")
+    text = f"Health {as_of}: running {plural(len(check_names), 'check')}"
+    return text, within_limits(blocks, "checks")
 
 
 def health_report(report: HealthReport) -> tuple[str, list[Block]]:
@@ -114,7 +116,7 @@ def health_report(report: HealthReport) -> tuple[str, list[Block]]:
         header(f"Health {report.as_of} · {overall.value} · score {report.score:g}"),
         context(
             f"{OVERALL_EMOJI[overall]} {tally} · game day {report.as_of} (ET) · "
-            f"{len(report.results)} checks in {report.duration_s:.1f}s"
+            f"{plural(len(report.results), 'check')} in {report.duration_s:.1f}s"
         ),
         DividerBlock(),
     ]

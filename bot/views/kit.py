@@ -100,7 +100,9 @@ def within_limits(blocks: Sequence[Block], what: str = "items") -> list[Block]:
     if len(blocks) <= MAX_BLOCKS:
         return list(blocks)
     kept = list(blocks[: MAX_BLOCKS - 1])
-    kept.append(context(f"_and {len(blocks) - len(kept)} more {what} not shown_"))
+    left_out = len(blocks) - len(kept)
+    said = f"{left_out} more {what}" if left_out > 1 else f"one more of the {what}"
+    kept.append(context(f"_and {said} not shown_"))
     return kept
 
 

@@ -3,6 +3,7 @@ modals."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -15,13 +16,14 @@ from bot.views.kit import (
     clip,
     context,
     escape,
+    escape_but_mentions,
     header,
     lines_section,
     mention,
     section,
     within_limits,
 )
-from commands.postmortem.model import Document
+from commands.postmortem.model import Document, TimelineEvent
 from commands.postmortem.render import span, stamp
 from store.postmortem_views import SECTIONS, ActionItemView, PostmortemView
 
@@ -35,6 +37,7 @@ SECTION_TITLES = {
     "resolution": "Resolution",
     "prevention": "Prevention",
 }
+SAFE_LINK = re.compile(r"https?://[^\s<>|]+")  # a permalink Slack gave: shown as a link
 MODAL_TEXT = 3000  # a plain_text_input's max_length
 EDIT_TITLE = "Edit postmortem"
 TIMELINE_TITLE = "Add to timeline"
@@ -59,11 +62,22 @@ def _item_line(item: ActionItemView, today: date) -> str:
     return f"{mark} {escape(item.text)} — {mention(item.owner)}, due {item.due}{late}"
 
 
+def _event_line(event: TimelineEvent) -> str:
+    """One timeline event in Slack: people it names as live mentions (never escaped markup)."""
+    text = escape_but_mentions(" ".join(event.text.split()))
+    link = (
+        f" (<{event.link}|the message>)" if event.link and SAFE_LINK.fullmatch(event.link) else ""
+    )
+    return f"`{event.at:%m-%d %H:%M}Z` {escape(event.source)}: {text}{link}"
+
+
 def draft_message(doc: Document, timezone: str, today: date) -> tuple[str, list[Block]]:
     """The postmortem as a message: every section, the timeline, the items, and its buttons."""
     draft = doc.draft
     status = ":pencil2: Draft" if doc.status == "draft" else ":white_check_mark: Final"
-    when = f"first bad signal {stamp(draft.started, timezone)}"
+    when = f"{draft.start_words} {stamp(draft.started, timezone)}"
+    if draft.no_bad_signal:
+        when = f"no bad signal ({escape(draft.no_bad_signal)}); {when}"
     blocks: list[Block] = [
         header(f"Postmortem: {draft.title}"),
         context(
@@ -73,12 +87,12 @@ def draft_message(doc: Document, timezone: str, today: date) -> tuple[str, list[
     ]
     for name in SECTIONS:
         text = doc.sections.get(name, "").strip() or "_empty_"
-        edited = "" if name in doc.edited else " _(prefilled)_"
-        blocks.append(section(f"*{SECTION_TITLES[name]}*{edited}\n{escape(text)}"))
-    lines = [
-        f"`{e.at:%m-%d %H:%M}Z` {escape(e.source)}: {escape(' '.join(e.text.split()))}"
-        for e in doc.timeline
-    ]
+        if name in doc.edited:  # as the person typed it
+            blocks.append(section(f"*{SECTION_TITLES[name]}*\n{escape(text)}"))
+        else:  # opsbot's words: the people they name are mentions
+            said = escape_but_mentions(text)
+            blocks.append(section(f"*{SECTION_TITLES[name]}* _(prefilled)_\n{said}"))
+    lines = [_event_line(e) for e in doc.timeline]
     blocks.append(
         section(f"*Timeline* ({len(lines)} events, UTC; the Markdown file has both time zones)")
     )
@@ -267,7 +281,13 @@ def timeline_modal(
         said = f"{warning}\n{NO_DRAFTS}" if warning else NO_DRAFTS
         return status_modal(TIMELINE_MODAL, TIMELINE_TITLE, said)
     options = [
-        {"text": {"type": "plain_text", "text": clip(f"#{d.id} {d.title}", 75)}, "value": str(d.id)}
+        {
+            "text": {
+                "type": "plain_text",
+                "text": clip(f"{d.title}, started {d.created_at:%m-%d}", 75),
+            },
+            "value": str(d.id),
+        }
         for d in drafts[:100]
     ]
     blocks: list[dict[str, Any]] = [_said(warning)] if warning else []
@@ -309,3 +329,34 @@ def item_reminder(item: ActionItemView, which: str, stored: PostmortemView | Non
     of = f" (postmortem: {escape(stored.title)})" if stored is not None else ""
     when = "is due today" if which == "due" else f"was due {item.due} and is overdue"
     return f":alarm_clock: Your action item “{escape(item.text)}”{of} {when}. Press Done on the postmortem when it is."
+
+
+def drafting_text(words: str) -> str:
+    """Said at once after Start postmortem: the incident as people name it (model.subject_words)."""
+    return f"Drafting the postmortem of {words}…"
+
+
+def started_text(created: bool, title: str, link: str | None, channel: str) -> str:
+    """Where the postmortem is: its title as a link to its message (Slack's permalink, which
+    opens it), never a raw address or opsbot's key for the incident."""
+    said = "Started" if created else "Already started"
+    named = f"the postmortem “{escape(title)}”"
+    if link:
+        return f"{said}: <{link}|{named.replace('|', '¦')}>."
+    return f"{said}: {named} is in <#{channel}>."
+
+
+def no_incident_text(words: str, why: str) -> str:
+    """Nothing to draft: which incident was asked for and why it is none."""
+    return f"No incident found for {words}: {why}."
+
+
+def file_name(doc: Document) -> str:
+    """The Markdown file's name: the incident as people know it (a hand rollback by its service
+    and day, not the audit entry's id)."""
+    draft = doc.draft
+    kind, _, key = draft.subject.partition(":")
+    if kind == "rollback":
+        when = draft.recovered or draft.started
+        key = f"{'-'.join(draft.services) or 'service'}-{when:%Y-%m-%d}"
+    return f"postmortem-{re.sub(r'[^A-Za-z0-9._-]+', '-', f'{kind}-{key}')}.md"

@@ -1,4 +1,8 @@
-"""/rollback in Slack: the revisions to choose from, each with a confirmed Roll back button."""
+"""/rollback in Slack: the revisions to choose from, each with a confirmed Roll back button.
+
+A revision that failed a canary, or that traffic was rolled back away from, is marked in the
+list, and its confirmation says so before anything moves.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +11,33 @@ from datetime import datetime
 from slack_sdk.models.blocks import Block, ButtonElement, ConfirmObject, PlainTextObject
 
 from bot.actions import ActionId, RollbackTo
-from bot.views.kit import button, context, escape, header, section, within_limits
+from bot.views.kit import (
+    button,
+    clip,
+    context,
+    escape,
+    escape_but_mentions,
+    header,
+    section,
+    within_limits,
+)
 from checks.drift_model import age_text
+from commands.deploy.history import Setback
 from commands.rollback import Candidate
+from infra.wording import short_sha
+
+MAX_CONFIRM_TEXT = 300  # Slack's limit on a confirmation dialog's text
 
 
-def _roll_back_button(service: str, revision: str) -> ButtonElement:
+def _roll_back_button(service: str, revision: str, setback: Setback | None) -> ButtonElement:
+    text = f"Send 100% of {service}'s traffic to {revision}."
+    title = "Roll back?"
+    if setback is not None:
+        title = "Roll back to a bad revision?"
+        text = f"Warning: {revision} {setback.text()} {text}"
     confirm = ConfirmObject(
-        title=PlainTextObject(text="Roll back?"),
-        text=f"Send 100% of {service}'s traffic to {revision}.",
+        title=PlainTextObject(text=title),
+        text=clip(text, MAX_CONFIRM_TEXT),
         confirm="Roll back",
         deny="Cancel",
     )
@@ -23,17 +45,35 @@ def _roll_back_button(service: str, revision: str) -> ButtonElement:
     return button("Roll back", ActionId.ROLLBACK_TO, value, "danger", confirm)
 
 
+def _commit(c: Candidate) -> str:
+    """What the revision runs: its label, and the service's newest change in it."""
+    if c.commit is None:
+        return "`no label`"
+    shown = f"`{escape(short_sha(c.commit))}`"
+    if c.change is None:
+        return shown + " (not in the repository)"
+    if short_sha(c.change.sha) == short_sha(c.commit):
+        return f"{shown} {escape(c.change.subject)}"
+    return f"{shown} · last change here `{c.change.short}` {escape(c.change.subject)}"
+
+
 def candidates_view(service: str, found: list[Candidate], now: datetime) -> tuple[str, list[Block]]:
     blocks: list[Block] = [header(f"Roll back {service}")]
     for c in found:
         line = (
-            f"*{escape(c.revision)}* · {c.percent}% now · `{escape((c.commit or 'no label')[:8])}` "
-            f"{escape(c.subject or '')} · {age_text(c.created, now)} old"
+            f"*{escape(c.revision)}* · {c.percent}% now · {_commit(c)} · "
+            f"{age_text(c.created, now)} old"
         )
         serving_all = c.percent == 100
-        accessory = None if serving_all or not c.ready else _roll_back_button(service, c.revision)
+        accessory = (
+            None
+            if serving_all or not c.ready
+            else _roll_back_button(service, c.revision, c.setback)
+        )
         if not c.ready:
             line += " · _not ready_"
+        if c.setback is not None:
+            line += f"\n:warning: *{escape(c.setback.what)}* {_when_why(c.setback)}"
         blocks.append(section(line, accessory=accessory))
     blocks.append(
         context("Rolling back moves 100% of traffic to the revision and reads it back to verify.")
@@ -41,10 +81,16 @@ def candidates_view(service: str, found: list[Candidate], now: datetime) -> tupl
     return f"Roll back {service}: pick a revision", within_limits(blocks, "revisions")
 
 
-def confirm_view(service: str, revision: str) -> tuple[str, list[Block]]:
+def _when_why(setback: Setback) -> str:
+    return f"on {setback.at:%Y-%m-%d %H:%M} UTC: {escape_but_mentions(setback.reason)}"
+
+
+def confirm_view(
+    service: str, revision: str, setback: Setback | None = None
+) -> tuple[str, list[Block]]:
+    asked = f"Roll back *{escape(service)}* to *{escape(revision)}*?"
+    if setback is not None:
+        asked += f"\n:warning: It {escape(setback.what)} {_when_why(setback)}"
     return f"Roll back {service} to {revision}?", [
-        section(
-            f"Roll back *{escape(service)}* to *{escape(revision)}*?",
-            accessory=_roll_back_button(service, revision),
-        ),
+        section(asked, accessory=_roll_back_button(service, revision, setback)),
     ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from slack_sdk.models.blocks import Block, DividerBlock
 
@@ -12,6 +13,7 @@ from bot.views.kit import button, context, escape, header, section, within_limit
 from commands.schedule.decide import local_stamp
 from commands.schedule.registry import JOBS
 from commands.schedule.status import JobStatus
+from infra.wording import plural, said
 from store.backfill_views import BackfillView, DateState
 from store.schedule_views import RunView
 from store.views import RolloutView
@@ -57,7 +59,7 @@ def schedule_list(statuses: Sequence[JobStatus]) -> tuple[str, list[Block]]:
             "Post now posts in full at once."
         )
     )
-    return f"Scheduled digests: {len(statuses)} jobs", blocks
+    return f"Scheduled digests: {plural(len(statuses), 'job')}", blocks
 
 
 def home_view(
@@ -84,10 +86,8 @@ def home_view(
         blocks.append(section("*Health* · no health digest yet: run `/health`"))
     if drift is not None:
         services = drift.detail.get("services", {})
-        lines = [
-            f"`{name}` {info['severity']} · {info['behind']} behind"
-            for name, info in sorted(services.items())
-        ]
+        live = {r.id for r in rollouts}
+        lines = [_drift_line(name, info, live, links) for name, info in sorted(services.items())]
         blocks.append(
             section(
                 f"*Drift* · {escape(drift.summary)} · _{local_stamp(drift.fire_time, zone)}_\n"
@@ -97,10 +97,10 @@ def home_view(
     else:
         blocks.append(section("*Drift* · no drift digest yet: run `/drift`"))
     running = [
-        f"rollout #{r.id} {r.service} {r.state.value}" + _link(links, f"rollout:{r.id}")
+        f"rollout #{r.id} {r.service} {said(r.state)}" + _link(links, f"rollout:{r.id}")
         for r in rollouts
     ] + [
-        f"backfill #{b.id}: {b.count(DateState.DONE)} of {len(b.dates)} dates done"
+        f"backfill #{b.id}: {b.count(DateState.DONE)} of {plural(len(b.dates), 'date')} done"
         + _link(links, f"backfill:{b.id}")
         for b in backfills
     ]
@@ -119,6 +119,17 @@ def home_view(
         section("*Commands*\n" + "\n".join(f"`{c}` {escape(h)}" for c, h in COMMAND_HELP.items()))
     )
     return {"type": "home", "blocks": [b.to_dict() for b in within_limits(blocks)]}
+
+
+def _drift_line(
+    name: str, info: Mapping[str, Any], live: set[int], links: Mapping[str, str]
+) -> str:
+    """One service as the last drift digest found it, with its rollout if still `live`."""
+    line = f"`{name}` {info['severity']} · {info['behind']} behind"
+    rollout = info.get("rollout")
+    if rollout in live:
+        line += f" · rollout #{rollout} under way" + _link(links, f"rollout:{rollout}")
+    return line
 
 
 def _link(links: Mapping[str, str], key: str) -> str:

@@ -7,6 +7,7 @@ from slack_sdk.models.blocks import Block, DividerBlock
 from bot.views.kit import context, escape, header, mention, section
 from commands.schedule.decide import local_stamp
 from commands.schedule.weekly import WeekFigures, WeeklyReport
+from infra.wording import plural
 
 
 def _hours(value: float | None) -> str:
@@ -27,7 +28,7 @@ def figure_lines(week: WeekFigures) -> dict[str, str]:
     """Each figure of one week, in words (the same keys for both weeks)."""
     per_service = ", ".join(f"{s} {n}" for s, n in week.deploys.items())
     worst = (
-        f"worst check {week.worst_check} ({week.worst_check_failing_runs} runs failing)"
+        f"worst check {week.worst_check} ({plural(week.worst_check_failing_runs, 'run')} failing)"
         if week.worst_check
         else "no check failed"
     )
@@ -36,14 +37,15 @@ def figure_lines(week: WeekFigures) -> dict[str, str]:
         "Lead time (median, commit → 100%)": _hours(week.lead_time_h),
         "Change failure rate (rolled back / started)": _share(week.rolled_back, week.started),
         "Time to restore: rollbacks (median)": (
-            f"{_minutes(week.restore_min)} over {len(week.restore_minutes)}"
+            f"{_minutes(week.restore_min)} over {plural(len(week.restore_minutes), 'rollback')}"
             + (f" · {week.hand_rollbacks} by /rollback" if week.hand_rollbacks else "")
         ),
         "Time to restore: CRITICAL check → OK (median)": (
-            f"{_hours(week.check_restore_h)} over {len(week.check_restore_hours)}"
+            f"{_hours(week.check_restore_h)} over "
+            f"{plural(len(week.check_restore_hours), 'recovery', 'recoveries')}"
         ),
         "Health (scheduled runs OK)": f"{_share(week.health_ok_runs, week.health_runs)} · {worst}",
-        "Backfills": f"{week.backfills} ({week.backfill_dates} dates)",
+        "Backfills": f"{week.backfills} ({plural(week.backfill_dates, 'date')})",
     }
 
 
@@ -76,7 +78,7 @@ def weekly_report(report: WeeklyReport, timezone: str, notes: list[str]) -> tupl
         )
     week = report.this
     text = (
-        f"Weekly report: {week.deploy_count} deploys, change failure rate "
-        f"{_share(week.rolled_back, week.started)}, {week.backfills} backfills"
+        f"Weekly report: {plural(week.deploy_count, 'deploy')}, change failure rate "
+        f"{_share(week.rolled_back, week.started)}, {plural(week.backfills, 'backfill')}"
     )
     return text, blocks

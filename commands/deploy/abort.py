@@ -20,6 +20,7 @@ from adapters.cloudrun_model import (
     split_of,
 )
 from commands.errors import RequestError
+from infra.wording import said
 from store.states import RolloutState, Seen
 
 if TYPE_CHECKING:
@@ -76,7 +77,7 @@ def route_step(
         if now is None:
             return None
         if now.state in UNDONE or now.state.terminal:
-            return f"rollout #{claimed.id} is {now.state.value.replace('_', ' ')}"
+            return f"rollout #{claimed.id} is {said(now.state)}"
         if now.step != claimed.step:  # a later step was claimed: its own write routes it
             return f"rollout #{claimed.id} moved on to step {now.step}"
         return None

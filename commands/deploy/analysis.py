@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +13,7 @@ from commands.deploy.tools import DeployTools
 from commands.deploy.verdict import Analysis, DataCheck, Verdict, judge, judge_output
 from commands.requests import select_services
 from config import Profile
+from infra.wording import plural
 from store.states import RolloutState, Seen
 
 if TYPE_CHECKING:
@@ -43,7 +44,8 @@ def analyse(
     )
     errors = tools.logs.errors(rollout.service, rollout.canary_revision, since=start, limit=5)
     output = _output(profile, tools, rollout, (canary, start), (stable, stable_since), end)
-    analysis = judge(canary, stable, profile.deploy, _data(tools, rollout), errors, output)
+    judged = judge(canary, stable, profile.deploy, _data(tools, rollout), errors, output)
+    analysis = replace(judged, step=rollout.step)  # shown with its step once the rollout moves
     if analysis.verdict is Verdict.INSUFFICIENT:
         # Recorded like any analysis, so the next is due an interval from now (never at once,
         # which would poll Monitoring in a loop while a quiet canary gathers requests).
@@ -57,7 +59,7 @@ def analyse(
         return StepOutcome(waited or rollout, analysis)
     failures = rollout.failures + 1 if analysis.verdict is Verdict.FAIL else 0
     if failures >= profile.deploy.failures_to_roll_back:
-        reason = f"{failures} failing analyses in a row: " + "; ".join(analysis.reasons)
+        reason = f"{plural(failures, 'failing analysis')} in a row: " + "; ".join(analysis.reasons)
         ended = restore_stable(
             tools.cloud_run,
             tools.store,

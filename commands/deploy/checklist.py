@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from adapters.git import CommitInfo
 from checks.result import CheckResult
 from commands.deploy.abort import ABANDONED_AFTER, release_abandoned
+from commands.deploy.history import Setback, commit_setback
 from commands.deploy.policy import active_freeze
 from commands.deploy.tools import DeployTools
 from commands.errors import RequestError
 from commands.requests import parse_commit_ref, select_services
 from config import FreezeWindow, Profile
+from infra.wording import plural, short_sha
 from store.states import RolloutState
 
 
@@ -30,14 +32,15 @@ class Checklist:
     active_rollout: int | None
     already_deployed: bool
     health: CheckResult | None = None  # the service's post-deploy data check, now
+    setback: Setback | None = None  # a canary of this very commit failed or was rolled back
 
     @property
     def ships(self) -> str:
         """What the deploy ships, in words; an unknown serving commit is said, never counted as 0."""
         if self.shipped_count is not None:
-            return f"{self.shipped_count} commits touching the service"
+            return f"{plural(self.shipped_count, 'commit')} touching the service"
         why = (
-            f"its label {self.deployed} is not a commit in the repository"
+            f"its label {short_sha(self.deployed)} is not a commit in the repository"
             if self.deployed
             else "it has no commit-sha label"
         )
@@ -91,7 +94,8 @@ def prepare(
     stable = state.serving[0].revision
     if len(state.serving) > 1:
         raise RequestError(
-            f"{service} is split across {len(state.serving)} revisions; roll back to one first"
+            f"{service} is split across {plural(len(state.serving), 'revision')}; "
+            "roll back to one first"
         )
     deployed_label = tools.cloud_run.get_revision(service, stable).commit_label
     deployed = tools.repo.resolve(deployed_label) if deployed_label else None
@@ -111,6 +115,7 @@ def prepare(
         active_rollout=active,
         already_deployed=base is not None and tools.repo.is_ancestor(commit.sha, base),
         health=tools.data_check(service) if config.data_check else None,
+        setback=commit_setback(tools.store, service, commit.sha),
     )
 
 

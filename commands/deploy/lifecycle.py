@@ -8,17 +8,26 @@ from __future__ import annotations
 
 import enum
 import logging
-from datetime import datetime, timedelta
-from string import Template
+from datetime import datetime
 from typing import TYPE_CHECKING
 
-from adapters.cloudrun_model import COMMIT_LABEL, CloudRunError, RevisionNotReady, TrafficShare
+from adapters.cloudrun_model import (
+    COMMIT_LABEL,
+    Build,
+    CloudRunError,
+    RevisionNotReady,
+    TrafficShare,
+    build_of,
+    commit_labels,
+)
 from commands.deploy.abort import fail_step, route_step
 from commands.deploy.checklist import Checklist
 from commands.deploy.policy import promotion_refusal
 from commands.deploy.tools import DeployTools
+from commands.deploy.verdict import analysis_due
 from commands.errors import RequestError
 from config import Profile
+from infra.wording import said
 from store.errors import ServiceBusy
 from store.states import NO_OPERATION, RolloutState, Seen
 from store.views import Approval
@@ -77,7 +86,7 @@ def start(
 
 def next_analysis_due(profile: Profile, rollout: RolloutView) -> datetime:
     """When the rollout's next analysis is due: one interval after its last change."""
-    return rollout.updated_at + timedelta(seconds=profile.deploy.interval_s)
+    return analysis_due(profile.deploy, rollout.updated_at)
 
 
 def canary_revision_name(rollout: RolloutView) -> str:
@@ -140,21 +149,23 @@ def start_canary(
 
 
 def begin_canary(profile: Profile, tools: DeployTools, rollout: RolloutView, canary: str) -> str:
-    """Cloud Run starts creating the canary from the commit's image, at 0% under the canary tag."""
+    """Cloud Run starts creating the canary from the commit's image, at 0% under the canary tag,
+    its template saying which build it runs as every deploy of the platform says it."""
+    build = canary_build(profile, rollout)
     return tools.cloud_run.begin_revision(
         rollout.service,
         revision=canary,
-        image=canary_image(profile, rollout),
-        labels={COMMIT_LABEL: rollout.commit_sha},
+        image=build.image,
+        labels=build.labels,
+        env=build.env,
         keep=[TrafficShare(rollout.stable_revision, 100)],
         tag=CANARY_TAG,
     )
 
 
-def canary_image(profile: Profile, rollout: RolloutView) -> str:
-    return Template(profile.deploy.image).substitute(
-        service=rollout.service, commit=rollout.commit_sha
-    )
+def canary_build(profile: Profile, rollout: RolloutView) -> Build:
+    """The image, labels and environment of the rollout's commit (docs/platform.md)."""
+    return build_of(profile.deploy.image, rollout.service, rollout.commit_sha)
 
 
 def creating_for_s(tools: DeployTools, rollout: RolloutView) -> float:
@@ -244,15 +255,15 @@ class NotPromoted(RequestError):
 
 def _not_promoted(rollout: RolloutView, why: Unpromoted, steps: list[int]) -> NotPromoted:
     where = f"{steps[rollout.step]}%" if rollout.step < len(steps) else f"step {rollout.step}"
-    said = {
+    texts = {
         Unpromoted.STALE: f"rollout #{rollout.id} moved on to {where} since this message was "
         "drawn; promote from its message as it is now",
-        Unpromoted.WRONG_STATE: f"rollout #{rollout.id} is {rollout.state.value.replace('_', ' ')}"
+        Unpromoted.WRONG_STATE: f"rollout #{rollout.id} is {said(rollout.state)}"
         ": there is no canary step to promote",
         Unpromoted.LOST_RACE: f"another click promoted rollout #{rollout.id} at this moment; "
         "it moved once",
     }
-    return NotPromoted(why, said[why])
+    return NotPromoted(why, texts[why])
 
 
 def promote(
@@ -303,7 +314,11 @@ def promote(
     if rollout.passed_step != rollout.step or rollout.failures:
         due = next_analysis_due(profile, rollout)
         wait = max(0, round((due - tools.clock()).total_seconds()))
-        why = "the last analysis failed" if rollout.failures else "no analysis has passed yet"
+        why = (
+            "the last analysis failed"
+            if rollout.failures
+            else f"no analysis has passed at {steps[rollout.step]}% yet"
+        )
         raise RequestError(
             f"rollout #{rollout.id} at {steps[rollout.step]}%: {why}; the next is due at "
             f"{due:%H:%M:%S} UTC (in {wait} s). Promote once one passes."
@@ -340,7 +355,7 @@ def complete(tools: DeployTools, rollout_id: int, actor: str = "opsbot") -> Roll
     )
     if done is not None:
         try:  # informational: drift and the next checklist read the serving revision's label
-            tools.cloud_run.set_service_labels(rollout.service, {COMMIT_LABEL: rollout.commit_sha})
+            tools.cloud_run.set_service_labels(rollout.service, commit_labels(rollout.commit_sha))
         except CloudRunError as exc:
             log.warning(
                 "rollout #%s is complete, but the service's %s label was not updated: %s",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from adapters.cloud_logging import LogLine
 from adapters.monitoring import RevisionMetrics
@@ -33,6 +34,24 @@ class Analysis:
     data: DataCheck | None = None
     errors: list[LogLine] = field(default_factory=list)  # a sample of the canary's ERROR lines
     output: DataCheck | None = None  # what the canary wrote against the stable revision
+    step: int | None = None  # the rollout's step (index into the canary steps) it judged
+
+
+def step_percent(policy: DeployConfig, step: int) -> int:
+    """The share of traffic a step (an index into the canary steps) sends to the canary."""
+    return policy.steps[min(step, len(policy.steps) - 1)]
+
+
+def analysis_due(policy: DeployConfig, last_change: datetime) -> datetime:
+    """When a rollout's next analysis is due: one interval after its last recorded change."""
+    return last_change + timedelta(seconds=policy.interval_s)
+
+
+def analysis_step(policy: DeployConfig, analysis: Analysis) -> str:
+    """The step an analysis judged, as people say it ("10%"), or "an unknown step"."""
+    if analysis.step is None:
+        return "an unknown step"
+    return f"{step_percent(policy, analysis.step)}%"
 
 
 def pct(ratio: float | None) -> str:

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from commands.errors import RequestError
 from commands.health import parse_game_date
 from commands.postmortem.data import data_draft
-from commands.postmortem.model import Document, Draft
-from commands.postmortem.rollout import rollback_draft, rollout_draft
+from commands.postmortem.model import Document, Draft, subject_words
+from commands.postmortem.rollback import is_incident, rollback_draft
+from commands.postmortem.rollout import rollout_draft
 from commands.postmortem.tools import PostmortemTools
 from store.postmortem_views import PostmortemView
 from store.states import RolloutState
+from store.views import AuditView
 
 USAGE = "rollout N | YYYY-MM-DD | last"
 SUBJECT = re.compile(r"^(rollout|rollback):(\d+)$|^date:(\d{4}-\d{2}-\d{2})$")
@@ -29,6 +31,11 @@ class Subject:
     @property
     def text(self) -> str:
         return f"{self.kind}:{self.key}"
+
+    @property
+    def words(self) -> str:
+        """The incident as people name it (model.subject_words): never `rollout:4`."""
+        return subject_words(self.text)
 
     @classmethod
     def of(cls, text: str) -> Subject:
@@ -77,20 +84,34 @@ def parse_request(text: str, *, today: date | None = None) -> Subject | None:
     )
 
 
+NO_INCIDENT = (
+    "no incident found: no rollout rolled back or failed, and no /rollback replaced a revision "
+    "that was failing"
+)
+
+
 def last_incident(tools: PostmortemTools) -> Subject | None:
-    """The newest rollout that rolled back or failed, or hand rollback, whichever ended last."""
+    """The newest incident: a rollout that rolled back or failed, or a hand rollback that was
+    an incident (rollback.is_incident: what it replaced was bad), whichever ended last.
+
+    The rule: a hand rollback from revisions that served normally is no incident, so `last`
+    never drafts one; it looks further back, and says "no incident found" when nothing is.
+    """
     store = tools.deploy.store
-    ended = [
-        (r.updated_at, Subject("rollout", str(r.id)))
+    ended: list[tuple[datetime, Subject, AuditView | None]] = [
+        (r.updated_at, Subject("rollout", str(r.id)), None)
         for r in store.recent(limit=200)
         if r.state in (RolloutState.ROLLED_BACK, RolloutState.FAILED)
     ]
     ended += [
-        (e.at, Subject("rollback", str(e.id)))
+        (e.at, Subject("rollback", str(e.id)), e)
         for e in store.audit_log()
         if e.action == "rollback" and e.rollout_id is None
     ]
-    return max(ended, key=lambda pair: pair[0])[1] if ended else None
+    for _, subject, entry in sorted(ended, key=lambda found: found[0], reverse=True):
+        if entry is None or is_incident(tools, entry):
+            return subject
+    return None
 
 
 def build_draft(tools: PostmortemTools, subject: Subject) -> Draft | None:
@@ -108,7 +129,7 @@ def resolve(tools: PostmortemTools, subject: Subject | None) -> Subject:
         return subject
     found = last_incident(tools)
     if found is None:
-        raise RequestError("no incident yet: no rollout rolled back or failed and no /rollback")
+        raise RequestError(NO_INCIDENT)
     return found
 
 

@@ -12,20 +12,18 @@ import asyncio
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from adapters.git import GitRepo
 from checks.registry import enabled_checks
 from checks.result import SEVERITY, CheckResult, HealthReport, Status
 from commands.health import resolve_as_of, run_health
-from commands.postmortem.evidence import Evidence, backfills, traffic
+from commands.postmortem.causes import Window, drift_causes
+from commands.postmortem.evidence import Evidence, backfills
 from commands.postmortem.model import DRAFT_MARK, DayStatus, Draft, TimelineEvent
 from commands.postmortem.severity import Facts, propose
 from commands.postmortem.tools import PostmortemTools
-from commands.requests import select_services
 
 NOT_A_DAY = ("deployment_drift",)  # it judges what runs now, not a past game day
 BAD = (Status.WARN, Status.CRITICAL)
 UNKNOWN = (Status.NOT_APPLICABLE, Status.ERROR)  # no verdict that day: the search goes on
-FIXES_SHOWN = 5
 
 
 class DaySearch:
@@ -142,12 +140,12 @@ def _draft(
     until = recovered or tools.clock()
     services = [s.name for s in profile.services if s.data_check in search.failing]
     causes: list[str] = []
+    window = Window(first, started, until, recovered_day)
     for service in services:
-        causes += _drift_causes(tools, found, service, checks, first, started)
-        traffic(tools, found, service, started - timedelta(days=2), until)
+        causes += drift_causes(tools, found, service, checks, window)
     if not services:
         causes.append(f"no service in the profile names {', '.join(checks)} as its data check")
-    backfills(tools, found, started, until)
+    backfills(tools, found, started, until, checks)
     bad_days = max(
         (spans[n][1] - spans[n][0]).days + 1 for n in checks if search.failing[n] is worst
     )
@@ -189,8 +187,8 @@ def _draft(
             "summary": f"{DRAFT_MARK}\n{'; '.join(each)}"
             + (f" (then {between})" if between else "")
             + f"; {recovery}.",
-            "root_cause": f"{DRAFT_MARK}\nCandidate causes, from what ran and what was on main:\n"
-            + "\n".join(f"- {cause}" for cause in causes),
+            "root_cause": f"{DRAFT_MARK}\nCandidate causes, from what ran during the incident and "
+            "what was on main:\n" + "\n".join(f"- {cause}" for cause in causes),
             "resolution": f"{DRAFT_MARK}\n{recovery[0].upper()}{recovery[1:]}. What changed then: "
             "see the timeline.",
             "prevention": f"{DRAFT_MARK}\nHow it would have been caught on its first day, and how a "
@@ -240,79 +238,3 @@ def _day_events(tools: PostmortemTools, search: DaySearch) -> list[TimelineEvent
             )
         before = now
     return events
-
-
-def _touches(repo: GitRepo, sha: str, paths: list[str]) -> int:
-    return int(bool(paths) and repo.touches(sha, paths))
-
-
-def _drift_causes(
-    tools: PostmortemTools,
-    found: Evidence,
-    service: str,
-    checks: list[str],
-    first: date,
-    started: datetime,
-) -> list[str]:
-    """What the service ran when it began, and fixes on main that it ran late or not at all.
-
-    Fixes whose subject names the failing check's words ("vegas", "coverage"), when there are
-    any; else those touching the service's own sources before shared code; at most FIXES_SHOWN.
-    """
-    cloud_run, repo = tools.deploy.cloud_run, tools.deploy.repo
-    paths = select_services(tools.profile, [service])[0].source_paths
-    revisions = (
-        found.read(
-            f"{service}'s revisions (Cloud Run)", lambda: cloud_run.list_revisions(service, 20)
-        )
-        or []
-    )
-    state = found.read(f"{service} (Cloud Run)", lambda: cloud_run.get_service(service))
-    serving = state.serving[0].revision if state and state.serving else None
-    live = next((r for r in revisions if r.name == serving), None)
-    causes: list[str] = []
-    deployed = repo.resolve(live.commit_label) if live and live.commit_label else None
-    if live is not None and deployed is not None:
-        found.events.append(
-            TimelineEvent(
-                live.created,
-                "cloud-run",
-                f"{service} revision {live.name} created (commit {deployed.short})",
-            )
-        )
-        when = live.created.astimezone(started.tzinfo).date()
-        near = " — the incident's first day" if abs((when - first).days) <= 1 else ""
-        causes.append(
-            f"{service} has run commit {deployed.short} (revision {live.name}) since {live.created:%Y-%m-%d %H:%M} UTC{near}."
-        )
-    since = found.read(
-        "fixes on main (git)", lambda: repo.committed_since(started, paths, keep=500)
-    )
-    words = {w for check in checks for w in check.split("_") if len(w) > 3}
-    own = [p for p in paths if p != "shared"]
-    fixes = [c for c in (since.newest if since else []) if c.subject.lower().startswith("fix")]
-    named = [c for c in fixes if any(w in c.subject.lower() for w in words)]
-    fixes = named or sorted(fixes, key=lambda c: (-_touches(repo, c.sha, own), c.committed))
-    fixes = fixes[:FIXES_SHOWN]
-    built = [  # each revision's commit, resolved once (oldest revision first)
-        (r, c.sha)
-        for r in sorted(revisions, key=lambda r: r.created)
-        if r.commit_label and (c := repo.resolve(r.commit_label)) is not None
-    ]
-    behind = repo.count_between(deployed.sha, repo.main().sha, paths) if deployed and fixes else 0
-    for fix in sorted(fixes, key=lambda c: c.committed):
-        found.events.append(
-            TimelineEvent(
-                fix.committed, "git", f"commit {fix.short} by {fix.author}: {fix.subject}"
-            )
-        )
-        on_main = f"the fix {fix.short} “{fix.subject}” ({fix.author}) was on main from {fix.committed:%Y-%m-%d}"
-        shipped = next((r for r, sha in built if repo.is_ancestor(fix.sha, sha)), None)
-        if shipped is not None:
-            causes.append(f"{on_main} and deployed on {shipped.created:%Y-%m-%d} ({shipped.name}).")
-        elif deployed is not None:
-            causes.append(
-                f"{on_main} but is not deployed: {service} still runs {deployed.short}, "
-                f"{behind} commits touching its sources behind main."
-            )
-    return causes

@@ -28,6 +28,21 @@ HEADINGS = (  # the team's headings, in the team's order (the original postmorte
 DRAFT_MARK = "[draft: opsbot prefilled this from what it recorded; complete or correct it]"
 
 
+def subject_words(subject: str) -> str:
+    """An incident as people name it: `rollout #4`, `game day 2026-01-28`, `a hand rollback`.
+
+    The rule: what people read never shows opsbot's keys (`rollout:4`, `date:…`) or ids only
+    its store knows (a hand rollback's audit entry): a rollout's number is the one its message
+    and `/postmortem rollout N` use.
+    """
+    kind, _, key = subject.partition(":")
+    if kind == "rollout":
+        return f"rollout #{key}"
+    if kind == "date":
+        return f"game day {key}"
+    return "a hand rollback" if kind == "rollback" else "this incident"
+
+
 @dataclass(frozen=True)
 class TimelineEvent:
     """Something that happened, at the time it happened (never the time it was noted)."""
@@ -36,6 +51,7 @@ class TimelineEvent:
     source: str  # opsbot, cloud-run, logs, git, backfill, health, slack
     text: str
     actor: str | None = None  # a Slack user id, when a person did it
+    link: str | None = None  # a message added from Slack: its permalink
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -74,7 +90,7 @@ class Draft:
     kind: IncidentKind
     subject: str  # rollout:12, rollback:345, date:2026-01-28 (one postmortem each)
     title: str
-    started: datetime  # the first bad signal
+    started: datetime  # the first bad signal (none: when the exposure began, see no_bad_signal)
     recovered: datetime | None  # None: not recovered when the draft was built
     severity: str
     severity_because: str
@@ -86,10 +102,23 @@ class Draft:
     days: list[DayStatus] = field(default_factory=list)  # data incidents: the search, by day
     causes: list[str] = field(default_factory=list)  # candidate causes (drift, deploys)
     detected: datetime | None = None  # when opsbot or a person saw it (apart from its start)
+    no_bad_signal: str = ""  # why nothing bad was seen ("": there was a first bad signal)
 
     @property
     def duration(self) -> timedelta | None:
         return None if self.recovered is None else self.recovered - self.started
+
+    @property
+    def start_words(self) -> str:
+        """What `started` is, in words: never a "first bad signal" when there was none."""
+        return "first bad signal" if not self.no_bad_signal else "canary first served"
+
+    @property
+    def duration_words(self) -> str:
+        """What the duration measures."""
+        if not self.no_bad_signal:
+            return "from the first bad signal to recovery"
+        return f"while the canary served; no bad signal: {self.no_bad_signal}"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -108,6 +137,7 @@ class Draft:
             "days": [d.to_json() for d in self.days],
             "causes": self.causes,
             "detected": self.detected.isoformat() if self.detected else None,
+            "no_bad_signal": self.no_bad_signal,
         }
 
     @classmethod
@@ -128,6 +158,7 @@ class Draft:
             days=[DayStatus.from_json(d) for d in data.get("days", [])],
             causes=list(data.get("causes", [])),
             detected=datetime.fromisoformat(data["detected"]) if data.get("detected") else None,
+            no_bad_signal=str(data.get("no_bad_signal") or ""),
         )
 
 
@@ -154,12 +185,7 @@ class Document:
     def of(cls, stored: PostmortemView) -> Document:
         draft = Draft.from_json(stored.document)
         written = {k: v for k, v in stored.sections.items() if v.strip()}
-        added = [
-            TimelineEvent(
-                e.at, "slack", e.text + (f" ({e.permalink})" if e.permalink else ""), e.author
-            )
-            for e in stored.events
-        ]
+        added = [TimelineEvent(e.at, "slack", e.text, e.author, e.permalink) for e in stored.events]
         return cls(
             draft=draft,
             severity=stored.severity,

@@ -18,7 +18,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from commands.postmortem.model import HEADINGS, Document, TimelineEvent
+from commands.postmortem.model import HEADINGS, Document, TimelineEvent, subject_words
+from commands.postmortem.people import USER_ID, Names, named, person
 from store.postmortem_views import ActionItemView
 
 # HTML's own characters as entities (and NUL as CommonMark reads it)
@@ -93,8 +94,12 @@ def paragraphs(text: str, *, bullets: bool = False) -> str:
     )
 
 
-def _section(doc: Document, name: str) -> str:
-    return paragraphs(doc.sections.get(name, ""), bullets=name not in doc.edited)
+def _section(doc: Document, name: str, names: Names) -> str:
+    """A section: what a person typed as typed; what opsbot prefilled with people named."""
+    text = doc.sections.get(name, "")
+    if name in doc.edited:
+        return paragraphs(text)
+    return paragraphs(named(text, names), bullets=True)
 
 
 def span(duration: timedelta | None) -> str:
@@ -117,19 +122,33 @@ def stamp(moment: datetime, timezone: str) -> str:
     return f"{moment.astimezone(ZoneInfo('UTC')):%Y-%m-%d %H:%M:%S} UTC ({local:%a %H:%M %Z})"
 
 
-def _event_line(event: TimelineEvent, timezone: str) -> str:
-    who = f" · by @{plain(event.actor)}" if event.actor else ""
-    return f"- {stamp(event.at, timezone)} · {plain(event.source)}{who} · {plain(event.text)}"
+def _at(user: str, names: Names) -> str:
+    """A person in the file, escaped: `@name` for a user id with a name, else `@` and what was
+    stored."""
+    return plain(person(user, names)) if USER_ID.fullmatch(user) else f"@{plain(user)}"
 
 
-def _item_line(item: ActionItemView, today: date) -> str:
+def _event_line(event: TimelineEvent, timezone: str, names: Names) -> str:
+    who = f" · by {_at(event.actor, names)}" if event.actor else ""
+    text = plain(named(event.text, names))
+    link = f" \\({plain(event.link)}\\)" if event.link else ""
+    return f"- {stamp(event.at, timezone)} · {plain(event.source)}{who} · {text}{link}"
+
+
+def _item_line(item: ActionItemView, today: date, names: Names) -> str:
     box = "x" if item.state == "done" else " "
     late = " (overdue)" if item.overdue(today) else ""
-    return f"- [{box}] {plain(item.text)} — owner @{plain(item.owner)}, due {item.due}{late}"
+    owner = _at(item.owner, names)
+    return f"- [{box}] {plain(item.text)} — owner {owner}, due {item.due}{late}"
 
 
-def markdown(doc: Document, timezone: str, today: date) -> str:
-    """The document, each of the team's headings as `##`, in the team's order."""
+def markdown(doc: Document, timezone: str, today: date, names: Names | None = None) -> str:
+    """The document, each of the team's headings as `##`, in the team's order.
+
+    People are named (`names`: a user id → the profile's or Slack's name for them), never shown
+    as Slack's mention markup; an id without a name reads `@U0LEEAPPRV`.
+    """
+    names = names or {}
     draft = doc.draft
     status = "Draft" if doc.status == "draft" else "Final"
     because = plain(draft.severity_because)
@@ -141,26 +160,30 @@ def markdown(doc: Document, timezone: str, today: date) -> str:
     recovered = f"; recovered {stamp(draft.recovered, timezone)}" if draft.recovered else ""
     if draft.detected is not None:
         recovered = f"; detected {stamp(draft.detected, timezone)}{recovered}"
+    started = f"{draft.start_words} {stamp(draft.started, timezone)}"
+    if draft.no_bad_signal:
+        started = f"no bad signal; {started}"
     body = {
-        "Date": f"{draft.started:%Y-%m-%d} — first bad signal {stamp(draft.started, timezone)}{recovered}",
-        "Duration": f"{span(draft.duration)} (from the first bad signal to recovery)",
+        "Date": f"{draft.started:%Y-%m-%d} — {started}{recovered}",
+        "Duration": f"{span(draft.duration)} ({plain(draft.duration_words)})",
         "Severity": severity,
-        "Impact": _section(doc, "impact"),
-        "Summary": _section(doc, "summary"),
-        "Timeline": _timeline(doc, timezone),
-        "Root Cause": _section(doc, "root_cause"),
-        "Resolution": _section(doc, "resolution"),
-        "Prevention": _section(doc, "prevention"),
-        "Action Items": "\n".join(_item_line(i, today) for i in doc.items) or "None yet.",
+        "Impact": _section(doc, "impact", names),
+        "Summary": _section(doc, "summary", names),
+        "Timeline": _timeline(doc, timezone, names),
+        "Root Cause": _section(doc, "root_cause", names),
+        "Resolution": _section(doc, "resolution", names),
+        "Prevention": _section(doc, "prevention", names),
+        "Action Items": "\n".join(_item_line(i, today, names) for i in doc.items) or "None yet.",
     }
-    parts = [f"# Postmortem: {plain(draft.title)}", f"_{status} · {plain(draft.subject)}_"]
+    title = plain(named(draft.title, names))
+    parts = [f"# Postmortem: {title}", f"_{status} · {plain(subject_words(draft.subject))}_"]
     parts += [f"## {heading}\n\n{body[heading].strip()}" for heading in HEADINGS]
     return "\n\n".join(parts) + "\n"
 
 
-def _timeline(doc: Document, timezone: str) -> str:
+def _timeline(doc: Document, timezone: str, names: Names) -> str:
     lines = [f"Times are the original times, in UTC and {timezone}."]
-    lines += [_event_line(e, timezone) for e in doc.timeline]
+    lines += [_event_line(e, timezone, names) for e in doc.timeline]
     if doc.draft.days:
         lines += ["", "### Game days checked", ""]
         lines += [
@@ -195,11 +218,13 @@ def as_json(doc: Document, timezone: str, today: date) -> dict[str, Any]:
                 "source": e.source,
                 "text": e.text,
                 "actor": e.actor,
+                "link": e.link,
             }
             for e in doc.timeline
         ],
         "days": [d.to_json() for d in draft.days],
         "causes": draft.causes,
+        "no_bad_signal": draft.no_bad_signal or None,
         "action_items": [
             {
                 "text": i.text,

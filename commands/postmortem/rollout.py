@@ -1,28 +1,34 @@
-"""Drafts of deploy incidents: a rollout that rolled back or failed, and a hand rollback."""
+"""Drafts of deploy incidents: a rollout that rolled back or failed (a hand rollback: rollback.py)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import re
+from datetime import datetime
 
-from adapters.cloudrun_model import Revision
+from adapters.cloud_logging import TrafficChange
+from commands.postmortem.bounds import Span, traffic_spans
 from commands.postmortem.evidence import (
     Evidence,
     backfills,
     commits_shipped,
     error_lines,
     served,
-    split_text,
     traffic,
 )
+from commands.postmortem.log_groups import LineGroup
 from commands.postmortem.model import DRAFT_MARK, Draft, TimelineEvent
+from commands.postmortem.people import mention
 from commands.postmortem.severity import Facts, propose
+from commands.postmortem.signals import NO_BAD_SIGNAL, first_bad_signal
 from commands.postmortem.tools import PostmortemTools
 from store.states import RolloutState
 from store.views import AuditView, RolloutView
 
 NOTHING_HAPPENED = (RolloutState.CHECKLIST, RolloutState.CANCELLED)
 ENDINGS = ("deploy.restored", "deploy.complete", "deploy.failed", "deploy.cancel")
-MARGIN = timedelta(minutes=1)  # around a window, so a change at its edge is still in it
+# A reason that only says who rolled back ("rolled back by <@U…>", the Slack button's): the
+# draft names that person already, so the reason adds nothing
+ONLY_WHO = re.compile(r"rolled back(?: by hand)?(?: by <@[UW][A-Z0-9]{2,20}>)?")
 
 
 def utc(moment: datetime) -> str:
@@ -61,7 +67,7 @@ def audit_text(entry: AuditView, steps: list[int]) -> str:
         "deploy.promote": f"promoted to {percent}",
         "deploy.promote.refused": f"promotion refused: {entry.result}",
         "deploy.auto_rollback": f"automatic rollback: {reason}",
-        "deploy.rollback": f"rolled back by hand: {reason}",
+        "deploy.rollback": "rolled back by hand" + _because(reason),
         "deploy.failed": f"failed: {reason}",
         "deploy.restored": "100% of traffic back on the stable revision (verified)",
         "deploy.restore.failed": f"restoring traffic failed: {entry.result}",
@@ -69,6 +75,11 @@ def audit_text(entry: AuditView, steps: list[int]) -> str:
         "deploy.cancel": "cancelled before any traffic moved",
     }
     return texts.get(entry.action, f"{entry.action}: {entry.result}")
+
+
+def _because(reason: str) -> str:
+    """`: <reason>`, unless the reason only says who rolled back (the event names them)."""
+    return "" if ONLY_WHO.fullmatch(reason.strip()) else f": {reason}"
 
 
 def _events(entries: list[AuditView], steps: list[int]) -> list[TimelineEvent]:
@@ -80,20 +91,20 @@ def _events(entries: list[AuditView], steps: list[int]) -> list[TimelineEvent]:
     ]
 
 
-def _first_bad(entries: list[AuditView], found: Evidence, since: datetime) -> datetime | None:
-    """The first failing analysis, ERROR line or automatic rollback, whichever came first."""
-    times = [
-        e.at
-        for e in entries
-        if e.arguments.get("verdict") == "fail"
-        or e.action in ("deploy.auto_rollback", "deploy.failed")
-    ]
-    times += [e.at for e in found.events if e.source == "logs" and e.at >= since]
-    return min(times) if times else None
+def canary_spans(
+    changes: list[TrafficChange] | None, canary: str, served_from: datetime, until: datetime
+) -> list[Span]:
+    """When the canary had traffic, from Cloud Run's traffic changes; without any (none could
+    be read), from when opsbot made it ready to the rollout's end."""
+    return traffic_spans(changes, canary, until) if changes else [(served_from, until)]
 
 
 def rollout_draft(tools: PostmortemTools, rollout_id: int) -> Draft | None:
-    """The draft of rollout `rollout_id`; None when it is unknown or never reached Cloud Run."""
+    """The draft of rollout `rollout_id`; None when it is unknown or never reached Cloud Run.
+
+    Every source is the rollout's own: its window (begin to end), its service, and its stable
+    and canary revisions (bounds.own_changes); its canary's ERROR lines while it had traffic.
+    """
     store = tools.deploy.store
     rollout = store.get(rollout_id)
     if rollout is None or rollout.state in NOTHING_HAPPENED:
@@ -108,9 +119,13 @@ def rollout_draft(tools: PostmortemTools, rollout_id: int) -> Draft | None:
     ended = next((e.at for e in entries if e.action in ENDINGS), None)
     until = ended or tools.clock()
     found = Evidence(events=_events(entries, steps))
-    traffic(tools, found, rollout.service, rollout.created_at - MARGIN, until + MARGIN)
+    canary = rollout.canary_revision
+    own = {rollout.stable_revision, *([canary] if canary else [])}
+    changes = traffic(
+        tools, found, rollout.service, rollout.created_at, until, own=own, first_of=canary
+    )
     top = max(
-        [steps[0] if rollout.canary_revision else 0]
+        [steps[0] if canary else 0]
         + [
             steps[int(e.arguments["step"])]
             for e in entries
@@ -118,18 +133,20 @@ def rollout_draft(tools: PostmortemTools, rollout_id: int) -> Draft | None:
         ]
     )
     shipped: list[str] = []
-    stable_commit = None
-    if rollout.canary_revision:
-        error_lines(tools, found, rollout.service, rollout.canary_revision, served_from)
-        served(tools, found, rollout.service, rollout.canary_revision, served_from, until)
+    error_times: list[datetime] = []
+    if canary:
+        spans = canary_spans(changes, canary, served_from, until)
+        error_times = error_lines(tools, found, rollout.service, canary, spans)
+        served(tools, found, rollout.service, canary, served_from, until)
         stable = found.read(
             f"{rollout.stable_revision} (Cloud Run)",
             lambda: tools.deploy.cloud_run.get_revision(rollout.service, rollout.stable_revision),
         )
         stable_commit = stable.commit_label if stable else None
         shipped = commits_shipped(tools, found, rollout.service, stable_commit, rollout.commit_sha)
-    backfills(tools, found, rollout.created_at, until)
-    started = _first_bad(entries, found, served_from) or served_from
+    backfills(tools, found, rollout.created_at, until, [data_check_of(tools, rollout.service)])
+    first_bad = first_bad_signal(entries, error_times)
+    started = first_bad or served_from
     detected = next(
         (
             e.at
@@ -141,12 +158,15 @@ def rollout_draft(tools: PostmortemTools, rollout_id: int) -> Draft | None:
     )
     recovered = ended if rollout.state in (RolloutState.ROLLED_BACK, RolloutState.FAILED) else None
     duration_h = (recovered - started).total_seconds() / 3600 if recovered else None
-    severity, because = propose(
-        profile.postmortem, Facts("rollout", duration_h, top_traffic_percent=top)
+    facts = (
+        Facts("rollout", duration_h, top_traffic_percent=top)
+        if first_bad
+        else Facts("rollout", 0.0)  # nothing bad served: neither its traffic nor its time counts
     )
+    severity, because = propose(profile.postmortem, facts)
     found.impact.insert(
         0,
-        f"{rollout.service}: the canary {rollout.canary_revision or '(never created)'} of commit "
+        f"{rollout.service}: the canary {canary or '(never created)'} of commit "
         f"{rollout.commit_sha[:8]} took up to {top}% of traffic",
     )
     return Draft(
@@ -159,10 +179,18 @@ def rollout_draft(tools: PostmortemTools, rollout_id: int) -> Draft | None:
         severity_because=because,
         impact=found.impact + found.gaps,
         timeline=sorted(found.events, key=lambda e: e.at),
-        sections=_rollout_sections(rollout, entries, found, top, shipped, recovered),
+        sections=_rollout_sections(
+            rollout, entries, found.logged, top, shipped, recovered, bad=first_bad is not None
+        ),
         services=[rollout.service],
-        detected=detected,
+        detected=detected if first_bad else None,  # nothing bad: nothing was detected
+        no_bad_signal="" if first_bad else NO_BAD_SIGNAL,
     )
+
+
+def data_check_of(tools: PostmortemTools, service: str) -> str | None:
+    """The service's post-deploy data check in the profile, if it has one."""
+    return next((s.data_check for s in tools.profile.services if s.name == service), None)
 
 
 def _ending(rollout: RolloutView) -> str:
@@ -173,26 +201,41 @@ def _ending(rollout: RolloutView) -> str:
     }.get(rollout.state, f"({rollout.state.value})")
 
 
+def _logged(logged: list[tuple[str, LineGroup]]) -> str:
+    """What the canary logged, quoted once with how often (identical lines are one)."""
+    if not logged:
+        return "The canary logged no ERROR lines while it had traffic."
+    group = logged[0][1]
+    often = (
+        f", {group.count} times from {group.first:%H:%M:%S} to {group.last:%H:%M:%S} UTC"
+        if group.count > 1
+        else ""
+    )
+    others = f" (and {len(logged) - 1} other distinct lines)" if len(logged) > 1 else ""
+    return f"The canary logged {group.severity} “{group.text}”{often}{others}."
+
+
 def _rollout_sections(
     rollout: RolloutView,
     entries: list[AuditView],
-    found: Evidence,
+    logged: list[tuple[str, LineGroup]],
     top: int,
     shipped: list[str],
     recovered: datetime | None,
+    *,
+    bad: bool,
 ) -> dict[str, str]:
     automatic = next((e for e in entries if e.action == "deploy.auto_rollback"), None)
     by_hand = next((e for e in entries if e.action == "deploy.rollback"), None)
     if automatic is not None:
         how = f"opsbot's canary analysis rolled it back automatically: {automatic.arguments.get('reason', '')}"
     elif by_hand is not None:
-        how = f"it was rolled back by hand ({by_hand.arguments.get('reason', 'no reason given')})"
+        reason = str(by_hand.arguments.get("reason") or "")
+        how = f"{mention(by_hand.actor)} rolled it back by hand" + _because(reason)
     elif rollout.state is RolloutState.FAILED:
         how = f"it failed: {rollout.reason or 'no reason recorded'}"
     else:
-        how = f"it is {rollout.state.value}"
-    sample = next((e.text for e in found.events if e.source == "logs"), None)
-    quoted = f"The canary logged: “{sample}”." if sample else "The canary logged no ERROR lines."
+        how = f"it is {rollout.state.value.replace('_', ' ')}"
     changes = "; ".join(shipped[:5]) or "not known (see the gaps in Impact)"
     restored = (
         f"100% of traffic was restored to {rollout.stable_revision} (read back from Cloud Run) at "
@@ -200,89 +243,24 @@ def _rollout_sections(
         if recovered
         else "Not recovered when this draft was made."
     )
+    summary = (
+        f"Rollout #{rollout.id} shipped commit {rollout.commit_sha[:8]} of {rollout.service} as a "
+        f"canary that took up to {top}% of traffic; {how}."
+    )
+    if not bad:
+        return {
+            "summary": f"{DRAFT_MARK}\n{summary} No bad signal: {NO_BAD_SIGNAL}.",
+            "root_cause": f"{DRAFT_MARK}\nNo bad signal was recorded; the change shipped: "
+            f"{changes}. Say why it was rolled back, if something was wrong that opsbot did not see.",
+            "resolution": f"{DRAFT_MARK}\n{restored}",
+            "prevention": f"{DRAFT_MARK}\nIf something was wrong, what would have shown it (an "
+            "analysis, a check, an alert).",
+        }
     return {
-        "summary": f"{DRAFT_MARK}\nRollout #{rollout.id} shipped commit {rollout.commit_sha[:8]} of "
-        f"{rollout.service} as a canary that took up to {top}% of traffic; {how}.",
-        "root_cause": f"{DRAFT_MARK}\n{quoted} The change shipped: {changes}. Establish which change "
-        "caused it, and why the checks before deploying did not show it.",
+        "summary": f"{DRAFT_MARK}\n{summary}",
+        "root_cause": f"{DRAFT_MARK}\n{_logged(logged)} The change shipped: {changes}. Establish "
+        "which change caused it, and why the checks before deploying did not show it.",
         "resolution": f"{DRAFT_MARK}\n{restored}",
         "prevention": f"{DRAFT_MARK}\nWhat would have shown this before the canary (a test that "
         f"reproduces the failure, a check in CI). The canary kept the exposure to {top}% of traffic.",
     }
-
-
-def _revision(tools: PostmortemTools, found: Evidence, service: str, name: str) -> Revision | None:
-    return found.read(
-        f"{name} (Cloud Run)", lambda: tools.deploy.cloud_run.get_revision(service, name)
-    )
-
-
-def rollback_draft(tools: PostmortemTools, entry_id: int) -> Draft | None:
-    """The draft of a hand rollback (`/rollback`, no rollout running): the audit entry's id."""
-    store = tools.deploy.store
-    entry = next(
-        (e for e in store.audit_log() if e.id == entry_id and e.action == "rollback"), None
-    )
-    if entry is None or entry.service is None:
-        return None
-    service = entry.service
-    target = str(entry.arguments.get("to", ""))
-    before = {str(k): int(v) for k, v in dict(entry.arguments.get("from") or {}).items()}
-    bad = [r for r in before if r != target]
-    found = Evidence()
-    revisions = {r: _revision(tools, found, service, r) for r in [*bad, target]}
-    created = [rev.created for r in bad if (rev := revisions[r]) is not None]
-    since = min(created, default=entry.at - timedelta(days=1))
-    traffic(tools, found, service, since - MARGIN, entry.at + MARGIN)
-    for revision in bad:
-        error_lines(tools, found, service, revision, since)
-        served(tools, found, service, revision, since, entry.at)
-    found.events.append(
-        TimelineEvent(
-            entry.at,
-            "opsbot",
-            f"{service} rolled back by hand: 100% to {target} (verified)",
-            entry.actor,
-        )
-    )
-    good, tip = revisions[target], next((revisions[r] for r in bad), None)
-    shipped: list[str] = []
-    if tip is not None and tip.commit_label:
-        shipped = commits_shipped(
-            tools, found, service, good.commit_label if good else None, tip.commit_label
-        )
-    backfills(tools, found, since, entry.at)
-    first_error = min((e.at for e in found.events if e.source == "logs"), default=since)
-    top = sum(before.get(r, 0) for r in bad)
-    duration_h = (entry.at - first_error).total_seconds() / 3600
-    severity, because = propose(
-        tools.profile.postmortem, Facts("rollback", duration_h, top_traffic_percent=top)
-    )
-    found.impact.insert(
-        0,
-        f"{service}: {split_text({r: before[r] for r in bad}) or 'no other revision'} before the rollback",
-    )
-    sample = next((e.text for e in found.events if e.source == "logs"), None)
-    return Draft(
-        kind="rollback",
-        subject=f"rollback:{entry.id}",
-        title=f"{service} rolled back to {target}",
-        started=first_error,
-        recovered=entry.at,
-        severity=severity,
-        severity_because=because,
-        impact=found.impact + found.gaps,
-        timeline=sorted(found.events, key=lambda e: e.at),
-        sections={
-            "summary": f"{DRAFT_MARK}\n{service} served {split_text(before)}; it was rolled back by "
-            f"hand to {target} at {utc(entry.at)}.",
-            "root_cause": f"{DRAFT_MARK}\n"
-            + (f"The revision logged: “{sample}”. " if sample else "")
-            + f"The change shipped: {'; '.join(shipped[:5]) or 'not known'}.",
-            "resolution": f"{DRAFT_MARK}\n100% of traffic moved to {target}, read back from Cloud Run.",
-            "prevention": f"{DRAFT_MARK}\nWhy this change reached users without a canary, and what "
-            "would have shown the failure before.",
-        },
-        services=[service],
-        detected=entry.at,  # the person who rolled back had seen it
-    )

@@ -13,6 +13,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from infra.wording import noun, verb
+
 
 class Post(enum.StrEnum):
     FULL = "full"
@@ -81,5 +83,5 @@ def missed_text(missed: list[datetime], now: datetime, timezone: str, limit: int
     if more:
         shown.insert(0, f"{more} earlier")
     listed = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + f" and {shown[-1]}"
-    runs = "run was" if len(missed) == 1 else "runs were"
+    runs = f"{noun(len(missed), 'run')} {verb(len(missed), 'was', 'were')}"
     return f"catching up: the {listed} {runs} missed"

@@ -10,8 +10,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from adapters.git import CommitInfo
-from checks.drift_model import DriftReport, ServiceDrift, Severity
+from checks.drift_model import ServiceDrift, Severity
 from checks.result import HealthReport, Overall, Status
+from commands.schedule.drift_rollouts import DriftDigest, ServiceRollout
+from infra.wording import plural
+from store.schedule_views import RunView
 
 
 @dataclass(frozen=True)
@@ -31,30 +34,39 @@ class Findings:
 
 @dataclass(frozen=True)
 class ServiceNews:
-    """One service against the last digest: commits new since, and how its standing moved."""
+    """One service against the last digest: changed (marked :new:), new commits, its moves."""
 
+    changed: bool  # its fingerprint entry differs from the last digest's (or it is new there)
     new_commits: list[CommitInfo]
     behind_change: int | None  # None: not in the last digest
     severity_before: str | None
 
 
-def plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+def service_entry(service: ServiceDrift, running: ServiceRollout | None) -> list[Any]:
+    """One service's part of the fingerprint (the rollout's id only while one runs)."""
+    deployed = sorted(
+        r.commit.sha if r.commit else (r.label or r.revision) for r in service.revisions
+    )
+    entry: list[Any] = [service.severity.value, deployed, service.commits_behind]
+    if running is not None:
+        entry.append(running.id)
+    return entry
 
 
-def drift_findings(report: DriftReport) -> Findings:
+def drift_findings(digest: DriftDigest) -> Findings:
+    report = digest.report
     fingerprint: dict[str, Any] = {}
     detail: dict[str, Any] = {}
     for service in report.services:
-        deployed = sorted(
-            r.commit.sha if r.commit else (r.label or r.revision) for r in service.revisions
-        )
-        fingerprint[service.service] = [service.severity.value, deployed, service.commits_behind]
+        running = digest.rollout_of(service.service)
+        fingerprint[service.service] = service_entry(service, running)
         detail[service.service] = {
             "severity": service.severity.value,
             "behind": service.commits_behind,
             "shas": sorted({c.sha for r in service.revisions for c in r.undeployed.newest}),
         }
+        if running is not None:
+            detail[service.service]["rollout"] = running.id
     behind = [s for s in report.services if s.commits_behind > 0]
     critical = [s for s in behind if s.severity is Severity.CRITICAL]
     if behind:
@@ -72,11 +84,12 @@ def drift_findings(report: DriftReport) -> Findings:
     )
 
 
-def drift_news(report: DriftReport, before: dict[str, Any] | None) -> dict[str, ServiceNews]:
-    """Per service: the undeployed commits the last digest did not list, and the moves."""
-    services = (before or {}).get("services", {})
+def drift_news(digest: DriftDigest, previous: RunView | None) -> dict[str, ServiceNews]:
+    """Per service against the last full digest: its fingerprint entry changed, what is new."""
+    before = (previous.fingerprint if previous else None) or {}
+    services = (previous.detail if previous else {}).get("services", {})
     news: dict[str, ServiceNews] = {}
-    for service in report.services:
+    for service in digest.report.services:
         was = services.get(service.service)
         known = set(was["shas"]) if was else set()
         fresh = [
@@ -85,7 +98,9 @@ def drift_news(report: DriftReport, before: dict[str, Any] | None) -> dict[str, 
             for c in r.undeployed.newest
             if was is not None and c.sha not in known
         ]
+        entry = service_entry(service, digest.rollout_of(service.service))
         news[service.service] = ServiceNews(
+            changed=previous is not None and before.get(service.service) != entry,
             new_commits=list({c.sha: c for c in fresh}.values()),
             behind_change=None if was is None else service.commits_behind - int(was["behind"]),
             severity_before=None if was is None else str(was["severity"]),
@@ -93,9 +108,11 @@ def drift_news(report: DriftReport, before: dict[str, Any] | None) -> dict[str, 
     return news
 
 
-def needs_deploy(service: ServiceDrift) -> bool:
-    """A Deploy button for it: it lags main by something a person should ship."""
-    return service.severity.rank >= Severity.WARN.rank and service.commits_behind > 0
+def gone(digest: DriftDigest, previous: RunView | None) -> list[str]:
+    """Services the last digest listed that this one does not (taken out of the profile)."""
+    before = (previous.fingerprint if previous else None) or {}
+    now = {s.service for s in digest.report.services}
+    return sorted(set(before) - now)
 
 
 def health_findings(report: HealthReport) -> Findings:

@@ -8,11 +8,14 @@ from typing import Any
 import pytest
 from slack_sdk.web import base_client
 
+from cli.doctor import LABEL_WIDTH
 from opsbot import doctor
 from opsbot.profile import load_profile
 from sandbox.slack_emulator import SlackEmulator
 from tests.conftest import ROOT
 from tests.e2e.test_health_cli import opsbot
+
+LABELS = ("OK", "MISSING", "NOT")
 
 
 def test_the_sandbox_has_everything_opsbot_needs() -> None:
@@ -39,15 +42,39 @@ def test_what_is_missing_is_named_with_the_role_or_fix_and_exits_1(tmp_path: Pat
     )
     done = opsbot("doctor", "--sandbox", env={"OPSBOT_SANDBOX_FAULTS": str(plan)})
     assert done.returncode == 1, done.stdout + done.stderr
-    table = next(line for line in done.stdout.splitlines() if "prediction_accuracy" in line)
+    found = checks(done.stdout)
+    table = next(line for line in found if "prediction_accuracy" in line)
     assert table.startswith("MISSING") and "roles/bigquery.dataViewer" in table
-    update = next(line for line in done.stdout.splitlines() if "update nba-scrapers" in line)
+    update = next(line for line in found if "update nba-scrapers" in line)
     assert "lacks run.services.update" in update and "roles/run.developer" in update
-    canary = next(line for line in done.stdout.splitlines() if "post in #canary-alerts" in line)
+    canary = next(line for line in found if "post in #canary-alerts" in line)
     assert canary.startswith("MISSING") and "/invite @opsbot" in canary
-    scope = next(line for line in done.stdout.splitlines() if "scope channels:read" in line)
+    scope = next(line for line in found if "scope channels:read" in line)
     assert scope.startswith("MISSING")
     assert "missing" in done.stdout.splitlines()[-1]
+
+
+def checks(stdout: str) -> list[str]:
+    """Each check's line, its wrapped lines (indented under its text) joined back to it."""
+    found: list[str] = []
+    for line in stdout.splitlines():
+        if line.startswith(" " * LABEL_WIDTH) and found:
+            found[-1] += " " + line.strip()
+        else:
+            found.append(line)
+    return found
+
+
+def test_no_line_runs_past_80_columns_nor_breaks_a_word() -> None:
+    """At 80 columns each check wraps at spaces under its text, whole words and roles kept."""
+    done = opsbot("doctor", "--sandbox", env={"COLUMNS": "80"})
+    lines = done.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    act = next(line for line in checks(done.stdout) if "runtime service account" in line)
+    assert "grant roles/iam.serviceAccountUser on that account, or the first Start canary" in act
+    assert all(
+        line.startswith(" " * LABEL_WIDTH) or line.split()[0] in LABELS for line in lines[:-1]
+    )
 
 
 @pytest.mark.parametrize("trailing", ["/", ""])

@@ -73,7 +73,7 @@ def test_the_table_names_the_services_and_the_missing_commits() -> None:
     done = opsbot("drift", "--sandbox", PHASE4)
     assert done.returncode == 2, done.stderr
     assert PHASE4 in done.stdout and "newest undeployed commits" in done.stdout
-    assert "./bin/deploy-service.sh nba-phase4-precompute-processors" in done.stdout
+    assert "\n    opsbot deploy nba-phase4-precompute-processors\n" in done.stdout  # to copy
     assert "drift CRITICAL" in done.stdout
 
 
@@ -127,6 +127,10 @@ def test_health_reports_drift_as_its_sixth_check() -> None:
     checks = {c["name"]: c for c in json.loads(done.stdout)["checks"]}
     drift = checks["deployment_drift"]
     assert drift["status"] == "CRITICAL" and drift["value"] == 3
-    assert PHASE4 in drift["detail"] and "./bin/deploy-service.sh" in drift["action"]
+    assert PHASE4 in drift["detail"]
+    # the fix is opsbot's canary deploy, one per service behind main (issue 31: 13), not a script
+    fixes = drift["action"].splitlines()
+    assert f"/deploy {PHASE4}" in fixes and len(fixes) == 3
+    assert all(fix.startswith("/deploy ") for fix in fixes)
     past = json.loads(opsbot("health", "--sandbox", "--json", "--date", "2026-01-28").stdout)
     assert {c["name"]: c["status"] for c in past["checks"]}["deployment_drift"] == "NOT_APPLICABLE"

@@ -29,7 +29,11 @@ def test_a_game_day_finds_the_vegas_incident_its_days_and_the_undeployed_fix() -
     assert found["recovered"] == "2026-02-03T00:00:00-05:00"
     causes = " ".join(found["causes"])
     assert "3f18b34b" in causes and "on main from 2026-02-02 but is not deployed" in causes
-    assert "nba-phase4-precompute-processors has run commit 67d1551e" in causes
+    assert (
+        "nba-phase4-precompute-processors ran commit 67d1551e (revision "
+        "nba-phase4-precompute-processors-00076-355) during the incident, serving from "
+        "2026-01-26 19:00 UTC — the incident's first day." in causes
+    )
     times = [e["at"] for e in found["timeline"]]
     assert times == sorted(times)
     assert all(
@@ -57,7 +61,7 @@ def test_nothing_to_write_about_exits_3_and_bad_requests_say_what_to_do(tmp_path
     assert (healthy.returncode, unknown.returncode, none_yet.returncode) == (3, 3, 3)
     assert "every check was fine on 2026-01-05" in healthy.stdout
     assert "rollout #7 is unknown or never started" in unknown.stdout
-    assert "no incident yet" in none_yet.stderr
+    assert "no incident found" in none_yet.stderr
     neither = opsbot("postmortem", "--sandbox")
     both = opsbot("postmortem", "--date", "2026-01-28", "--last", "--sandbox")
     bad_date = opsbot("postmortem", "--date", "2026-02-30", "--sandbox")
@@ -66,29 +70,19 @@ def test_nothing_to_write_about_exits_3_and_bad_requests_say_what_to_do(tmp_path
     assert bad_date.returncode == 3 and "expected YYYY-MM-DD" in bad_date.stderr
 
 
-def test_last_is_the_newest_rollback_read_from_the_store(tmp_path: Path) -> None:
+def test_last_after_a_hand_rollback_from_an_old_normal_revision_finds_no_incident(
+    tmp_path: Path,
+) -> None:
+    """Issue 31, item 5: rolled back to the old revision and then away from it (0.2% 5xx, as
+    every normal revision): no "SEV2 … bad revision" 21 days long, but "no incident found"."""
     env = {"DATABASE_URL": f"sqlite:///{tmp_path}/opsbot.db"}
-    target = "nba-grading-service-00083-499"
-    rolled = opsbot(
-        "rollback",
-        "nba-grading-service",
-        "--to",
-        target,
-        "--sandbox",
-        "--yes",
-        "--as",
-        "U0SAMDEPLY",
-        env=env,
-    )
-    assert rolled.returncode == 0, rolled.stderr
-    done = opsbot("postmortem", "--last", "--sandbox", "--json", env=env)
-    assert done.returncode == 0, done.stderr
-    found = json.loads(done.stdout)
-    assert (
-        found["kind"] == "rollback"
-        and found["title"] == f"nba-grading-service rolled back to {target}"
-    )
-    assert any(
-        "rolled back by hand: 100% to" in e["text"] and e["actor"] == "U0SAMDEPLY"
-        for e in found["timeline"]
-    )
+    service = "nba-phase2-raw-processors"
+    for target in (f"{service}-00061-20c", f"{service}-00062-9cc"):
+        rolled = opsbot(
+            "rollback", service, "--to", target, "--sandbox", "--yes", "--as", "U0SAMDEPLY", env=env
+        )
+        assert rolled.returncode == 0, rolled.stderr
+    done = opsbot("postmortem", "--last", "--sandbox", "--markdown", env=env)
+    assert done.returncode == 3, done.stdout
+    assert "no incident found: no rollout rolled back or failed" in done.stderr
+    assert "SEV2" not in done.stdout and "first bad signal" not in done.stdout

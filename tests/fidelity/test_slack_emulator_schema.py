@@ -29,6 +29,9 @@ SPEC_LACKS = {
     "cant_update_message": "chat.update page",
     "cant_delete_message": "chat.delete page",
     "user_not_in_channel": "chat.postEphemeral page",
+    # a reply whose thread_ts names no message (its parent deleted meanwhile): Slack's SDK
+    # maintainers on what chat.postMessage answers then, slackapi/bolt-js#2307
+    "thread_not_found": "chat.postMessage: slackapi/bolt-js#2307",
 }
 
 SPEC_WRONG = {("chat.update", ("message", "blocks"))}
@@ -78,10 +81,25 @@ def test_every_answer_the_bot_reads_is_one_slack_documents(slack: SlackEmulator)
     _refused("chat.postMessage", lambda: client.chat_postMessage(channel="#random", text="x"))
     _refused("chat.postMessage", lambda: client.chat_postMessage(channel="#nowhere", text="x"))
     _refused("chat.postMessage", lambda: client.chat_postMessage(channel="#canary-alerts"))
+    _refused(  # a reply in the thread of the message deleted above
+        "chat.postMessage",
+        lambda: client.chat_postMessage(
+            channel=posted["channel"], thread_ts=posted["ts"], text="1/2 done"
+        ),
+    )
     _refused("conversations.info", lambda: client.conversations_info(channel="C0NOWHERE1"))
     _refused("chat.delete", lambda: client.chat_delete(channel=posted["channel"], ts=posted["ts"]))
     bad = WebClient(token="xoxb-wrong", base_url=slack.api_url)
     _refused("auth.test", bad.auth_test)
+    assert [error for _, error in slack.workspace.rejections] == [
+        "not_in_channel",
+        "channel_not_found",
+        "no_text",
+        "thread_not_found",  # Slack's, not the message_not_found chat.update answers
+        "channel_not_found",
+        "message_not_found",
+        "invalid_auth",
+    ]
 
 
 def test_the_pinned_spec_lacks_what_slack_now_documents() -> None:
@@ -117,4 +135,35 @@ def test_views_open_and_its_trigger_refusals_are_answers_slack_documents(
         "exchanged_trigger_id",
         "expired_trigger_id",
         "expired_trigger_id",
+    ]
+
+
+def test_a_modal_with_an_input_and_no_submit_is_refused_in_the_shape_slack_documents(
+    slack: SlackEmulator,
+) -> None:
+    """views.open, views.update and views.push refuse an input without a submit button
+    (Slack's modal view object) as an `ok: false` answer their pages document, with what is
+    wrong in response_metadata.messages."""
+    client, ws = WebClient(token=slack.workspace.bot_token, base_url=slack.api_url), slack.workspace
+    said = {"type": "section", "text": {"type": "mrkdwn", "text": "2026-01-30"}}
+    view = {"type": "modal", "title": {"type": "plain_text", "text": "Regrade"}, "blocks": [said]}
+    opened = client.views_open(trigger_id=ws.issue_trigger("U0LEEAPPRV"), view=view)
+    date = {"type": "datepicker", "action_id": "start"}
+    label = {"type": "plain_text", "text": "Start"}
+    form = view | {"blocks": [{"type": "input", "label": label, "element": date}]}
+    _refused(
+        "views.open",
+        lambda: client.views_open(trigger_id=ws.issue_trigger("U0LEEAPPRV"), view=form),
+    )
+    _refused("views.update", lambda: client.views_update(view_id=opened["view"]["id"], view=form))
+    _refused(
+        "views.push",
+        lambda: client.views_push(trigger_id=ws.issue_trigger("U0LEEAPPRV"), view=form),
+    )
+    assert [error for _, error in ws.rejections] == ["invalid_arguments"] * 3
+    with pytest.raises(SlackApiError) as refused:
+        client.views_open(trigger_id=ws.issue_trigger("U0LEEAPPRV"), view=form)
+    assert refused.value.response["response_metadata"]["messages"] == [
+        "[ERROR] must define `submit` to use an `input` block in modals "
+        "[json-pointer:/view/blocks/0/input]"
     ]

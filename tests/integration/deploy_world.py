@@ -115,8 +115,9 @@ def deploy_world(tmp_path: Path) -> Iterator[DeployWorld]:
     sha = {line.split(" ", 1)[1]: line.split(" ", 1)[0] for line in log.splitlines()}
     clock = [T0]
     missing: set[str] = set()
-    state = CloudRunState(
-        lambda: clock[0], image_exists=lambda image: image.rsplit(":", 1)[-1] not in missing
+    state = CloudRunState(  # images are tagged with the short SHA; `missing` holds full ones
+        lambda: clock[0],
+        image_exists=lambda image: not any(m.startswith(image.rsplit(":", 1)[-1]) for m in missing),
     )
     stable = SeedRevision(
         "alpha-00001-aaa",
@@ -128,7 +129,8 @@ def deploy_world(tmp_path: Path) -> Iterator[DeployWorld]:
     traffic = TrafficModel(
         state,
         {"alpha": 20.0},
-        lambda commit: BAD if commit == sha["alpha: bad refactor"] else HEALTHY,
+        # a revision runs the commit its label names, at any length (as the sandbox's traffic)
+        lambda commit: BAD if commit and sha["alpha: bad refactor"].startswith(commit) else HEALTHY,
     )
     run, metrics, logs = (
         CloudRunEmulator(state),

@@ -105,6 +105,59 @@ def test_bad_sql_is_a_bad_request(client: bigquery.Client) -> None:
         client.query_and_wait("SELEC nonsense FROM")
 
 
+SCHEDULE = "FROM nba_reference.nba_schedule WHERE game_date = DATE '2026-01-01'"
+
+
+@pytest.mark.parametrize(
+    ("sql", "said"),
+    [
+        (f"SELECT nope {SCHEDULE}", "Unrecognized name: nope at [1:8]"),
+        (
+            f"SELECT game_id,\n  s.nope {SCHEDULE.replace('schedule', 'schedule s')}",
+            "Name nope not found inside s at [2:5]",
+        ),
+        (f"SELECT nofunc(game_id) {SCHEDULE}", "Function not found: nofunc at [1:8]"),
+        (
+            f"SELECT game_id {SCHEDULE} GROUP BY game_status",
+            "SELECT list expression references column game_id which is neither grouped nor "
+            "aggregated at [1:8]",
+        ),
+        (
+            f"SELECT game_id + 1 {SCHEDULE}",
+            "No matching signature for operator + for argument types: STRING, INT64 at [1:8]",
+        ),
+        ("SELECT 1 FROM", "Syntax error: Unexpected end of script at [1:14]"),
+        ("SELECT (1", 'Syntax error: Expected ")" but got end of script at [1:10]'),
+        ("SELEC nonsense FROM", "Syntax error: Unexpected keyword FROM at [1:16]"),
+        (
+            "SELECT 1 FROM schedule",
+            'Table name "schedule" missing dataset while no default dataset is set in the request.',
+        ),
+    ],
+)
+def test_a_refused_query_is_worded_as_bigquery_words_it(
+    client: bigquery.Client, sql: str, said: str
+) -> None:
+    """opsbot shows warehouse errors to people: BigQuery's words (400 invalidQuery, the name and
+    where it is, `at [line:column]`), never DuckDB's ("Binder Error: Referenced column ...")."""
+    with pytest.raises(exceptions.BadRequest) as refused:
+        client.query_and_wait(sql)  # jobs.query
+    with pytest.raises(exceptions.BadRequest) as failed:
+        client.query(sql).result()  # jobs.insert, the job's errorResult
+    assert len(refused.value.errors) == len(failed.value.errors) == 1
+    for error in (*refused.value.errors, *failed.value.errors):
+        assert (error["reason"], error["message"]) == ("invalidQuery", said)
+
+
+def test_a_missing_dataset_is_named_as_bigquery_names_it(client: bigquery.Client) -> None:
+    with pytest.raises(exceptions.NotFound) as refused:
+        client.query_and_wait("SELECT 1 FROM nba_nope.t WHERE game_date = DATE '2026-01-01'")
+    [error] = refused.value.errors
+    assert error["message"] == (
+        "Not found: Dataset nba-props-platform:nba_nope was not found in location US"
+    )
+
+
 def test_the_byte_cap_is_enforced(client: bigquery.Client) -> None:
     config = bigquery.QueryJobConfig(maximum_bytes_billed=1000)
     with pytest.raises(exceptions.BadRequest, match="bytes billed"):

@@ -132,6 +132,22 @@ def test_the_canarys_error_lines_come_from_cloud_logging(world: World, logging_u
     assert logs.errors("worker", STABLE, since=T0) == []  # healthy code logs no errors
 
 
+def test_a_revisions_error_lines_are_stamped_only_while_it_had_traffic(
+    world: World, logging_url: str
+) -> None:
+    """Cloud Logging stamps an entry when the revision wrote it: none after a rollback."""
+    _canary(world)
+    world.cloud_run.route("worker", [TrafficShare(STABLE, 90), TrafficShare(CANARY, 10, "canary")])
+    rolled_back = T0 + timedelta(minutes=5)
+    world.clock[0] = rolled_back
+    world.cloud_run.route("worker", [TrafficShare(STABLE, 100)])
+    world.clock[0] = T0 + timedelta(minutes=10)
+    lines = CloudLogging.connect(project=PROJECT, endpoint=logging_url).errors(
+        "worker", CANARY, since=T0, limit=100
+    )
+    assert lines and all(T0 <= line.at < rolled_back for line in lines)
+
+
 def test_a_few_slow_5xx_do_not_set_the_p95_of_a_healthy_revision(world: World) -> None:
     """request_latencies is one series per response code; p95 is over all requests merged."""
     world.metrics_emulator.slow_5xx_series = True  # 0.2% of answers are 5xx after 30 s

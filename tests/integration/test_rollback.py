@@ -33,7 +33,9 @@ def _completed(world: DeployWorld) -> str:
 
 def test_the_choices_show_commit_subject_age_and_traffic(world: DeployWorld) -> None:
     new = _completed(world)
-    found = rollback.candidates(world.tools.cloud_run, world.tools.repo, "alpha")
+    found = rollback.candidates(
+        PROFILE, world.tools.cloud_run, world.tools.repo, "alpha", world.tools.store
+    )
     assert [(c.revision, c.percent, c.subject) for c in found] == [
         (new, 100, "alpha: faster features"),
         (STABLE, 0, "alpha: first"),

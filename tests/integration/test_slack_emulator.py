@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 from slack_sdk import WebClient
@@ -117,6 +118,48 @@ def test_modals_open_update_and_push(slack: SlackEmulator) -> None:
     with pytest.raises(SlackApiError) as refused:
         client.views_open(trigger_id="1.2.made-up", view=view)
     assert _error(refused.value) == "invalid_trigger_id"
+
+
+SECTION = {"type": "section", "text": {"type": "mrkdwn", "text": "Health 2026-02-05"}}
+TITLE = {"type": "plain_text", "text": "opsbot"}
+
+
+@pytest.mark.parametrize(
+    ("home", "error"),
+    [
+        ({"type": "home", "blocks": [SECTION] * 101}, "invalid_blocks"),
+        (
+            {
+                "type": "home",
+                "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}],
+            },
+            "invalid_blocks",
+        ),
+        ({"type": "home", "blocks": [{"type": "no_such_block"}]}, "invalid_blocks"),
+        ({"type": "home", "title": TITLE, "blocks": [SECTION]}, "invalid_arguments"),
+        ({"type": "modal", "title": TITLE, "blocks": [SECTION]}, "invalid_arguments"),
+    ],
+    ids=["101 blocks", "3001 characters", "unknown block", "a title", "a modal"],
+)
+def test_views_publish_refuses_what_views_open_and_chat_refuse(
+    slack: SlackEmulator, home: dict[str, object], error: str
+) -> None:
+    """One validator: Slack's limits for a Home tab (100 blocks, a section's text 3,000
+    characters, known blocks only, no title/submit/close) as views.open applies a modal's."""
+    client = _client(slack)
+    with pytest.raises(SlackApiError) as refused:
+        client.views_publish(user_id="U0DANAONCL", view=home)
+    assert _error(refused.value) == error
+    assert slack.workspace.homes == {}
+    if error == "invalid_blocks":  # the same blocks in a modal, or a message, are refused alike
+        modal = {**home, "type": "modal", "title": TITLE}
+        with pytest.raises(SlackApiError) as opened:
+            client.views_open(trigger_id=slack.workspace.issue_trigger("U0DANAONCL"), view=modal)
+        assert _error(opened.value) == error
+    published = client.views_publish(
+        user_id="U0DANAONCL", view={"type": "home", "blocks": [SECTION]}
+    )
+    assert published["view"]["type"] == "home" and "U0DANAONCL" in slack.workspace.homes
 
 
 def test_a_trigger_opens_one_view_within_three_seconds(slack: SlackEmulator) -> None:
@@ -394,3 +437,77 @@ def test_an_update_answer_does_not_overwrite_a_views_update_the_app_made_after_i
         assert slack.submit_view("U0LEEAPPRV", view_id, {}).status == 200
     later.join()
     assert ws.views[view_id].view["blocks"][0]["text"]["text"] == "Saved"
+
+
+DATE_INPUT = {
+    "type": "input",
+    "block_id": "start",
+    "label": {"type": "plain_text", "text": "Start"},
+    "element": {"type": "datepicker", "action_id": "start"},
+}
+NO_SUBMIT = {  # an input block, and no submit button to send it with
+    "type": "modal",
+    "callback_id": "regrade",
+    "title": {"type": "plain_text", "text": "Regrade"},
+    "close": {"type": "plain_text", "text": "Cancel"},
+    "blocks": [SECTION, DATE_INPUT],
+}
+SLACKS_WORDS = (  # what Slack answers, as apps log it (slackapi/node-slack-sdk#875 and others)
+    "[ERROR] must define `submit` to use an `input` block in modals "
+    "[json-pointer:/view/blocks/1/input]"
+)
+
+
+def test_a_modal_with_an_input_and_no_submit_is_refused_as_slack_refuses_it(
+    slack: SlackEmulator,
+) -> None:
+    """Slack's modal view object: `submit` "is required when an input block is within the
+    blocks array". views.open, views.update and views.push answer `invalid_arguments` with
+    Slack's message in response_metadata.messages; with a submit the same view opens."""
+    client, ws = _client(slack), slack.workspace
+    view_id = _modal(slack, "U0LEEAPPRV")
+    calls: dict[str, Callable[[dict[str, Any]], object]] = {
+        "views.open": lambda view: client.views_open(
+            trigger_id=ws.issue_trigger("U0LEEAPPRV"), view=view
+        ),
+        "views.update": lambda view: client.views_update(view_id=view_id, view=view),
+        "views.push": lambda view: client.views_push(
+            trigger_id=ws.issue_trigger("U0LEEAPPRV"), view=view
+        ),
+    }
+    for method, call in calls.items():
+        with pytest.raises(SlackApiError) as refused:
+            call(NO_SUBMIT)
+        answer = refused.value.response.data
+        assert isinstance(answer, dict)
+        assert answer["error"] == "invalid_arguments", method
+        assert answer["response_metadata"] == {"messages": [SLACKS_WORDS]}, method
+    assert [error for _, error in ws.rejections] == ["invalid_arguments"] * 3
+    [opened] = ws.views.values()
+    assert opened.view["blocks"] == [DATE_INPUT] and opened.stack == []  # nothing changed
+    ws.rejections.clear()
+    with_submit = NO_SUBMIT | {"submit": {"type": "plain_text", "text": "Start"}}
+    for call in calls.values():
+        call(with_submit)
+    assert ws.rejections == [] and len(ws.views) == 2
+    without_inputs = NO_SUBMIT | {"blocks": [SECTION]}  # a modal that only says something
+    calls["views.update"](without_inputs)
+    assert ws.rejections == []
+
+
+@pytest.mark.parametrize("action", ["update", "push"])
+def test_a_submission_answered_with_an_input_and_no_submit_is_refused(
+    slack: SlackEmulator, action: str
+) -> None:
+    """A submission's `update`/`push` answer is a view as views.update takes it: without a
+    submit for its input, Slack refuses it and the modal stays, with its banner."""
+    ws = slack.workspace
+    view_id = _modal(slack, "U0LEEAPPRV")
+    answer = json.dumps({"response_action": action, "view": NO_SUBMIT}).encode()
+    values = {"start": {"start": {"type": "datepicker", "selected_date": "2026-01-30"}}}
+    with _app_answering(slack, answer, delay_s=0.0):
+        assert slack.submit_view("U0LEEAPPRV", view_id, values).status == 200
+    opened = ws.views[view_id]
+    assert opened.view["blocks"] == [DATE_INPUT] and opened.stack == []
+    assert ws.view_errors == {view_id: "We had some trouble connecting. Try again?"}
+    assert ws.rejections == [(f"view_submission response_action={action}", "invalid_arguments")]

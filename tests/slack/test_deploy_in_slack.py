@@ -13,6 +13,7 @@ from tests.slack.helpers import (
     ONCALL,
     block_text,
     buttons,
+    ephemeral_for,
     showing,
     wait_until,
 )
@@ -66,7 +67,7 @@ def test_a_second_person_promotes_and_the_rollout_completes(deploying: SandboxBo
     tools = deploying.runtime.deploy_tools()
     [rollout] = tools.store.recent()
     service = tools.cloud_run.get_service("nba-phase4-precompute-processors")
-    assert service.labels["commit-sha"] == rollout.commit_sha  # the label names what now runs
+    assert service.labels["commit-sha"] == rollout.commit_sha[:8]  # names what now runs, short
     assert [(t.revision, t.percent) for t in service.serving] == [(rollout.canary_revision, 100)]
     actions = [(e.actor, e.action) for e in tools.store.audit_log(rollout.id)]
     assert actions[:2] == [(DEPLOYER, "deploy.begin"), (DEPLOYER, "deploy.start")]
@@ -138,7 +139,15 @@ def test_rollback_with_a_revision_goes_straight_to_the_confirmation(deploying: S
         "#deployment-alerts",
         "/rollback nba-grading-service nba-grading-service-00083-499",
     )
-    assert ack.json()["text"] == "Roll back nba-grading-service to nba-grading-service-00083-499?"
+    assert ack.json()["text"] == "Checking nba-grading-service-00083-499…"
+    ws = deploying.slack.workspace
+    asked = wait_until(
+        ws,
+        ephemeral_for(
+            ws, DEPLOYER, "Roll back nba-grading-service to nba-grading-service-00083-499?"
+        ),
+    )
+    assert ":warning:" not in block_text(asked)  # nothing went wrong with it
     assert (
         deploying.slack.command(ONCALL, "#deployment-alerts", "/rollback nba-grading-service")
         .json()["text"]

@@ -24,10 +24,10 @@ def test_drift_lists_each_service_with_severity_commit_and_commits_behind(bot: S
     text = block_text(report)
     assert report.history[0].startswith("Drift: checking 7 services")
     assert "*nba-phase4-precompute-processors* CRITICAL" in text
-    assert "runs `67d1551e` · 202 behind · oldest 9d 22h" in text
+    assert "runs `67d1551e` · 202 commits behind · oldest 9d 22h" in text
     assert "*prediction-worker* OK" in text
-    assert "nba-scrapers-00055-368 (100%) runs no commit label · 6 behind (by time)" in text
-    assert "./bin/deploy-service.sh nba-phase4-precompute-processors" in text
+    assert "nba-scrapers-00055-368 (100%) runs no commit label · 6 commits behind (by time)" in text
+    assert "fix: `/deploy nba-phase4-precompute-processors` ships `254b79e2`" in text
     expandable = sorted(json.loads(b["value"])["service"] for b in buttons(report))
     assert expandable == ["nba-grading-service", "nba-phase4-precompute-processors", "nba-scrapers"]
 

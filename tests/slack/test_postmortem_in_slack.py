@@ -280,7 +280,9 @@ def test_a_message_added_from_the_shortcut_joins_the_timeline_at_its_own_time(
     assert added is not None and len(added.events) == 1
 
 
-def test_a_hand_rollback_offers_a_postmortem_of_what_it_replaced(deploying: SandboxBot) -> None:
+def test_a_hand_rollback_from_normal_revisions_is_no_incident(deploying: SandboxBot) -> None:
+    """Issue 31, item 5: the grading service's 90/10 split served 0.2% 5xx, as every normal
+    revision: no Start postmortem is offered (the person is told why), and nothing is drafted."""
     ws = deploying.slack.workspace
     deploying.slack.command(
         DEPLOYER,
@@ -289,6 +291,10 @@ def test_a_hand_rollback_offers_a_postmortem_of_what_it_replaced(deploying: Sand
     )
     confirm = wait_until(ws, ephemeral_for(ws, DEPLOYER, "Roll back nba-grading-service"))
     deploying.slack.click(DEPLOYER, confirm, ActionId.ROLLBACK_TO)
+
+    def confirm_text() -> str:
+        return ws.find(confirm.channel, confirm.ts).text
+
     said = wait_until(
         ws,
         lambda: next(
@@ -300,19 +306,21 @@ def test_a_hand_rollback_offers_a_postmortem_of_what_it_replaced(deploying: Sand
             None,
         ),
     )
-    offer = _thread(ws, said, "was rolled back")
-    deploying.slack.click(ONCALL, offer, ActionId.POSTMORTEM_START)
-    draft = _thread(ws, said, "Postmortem (draft)")
-    text = block_text(draft)
-    assert "nba-grading-service rolled back to nba-grading-service-00083-499" in text
-    assert "10% nba-grading-service-00084-20b before the rollback" in text
+    wait_until(ws, lambda: "No postmortem offered: the revisions it replaced" in confirm_text())
+    assert not [m for m in ws.messages if m.thread_ts == said.ts]  # offered before "Done"
+    assert not [m for m in ws.bot_messages() if m.text.startswith("Postmortem (")]
+    _, postmortems = _store(deploying)
+    assert postmortems.drafts() == []
 
 
 def test_postmortem_for_a_game_day_reconstructs_the_vegas_incident(bot: SandboxBot) -> None:
     ws = bot.slack.workspace
     bot.slack.command(ONCALL, "#orchestration-health", "/postmortem 2026-01-28")
     draft = _postmortem(ws)
-    wait_until(ws, ephemeral_for(ws, ONCALL, "Started: the postmortem of date:2026-01-28 is at"))
+    started = wait_until(ws, ephemeral_for(ws, ONCALL, "Started: <"))
+    # its message's link, labelled with its title: no raw address, no `date:2026-01-28`
+    assert "|the postmortem “vegas_line_coverage CRITICAL from 2026-01-26" in started.text
+    assert "date:" not in started.text and started.text.count(f"<{bot.slack.url}/archives/") == 1
     text = block_text(draft)
     assert "vegas_line_coverage CRITICAL from 2026-01-26 to 2026-02-01" in text
     assert "3f18b34b" in text and "is not deployed" in text
@@ -358,9 +366,9 @@ def test_bad_or_empty_requests_get_usage_and_nothing_is_stored(bot: SandboxBot) 
         assert "Usage: `/postmortem rollout N" in ack.json()["text"]
     ws = bot.slack.workspace
     bot.slack.command(ONCALL, "#orchestration-health", "/postmortem 2026-01-05")
-    wait_until(ws, ephemeral_for(ws, ONCALL, "Nothing to write about for date:2026-01-05"))
+    wait_until(ws, ephemeral_for(ws, ONCALL, "No incident found for game day 2026-01-05: every"))
     bot.slack.command(ONCALL, "#orchestration-health", "/postmortem rollout 999")
-    wait_until(ws, ephemeral_for(ws, ONCALL, "Nothing to write about for rollout:999"))
+    wait_until(ws, ephemeral_for(ws, ONCALL, "No incident found for rollout #999: it is unknown"))
     _, postmortems = _store(bot)
     assert postmortems.by_subject("date:2026-01-05") is None
     assert postmortems.by_subject("rollout:999") is None
@@ -398,7 +406,14 @@ def _draft_of(bot: SandboxBot, day: str) -> Message:
     workspace lost it: the update that found it gone is no refusal of this test's)."""
     ws = bot.slack.workspace
     bot.slack.command(ONCALL, "#orchestration-health", f"/postmortem {day}")
-    wait_until(ws, ephemeral_for(ws, ONCALL, f"the postmortem of date:{day} is"), timeout_s=60)
+    said = ("Started: <", "Already started: <")  # a link to its message either way
+    wait_until(
+        ws,
+        lambda: next(
+            (m for m in ws.messages if m.ephemeral_to == ONCALL and m.text.startswith(said)), None
+        ),
+        timeout_s=60,
+    )
     ws.rejections[:] = [r for r in ws.rejections if r != ("chat.update", "message_not_found")]
     return _postmortem(ws)
 
@@ -539,4 +554,4 @@ def test_hostile_text_typed_in_the_edit_modal_reads_as_typed_in_the_markdown_fil
     for name, heading in SECTION_TITLES.items():
         assert paragraphs_only(sections[heading]) == as_typed(typed[name]), heading
     items = [shown(t) for t in sections["Action Items"] if t.type == "inline"]
-    assert items == [f"[ ] {HOSTILE['remote image']} — owner @{DEPLOYER}, due 2026-02-12"]
+    assert items == [f"[ ] {HOSTILE['remote image']} — owner @sam, due 2026-02-12"]  # named

@@ -139,3 +139,43 @@ def test_a_passing_canarys_output_is_shown_and_a_failing_one_is_a_reason() -> No
             _rollout("canary"), POLICY, judge(canary, stable, POLICY, output=output)
         )
         assert str([b.to_dict() for b in blocks]).count(shown) == 1
+
+
+def _read(blocks: Sequence[Any]) -> str:
+    """The texts a person reads in the blocks (not button values)."""
+    found: list[str] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("text"), str):
+                found.append(node["text"])
+            for key, child in node.items():
+                if key != "value":
+                    walk(child)
+        elif isinstance(node, list):
+            for child in node:
+                walk(child)
+
+    walk([b.to_dict() for b in blocks])
+    return "\n".join(found)
+
+
+def test_a_checklist_shows_a_full_sha_label_as_short_as_every_other_commit() -> None:
+    """Issue 31 (15): one checklist showed the serving commit in 40 characters, another in 8."""
+    commit = CommitInfo("b" * 40, "Dana", NOW, "fix: retry")
+    label = "80414dbe" + "c" * 32
+    for checklist in (
+        _checklist(commit, deployed=label, shipped_count=1),
+        _checklist(commit, deployed=label, shipped_count=None),
+    ):
+        rendered = _read(checklist_view(checklist, [])[1])  # a button's value is for machines
+        assert "`bbbbbbbb`" in rendered and "80414dbe" in rendered
+        assert label not in rendered and "b" * 9 not in rendered
+    counted = str([b.to_dict() for b in checklist_view(_checklist(commit, shipped_count=1), [])[1]])
+    assert "*Ships* 1 commit touching the service" in counted  # not "1 commits"
+
+
+def test_an_ended_rollout_says_its_state_in_words() -> None:
+    text, blocks = rollout_view(_rollout("rolled_back", reason="2 failing analyses"), POLICY)
+    assert text == "Deploy alpha aaaaaaaa: rolled back"
+    assert "rolled_back" not in str([b.to_dict() for b in blocks])

@@ -265,7 +265,7 @@ def test_opsbots_own_markdown_stays_markdown() -> None:
     html = renderer().render(source)
     assert "<h2>Impact</h2>\n<ul>\n<li>a &lt;b&gt;</li>\n<li>- c</li>\n<li>1. d</li>\n</ul>" in html
     source = markdown(Document.of(_stored("fine")), "UTC", TODAY)
-    assert source.startswith("# Postmortem: fine\n\n_Draft · rollout:3_\n\n## Date\n")
+    assert source.startswith("# Postmortem: fine\n\n_Draft · rollout #3_\n\n## Date\n")
     assert "\n## Root Cause\n\nfine\n" in source
     assert "\n- [ ] fine — owner @U0SAMDEPLY&gt; &lt;\\!channel, due 2026-02-10\n" in source
     html = renderer().render(source)

@@ -1,12 +1,13 @@
-"""The drift digest: per service its severity, the commits it lacks and what is new since the last."""
+"""The drift digest: per service its severity, the commits it lacks, the rollout under way for
+it, and what changed since the last."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from checks.drift_model import DriftReport
 from commands.schedule.digests import Findings, drift_findings
+from commands.schedule.drift_rollouts import DriftDigest, drift_digest
 from commands.schedule.job import Job
 from config import JobConfig
 
@@ -14,11 +15,12 @@ if TYPE_CHECKING:
     from commands.schedule.runner import JobTools
 
 
-def find(tools: JobTools, now: datetime) -> tuple[Findings, DriftReport]:
+def find(tools: JobTools, now: datetime) -> tuple[Findings, DriftDigest]:
     from commands.drift import run_drift
 
     report = run_drift(tools.profile, tools.platform().drift_sources(), [], now)
-    return drift_findings(report), report
+    digest = drift_digest(report, list(tools.active_rollouts()), tools.profile.drift)
+    return drift_findings(digest), digest
 
 
 JOB = Job(

@@ -14,6 +14,7 @@ from commands.schedule.job import Job
 from commands.schedule.jobs import health_digest
 from commands.schedule.weekly import WEEK, WeekFigures, WeeklyReport, week_figures
 from config import JobConfig
+from infra.wording import plural
 
 if TYPE_CHECKING:
     from commands.schedule.runner import JobTools
@@ -23,11 +24,15 @@ log = logging.getLogger("opsbot.schedule")
 
 def find(tools: JobTools, now: datetime) -> tuple[Findings, WeeklyReport]:
     weekly = weekly_report(tools, tools.platform(), now)
-    summary = (
-        f"{weekly.this.deploy_count} deploys, {weekly.this.rolled_back} rolled back, "
-        f"{weekly.this.backfills} backfills"
+    return Findings(None, weekly_summary(weekly.this), False), weekly
+
+
+def weekly_summary(week: WeekFigures) -> str:
+    """The run's line (`schedule list`, the App Home): "1 deploy, 0 rolled back, 2 backfills"."""
+    return (
+        f"{plural(week.deploy_count, 'deploy')}, {week.rolled_back} rolled back, "
+        f"{plural(week.backfills, 'backfill')}"
     )
-    return Findings(None, summary, False), weekly
 
 
 def weekly_report(tools: JobTools, platform: Platform, now: datetime) -> WeeklyReport:
