@@ -58,6 +58,8 @@ from urllib.parse import urlencode, urlsplit
 
 from slack_sdk.signature import SignatureVerifier
 
+from bench.ack_load import signed_post
+
 if TYPE_CHECKING:  # imported by main(): a sender pool's process loads no emulator
     from sandbox.platform import Sandbox
     from sandbox.slack_emulator import SlackEmulator
@@ -260,19 +262,11 @@ class Sender:
                 self.counted = True
             if j >= self.load.per_sender and stop.is_set():
                 break
-            text = body(self.load, self.tag, self.index, j)
-            stamp = str(int(time.time()))
-            headers = {
-                "Content-Type": "application/x-www-form-urlencoded",
-                "X-Slack-Request-Timestamp": stamp,
-                "X-Slack-Signature": verifier.generate_signature(timestamp=stamp, body=text) or "",
-            }
-            started = time.perf_counter()
-            connection.request("POST", parts.path, text, headers)
-            answer = connection.getresponse()
-            answer.read()
+            timed = signed_post(
+                connection, parts.path, verifier, body(self.load, self.tag, self.index, j)
+            )
             if j < self.load.per_sender:
-                self.seen.append((time.perf_counter() - started, answer.status))
+                self.seen.append(timed)
         connection.close()
 
 

@@ -46,6 +46,7 @@ from urllib.parse import urlsplit
 from slack_sdk.signature import SignatureVerifier
 
 from bench.ack_latency import Load, body, percentiles, platform_args, slack_args, spread
+from bench.ack_load import signed_post
 from bot.request_gate import SLACK_MAX_BODY_BYTES
 from tests.raw_http import chunked, exchange, request_head
 
@@ -217,18 +218,7 @@ def _ack_sender(
         if due > start + options.seconds:
             break
         time.sleep(max(0.0, due - time.monotonic()))
-        text = body(load, options.tag, i, j)
-        stamp = str(int(time.time()))
-        headers = {
-            "Content-Type": "application/x-www-form-urlencoded",
-            "X-Slack-Request-Timestamp": stamp,
-            "X-Slack-Signature": verifier.generate_signature(timestamp=stamp, body=text) or "",
-        }
-        started = time.perf_counter()
-        connection.request("POST", parts.path, text, headers)
-        answer = connection.getresponse()
-        answer.read()
-        seen.append((time.perf_counter() - started, answer.status))
+        seen.append(signed_post(connection, parts.path, verifier, body(load, options.tag, i, j)))
     connection.close()
 
 
