@@ -13,6 +13,7 @@ Prints the seed, the number of faults of each kind, each invariant's result and 
 exits 1 when K > 0. Needs OPSBOT_TEST_DATABASE_URL (a private schema is made in it).
 
     python -m bench.chaos [--seed S] [--rollouts N]
+    python -m bench.chaos [--seed S] --backfills N   # backfills and schedules instead
 """
 
 from __future__ import annotations
@@ -380,11 +381,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--rollouts", type=int, default=50)
+    parser.add_argument(
+        "--backfills",
+        type=int,
+        default=None,
+        help="run the backfill and schedule soak instead, with N backfills (bench/chaos_backfills.py)",
+    )
     options = parser.parse_args()
     base = os.environ.get("OPSBOT_TEST_DATABASE_URL")
     if not base:
         parser.error("set OPSBOT_TEST_DATABASE_URL (PostgreSQL), as for the PostgreSQL tests")
     seed = options.seed if options.seed is not None else random.SystemRandom().randrange(10**6)
+    if options.backfills is not None:
+        from bench import chaos_backfills
+
+        replay = f"python -m bench.chaos --seed {seed} --backfills {options.backfills}"
+        print(f"seed: {seed} (replay: {replay})", flush=True)
+        sys.exit(1 if chaos_backfills.run(seed, options.backfills, base) else 0)
     replay = f"python -m bench.chaos --seed {seed} --rollouts {options.rollouts}"
     print(f"seed: {seed} (replay: {replay})", flush=True)
     violations = run(seed, options.rollouts, base)

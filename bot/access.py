@@ -66,9 +66,12 @@ class Access:
         self.config = config
         self._channels = {c.removeprefix("#") for c in config.command_channels}
 
-    def refusal(self, caller: Caller, role: Role | None = None) -> str | None:
-        """Why `caller` may not run this here, or None when they may."""
-        if not self.in_command_channel(caller):
+    def refusal(
+        self, caller: Caller, role: Role | None = None, *, in_dm: bool = False
+    ) -> str | None:
+        """Why `caller` may not run this here, or None when they may. `in_dm`: also in the
+        person's direct messages with opsbot (where a message the channel refused was sent)."""
+        if not (self.in_command_channel(caller) or (in_dm and is_direct_message(caller))):
             where = ", ".join(
                 c if c.startswith("#") else f"<#{c}>" for c in self.config.command_channels
             )
@@ -81,16 +84,21 @@ class Access:
     def in_command_channel(self, caller: Caller) -> bool:
         return caller.channel_id in self._channels or (caller.channel_name or "") in self._channels
 
-    def middleware(self, role: Role | None = None) -> AccessGuard:
+    def middleware(self, role: Role | None = None, *, in_dm: bool = False) -> AccessGuard:
         """Bolt listener middleware: refuse with an ephemeral reason, or let the listener run."""
-        return AccessGuard(self, role)
+        return AccessGuard(self, role, in_dm=in_dm)
+
+
+def is_direct_message(caller: Caller) -> bool:
+    """A direct message conversation: Slack's ids of those start with D."""
+    return (caller.channel_id or "").startswith("D")
 
 
 class AccessGuard(AsyncMiddleware):
     """The one check in front of every listener (a class, so Bolt injects nothing per request)."""
 
-    def __init__(self, access: Access, role: Role | None) -> None:
-        self.access, self.role = access, role
+    def __init__(self, access: Access, role: Role | None, *, in_dm: bool = False) -> None:
+        self.access, self.role, self.in_dm = access, role, in_dm
 
     async def async_process(
         self,
@@ -100,7 +108,7 @@ class AccessGuard(AsyncMiddleware):
         next: Callable[[], Awaitable[BoltResponse]],
     ) -> BoltResponse | None:
         body = req.body
-        reason = self.access.refusal(caller_of(body), self.role)
+        reason = self.access.refusal(caller_of(body), self.role, in_dm=self.in_dm)
         if reason is None:
             return await next()
         if "command" in body:  # the slash command's HTTP answer is shown to its caller only

@@ -64,8 +64,15 @@ async def on_start(ack: AsyncAck, respond: AsyncRespond, context: AsyncBoltConte
     await ack()
     try:
         span = (wanted.start, wanted.end, wanted.include_graded)
+        # one backfill per plan message, however often its Start is clicked or retried; a later
+        # /regrade of the same dates is another plan, so another backfill
         done = await begin(
-            deps(context), click.user.id, span, reason="/regrade in Slack", channel=click.channel_id
+            deps(context),
+            click.user.id,
+            span,
+            reason="/regrade in Slack",
+            salt=f"plan:{click.container.message_ts or ''}",
+            channel=click.channel_id,
         )
         said = "started" if done.created else "was already started by this request"
         where = followed_in(done.shown_in, done.place)
@@ -119,6 +126,8 @@ async def on_retry(ack: AsyncAck, respond: AsyncRespond, context: AsyncBoltConte
 
 def register(app: AsyncApp, access: Access) -> None:
     regrader = access.middleware("regrader")
+    # a backfill's message goes to its starter's DM when its channel refuses it: its buttons too
+    on_its_message = access.middleware("regrader", in_dm=True)
 
     def clicked(kind: type[RegradeStart] | type[BackfillAction]) -> list[AsyncMiddleware]:
         return [Parsed(Click, kind), regrader]
@@ -126,8 +135,9 @@ def register(app: AsyncApp, access: Access) -> None:
     app.command(COMMANDS[0], middleware=[Parsed(Command), regrader])(on_regrade)
     app.action(ActionId.REGRADE_START, middleware=clicked(RegradeStart))(on_start)
     app.action(ActionId.REGRADE_DISMISS, middleware=[Parsed(Click), regrader])(on_dismiss)
-    app.action(ActionId.BACKFILL_CANCEL, middleware=clicked(BackfillAction))(on_cancel)
-    app.action(ActionId.BACKFILL_RETRY, middleware=clicked(BackfillAction))(on_retry)
+    backfill_button = [Parsed(Click, BackfillAction), on_its_message]
+    app.action(ActionId.BACKFILL_CANCEL, middleware=backfill_button)(on_cancel)
+    app.action(ActionId.BACKFILL_RETRY, middleware=backfill_button)(on_retry)
     app.action(ActionId.REGRADE_OPEN, middleware=clicked(RegradeStart))(regrade_modal.on_open)
     app.shortcut(SHORTCUT, middleware=[Parsed(MessageShortcut), regrader])(
         regrade_modal.on_shortcut

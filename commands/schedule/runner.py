@@ -333,8 +333,9 @@ def take_over(tools: JobTools, job: JobId, publish: Publish, *, by: str) -> list
 
 
 def _take_over(tools: JobTools, run: RunView, publish: Publish, *, by: str) -> RunResult | None:
-    """`run`, if its holder went silent (killed): claimed from it and run to its end, once."""
-    if run.outcome is not Outcome.RUNNING or tools.runs.alive(run):
+    """`run`, if its holder went silent (killed), or it failed a silence window ago (a post
+    refused past the client's retries): claimed from it and run to its end, once."""
+    if not (_silent(tools, run) or _failed_a_while_ago(tools, run)):
         return None
     done = run_job(
         tools,
@@ -347,3 +348,18 @@ def _take_over(tools: JobTools, run: RunView, publish: Publish, *, by: str) -> R
         full=run.manual,  # a person's Post now posts in full
     )
     return None if done.outcome is Outcome.TAKEN else done
+
+
+def _silent(tools: JobTools, run: RunView) -> bool:
+    return run.outcome is Outcome.RUNNING and not tools.runs.alive(run)
+
+
+def _failed_a_while_ago(tools: JobTools, run: RunView) -> bool:
+    """A failed scheduled run, tried again by the sweep (every silence window, while its slot is
+    the newest within the grace): Cloud Scheduler's retry does this in cron-endpoint mode."""
+    ended = run.finished_at or run.claimed_at
+    return (
+        run.outcome is Outcome.FAILED
+        and not run.manual  # a person's Post now said it failed: they may click again
+        and tools.clock() - ended >= tools.runs.silence
+    )

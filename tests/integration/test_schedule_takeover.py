@@ -234,3 +234,25 @@ def test_two_replicas_racing_to_take_over_a_dead_slot_post_it_once(
     finally:
         for opened in databases:
             opened.close()
+
+
+def test_a_slot_whose_post_failed_is_tried_again_by_the_sweep_once_a_window_passed(
+    sandbox: Sandbox, database: Database, slack: SlackEmulator
+) -> None:
+    """Found by the backfill soak (seed 1): a takeover's post was rate-limited past the client's
+    retries, the run was recorded failed, and nothing in in-process mode ran the slot again."""
+    clock = Clock(TEN_AM)
+    tools, publish = _tools(sandbox, database, clock), slack_publisher(_client(slack))
+    claimed = tools.runs.claim(JOB, TEN_AM, by=DEAD, trigger="scheduler")
+    assert claimed is not None
+    assert tools.runs.finish(claimed, outcome=Outcome.FAILED, summary="ratelimited")
+
+    clock.now = TEN_AM + timedelta(seconds=5)  # just failed: not at once again
+    early = take_over(tools, JOB, publish, by="replica-b:12")
+    clock.now = TEN_AM + PAST_SILENCE
+    retried = take_over(tools, JOB, publish, by="replica-b:12")
+    again = take_over(tools, JOB, publish, by="replica-a:97")  # the other replica's sweep
+
+    assert early == [] and again == []
+    assert [(r.outcome, r.slot) for r in retried] == [(Outcome.FULL, TEN_AM)]
+    assert _digests(slack) == ["Drift digest: CRITICAL: 3 services behind (1 critical)"]

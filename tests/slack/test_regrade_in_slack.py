@@ -81,6 +81,34 @@ def test_a_double_click_makes_one_backfill_and_cancel_stops_the_unpublished(
     assert len([m for m in ws.bot_messages(HEALTH_CHANNEL) if "Regrade backfill" in m.text]) == 1
 
 
+def test_the_same_dates_regraded_again_later_make_a_new_backfill(regrading: SandboxBot) -> None:
+    """Found by the backfill soak: Start's request key named only the person and the dates, so
+    a later /regrade of the same range said "already started by this request" for good."""
+    ws = regrading.slack.workspace
+
+    def started_by(plan: Message) -> str:
+        """What the plan says once its Start was clicked (Start replaces it)."""
+        regrading.slack.click(ONCALL, plan, ActionId.REGRADE_START)
+
+        def said() -> str | None:
+            text = ws.find(plan.channel, plan.ts).text
+            return text if text.startswith("Backfill #") else None
+
+        return wait_until(ws, said)
+
+    first = started_by(_plan(regrading, ONCALL, "2026-01-28 --include-graded"))  # type: ignore[arg-type]
+    assert first.startswith("Backfill #1 started")
+    wait_until(
+        ws,
+        lambda: next(
+            (m for m in ws.bot_messages(HEALTH_CHANNEL) if "1/1 ended (done)" in m.text), None
+        ),
+        timeout_s=60,
+    )
+    again = started_by(_plan(regrading, ONCALL, "2026-01-28 --include-graded"))  # type: ignore[arg-type]
+    assert again.startswith("Backfill #2 started"), again
+
+
 def test_a_restarted_bot_resumes_the_backfill_and_finishes_its_message(tmp_path: Path) -> None:
     """Killed mid-backfill: the next bot on the same store publishes the rest and updates it."""
     profile = load_profile(ROOT / "opsbot.toml")

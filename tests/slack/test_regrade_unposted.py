@@ -182,3 +182,23 @@ def test_a_backfill_whose_start_was_killed_mid_post_gets_its_message_on_restart(
                 assert [m.ts for m in ws.bot_messages(HEALTH_CHANNEL)] == [shown.ts]
             finally:
                 second.server.stop(thread)
+
+
+def test_the_buttons_of_a_backfill_followed_in_dms_work_there(regrading: SandboxBot) -> None:
+    """Found by the backfill soak (seeds 1 and 2): Retry failed and Cancel on the message sent to
+    the starter's DM were refused, "opsbot answers in #…", so a failed date could not be retried."""
+    ws = regrading.slack.workspace
+    assert regrading.platform.grading is not None
+    grading = regrading.platform.grading
+    grading.faults = grading.faults.model_copy(update={"fail_dates": ["2026-01-29"]})
+    plan = _plan(regrading, "2026-01-28 2026-01-30")
+    ws.rate_limit("chat.postMessage", times=POSTS, retry_after_s=0)
+    regrading.slack.click(ONCALL, plan, ActionId.REGRADE_START)
+    dm = wait_until(ws, _progress(ws, ONCALL, "3/3 ended"), timeout_s=60)
+    assert dm.channel.startswith("D") and "failed" in block_text(dm)
+    grading.faults = grading.faults.model_copy(update={"fail_dates": []})
+
+    regrading.slack.click(ONCALL, dm, ActionId.BACKFILL_RETRY)
+    retried = wait_until(ws, ephemeral_for(ws, ONCALL, "retries the failed dates"))
+    assert ":no_entry:" not in retried.text
+    assert not [m for m in ws.messages if m.ephemeral_to == ONCALL and ":no_entry:" in m.text]
