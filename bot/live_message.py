@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
@@ -18,6 +19,7 @@ log = logging.getLogger("opsbot.slack")
 # tolerated), and chat.update is a Tier 3 method (about 50 a minute per workspace). Progress is
 # shown at most this often per message; the final state is shown at once.
 PROGRESS_INTERVAL_S = 1.0
+Render = Callable[[], tuple[str, list[Block]]]  # a state, drawn only when it is shown
 
 
 class LiveMessage:
@@ -34,7 +36,7 @@ class LiveMessage:
         self._interval = interval_s
         self._loop = asyncio.get_running_loop()
         self._last_shown = self._loop.time()  # the post itself is the first state shown
-        self._pending: tuple[str, list[Block]] | None = None
+        self._pending: Render | None = None
         self._flusher: asyncio.Task[None] | None = None
         self._finishing = asyncio.Event()
 
@@ -45,9 +47,12 @@ class LiveMessage:
         posted = await client.chat_postMessage(channel=channel, text=fallback(text), blocks=blocks)
         return cls(client, str(posted["channel"]), str(posted["ts"]))
 
-    def show(self, text: str, blocks: list[Block]) -> None:
-        """Show this state soon (coalescing with any newer one); never waits."""
-        self._pending = (text, blocks)
+    def show(self, render: Render) -> None:
+        """Show the state `render` draws soon (coalescing with any newer one); never waits.
+
+        It is drawn only if it is shown: a state replaced within the interval costs nothing.
+        """
+        self._pending = render
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush())
 
@@ -56,7 +61,7 @@ class LiveMessage:
             await self._wait_for_turn()
             if self._pending is None:  # finish() came first: its state replaces this one
                 return
-            text, blocks = self._pending
+            text, blocks = self._pending()
             self._pending = None
             try:
                 await self._update(text, blocks)

@@ -157,7 +157,7 @@ async def post_drift(
         live = await LiveMessage.post(client, channel, *drift_progress(count, queued))
         async with runtime.slots.semaphore:
             if queued:
-                live.show(*drift_progress(count))
+                live.show(lambda: drift_progress(count))
             platform = runtime.platform()
             report, advice = await asyncio.to_thread(
                 lambda: drift_and_advice(runtime, runtime.profile, platform, services)

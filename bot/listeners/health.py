@@ -116,7 +116,7 @@ async def post_health(
         live = await LiveMessage.post(client, channel, *health_progress(as_of, names, {}, queued))
         async with runtime.slots.semaphore:
             if queued:
-                live.show(*health_progress(as_of, names, {}))
+                live.show(lambda: health_progress(as_of, names, {}))
             report = await _run_report(runtime, live, as_of, names)
         claim.release()
         await live.finish(*health_report(report))
@@ -134,7 +134,7 @@ async def _run_report(
 
     def on_result(result: CheckResult) -> None:
         done[result.name] = result
-        live.show(*health_progress(as_of, names, done))
+        live.show(lambda: health_progress(as_of, names, dict(done)))
 
     return await build_report(runtime, as_of, on_result)
 
