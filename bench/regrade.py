@@ -20,7 +20,8 @@ from pathlib import Path
 
 from adapters.bigquery import BigQueryWarehouse
 from adapters.pubsub import PubSub
-from commands.regrade.engine import RegradeTools, pump, submit, take_completions
+from commands.regrade.completions import take_completions
+from commands.regrade.engine import RegradeTools, pump, submit
 from commands.regrade.plan import DatePlan, RegradePlan
 from config import Profile
 from opsbot.profile import load_profile

@@ -26,7 +26,8 @@ from bot.open_patiently import open_patiently
 from bot.runtime import Runtime
 from bot.views.kit import fallback
 from bot.views.regrade import progress_view
-from commands.regrade.engine import RegradeTools, absorb, pump, take_completions
+from commands.regrade.completions import absorb, take_completions
+from commands.regrade.engine import RegradeTools, pump
 from store.backfill_views import BackfillView
 
 if TYPE_CHECKING:

@@ -48,7 +48,8 @@ def regrade(
     grading will read, estimated by a dry run); with --yes, publish one trigger per date, a few at
     a time, and with --wait follow them to the end. Exit 0 when planned or all done, 1 when a
     date failed or timed out, 3 when refused."""
-    from commands.regrade.engine import RegradeTools, pump, submit, take_completions
+    from commands.regrade.completions import take_completions
+    from commands.regrade.engine import RegradeTools, pump, submit
     from commands.regrade.plan import parse_range, plan_regrade
     from store.backfills import Backfills
 

@@ -20,7 +20,8 @@ from adapters.bigquery import BigQueryWarehouse
 from adapters.pubsub import PubSub, Received
 from checks.result import Status
 from commands.errors import RequestError
-from commands.regrade.engine import RegradeTools, absorb, cancel, pump, submit, take_completions
+from commands.regrade.completions import absorb, take_completions
+from commands.regrade.engine import RegradeTools, cancel, pump, submit
 from commands.regrade.plan import RegradePlan, plan_regrade
 from config import Profile
 from opsbot.profile import load_profile

@@ -88,7 +88,8 @@ from bot.parsed import Parsed
 from bot.settings import SlackSettings
 from bot.views.postmortem import EDIT_MODAL, TIMELINE_MODAL
 from bot.views.regrade import MODAL as REGRADE_MODAL
-from commands.regrade.engine import absorb, pump, submit
+from commands.regrade.completions import absorb
+from commands.regrade.engine import pump, submit
 from commands.regrade.plan import plan_regrade
 from commands.schedule import cron
 from commands.schedule.registry import JOB_IDS

@@ -13,7 +13,8 @@ import pytest
 
 from bot.actions import ActionId
 from bot.slack_clients import RATE_LIMIT_RETRIES
-from commands.regrade.engine import pump, take_completions
+from commands.regrade.completions import take_completions
+from commands.regrade.engine import pump
 from opsbot.profile import load_profile
 from opsbot.sandbox_serve import SandboxBot, sandbox_bot
 from sandbox.platform import Sandbox
