@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from slack_bolt.async_app import AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncRespond
 from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import deps
 from bot.listeners.replies import report_failure
@@ -39,6 +40,23 @@ async def with_tools(
         await work(tools)
     except Exception as exc:
         await report_failure(exc, respond, None, title, replace=replace_placeholder)
+
+
+Act = Callable[[DeployTools, AsyncBoltContext, AsyncWebClient, AsyncRespond], Awaitable[None]]
+
+
+async def acked_then(
+    ack: AsyncAck,
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+    context: AsyncBoltContext,
+    title: str,
+    act: Act,
+) -> None:
+    """A button that acts on deploy tools: acknowledged first, then `act` (failures told under
+    `title`)."""
+    await ack()
+    await with_tools(context, respond, title, lambda tools: act(tools, context, client, respond))
 
 
 def rollout_tasks(context: AsyncBoltContext) -> RolloutTasks:

@@ -17,7 +17,7 @@ from bot.access import Access
 from bot.actions import ActionId, DeployStart, DriftExpand, RolloutAction
 from bot.channels import cannot_post
 from bot.deps import deps
-from bot.listeners.acting import rollout_tasks, with_tools
+from bot.listeners.acting import acked_then, rollout_tasks, with_tools
 from bot.listeners.replies import HELP_WORDS, button, ephemeral, replacement, usage_answer
 from bot.parsed import Parsed, payload, value
 from bot.payloads import Click, Command
@@ -105,14 +105,11 @@ async def on_start(
     ack: AsyncAck, respond: AsyncRespond, client: AsyncWebClient, context: AsyncBoltContext
 ) -> None:
     """Start canary: the reviewed checklist, prepared again, becomes a rollout with one message."""
-    await ack()
-    await with_tools(
-        context, respond, "Deploy", lambda tools: start_canary(tools, context, respond, client)
-    )
+    await acked_then(ack, client, respond, context, "Deploy", start_canary)
 
 
 async def start_canary(
-    tools: DeployTools, context: AsyncBoltContext, respond: AsyncRespond, client: AsyncWebClient
+    tools: DeployTools, context: AsyncBoltContext, client: AsyncWebClient, respond: AsyncRespond
 ) -> None:
     click, wanted = payload(context, Click), value(context, DeployStart)
     profile, tasks = deps(context).runtime.profile, rollout_tasks(context)
@@ -175,10 +172,7 @@ async def on_rollout(
     ack: AsyncAck, client: AsyncWebClient, respond: AsyncRespond, context: AsyncBoltContext
 ) -> None:
     """A button on the rollout message (STEPS): it acts once for the step the message showed."""
-    await ack()
-    await with_tools(
-        context, respond, "Rollout", lambda tools: act_on_rollout(tools, context, client, respond)
-    )
+    await acked_then(ack, client, respond, context, "Rollout", act_on_rollout)
 
 
 async def act_on_rollout(

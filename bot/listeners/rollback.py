@@ -19,7 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.access import Access
 from bot.actions import REVISION_NAME, ActionId, RollbackTo
 from bot.deps import deps
-from bot.listeners.acting import rollout_tasks, with_tools
+from bot.listeners.acting import acked_then, rollout_tasks, with_tools
 from bot.listeners.replies import HELP_WORDS, button, ephemeral, replacement, usage_answer
 from bot.parsed import Parsed, payload, value
 from bot.payloads import Click, Command
@@ -99,10 +99,7 @@ async def on_roll_back(
     ack: AsyncAck, client: AsyncWebClient, respond: AsyncRespond, context: AsyncBoltContext
 ) -> None:
     """A confirmed Roll back: all traffic to the revision, once per message however often clicked."""
-    await ack()
-    await with_tools(
-        context, respond, "Rollback", lambda tools: roll_back(tools, context, client, respond)
-    )
+    await acked_then(ack, client, respond, context, "Rollback", roll_back)
 
 
 async def roll_back(
