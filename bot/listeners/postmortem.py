@@ -49,6 +49,7 @@ from commands.errors import RequestError
 from commands.postmortem.build import EARLIEST_DAY, ROLLOUT_ID_MAX, Subject, parse_request
 from commands.postmortem.model import Document
 from commands.postmortem.render import markdown
+from commands.postmortem.tools import PostmortemTools
 
 COMMANDS = ("/postmortem",)
 DRAFTING = "Drafting the postmortem from the audit log, Cloud Run, logs, git and the checks…"
@@ -131,11 +132,9 @@ async def on_final(
                 found.id, wanted.version, click.user.id, status=wanted.to
             )
         )
-        if edited is None:
-            said = f"Already done: this postmortem changed since its message was drawn (it is {found.status} now)."
-            await respond(**ephemeral(*notice(said)), replace_original=False)
-            return
-        await show(tools, client, found.id)
+        already = f"Already done: this postmortem changed since its message was drawn (it is {found.status} now)."
+        changed = None if edited is None else found.id
+        await shown_or_already(tools, client, respond, changed, already)
     except Exception as exc:
         await report_failure(exc, respond, None, "Postmortem")
 
@@ -151,12 +150,25 @@ async def on_item_done(
             raise RequestError("this action item no longer exists")
         tools = await tools_of(deps(context).runtime)
         item = await asyncio.to_thread(tools.postmortems.close_item, wanted.item, click.user.id)
-        if item is None:
-            await respond(**ephemeral(*notice("Already done.")), replace_original=False)
-            return
-        await show(tools, client, item.postmortem_id)
+        changed = None if item is None else item.postmortem_id
+        await shown_or_already(tools, client, respond, changed, "Already done.")
     except Exception as exc:
         await report_failure(exc, respond, None, "Action item")
+
+
+async def shown_or_already(
+    tools: PostmortemTools,
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+    changed: int | None,
+    already: str,
+) -> None:
+    """After a click that changes a postmortem once: its message re-rendered (`changed`: its
+    id), or, when the click changed nothing, the clicker told `already`."""
+    if changed is None:
+        await respond(**ephemeral(*notice(already)), replace_original=False)
+        return
+    await show(tools, client, changed)
 
 
 async def on_export(
