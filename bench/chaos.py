@@ -37,7 +37,14 @@ from bench.chaos_invariants import (
     one_message_each,
     traffic_owned,
 )
-from bench.chaos_world import Platform, Replica, World, replica_log, replica_wiring
+from bench.chaos_world import (
+    Platform,
+    Replica,
+    World,
+    replica_log,
+    replica_wiring,
+    seen_within,
+)
 from bot.actions import ActionId
 from sandbox.slack_delivery import SlackSender
 from sandbox.slack_emulator import SlackEmulator
@@ -116,15 +123,7 @@ class Soak:
         self.world.slack.click(user, message, action, value)
 
     def wait_for(self, found: Callable[[], Any], timeout_s: float = 30.0) -> Any:
-        ws = self.world.slack.workspace
-        deadline = time.monotonic() + timeout_s
-        version = -1
-        while time.monotonic() < deadline:
-            value = found()
-            if value:
-                return value
-            version = ws.wait_for_change(version, min(1.0, deadline - time.monotonic()))
-        return None
+        return seen_within(self.world.slack.workspace, found, timeout_s)
 
     # -- the schedule ----------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from bench.chaos_world import Platform, Replica, World
+from bench.chaos_world import Platform, Replica, World, seen_within
 from sandbox.slack_delivery import SlackSender
 from sandbox.slack_objects import Message, OpenView
 
@@ -112,15 +112,7 @@ class People:
         self.world.slack.command(user, channel, line)
 
     def wait_for(self, found: Callable[[], Any], timeout_s: float = 30.0) -> Any:
-        ws = self.world.slack.workspace
-        deadline = time.monotonic() + timeout_s
-        version = -1
-        while time.monotonic() < deadline:
-            value = found()
-            if value:
-                return value
-            version = ws.wait_for_change(version, min(1.0, deadline - time.monotonic()))
-        return None
+        return seen_within(self.world.slack.workspace, found, timeout_s)
 
     def ephemeral(self, user: str, after: int, wanted: Callable[[Message], bool]) -> Any:
         """The newest message only `user` sees, posted after the first `after`, that is wanted."""

@@ -11,6 +11,8 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from multiprocessing.connection import Connection
@@ -20,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from sandbox.attach import SandboxAddress
 from sandbox.slack_delivery import SlackSender
 from sandbox.slack_emulator import SlackEmulator
+from sandbox.slack_workspace import Workspace
 
 if TYPE_CHECKING:
     from sandbox.platform import Sandbox
@@ -245,3 +248,16 @@ def replica_wiring(
 
 def sandbox_time(text: str) -> datetime:
     return datetime.fromisoformat(text)
+
+
+def seen_within(ws: Workspace, found: Callable[[], Any], timeout_s: float) -> Any:
+    """`found()` once it is truthy, waking on each change of the workspace; None after
+    `timeout_s` (the soak records what never came, it does not raise)."""
+    deadline = time.monotonic() + timeout_s
+    version = -1
+    while time.monotonic() < deadline:
+        value = found()
+        if value:
+            return value
+        version = ws.wait_for_change(version, min(1.0, deadline - time.monotonic()))
+    return None
