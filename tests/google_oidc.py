@@ -24,6 +24,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from google.auth import crypt, jwt
 
+GATE_S = 10.0  # the longest an answer held by `FakeGoogle.gate` waits for it
+
 
 def key_and_certificate(kid: str) -> tuple[crypt.RSASigner, str]:
     """A new RSA key as a signer with key id `kid`, and its self-signed certificate (PEM)."""
@@ -58,6 +60,10 @@ class FakeGoogle:
         self.delay_s = 0.0  # how long each answer takes
         self.max_age: int | None = None  # Cache-Control: max-age of the answer, if any
         self.fetches = 0
+        # when set, each answer waits for `gate` (at most GATE_S); `held_to_the_end`: one did not
+        # see it opened in that time
+        self.gate: threading.Event | None = None
+        self.held_to_the_end = False
         self._lock = threading.Lock()
         google = self
 
@@ -66,8 +72,10 @@ class FakeGoogle:
                 with google._lock:
                     google.fetches += 1
                     body = json.dumps(google.certs).encode()
-                    delay, max_age = google.delay_s, google.max_age
+                    delay, max_age, gate = google.delay_s, google.max_age, google.gate
                 time.sleep(delay)
+                if gate is not None and not gate.wait(GATE_S):
+                    google.held_to_the_end = True
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
@@ -102,6 +110,7 @@ class FakeGoogle:
         with self._lock:
             self.certs = {"k1": self.certs["k1"]}
             self.delay_s, self.max_age = 0.0, None
+            self.gate, self.held_to_the_end = None, False
 
     def close(self) -> None:
         self._server.shutdown()
