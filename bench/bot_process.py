@@ -135,11 +135,6 @@ def opsbot_server(options: argparse.Namespace) -> Server:
         )
         return DriftSources(cloud_run, GitRepo.open(Path(options.repo), branch=profile.git.branch))
 
-    settings = SlackSettings(
-        slack_bot_token=SecretStr(options.token),
-        slack_signing_secret=SecretStr(options.secret),
-        opsbot_slack_api_url=options.slack_api,
-    )
     # Replicas share one store (--database-url); otherwise a fresh SQLite file.
     scratch = Path(tempfile.mkdtemp(prefix="opsbot-bench-")) / "opsbot.db"
     store = BackgroundStore(options.database_url or sqlite_url(scratch)).start()
@@ -160,6 +155,11 @@ def opsbot_server(options: argparse.Namespace) -> Server:
             logging_endpoint=options.logging,
         )
 
+    settings = SlackSettings(
+        slack_bot_token=SecretStr(options.token),
+        slack_signing_secret=SecretStr(options.secret),
+        opsbot_slack_api_url=options.slack_api,
+    )
     deploying = Once(tools) if options.monitoring else None
     return http_server(
         Runtime(
@@ -167,7 +167,7 @@ def opsbot_server(options: argparse.Namespace) -> Server:
             Access(profile.slack),
             platform,
             deploy_tools=deploying,
-            health_worker=health_worker(profile, recipe),
+            health_worker=health_worker(profile, recipe, settings),
         ),
         settings,
         store,

@@ -133,6 +133,11 @@ def hostile_server(options: argparse.Namespace) -> Server:
         warehouse = BigQueryWarehouse.from_profile(profile, endpoint=options.bigquery)
         return RegradeTools(backfills(), pubsub, warehouse, clock)
 
+    settings = SlackSettings(
+        slack_bot_token=SecretStr(options.token),
+        slack_signing_secret=SecretStr(options.secret),
+        opsbot_slack_api_url=options.slack_api,
+    )
     runtime = Runtime(
         profile,
         Access(profile.slack),
@@ -141,13 +146,8 @@ def hostile_server(options: argparse.Namespace) -> Server:
         schedule_tools=Once(
             lambda: job_tools(profile, store.get(wait_s=STORE_WAIT_S), platforms, clock)
         ),
-        health_worker=health_worker(profile, recipe),
+        health_worker=health_worker(profile, recipe, settings),
         backfill_store=backfills,
-    )
-    settings = SlackSettings(
-        slack_bot_token=SecretStr(options.token),
-        slack_signing_secret=SecretStr(options.secret),
-        opsbot_slack_api_url=options.slack_api,
     )
     verify = google_verifier(options.google_certs)
     return http_server(runtime, settings, store, "127.0.0.1", 0, push_verify=verify)

@@ -13,8 +13,8 @@ from config import Profile
 from infra.once import Once
 
 if TYPE_CHECKING:
+    from bot.report_worker import ReportWorker
     from commands.deploy.tools import DeployTools
-    from commands.health_worker import HealthWorker
     from commands.postmortem.tools import PostmortemTools
     from commands.regrade.engine import RegradeTools
     from commands.schedule.runner import JobTools
@@ -32,7 +32,7 @@ class Runtime:
     regrade_tools: Once[RegradeTools] | None = None  # the same for /regrade
     schedule_tools: Once[JobTools] | None = None  # scheduled digests, /digest, the App Home
     postmortem_tools: Once[PostmortemTools] | None = None  # /postmortem and its buttons
-    health_worker: HealthWorker | None = None  # None: /health's checks run in this process
+    health_worker: ReportWorker | None = None  # None: /health's reports are built in this process
     # The store alone, so that a start with no rollout or backfill to resume opens none of the
     # platform's clients (None: the tools are opened to find out).
     rollout_store: Callable[[], Store] | None = None

@@ -9,25 +9,22 @@ figures are the ones the same checks give in-process: the worker runs the same `
 
 The process itself (spawned, jobs and results framed over a pipe, a report run again on a new
 worker if one dies, a worker killed after `deadline_s` without an answer) is
-infra/worker_process.py's; here is what the child gets: the profile, a recipe for its platform
+infra/worker_process.py's, and the bot's side of it bot/report_worker.py's (which also has the
+child show reports in Slack); here is what the child gets: the profile, a recipe for its platform
 (module-level function and arguments), and jobs that carry the time of the request.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import partial
 
 from checks.result import CheckResult, HealthReport
 from commands.platform import Platform
 from config import Profile
-from infra.worker_process import Handler, WorkerProcess
-
-log = logging.getLogger("opsbot.health_worker")
+from infra.worker_process import Handler
 
 # Builds, in the child, what gives a Platform per request (picklable: a module-level function,
 # or functools.partial of one with picklable arguments).
@@ -39,20 +36,6 @@ class HealthJob:
     as_of: date | None
     now: datetime
     checks: list[str] | None = None
-
-
-class HealthWorker(WorkerProcess[HealthJob, CheckResult, HealthReport]):
-    """The bot's side: `run(job, on_result)` gives the report, each check's result streamed to
-    `on_result` as it arrives; the child starts on first use (or `start()`)."""
-
-    def __init__(self, profile: Profile, recipe: PlatformsRecipe, *, deadline_s: float) -> None:
-        super().__init__(
-            partial(health_jobs, profile, recipe),
-            name="opsbot-health-worker",
-            what="report",
-            deadline_s=deadline_s,
-            log=log,
-        )
 
 
 def health_jobs(

@@ -20,7 +20,7 @@ from bot.app import MESSAGE_SHORTCUTS, SLASH_COMMANDS
 from bot.oidc import Verify
 from bot.runtime import Runtime
 from bot.server import Server
-from bot.settings import SlackSettings, load_slack_settings
+from bot.settings import SlackApi, SlackSettings, load_slack_settings
 from config import Profile
 from infra.once import Once
 from opsbot.platform import (
@@ -38,7 +38,7 @@ from store.background import STORE_WAIT_S, BackgroundStore
 from store.location import sqlite_url
 
 if TYPE_CHECKING:
-    from commands.health_worker import HealthWorker
+    from bot.report_worker import ReportWorker
     from commands.regrade.engine import RegradeTools
     from sandbox.attach import SandboxAddress
     from sandbox.platform import Sandbox
@@ -49,11 +49,13 @@ def sandbox_runtime(
     profile: Profile,
     platform: Sandbox,
     store: BackgroundStore,
+    slack: SlackApi,
     deploy_timing: dict[str, float] | None = None,
     report_worker: SandboxAddress | None = None,
 ) -> Runtime:
     """The bot's runtime on the sandbox: its platform, deploys and backfills, demo timings; with
-    `report_worker` (the sandbox's address), /health reports built in a worker process."""
+    `report_worker` (the sandbox's address), /health reports built and shown in a worker process
+    (which calls Slack as `slack` says)."""
     tuned = compressed_schedule(profile).model_copy(
         update={"deploy": profile.deploy.model_copy(update=SANDBOX_DEPLOY | (deploy_timing or {}))}
     )
@@ -70,7 +72,7 @@ def sandbox_runtime(
         ),
         postmortem_tools=Once(lambda: postmortem_tools(deploys(), platforms)),
         health_worker=(
-            health_worker(tuned, partial(attached_sandbox_platforms, tuned, report_worker))
+            health_worker(tuned, partial(attached_sandbox_platforms, tuned, report_worker), slack)
             if report_worker is not None
             else None
         ),
@@ -105,7 +107,7 @@ def serve_sandbox_to_slack(
         store = BackgroundStore(store_url)
         address = platform.address(store_url)
         worker = address if profile.health.worker_process else None
-        runtime = sandbox_runtime(profile, platform, store, report_worker=worker)
+        runtime = sandbox_runtime(profile, platform, store, settings, report_worker=worker)
         publish(address)
         try:
             serve_slack(runtime, settings, store, host, port, announce)
@@ -171,7 +173,7 @@ def sandbox_bot(
     # turn the stop into an error: what is left in the temp directory is only this run's state.
     state = tempfile.TemporaryDirectory(prefix="opsbot-sandbox-state-", ignore_cleanup_errors=True)
     store = BackgroundStore(store_url or sqlite_url(Path(state.name) / "opsbot.db")).start()
-    worker: HealthWorker | None = None
+    worker: ReportWorker | None = None
     try:
         settings = SlackSettings(
             slack_bot_token=SecretStr(slack.workspace.bot_token),
@@ -179,7 +181,7 @@ def sandbox_bot(
             opsbot_slack_api_url=slack.api_url,
         )
         address = platform.address(store.url) if report_worker else None
-        runtime = sandbox_runtime(profile, platform, store, deploy_timing, address)
+        runtime = sandbox_runtime(profile, platform, store, settings, deploy_timing, address)
         worker = runtime.health_worker
         server = http_server(
             runtime, settings, store, "127.0.0.1", port, push_verify, scheduler=scheduler

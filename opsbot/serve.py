@@ -23,10 +23,12 @@ from bot.deliveries import Deliveries
 from bot.digest_jobs import DigestJobs
 from bot.oidc import Verify, google_verifier
 from bot.pubsub_push import PushEndpoint
+from bot.report_worker import ReportWorker
 from bot.runtime import Runtime
 from bot.server import Server, asgi_app, bind
-from bot.settings import SlackSettings, load_slack_settings
-from commands.health_worker import HealthWorker, PlatformsRecipe
+from bot.settings import SlackApi, SlackSettings, load_slack_settings
+from bot.slack_clients import slack_api
+from commands.health_worker import PlatformsRecipe
 from commands.platform import Platform
 from config import Profile
 from infra.clock import utc_now
@@ -192,7 +194,9 @@ def serve_production(
             lambda: job_tools(profile, store.get(wait_s=STORE_WAIT_S), platforms, utc_now)
         ),
         postmortem_tools=Once(lambda: postmortem_tools(deploys(), platforms)),
-        health_worker=health_worker(profile, partial(production_platforms, profile, profile_path)),
+        health_worker=health_worker(
+            profile, partial(production_platforms, profile, profile_path), settings
+        ),
         rollout_store=lambda: store.rollouts(utc_now),
         backfill_store=lambda: production_backfills(store),
     )
@@ -205,11 +209,17 @@ def production_backfills(store: BackgroundStore) -> Backfills:
     return Backfills(store.get(wait_s=STORE_WAIT_S), utc_now)
 
 
-def health_worker(profile: Profile, recipe: PlatformsRecipe) -> HealthWorker | None:
-    """The /health worker process the profile asks for (`[health] worker_process`), or None."""
+def health_worker(
+    profile: Profile, recipe: PlatformsRecipe, slack: SlackApi
+) -> ReportWorker | None:
+    """The /health worker process the profile asks for (`[health] worker_process`), or None.
+
+    It shows reports in Slack itself: it gets the bot token and the Web API's URL, nothing more.
+    """
     if not profile.health.worker_process:
         return None
-    return HealthWorker(profile, recipe, deadline_s=profile.health.check_timeout_s + 30)
+    web_api = slack_api(slack.slack_bot_token.get_secret_value(), slack.opsbot_slack_api_url)
+    return ReportWorker(profile, recipe, web_api, deadline_s=profile.health.check_timeout_s + 30)
 
 
 def serve_slack(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date
+from functools import partial
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_bolt.context.async_context import AsyncBoltContext
@@ -16,6 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.access import Access
 from bot.actions import ActionId, CheckDetails
 from bot.deps import deps
+from bot.health_message import ShownReport, show_report
 from bot.in_flight import Claim
 from bot.listeners.replies import (
     HELP_WORDS,
@@ -29,7 +31,7 @@ from bot.live_message import LiveMessage
 from bot.parsed import Parsed, payload, value
 from bot.payloads import Command
 from bot.runtime import Runtime
-from bot.views.health import check_details, health_progress, health_report
+from bot.views.health import check_details, health_progress
 from bot.views.messages import notice
 from checks.registry import enabled_checks
 from checks.result import CheckResult, HealthReport
@@ -104,10 +106,12 @@ async def post_health(
     as_of: date,
     claim: Claim,
 ) -> None:
-    """Post "running N checks" at once, fill it in as results arrive, end with the scored report.
+    """Post "running N checks" at once; the report fills it in as results arrive, then scores it.
 
-    `claim` (on runtime.in_flight) is released before the final update is shown, so that
-    whoever sees the report finished can ask for a new one.
+    With a report worker, the worker builds the report and draws and sends every later state
+    (bot/report_worker.py); otherwise this process does (bot/health_message.py). `claim` (on
+    runtime.in_flight) is released just before the final state is shown, so that whoever sees
+    the report finished can ask for a new one.
     """
     names = enabled_checks(runtime.profile)
     live: LiveMessage | None = None
@@ -115,28 +119,19 @@ async def post_health(
         queued = runtime.slots.full
         live = await LiveMessage.post(client, channel, *health_progress(as_of, names, {}, queued))
         async with runtime.slots.semaphore:
-            if queued:
-                live.show(lambda: health_progress(as_of, names, {}))
-            report = await _run_report(runtime, live, as_of, names)
-        claim.release()
-        await live.finish(*health_report(report))
+            worker = runtime.health_worker
+            if worker is not None:
+                now = runtime.platform().now
+                shown = ShownReport(as_of, now, live.channel, live.ts, queued)
+                await worker.show(shown, claim.release)
+            else:
+                build = partial(build_report, runtime, as_of)
+                await show_report(live, as_of, names, queued, build, claim.release)
     except Exception as exc:
         claim.release()  # whoever reads the failure may ask again at once
         await report_failure(exc, respond, live, f"Health {as_of}")
     finally:
         claim.release()
-
-
-async def _run_report(
-    runtime: Runtime, live: LiveMessage, as_of: date, names: list[str]
-) -> HealthReport:
-    done: dict[str, CheckResult] = {}
-
-    def on_result(result: CheckResult) -> None:
-        done[result.name] = result
-        live.show(lambda: health_progress(as_of, names, dict(done)))
-
-    return await build_report(runtime, as_of, on_result)
 
 
 async def build_report(
@@ -146,7 +141,7 @@ async def build_report(
     platform = runtime.platform()
     if runtime.health_worker is not None:
         job = HealthJob(as_of=as_of, now=platform.now, checks=checks)
-        return await runtime.health_worker.run(job, on_result)
+        return await runtime.health_worker.report(job, on_result)
     warehouse = await asyncio.to_thread(lambda: platform.warehouse)
     return await run_health(
         runtime.profile,

@@ -17,8 +17,8 @@ from bot.errors import describe
 from bot.live_message import LiveMessage
 from bot.parsed import Parsed
 from bot.payloads import Click
-from bot.views.kit import context, fallback, header, section
-from bot.views.messages import notice, usage
+from bot.views.kit import fallback, section
+from bot.views.messages import could_not_finish, notice, usage
 
 HELP_WORDS = {"help", "-h", "--help", "?"}
 log = logging.getLogger("opsbot.slack")
@@ -70,14 +70,7 @@ async def report_failure(
     """
     said = describe(error)
     if live is not None:
-        await live.finish(
-            f"{title}: failed",
-            [
-                header(f"{title} · could not finish"),
-                section(f":x: {said.text}"),
-                context("run the command again once fixed"),
-            ],
-        )
+        await live.finish(*could_not_finish(title, said.text))
         return
     await respond(**ephemeral(*notice(said.text)), replace_original=replace)
 

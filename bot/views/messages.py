@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_sdk.models.blocks import Block
 
-from bot.views.kit import context, escape, section
+from bot.views.kit import context, escape, header, section
 
 # Descriptions are mrkdwn: a placeholder is written &lt;like this&gt;, or Slack reads a link.
 USAGE = {
@@ -66,3 +66,12 @@ def usage(
 def notice(text: str) -> tuple[str, list[Block]]:
     """A one-line answer: plain mrkdwn text, no blocks (cheap enough for the ack path)."""
     return escape(text), []
+
+
+def could_not_finish(title: str, said: str) -> tuple[str, list[Block]]:
+    """What a message being built shows when its work failed: `said` is what the person is told."""
+    return f"{title}: failed", [
+        header(f"{title} · could not finish"),
+        section(f":x: {said}"),
+        context("run the command again once fixed"),
+    ]

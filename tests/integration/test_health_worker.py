@@ -1,5 +1,6 @@
 """/health built in a worker process: the same figures as in the bot's process, each check's
-result streamed as it arrives, and a worker that dies or hangs never loses or wedges a report."""
+result streamed as it arrives, the report shown in Slack by the worker itself, and a worker that
+dies or hangs never loses or wedges a report."""
 
 from __future__ import annotations
 
@@ -13,9 +14,11 @@ from functools import partial
 
 import pytest
 
+from bot.report_worker import ReportWorker
+from bot.slack_clients import slack_api
 from checks.result import CheckResult, HealthReport
 from commands.health import run_health
-from commands.health_worker import HealthJob, HealthWorker
+from commands.health_worker import HealthJob
 from config import Profile
 from infra.worker_process import WorkerTimedOut
 from opsbot.platform import attached_sandbox_platforms, sandbox_platforms
@@ -23,6 +26,7 @@ from sandbox.faults import BigQueryFaults, FaultPlan
 from sandbox.platform import Sandbox
 
 DAY = date(2026, 1, 28)  # the vegas regression: CRITICAL and WARN figures to compare
+NO_SLACK = slack_api("xoxb-unused", "http://127.0.0.1:9/api/")  # report jobs never call Slack
 
 
 @pytest.fixture(scope="module")
@@ -33,9 +37,11 @@ def sandbox() -> Iterator[Sandbox]:
 
 
 @pytest.fixture
-def worker(sandbox: Sandbox, profile: Profile) -> Iterator[HealthWorker]:
+def worker(sandbox: Sandbox, profile: Profile) -> Iterator[ReportWorker]:
     recipe = partial(attached_sandbox_platforms, profile, sandbox.address("sqlite://"))
-    started = HealthWorker(profile, recipe, deadline_s=profile.health.check_timeout_s + 30)
+    started = ReportWorker(
+        profile, recipe, NO_SLACK, deadline_s=profile.health.check_timeout_s + 30
+    )
     yield started
     started.stop()
 
@@ -56,23 +62,23 @@ async def in_process(profile: Profile, sandbox: Sandbox) -> HealthReport:
 
 
 def test_the_worker_reports_what_the_bots_process_reports_result_by_result(
-    worker: HealthWorker, profile: Profile, sandbox: Sandbox
+    worker: ReportWorker, profile: Profile, sandbox: Sandbox
 ) -> None:
     seen: list[str] = []
-    built = asyncio.run(worker.run(HealthJob(DAY, sandbox.now), lambda r: seen.append(r.name)))
+    built = asyncio.run(worker.report(HealthJob(DAY, sandbox.now), lambda r: seen.append(r.name)))
     expected = asyncio.run(in_process(profile, sandbox))
     assert figures(built) == figures(expected)
     assert built.as_of == DAY and (built.status, built.score) == (expected.status, expected.score)
     assert sorted(seen) == sorted(r.name for r in expected.results)  # each streamed as it came
 
 
-def test_one_check_only_for_the_details_button(worker: HealthWorker, sandbox: Sandbox) -> None:
-    built = asyncio.run(worker.run(HealthJob(DAY, sandbox.now, ["vegas_line_coverage"])))
+def test_one_check_only_for_the_details_button(worker: ReportWorker, sandbox: Sandbox) -> None:
+    built = asyncio.run(worker.report(HealthJob(DAY, sandbox.now, ["vegas_line_coverage"])))
     assert [r.name for r in built.results] == ["vegas_line_coverage"]
 
 
 def test_a_worker_killed_mid_report_is_replaced_and_the_report_still_arrives(
-    worker: HealthWorker, profile: Profile, sandbox: Sandbox
+    worker: ReportWorker, profile: Profile, sandbox: Sandbox
 ) -> None:
     worker.start()
     first = worker.pid
@@ -84,7 +90,7 @@ def test_a_worker_killed_mid_report_is_replaced_and_the_report_still_arrives(
             os.kill(first, signal.SIGKILL)
             killed.append(first)
 
-    built = asyncio.run(worker.run(HealthJob(DAY, sandbox.now), kill_on_first_result))
+    built = asyncio.run(worker.report(HealthJob(DAY, sandbox.now), kill_on_first_result))
     assert killed and worker.pid not in (None, first)  # a new worker built the report again
     assert figures(built) == figures(asyncio.run(in_process(profile, sandbox)))
 
@@ -93,12 +99,14 @@ def test_a_worker_that_stops_answering_is_killed_and_the_report_says_so(
     sandbox: Sandbox, profile: Profile
 ) -> None:
     recipe = partial(attached_sandbox_platforms, profile, sandbox.address("sqlite://"))
-    hung = HealthWorker(profile, recipe, deadline_s=0.5)  # shorter than one query (0.3 s each)
+    hung = ReportWorker(
+        profile, recipe, NO_SLACK, deadline_s=0.5
+    )  # shorter than one query (0.3 s each)
     try:
         hung.start()
         first = hung.pid
         with pytest.raises(WorkerTimedOut, match=r"did not answer within 0\.5s"):
-            asyncio.run(hung.run(HealthJob(DAY, sandbox.now)))
+            asyncio.run(hung.report(HealthJob(DAY, sandbox.now)))
         assert hung.pid is None  # killed; the next report starts a new one
         assert first is not None and not _alive(first)
     finally:

@@ -347,8 +347,12 @@ def test_mark_final_clicked_twice_marks_it_final_once_and_says_so(bot: SandboxBo
     before = postmortems.by_subject("date:2026-01-12")
     assert before is not None
     final = next(b for b in buttons(draft) if b["action_id"] == ActionId.POSTMORTEM_FINAL)
-    for _ in range(2):  # the same message, clicked twice
-        bot.slack.click(ONCALL, draft, ActionId.POSTMORTEM_FINAL, final["value"])
+    # a double click: both requests leave from the same message, before the first answer
+    # redraws it (built after that, the second would find no such button)
+    second = bot.slack.click_payload(ONCALL, draft, ActionId.POSTMORTEM_FINAL, final["value"])
+    bot.slack.click(ONCALL, draft, ActionId.POSTMORTEM_FINAL, final["value"])
+    assert bot.slack.sender is not None
+    bot.slack.sender.interaction(second)
     wait_until(ws, ephemeral_for(ws, ONCALL, "Already done: this postmortem changed"))
     after = postmortems.by_subject("date:2026-01-12")
     assert after is not None and after.status == "final"
