@@ -38,6 +38,11 @@ def describe(error: BaseException) -> UserFacingError:
         return UserFacingError(f"opsbot's profile is invalid, tell its maintainers: {error}")
     if isinstance(error, RepoNotFound | PlatformUnavailable | AdapterError):
         return UserFacingError(f"cannot reach the platform: {error}. Try again in a minute.")
+    if isinstance(error, SlackApiError) and error.response.get("error") == "message_not_found":
+        return UserFacingError(
+            "the message this was being shown in was deleted before it finished: "
+            "run the command again"
+        )
     if isinstance(error, SlackApiError) and error.response.get("error") in CANNOT_POST:
         return UserFacingError(
             "opsbot cannot post in this channel: invite it with `/invite @opsbot` and try again"

@@ -15,8 +15,10 @@ import logging
 from collections.abc import Callable
 from functools import partial
 
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.errors import describe
 from bot.health_message import Finishing, ShownReport, show_report
 from bot.live_message import LiveMessage
 from bot.settings import SlackApi
@@ -24,6 +26,7 @@ from bot.slack_clients import web_client
 from checks.registry import enabled_checks
 from checks.result import CheckResult, HealthReport
 from checks.runner import OnResult
+from commands.errors import RequestError
 from commands.health_worker import HealthJob, PlatformsRecipe, health_jobs
 from config import Profile
 from infra.worker_process import Handler, WorkerProcess
@@ -81,14 +84,17 @@ def report_jobs(
         if not clients:
             clients.append(web_client(slack))
         report_job = HealthJob(as_of=job.as_of, now=job.now)
-        await show_report(
-            LiveMessage(clients[0], job.channel, job.ts),
-            job.as_of,
-            enabled_checks(profile),
-            job.queued,
-            lambda on_result: reports(report_job, on_result),
-            lambda: send(Finishing()),
-        )
+        try:
+            await show_report(
+                LiveMessage(clients[0], job.channel, job.ts),
+                job.as_of,
+                enabled_checks(profile),
+                job.queued,
+                lambda on_result: reports(report_job, on_result),
+                lambda: send(Finishing()),
+            )
+        except SlackApiError as exc:  # its response does not cross the pipe: what to tell does
+            raise RequestError(describe(exc).text) from None
         return None
 
     return one

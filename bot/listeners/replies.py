@@ -10,6 +10,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncRespond
 from slack_bolt.middleware.async_middleware import AsyncMiddleware
+from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 
 from bot.actions import ButtonValue
@@ -69,10 +70,15 @@ async def report_failure(
     `replace`: the failure takes the place of the command's placeholder ("Preparing…").
     """
     said = describe(error)
+    text = said.text
     if live is not None:
-        await live.finish(*could_not_finish(title, said.text))
-        return
-    await respond(**ephemeral(*notice(said.text)), replace_original=replace)
+        try:
+            await live.finish(*could_not_finish(title, said.text))
+            return
+        except SlackApiError as exc:  # the message is gone (deleted, channel archived): tell them
+            log.warning("%s: its message could not show the failure: %s", title, exc)
+            text = f"{title}: {said.text}"
+    await respond(**ephemeral(*notice(text)), replace_original=replace)
 
 
 def button(kind: type[ButtonValue] | None, role: AsyncMiddleware) -> list[AsyncMiddleware]:

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
+from contextlib import nullcontext
+
+import pytest
 
 from adapters.warehouse import Warehouse
 from bot.actions import ActionId
 from commands.platform import Platform, PlatformUnavailable
 from opsbot.sandbox_serve import SandboxBot, sandbox_bot
+from sandbox.slack_workspace import Message, Workspace
 from tests.slack.helpers import (
     APPROVER,
     HEALTH_CHANNEL,
@@ -161,3 +166,42 @@ def test_health_built_in_a_worker_process_reads_as_when_built_in_the_bots_own(
 
 def without_timings(text: str) -> str:
     return re.sub(r"\d+\.\ds\b", "…s", text)
+
+
+@pytest.mark.parametrize("in_worker", [False, True], ids=["in-process", "report-worker"])
+def test_a_report_whose_message_is_deleted_midway_tells_who_asked_without_a_traceback(
+    bot: SandboxBot, in_worker: bool
+) -> None:
+    """Someone deletes the report's message while it runs: its final update finds no message,
+    and the person who asked is told so ephemerally (was: a reference to a logged traceback)."""
+    assert bot.platform.bigquery is not None
+    bot.platform.bigquery.query_s = 0.3  # the report runs long enough to be deleted midway
+    try:
+        with (
+            sandbox_bot(bot.runtime.profile, bot.platform, report_worker=True)
+            if in_worker
+            else nullcontext(bot)
+        ) as asked:
+            thread = asked.server.start_in_thread() if in_worker else None
+            try:
+                ws = asked.slack.workspace
+                asked.slack.command(ONCALL, HEALTH_CHANNEL, "/health 2026-01-27")
+                running = wait_until(ws, running_report(ws, "Health 2026-01-27: "))
+                ws.delete(running.channel, running.ts)
+                told = wait_until(ws, ephemeral_for(ws, ONCALL, "Health 2026-01-27: the message"))
+                assert "was deleted before it finished: run the command again" in told.text
+                assert "ref" not in told.text
+                assert ("chat.update", "message_not_found") in ws.rejections
+                ws.rejections[:] = [r for r in ws.rejections if r[1] != "message_not_found"]
+            finally:
+                if thread is not None:
+                    asked.server.stop(thread)
+    finally:
+        bot.platform.bigquery.query_s = 0.0
+
+
+def running_report(ws: Workspace, prefix: str) -> Callable[[], Message | None]:
+    def find() -> Message | None:
+        return next((m for m in ws.bot_messages(HEALTH_CHANNEL) if m.text.startswith(prefix)), None)
+
+    return find
