@@ -95,9 +95,12 @@ class People:
             if not replica.alive:
                 replica.start(self.platform.now())
 
-    def kill_and_restart(self, replica: Replica, why: str = "kill") -> None:
+    def kill_and_restart(
+        self, replica: Replica, why: str = "kill", restart_s: float | None = None
+    ) -> None:
+        """Killed, and restarted `restart_s` later (drawn now when None: up to 2 s)."""
         self.kill(replica, why)
-        time.sleep(self.rng.uniform(0.0, 2.0))
+        time.sleep(self.rng.uniform(0.0, 2.0) if restart_s is None else restart_s)
         self.restart_dead()
 
     # -- Slack -------------------------------------------------------------------------------

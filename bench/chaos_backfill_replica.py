@@ -7,7 +7,7 @@ It is what `opsbot sandbox` serves (opsbot/sandbox_serve.py's runtime: backfills
 sandbox's Pub/Sub, scheduled digests by the in-process scheduler, postmortems, deploys), attached
 to a sandbox another process runs (its address, so its clock is that sandbox's), sharing a
 PostgreSQL store with the other replica, on a profile whose timings fit a soak of minutes
-(SOAK_TIMING). Prints `READY <url>` once it listens, then serves until killed.
+(REGRADE and the windows above it). Prints `READY <url>` once it listens, then serves until killed.
 """
 
 from __future__ import annotations
@@ -39,12 +39,35 @@ from sandbox.faults import FaultPlan
 from store.background import STORE_WAIT_S, BackgroundStore
 
 ROOT = Path(__file__).resolve().parents[1]
-# A soak of minutes: dates time out after 30 s, two in flight, the driver polls twice a second;
+# A soak of minutes: dates time out after 15 s, two in flight, the driver polls twice a second;
 # drift digests every minute and health digests every other one (the sandbox's own schedule is
-# every 3 and 5 minutes); a claim whose claimer went silent may be retaken after 20 s.
-REGRADE = {"poll_s": 0.5, "date_timeout_min": 0.5, "max_in_flight": 2}
+# every 3 and 5 minutes).
+#
+# The windows the bot waits out before it takes a dead process's work for lost are shorter than
+# shipped (each shipped value, and why, beside its setting), so that a seed waits out its kills
+# in seconds; each stays longer than what a live process may take in the soak, so a live one is
+# never taken for dead. bench/chaos_backfill_soak.py and chaos_backfill_side.py derive their
+# invariants' bounds from these.
+# - A backfill's driver silent for 10 s is taken over ([regrade] driver_lease_s, shipped 60 s):
+#   the soak's slowest live round is a message Slack rate-limits past the client's 3 retries (1 s
+#   each, bench/chaos_backfill_faults.py) in the channel and then in the DM, about 6 s.
+# - A date's publish unconfirmed 15 s after its claim is sent again ([regrade]
+#   republish_after_s, shipped 30 s): the sandbox's Pub/Sub publish times out after 10 s, and
+#   the claim's time is read as its round begins (a round that times dates out first asks
+#   BigQuery for each), so 5 s more.
+# - A digest's claim unrenewed for 20 s is a dead holder's: the silence window is
+#   store/schedule_views.silence_s of [schedule] claim_lease_s (shipped: 30 s, of a 600 s lease),
+#   20 s here, which is also the longest a run may hold its claim (the soak's digests take a few
+#   seconds).
+DRIVER_LEASE_S, REPUBLISH_AFTER_S, CLAIM_LEASE_S = 10.0, 15.0, 20.0
+REGRADE = {
+    "poll_s": 0.5,
+    "date_timeout_min": 0.25,
+    "max_in_flight": 2,
+    "driver_lease_s": DRIVER_LEASE_S,
+    "republish_after_s": REPUBLISH_AFTER_S,
+}
 DRIFT_CRON, HEALTH_CRON = "* * * * *", "*/2 * * * *"
-CLAIM_LEASE_S = 20.0
 DEPLOY = {"interval_s": 1.0, "min_requests": 1, "watch_minutes": 0.02, "operation_poll_s": 0.2}
 JOB_CHANNELS = {  # job → (cron, channel); the others are off (weekly report, reminders)
     "drift-digest": (DRIFT_CRON, "#deployment-alerts"),

@@ -8,7 +8,7 @@ import json
 import time
 from collections import Counter
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bench.chaos_backfill_invariants import (
@@ -21,7 +21,7 @@ from bench.chaos_backfill_invariants import (
     versions_forward,
 )
 from bench.chaos_backfill_people import BackfillReplica, People, button_value, has_button
-from bench.chaos_backfill_replica import CLAIM_LEASE_S, JOB_CHANNELS
+from bench.chaos_backfill_replica import CLAIM_LEASE_S, DRIFT_CRON, JOB_CHANNELS
 from bot.actions import ActionId
 from bot.views.postmortem import EDIT_MODAL
 from commands.schedule import cron
@@ -29,15 +29,29 @@ from store.database import Database
 from store.postmortems import Postmortems
 from store.rollouts import Store
 from store.schedule_runs import ScheduleRuns
-from store.schedule_views import RunView
+from store.schedule_views import RunView, silence_s
 
 POSTER, EDITOR = "U0SAMDEPLY", "U0LEEAPPRV"
 POSTMORTEM_CHANNEL, POSTMORTEM_DAY = "#canary-alerts", "2026-01-28"
 JOBS = {"drift-digest": ("Drift digest", "drift"), "health-digest": ("Health digest", "health")}
 TIMEZONE = "America/Los_Angeles"  # the jobs' (cron "* * * * *" and "*/2 * * * *" alike)
-SLOT_WAIT_S = 60.0  # a kill around a slot's post waits for the next slot (every minute: drift)
-# After the last step: the lease, then a minute for whatever retakes a dead claimer's slot
-SCHEDULE_BOUND_S = CLAIM_LEASE_S + 60.0 + 15.0
+SLOT_NEAR_S = 10.0  # a kill armed for a slot waits between two steps for a slot this close
+SILENCE_S = silence_s(CLAIM_LEASE_S)  # the replicas' claims: unrenewed this long, dead
+RUN_S = 15.0  # a digest run's own time: its checks and posts, with Slack's retries
+
+
+def period_s(cron_line: str) -> float:
+    """The time between two slots of a cron line that fires evenly (every minute: 60)."""
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    first = cron.next_slot(cron_line, TIMEZONE, at)
+    second = cron.next_slot(cron_line, TIMEZONE, first) if first else None
+    assert first is not None and second is not None, cron_line
+    return (second - first).total_seconds()
+
+
+# After the last step: a dead claimer's silence, then until the next drift slot (which runs
+# what the sweep has not retaken, or names it missed), and that run's own time
+SCHEDULE_BOUND_S = SILENCE_S + period_s(DRIFT_CRON) + RUN_S
 DRAFT_BOUND_S = 120.0  # /postmortem drafts from the audit log, Cloud Run, git and the checks
 
 
@@ -53,24 +67,47 @@ class SideJobs:
         self.edits = 0
         self.started_at = clock()
         self.summary: list[str] = []  # what was checked, for the report
+        self.armed: list[tuple[float, float]] = []  # slot kills to do: (pause, restart pause)
+        self.slot_kills = 0  # armed kills done
 
     # -- schedules ---------------------------------------------------------------------------
 
     def kill_around_slot(self) -> None:
-        """The next slot due within SLOT_WAIT_S: its claimer killed as (or just after) it
-        claims, around its post; restarted after."""
+        """A step: the claimer of a coming slot killed as (or just after) it claims, around its
+        post, and restarted. Armed now (its pauses drawn now); `kill_when_due` does it between
+        two later steps as the slot comes: the people go on meanwhile, nobody waits a minute."""
+        rng = self.people.rng
+        self.armed.append((rng.uniform(0.0, 0.15), rng.uniform(0.0, 2.0)))
+
+    def kill_when_due(self, near_s: float = SLOT_NEAR_S) -> None:
+        """An armed slot kill, when a slot is due within `near_s`: waited for, then done."""
+        if not self.armed:
+            return
         now = self.clock()
         due = []
         for job, (cron_line, _) in JOB_CHANNELS.items():
             slot = cron.next_slot(cron_line, TIMEZONE, now)
-            if slot is not None and (slot - now).total_seconds() <= SLOT_WAIT_S:
+            if slot is not None and (slot - now).total_seconds() <= near_s:
                 due.append((slot, job))
         if not due:
             return
         slot, job = min(due)
-        time.sleep(max(0.0, (slot - self.clock()).total_seconds()))
+        pause_s, restart_s = self.armed.pop(0)
+        self.slot_kills += 1
+        time.sleep(max(0.0, (slot - self.clock()).total_seconds()))  # at most `near_s`
         run = self._claimed(lambda: self.runs.slot(job, slot), 10.0)
-        self._kill_claimer(run, f"kill of a {job} slot's claimer")
+        self._kill_claimer(run, f"kill of a {job} slot's claimer", pause_s, restart_s)
+
+    def disarm(self) -> None:
+        """After the last step: when no armed kill met a slot during the steps (a short run),
+        one waits for the next slot (a minute at most); the others are dropped (counted)."""
+        if self.armed and not self.slot_kills:
+            self.kill_when_due(period_s(DRIFT_CRON))
+        if self.armed:
+            self.people.faults["slot kill armed after the last slot it could meet"] += len(
+                self.armed
+            )
+        self.armed.clear()
 
     def post_now(self) -> None:
         """/digest <job>, then Post now: once, twice, retried, or its claimer killed."""
@@ -119,15 +156,23 @@ class SideJobs:
             time.sleep(0.02)  # bounded by `within_s`
         return None
 
-    def _kill_claimer(self, run: RunView | None, why: str) -> None:
+    def _kill_claimer(
+        self,
+        run: RunView | None,
+        why: str,
+        pause_s: float | None = None,
+        restart_s: float | None = None,
+    ) -> None:
+        """The run's claimer killed `pause_s` after its claim was seen (drawn now if None),
+        restarted `restart_s` later."""
         people = self.people
         if run is None:
             people.faults[f"{why}: nothing claimed in time"] += 1
             return
-        time.sleep(people.rng.uniform(0.0, 0.15))
+        time.sleep(people.rng.uniform(0.0, 0.15) if pause_s is None else pause_s)
         for replica in people.world.alive():
             if isinstance(replica, BackfillReplica) and replica.claims_as(run.claimed_by):
-                people.kill_and_restart(replica, why)
+                people.kill_and_restart(replica, why, restart_s)
                 return
 
     def check_schedules(self, until: datetime) -> list[Violation]:

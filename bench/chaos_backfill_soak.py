@@ -3,6 +3,7 @@ step, each backfill and at the end (bench/chaos_backfills.py runs it; see its do
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections import Counter
@@ -22,7 +23,7 @@ from bench.chaos_backfill_invariants import (
     told_in_dm,
 )
 from bench.chaos_backfill_people import People, has_button
-from bench.chaos_backfill_replica import REGRADE
+from bench.chaos_backfill_replica import DRIVER_LEASE_S, REGRADE
 from bench.chaos_backfill_side import SCHEDULE_BOUND_S, SideJobs
 from bench.chaos_world import World
 from bot.actions import ActionId
@@ -56,12 +57,22 @@ STEPS = {  # kind: weight
     "postmortem_edit": 1,
 }
 STEPS_EACH = 6
+DATES = (2, 5)  # consecutive season days per backfill: the fewest and the most
+# The bounds of the invariants, from the replicas' timings and windows (chaos_backfill_replica)
 TIMEOUT_S = REGRADE["date_timeout_min"] * 60
-# After the faults are lifted: each date's timeout, for as many rounds as dates wait for room
-END_BOUND_S = TIMEOUT_S * 3 + 20.0
+# A running backfill untouched this long with no kill meanwhile: nobody drives it. The bot takes
+# a dead driver's backfill over a lease (and a quarter, its watch's period) after its last round;
+# two leases leave room for that round and for a replica's restart after a kill.
+STALE_S = 2 * DRIVER_LEASE_S
+# After the faults are lifted: each date's timeout, for as many rounds as a backfill's dates
+# wait for room in flight, and the longest a backfill may go undriven (a date a kill left
+# unconfirmed is sent again within it: republish_after_s < STALE_S)
+ROUNDS = math.ceil(DATES[1] / REGRADE["max_in_flight"])
+END_BOUND_S = ROUNDS * TIMEOUT_S + STALE_S
+# A recorded end is on the backfill's message within a driver lease: the round that ended it
+# shows it (the faults are lifted by then: no refusal to wait out)
+MESSAGE_BOUND_S = DRIVER_LEASE_S
 START_SEEN_S = 15.0  # how long a person waits for the backfill Start made, before trying again
-MESSAGE_BOUND_S = 10.0  # a recorded end is on the backfill's message within this
-STALE_S = 20.0  # a running backfill untouched this long, with no kill meanwhile: nobody drives it
 
 
 class BackfillSoak:
@@ -82,6 +93,10 @@ class BackfillSoak:
         self.triggers = self.dates = 0
         self.lines: list[str] = []  # each backfill as it ended, for the report
 
+    def elapsed(self) -> str:
+        """'[+73 s]': the time since the soak began, for its output."""
+        return f"[+{time.time() - self.epoch:.0f} s]"
+
     def clock(self) -> datetime:
         """The sandbox's time (the replicas' clock), read as its address says."""
         return self.started + timedelta(seconds=time.time() - self.epoch)
@@ -93,20 +108,22 @@ class BackfillSoak:
     # -- a backfill and its steps --------------------------------------------------------------
 
     def backfill(self, number: int) -> None:
+        self.side.kill_when_due()
         made = self.start()
         steps = [self.rng.choices(list(STEPS), list(STEPS.values()))[0] for _ in range(STEPS_EACH)]
         shown = (
             f"#{made.id} {made.dates[0].game_date}..{made.dates[-1].game_date}" if made else "none"
         )
-        print(f"  backfill {number}: {shown}: {', '.join(steps)}", flush=True)
+        print(f"  {self.elapsed()} backfill {number}: {shown}: {', '.join(steps)}", flush=True)
         for step in steps:
             self.act(step, self.backfills.get(made.id) if made else None)
+            self.side.kill_when_due()  # a slot kill armed by an earlier step, if a slot is near
             self.check_now()
         self.settle()
 
     def pick_range(self) -> tuple[str, str] | None:
         for _ in range(50):
-            length = self.rng.randint(2, 5)
+            length = self.rng.randint(*DATES)
             first = self.rng.randrange(len(POOL) - length + 1)
             days = POOL[first : first + length]
             if (days[0], days[-1]) in self.used or self.backfills.in_flight(days):
@@ -345,9 +362,13 @@ class BackfillSoak:
 
     def finish(self) -> None:
         """After the last backfill: the schedules' claims settle, then 4, 5 and 6."""
+        self.side.disarm()
         until = self.clock()
         self.inject.lift()
-        print(f"  schedules: waiting {SCHEDULE_BOUND_S:.0f} s for the last slots", flush=True)
+        print(
+            f"  {self.elapsed()} schedules: waiting {SCHEDULE_BOUND_S:.0f} s for the last slots",
+            flush=True,
+        )
         deadline = time.monotonic() + SCHEDULE_BOUND_S
         while time.monotonic() < deadline:
             time.sleep(1.0)  # bounded by the deadline

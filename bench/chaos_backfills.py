@@ -116,4 +116,5 @@ def report(soak: BackfillSoak, backfills: int, seed: int) -> None:
         print(f"    {violation}")
     logs = ", ".join(str(backfill_log(seed, name)) for name in ("a", "b"))
     print(f"replicas' logs: {logs}")
+    print(f"time: {soak.elapsed()[2:-1]} (seed {seed}, N={backfills})")
     print(f"violations: {len(soak.violations)}")

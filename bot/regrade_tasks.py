@@ -28,14 +28,16 @@ from bot.views.kit import fallback
 from bot.views.regrade import progress_view
 from commands.regrade.completions import absorb, take_completions
 from commands.regrade.engine import RegradeTools, pump
+from config import RegradeConfig
 from store.backfill_views import BackfillView
 
 if TYPE_CHECKING:
     from store.backfills import Backfills
 
 log = logging.getLogger("opsbot.regrade")
-LEASE_MIN_S = 60.0  # a driver pumps its backfill every [regrade] poll_s: silent this long, dead
-LEASE_ROUNDS = 12  # ... or silent for this many rounds, when rounds are long
+# A driver pumps its backfill every [regrade] poll_s: silent for [regrade] driver_lease_s (60 s
+# by default), and for at least this many rounds when rounds are long, it is taken for dead
+LEASE_ROUNDS = 12
 UNSHOWN_WITHIN = timedelta(days=1)  # an ended backfill without a message gets it this late
 # chat.postMessage in a thread whose parent was deleted: Slack answers `thread_not_found` (as
 # its SDK maintainers describe it, slackapi/bolt-js#2307; the sandbox's emulator too);
@@ -45,14 +47,18 @@ THREAD_GONE = frozenset({"thread_not_found", "message_not_found"})
 UNANSWERED = (SlackClientError, aiohttp.ClientError, OSError, TimeoutError)
 
 
+def driver_lease(config: RegradeConfig) -> timedelta:
+    """How long a backfill's driver may go without pumping it before it is taken for dead."""
+    return timedelta(seconds=max(config.driver_lease_s, LEASE_ROUNDS * config.poll_s))
+
+
 class RegradeTasks:
     def __init__(self, runtime: Runtime, client: AsyncWebClient) -> None:
         assert runtime.regrade_tools is not None
         self.runtime = runtime
         self.client = client
         self.tools_of = runtime.regrade_tools
-        poll_s = runtime.profile.regrade.poll_s
-        self.lease = timedelta(seconds=max(LEASE_MIN_S, LEASE_ROUNDS * poll_s))
+        self.lease = driver_lease(runtime.profile.regrade)
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._showing: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._refused: set[int] = set()  # Slack took its message nowhere (logged once)

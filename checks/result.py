@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 
@@ -58,6 +58,63 @@ class Window:
         return {"start": self.start.isoformat(), "end": self.end.isoformat()}
 
 
+class CauseKind(enum.StrEnum):
+    """What a likely cause of a failing check is (commands/health_causes finds them)."""
+
+    DEPLOY = "deploy"  # a service writing the check's table began serving inside its window
+    DRIFT = "drift"  # a fix touching that service's sources is on main, not deployed
+    TRAFFIC_SPLIT = "traffic_split"  # a split left on that service
+    JOB = "job"  # a job or backfill that failed or did not run (grading: dates not graded)
+    UPSTREAM = "upstream"  # a check of the data this one's is built from failed first
+
+
+class FixKind(enum.StrEnum):
+    """The operation that acts on a cause (Slack offers its button, a terminal its command)."""
+
+    DEPLOY = "deploy"
+    ROLLBACK = "rollback"
+    REGRADE = "regrade"
+    POSTMORTEM = "postmortem"
+
+
+@dataclass(frozen=True)
+class Fix:
+    """What acting on a cause means: deploy `service`, roll it back to `revision`, regrade
+    `start`..`end`, or start the postmortem of game day `start`."""
+
+    kind: FixKind
+    service: str | None = None
+    revision: str | None = None
+    start: date | None = None
+    end: date | None = None
+
+
+@dataclass(frozen=True)
+class Cause:
+    """One likely cause of a failing check, with the evidence that names it (picklable: the
+    report is built in a worker process)."""
+
+    kind: CauseKind
+    evidence: str
+    service: str | None = None
+    revision: str | None = None
+    commit: str | None = None  # the commit concerned: deployed, or the fix not deployed
+    since: datetime | None = None  # when it began: deployed, committed, first failing
+    action: str | None = None  # the command that acts on it
+    fix: Fix | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind.value,
+            "service": self.service,
+            "revision": self.revision,
+            "commit": self.commit,
+            "since": self.since.isoformat() if self.since else None,
+            "evidence": self.evidence,
+            "action": self.action,
+        }
+
+
 @dataclass(frozen=True)
 class CheckResult:
     name: str
@@ -71,6 +128,7 @@ class CheckResult:
     action: str | None = None
     breakdown: list[dict[str, Any]] = field(default_factory=list)
     duration_s: float = 0.0
+    causes: list[Cause] = field(default_factory=list)  # most likely first; none when it passes
 
     def format_value(self, value: float | None) -> str:
         """A number of this check (its value or baseline) with the check's unit; — for none."""
@@ -92,6 +150,7 @@ class CheckResult:
             "action": self.action,
             "breakdown": self.breakdown,
             "duration_s": round(self.duration_s, 3),
+            "causes": [c.to_json() for c in self.causes],
         }
 
 

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from checks.registry import enabled_checks
-from checks.result import CheckResult, HealthReport, Overall, Status
+from checks.result import Cause, CheckResult, FixKind, HealthReport, Overall, Status
 from checks.runner import OnResult
 from cli.layout import Column, fits, print_command, print_table, print_wrapped
 from cli.terminal import emit_json, report_console
@@ -77,18 +77,70 @@ COLUMNS = (
 )
 
 
+FAILED = (Status.WARN, Status.CRITICAL)
+NO_CAUSE = "no likely cause found"
+# (label, command) of each numbered fix printed below the report
+Actions = list[tuple[str, str]]
+
+
+def cause_line(result: CheckResult) -> str | None:
+    """The top likely cause of a failing check, in words ("no likely cause found" is one)."""
+    if result.status not in FAILED:
+        return None
+    top = result.causes[0] if result.causes else None
+    if top is None:
+        return NO_CAUSE
+    return f"likely cause ({top.kind.value.replace('_', ' ')}): {top.evidence}"
+
+
+def terminal_command(cause: Cause) -> str | None:
+    """The cause's fix as a terminal runs it (`opsbot deploy …`); its action as written when it
+    is the profile's own command, or when it has no typed fix."""
+    fix = cause.fix
+    if fix is None:
+        return cause.action
+    if fix.kind is FixKind.DEPLOY and fix.service and (cause.action or "").startswith("/deploy"):
+        return f"opsbot deploy {fix.service}"
+    if fix.kind is FixKind.ROLLBACK and fix.service and fix.revision:
+        return f"opsbot rollback {fix.service} --to {fix.revision} --as YOUR_SLACK_ID"
+    if fix.kind is FixKind.REGRADE and fix.start and fix.end:
+        return f"opsbot regrade {fix.start}" + (f" {fix.end}" if fix.end != fix.start else "")
+    if fix.kind is FixKind.POSTMORTEM and fix.start:
+        return f"opsbot postmortem --date {fix.start}"
+    return cause.action
+
+
+def _number(actions: Actions, label: str, command: str | None) -> str | None:
+    """`command` added to the fixes printed below; its reference (`[2]`), or None."""
+    if not command:
+        return None
+    actions.append((label, command))
+    return f"[{len(actions)}]"
+
+
+def _refs(result: CheckResult, actions: Actions) -> tuple[str | None, str | None]:
+    """The references of the check's own fix and of its top cause's, numbered in that order."""
+    own = _number(actions, f"{result.name}:", result.action)
+    top: Cause | None = result.causes[0] if result.causes and result.status in FAILED else None
+    cause = _number(
+        actions, f"{result.name}, its likely cause:", terminal_command(top) if top else None
+    )
+    return own, cause
+
+
 def print_report(report: HealthReport, *, as_json: bool, console: Console | None = None) -> None:
     if as_json:
         emit_json(report.to_json())
         return
     console = console or report_console()
-    actions: list[tuple[int, CheckResult]] = []
+    actions: Actions = []
     rows = []
     for result in report.results:
-        action_ref = ""
-        if result.action:
-            actions.append((len(actions) + 1, result))
-            action_ref = f"[{len(actions)}] below"
+        own, cause_ref = _refs(result, actions)
+        action_ref = f"{own} below" if own else ""
+        detail = result.detail
+        if said := cause_line(result):
+            detail += f"\n{said}" + (f" (fix: {cause_ref} below)" if cause_ref else "")
         rows.append(
             [
                 result.name,
@@ -97,7 +149,7 @@ def print_report(report: HealthReport, *, as_json: bool, console: Console | None
                 escape(result.threshold or "—"),
                 result.format_value(result.baseline),
                 str(result.window) if result.window else "—",
-                escape(result.detail),
+                escape(detail),
                 escape(action_ref),
             ]
         )
@@ -112,7 +164,7 @@ def print_report(report: HealthReport, *, as_json: bool, console: Console | None
 def _print_stacked(report: HealthReport, console: Console) -> None:
     """The report for a narrow terminal: each check's name and status on a line of their own."""
     console.print(f"[bold]opsbot health · as of {report.as_of}[/bold]")
-    actions: list[tuple[int, CheckResult]] = []
+    actions: Actions = []
     for result in report.results:
         status = LABEL.get(result.status, result.status.value)
         value = result.format_value(result.value)
@@ -128,17 +180,19 @@ def _print_stacked(report: HealthReport, console: Console) -> None:
             else "",
             f"window {result.window}" if result.window else "",
         ]
+        own, cause_ref = _refs(result, actions)
         lines = [" · ".join(f for f in facts if f), result.detail]
-        if result.action:
-            actions.append((len(actions) + 1, result))
-            lines.append(f"fix: [{len(actions)}] below")
+        if own:
+            lines.append(f"fix: {own} below")
+        if said := cause_line(result):
+            lines.append(said + (f" (fix: {cause_ref} below)" if cause_ref else ""))
         for line in lines:  # indented, wrapped lines indented too, never inside a word
             print_wrapped(console, line, indent="  ")
     _print_actions(actions, console)
     console.print(f"[{OVERALL_STYLE[report.status]}]{summary_line(report)}[/]")
 
 
-def _print_actions(actions: list[tuple[int, CheckResult]], console: Console) -> None:
-    for number, result in actions:
-        console.print(f"[bold]\\[{number}] {result.name}:[/bold]", highlight=False)
-        print_command(console, result.action or "")
+def _print_actions(actions: Actions, console: Console) -> None:
+    for number, (label, command) in enumerate(actions, start=1):
+        console.print(f"[bold]\\[{number}] {escape(label)}[/bold]", highlight=False)
+        print_command(console, command)

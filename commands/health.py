@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from adapters.warehouse import Warehouse
 from checks.base import CheckContext
 from checks.drift_model import DriftSources
 from checks.registry import build_checks
-from checks.result import HealthReport
+from checks.result import CheckResult, HealthReport
 from checks.runner import OnResult, run_checks
 from commands.errors import RequestError
 from config import Profile
+
+if TYPE_CHECKING:
+    from commands.health_causes.records import Records
 
 
 def parse_game_date(text: str) -> date:
@@ -45,8 +51,13 @@ async def run_health(
     on_result: OnResult | None = None,
     drift_sources: Callable[[], DriftSources] | None = None,
     checks: list[str] | None = None,
+    records: Records | None = None,
+    causes: bool = True,
 ) -> HealthReport:
-    """The profile's checks (or only `checks`) as of a game day, run in parallel and scored."""
+    """The profile's checks (or only `checks`) as of a game day, run in parallel and scored,
+    each failing check with its likely causes (commands/health_causes; `records`: the store's,
+    where there is one). `on_result` sees each check's result as it ends, before its causes."""
+    started = time.perf_counter()
     ctx = CheckContext(
         as_of=resolve_as_of(profile, now, as_of),
         now=now,
@@ -54,9 +65,28 @@ async def run_health(
         warehouse=warehouse,
         drift_sources=drift_sources,
     )
-    return await run_checks(
+    from commands.health_causes.finder import CauseFinder  # not on the bot's ack path
+
+    finder = CauseFinder(profile, ctx.as_of, now, drift_sources, records) if causes else None
+
+    def ended(result: CheckResult) -> None:
+        if finder is not None:
+            finder.start(result)
+        if on_result is not None:
+            on_result(result)
+
+    async def run(names: list[str]) -> HealthReport:
+        return await run_checks(
+            build_checks(profile, names), ctx, timeout_s=profile.health.check_timeout_s
+        )
+
+    report = await run_checks(
         build_checks(profile, checks),
         ctx,
         timeout_s=profile.health.check_timeout_s,
-        on_result=on_result,
+        on_result=ended,
     )
+    if finder is None:
+        return report
+    report = await finder.finish(report, run)
+    return replace(report, duration_s=time.perf_counter() - started)

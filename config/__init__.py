@@ -1,28 +1,30 @@
 """The platform profile: pydantic models, loading, validation. A leaf: it imports nothing of ours."""
 
+from config.checks import (
+    BdbCoverageConfig,
+    ChecksConfig,
+    GradingCompletenessConfig,
+    Phase3CompletionConfig,
+    RecentPredictionsConfig,
+    VegasLineCoverageConfig,
+)
 from config.loading import ConfigError, load_profile, resolve_profile_path
 from config.postmortem import IncidentKind, PostmortemConfig, SeverityRule
 from config.profile import (
-    BdbCoverageConfig,
     ChannelsConfig,
-    ChecksConfig,
     DeployConfig,
     DriftConfig,
     DriftThresholds,
     FreezeWindow,
     GitConfig,
-    GradingCompletenessConfig,
     HealthConfig,
-    Phase3CompletionConfig,
     PlatformConfig,
     Profile,
-    RecentPredictionsConfig,
     RegradeConfig,
     Role,
     ServiceConfig,
     SlackConfig,
     StoreConfig,
-    VegasLineCoverageConfig,
 )
 from config.schedule import JobConfig, ScheduleConfig
 

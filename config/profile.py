@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
-from string import Template
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -15,6 +14,8 @@ from pydantic import (
     model_validator,
 )
 
+from config.causes import CausesConfig
+from config.checks import ChecksConfig, Percent, action_template
 from config.common import ChannelRef, Strict
 from config.postmortem import PostmortemConfig
 from config.schedule import ScheduleConfig
@@ -42,21 +43,7 @@ def _table_name(value: str) -> str:
     return value
 
 
-def _action_template(fields: tuple[str, ...]) -> Any:
-    def validate(value: str | None) -> str | None:
-        if value is None:
-            return None
-        try:
-            Template(value).substitute({name: "x" for name in fields})
-        except (KeyError, ValueError) as exc:
-            raise ValueError(f"unknown placeholder {exc}; allowed: ${', $'.join(fields)}") from exc
-        return value
-
-    return AfterValidator(validate)
-
-
 TableName = Annotated[str, AfterValidator(_table_name)]
-Percent = Annotated[float, Field(ge=0, le=100)]
 
 
 class PlatformConfig(Strict):
@@ -100,81 +87,6 @@ class HealthConfig(Strict):
         return value
 
 
-class FloorThresholds(Strict):
-    ok_min: Percent
-    warn_min: Percent
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Self:
-        if self.warn_min > self.ok_min:
-            raise ValueError("warn_min must not exceed ok_min")
-        return self
-
-
-class VegasLineCoverageConfig(FloorThresholds):
-    ok_min: Percent = 35.0
-    warn_min: Percent = 20.0
-    line_feature_index: int = Field(default=25, ge=0)
-    baseline_game_days: int = Field(default=28, ge=3)
-    baseline_min_game_days: int = Field(default=7, ge=1)
-    baseline_warn_drop: float = Field(default=0.25, gt=0, lt=1)
-    baseline_critical_drop: float = Field(default=0.5, gt=0, lt=1)
-    features_hour: int = Field(default=10, ge=0, le=23)  # ET: today's features are due by then
-    action: Annotated[str | None, _action_template(("date",))] = None
-
-
-class GradingCompletenessConfig(FloorThresholds):
-    ok_min: Percent = 80.0
-    warn_min: Percent = 50.0
-    lookback_days: int = Field(default=7, ge=1, le=60)
-    gradable_line_sources: list[str] = Field(
-        default_factory=lambda: ["ACTUAL_PROP", "ESTIMATED_AVG"]
-    )
-    action: Annotated[str | None, _action_template(("date",))] = None
-
-
-class Phase3CompletionConfig(Strict):
-    phase: str = "phase3"
-    success_status: str = "success"
-    expected_processors: list[str] = Field(
-        default_factory=lambda: [
-            "player_game_summary",
-            "team_offense_game_summary",
-            "team_defense_game_summary",
-            "upcoming_player_game_context",
-            "upcoming_team_game_context",
-        ],
-        min_length=1,
-    )
-    warn_min: int = Field(default=3, ge=0)
-    action: Annotated[str | None, _action_template(("date", "missing"))] = None
-
-
-class RecentPredictionsConfig(FloorThresholds):
-    """Shares of the slate's expected predictions: games × players_per_game, both ways."""
-
-    model: str = "catboost_v9"
-    ok_min: Percent = 80.0
-    warn_min: Percent = 25.0
-    players_per_game: int = Field(default=26, ge=1)  # 13 active players a team
-    generation_hour: int = Field(default=12, ge=0, le=23)
-    action: Annotated[str | None, _action_template(("date", "model"))] = None
-
-
-class BdbCoverageConfig(FloorThresholds):
-    ok_min: Percent = 90.0
-    warn_min: Percent = 50.0
-    action: Annotated[str | None, _action_template(("date", "missing"))] = None
-
-
-class ChecksConfig(Strict):
-    vegas_line_coverage: VegasLineCoverageConfig = VegasLineCoverageConfig()
-    grading_completeness: GradingCompletenessConfig = GradingCompletenessConfig()
-    phase3_completion: Phase3CompletionConfig = Phase3CompletionConfig()
-    recent_predictions: RecentPredictionsConfig = RecentPredictionsConfig()
-    bdb_coverage: BdbCoverageConfig = BdbCoverageConfig()
-
-
 class DriftThresholds(Strict):
     """When undeployed commits become a warning or critical (per service, or the default)."""
 
@@ -196,7 +108,7 @@ class DriftConfig(DriftThresholds):
     digest_warn_services: int = Field(default=2, ge=1)
     commits_shown: int = Field(default=5, ge=0, le=50)
     cloud_run_timeout_s: float = Field(default=20.0, gt=0)
-    action: Annotated[str | None, _action_template(("service",))] = None
+    action: Annotated[str | None, action_template(("service",))] = None
 
 
 def _source_path(value: str) -> str:
@@ -301,7 +213,7 @@ class FreezeWindow(Strict):
 class DeployConfig(Strict):
     """The canary policy: steps, analysis thresholds, approvals, freezes."""
 
-    image: Annotated[str, _action_template(("service", "commit"))] = (
+    image: Annotated[str, action_template(("service", "commit"))] = (
         "us-west2-docker.pkg.dev/nba-props-platform/nba-props/$service:$commit"  # short SHA
     )
     steps: list[int] = Field(default_factory=lambda: [10, 50, 100], min_length=1)
@@ -343,6 +255,15 @@ class RegradeConfig(Strict):
     date_timeout_min: float = Field(default=15.0, gt=0)
     run_aggregation: bool = True
     poll_s: float = Field(default=5.0, gt=0)  # how often the bot pulls completions and publishes
+    # A backfill whose driver has not pumped it for this long (and for at least 12 rounds of
+    # poll_s) is taken for dead and driven by another replica. 60 s: 12 rounds of 5 s, longer
+    # than a live round held up by Slack's rate limits (3 retries) or by a Pub/Sub publish
+    # timing out ([drift] cloud_run_timeout_s, 20 s), so a live driver is not taken over.
+    driver_lease_s: float = Field(default=60.0, gt=0)
+    # A date's publish claimed and not confirmed this long after: its process died in between,
+    # and whoever drives the backfill next publishes it again. 30 s: longer than a publish's own
+    # timeout (20 s), so a live publisher records Pub/Sub's answer (or its failure) first.
+    republish_after_s: float = Field(default=30.0, gt=0)
     # The push subscription to POST /pubsub/grading-complete (Cloud Run): its OIDC token's
     # audience, and the service accounts allowed to sign it. Unset: the endpoint refuses all.
     push_audience: str | None = None
@@ -373,6 +294,7 @@ class Profile(Strict):
     regrade: RegradeConfig = RegradeConfig()
     schedule: ScheduleConfig = ScheduleConfig()
     postmortem: PostmortemConfig = PostmortemConfig()
+    causes: CausesConfig = CausesConfig()  # where /health looks for a failing check's cause
 
     def service(self, name: str) -> ServiceConfig | None:
         return next((s for s in self.services if s.name == name), None)

@@ -59,6 +59,17 @@ PHASE3_PROCESSORS = (
     "upcoming_player_game_context",
     "upcoming_team_game_context",
 )
+#: What each phase-3 processor writes for a game: a row per active player, or per team.
+PHASE3_ROWS_PER_GAME = {
+    "player_game_summary": 2 * ACTIVE_PER_TEAM,
+    "team_offense_game_summary": 2,
+    "team_defense_game_summary": 2,
+    "upcoming_player_game_context": 2 * ACTIVE_PER_TEAM,
+    "upcoming_team_game_context": 2,
+}
+#: Players who played under this many minutes have their props graded void (a stand-in for
+#: late scratches): about 5% of a night's graded predictions.
+VOID_UNDER_MINUTES = 6.0
 
 OFF_DAYS = {
     date(2025, 11, 27): "Thanksgiving",
@@ -99,6 +110,12 @@ class Incidents:
             date(2026, 1, 15): ("team_defense_game_summary", "upcoming_team_game_context"),
             date(2025, 12, 10): PHASE3_PROCESSORS[1:],
         }
+    )
+    # Processors that reported success having written nothing (record_count 0): the phase-3
+    # service ran a bad commit that night (deployed 2026-01-13, rolled back 2026-01-14); a re-run
+    # by hand after the rollback rewrote the rows, and the orchestrator records no such re-run.
+    phase3_empty: dict[date, tuple[str, ...]] = field(
+        default_factory=lambda: {date(2026, 1, 13): ("player_game_summary",)}
     )
     bdb_covered_share: dict[date, float] = field(
         default_factory=lambda: {date(2026, 1, 20): 5 / 9, date(2026, 1, 21): 0.0}

@@ -6,12 +6,27 @@
 - nba-scrapers' serving revision has no commit label: judged by time.
 - nba-grading-service was left split 90/10 by an unfinished canary.
 - prediction-coordinator and the phase 2 and phase 3 processors are current (full SHA labels).
+
+And the deploys that caused the demo season's incidents (docs/sandbox.md, "Likely causes"),
+each revision 100% of its service's traffic from its creation (PLANTED):
+
+- nba-phase3-analytics-processors: a commit that crashed four of its five processors, deployed
+  2025-12-10 and replaced by a fix the next day; a commit whose player_game_summary reported
+  success having written nothing, deployed 2026-01-13 and rolled back on 2026-01-14 (the commit
+  it ran before, deployed again); the fix of that, deployed 2026-01-15, which broke its two team
+  processors, replaced on 2026-01-16.
+- nba-phase2-raw-processors: a play-by-play loader that dropped games, deployed 2026-01-20 and
+  replaced on 2026-01-22.
+- prediction-worker: a commit that predicted for 30% of the slate, deployed 2026-01-07; its
+  "fix", which wrote nothing, deployed 2026-01-08; rolled back on 2026-01-09.
+- nba-grading-service: a change that graded only part of catboost_v8's predictions, deployed
+  2026-01-10 after that morning's grading and replaced on 2026-01-17 after that morning's.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from string import Template
@@ -44,6 +59,60 @@ SOURCE_PATHS = {  # as in docs/platform.md and the shipped opsbot.toml
 
 
 @dataclass(frozen=True)
+class Deploy:
+    """A planted deploy at `at` (UTC) of main's newest change to the service before it, or, with
+    `again`, of the commit of the service's planted deploy number `again` (a rollback)."""
+
+    at: datetime
+    again: int | None = None
+
+
+def _utc(year: int, month: int, day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
+
+
+# service → its planted deploys, oldest first, and whether it keeps the revision every service
+# has of main on 2026-01-14 (replaced here by what the incidents' deploys left running)
+PLANTED: dict[str, tuple[tuple[Deploy, ...], bool]] = {
+    "nba-phase3-analytics-processors": (
+        (
+            Deploy(_utc(2025, 12, 10, 17)),  # 12:00 ET: four processors crash that night
+            Deploy(_utc(2025, 12, 11, 19)),  # 14:00 ET, after the morning's alarm: the fix
+            Deploy(_utc(2026, 1, 6, 18)),
+            Deploy(_utc(2026, 1, 13, 15)),  # 10:00 ET: player_game_summary writes nothing
+            Deploy(_utc(2026, 1, 14, 18, 30), again=2),  # 13:30 ET: rolled back
+            Deploy(_utc(2026, 1, 15, 16)),  # 11:00 ET: the fix, breaking the team processors
+            Deploy(_utc(2026, 1, 16, 19)),  # 14:00 ET: fixed
+        ),
+        False,
+    ),
+    "nba-phase2-raw-processors": (
+        (
+            Deploy(_utc(2026, 1, 20, 20)),  # 15:00 ET: the loader drops games from that night
+            Deploy(_utc(2026, 1, 22, 18)),  # 13:00 ET: fixed
+        ),
+        True,
+    ),
+    "nba-grading-service": (
+        (
+            Deploy(_utc(2026, 1, 10, 10)),  # after 09:00 UTC grading: grades catboost_v8 in part
+            Deploy(_utc(2026, 1, 17, 10)),  # after that morning's grading: fixed, none regraded
+        ),
+        False,
+    ),
+    "prediction-worker": (
+        (
+            Deploy(_utc(2026, 1, 5, 18)),
+            Deploy(_utc(2026, 1, 7, 20)),  # 15:00 ET, after that day's run: 30% of the slate
+            Deploy(_utc(2026, 1, 8, 21)),  # 16:00 ET: its fix, which writes nothing
+            Deploy(_utc(2026, 1, 9, 18), again=0),  # 13:00 ET, after the alarm: rolled back
+        ),
+        True,
+    ),
+}
+
+
+@dataclass(frozen=True)
 class _Deployed:
     sha: str
     committed: datetime
@@ -61,8 +130,15 @@ class _History:
         """main as it was at `moment`."""
         return self._commit(f"--before={moment.isoformat()}", "main")
 
-    def newest_touching(self, paths: tuple[str, ...]) -> _Deployed:
-        return self._commit("main", "--", *paths)
+    def newest_touching(self, paths: tuple[str, ...], before: datetime | None = None) -> _Deployed:
+        """main's newest commit touching `paths` (committed before `before`, if given)."""
+        bound = [f"--before={before.isoformat()}"] if before else []
+        return self._commit(*bound, "main", "--", *paths)
+
+
+def revision_name(service: str, number: int) -> str:
+    suffix = hashlib.sha1(f"{service}:{number}".encode()).hexdigest()[:3]
+    return f"{service}-{number:05d}-{suffix}"
 
 
 def revision_of(
@@ -73,13 +149,12 @@ def revision_of(
     *,
     label_length: int = 40,
 ) -> SeedRevision:
-    suffix = hashlib.sha1(f"{service}:{number}".encode()).hexdigest()[:3]
     if deployed is None:  # an unlabelled revision: its image names no commit either
         image = Template(IMAGE).substitute(service=service, commit=f"r{number}")
-        return SeedRevision(name=f"{service}-{number:05d}-{suffix}", image=image, created=created)
+        return SeedRevision(name=revision_name(service, number), image=image, created=created)
     build = build_of(IMAGE, service, deployed.sha)  # as opsbot's own deploys build it
     return SeedRevision(
-        name=f"{service}-{number:05d}-{suffix}",
+        name=revision_name(service, number),
         image=build.image,
         created=created,
         labels={COMMIT_LABEL: deployed.sha[:label_length]},
@@ -119,12 +194,56 @@ def seed_services(state: CloudRunState, repo_path: Path, now: datetime) -> None:
         else:
             commit = history.newest_touching(paths)
             revisions.append(revision_of(service, base + 1, commit, deployed_after(commit)))
-        if service == "nba-grading-service":
-            traffic = [(revisions[1].name, 90), (revisions[2].name, 10)]
+        if service in PLANTED:
+            revisions = _with_planted(history, service, paths, base, revisions)
+        if service == "nba-grading-service":  # the canary, left at 10%
+            traffic = [(revisions[-2].name, 90), (revisions[-1].name, 10)]
         else:
             traffic = [(revisions[-1].name, 100)]
-        tags = {revisions[2].name: "canary"} if service == "nba-grading-service" else {}
+        tags = {revisions[-1].name: "canary"} if service == "nba-grading-service" else {}
         serving = next(r for r in revisions if r.name == traffic[0][0])
         state.add_service(
             PARENT, service, revisions, traffic, labels=dict(serving.labels), tags=tags
         )
+        if service in PLANTED and service != "nba-grading-service":
+            # its traffic history, as Cloud Audit Logs would show it (the grading service's
+            # stays its last split, as every seeded service's: its drafts' timelines are long)
+            state.splits[f"{PARENT}/services/{service}"] = [
+                *((r.created, {r.name: 100}) for r in revisions[:-1]),
+                (revisions[-1].created, dict(traffic)),
+            ]
+
+
+def _with_planted(
+    history: _History,
+    service: str,
+    paths: tuple[str, ...],
+    base: int,
+    seeded: list[SeedRevision],
+) -> list[SeedRevision]:
+    """The service's seeded revisions with its planted deploys among them, numbered in the
+    order they were created, back from its newest (whose name, and its neighbours' when
+    nothing is planted between them, stays the seeds')."""
+    deploys, keep_previous = PLANTED[service]
+    commits: list[_Deployed] = []
+    for deploy in deploys:
+        if deploy.again is not None:
+            commits.append(commits[deploy.again])
+        else:
+            commits.append(history.newest_touching(paths, before=deploy.at - DEPLOY_DELAY))
+    kept = seeded if keep_previous else seeded[1:]
+    timeline: list[tuple[datetime, _Deployed | SeedRevision]] = sorted(
+        [
+            *((d.at, c) for d, c in zip(deploys, commits, strict=True)),
+            *((r.created, r) for r in kept),
+        ],
+        key=lambda item: item[0],
+    )
+    first = base + len(seeded) - len(timeline)  # the newest keeps its number
+    found = []
+    for number, (at, what) in enumerate(timeline, start=first):
+        if isinstance(what, SeedRevision):
+            found.append(replace(what, name=revision_name(service, number)))
+        else:
+            found.append(revision_of(service, number, what, at))
+    return found

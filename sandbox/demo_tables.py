@@ -25,7 +25,9 @@ from sandbox.demo_season import (
     MODELS,
     NORMAL_VEGAS_COVERAGE,
     PHASE3_PROCESSORS,
+    PHASE3_ROWS_PER_GAME,
     SANDBOX_TODAY,
+    VOID_UNDER_MINUTES,
     Game,
     Incidents,
     roster,
@@ -35,7 +37,9 @@ from sandbox.demo_season import (
 SEED = 20251021
 FEATURE_COUNT = 33
 VEGAS_INDEX = 25
-EVENTS_PER_GAME = 3  # a thin stand-in for ~450 play-by-play events: coverage only needs presence
+# A thin stand-in for ~450 play-by-play events: bdb_coverage judges a game's events against the
+# median game's, so only the ratio matters.
+EVENTS_PER_GAME = 3
 
 
 @dataclass(frozen=True)
@@ -137,6 +141,11 @@ def _write_day(
     with_line = set(rng.sample(range(len(everyone)), round(len(everyone) * coverage)))
     lines: dict[str, float] = {}
     feature_rows, props, summaries = [], [], []
+    # When the night's player_game_summary wrote nothing, its rows come from the re-run after the
+    # rollback (2026-01-14 18:30 UTC), at 20:00 UTC, and the date was graded after that.
+    rerun = "player_game_summary" in incidents.phase3_empty.get(day, ())
+    processed_at = _at(day + timedelta(days=1), 20 if rerun else 8)
+    graded_at = _at(day + timedelta(days=1), 21 if rerun else 9)
     for index, (game, team, player) in enumerate(everyone):
         features = [round(rng.uniform(0, 30), 1) for _ in range(FEATURE_COUNT)]
         line = round(rng.uniform(5.5, 30.5) * 2) / 2 if index in with_line else 0.0
@@ -157,13 +166,14 @@ def _write_day(
                     team,
                     points,
                     round(rng.uniform(4, 40), 1),
-                    _at(day + timedelta(days=1), 8),
+                    processed_at,
                 )
             )
     out.add("nba_predictions.ml_feature_store_v2", feature_rows)
     out.add("nba_raw.bettingpros_player_points_props", props)
     out.add("nba_analytics.player_game_summary", summaries)
     actual_points = {(row[1], row[0]): row[4] for row in summaries}
+    void = {(row[1], row[0]) for row in summaries if row[5] < VOID_UNDER_MINUTES}
 
     for model in MODELS:
         share = incidents.main_model_share.get(day, 1.0) if model == "catboost_v9" else 1.0
@@ -219,8 +229,8 @@ def _write_day(
                         line,
                         actual_points[(game.game_id, player)],
                         (actual_points[(game.game_id, player)] > line) == (predicted > line),
-                        False,
-                        _at(day + timedelta(days=1), 9),
+                        (game.game_id, player) in void,
+                        graded_at,
                     )
                     for game, player, line, predicted in graded
                 ],
@@ -242,10 +252,18 @@ def _write_day(
             ],
         )
         missing = incidents.phase3_missing.get(day, ())
+        empty = incidents.phase3_empty.get(day, ())
         out.add(
             "nba_orchestration.phase_completions",
             [
-                ("phase3", day, name, "success", len(everyone), _at(day + timedelta(days=1), 7, 30))
+                (
+                    "phase3",
+                    day,
+                    name,
+                    "success",
+                    0 if name in empty else len(day_games) * PHASE3_ROWS_PER_GAME[name],
+                    _at(day + timedelta(days=1), 7, 30),
+                )
                 for name in PHASE3_PROCESSORS
                 if name not in missing
             ],

@@ -9,6 +9,7 @@ from typing import Any
 from slack_sdk.models.blocks import ActionsBlock, Block, DividerBlock
 
 from bot.actions import ActionId, CheckDetails, RegradeStart
+from bot.views.health_causes import cause_blocks
 from bot.views.kit import (
     button,
     context,
@@ -74,11 +75,12 @@ def check_blocks(result: CheckResult, as_of: date) -> list[Block]:
 
 
 def _dates_behind(result: CheckResult) -> list[date]:
+    """The dates a regrade would fix: graded below target, or voided far above the usual share."""
     found = {
         date.fromisoformat(day)
         for part in result.breakdown or []
         if part.get("status") != "OK"
-        for day in part.get("dates_behind") or []
+        for day in [*(part.get("dates_behind") or []), *(part.get("dates_voided") or [])]
     }
     return sorted(found)
 
@@ -127,10 +129,12 @@ def health_report(report: HealthReport) -> tuple[str, list[Block]]:
 
 
 def check_details(result: CheckResult, as_of: date) -> tuple[str, list[Block]]:
-    """One check, in full: its line, the reason, the per-part breakdown and the fix."""
+    """One check, in full: its line, its likely causes (each with its button), the per-part
+    breakdown and the fix."""
     blocks: list[Block] = [
         header(f"{result.name} · {as_of}"),
         section(check_line(result)),
+        *cause_blocks(result, as_of),
     ]
     if result.breakdown:
         blocks.append(lines_section(breakdown_lines(result.breakdown)))

@@ -10,7 +10,8 @@ counts once and a date is published once per claim.
 A date is published in three steps: the intent is recorded (`publishing`, with the time of the
 claim), the trigger is sent, and Pub/Sub's answer is recorded (`published`, with its message
 id). A process killed between the first and the last leaves the date `publishing`: after
-REPUBLISH_AFTER, whoever pumps the backfill claims it again and publishes it again. A second
+`[regrade] republish_after_s` (30 s: longer than a publish's own timeout, so a live publisher
+answers first), whoever pumps the backfill claims it again and publishes it again. A second
 trigger is harmless (grading replaces the date's rows); a missing one would leave the date
 waiting out its timeout.
 """
@@ -43,10 +44,6 @@ if TYPE_CHECKING:
     from store.backfills import Backfills
 
 log = logging.getLogger("opsbot.regrade")
-# A claimed publish not confirmed this long after its claim was lost with its process: the
-# adapter gives up on a publish after its timeout (10 s on the sandbox, [drift]
-# cloud_run_timeout_s = 20 s in production) and the claim is confirmed or failed right after.
-REPUBLISH_AFTER = timedelta(seconds=30)
 GRADED_ON = """
 SELECT COUNT(*) AS graded FROM $prediction_accuracy WHERE game_date = @day
 """
@@ -124,8 +121,9 @@ def _publish_abandoned(
     profile: Profile, tools: RegradeTools, backfill: BackfillView, now: datetime
 ) -> None:
     """Claim again, and publish again, each date whose publish a dead process left unconfirmed."""
+    after = timedelta(seconds=profile.regrade.republish_after_s)
     for day in backfill.dates:
-        if _abandoned(day, now) and tools.backfills.move(
+        if _abandoned(day, now, after) and tools.backfills.move(
             day.id,
             frm=DateState.PUBLISHING,
             to=DateState.PUBLISHING,
@@ -168,12 +166,14 @@ def _time_out(profile: Profile, tools: RegradeTools, backfill: BackfillView, now
             )
 
 
-def _abandoned(day: BackfillDateView, now: datetime) -> bool:
-    """A publish claimed so long ago that its process must have died before confirming it."""
+def _abandoned(day: BackfillDateView, now: datetime, after: timedelta) -> bool:
+    """A publish claimed `after` ago or more: the adapter gives up on a publish after its
+    timeout (10 s on the sandbox, [drift] cloud_run_timeout_s = 20 s in production) and a live
+    publisher confirms or fails the claim right after, so its process died before it did."""
     return (
         day.state is DateState.PUBLISHING
         and day.published_at is not None
-        and now - day.published_at >= REPUBLISH_AFTER
+        and now - day.published_at >= after
     )
 
 

@@ -29,11 +29,16 @@ from bench.chaos_backfill_invariants import (
     slots_posted_once,
     versions_forward,
 )
+from bench.chaos_backfill_replica import REPUBLISH_AFTER_S, soak_profile
+from bench.chaos_backfill_soak import END_BOUND_S, STALE_S, TIMEOUT_S
+from bot.regrade_tasks import driver_lease
+from opsbot.profile import load_profile
 from sandbox.slack_objects import BOT_USER
 from sandbox.slack_workspace import Workspace
 from store.backfill_views import BackfillDateView, BackfillState, BackfillView, DateState
 from store.postmortem_views import PostmortemView
 from store.schedule_views import Outcome, RunView
+from tests.conftest import ROOT
 
 SEEDS = [int(s) for s in os.environ.get("OPSBOT_CHAOS_BACKFILL_SEEDS", "1").split(",") if s.strip()]
 BACKFILLS = int(os.environ.get("OPSBOT_CHAOS_BACKFILLS", "3"))
@@ -167,10 +172,10 @@ def test_1_a_date_left_in_flight_after_the_bound_is_reported() -> None:
     running = _backfill(
         _day(1, DateState.DONE), _day(2, DateState.PUBLISHED), state=BackfillState.RUNNING
     )
-    assert "2026-01-12 published" in all_dates_ended([running], 90)[0].detail
+    assert "2026-01-12 published" in all_dates_ended([running], END_BOUND_S)[0].detail
     stuck = _backfill(_day(1, DateState.DONE), state=BackfillState.RUNNING)
-    assert "yet running" in all_dates_ended([stuck], 90)[0].detail
-    assert all_dates_ended([_backfill(_day(1, DateState.DONE))], 90) == []
+    assert "yet running" in all_dates_ended([stuck], END_BOUND_S)[0].detail
+    assert all_dates_ended([_backfill(_day(1, DateState.DONE))], END_BOUND_S) == []
 
 
 # -- 2 ------------------------------------------------------------------------------------------
@@ -212,9 +217,25 @@ def test_3_a_running_backfill_holding_dates_that_nothing_pumps_is_reported() -> 
         state=BackfillState.RUNNING,
         updated=T0,
     )
-    found = dates_driven([held], T0 + timedelta(seconds=60), 20)
+    found = dates_driven([held], T0 + timedelta(seconds=STALE_S + 1), STALE_S)
     assert [v.invariant for v in found] == [3] and "2026-01-11, 2026-01-12" in found[0].detail
-    assert dates_driven([held], T0 + timedelta(seconds=5), 20) == []
+    assert dates_driven([held], T0 + timedelta(seconds=STALE_S - 1), STALE_S) == []
+
+
+def test_the_soaks_bounds_leave_its_replicas_their_own_windows() -> None:
+    """The soak's replicas wait out short windows (opsbot.toml keeps 60 s and 30 s), and its
+    bounds come from them: invariant 3 reports a backfill undriven only past the time a replica
+    takes to drive a dead driver's backfill again (its lease, a quarter lease for its watch to
+    look, a round), and a date a kill left unconfirmed is sent again within invariant 1's end
+    bound. Before, 3's bound (20 s) was shorter than the replicas' driver lease (60 s)."""
+    shipped = load_profile(ROOT / "opsbot.toml").regrade
+    assert (shipped.driver_lease_s, shipped.republish_after_s) == (60.0, 30.0)
+    soak = soak_profile(load_profile(ROOT / "opsbot.toml")).regrade
+    lease = driver_lease(soak).total_seconds()
+    assert lease < driver_lease(shipped).total_seconds()
+    assert lease * 1.25 + soak.poll_s <= STALE_S
+    assert soak.republish_after_s == REPUBLISH_AFTER_S < STALE_S
+    assert END_BOUND_S >= TIMEOUT_S + STALE_S
 
 
 # -- 4 ------------------------------------------------------------------------------------------

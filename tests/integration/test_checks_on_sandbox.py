@@ -64,6 +64,12 @@ def statuses(profile: Profile, warehouse: Any) -> Any:
         ("phase3_completion", QUIET_DAY, OK, "5 of 5"),
         ("phase3_completion", date(2026, 1, 16), WARN, "3 of 5 on 2026-01-15"),
         ("phase3_completion", date(2025, 12, 11), CRIT, "1 of 5 on 2025-12-10"),
+        (
+            "phase3_completion",
+            date(2026, 1, 14),
+            CRIT,
+            "player_game_summary reported success on 2026-01-13 having written nothing",
+        ),
         ("phase3_completion", date(2025, 11, 28), NA, "yesterday was Thanksgiving"),
         ("recent_predictions", QUIET_DAY, OK, "a full slate"),
         ("recent_predictions", date(2025, 12, 16), OK, "one-game slate: thresholds scale down"),
@@ -205,3 +211,46 @@ async def test_the_query_timeout_bounds_the_client_and_its_retries(
     bdb = next(r for r in report.results if r.name == "bdb_coverage")
     assert bdb.status is ERR
     assert bdb.detail.startswith("timed out after 0.5s reading nba_raw.bigdataball_play_by_play")
+
+
+async def test_a_processor_that_reported_success_having_written_nothing_is_critical(
+    statuses: Any,
+) -> None:
+    """The planted 2026-01-13: all five processors say `success`; one wrote 0 of 130 rows."""
+    result = (await statuses(date(2026, 1, 14)))["phase3_completion"]
+    assert result.status is CRIT and result.value == 4.0
+    assert "player_game_summary reported success but wrote 0 of 130 expected rows" in result.detail
+    empty = next(row for row in result.breakdown if row["processor"] == "player_game_summary")
+    assert empty == {
+        "processor": "player_game_summary",
+        "state": "empty",
+        "complete": False,
+        "rows": 0,
+        "expected_rows": 130,  # 5 games × 26 active players
+        "baseline_rows": 130,  # its median per game over the previous 28 game days
+    }
+    assert result.action and "player_game_summary" in result.action
+
+
+async def test_every_volume_check_shows_expected_against_actual_on_a_normal_day(
+    statuses: Any,
+) -> None:
+    by_name = await statuses(QUIET_DAY)
+    phase3 = by_name["phase3_completion"].breakdown
+    assert all(row["rows"] == row["expected_rows"] == row["baseline_rows"] for row in phase3)
+    predictions = by_name["recent_predictions"].breakdown
+    assert [row["model"] for row in predictions] == [
+        "catboost_v9",
+        "catboost_v8",
+        "ensemble_v1",
+        "ensemble_v1_1",
+    ]
+    assert all(
+        row["players"] == row["expected"] and row["rows_per_player"] == 1.0 for row in predictions
+    )
+    games = by_name["bdb_coverage"].breakdown
+    assert games and all(row["events"] == row["expected_events"] for row in games)
+    grading = by_name["grading_completeness"].breakdown
+    assert all(
+        row["voided_baseline_pct"] is not None and not row["dates_voided"] for row in grading
+    )

@@ -178,3 +178,81 @@ async def test_a_backfill_whose_driver_died_is_taken_over_after_its_lease(world:
         database.close()
     assert ended.count(DateState.DONE) == 6
     assert world.plan(UNGRADED[0], UNGRADED[0]).dates[0].reason != held.dates[0].reason
+
+
+# The shipped profile's windows, and a deployment's own (the backfill soak's replicas run short
+# ones: bench/chaos_backfill_replica.py): its [regrade] settings, and the window in seconds
+LEASES = [({}, 60.0), ({"driver_lease_s": 10.0}, 10.0)]
+REPUBLISH = [({}, 30.0), ({"republish_after_s": 12.0}, 12.0)]
+
+
+@pytest.fixture
+def windowed(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[World]:
+    yield from _world(tmp_path, poll_s=0.05, **request.param)
+
+
+@pytest.mark.parametrize(
+    ("windowed", "lease_s"), LEASES, ids=["shipped", "short"], indirect=["windowed"]
+)
+async def test_a_dead_drivers_backfill_is_taken_over_after_the_deployments_driver_lease(
+    windowed: World, lease_s: float
+) -> None:
+    """`[regrade] driver_lease_s`: the backfill of a driver that died is left alone while its
+    lease holds and taken over once it has run out: 60 s as shipped, 10 s where a deployment
+    says so (before, 60 s whatever the profile said)."""
+    world = windowed
+    plan = world.plan(UNGRADED[0], UNGRADED[0] + timedelta(days=2))
+    left, _ = submit(world.profile, world.tools, plan, ONCALL)  # then its process died
+    silent = [timedelta(seconds=lease_s - 1)]
+    bot, database = _next_bot(world, lambda: left.updated_at + silent[0])
+    try:
+        assert await bot.adopt_unattended() == []
+        silent[0] = timedelta(seconds=lease_s + 1)
+        assert await bot.adopt_unattended() == [left.id]
+        await _driven_to_the_end(world, left.id)
+    finally:
+        database.close()
+
+
+@pytest.mark.parametrize(
+    ("windowed", "after_s"), REPUBLISH, ids=["shipped", "short"], indirect=["windowed"]
+)
+def test_a_date_a_killed_process_left_unconfirmed_is_sent_again_after_the_deployments_window(
+    windowed: World, after_s: float
+) -> None:
+    """`[regrade] republish_after_s`: a process killed after its trigger left, before it
+    recorded Pub/Sub's answer; whoever pumps the backfill next sends that date again once the
+    window has passed since the claim, not before: 30 s as shipped, 12 s where a deployment
+    says so (before, 30 s whatever the profile said)."""
+    from commands.regrade.engine import pump
+
+    world = windowed
+    backfill, _ = world.tools.backfills.submit(
+        request_key="unconfirmed",
+        requested_by=ONCALL,
+        reason="",
+        include_graded=False,
+        estimate_bytes=0,
+        dates=DAYS[:1],
+    )
+    _killed_at_publish(world, backfill.id, nth=1, when="after")
+    left = world.tools.backfills.get(backfill.id)
+    assert left is not None and left.dates[0].state is DateState.PUBLISHING
+    claimed = left.dates[0].published_at
+    assert claimed is not None
+    for waited, sent in ((after_s - 1, 1), (after_s, 2)):
+        at = claimed + timedelta(seconds=waited)
+        database = Database.open(world.url)
+        clock = _fixed(at)
+        tools = RegradeTools(
+            Backfills(database, clock), world.tools.pubsub, world.tools.warehouse, clock
+        )
+        try:
+            pump(world.profile, tools, backfill.id)
+        finally:
+            database.close()
+        assert _triggers(world)[DAYS[0]] == sent, f"{waited:g} s after the claim"
+
+
+def _fixed(at: datetime) -> Callable[[], datetime]:
+    return lambda: at

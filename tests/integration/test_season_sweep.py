@@ -30,6 +30,7 @@ PLANTED: dict[str, list[tuple[date, date, Status]]] = {
     ],
     "phase3_completion": [
         (date(2025, 12, 10), date(2025, 12, 10), CRIT),
+        (date(2026, 1, 13), date(2026, 1, 13), CRIT),  # player_game_summary: success, 0 rows
         (date(2026, 1, 15), date(2026, 1, 15), WARN),
     ],
     "bdb_coverage": [

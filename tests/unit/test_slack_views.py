@@ -8,7 +8,7 @@ import pytest
 from slack_sdk.models.blocks import Block
 
 from adapters.git import CommitInfo, Undeployed
-from bot.actions import CheckDetails, DriftExpand, decode
+from bot.actions import CheckDetails, DriftExpand, RegradeStart, decode
 from bot.views.drift import drift_report, undeployed_commits
 from bot.views.health import check_details, health_progress, health_report
 from bot.views.kit import MAX_TEXT, clip, escape, lines_section
@@ -107,3 +107,29 @@ def test_button_values_round_trip_and_foreign_values_are_refused_clearly() -> No
     )
     with pytest.raises(RequestError, match="run the command again"):
         decode(CheckDetails, '{"check": "DROP TABLE", "as_of": "2026-02-05"}')
+
+
+def test_grading_dates_voided_far_above_usual_are_offered_for_a_regrade_with_those_behind() -> None:
+    result = CheckResult(
+        name="grading_completeness",
+        status=Status.WARN,
+        detail="voided above baseline",
+        breakdown=[
+            {"model": "a", "status": "WARN", "dates_behind": [], "dates_voided": ["2026-01-27"]},
+            {"model": "b", "status": "WARN", "dates_behind": ["2026-01-25"], "dates_voided": []},
+            {"model": "c", "status": "OK", "dates_behind": [], "dates_voided": ["2026-01-20"]},
+        ],
+    )
+    report = HealthReport(as_of=date(2026, 1, 28), results=[result], duration_s=0.1)
+    _, blocks = health_report(report)
+    regrade = [
+        element
+        for block in _valid(blocks)
+        if block["type"] == "actions"
+        for element in block["elements"]  # type: ignore[attr-defined]
+        if str(element["action_id"]).startswith("regrade")
+    ]
+    assert [r["text"]["text"] for r in regrade] == ["Regrade 2 dates"]
+    assert decode(RegradeStart, regrade[0]["value"]) == RegradeStart(
+        start=date(2026, 1, 25), end=date(2026, 1, 27)
+    )

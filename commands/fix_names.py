@@ -1,0 +1,32 @@
+"""The rule for "is this commit a fix for that check?", shared by /health's likely causes
+(commands/health_causes/drift.py) and a postmortem's candidate causes (commands/postmortem/causes.py).
+
+A fix is a commit whose subject begins "fix"; it is for a check when its description (after a
+conventional `type(scope):`) says one of the check's words as a whole word: "vegas", "line",
+"coverage" for `vegas_line_coverage`. "pipeline" does not say "line", and a scope such as
+"fix(grading):" names an area, not a check.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+SCOPE = re.compile(r"^\w+(\([^)]*\))?!?:\s*")  # "fix(grading): " names an area, not a check
+
+
+def is_fix(subject: str) -> bool:
+    """Whether a commit's subject says it is a fix (`fix …`, `fix: …`, `fix(area): …`, `Fixes …`)."""
+    return subject.lower().startswith("fix")
+
+
+def check_words(check: str) -> list[str]:
+    """The words of a check's name that a fix for it would say: `vegas_line_coverage` →
+    vegas, line, coverage (words of three letters or fewer say nothing)."""
+    return [word for word in check.split("_") if len(word) > 3]
+
+
+def names_check(subject: str, words: Sequence[str]) -> bool:
+    """Whether the subject's description (after a conventional `type(scope):`) says a word."""
+    said = SCOPE.sub("", subject, count=1)
+    return any(re.search(rf"\b{re.escape(word)}\b", said, re.IGNORECASE) for word in words)
