@@ -34,6 +34,7 @@ class ShownReport:
     channel: str
     ts: str
     queued: bool = False
+    store_url: str | None = None  # opsbot's store, for what it remembers of causes
 
 
 @dataclass(frozen=True)

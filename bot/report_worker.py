@@ -83,7 +83,7 @@ def report_jobs(
             return await reports(job, send)
         if not clients:
             clients.append(web_client(slack))
-        report_job = HealthJob(as_of=job.as_of, now=job.now)
+        report_job = HealthJob(as_of=job.as_of, now=job.now, store_url=job.store_url)
         try:
             await show_report(
                 LiveMessage(clients[0], job.channel, job.ts),

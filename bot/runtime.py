@@ -37,6 +37,7 @@ class Runtime:
     # platform's clients (None: the tools are opened to find out).
     rollout_store: Callable[[], Store] | None = None
     backfill_store: Callable[[], Backfills] | None = None
+    store_url: str | None = None  # the store's, for the report worker to read causes' records
     slots: ReportSlots = field(init=False)
 
     def __post_init__(self) -> None:

@@ -17,14 +17,19 @@ child show reports in Slack); here is what the child gets: the profile, a recipe
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from checks.result import CheckResult, HealthReport
+from commands.health_causes.records import Records
 from commands.platform import Platform
 from config import Profile
+from infra.clock import utc_now
 from infra.worker_process import Handler
+
+log = logging.getLogger("opsbot.health_worker")
 
 # Builds, in the child, what gives a Platform per request (picklable: a module-level function,
 # or functools.partial of one with picklable arguments).
@@ -36,6 +41,7 @@ class HealthJob:
     as_of: date | None
     now: datetime
     checks: list[str] | None = None
+    store_url: str | None = None  # opsbot's store, for what it remembers of causes (read only)
 
 
 def health_jobs(
@@ -45,10 +51,23 @@ def health_jobs(
     from commands.health import run_health
 
     platforms = recipe()
+    stores: dict[str, Records] = {}  # opened once per store, on the first report that names it
+
+    def records_of(url: str | None) -> Records | None:
+        if url is None:
+            return None
+        if url not in stores:
+            try:
+                stores[url] = store_records(url)
+            except Exception:  # causes are then found from the platform alone, as without one
+                log.warning("the store could not be read for likely causes", exc_info=True)
+                return None
+        return stores[url]
 
     async def one(job: HealthJob, on_result: Callable[[CheckResult], None]) -> HealthReport:
         platform = platforms()
         warehouse = await asyncio.to_thread(lambda: platform.warehouse)
+        records = await asyncio.to_thread(records_of, job.store_url)
         return await run_health(
             profile,
             warehouse,
@@ -57,6 +76,18 @@ def health_jobs(
             on_result=on_result,
             drift_sources=platform.drift_sources,
             checks=job.checks,
+            records=records,
         )
 
     return one
+
+
+def store_records(url: str) -> Records:
+    """The rollouts and backfills of the store at `url`, for reading (migrated if it is not yet:
+    idempotent, and safe beside the bot's own process, store/database.py)."""
+    from store.backfills import Backfills
+    from store.database import Database
+    from store.rollouts import Store
+
+    database = Database.open(url)
+    return Records(rollouts=Store(database, utc_now), backfills=Backfills(database, utc_now))

@@ -76,6 +76,7 @@ def sandbox_runtime(
             if report_worker is not None
             else None
         ),
+        store_url=store.url,
     )
 
 

@@ -199,6 +199,7 @@ def serve_production(
         ),
         rollout_store=lambda: store.rollouts(utc_now),
         backfill_store=lambda: production_backfills(store),
+        store_url=store.url,
     )
     serve_slack(runtime, settings, store, host, port, announce)
 

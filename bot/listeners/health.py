@@ -7,6 +7,7 @@ front of the access check).
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import date
 from functools import partial
 
@@ -38,6 +39,7 @@ from checks.result import CheckResult, HealthReport
 from checks.runner import OnResult
 from commands.errors import RequestError
 from commands.health import parse_game_date, resolve_as_of, run_health
+from commands.health_causes.records import Records
 from commands.health_worker import HealthJob
 
 
@@ -53,6 +55,7 @@ def parse_health_args(text: str, runtime: Runtime) -> date:
 
 
 COMMANDS = ("/health",)
+log = logging.getLogger("opsbot.slack")
 
 
 async def on_health(
@@ -122,7 +125,7 @@ async def post_health(
             worker = runtime.health_worker
             if worker is not None:
                 now = runtime.platform().now
-                shown = ShownReport(as_of, now, live.channel, live.ts, queued)
+                shown = ShownReport(as_of, now, live.channel, live.ts, queued, runtime.store_url)
                 await worker.show(shown, claim.release)
             else:
                 build = partial(build_report, runtime, as_of)
@@ -140,7 +143,7 @@ async def build_report(
     """The checks of `as_of`, in the worker process when there is one, else in this one."""
     platform = runtime.platform()
     if runtime.health_worker is not None:
-        job = HealthJob(as_of=as_of, now=platform.now, checks=checks)
+        job = HealthJob(as_of, platform.now, checks, runtime.store_url)
         return await runtime.health_worker.report(job, on_result)
     warehouse = await asyncio.to_thread(lambda: platform.warehouse)
     return await run_health(
@@ -151,4 +154,18 @@ async def build_report(
         on_result=on_result,
         drift_sources=platform.drift_sources,
         checks=checks,
+        records=await asyncio.to_thread(store_records, runtime),
     )
+
+
+def store_records(runtime: Runtime) -> Records | None:
+    """What the bot's own store remembers of causes; None while it cannot be read (blocking)."""
+    if runtime.rollout_store is None and runtime.backfill_store is None:
+        return None
+    try:
+        rollouts = runtime.rollout_store() if runtime.rollout_store is not None else None
+        backfills = runtime.backfill_store() if runtime.backfill_store is not None else None
+    except Exception:  # a store still opening: the causes come from the platform alone
+        log.warning("the store could not be read for likely causes", exc_info=True)
+        return None
+    return Records(rollouts=rollouts, backfills=backfills)

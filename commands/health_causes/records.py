@@ -1,7 +1,7 @@
 """What opsbot's own store remembers that bears on a cause, where a store is present.
 
-A report built without one (the health worker process, a terminal command) finds the same
-causes from the platform alone; with one, a deploy cause says which rollout shipped the revision
+A report built without one (a terminal command; the bot's, before its store opens) finds the
+same causes from the platform alone; the report worker reads the bot's store by its URL; with one, a deploy cause says which rollout shipped the revision
 and how its canary ended (the canary's analyses judge its output where the profile names one),
 and a job cause says how the backfills of its dates ended.
 """

@@ -93,16 +93,23 @@ def test_a_worker_killed_while_showing_a_report_finishes_the_same_message_on_a_n
     def kill_once_it_shows_progress() -> None:
         version = -1
         for _ in range(200):  # bounded: each wait ends on a change in the workspace, or 10 s
-            if slack.workspace.find(message.channel, message.ts).edits:
-                os.kill(first, signal.SIGKILL)
-                killed.set()
+            now = slack.workspace.find(message.channel, message.ts)
+            if now.edits:  # its first update is progress: the report takes 2 s a query here
+                if ": running " in now.text:
+                    os.kill(first, signal.SIGKILL)
+                    killed.set()
                 return
             version = slack.workspace.wait_for_change(version, 10.0)
 
     killer = threading.Thread(target=kill_once_it_shows_progress, daemon=True)
     killer.start()
     job = ShownReport(DAY, sandbox.now, message.channel, message.ts, queued=True)
-    asyncio.run(worker.show(job, lambda: None))
+    assert sandbox.bigquery is not None
+    sandbox.bigquery.query_s = 2.0  # longer than the 1 s between progress updates
+    try:
+        asyncio.run(worker.show(job, lambda: None))
+    finally:
+        sandbox.bigquery.query_s = 0.3
     killer.join(10)
     assert killed.is_set() and worker.pid not in (None, first)
     shown = slack.workspace.find(message.channel, message.ts)

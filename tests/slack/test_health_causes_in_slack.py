@@ -7,8 +7,10 @@ from __future__ import annotations
 import json
 
 from bot.actions import ActionId
-from opsbot.sandbox_serve import SandboxBot
+from opsbot.platform import sandbox_drift_sources
+from opsbot.sandbox_serve import SandboxBot, sandbox_bot
 from sandbox.slack_workspace import Message
+from store.states import RolloutState, Seen
 from tests.slack.helpers import (
     DEPLOYER,
     HEALTH_CHANNEL,
@@ -19,6 +21,8 @@ from tests.slack.helpers import (
     finished,
     wait_until,
 )
+
+PHASE3 = "nba-phase3-analytics-processors"
 
 
 def _details(bot: SandboxBot, day: str | None, check: str, user: str = ONCALL) -> Message:
@@ -103,3 +107,39 @@ def test_a_traffic_split_left_behind_offers_roll_back_to_the_larger_share(
     assert roll_back["confirm"]["confirm"]["text"] == "Roll back"  # type: ignore[index]
     deploy = [b for b in buttons(details) if b["action_id"] == ActionId.DIGEST_DEPLOY]
     assert json.loads(deploy[0]["value"]) == {"service": "nba-phase4-precompute-processors"}
+
+
+def test_the_report_worker_reads_the_store_so_a_deploy_cause_names_the_canary_that_shipped_it(
+    bot: SandboxBot,
+) -> None:
+    """`opsbot sandbox` and `opsbot serve` build reports in the worker process: it reads opsbot's
+    store too, so a cause says which rollout shipped the revision and how its canary ended."""
+    with sandbox_bot(bot.runtime.profile, bot.platform, report_worker=True) as other:
+        sources = sandbox_drift_sources(other.runtime.profile, other.platform)
+        bad = next(r for r in sources.cloud_run.list_revisions(PHASE3) if "-00065-" in r.name)
+        rollouts = other.store.rollouts(other.platform.clock)
+        rollout = rollouts.begin(
+            service=PHASE3,
+            commit_sha=bad.commit_label or "",
+            stable_revision=bad.name.replace("00065", "00064"),
+            requested_by=DEPLOYER,
+            data_baseline="OK",
+        )
+        for state in (RolloutState.CANARY, RolloutState.WATCH, RolloutState.COMPLETE):
+            moved = rollouts.transition(
+                Seen.of(rollout),
+                to=state,
+                actor="opsbot",
+                action="deploy",
+                canary_revision=bad.name,
+            )
+            assert moved is not None
+            rollout = moved
+        thread = other.server.start_in_thread()
+        try:
+            details = _details(other, "2026-01-14", "phase3_completion")
+        finally:
+            other.server.stop(thread)
+    text = block_text(details)
+    assert "*1. deploy* · nba-phase3-analytics-processors began serving" in text
+    assert "its canary, rollout #1, complete (its data check was OK when it began)" in text
