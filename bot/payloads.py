@@ -49,11 +49,17 @@ class Action(Payload):
 
 
 class Container(Payload):
+    """Where a click came from. For an ephemeral message Slack says `is_ephemeral: true` and
+    sends no `message` ("If the source was an ephemeral message, this field will not be
+    included": the block_actions payload reference): its `message_ts` names no message in the
+    channel, so nothing can be threaded under it."""
+
     type: Short | None = None
     channel_id: SlackId | None = None
     message_ts: Ts | None = None
     thread_ts: Ts | None = None
     view_id: Short | None = None
+    is_ephemeral: bool = False
 
 
 class PostedMessage(Payload):

@@ -67,6 +67,9 @@ def block_actions(
     """The block_actions payload of a click on `message`'s element `action_id`."""
     element, block_id = find_element(message.blocks, action_id, value)
     channel = ws.channels[message.channel]
+    # A click on an ephemeral message: the container says `is_ephemeral: true` (false for any
+    # other message) and `message` is left out ("If the source was an ephemeral message, this
+    # field will not be included": api.slack.com, the block_actions payload reference)
     ephemeral = message.ephemeral_to is not None
     payload: dict[str, Any] = {
         "type": "block_actions",

@@ -145,11 +145,21 @@ class Workspace(Modals):
     def thread_parent(self, channel_id: str, thread_ts: str) -> Message:
         """The message a reply's `thread_ts` names. None (a ts never posted, or its parent
         deleted as the reply was written) is Slack's `thread_not_found` to chat.postMessage, as
-        its SDK maintainers describe it (slackapi/bolt-js#2307), not `message_not_found`."""
+        its SDK maintainers describe it (slackapi/bolt-js#2307), not `message_not_found`.
+
+        An ephemeral message's ts names none either: chat.postMessage's `thread_ts` is "another
+        message's ts", and an ephemeral one is no message of the channel ("By nature, ephemeral
+        messages do not persist across reloads, desktop and mobile apps, or sessions": the
+        chat.postEphemeral reference; a click on one carries `container.is_ephemeral: true` and
+        no `message`: the block_actions payload reference). Slack documents no answer of its own
+        for that ts, so it is refused like any other that names no message: `thread_not_found`."""
         try:
-            return self.find(channel_id, thread_ts)
+            parent = self.find(channel_id, thread_ts)
         except SlackError:
             raise SlackError("thread_not_found") from None
+        if parent.ephemeral_to is not None:
+            raise SlackError("thread_not_found")
+        return parent
 
     def delete(self, channel_ref: Any, ts: Any) -> Message:
         """chat.delete: a bot may delete what it posted."""

@@ -94,10 +94,22 @@ def _offered(wanted: PostmortemStart, today: date) -> Subject:
     return subject
 
 
+def _thread_of(click: Click) -> str | None:
+    """The thread a draft started by `click` joins: the thread the offer is in (Slack: never a
+    reply's ts), else the offer's own message. None (the channel itself) for an ephemeral
+    offer outside a thread: its ts names no message in the channel (the block_actions reference
+    sends no `message` for one), and chat.postMessage refuses a thread_ts that names none."""
+    container, message = click.container, click.message
+    if container.is_ephemeral:
+        return container.thread_ts
+    return container.thread_ts or (message.thread_ts if message else None) or container.message_ts
+
+
 async def on_start(
     ack: AsyncAck, respond: AsyncRespond, client: AsyncWebClient, context: AsyncBoltContext
 ) -> None:
-    """Start postmortem (offered in the thread of what happened): the draft joins that thread."""
+    """Start postmortem (offered in the thread of what happened): the draft joins that thread;
+    from an ephemeral message (/health's Details) it is posted in the channel."""
     click, wanted = payload(context, Click), value(context, PostmortemStart)
     await ack()
     runtime = deps(context).runtime
@@ -105,14 +117,9 @@ async def on_start(
         subject = _offered(wanted, today_in(runtime, _game_timezone(runtime)))
         if click.channel_id is None:
             raise RequestError("this button is not in a channel opsbot can post in")
-        # the offer is a reply: the draft joins its thread (Slack: never a reply's ts)
-        container, message = click.container, click.message
-        thread = (
-            container.thread_ts or (message.thread_ts if message else None) or container.message_ts
-        )
         said = notice(drafting_text(subject.words))
         await respond(**ephemeral(*said), replace_original=False)
-        where = (click.channel_id, thread)
+        where = (click.channel_id, _thread_of(click))
         await open_postmortem(runtime, subject, click.user.id, client, respond, where)
     except Exception as exc:
         await report_failure(exc, respond, None, "Postmortem")

@@ -18,12 +18,12 @@ from bot.views.kit import (
     escape,
     escape_but_mentions,
     header,
-    lines_section,
     mention,
     section,
     within_limits,
 )
-from commands.postmortem.model import Document, TimelineEvent
+from bot.views.postmortem_timeline import timeline_blocks
+from commands.postmortem.model import Document
 from commands.postmortem.render import span, stamp
 from store.postmortem_views import SECTIONS, ActionItemView, PostmortemView
 
@@ -37,7 +37,6 @@ SECTION_TITLES = {
     "resolution": "Resolution",
     "prevention": "Prevention",
 }
-SAFE_LINK = re.compile(r"https?://[^\s<>|]+")  # a permalink Slack gave: shown as a link
 MODAL_TEXT = 3000  # a plain_text_input's max_length
 EDIT_TITLE = "Edit postmortem"
 TIMELINE_TITLE = "Add to timeline"
@@ -62,15 +61,6 @@ def _item_line(item: ActionItemView, today: date) -> str:
     return f"{mark} {escape(item.text)} — {mention(item.owner)}, due {item.due}{late}"
 
 
-def _event_line(event: TimelineEvent) -> str:
-    """One timeline event in Slack: people it names as live mentions (never escaped markup)."""
-    text = escape_but_mentions(" ".join(event.text.split()))
-    link = (
-        f" (<{event.link}|the message>)" if event.link and SAFE_LINK.fullmatch(event.link) else ""
-    )
-    return f"`{event.at:%m-%d %H:%M}Z` {escape(event.source)}: {text}{link}"
-
-
 def draft_message(doc: Document, timezone: str, today: date) -> tuple[str, list[Block]]:
     """The postmortem as a message: every section, the timeline, the items, and its buttons."""
     draft = doc.draft
@@ -92,11 +82,7 @@ def draft_message(doc: Document, timezone: str, today: date) -> tuple[str, list[
         else:  # opsbot's words: the people they name are mentions
             said = escape_but_mentions(text)
             blocks.append(section(f"*{SECTION_TITLES[name]}* _(prefilled)_\n{said}"))
-    lines = [_event_line(e) for e in doc.timeline]
-    blocks.append(
-        section(f"*Timeline* ({len(lines)} events, UTC; the Markdown file has both time zones)")
-    )
-    blocks.append(lines_section(lines))
+    blocks += timeline_blocks(doc)
     items = [_item_line(i, today) for i in doc.items]
     blocks.append(
         section(

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from adapters.cloud_logging import TrafficChange
 from adapters.cloudrun_model import Revision
 from adapters.git import CommitInfo, GitRepo
+from commands.fix_names import check_words, is_fix, names_check
 from commands.postmortem.evidence import Evidence, split_text
 from commands.postmortem.model import TimelineEvent
 from commands.postmortem.tools import PostmortemTools
@@ -83,21 +84,21 @@ def _touches(repo: GitRepo, sha: str, paths: list[str]) -> int:
 def _fixes(
     tools: PostmortemTools, found: Evidence, paths: list[str], checks: list[str], window: Window
 ) -> list[CommitInfo]:
-    """Fixes committed on main during the incident: those whose subject names the failing
-    check's words ("vegas", "coverage") when any do, else those touching the service's own
-    sources first; at most FIXES_SHOWN, oldest first."""
+    """Fixes committed on main during the incident: those that name a failing check (the rule
+    /health's likely causes use: commands/fix_names.py) when any do, else those touching the
+    service's own sources first; at most FIXES_SHOWN, oldest first."""
     repo = tools.deploy.repo
     since = found.read(
         "fixes on main (git)", lambda: repo.committed_since(window.started, paths, keep=500)
     )
-    words = {w for check in checks for w in check.split("_") if len(w) > 3}
+    words = [word for check in checks for word in check_words(check)]
     own = [p for p in paths if p != "shared"]
     fixes = [
         c
         for c in (since.newest if since else [])
-        if c.subject.lower().startswith("fix") and c.committed < window.until
+        if is_fix(c.subject) and c.committed < window.until
     ]
-    named = [c for c in fixes if any(w in c.subject.lower() for w in words)]
+    named = [c for c in fixes if names_check(c.subject, words)]
     fixes = named or sorted(fixes, key=lambda c: (-_touches(repo, c.sha, own), c.committed))
     return sorted(fixes[:FIXES_SHOWN], key=lambda c: c.committed)
 

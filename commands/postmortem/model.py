@@ -26,6 +26,7 @@ HEADINGS = (  # the team's headings, in the team's order (the original postmorte
     "Action Items",
 )
 DRAFT_MARK = "[draft: opsbot prefilled this from what it recorded; complete or correct it]"
+ADDED = "slack"  # the source of an event a person added to the timeline from a Slack message
 
 
 def subject_words(subject: str) -> str:
@@ -48,10 +49,15 @@ class TimelineEvent:
     """Something that happened, at the time it happened (never the time it was noted)."""
 
     at: datetime
-    source: str  # opsbot, cloud-run, logs, git, backfill, health, slack
+    source: str  # opsbot, cloud-run, logs, git, backfill, health, slack (ADDED)
     text: str
     actor: str | None = None  # a Slack user id, when a person did it
     link: str | None = None  # a message added from Slack: its permalink
+
+    @property
+    def added(self) -> bool:
+        """Whether a person added it (the message shortcut), rather than opsbot finding it."""
+        return self.source == ADDED
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -185,7 +191,7 @@ class Document:
     def of(cls, stored: PostmortemView) -> Document:
         draft = Draft.from_json(stored.document)
         written = {k: v for k, v in stored.sections.items() if v.strip()}
-        added = [TimelineEvent(e.at, "slack", e.text, e.author, e.permalink) for e in stored.events]
+        added = [TimelineEvent(e.at, ADDED, e.text, e.author, e.permalink) for e in stored.events]
         return cls(
             draft=draft,
             severity=stored.severity,
