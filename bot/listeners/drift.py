@@ -34,10 +34,12 @@ from bot.views.drift import contains_report, drift_progress, drift_report, undep
 from bot.views.kit import fallback
 from bot.views.messages import notice
 from checks.drift_model import DriftReport
+from commands.deploy.history import ROLLOUTS_READ
 from commands.drift import DeployAdvice, deploy_advice, needs_deploy, run_contains, run_drift
 from commands.errors import RequestError
 from commands.platform import Platform
 from commands.requests import parse_commit_ref, select_services
+from commands.schedule.drift_rollouts import with_rollouts_named
 from config import Profile
 from infra.wording import plural
 
@@ -124,11 +126,15 @@ def drift_and_advice(
     canaries the store remembers; without /deploy in this app, the profile's own fix stays."""
     sources = platform.drift_sources()
     report = run_drift(profile, sources, services, platform.now)
-    if runtime.deploy_tools is None or not any(needs_deploy(s) for s in report.services):
+    if runtime.deploy_tools is None:
         return report, {}
     opener = runtime.rollout_store
     try:
         store = opener() if opener is not None else runtime.deploy_tools().store
+        # a split a live rollout owns is that rollout, not one left behind (as the digest says)
+        report = with_rollouts_named(report, store.recent(ROLLOUTS_READ), profile.drift)
+        if not any(needs_deploy(s) for s in report.services):
+            return report, {}
         return report, deploy_advice(profile, sources, report, store)
     except Exception:  # the report still posts: its fix, unchecked against past canaries
         log.warning("drift: past canaries could not be read from the store", exc_info=True)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 
 from checks.drift_model import (
     DriftReport,
+    Finding,
     FindingKind,
     ServiceDrift,
     Severity,
@@ -93,3 +94,28 @@ def deploy_offered(service: ServiceDrift, running: ServiceRollout | None) -> boo
     """A Deploy button for it: it lags main by something to ship, and no rollout of it runs."""
     lags = service.severity.rank >= Severity.WARN.rank and service.commits_behind > 0
     return lags and running is None
+
+
+def with_rollouts_named(
+    report: DriftReport, rollouts: Sequence[RolloutView], policy: DriftConfig
+) -> DriftReport:
+    """/drift's report with each split a live rollout owns said as that rollout (INFO: it is
+    meant), not as a split "left behind" to finish or roll back; the others as they were."""
+    services = [named_split(service, rollout_of(service, rollouts)) for service in report.services]
+    return replace(report, services=services, severity=digest_severity(services, policy))
+
+
+def named_split(service: ServiceDrift, running: ServiceRollout | None) -> ServiceDrift:
+    """The service with its traffic-split finding naming the live rollout that owns the split."""
+    if running is None or not running.owns_split:
+        return service
+    share = f", canary {running.canary_percent}%" if running.canary_percent is not None else ""
+    said = Finding(
+        FindingKind.TRAFFIC_SPLIT,
+        Severity.INFO,
+        f"the split is rollout #{running.id} under way{share}: promote or roll back from its "
+        "message, or with /rollback",
+    )
+    findings = [said if f.kind is FindingKind.TRAFFIC_SPLIT else f for f in service.findings]
+    severity = worst([*(f.severity for f in findings), *(r.severity for r in service.revisions)])
+    return replace(service, findings=findings, severity=severity)

@@ -12,12 +12,20 @@ from bot.views.schedule import home_view
 from commands.schedule.runner import run_now
 from commands.schedule.status import job_statuses
 from opsbot.platform import sandbox_platforms
+from opsbot.sandbox_serve import sandbox_bot
 from opsbot.schedule import job_tools
 from sandbox.slack_emulator import SlackEmulator
 from store.database import Database
 from tests.integration.conftest import Clock
 from tests.slack.conftest import left_rollout
-from tests.slack.helpers import assert_slack_would_accept
+from tests.slack.helpers import (
+    HEALTH_CHANNEL,
+    ONCALL,
+    assert_slack_would_accept,
+    block_text,
+    finished,
+    wait_until,
+)
 
 ALERTS = "#deployment-alerts"
 
@@ -80,3 +88,24 @@ def test_a_split_a_live_rollout_owns_is_that_rollout_linked_and_its_service_offe
     drift = next(b["text"]["text"] for b in blocks if "*Drift*" in str(b))
     scrapers_home = next(line for line in drift.split("\n") if "`nba-scrapers`" in line)
     assert scrapers_home.endswith(f"behind · rollout #{left.rollout.id} under way")
+
+
+def test_drift_in_slack_says_a_live_canarys_split_is_that_rollout_not_one_left_behind(
+    tmp_path: Path,
+) -> None:
+    """/drift said "traffic split left behind: finish the rollout or roll back" of a canary
+    under way, inviting on-call to roll back a healthy rollout."""
+    with (
+        left_rollout(tmp_path, "nba-scrapers") as left,
+        sandbox_bot(left.fast, left.platform, store_url=left.store_url) as bot,
+    ):
+        thread = bot.server.start_in_thread()
+        try:
+            ws = bot.slack.workspace
+            bot.slack.command(ONCALL, HEALTH_CHANNEL, "/drift nba-scrapers nba-grading-service")
+            report = wait_until(ws, finished(ws, "Drift", HEALTH_CHANNEL))
+        finally:
+            bot.server.stop(thread)
+    text = block_text(report)
+    assert f"the split is rollout #{left.rollout.id} under way, canary 10%" in text
+    assert "nba-grading-service" in text and text.count("traffic split left behind") == 1

@@ -17,7 +17,7 @@ from checks.drift_model import (
     ServiceDrift,
     Severity,
 )
-from commands.schedule.drift_rollouts import deploy_offered, drift_digest
+from commands.schedule.drift_rollouts import deploy_offered, drift_digest, with_rollouts_named
 from config import DriftConfig
 from store.states import RolloutState
 from store.views import RolloutView
@@ -102,3 +102,20 @@ def test_once_the_rollout_ended_its_split_is_left_behind_and_deploy_is_offered()
 
     assert not owned and offered
     assert judged.findings == [SPLIT] and judged.severity is Severity.WARN
+
+
+def test_drift_says_a_live_canarys_split_is_that_rollout_and_any_other_split_is_left_behind() -> (
+    None
+):
+    """/drift (not only the digest): a canary at 10% was called "left behind: finish the rollout or
+    roll back" while the rollout ran, inviting on-call to roll back a healthy canary."""
+    live = DriftReport(MAIN, NOW, Severity.WARN, [_service(("stable", 90), ("canary", 10))])
+    named = with_rollouts_named(live, [_rollout(RolloutState.CANARY)], DriftConfig())
+    finding = named.services[0].findings[0]
+    assert finding.severity is Severity.INFO and "left behind" not in finding.message
+    assert finding.message.startswith("the split is rollout #4 under way, canary 10%")
+    assert named.services[0].severity is Severity.INFO and named.severity is Severity.INFO
+
+    for ended in (RolloutState.ROLLED_BACK, RolloutState.COMPLETE):
+        kept = with_rollouts_named(live, [_rollout(ended)], DriftConfig())
+        assert kept.services[0].findings == [SPLIT] and kept.services[0].severity is Severity.WARN
