@@ -43,6 +43,12 @@ def describe(error: BaseException) -> UserFacingError:
             "the message this was being shown in was deleted before it finished: "
             "run the command again"
         )
+    if isinstance(error, SlackApiError) and error.response.get("error") == "ratelimited":
+        # Slack's rate-limits page: past a method's limit it answers HTTP 429 `ratelimited`
+        # with a Retry-After; slack_sdk's handlers have already waited and retried 3 times.
+        return UserFacingError(
+            "Slack is rate-limiting opsbot's messages right now: try again in a minute"
+        )
     if isinstance(error, SlackApiError) and error.response.get("error") in CANNOT_POST:
         return UserFacingError(
             "opsbot cannot post in this channel: invite it with `/invite @opsbot` and try again"

@@ -13,11 +13,12 @@ import re
 from collections.abc import Sequence
 
 SCOPE = re.compile(r"^\w+(\([^)]*\))?!?:\s*")  # "fix(grading): " names an area, not a check
+FIX = re.compile(r"fix(es|ed|ing)?\b", re.IGNORECASE)  # not "fixtures", nor git's "fixup!"
 
 
 def is_fix(subject: str) -> bool:
     """Whether a commit's subject says it is a fix (`fix …`, `fix: …`, `fix(area): …`, `Fixes …`)."""
-    return subject.lower().startswith("fix")
+    return FIX.match(subject) is not None
 
 
 def check_words(check: str) -> list[str]:

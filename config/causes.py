@@ -8,7 +8,9 @@ platform's (docs/platform.md: the services, the tables they write, the phases' o
 
 from __future__ import annotations
 
-from pydantic import Field, ValidationInfo, field_validator
+from typing import Self
+
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from config.common import Strict
 
@@ -72,3 +74,21 @@ class CausesConfig(Strict):
         if unknown:
             raise ValueError(f"unknown check(s) {unknown}; known: {', '.join(known)}")
         return value
+
+    @model_validator(mode="after")
+    def _no_check_upstream_of_itself(self) -> Self:
+        """A check cannot have failed before itself, directly or through the checks it names:
+        such a map would name a failing check as its own upstream cause."""
+        for name in self.checks:
+            seen: set[str] = set()
+            todo = list(self.checks[name].upstream)
+            while todo:
+                upstream = todo.pop()
+                if upstream == name:
+                    raise ValueError(
+                        f"causes.checks.{name}.upstream: {name} would be upstream of itself"
+                    )
+                if upstream not in seen:
+                    seen.add(upstream)
+                    todo += self.checks[upstream].upstream if upstream in self.checks else []
+        return self

@@ -48,6 +48,15 @@ class VolumeBaseline(Strict):
     baseline_game_days: int = Field(default=28, ge=3)
     baseline_min_game_days: int = Field(default=7, ge=1)
 
+    @model_validator(mode="after")
+    def _baseline_reachable(self) -> Self:
+        if self.baseline_min_game_days > self.baseline_game_days:
+            raise ValueError(
+                "baseline_min_game_days must not exceed baseline_game_days: "
+                "no baseline could ever be taken"
+            )
+        return self
+
 
 class VegasLineCoverageConfig(FloorThresholds):
     ok_min: Percent = 35.0

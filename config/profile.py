@@ -312,6 +312,23 @@ class Profile(Strict):
         return self
 
     @model_validator(mode="after")
+    def _causes_name_its_services(self) -> Self:
+        """Writers a profile's own [causes.checks] names are its services: one it lacks would be
+        skipped without a word, and its check's alarms never given a cause. (The defaults name
+        docs/platform.md's services, of which a profile may run fewer.)"""
+        if "checks" not in self.causes.model_fields_set:
+            return self
+        known = {service.name for service in self.services}
+        for check, causes in self.causes.checks.items():
+            unknown = sorted(set(causes.writers) - known)
+            if unknown:
+                raise ValueError(
+                    f"causes.checks.{check}.writers: unknown service(s) {unknown}; "
+                    f"known: {', '.join(sorted(known)) or 'none'}"
+                )
+        return self
+
+    @model_validator(mode="after")
     def _unique_services(self) -> Self:
         names = [service.name for service in self.services]
         duplicates = sorted({name for name in names if names.count(name) > 1})

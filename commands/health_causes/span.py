@@ -34,18 +34,19 @@ class Span:
 
 
 def _behind(result: CheckResult) -> list[date]:
+    """The dates its breakdown says went wrong: behind its bar, or voided above its baseline."""
     return [
         date.fromisoformat(day)
         for part in result.breakdown or []
         if part.get("status") != "OK"
-        for day in part.get("dates_behind") or []
+        for day in [*(part.get("dates_behind") or []), *(part.get("dates_voided") or [])]
     ]
 
 
 def first_failing_day(result: CheckResult) -> date | None:
-    """The check's first failing game day: the earliest date its breakdown says is behind, else
-    the day it judges, the end of its window (which may start earlier: a baseline's history).
-    None: the check has no window."""
+    """The check's first failing game day: the earliest date its breakdown says is behind (or
+    voided), else the day it judges, the end of its window (which may start earlier: a
+    baseline's history). None: the check has no window."""
     behind = _behind(result)
     if behind:
         return min(behind)
