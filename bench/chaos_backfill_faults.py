@@ -48,8 +48,12 @@ class Faults:
         self.world.platform.ask("grading", faults)
 
     def bad_completion(self, made: BackfillView) -> None:
-        """A completion with graded_count NaN for a date out (issue 30's), or one not JSON."""
-        sent = [d for d in made.dates if d.id in out(made)]
+        """A completion with graded_count NaN for a date whose trigger went out (issue 30's), or
+        one not JSON. Only a date whose trigger is on Pub/Sub: a grader answers only what it was
+        sent, and a date recorded as leaving may not have been sent yet (seed 4 at N=30 answered
+        one whose publisher was killed first: a world that cannot happen)."""
+        published = {t[0] for t in self.world.platform.ask("triggers", None)}
+        sent = [d for d in made.dates if d.id in out(made) and d.correlation_id in published]
         if sent and self.rng.random() < 0.7:
             day = self.rng.choice(sent)
             self.people.faults["completion with graded_count NaN"] += 1

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -28,8 +29,14 @@ from commands.platform import Platform
 from config import Profile
 from infra.clock import utc_now
 from infra.worker_process import Handler
+from store.backfills import Backfills
+from store.background import BackgroundStore, StoreNotReady
+from store.rollouts import Store
 
 log = logging.getLogger("opsbot.health_worker")
+# A report waits this long for opsbot's store to open (it opens in well under a second), then
+# finds causes from the platform alone: a store that never answers must not hold reports.
+CAUSES_STORE_WAIT_S = 2.0
 
 # Builds, in the child, what gives a Platform per request (picklable: a module-level function,
 # or functools.partial of one with picklable arguments).
@@ -51,18 +58,24 @@ def health_jobs(
     from commands.health import run_health
 
     platforms = recipe()
-    stores: dict[str, Records] = {}  # opened once per store, on the first report that names it
+    stores: dict[str, BackgroundStore] = {}  # opened in the background, once per store
+    opening_lock = threading.Lock()
 
     def records_of(url: str | None) -> Records | None:
+        """The store's records if it opens within CAUSES_STORE_WAIT_S (blocking); else None."""
+
         if url is None:
             return None
-        if url not in stores:
-            try:
-                stores[url] = store_records(url)
-            except Exception:  # causes are then found from the platform alone, as without one
-                log.warning("the store could not be read for likely causes", exc_info=True)
-                return None
-        return stores[url]
+        with opening_lock:
+            opening = stores.get(url) or stores.setdefault(url, BackgroundStore(url).start())
+        try:
+            database = opening.get(wait_s=CAUSES_STORE_WAIT_S)
+        except StoreNotReady as exc:  # causes are then found from the platform alone
+            if not opening.opening:
+                stores.pop(url, None)  # it failed: the next report tries again
+            log.warning("likely causes without the store's records: %s", exc)
+            return None
+        return Records(rollouts=Store(database, utc_now), backfills=Backfills(database, utc_now))
 
     async def one(job: HealthJob, on_result: Callable[[CheckResult], None]) -> HealthReport:
         platform = platforms()
@@ -80,14 +93,3 @@ def health_jobs(
         )
 
     return one
-
-
-def store_records(url: str) -> Records:
-    """The rollouts and backfills of the store at `url`, for reading (migrated if it is not yet:
-    idempotent, and safe beside the bot's own process, store/database.py)."""
-    from store.backfills import Backfills
-    from store.database import Database
-    from store.rollouts import Store
-
-    database = Database.open(url)
-    return Records(rollouts=Store(database, utc_now), backfills=Backfills(database, utc_now))

@@ -19,6 +19,8 @@ import asyncio
 import itertools
 import logging
 import multiprocessing
+import pickle
+import sys
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -100,7 +102,10 @@ class WorkerProcess(Generic[J, P, R]):
         context = multiprocessing.get_context("spawn")
         ours, theirs = context.Pipe()
         process = context.Process(
-            target=serve_jobs, args=(theirs, self._setup, self._name), name=self._name, daemon=True
+            target=serve_jobs,
+            args=(theirs, self._setup, self._name, logging_of_this_process()),
+            name=self._name,
+            daemon=True,
         )
         process.start()
         theirs.close()
@@ -189,9 +194,57 @@ class WorkerProcess(Generic[J, P, R]):
         return process.pid if process is not None else None
 
 
-def serve_jobs(conn: Connection, setup: Setup[J, P, R], name: str) -> None:
-    """The child: `setup()` once, then jobs read on a thread and run concurrently on this
-    process's event loop."""
+@dataclass(frozen=True)
+class LoggingAsHere:
+    """How this process logs (its stream handler's format and filters, the levels set), for a
+    spawned child to log the same way: a spawned process starts with logging unconfigured, and
+    a reference it shows a person must be in the same structured log as the parent's."""
+
+    formatter: logging.Formatter | None
+    filters: tuple[Any, ...]
+    root_level: int
+    levels: tuple[tuple[str, int], ...]
+
+    def apply(self) -> None:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(self.formatter)
+        for kept in self.filters:
+            handler.addFilter(kept)
+        root = logging.getLogger()
+        root.handlers[:] = [handler]
+        root.setLevel(self.root_level)
+        for name, level in self.levels:
+            logging.getLogger(name).setLevel(level)
+
+
+def logging_of_this_process() -> LoggingAsHere | None:
+    """This process's logging as a picklable recipe (its first stream handler whose format can
+    cross to the child); None if there is none (the child then logs as Python's defaults do)."""
+    root = logging.getLogger()
+    levels = tuple(
+        (name, found.level)
+        for name, found in list(root.manager.loggerDict.items())
+        if isinstance(found, logging.Logger) and found.level != logging.NOTSET
+    )
+    for handler in root.handlers:
+        if not isinstance(handler, logging.StreamHandler):
+            continue
+        recipe = LoggingAsHere(handler.formatter, tuple(handler.filters), root.level, levels)
+        try:
+            pickle.loads(pickle.dumps(recipe))
+        except Exception:  # a format of the test runner's, say: try the next
+            continue
+        return recipe
+    return None
+
+
+def serve_jobs(
+    conn: Connection, setup: Setup[J, P, R], name: str, logs: LoggingAsHere | None = None
+) -> None:
+    """The child: logging as the parent's, `setup()` once, then jobs read on a thread and run
+    concurrently on this process's event loop."""
+    if logs is not None:
+        logs.apply()
     handler = setup()
     sending = threading.Lock()
 
@@ -234,8 +287,6 @@ def serve_jobs(conn: Connection, setup: Setup[J, P, R], name: str) -> None:
 
 def _picklable(exc: Exception) -> Exception:
     """The exception itself when it crosses a pipe intact, else a RuntimeError with its text."""
-    import pickle
-
     try:
         pickle.loads(pickle.dumps(exc))
     except Exception:

@@ -60,13 +60,6 @@ def silent_database() -> Iterator[str]:
     listener.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="commands/health_worker.py opens the store (Database.open: connect and migrate) "
-    "with no bound before every report; psycopg waits for the server for minutes. Fix: open "
-    "it in the background (as the bot's BackgroundStore does) and find causes without it "
-    "until it is open, or bound the connect (connect_timeout) well inside the deadline",
-)
 def test_a_store_that_never_answers_does_not_hold_the_report_past_the_worker_deadline(
     sandbox: Sandbox, profile: Profile, silent_database: str
 ) -> None:

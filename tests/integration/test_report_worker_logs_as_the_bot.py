@@ -62,13 +62,6 @@ def _json_lines(text: str) -> list[dict[str, Any]]:
     return found
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the worker describes the failure itself (bot/report_worker.py, bot/health_message.py) "
-    "and logs its reference with no logging configured: plain last-resort lines on stderr, "
-    "no error_ref; fix: let the bot's process describe what the worker raises, or configure "
-    "the child's logging as the bot's (format passed at spawn)",
-)
 def test_a_reference_the_worker_shows_is_in_the_bots_logs_under_that_reference(
     sandbox: Sandbox,
     profile: Profile,
