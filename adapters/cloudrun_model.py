@@ -216,7 +216,7 @@ def translated_errors(what: str) -> Iterator[None]:
         yield
     except exceptions.NotFound:
         raise ServiceNotFound(f"{what}: not found in Cloud Run") from None
-    except exceptions.PermissionDenied:
+    except exceptions.Forbidden:  # REST 403s arrive as Forbidden; gRPC's PermissionDenied is one
         raise CloudRunError(
             f"{what}: permission denied (reads need roles/run.viewer, deploys roles/run.developer)"
         ) from None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -96,11 +96,24 @@ class RolloutAction(ButtonValue):
     step: int = Field(ge=0, le=20)
 
 
+Revision = Annotated[str, Field(pattern=f"^{REVISION_NAME}$")]
+SERVING_CARRIED = 12  # revisions a Roll back carries at most: 12 names of 100 fit Slack's limit
+
+
 class RollbackTo(ButtonValue):
-    """Move all of a service's traffic to this revision."""
+    """Move all of a service's traffic to this revision, if it serves what the button was drawn
+    seeing serving; when that changed since, the click is refused (a stale button must not
+    undo a redeploy or a promotion made after it was drawn).
+
+    `serving`: every revision serving when drawn (/rollback's own buttons): exactly these must
+    serve still. `seen`: the revisions a likely cause found serving (/health's Details): each
+    must serve still. A button drawn before opsbot carried them has neither and acts as before.
+    """
 
     service: str = Field(pattern=r"^[a-z][a-z0-9-]{0,62}$")
-    revision: str = Field(pattern=f"^{REVISION_NAME}$")
+    revision: Revision
+    serving: tuple[Revision, ...] | None = Field(default=None, max_length=SERVING_CARRIED)
+    seen: tuple[Revision, ...] | None = Field(default=None, max_length=2)
 
 
 class RegradeStart(ButtonValue):

@@ -80,13 +80,15 @@ class FixKind(enum.StrEnum):
 @dataclass(frozen=True)
 class Fix:
     """What acting on a cause means: deploy `service`, roll it back to `revision`, regrade
-    `start`..`end`, or start the postmortem of game day `start`."""
+    `start`..`end` (for `dates`, those of them that went wrong), or start the postmortem of game
+    day `start`."""
 
     kind: FixKind
     service: str | None = None
     revision: str | None = None
     start: date | None = None
     end: date | None = None
+    dates: tuple[date, ...] = ()  # a regrade's dates behind (start..end may hold others)
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,9 @@ class CheckResult:
     breakdown: list[dict[str, Any]] = field(default_factory=list)
     duration_s: float = 0.0
     causes: list[Cause] = field(default_factory=list)  # most likely first; none when it passes
+    # what could not be read while its causes were looked for (Cloud Run, git): the causes may
+    # be incomplete, and none found is no proof there is none
+    causes_incomplete: list[str] = field(default_factory=list)
 
     def format_value(self, value: float | None) -> str:
         """A number of this check (its value or baseline) with the check's unit; — for none."""
@@ -151,6 +156,7 @@ class CheckResult:
             "breakdown": self.breakdown,
             "duration_s": round(self.duration_s, 3),
             "causes": [c.to_json() for c in self.causes],
+            "causes_incomplete": list(self.causes_incomplete),
         }
 
 

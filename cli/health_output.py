@@ -13,6 +13,7 @@ from checks.result import Cause, CheckResult, FixKind, HealthReport, Overall, St
 from checks.runner import OnResult
 from cli.layout import Column, fits, print_command, print_table, print_wrapped
 from cli.terminal import emit_json, report_console
+from commands.health_causes.wording import gaps_text
 from config import Profile
 
 STYLE = {
@@ -83,14 +84,17 @@ NO_CAUSE = "no likely cause found"
 Actions = list[tuple[str, str]]
 
 
-def cause_line(result: CheckResult) -> str | None:
-    """The top likely cause of a failing check, in words ("no likely cause found" is one)."""
+def cause_lines(result: CheckResult) -> list[str]:
+    """The top likely cause of a failing check, in words ("no likely cause found" is one), and
+    what could not be read while they were looked for (then none found is not said)."""
     if result.status not in FAILED:
-        return None
+        return []
     top = result.causes[0] if result.causes else None
-    if top is None:
-        return NO_CAUSE
-    return f"likely cause ({top.kind.value.replace('_', ' ')}): {top.evidence}"
+    gaps = result.causes_incomplete
+    lines = [f"likely cause ({top.kind.value.replace('_', ' ')}): {top.evidence}"] if top else []
+    if gaps:
+        lines.append(gaps_text(gaps, found=top is not None))
+    return lines or [NO_CAUSE]
 
 
 def terminal_command(cause: Cause) -> str | None:
@@ -139,8 +143,9 @@ def print_report(report: HealthReport, *, as_json: bool, console: Console | None
         own, cause_ref = _refs(result, actions)
         action_ref = f"{own} below" if own else ""
         detail = result.detail
-        if said := cause_line(result):
-            detail += f"\n{said}" + (f" (fix: {cause_ref} below)" if cause_ref else "")
+        for number, said in enumerate(cause_lines(result)):
+            fix = f" (fix: {cause_ref} below)" if cause_ref and number == 0 else ""
+            detail += f"\n{said}{fix}"
         rows.append(
             [
                 result.name,
@@ -184,8 +189,8 @@ def _print_stacked(report: HealthReport, console: Console) -> None:
         lines = [" · ".join(f for f in facts if f), result.detail]
         if own:
             lines.append(f"fix: {own} below")
-        if said := cause_line(result):
-            lines.append(said + (f" (fix: {cause_ref} below)" if cause_ref else ""))
+        for number, said in enumerate(cause_lines(result)):
+            lines.append(said + (f" (fix: {cause_ref} below)" if cause_ref and number == 0 else ""))
         for line in lines:  # indented, wrapped lines indented too, never inside a word
             print_wrapped(console, line, indent="  ")
     _print_actions(actions, console)

@@ -29,9 +29,7 @@ from commands.platform import Platform
 from config import Profile
 from infra.clock import utc_now
 from infra.worker_process import Handler
-from store.backfills import Backfills
 from store.background import BackgroundStore, StoreNotReady
-from store.rollouts import Store
 
 log = logging.getLogger("opsbot.health_worker")
 # A report waits this long for opsbot's store to open (it opens in well under a second), then
@@ -63,6 +61,9 @@ def health_jobs(
 
     def records_of(url: str | None) -> Records | None:
         """The store's records if it opens within CAUSES_STORE_WAIT_S (blocking); else None."""
+
+        from store.backfills import Backfills  # SQLAlchemy: in the worker only, when needed
+        from store.rollouts import Store
 
         if url is None:
             return None

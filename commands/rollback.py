@@ -38,6 +38,14 @@ class Candidate:
         return self.change.subject if self.change else None
 
 
+@dataclass(frozen=True)
+class Choices:
+    """The revisions to pick from, and every revision serving as they were read."""
+
+    found: list[Candidate]
+    serving: list[str]  # largest share first; some may be older than the newest revisions
+
+
 def candidates(
     profile: Profile,
     cloud_run: CloudRun,
@@ -48,8 +56,21 @@ def candidates(
 ) -> list[Candidate]:
     """The service's newest revisions: commit, its last change to the service, traffic, and any
     setback the store remembers (a failed canary, a rollback away from it)."""
+    return choices(profile, cloud_run, repo, service, store, limit).found
+
+
+def choices(
+    profile: Profile,
+    cloud_run: CloudRun,
+    repo: GitRepo,
+    service: str,
+    store: Store | None = None,
+    limit: int = 5,
+) -> Choices:
+    """`candidates`, with what the service serves (read once, for both)."""
     paths = list(select_services(profile, [service])[0].source_paths)
-    serving = {t.revision: t.percent for t in cloud_run.get_service(service).serving}
+    shares = cloud_run.get_service(service).serving
+    serving = {t.revision: t.percent for t in shares}
     marked = revision_setbacks(store, service) if store is not None else {}
     found = []
     for revision in cloud_run.list_revisions(service, limit=limit):
@@ -66,7 +87,48 @@ def candidates(
                 marked.get(revision.name),
             )
         )
-    return found
+    return Choices(found, [t.revision for t in shares])
+
+
+@dataclass(frozen=True)
+class Drawn:
+    """What a Roll back button saw serving when it was drawn: `serving`, every revision (then
+    exactly these must serve still), or `seen`, some of them (then each must serve still)."""
+
+    serving: frozenset[str] | None = None
+    seen: frozenset[str] = frozenset()
+
+    def changed(self, now: set[str]) -> bool:
+        """Whether what serves `now` is not what the button saw."""
+        if self.serving is not None and now != self.serving:
+            return True
+        return not self.seen <= now
+
+    def text(self) -> str:
+        """What the button saw, in words."""
+        shown = self.serving if self.serving is not None else self.seen
+        return ", ".join(sorted(shown)) or "nothing serving"
+
+
+def _refuse_stale(
+    store: Store, cloud_run: CloudRun, service: str, revision: str, actor: str, drawn: Drawn
+) -> None:
+    """RequestError (audited) when what the service serves changed since the button was drawn."""
+    shares = cloud_run.get_service(service).serving
+    if not drawn.changed({t.revision for t in shares}):
+        return
+    now = ", ".join(f"{t.revision} ({t.percent}%)" for t in shares) or "nothing"
+    store.record(
+        actor,
+        "rollback.refused",
+        service=service,
+        arguments={"to": revision, "drawn": drawn.text(), "now": now},
+        result="stale button: what serves changed since it was drawn",
+    )
+    raise RequestError(
+        f"nothing moved: {service} now serves {now}, not what this Roll back was drawn for "
+        f"({drawn.text()} serving); look again with `/rollback {service}`"
+    )
 
 
 @dataclass(frozen=True)
@@ -86,12 +148,14 @@ def roll_back(
     actor: str,
     *,
     once_key: str | None = None,
+    drawn: Drawn | None = None,
 ) -> RollbackResult | None:
     """100% of traffic to `revision`, verified; during a rollout, that rollout is aborted instead.
 
     `once_key` names the request (e.g. the confirmation message clicked): a repeat of it, by a
     double click or another replica, does nothing and returns None. A confirmation that failed
-    (Cloud Run refused) is not spent: clicking it again tries again.
+    (Cloud Run refused, or `drawn` no longer holds) is not spent: clicking it again tries again.
+    `drawn`: what the clicked button saw serving; when that changed, nothing moves.
     """
     select_services(profile, [service])
     if not profile.slack.holds(actor, "deployer"):
@@ -106,6 +170,8 @@ def roll_back(
     if once_key is not None and not store.first_time(once_key):
         return None
     try:
+        if drawn is not None:
+            _refuse_stale(store, cloud_run, service, revision, actor, drawn)
         return _move_traffic(cloud_run, store, service, revision, actor)
     except Exception:
         if once_key is not None:  # it did not happen: the same confirmation may try again

@@ -79,19 +79,22 @@ async def on_rollback(ack: AsyncAck, respond: AsyncRespond, context: AsyncBoltCo
 async def list_candidates(
     profile: Profile, tools: DeployTools, *, respond: AsyncRespond, service: str
 ) -> None:
-    found = await asyncio.to_thread(
-        rollback.candidates, profile, tools.cloud_run, tools.repo, service, tools.store
+    picked = await asyncio.to_thread(
+        rollback.choices, profile, tools.cloud_run, tools.repo, service, tools.store
     )
-    view = candidates_view(service, found, tools.clock())
+    view = candidates_view(service, picked.found, tools.clock(), serving=picked.serving)
     await respond(**ephemeral(*view), replace_original=True)  # for "Reading …'s revisions…"
 
 
 async def confirm_revision(
     tools: DeployTools, *, respond: AsyncRespond, service: str, revision: str
 ) -> None:
-    """The confirmation of `/rollback SERVICE REVISION`, warning when the revision went bad."""
+    """The confirmation of `/rollback SERVICE REVISION`, warning when the revision went bad;
+    its button carries what serves now (a click after that changed is refused)."""
     marked = await asyncio.to_thread(revision_setbacks, tools.store, service)
-    view = confirm_view(service, revision, marked.get(revision))
+    state = await asyncio.to_thread(tools.cloud_run.get_service, service)
+    serving = [t.revision for t in state.serving]
+    view = confirm_view(service, revision, serving, marked.get(revision))
     await respond(**ephemeral(*view), replace_original=True)  # for "Checking …"
 
 
@@ -117,6 +120,7 @@ async def roll_back(
             wanted.revision,
             user,
             once_key=once,
+            drawn=drawn_of(wanted),
         )
     )
     if done is None:
@@ -136,6 +140,14 @@ async def roll_back(
     await respond(**replacement(f"Done: {done.service} serves {done.revision}.{why}"))
     if done.aborted_rollout is not None:
         await rollout_tasks(context).show(done.aborted_rollout)
+
+
+def drawn_of(wanted: RollbackTo) -> rollback.Drawn | None:
+    """What the button saw serving when drawn (None on a button drawn before it said)."""
+    if wanted.serving is None and wanted.seen is None:
+        return None
+    serving = frozenset(wanted.serving) if wanted.serving is not None else None
+    return rollback.Drawn(serving, frozenset(wanted.seen or ()))
 
 
 async def was_incident(runtime: Runtime, audit_id: int | None) -> bool | None:

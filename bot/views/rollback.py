@@ -6,11 +6,12 @@ list, and its confirmation says so before anything moves.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from slack_sdk.models.blocks import Block, ButtonElement, ConfirmObject, PlainTextObject
 
-from bot.actions import ActionId, RollbackTo
+from bot.actions import SERVING_CARRIED, ActionId, RollbackTo
 from bot.views.kit import (
     button,
     clip,
@@ -29,7 +30,25 @@ from infra.wording import short_sha
 MAX_CONFIRM_TEXT = 300  # Slack's limit on a confirmation dialog's text
 
 
-def _roll_back_button(service: str, revision: str, setback: Setback | None) -> ButtonElement:
+def drawn_for(
+    service: str, revision: str, serving: Sequence[str], *, whole: bool = True
+) -> RollbackTo:
+    """The value of a Roll back drawn while `serving` (largest share first) serves: all of them
+    (exactly these must serve when it is clicked), or, when they are not `whole` or more than a
+    button carries, the two largest (each must serve still)."""
+    if whole and len(serving) <= SERVING_CARRIED:
+        return RollbackTo(service=service, revision=revision, serving=tuple(serving))
+    return RollbackTo(service=service, revision=revision, seen=tuple(serving[:2]))
+
+
+def _roll_back_button(
+    service: str,
+    revision: str,
+    setback: Setback | None,
+    serving: Sequence[str],
+    *,
+    whole: bool = True,
+) -> ButtonElement:
     text = f"Send 100% of {service}'s traffic to {revision}."
     title = "Roll back?"
     if setback is not None:
@@ -41,7 +60,7 @@ def _roll_back_button(service: str, revision: str, setback: Setback | None) -> B
         confirm="Roll back",
         deny="Cancel",
     )
-    value = RollbackTo(service=service, revision=revision).encode()
+    value = drawn_for(service, revision, serving, whole=whole).encode()
     return button("Roll back", ActionId.ROLLBACK_TO, value, "danger", confirm)
 
 
@@ -57,8 +76,13 @@ def _commit(c: Candidate) -> str:
     return f"{shown} · last change here `{c.change.short}` {escape(c.change.subject)}"
 
 
-def candidates_view(service: str, found: list[Candidate], now: datetime) -> tuple[str, list[Block]]:
+def candidates_view(
+    service: str, found: list[Candidate], now: datetime, *, serving: Sequence[str] | None = None
+) -> tuple[str, list[Block]]:
+    """The revisions to pick from; each Roll back carries `serving` (every revision serving, as
+    read with them), or else those of `found` that serve."""
     blocks: list[Block] = [header(f"Roll back {service}")]
+    drawn = serving if serving is not None else _serving_of(found)
     for c in found:
         line = (
             f"*{escape(c.revision)}* · {c.percent}% now · {_commit(c)} · "
@@ -68,7 +92,7 @@ def candidates_view(service: str, found: list[Candidate], now: datetime) -> tupl
         accessory = (
             None
             if serving_all or not c.ready
-            else _roll_back_button(service, c.revision, c.setback)
+            else _roll_back_button(service, c.revision, c.setback, drawn, whole=serving is not None)
         )
         if not c.ready:
             line += " · _not ready_"
@@ -81,16 +105,21 @@ def candidates_view(service: str, found: list[Candidate], now: datetime) -> tupl
     return f"Roll back {service}: pick a revision", within_limits(blocks, "revisions")
 
 
+def _serving_of(found: list[Candidate]) -> list[str]:
+    return [c.revision for c in sorted(found, key=lambda c: -c.percent) if c.percent > 0]
+
+
 def _when_why(setback: Setback) -> str:
     return f"on {setback.at:%Y-%m-%d %H:%M} UTC: {escape_but_mentions(setback.reason)}"
 
 
 def confirm_view(
-    service: str, revision: str, setback: Setback | None = None
+    service: str, revision: str, serving: Sequence[str], setback: Setback | None = None
 ) -> tuple[str, list[Block]]:
+    """`/rollback SERVICE REVISION`'s confirmation, drawn while `serving` serves."""
     asked = f"Roll back *{escape(service)}* to *{escape(revision)}*?"
     if setback is not None:
         asked += f"\n:warning: It {escape(setback.what)} {_when_why(setback)}"
     return f"Roll back {service} to {revision}?", [
-        section(asked, accessory=_roll_back_button(service, revision, setback)),
+        section(asked, accessory=_roll_back_button(service, revision, setback, serving)),
     ]

@@ -102,14 +102,14 @@ def deploy_causes(
             state and any(t.revision == revision.name for t in state.serving)
         )
         where = (
-            f"inside {check}'s window (first failing game day {span.first_day})"
+            f"inside {check}'s window ({span.failing()})"
             if began_in
-            else f"before {check}'s first failing game day {span.first_day}, and served through "
-            "the failing days"
+            else f"({span.game_day(revision.created)}); {check} is {span.failing()}, and it "
+            "served through the failing days"
         )
         evidence = (
             f"{service.name} began serving {revision.name} ({_what(reads, revision, service)}) on "
-            f"{revision.created:%Y-%m-%d %H:%M} UTC, {where}; {fate}"
+            f"{revision.created:%Y-%m-%d %H:%M} UTC{',' if began_in else ''} {where}; {fate}"
         )
         shipped = records.shipped(service.name, revision.name)
         setback = records.setback(service.name, revision.name)

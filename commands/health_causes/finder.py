@@ -3,8 +3,10 @@
 Each check's own causes (its writers' deploys, fixes and splits, its job) are looked for as soon
 as it fails, on the process's threads, while the other checks still run; the causes that come
 from other checks (an upstream check failed first) are added when all are in. A check that
-passes gets none; a failing one without evidence gets none too ("no likely cause found").
-The causes never fail a report: a cause finder that breaks leaves the check without causes.
+passes gets none; a failing one without evidence gets none too ("no likely cause found"), unless
+something could not be read or run while they were looked for: that is said instead
+(`causes_incomplete`), never that there is no cause. The causes never fail a report: a cause
+finder that breaks leaves the check without causes, and says so.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from checks.drift_model import DriftSources
@@ -34,6 +36,19 @@ FAILING = (Status.WARN, Status.CRITICAL)
 RunChecks = Callable[[list[str]], Awaitable[HealthReport]]
 
 
+@dataclass
+class Found:
+    """A check's own likely causes, and what could not be read while they were looked for."""
+
+    candidates: list[Candidate] = field(default_factory=list)
+    gaps: list[str] = field(default_factory=list)
+
+
+def _broke(what: str, exc: Exception) -> str:
+    """The gap a cause finder's own failure leaves."""
+    return f"{what} could not be looked for ({type(exc).__name__}: {exc})"
+
+
 class CauseFinder:
     """`start(result)` as each check ends, then `finish(report)` for the report with causes."""
 
@@ -50,7 +65,7 @@ class CauseFinder:
         self.now = now
         self.reads = Reads(drift_sources)
         self.records = records or Records()
-        self._own: dict[str, asyncio.Future[list[Candidate]]] = {}
+        self._own: dict[str, asyncio.Future[Found]] = {}
 
     def sought(self, result: CheckResult) -> bool:
         """Whether causes are looked for: a failing check the profile maps ([causes.checks])."""
@@ -62,12 +77,13 @@ class CauseFinder:
             future = shared().submit(self._own_causes, result)
             self._own[result.name] = asyncio.wrap_future(future)
 
-    def _own_causes(self, result: CheckResult) -> list[Candidate]:
+    def _own_causes(self, result: CheckResult) -> Found:
+        reads = self.reads.for_check()  # read once per report; the gaps its own
         found = job_causes(result, self.profile, self.records)
-        found += behind_causes(result, self.profile, self.reads)
+        found += behind_causes(result, self.profile, reads, self.records)
         span = span_of(result, self.as_of, self.profile, self.now)
         if span is None:
-            return found
+            return Found(found, reads.gaps)
         writers = [
             service
             for name in self.profile.causes.checks[result.name].writers
@@ -75,26 +91,26 @@ class CauseFinder:
         ]
 
         def of_writer(service: ServiceConfig) -> list[Candidate]:
-            reads: list[Callable[[str], object]] = [self.reads.revisions, self.reads.service]
-            shared().in_parallel(lambda read: read(service.name), reads, width=2)  # both at once
-            causes = fix_causes(self.profile, service, span, self.reads, check=result.name)
+            both: list[Callable[[str], object]] = [reads.revisions, reads.service]
+            shared().in_parallel(lambda read: read(service.name), both, width=2)  # both at once
+            causes = fix_causes(self.profile, service, span, reads, check=result.name)
             causes += deploy_causes(
-                service, span, self.reads, self.records, check=result.name, as_of=self.as_of
+                service, span, reads, self.records, check=result.name, as_of=self.as_of
             )
             if span.opened:  # a split that began inside the window (span.py)
-                causes += split_causes(service, span, self.reads)
+                causes += split_causes(service, span, reads)
             return causes
 
         for causes in shared().in_parallel(of_writer, writers, width=len(writers) or 1):
             found += causes
-        return found
+        return Found(found, reads.gaps)
 
-    async def _candidates(self, name: str) -> list[Candidate]:
+    async def _found(self, name: str) -> Found:
         try:
             return await self._own[name]
-        except Exception:  # a cause finder's bug never fails the report
+        except Exception as exc:  # a cause finder's bug never fails the report
             log.exception("health causes: finding the causes of %s failed", name)
-            return []
+            return Found(gaps=[_broke("its causes", exc)])
 
     async def finish(self, report: HealthReport, run_more: RunChecks | None = None) -> HealthReport:
         """The report with each failing check's causes; upstream checks the report did not run
@@ -115,7 +131,7 @@ class CauseFinder:
             for extra in (await run_more(wanted)).results:
                 results[extra.name] = extra
                 self.start(extra)
-        own = {name: await self._candidates(name) for name in list(self._own)}
+        own = {name: await self._found(name) for name in list(self._own)}
         done: dict[str, CheckResult] = {}
         for name in results:
             self._with_causes(name, results, own, done, set())
@@ -125,7 +141,7 @@ class CauseFinder:
         self,
         name: str,
         results: Mapping[str, CheckResult],
-        own: Mapping[str, list[Candidate]],
+        own: Mapping[str, Found],
         done: dict[str, CheckResult],
         seen: set[str],
     ) -> CheckResult:
@@ -140,6 +156,17 @@ class CauseFinder:
         ready = {
             u: self._with_causes(u, results, own, done, seen) for u in upstream if u in results
         }
-        candidates = own.get(name, []) + upstream_causes(result, ready, self.profile, self.as_of)
-        done[name] = replace(result, causes=ranked(candidates, self.profile.causes.shown))
+        mine = own.get(name, Found())
+        gaps = mine.gaps + [
+            f"{u}, a check upstream of it, could not run ({ready[u].detail})"
+            for u in upstream
+            if u in ready and ready[u].status is Status.ERROR
+        ]
+        try:
+            above = upstream_causes(result, ready, self.profile, self.as_of)
+        except Exception as exc:  # a cause finder's bug never fails the report
+            log.exception("health causes: the upstream causes of %s failed", name)
+            above, gaps = [], [*gaps, _broke("its upstream checks", exc)]
+        causes = ranked(mine.candidates + above, self.profile.causes.shown)
+        done[name] = replace(result, causes=causes, causes_incomplete=gaps)
         return done[name]

@@ -1,7 +1,9 @@
 """Job causes: the job that makes a check's rows did not run, or ran only partly, for its dates.
 
 A check whose breakdown lists the dates it is behind on (grading: per model, each date below its
-bar) names a job that can be run again for them: a backfill of exactly those dates (Regrade).
+bar) names a job that can be run again for them: a backfill of their range, which leaves out the
+dates already fully graded (Regrade); its fix carries the dates, so its button counts those, not
+every day between.
 A part with nothing done on its worst date is a job that did not run; one with some done ran
 partly. The backfills the store remembers for those dates are said with it.
 """
@@ -73,5 +75,7 @@ def _cause(
         evidence=evidence,
         since=datetime.combine(first, time(0), zone),
         action=f"/regrade {first}" + (f" {last}" if last != first else ""),
-        fix=Fix(FixKind.REGRADE, start=first, end=last),
+        fix=Fix(
+            FixKind.REGRADE, start=first, end=last, dates=tuple(date.fromisoformat(d) for d in days)
+        ),
     )

@@ -13,7 +13,7 @@ The rule, strongest first:
 6. a traffic split on a writer began before the data was due.
 
 Ties: the one that began latest before the data was due first. Without any of these, none is
-claimed: "no likely cause found" is an answer.
+claimed: "no likely cause found" is an answer (when all could be read: reads.py).
 """
 
 from __future__ import annotations

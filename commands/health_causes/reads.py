@@ -2,8 +2,9 @@
 
 Several failing checks share writers (and a Details click re-reads none of another report's):
 Cloud Run's revisions and traffic of a service, and commits resolved through git, are read
-once and kept for the report. A source that cannot answer is a gap, said beside the causes,
-never a crash and never a cause.
+once and kept for the report. A source that cannot answer is a gap of each check that asked
+for it, said beside its causes ("likely causes not fully looked for: …"), never a crash, never a
+cause, and never "no likely cause found".
 """
 
 from __future__ import annotations
@@ -25,38 +26,60 @@ REVISIONS_READ = 20  # a service's newest revisions: weeks of deploys
 
 
 @dataclass
+class Kept:
+    """What the report's reads found, shared by every check's: each key's value, or why it
+    could not be read."""
+
+    values: dict[tuple[str, str], object] = field(default_factory=dict)
+    failed: dict[tuple[str, str], str] = field(default_factory=dict)
+    locks: dict[tuple[str, str], threading.Lock] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+@dataclass
 class Reads:
-    """The report's reads of Cloud Run and git (opened on first use), and the gaps."""
+    """The report's reads of Cloud Run and git (opened on first use), and the gaps: what this
+    check's reads (`for_check`) could not read, said beside its causes."""
 
     open_sources: Callable[[], DriftSources] | None
     gaps: list[str] = field(default_factory=list)
-    _kept: dict[tuple[str, str], object] = field(default_factory=dict)
-    _locks: dict[tuple[str, str], threading.Lock] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-    _sources: DriftSources | None = None
+    kept: Kept = field(default_factory=Kept)
+
+    def for_check(self) -> Reads:
+        """The same reads, read once for the whole report, with gaps of one check's own."""
+        return Reads(self.open_sources, kept=self.kept)
+
+    def _gap(self, said: str) -> None:
+        with self.kept.lock:
+            if said not in self.gaps:
+                self.gaps.append(said)
 
     def _once(self, key: tuple[str, str], what: str, reading: Callable[[], T]) -> T | None:
-        """`reading()` the first time `key` is asked for (others asking meanwhile wait for it)."""
-        with self._lock:
-            key_lock = self._locks.setdefault(key, threading.Lock())
+        """`reading()` the first time `key` is asked for (others asking meanwhile wait for it);
+        a read that failed is a gap of every check that asks for it."""
+        kept = self.kept
+        with kept.lock:
+            key_lock = kept.locks.setdefault(key, threading.Lock())
         with key_lock:
-            if key in self._kept:
-                return self._kept[key]  # type: ignore[return-value]
-            try:
-                value: T | None = reading()
-            except AdapterError as exc:
-                log.warning("health causes: %s unavailable: %s", what, exc)
-                with self._lock:
-                    self.gaps.append(f"{what}: unavailable ({exc})")
-                value = None
-            self._kept[key] = value
-            return value
+            if key not in kept.values:
+                try:
+                    kept.values[key] = reading()
+                except AdapterError as exc:
+                    log.warning("health causes: %s: %s", what, exc)
+                    kept.values[key] = None
+                    kept.failed[key] = f"{what} ({exc})"
+            failed = kept.failed.get(key)
+            if failed is not None:
+                self._gap(failed)
+            return kept.values[key]  # type: ignore[return-value]
 
     def sources(self) -> DriftSources | None:
         """Cloud Run and the repo, or None when this platform has none (a warehouse-only run)."""
         if self.open_sources is None:
             return None
-        return self._once(("sources", ""), "Cloud Run and git", self.open_sources)
+        return self._once(
+            ("sources", ""), "Cloud Run and git could not be opened", self.open_sources
+        )
 
     @property
     def repo(self) -> GitRepo | None:
@@ -75,7 +98,8 @@ class Reads:
             sources.repo.index_back_to(labels)  # in one pass over history, not one walk each
             return found
 
-        found = self._once(("revisions", service), f"{service}'s revisions (Cloud Run)", read)
+        what = f"Cloud Run could not be read for {service}'s revisions"
+        found = self._once(("revisions", service), what, read)
         return sorted(found or [], key=lambda r: r.created)
 
     def service(self, service: str) -> ServiceState | None:
@@ -84,7 +108,7 @@ class Reads:
             return None
         return self._once(
             ("service", service),
-            f"{service} (Cloud Run)",
+            f"Cloud Run could not be read for {service}'s serving revisions",
             lambda: sources.cloud_run.get_service(service),
         )
 
@@ -93,7 +117,8 @@ class Reads:
         repo = self.repo
         if label is None or repo is None:
             return None
-        return self._once(("commit", label), f"commit {label} (git)", lambda: repo.resolve(label))
+        what = f"git could not be read for commit {label}"
+        return self._once(("commit", label), what, lambda: repo.resolve(label))
 
     def last_change(self, commit: CommitInfo, paths: list[str]) -> CommitInfo | None:
         """The newest commit in `commit` touching `paths`: what the revision changed for its
@@ -103,6 +128,6 @@ class Reads:
             return None
         return self._once(
             ("last_change", f"{commit.sha}:{','.join(paths)}"),
-            f"{commit.short}'s last change to {', '.join(paths)} (git)",
+            f"git could not be read for {commit.short}'s last change to {', '.join(paths)}",
             lambda: repo.newest_touching(paths, tip=commit.sha),
         )

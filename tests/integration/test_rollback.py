@@ -120,3 +120,29 @@ def test_a_confirmation_that_cloud_run_refused_can_be_clicked_again_and_then_act
         rollback.roll_back(PROFILE, cloud_run, store, "alpha", STABLE, DEPLOYER, once_key=once)
         is None
     )  # done once: a third click is a repeat
+
+
+def test_a_confirmation_drawn_before_a_rollout_completed_is_refused_audited_and_not_spent(
+    world: DeployWorld,
+) -> None:
+    """Drawn while STABLE served alone; a rollout completed since: nothing moves back to it."""
+    drawn = rollback.Drawn(serving=frozenset({STABLE}))
+    new = _completed(world)
+    store, cloud_run = world.tools.store, world.tools.cloud_run
+    once = "rollback:C0DEPLOY01:1764576000.000300:alpha:" + STABLE
+    with pytest.raises(RequestError, match=rf"alpha now serves {new} \(100%\).*`/rollback alpha`"):
+        rollback.roll_back(
+            PROFILE, cloud_run, store, "alpha", STABLE, DEPLOYER, once_key=once, drawn=drawn
+        )
+    assert world.serving() == [(new, 100)]
+    last = store.audit_log()[-1]
+    assert (last.actor, last.action, last.arguments["drawn"]) == (
+        DEPLOYER,
+        "rollback.refused",
+        STABLE,
+    )
+    looked_again = rollback.Drawn(serving=frozenset({new}))  # what a new list would carry
+    done = rollback.roll_back(
+        PROFILE, cloud_run, store, "alpha", STABLE, DEPLOYER, once_key=once, drawn=looked_again
+    )
+    assert done is not None and world.serving() == [(STABLE, 100)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from bot.actions import ActionId
@@ -101,7 +102,11 @@ def test_rollback_lists_revisions_and_a_confirmed_click_moves_all_traffic(
         "*nba-grading-service-00083-499* · 90% now" in text
         and "*nba-grading-service-00084-20b* · 10% now" in text
     )
-    target = '{"service":"nba-grading-service","revision":"nba-grading-service-00083-499"}'
+    target = next(  # it carries what served when drawn (a click after that changed is refused)
+        b["value"]
+        for b in buttons(listed)
+        if json.loads(b["value"])["revision"] == "nba-grading-service-00083-499"
+    )
     # a double click: both requests leave before the first answer replaces the message
     second = deploying.slack.click_payload(DEPLOYER, listed, ActionId.ROLLBACK_TO, target)
     assert deploying.slack.click(DEPLOYER, listed, ActionId.ROLLBACK_TO, target).status == 200

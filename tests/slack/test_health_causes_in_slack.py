@@ -103,6 +103,7 @@ def test_a_traffic_split_left_behind_offers_roll_back_to_the_larger_share(
     assert json.loads(roll_back["value"]) == {
         "service": "nba-grading-service",
         "revision": "nba-grading-service-00083-499",
+        "seen": ["nba-grading-service-00083-499"],  # serving then: a click once not is refused
     }
     assert roll_back["confirm"]["confirm"]["text"] == "Roll back"  # type: ignore[index]
     deploy = [b for b in buttons(details) if b["action_id"] == ActionId.DIGEST_DEPLOY]

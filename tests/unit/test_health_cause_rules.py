@@ -148,3 +148,45 @@ def test_a_week_failing_since_before_its_window_names_what_served_until_it_ended
     assert not ended_with(served, 0, span)  # a: replaced before they began
     later = [*served[:2], revision("c", 25, 10)]
     assert not ended_with(later, 1, span)  # replaced long after: the failures ended without it
+
+
+def test_when_the_failure_began_is_said_as_the_check_shows_it() -> None:
+    """Only a window with passing days before its first failing date shows where it began; a
+    window failing from its first day, or a check judging one day, shows no more than that."""
+    shown = _result(
+        "grading_completeness",
+        Window(date(2026, 1, 4), date(2026, 1, 10)),
+        breakdown=[{"model": "catboost_v8", "status": "WARN", "dates_behind": ["2026-01-10"]}],
+    )
+    since = _result(
+        "grading_completeness",
+        Window(date(2026, 1, 14), date(2026, 1, 20)),
+        breakdown=[{"model": "catboost_v8", "status": "WARN", "dates_behind": ["2026-01-14"]}],
+    )
+    vegas = _result("vegas_line_coverage", Window(date(2025, 12, 30), date(2026, 1, 27)))
+    spans = [
+        span_of(result, date(2026, 1, as_of), PROFILE, NOW)
+        for result, as_of in ((shown, 11), (since, 21), (vegas, 27))
+    ]
+    assert [span.failing() if span else None for span in spans] == [
+        "first failing game day 2026-01-10",
+        "failing since at least 2026-01-14, the first day of its window",
+        "failing on game day 2026-01-27, the one day it judges",
+    ]
+
+
+def test_a_deploy_is_placed_against_game_days_in_the_game_timezone() -> None:
+    """03:00 UTC on 01-11 is the evening of game day 01-10 in New York (EST; EDT in March)."""
+    grading = _result(
+        "grading_completeness",
+        Window(date(2026, 1, 10), date(2026, 1, 16)),
+        breakdown=[{"model": "catboost_v8", "status": "WARN", "dates_behind": ["2026-01-10"]}],
+    )
+    span = span_of(grading, date(2026, 1, 17), PROFILE, NOW)
+    assert span is not None
+    assert span.game_day(datetime(2026, 1, 11, 3, tzinfo=UTC)) == "22:00 EST, game day 2026-01-10"
+    assert span.game_day(datetime(2026, 1, 10, 10, tzinfo=UTC)) == "05:00 EST, game day 2026-01-10"
+    assert span.game_day(datetime(2026, 1, 9, 4, tzinfo=UTC)) == (
+        "23:00 EST, game day 2026-01-08, before 2026-01-10"
+    )
+    assert span.game_day(datetime(2026, 3, 10, 3, 30, tzinfo=UTC)).startswith("23:30 EDT, game")

@@ -1,12 +1,12 @@
-"""Cloud Run refuses reads while /health looks for likely causes: the report must not claim that
-nothing explains the failure when it could not look.
+"""Cloud Run refuses reads while /health looks for likely causes: the report says what it could
+not read, and never that nothing explains the failure.
 
 On 2026-01-28 the planted cause of the Vegas-line drop is the fix 3f18b34b waiting undeployed on
 main (docs/sandbox.md). Finding it needs nba-phase4-precompute-processors' serving revision
-(services.get). When Cloud Run refuses that read (403, or it times out), commands/health_causes
-notes a gap (reads.py: "a gap, said beside the causes") that nothing ever shows: the terminal
-prints "no likely cause found" and Slack's Details "No likely cause found: ... no fix naming it
-waits on main", which is false: the fix does wait on main, unread.
+(services.get). When Cloud Run refuses that read (403), the terminal, `--json` and Slack's
+Details say that Cloud Run could not be read ("likely causes not fully looked for: ..."), not
+"no likely cause found ... no fix naming it waits on main", which was false: the fix does wait
+on main, unread.
 """
 
 from __future__ import annotations
@@ -43,13 +43,6 @@ def refusing(seed_cache: Path) -> Iterator[Sandbox]:
         yield running
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="commands/health_causes/reads.py collects gaps that no result carries: a failing "
-    "check whose causes could not be read says 'no likely cause found'; fix: carry the gaps "
-    "on CheckResult (e.g. cause_gaps, in --json too) and say them instead of the no-cause text "
-    "in cli/health_output.py and bot/views/health_causes.py",
-)
 def test_a_cause_not_read_is_not_said_not_to_exist(refusing: Sandbox) -> None:
     profile = load_profile(ROOT / "opsbot.toml")
     warehouse = BigQueryWarehouse.from_profile(profile, endpoint=refusing.bigquery_url)
@@ -71,7 +64,12 @@ def test_a_cause_not_read_is_not_said_not_to_exist(refusing: Sandbox) -> None:
     details = details_text(vegas, DAY)
     for said in (terminal, details):
         assert "no likely cause found" not in said.lower(), said
+        assert "likely causes not fully looked for" in said.lower(), said
         assert "Cloud Run" in said, said  # what could not be read, so on-call knows to look
+    unread = vegas.to_json()["causes_incomplete"]  # `opsbot health --json` too
+    assert unread and all("Cloud Run" in gap for gap in unread), unread
+    # what to do about it, not a URL: Cloud Run's REST 403 is google.api_core's Forbidden
+    assert all("permission denied (reads need roles/run.viewer" in gap for gap in unread), unread
 
 
 def _texts(value: Any) -> Iterator[str]:

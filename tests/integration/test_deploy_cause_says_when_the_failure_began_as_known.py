@@ -1,14 +1,17 @@
-"""What a likely cause's evidence says must be what the data shows. A deploy cause says "inside
-CHECK's window (first failing game day D)" or "before CHECK's first failing game day D": D is only
-the first failing day the check *saw* (commands/health_causes/span.py), which the sandbox's own
-reports of earlier days contradict:
+"""What a deploy cause says of when the failure began is what the check shows, no more.
 
-- vegas_line_coverage judges one day: on 2026-01-27 it says the first failing game day is
-  2026-01-27, but the report of 2026-01-26 is CRITICAL too (the planted drop began 01-26);
-- grading_completeness sees 7 days: on 2026-01-21 it says 2026-01-14, but catboost_v8 has been
-  behind since 2026-01-10 (the report of 2026-01-11 says so);
-- on 2026-01-17 the grading revision created 2026-01-10 10:00 UTC (05:00 ET, game day 01-10) is
-  said to have begun "before grading_completeness's first failing game day 2026-01-10".
+D, the first failing day a check *saw* (commands/health_causes/span.py), is the first failing
+game day only when the check's window shows passing days before it. The sandbox's own reports
+of earlier days show the other cases:
+
+- vegas_line_coverage judges one day: on 2026-01-27 the drop is "failing on game day
+  2026-01-27, the one day it judges", never its first failing game day (the report of
+  2026-01-26 is CRITICAL too: the planted drop began 01-26);
+- grading_completeness sees 7 days: on 2026-01-21 catboost_v8 is "failing since at least
+  2026-01-14, the first day of its window", never first failing that day (it has been behind
+  since 2026-01-10: the report of 2026-01-11 says so);
+- on 2026-01-17 the grading revision created 2026-01-10 10:00 UTC is 05:00 EST, during game day
+  2026-01-10, not "before" it: times are placed against game days in the game timezone.
 """
 
 from __future__ import annotations
@@ -47,28 +50,23 @@ def judge(
     return one
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="commands/health_causes/deploys.py words span.first_day (the first failing day the "
-    "check saw) as the 'first failing game day', and a deploy during that day as 'before' it; "
-    "fix: say what is known (for a one-day check 'the game day it judged, D'; for a window "
-    "'its first failing date in the window, D'), 'on' for a deploy during D (ET), and for a "
-    "one-day check ask whether the day before failed too before naming a deploy inside it",
-)
 @pytest.mark.parametrize(
-    ("check", "earlier", "day", "false_claim"),
+    ("check", "earlier", "day", "false_claim", "said"),
     [
         (
             "vegas_line_coverage",
             date(2026, 1, 26),
             date(2026, 1, 27),
             "first failing game day 2026-01-27",
+            "failing on game day 2026-01-27, the one day it judges",
         ),
         (
             "grading_completeness",
             date(2026, 1, 11),
             date(2026, 1, 21),
             "first failing game day 2026-01-14",
+            "(05:00 EST, game day 2026-01-10, before 2026-01-14); grading_completeness is "
+            "failing since at least 2026-01-14, the first day of its window",
         ),
         (
             "grading_completeness",
@@ -76,6 +74,8 @@ def judge(
             date(2026, 1, 17),
             "on 2026-01-10 10:00 UTC, before grading_completeness's first failing game day "
             "2026-01-10",
+            "on 2026-01-10 10:00 UTC (05:00 EST, game day 2026-01-10); grading_completeness is "
+            "failing since at least 2026-01-10",
         ),
     ],
     ids=["vegas-one-day", "grading-window", "grading-same-day"],
@@ -86,6 +86,7 @@ def test_a_deploy_cause_does_not_misstate_when_the_failure_began(
     earlier: date,
     day: date,
     false_claim: str,
+    said: str,
 ) -> None:
     assert judge(check, earlier).status in FAILING  # the failure began by then: the proof
     result = judge(check, day)
@@ -93,3 +94,4 @@ def test_a_deploy_cause_does_not_misstate_when_the_failure_began(
     deploys = [c.evidence for c in result.causes if c.kind.value == "deploy"]
     assert deploys, "the planted deploy is named"
     assert not [e for e in deploys if false_claim in e], deploys
+    assert [e for e in deploys if said in e], deploys

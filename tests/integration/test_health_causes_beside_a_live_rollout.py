@@ -16,8 +16,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from adapters.bigquery import BigQueryWarehouse
 from bot.actions import ActionId
 from bot.views.health import check_details
@@ -43,13 +41,6 @@ def _blocks(value: Any) -> Iterator[dict[str, Any]]:
             yield from _blocks(inner)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="commands/health_causes/behind.py reads deployment_drift's split finding as 'left "
-    "behind' without asking the store (Records.rollouts) whether a live rollout owns the "
-    "split; fix: pass the check's breakdown through drift_rollouts' rule (rollout_of / "
-    "owns_split) when records are there, and name the rollout (no Roll back) as /drift does",
-)
 def test_a_live_canarys_split_is_not_offered_for_rollback_as_left_behind(tmp_path: Path) -> None:
     with left_rollout(tmp_path, PHASE4) as left:
         profile = left.profile  # the shipped one: deployment_drift included

@@ -1,12 +1,12 @@
 """A likely cause's button says what it will do: "Regrade N dates" counts the dates the cause
-found not graded, not every day between the first and the last of them."""
+found not graded, not every day between the first and the last of them; the backfill modal it
+opens still spans them (it leaves out the dates already fully graded)."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
-
-import pytest
 
 from bot.views.health_causes import fix_button
 from checks.result import CheckResult, Status, Window
@@ -17,13 +17,6 @@ from opsbot.profile import load_profile
 PROFILE = load_profile(Path(__file__).resolve().parents[2] / "opsbot.toml")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Fix (checks/result.py) carries only start and end, so the button counts the range "
-    "(bot/views/health_causes.py: (end - start).days + 1) and the backfill modal is prefilled "
-    "with every day between; fix: let the job cause's Fix carry its dates and the button say "
-    "how many of them, e.g. 'Regrade 2 dates'",
-)
 def test_regrade_counts_the_dates_behind_not_the_days_between_them() -> None:
     """Grading did not run on two nights a week apart (01-29 and 02-03); the days between were
     graded in full. The evidence says "2 dates behind"; the button said "Regrade 6 dates"."""
@@ -44,5 +37,7 @@ def test_regrade_counts_the_dates_behind_not_the_days_between_them() -> None:
     [job] = job_causes(grading, PROFILE, Records())
     assert "2 dates behind" in job.cause.evidence
     button = fix_button(job.cause)
-    assert button is not None and button.text is not None
+    assert button is not None and button.text is not None and button.value is not None
     assert button.text.text == "Regrade 2 dates"
+    opens = json.loads(button.value)
+    assert (opens["start"], opens["end"]) == ("2026-01-29", "2026-02-03")
