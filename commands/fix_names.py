@@ -2,8 +2,8 @@
 (commands/health_causes/drift.py) and a postmortem's candidate causes (commands/postmortem/causes.py).
 
 A fix is a commit whose subject begins "fix"; it is for a check when its description (after a
-conventional `type(scope):`) says one of the check's words as a whole word: "vegas", "line",
-"coverage" for `vegas_line_coverage`. "pipeline" does not say "line", and a scope such as
+conventional `type(scope):`) says two of the check's words as whole words ("vegas", "line",
+"coverage" for `vegas_line_coverage`; all of them for a check of one word). "pipeline" does not say "line", and a scope such as
 "fix(grading):" names an area, not a check.
 """
 
@@ -23,11 +23,14 @@ def is_fix(subject: str) -> bool:
 
 def check_words(check: str) -> list[str]:
     """The words of a check's name that a fix for it would say: `vegas_line_coverage` →
-    vegas, line, coverage (words of three letters or fewer say nothing)."""
-    return [word for word in check.split("_") if len(word) > 3]
+    vegas, line, coverage; `bdb_coverage` → bdb, coverage (two letters or fewer say nothing)."""
+    return [word for word in check.split("_") if len(word) > 2]
 
 
 def names_check(subject: str, words: Sequence[str]) -> bool:
-    """Whether the subject's description (after a conventional `type(scope):`) says a word."""
+    """Whether the subject's description (after a conventional `type(scope):`) says two of the
+    check's words, a plural too (its only one, if it has one): one everyday word ("line", "recent",
+    "completion") says nothing of a check, and "fix: line endings" is no Vegas-line fix."""
     said = SCOPE.sub("", subject, count=1)
-    return any(re.search(rf"\b{re.escape(word)}\b", said, re.IGNORECASE) for word in words)
+    found = sum(1 for word in words if re.search(rf"\b{re.escape(word)}s?\b", said, re.IGNORECASE))
+    return found >= min(2, len(words)) and found > 0

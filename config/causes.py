@@ -24,7 +24,7 @@ class CheckCauses(Strict):
     upstream: list[str] = Field(default_factory=list)  # check names, nearest first
 
 
-def _platform_map() -> dict[str, CheckCauses]:
+def platform_causes() -> dict[str, CheckCauses]:
     """docs/platform.md: scrapers and phase 2 load play-by-play; phase 3 builds the analytics
     (actuals) from it; phase 4 the feature store (with its Vegas lines) from phase 3; the
     prediction services predict from the features; the grading service grades predictions
@@ -59,7 +59,16 @@ class CausesConfig(Strict):
     # prediction run are done by then (a deploy after it did not make the data judged).
     due_hour: int = Field(default=12, ge=0, le=23)
     shown: int = Field(default=3, ge=1, le=10)  # causes kept per check, most likely first
-    checks: dict[str, CheckCauses] = Field(default_factory=_platform_map)
+    checks: dict[str, CheckCauses] = Field(default_factory=platform_causes)
+
+    @field_validator("checks", mode="before")
+    @classmethod
+    def _over_the_platforms(cls, value: object) -> object:
+        """A table naming some checks replaces those and keeps the platform's map for the others;
+        an empty one (`checks = {}`) turns the map off: no check is looked at for causes."""
+        if isinstance(value, dict) and value:
+            return {**platform_causes(), **value}
+        return value
 
     @field_validator("checks")
     @classmethod

@@ -14,7 +14,7 @@ from pydantic import (
     model_validator,
 )
 
-from config.causes import CausesConfig
+from config.causes import CausesConfig, platform_causes
 from config.checks import ChecksConfig, Percent, action_template
 from config.common import ChannelRef, Strict
 from config.postmortem import PostmortemConfig
@@ -319,7 +319,10 @@ class Profile(Strict):
         if "checks" not in self.causes.model_fields_set:
             return self
         known = {service.name for service in self.services}
+        defaults = platform_causes()
         for check, causes in self.causes.checks.items():
+            if defaults.get(check) == causes:  # kept from the platform's map, not written here
+                continue
             unknown = sorted(set(causes.writers) - known)
             if unknown:
                 raise ValueError(

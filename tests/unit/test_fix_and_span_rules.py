@@ -71,13 +71,6 @@ def test_a_date_failing_only_by_its_voided_share_is_the_first_failing_day() -> N
     assert span is not None and span.first_day == date(2026, 1, 16)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="commands/fix_names.py: one of a check's words anywhere in a fix's description names "
-    "it, and 'line', 'recent', 'completion' are everyday words; a rule change (e.g. two of the "
-    "check's words, or only its distinctive ones: not 'line') is a design decision left to the "
-    "owners of the rule (docs/commands.md documents 'line')",
-)
 @pytest.mark.parametrize(
     ("subject", "check"),
     [
