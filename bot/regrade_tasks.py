@@ -45,6 +45,37 @@ UNSHOWN_WITHIN = timedelta(days=1)  # an ended backfill without a message gets i
 # message then goes to the channel itself.
 THREAD_GONE = frozenset({"thread_not_found", "message_not_found"})
 UNANSWERED = (SlackClientError, aiohttp.ClientError, OSError, TimeoutError)
+# chat.update replaces the message with the last call Slack took, whoever made it: a replica's
+# render of an older state can land after another's of the ended state. So an update, once it
+# has landed, is checked against the store and drawn again (this many times at most).
+REDRAWS = 3
+FINAL_TRIES = LEASE_ROUNDS  # an ended backfill whose message Slack would not update: retried
+BACKFILL_EVENT = "opsbot_backfill"  # message metadata: which backfill a message shows
+# A replica killed after chat.postMessage answered and before the ts was recorded leaves a
+# message nothing knows of; a post that is not the backfill's first (`first_post`) looks for it
+# first by its metadata, among the channel's newest messages or its thread's
+# (conversations.history / .replies with include_all_metadata, which need channels:history /
+# groups:history: docs.slack.dev/reference/methods/conversations.history, .replies)
+POSTED_SCAN_LIMIT = 200
+
+
+def backfill_metadata(backfill_id: int) -> dict[str, object]:
+    return {"event_type": BACKFILL_EVENT, "event_payload": {"backfill_id": backfill_id}}
+
+
+def is_backfill_message(message: dict[str, object], backfill_id: int) -> bool:
+    metadata = message.get("metadata")
+    return (
+        isinstance(metadata, dict)
+        and metadata.get("event_type") == BACKFILL_EVENT
+        and isinstance(metadata.get("event_payload"), dict)
+        and metadata["event_payload"].get("backfill_id") == backfill_id
+    )
+
+
+def drawn(backfill: BackfillView) -> tuple[object, ...]:
+    """What the backfill's message shows of it: its state and each date's."""
+    return (backfill.state, tuple((d.state, d.graded_count) for d in backfill.dates))
 
 
 def driver_lease(config: RegradeConfig) -> timedelta:
@@ -63,6 +94,7 @@ class RegradeTasks:
         self._showing: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._refused: set[int] = set()  # Slack took its message nowhere (logged once)
         self._refused_ended: set[int] = set()  # ... nor when it had ended
+        self._behind: set[int] = set()  # its message's last update was refused or unanswered
         self._watcher: asyncio.Task[None] | None = None
 
     def arm(self, backfill_id: int) -> None:
@@ -132,7 +164,7 @@ class RegradeTasks:
             if backfill is None:
                 return None
             if backfill.slack_channel and backfill.slack_ts:
-                await self._update(tools, backfill, backfill.slack_channel, backfill.slack_ts)
+                await self._drawn(tools, backfill, backfill.slack_channel, backfill.slack_ts)
                 return backfill.slack_channel
             if not self._may_place(backfill):
                 return None
@@ -150,6 +182,10 @@ class RegradeTasks:
         channel when the thread is gone), else in its starter's DMs; record it."""
         assert backfill.place is not None
         channel, thread = backfill.place.channel, backfill.place.thread
+        if not await asyncio.to_thread(tools.backfills.first_post, backfill.id):
+            found = await self._posted_before(backfill.id, channel, thread)
+            if found is not None:
+                return await self._adopt(tools, backfill, channel, found)
         posted = await self._post(tools, backfill, channel, thread)
         if isinstance(posted, str) and thread is not None and posted in THREAD_GONE:
             posted = await self._post(tools, backfill, channel, None)
@@ -171,12 +207,68 @@ class RegradeTasks:
         text, blocks = progress_view(backfill, tools.clock(), posted_in=channel)
         try:
             return await self.client.chat_postMessage(
-                channel=channel, text=fallback(text), blocks=blocks, thread_ts=thread
+                channel=channel,
+                text=fallback(text),
+                blocks=blocks,
+                thread_ts=thread,
+                metadata=backfill_metadata(backfill.id),
             )
         except SlackApiError as exc:
             return str(exc.response.get("error"))
         except UNANSWERED as exc:  # the client's retries are spent
             return type(exc).__name__
+
+    async def _posted_before(
+        self, backfill_id: int, channel: str, thread: str | None
+    ) -> str | None:
+        """The ts of the backfill's message in `channel` (in `thread`, else in the channel when
+        the thread is gone) that a process posted and was killed before recording (found by the
+        backfill soak, seed 3 at N=30); None: none, or Slack cannot say (then one is posted)."""
+        try:
+            answer = await self._newest(channel, thread)
+        except SlackApiError as exc:
+            log.warning(
+                "backfill #%s: cannot look for a message a stopped process posted in %s (%s)",
+                backfill_id,
+                channel,
+                exc.response.get("error"),
+            )
+            return None
+        except UNANSWERED:
+            return None
+        for message in answer.get("messages") or []:
+            if is_backfill_message(message, backfill_id):
+                return str(message["ts"])
+        return None
+
+    async def _newest(self, channel: str, thread: str | None) -> AsyncSlackResponse:
+        """The thread's messages (conversations.replies), or the channel's newest (.history)."""
+        if thread is not None:
+            try:
+                return await self.client.conversations_replies(
+                    channel=channel, ts=thread, limit=POSTED_SCAN_LIMIT, include_all_metadata=True
+                )
+            except SlackApiError as exc:
+                if exc.response.get("error") not in THREAD_GONE:
+                    raise
+        return await self.client.conversations_history(
+            channel=channel, limit=POSTED_SCAN_LIMIT, include_all_metadata=True
+        )
+
+    async def _adopt(
+        self, tools: RegradeTools, backfill: BackfillView, channel: str, ts: str
+    ) -> str | None:
+        """Record the message a stopped process posted and show the backfill in it."""
+        log.info(
+            "backfill #%s: its message %s/%s, posted before a stop, kept", backfill.id, channel, ts
+        )
+        if not await asyncio.to_thread(tools.backfills.attach_message, backfill.id, channel, ts):
+            recorded = await asyncio.to_thread(tools.backfills.get, backfill.id)
+            if recorded is not None and recorded.slack_ts != ts:  # another replica's won
+                await self._delete_stray(backfill.id, channel, ts)
+            return recorded.slack_channel if recorded else None
+        await self._drawn(tools, backfill, channel, ts)
+        return channel
 
     def _gave_up(self, backfill: BackfillView, why: str) -> None:
         if backfill.id in self._refused:
@@ -196,32 +288,54 @@ class RegradeTasks:
         channel, ts = str(posted["channel"]), str(posted["ts"])
         if await asyncio.to_thread(tools.backfills.attach_message, backfill_id, channel, ts):
             return channel
+        await self._delete_stray(backfill_id, channel, ts)
+        found = await asyncio.to_thread(tools.backfills.get, backfill_id)
+        return found.slack_channel if found else None
+
+    async def _delete_stray(self, backfill_id: int, channel: str, ts: str) -> None:
+        """chat.delete of a message of the backfill that is not the one recorded."""
         try:
             await self.client.chat_delete(channel=channel, ts=ts)
         except SlackApiError as exc:
             log.warning(
                 "backfill #%s: a second message left: %s", backfill_id, exc.response.get("error")
             )
-        found = await asyncio.to_thread(tools.backfills.get, backfill_id)
-        return found.slack_channel if found else None
+
+    async def _drawn(
+        self, tools: RegradeTools, backfill: BackfillView, channel: str, ts: str
+    ) -> None:
+        """Update the message until it shows what the store has (found by the backfill soak,
+        seed 8 at N=30: a Cancel's render of "2/4 ended (running)", held by 429s, landed after
+        the other replica's "4/4 ended (canceled)" and stayed)."""
+        for _ in range(REDRAWS):
+            if not await self._update(tools, backfill, channel, ts):
+                self._behind.add(backfill.id)  # its driver draws it again (`_drive`)
+                return
+            self._behind.discard(backfill.id)
+            now = await asyncio.to_thread(tools.backfills.get, backfill.id)
+            if now is None or drawn(now) == drawn(backfill):
+                return
+            backfill = now
 
     async def _update(
         self, tools: RegradeTools, backfill: BackfillView, channel: str, ts: str
-    ) -> None:
-        """chat.update of the recorded message (a refusal is logged: the next state retries)."""
+    ) -> bool:
+        """chat.update of the recorded message; False (logged) when Slack refused it or its
+        client's retries are spent."""
         text, blocks = progress_view(backfill, tools.clock(), posted_in=channel)
         try:
             await self.client.chat_update(
                 channel=channel, ts=ts, text=fallback(text), blocks=blocks
             )
+            return True
         except SlackApiError as exc:
-            log.warning(
-                "backfill #%s: its message %s/%s was not updated: %s",
-                backfill.id,
-                channel,
-                ts,
-                exc.response.get("error"),
-            )
+            why = str(exc.response.get("error"))
+        except UNANSWERED as exc:
+            why = type(exc).__name__
+        log.warning(
+            "backfill #%s: its message %s/%s was not updated: %s", backfill.id, channel, ts, why
+        )
+        return False
 
     async def _show_safely(self, backfill_id: int) -> None:
         try:
@@ -259,17 +373,19 @@ class RegradeTasks:
 
     async def _drive(self, backfill_id: int) -> None:
         profile = self.runtime.profile
-        shown = None
+        shown, final_tries = None, FINAL_TRIES
         while True:
             try:
                 tools: RegradeTools = await asyncio.to_thread(self.tools_of)
                 await asyncio.to_thread(take_completions, profile, tools)
                 backfill = await asyncio.to_thread(pump, profile, tools, backfill_id)
-                state = (backfill.state, tuple((d.state, d.graded_count) for d in backfill.dates))
-                if state != shown:
+                state = drawn(backfill)
+                if state != shown or backfill_id in self._behind:
                     await self.show(backfill_id)
                     shown = state
-                if backfill.ended:
+                final_tries -= backfill.ended
+                # an ended backfill's message Slack would not update is tried again a while
+                if backfill.ended and (backfill_id not in self._behind or final_tries <= 0):
                     return
             except Exception:
                 log.exception("backfill #%s: a round failed; trying again", backfill_id)

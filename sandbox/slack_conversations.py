@@ -13,6 +13,10 @@
   `latest` bound them (exclusive unless `inclusive`), `limit` defaults to 100 (at most 999),
   and `has_more` with `response_metadata.next_cursor` pages on. Metadata is returned with
   `include_all_metadata`.
+- conversations.replies (docs.slack.dev/reference/methods/conversations.replies), with the same
+  scopes, returns a thread: the message at `ts` (its parent) then its replies, oldest first;
+  `limit` defaults to 1000, `cursor` pages on, `include_all_metadata` returns metadata. A `ts`
+  that is no message of the channel is `thread_not_found`.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from sandbox.slack_workspace import Workspace
 
 HISTORY_LIMIT_DEFAULT = 100
 HISTORY_LIMIT_MAX = 999
+REPLIES_LIMIT_DEFAULT = 1000
 
 
 def message_metadata(raw: Any) -> dict[str, Any] | None:
@@ -47,7 +52,7 @@ def message_metadata(raw: Any) -> dict[str, Any] | None:
 
 
 def conversations(ws: Workspace, method: str, args: dict[str, Any]) -> dict[str, Any]:
-    """conversations.info, .list and .history."""
+    """conversations.info, .list, .history and .replies."""
     if method == "conversations.info":
         found = ws.channel(args.get("channel"))
         if not ws.visible(found):
@@ -58,6 +63,8 @@ def conversations(ws: Workspace, method: str, args: dict[str, Any]) -> dict[str,
         return {"channels": channels, "response_metadata": {"next_cursor": ""}}
     if method == "conversations.history":
         return conversations_history(ws, args)
+    if method == "conversations.replies":
+        return conversations_replies(ws, args)
     raise SlackError("unknown_method")
 
 
@@ -80,6 +87,34 @@ def conversations_history(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]
     found = ws.history(channel.id, oldest, latest, inclusive)
     page = found[start : start + limit]
     more = start + limit < len(found)
+    return {
+        "messages": [m.to_api(with_metadata) for m in page],
+        "has_more": more,
+        "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+    }
+
+
+def conversations_replies(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
+    channel = ws.channel(args.get("channel"))
+    if not ws.visible(channel):
+        raise SlackError("channel_not_found")
+    if "channels:history" not in ws.scopes:  # every sandbox channel the bot sees is public
+        raise SlackError("missing_scope")
+    try:
+        limit = max(1, int(args.get("limit") or REPLIES_LIMIT_DEFAULT))
+        start = int(args.get("cursor") or 0)
+    except (TypeError, ValueError):
+        raise SlackError("invalid_arguments") from None
+    ts = str(args.get("ts") or "")
+    shown = [m for m in list(ws.messages) if m.channel == channel.id and m.ephemeral_to is None]
+    parent = next((m for m in shown if m.ts == ts), None)
+    if parent is None:
+        raise SlackError("thread_not_found")
+    replies = [m for m in shown if m.thread_ts == ts and m.ts != ts]
+    found = [parent, *sorted(replies, key=lambda m: float(m.ts))]
+    page = found[start : start + limit]
+    more = start + limit < len(found)
+    with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
     return {
         "messages": [m.to_api(with_metadata) for m in page],
         "has_more": more,

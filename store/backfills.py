@@ -30,7 +30,7 @@ from store.backfill_views import (
 )
 from store.database import Database
 from store.messages import attach_once
-from store.schema import Backfill, BackfillDate
+from store.schema import Backfill, BackfillDate, IdempotencyKey
 from store.states import IllegalMove
 
 
@@ -211,6 +211,17 @@ class Backfills:
     def attach_message(self, backfill_id: int, channel: str, ts: str) -> bool:
         """Record the message unless one is recorded already; whether this one was."""
         return attach_once(self.database, Backfill, backfill_id, channel, ts)
+
+    def first_post(self, backfill_id: int) -> bool:
+        """Recorded before the backfill's message is posted: True the first time (by any
+        replica); False when a process may have posted one and died before recording it."""
+        try:
+            with self.database.session() as session:
+                key = f"backfill-message:{backfill_id}"
+                session.add(IdempotencyKey(key=key, created_at=self.clock()))
+            return True
+        except IntegrityError:
+            return False
 
     def record(self, actor: str, action: str, backfill_id: int, arguments: dict[str, Any]) -> None:
         with self.database.session() as session:
