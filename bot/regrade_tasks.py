@@ -55,7 +55,7 @@ BACKFILL_EVENT = "opsbot_backfill"  # message metadata: which backfill a message
 # message nothing knows of; a post that is not the backfill's first (`first_post`) looks for it
 # first by its metadata, among the channel's newest messages or its thread's
 # (conversations.history / .replies with include_all_metadata, which need channels:history /
-# groups:history: docs.slack.dev/reference/methods/conversations.history, .replies)
+# groups:history, docs.slack.dev/reference/methods/conversations.history, .replies)
 POSTED_SCAN_LIMIT = 200
 
 

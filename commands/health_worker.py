@@ -60,7 +60,8 @@ def health_jobs(
     opening_lock = threading.Lock()
 
     def records_of(url: str | None) -> Records | None:
-        """The store's records if it opens within CAUSES_STORE_WAIT_S (blocking); else None."""
+        """The store's records if it opens within CAUSES_STORE_WAIT_S (blocking); else None.
+        The bot's process migrates it; the worker only reads it once it is migrated."""
 
         from store.backfills import Backfills  # SQLAlchemy: in the worker only, when needed
         from store.rollouts import Store
@@ -68,7 +69,9 @@ def health_jobs(
         if url is None:
             return None
         with opening_lock:
-            opening = stores.get(url) or stores.setdefault(url, BackgroundStore(url).start())
+            opening = stores.get(url) or stores.setdefault(
+                url, BackgroundStore(url, migrated=False).start()
+            )
         try:
             database = opening.get(wait_s=CAUSES_STORE_WAIT_S)
         except StoreNotReady as exc:  # causes are then found from the platform alone

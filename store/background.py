@@ -24,17 +24,18 @@ class StoreNotReady(NotReady):
     """The store is still opening, or failed to open; the message says which."""
 
 
-def _open(url: str) -> Database:
+def _open(url: str, migrated: bool) -> Database:
     from store.database import Database  # SQLAlchemy and alembic: off the ack path
 
-    return Database.open(url)
+    return Database.open(url, migrated=migrated)
 
 
 class BackgroundStore(Background["Database"]):
     """`Database.open(url)` on a thread of its own; `get` waits for it (bounded)."""
 
-    def __init__(self, url: str) -> None:
-        super().__init__(lambda: _open(url), name="opsbot-store-open")
+    def __init__(self, url: str, *, migrated: bool = True) -> None:
+        """`migrated=False`: a reader's, opened only once the owner has migrated it."""
+        super().__init__(lambda: _open(url, migrated), name="opsbot-store-open")
         self.url = url
 
     def failed(self, error: BaseException) -> StoreNotReady:

@@ -105,10 +105,17 @@ class Database:
         self._sessions = sessionmaker(engine, expire_on_commit=False)
 
     @classmethod
-    def open(cls, url: str, **options: Any) -> Database:
+    def open(cls, url: str, *, migrated: bool = True, **options: Any) -> Database:
+        """The store at `url`, migrated to the newest schema; with `migrated=False` it is only
+        read as it is and refused unless already at the newest (a reader beside the process
+        that owns the store: two SQLite migrations at once break each other)."""
         engine = make_engine(url, **options)
         try:
-            migrate(engine)
+            if migrated:
+                migrate(engine)
+            elif not at_head(engine):
+                engine.dispose()
+                raise StoreUnavailable(f"the store at {engine.url!r} is not migrated yet")
         except OperationalError as exc:
             engine.dispose()
             raise StoreUnavailable(f"cannot open the store at {engine.url!r}: {exc.orig}") from None
