@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import aiohttp
@@ -21,6 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from adapters.pubsub import Received
+from bot.backfill_messages import backfill_metadata, is_backfill_message
 from bot.errors import describe
 from bot.open_patiently import open_patiently
 from bot.runtime import Runtime
@@ -50,27 +51,12 @@ UNANSWERED = (SlackClientError, aiohttp.ClientError, OSError, TimeoutError)
 # has landed, is checked against the store and drawn again (this many times at most).
 REDRAWS = 3
 FINAL_TRIES = LEASE_ROUNDS  # an ended backfill whose message Slack would not update: retried
-BACKFILL_EVENT = "opsbot_backfill"  # message metadata: which backfill a message shows
 # A replica killed after chat.postMessage answered and before the ts was recorded leaves a
 # message nothing knows of; a post that is not the backfill's first (`first_post`) looks for it
 # first by its metadata, among the channel's newest messages or its thread's
 # (conversations.history / .replies with include_all_metadata, which need channels:history /
 # groups:history, docs.slack.dev/reference/methods/conversations.history, .replies)
 POSTED_SCAN_LIMIT = 200
-
-
-def backfill_metadata(backfill_id: int) -> dict[str, object]:
-    return {"event_type": BACKFILL_EVENT, "event_payload": {"backfill_id": backfill_id}}
-
-
-def is_backfill_message(message: dict[str, object], backfill_id: int) -> bool:
-    metadata = message.get("metadata")
-    return (
-        isinstance(metadata, dict)
-        and metadata.get("event_type") == BACKFILL_EVENT
-        and isinstance(metadata.get("event_payload"), dict)
-        and metadata["event_payload"].get("backfill_id") == backfill_id
-    )
 
 
 def drawn(backfill: BackfillView) -> tuple[object, ...]:
@@ -95,6 +81,7 @@ class RegradeTasks:
         self._refused: set[int] = set()  # Slack took its message nowhere (logged once)
         self._refused_ended: set[int] = set()  # ... nor when it had ended
         self._behind: set[int] = set()  # its message's last update was refused or unanswered
+        self._ends_tried: set[int] = set()  # ended, not drawn so: drawn once here on resume
         self._watcher: asyncio.Task[None] | None = None
 
     def arm(self, backfill_id: int) -> None:
@@ -128,7 +115,16 @@ class RegradeTasks:
             self.arm(backfill.id)
         for ended in await asyncio.to_thread(tools.backfills.unshown, UNSHOWN_WITHIN):
             await self._show_safely(ended.id)
+        await self._draw_ends(tools.backfills, tools.clock())
         return [b.id for b in found]
+
+    async def _draw_ends(self, store: Backfills, before: datetime) -> None:
+        """Draw, once in this process, each ended backfill whose end its killed driver did not
+        draw (found by the backfill soak, seed 7 at N=30)."""
+        for ended in await asyncio.to_thread(store.undrawn_ends, before, UNSHOWN_WITHIN):
+            if ended.id not in self._ends_tried:
+                self._ends_tried.add(ended.id)
+                await self._show_safely(ended.id)
 
     async def adopt_unattended(self) -> list[int]:
         """Drive here every running backfill that nothing has pumped for a lease."""
@@ -142,6 +138,7 @@ class RegradeTasks:
                 self.lease.total_seconds(),
             )
             self.arm(backfill.id)
+        await self._draw_ends(store, since)
         return [b.id for b in left]
 
     async def completions(self, messages: list[Received]) -> None:
@@ -314,6 +311,8 @@ class RegradeTasks:
             self._behind.discard(backfill.id)
             now = await asyncio.to_thread(tools.backfills.get, backfill.id)
             if now is None or drawn(now) == drawn(backfill):
+                if now is not None and now.ended:
+                    await asyncio.to_thread(tools.backfills.mark_end_drawn, backfill.id)
                 return
             backfill = now
 
@@ -350,8 +349,12 @@ class RegradeTasks:
             return True
         try:
             backfills = await asyncio.to_thread(opener)
-            running = await asyncio.to_thread(backfills.running)
-            return bool(running or await asyncio.to_thread(backfills.unshown, UNSHOWN_WITHIN))
+            if await asyncio.to_thread(backfills.running):
+                return True
+            if await asyncio.to_thread(backfills.unshown, UNSHOWN_WITHIN):
+                return True
+            now = backfills.clock()
+            return bool(await asyncio.to_thread(backfills.undrawn_ends, now, UNSHOWN_WITHIN))
         except Exception:  # the store is not open yet: the tools' loop says why
             return True
 

@@ -148,6 +148,31 @@ class Backfills:
             ).all()
             return [self._view(session, row) for row in rows]
 
+    def undrawn_ends(self, before: datetime, within: timedelta) -> list[BackfillView]:
+        """The ended backfills with a message not yet drawn ended, that ended before `before`
+        and within `within` (their driver killed before it drew the end: the soak, seed 7)."""
+        with self.database.session() as session:
+            rows = session.scalars(
+                select(Backfill).where(
+                    Backfill.state != BackfillState.RUNNING.value,
+                    Backfill.slack_ts.is_not(None),
+                    Backfill.end_drawn.is_(False),
+                    Backfill.updated_at < before,
+                    Backfill.updated_at >= self.clock() - within,
+                )
+            ).all()
+            return [self._view(session, row) for row in rows]
+
+    def mark_end_drawn(self, backfill_id: int) -> None:
+        """Record that the backfill's message shows its end."""
+        with self.database.session() as session:
+            session.execute(
+                update(Backfill)
+                .where(Backfill.id == backfill_id, Backfill.state != BackfillState.RUNNING.value)
+                .values(end_drawn=True)
+                .execution_options(synchronize_session=False)
+            )
+
     def recent(self, limit: int = 20) -> list[BackfillView]:
         with self.database.session() as session:
             rows = session.scalars(select(Backfill).order_by(Backfill.id.desc()).limit(limit))

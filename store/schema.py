@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -141,6 +142,7 @@ class Backfill(Base):
     slack_ts: Mapped[str | None] = mapped_column(String(32))
     post_channel: Mapped[str | None] = mapped_column(String(32))  # asked from (None: a terminal)
     post_thread: Mapped[str | None] = mapped_column(String(32))
+    end_drawn: Mapped[bool] = mapped_column(default=False, server_default=false())  # shown ended
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
