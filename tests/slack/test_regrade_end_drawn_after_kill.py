@@ -13,10 +13,8 @@ from commands.regrade.engine import pump
 from opsbot.profile import load_profile
 from opsbot.sandbox_serve import sandbox_bot
 from sandbox.platform import Sandbox
-from store.backfill_views import Place
 from tests.slack.conftest import FAST, ROOT
-from tests.slack.helpers import HEALTH_CHANNEL, ONCALL
-from tests.slack.test_regrade_redrawn import DAYS, _graded, _message
+from tests.slack.test_regrade_redrawn import DAYS, _graded, _message, held_in_flight
 
 
 @pytest.mark.parametrize("by", ["resume", "takeover"])
@@ -30,18 +28,7 @@ async def test_a_backfill_ended_by_a_killed_driver_is_drawn_ended_by_the_next_re
     with Sandbox() as platform, sandbox_bot(profile, platform, deploy_timing=FAST) as bot:
         grading, ws = platform.grading, bot.slack.workspace
         assert grading is not None and bot.runtime.regrade_tools is not None
-        grading.faults = grading.faults.model_copy(update={"slow_dates": DAYS, "slow_s": 3600.0})
-        tools = bot.runtime.regrade_tools()
-        channel = ws.channel(HEALTH_CHANNEL).id
-        made, _ = tools.backfills.submit(
-            request_key="seed-7",
-            requested_by=ONCALL,
-            reason="",
-            include_graded=True,
-            estimate_bytes=0,
-            dates=DAYS[:2],
-            place=Place(channel),
-        )
+        tools, channel, made = held_in_flight(bot, platform, "seed-7", DAYS[:2])
         published = pump(profile, tools, made.id).dates
         client = AsyncWebClient(token=ws.bot_token, base_url=bot.slack.api_url)
         killed = RegradeTasks(bot.runtime, client)

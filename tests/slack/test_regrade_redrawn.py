@@ -16,7 +16,7 @@ from commands.regrade.completions import take_completions
 from commands.regrade.engine import RegradeTools, cancel, pump
 from config import Profile
 from opsbot.profile import load_profile
-from opsbot.sandbox_serve import sandbox_bot
+from opsbot.sandbox_serve import SandboxBot, sandbox_bot
 from sandbox.platform import Sandbox
 from sandbox.slack_emulator import SlackEmulator
 from sandbox.slack_workspace import Message, Workspace
@@ -45,6 +45,28 @@ class HeldUpdate:
         return self._call(method, token, args)
 
 
+def held_in_flight(
+    bot: SandboxBot, platform: Sandbox, key: str, dates: Sequence[str]
+) -> tuple[RegradeTools, str, BackfillView]:
+    """A backfill of `dates` submitted in #orchestration-health, its grading held (each date
+    answers in an hour) until the test lifts the fault: the tools, the channel, the backfill."""
+    grading = platform.grading
+    assert grading is not None and bot.runtime.regrade_tools is not None
+    grading.faults = grading.faults.model_copy(update={"slow_dates": list(dates), "slow_s": 3600.0})
+    tools = bot.runtime.regrade_tools()
+    channel = bot.slack.workspace.channel(HEALTH_CHANNEL).id
+    made, _ = tools.backfills.submit(
+        request_key=key,
+        requested_by=ONCALL,
+        reason="",
+        include_graded=True,
+        estimate_bytes=0,
+        dates=list(dates),
+        place=Place(channel),
+    )
+    return tools, channel, made
+
+
 async def test_a_canceled_backfill_shows_its_end_when_an_older_render_lands_last() -> None:
     """Found by the backfill soak, seed 8 at N=30: Cancel on one replica drew "2/4 ended
     (running)"; its chat.update, slowed by 429s, landed after the other replica's driver had
@@ -54,18 +76,7 @@ async def test_a_canceled_backfill_shows_its_end_when_an_older_render_lands_last
         grading, ws = platform.grading, bot.slack.workspace
         assert grading is not None and platform.pubsub is not None
         assert bot.runtime.regrade_tools is not None
-        grading.faults = grading.faults.model_copy(update={"slow_dates": DAYS, "slow_s": 3600.0})
-        tools = bot.runtime.regrade_tools()
-        channel = ws.channel(HEALTH_CHANNEL).id
-        made, _ = tools.backfills.submit(
-            request_key="seed-8",
-            requested_by=ONCALL,
-            reason="",
-            include_graded=True,
-            estimate_bytes=0,
-            dates=DAYS,
-            place=Place(channel),
-        )
+        tools, channel, made = held_in_flight(bot, platform, "seed-8", DAYS)
         published = [d for d in pump(profile, tools, made.id).dates if d.correlation_id]
         client = AsyncWebClient(token=ws.bot_token, base_url=bot.slack.api_url)
         clicked_on, driving = RegradeTasks(bot.runtime, client), RegradeTasks(bot.runtime, client)
@@ -97,18 +108,7 @@ async def test_an_ended_backfills_message_rate_limited_past_the_retries_is_drawn
     with Sandbox() as platform, sandbox_bot(profile, platform, deploy_timing=FAST) as bot:
         grading, ws = platform.grading, bot.slack.workspace
         assert grading is not None and bot.runtime.regrade_tools is not None
-        grading.faults = grading.faults.model_copy(update={"slow_dates": DAYS, "slow_s": 3600.0})
-        tools = bot.runtime.regrade_tools()
-        channel = ws.channel(HEALTH_CHANNEL).id
-        made, _ = tools.backfills.submit(
-            request_key="seed-8-final",
-            requested_by=ONCALL,
-            reason="",
-            include_graded=True,
-            estimate_bytes=0,
-            dates=DAYS[:2],
-            place=Place(channel),
-        )
+        tools, channel, made = held_in_flight(bot, platform, "seed-8-final", DAYS[:2])
         published = pump(profile, tools, made.id).dates
         client = AsyncWebClient(token=ws.bot_token, base_url=bot.slack.api_url)
         driving = RegradeTasks(bot.runtime, client)
