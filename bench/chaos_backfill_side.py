@@ -20,7 +20,13 @@ from bench.chaos_backfill_invariants import (
     slots_posted_once,
     versions_forward,
 )
-from bench.chaos_backfill_people import BackfillReplica, People, button_value, has_button
+from bench.chaos_backfill_people import (
+    BackfillReplica,
+    People,
+    as_seen,
+    button_value,
+    has_button,
+)
 from bench.chaos_backfill_replica import CLAIM_LEASE_S, DRIFT_CRON, JOB_CHANNELS
 from bot.actions import ActionId
 from bot.views.postmortem import EDIT_MODAL
@@ -226,7 +232,9 @@ class SideJobs:
         if found is None or not found.slack_channel or not found.slack_ts:
             return None
         try:
-            return self.people.world.slack.workspace.find(found.slack_channel, found.slack_ts)
+            return as_seen(
+                self.people.world.slack.workspace.find(found.slack_channel, found.slack_ts)
+            )
         except Exception:
             return None
 

@@ -22,7 +22,7 @@ from bench.chaos_backfill_invariants import (
     published_as_recorded,
     told_in_dm,
 )
-from bench.chaos_backfill_people import People, has_button
+from bench.chaos_backfill_people import People, as_seen, has_button
 from bench.chaos_backfill_replica import DRIVER_LEASE_S, REGRADE
 from bench.chaos_backfill_side import SCHEDULE_BOUND_S, SideJobs
 from bench.chaos_world import World
@@ -279,7 +279,7 @@ class BackfillSoak:
         if found is None or not found.slack_channel or not found.slack_ts:
             return None
         try:
-            return self.world.slack.workspace.find(found.slack_channel, found.slack_ts)
+            return as_seen(self.world.slack.workspace.find(found.slack_channel, found.slack_ts))
         except Exception:
             return None
 

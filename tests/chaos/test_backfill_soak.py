@@ -349,3 +349,35 @@ def test_6_a_button_of_the_bots_refused_where_it_showed_it_is_reported() -> None
     ws = Workspace()
     ws.post(DANA, ":no_entry: opsbot answers in #nba-alerts; run it there", None, BOT_USER.id, DANA)
     assert "opsbot answers in" in nothing_went_wrong(ws)[0].detail
+
+
+def test_a_person_clicks_the_button_they_saw_even_if_the_message_was_redrawn_meanwhile() -> None:
+    """Seed 4 at N=30: the soak saw a Cancel button, the backfill ended and its message was
+    redrawn without it, and building the click from the live message crashed the soak
+    (`action_not_found`). Slack sends the click of what the person saw."""
+    from bench.chaos_backfill_people import as_seen, has_button
+    from sandbox.slack_payloads import block_actions
+
+    ws = Workspace()
+    cancel = {"type": "actions", "elements": [_button("backfill_cancel")]}
+    posted = ws.post("C0HEALTH01", "1/2 ended (running)", [cancel], BOT_USER.id)
+    seen = as_seen(ws.find(posted.channel, posted.ts))
+    assert has_button(seen, "backfill_cancel")
+    ws.update(posted.channel, posted.ts, "2/2 ended (done)", [_section("done")])
+
+    payload = block_actions(ws, DANA, seen, "backfill_cancel", None, "http://127.0.0.1/r")
+    assert payload["actions"][0]["action_id"] == "backfill_cancel"
+    assert not has_button(ws.find(posted.channel, posted.ts), "backfill_cancel")
+
+
+def _button(action_id: str) -> dict[str, object]:
+    return {
+        "type": "button",
+        "action_id": action_id,
+        "text": {"type": "plain_text", "text": "Cancel"},
+        "value": "1",
+    }
+
+
+def _section(text: str) -> dict[str, object]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
