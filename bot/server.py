@@ -9,6 +9,7 @@ import socket
 import threading
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from contextlib import aclosing, asynccontextmanager
+from types import FrameType
 from typing import Any
 
 import aiohttp
@@ -34,6 +35,7 @@ from bot.deliveries import Deliveries, delivery_key_of
 from bot.pubsub_push import PUSH_MAX_BODY_BYTES, PushEndpoint
 from bot.request_gate import SLACK_MAX_BODY_BYTES, RequestGate, read
 from infra.blocking import shared
+from infra.stop_watchdog import stopping
 
 HealthProbe = Callable[[], dict[str, str]]
 log = logging.getLogger("opsbot.server")
@@ -365,6 +367,11 @@ class Server(uvicorn.Server):
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=sockets)
         self.ready.set()
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        """uvicorn takes SIGINT and SIGTERM while it serves: a stop begun here is bounded too."""
+        stopping(128 + sig)
+        super().handle_exit(sig, frame)
 
     @property
     def url(self) -> str:

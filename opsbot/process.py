@@ -8,6 +8,8 @@ import signal
 import sys
 import threading
 
+from infra.stop_watchdog import STOP_GRACE_S, install_stop_watchdog, stopping
+
 GIL_SWITCH_INTERVAL_S = 0.001
 
 
@@ -29,7 +31,7 @@ def freeze_long_lived() -> None:
     gc.freeze()
 
 
-def stop_on_signals() -> None:
+def stop_on_signals(grace_s: float = STOP_GRACE_S) -> None:
     """Ctrl-C (SIGINT) and SIGTERM stop the process in order, whatever it was started with.
 
     SIGINT raises KeyboardInterrupt (exit 130) even when the process inherited it ignored: a
@@ -41,12 +43,21 @@ def stop_on_signals() -> None:
     uvicorn served was lost. SIGTERM (`kill`, a process manager) ends it as Ctrl-C does, with
     143: cleanups (the published address, the emulators' files) still run. Installed first
     thing, so a signal during start-up stops it too.
+
+    The first signal also arms a watchdog (infra/stop_watchdog.py): a stop still under way
+    after `grace_s` writes every thread's stack to stderr and ends with the same status.
     """
     if threading.current_thread() is not threading.main_thread():
         return
+    install_stop_watchdog(grace_s)
 
     def stop(signum: int, frame: object) -> None:
+        stopping(128 + signum)
         raise SystemExit(128 + signum)
 
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    def interrupt(signum: int, frame: object) -> None:
+        stopping(128 + signum)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupt)
     signal.signal(signal.SIGTERM, stop)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -13,10 +14,12 @@ import threading
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
 from bot.app import SLASH_COMMANDS
+from infra.stop_watchdog import STOP_GRACE_S, STOP_HUNG_MARK
 from sandbox.slack_emulator import SlackEmulator
 from tests.conftest import ROOT
 from tests.slack.helpers import finished, wait_until
@@ -33,8 +36,22 @@ AS_A_BACKGROUND_JOB = [
 STARTED = {"from a terminal": [], "as a background job": AS_A_BACKGROUND_JOB}
 
 
+class Running(NamedTuple):
+    process: subprocess.Popen[str]
+    console: str
+    output: queue.Queue[str]  # its stdout and stderr, line by line, as they come
+
+    def rest_of_output(self) -> str:
+        """What it wrote after the console's URL, up to its end (it has ended)."""
+        lines: list[str] = []
+        with contextlib.suppress(queue.Empty):
+            while (line := self.output.get(timeout=10)) != "":
+                lines.append(line)
+        return "".join(lines)
+
+
 @pytest.fixture
-def sandbox_process(request: pytest.FixtureRequest) -> Iterator[tuple[subprocess.Popen[str], str]]:
+def sandbox_process(request: pytest.FixtureRequest) -> Iterator[Running]:
     """`opsbot sandbox` started (from a terminal, unless the test names another way), serving."""
     started = STARTED[getattr(request, "param", "from a terminal")]
     process = subprocess.Popen(
@@ -53,16 +70,19 @@ def sandbox_process(request: pytest.FixtureRequest) -> Iterator[tuple[subprocess
     def pump() -> None:
         for line in stdout:
             lines.put(line)
+        lines.put("")  # its end
 
     threading.Thread(target=pump, daemon=True).start()
     seen: list[str] = []
     try:
         while True:
             line = lines.get(timeout=120)
+            if not line:
+                pytest.fail("it ended before printing the console's URL:\n" + "".join(seen))
             seen.append(line)
             if match := URL.search(line):
                 break
-        yield process, match.group(1)
+        yield Running(process, match.group(1), lines)
     except queue.Empty:
         pytest.fail("no console URL within 120 s:\n" + "".join(seen))
     finally:
@@ -82,12 +102,12 @@ def _post(url: str, body: dict[str, str]) -> dict[str, object]:
 
 @pytest.mark.parametrize("sandbox_process", list(STARTED), indirect=True)
 def test_sandbox_serves_the_console_answers_a_command_and_stops_on_ctrl_c(
-    sandbox_process: tuple[subprocess.Popen[str], str],
+    sandbox_process: Running,
 ) -> None:
     """Exit 130 however it was started: a background job inherits SIGINT ignored, and uvicorn
     (which stops on it anyway) handed the inherited "ignore" back at its end, so the sandbox
     stopped but exited 0 (`assert 0 == 130` in a suite run in the background)."""
-    process, console = sandbox_process
+    process, console, _ = sandbox_process
     with urllib.request.urlopen(console, timeout=10) as page:
         assert "opsbot sandbox" in page.read().decode()
     base = console.removesuffix("/console")
@@ -98,7 +118,9 @@ def test_sandbox_serves_the_console_answers_a_command_and_stops_on_ctrl_c(
     assert typed["ok"] is True and typed["status"] == 200  # the bot acknowledged the signed command
 
     process.send_signal(signal.SIGINT)
-    assert process.wait(timeout=30) == 130  # stopped by the user, as a shell reports Ctrl-C
+    assert process.wait(timeout=STOP_GRACE_S + 10) == 130  # as a shell reports Ctrl-C
+    said = sandbox_process.rest_of_output()
+    assert STOP_HUNG_MARK not in said, said  # stopped in order, not by the stop watchdog
 
 
 def test_a_taken_console_port_is_named_with_the_option_that_moves_it() -> None:
@@ -134,7 +156,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_sandbox_commands_attach_to_the_running_sandbox_and_share_its_state(
-    sandbox_process: tuple[subprocess.Popen[str], str],
+    sandbox_process: Running,
 ) -> None:
     """A rollback from the terminal shows in `drift`; a deploy shows in `rollouts --sandbox`."""
     moved = _cli(
@@ -229,11 +251,15 @@ def test_serve_sandbox_reaches_your_own_slack_over_socket_mode(tmp_path: Path) -
 
 
 def test_a_terminated_sandbox_withdraws_its_address(
-    sandbox_process: tuple[subprocess.Popen[str], str],
+    sandbox_process: Running,
 ) -> None:
-    process, _ = sandbox_process
+    """Stopped in order (143, its address withdrawn), not by the stop watchdog: a stop that hung
+    would end at STOP_GRACE_S with every thread's stack in its output, shown here."""
+    process = sandbox_process.process
     address = Path(os.environ["OPSBOT_CACHE_DIR"]) / "running-sandbox.json"
     assert address.exists()  # published while it runs: --sandbox commands attach to it
     process.send_signal(signal.SIGTERM)
-    assert process.wait(timeout=30) == 143
+    assert process.wait(timeout=STOP_GRACE_S + 10) == 143
+    said = sandbox_process.rest_of_output()
+    assert STOP_HUNG_MARK not in said, said
     assert not address.exists()

@@ -238,11 +238,14 @@ def test_add_to_postmortem_timeline_opens_its_modal_and_its_submission_is_acked(
     in_time(slow.slack.submit_view(ONCALL, modal.id, {"postmortem": {"postmortem": option}}))
     assert ws.view_errors == {}  # no banner: the answer came in time
     with quick_warehouse(slow):  # the redrawn draft reads a week of checks: not at 5 s a query
-        wait_until(  # and the message joined the timeline, after the ack
-            ws,
-            lambda: "Added to the timeline" in str(ws.views[modal.id].view),
-            timeout_s=WORK_S,
-        )
+
+        def last_word() -> str | None:
+            shown = str(ws.views[modal.id].view)
+            return None if "Adding the message" in shown else shown
+
+        # the modal's last word, after the ack (shown below if it is not "Added")
+        ended = wait_until(ws, last_word, timeout_s=WORK_S)
+    assert "Added to the timeline" in ended, ended  # the message joined the timeline
 
 
 # -- /digest and the App Home ---------------------------------------------------------------------
