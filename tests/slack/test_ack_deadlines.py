@@ -99,14 +99,19 @@ def in_time(delivery: Delivery) -> Delivery:
     return delivery
 
 
-def opened(ws: Workspace, callback_id: str, user: str, before: set[str]) -> OpenView:
-    """The modal `callback_id` opened for `user` after `before` (its views then), waited for."""
+def opened(
+    ws: Workspace, callback_id: str, user: str, before: set[str], *, to_submit: bool = False
+) -> OpenView:
+    """The modal `callback_id` opened for `user` after `before` (its views then), waited for;
+    `to_submit`: waited for until it shows a form to submit. A modal that opens on "Loading…"
+    and is then updated with its form has no Submit button until then: a test that submitted
+    the "Loading…" view (a race lost on a loaded machine) was refused, as it carried no channel."""
 
     def found() -> OpenView | None:
         for view in list(ws.views.values()):
             shown = view.stack[-1] if view.stack else view.view
             if view.id not in before and view.user == user and shown["callback_id"] == callback_id:
-                return view
+                return view if "submit" in shown or not to_submit else None
         return None
 
     view = wait_until(ws, found, timeout_s=10)
@@ -186,7 +191,7 @@ def test_the_health_reports_regrade_button_opens_the_modal_and_its_submission_is
     regrade = next(b for b in buttons(report) if b["action_id"] == ActionId.REGRADE_OPEN)
     before = set(ws.views)
     in_time(slow.slack.click(ONCALL, report, ActionId.REGRADE_OPEN, regrade["value"]))
-    modal = opened(ws, REGRADE_MODAL, ONCALL, before)
+    modal = opened(ws, REGRADE_MODAL, ONCALL, before, to_submit=True)
 
     submitted = in_time(
         slow.slack.submit_view(ONCALL, modal.id, _regrade_values("2026-01-29", "2026-01-30"))
@@ -232,7 +237,7 @@ def test_add_to_postmortem_timeline_opens_its_modal_and_its_submission_is_acked(
     said = ws.post(HEALTH_CHANNEL, "vegas lines are thin again", None, ONCALL)
     before = set(ws.views)
     in_time(slow.slack.message_action(ONCALL, said, TIMELINE_SHORTCUT))
-    modal = opened(ws, TIMELINE_MODAL, ONCALL, before)
+    modal = opened(ws, TIMELINE_MODAL, ONCALL, before, to_submit=True)
 
     option = {"type": "static_select", "selected_option": {"value": str(stored.id)}}
     in_time(slow.slack.submit_view(ONCALL, modal.id, {"postmortem": {"postmortem": option}}))
