@@ -275,14 +275,18 @@ def test_a_replayed_token_posts_once_whatever_schedule_time_it_names(
 def test_a_schedule_time_far_from_the_tokens_issue_is_not_believed(
     digesting: SandboxBot, google: tuple[crypt.RSASigner, str]
 ) -> None:
-    """A token issued ten minutes ago, naming the slot of now: the slot due when the token was
-    issued is the one run (the window is `[schedule] schedule_time_window_s`, five minutes)."""
-    issued = int(time.time()) - 600
-    token = id_token(google[0], aud=_for("drift-digest"), email=SCHEDULER, iat=issued)
-    now = digesting.platform.clock()
+    """A token issued about ten minutes ago, naming the slot of now: the slot due when the token
+    was issued is the one run (the window is `[schedule] schedule_time_window_s`, five minutes)."""
+    now, wall_now = digesting.platform.clock(), time.time()
     named = cron.latest_slot("*/3 * * * *", "UTC", now)
     due_then = cron.latest_slot("*/3 * * * *", "UTC", now - timedelta(seconds=600))
     assert named is not None and due_then is not None and named != due_then
+    # issued in the middle of that slot, 8½–11½ minutes ago: far from any slot's start, as the
+    # runner takes a time within 1 s of a slot for that slot (a scheduler a moment early) and
+    # `iat` is whole seconds; issued 600 s ago exactly, 1 in 180 runs landed in that second
+    issued_then = due_then + timedelta(seconds=90)
+    issued = int(wall_now - (now - issued_then).total_seconds())
+    token = id_token(google[0], aud=_for("drift-digest"), email=SCHEDULER, iat=issued)
     status, body = _cron(digesting, "drift-digest", token, named.isoformat())
     assert status == 200 and body["slot"] == due_then.isoformat()
 
