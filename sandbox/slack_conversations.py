@@ -25,7 +25,7 @@ import json
 import time
 from typing import Any
 
-from sandbox.slack_objects import SlackError
+from sandbox.slack_objects import Channel, SlackError
 from sandbox.slack_workspace import Workspace
 
 HISTORY_LIMIT_DEFAULT = 100
@@ -68,12 +68,18 @@ def conversations(ws: Workspace, method: str, args: dict[str, Any]) -> dict[str,
     raise SlackError("unknown_method")
 
 
-def conversations_history(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
+def _readable_channel(ws: Workspace, args: dict[str, Any]) -> Channel:
+    """The channel `args` names, if the bot may read its history (channels:history)."""
     channel = ws.channel(args.get("channel"))
     if not ws.visible(channel):
         raise SlackError("channel_not_found")
     if "channels:history" not in ws.scopes:  # every sandbox channel the bot sees is public
         raise SlackError("missing_scope")
+    return channel
+
+
+def conversations_history(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
+    channel = _readable_channel(ws, args)
     try:
         limit = int(args.get("limit") or HISTORY_LIMIT_DEFAULT)
         start = int(args.get("cursor") or 0)
@@ -95,11 +101,7 @@ def conversations_history(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]
 
 
 def conversations_replies(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
-    channel = ws.channel(args.get("channel"))
-    if not ws.visible(channel):
-        raise SlackError("channel_not_found")
-    if "channels:history" not in ws.scopes:  # every sandbox channel the bot sees is public
-        raise SlackError("missing_scope")
+    channel = _readable_channel(ws, args)
     try:
         limit = max(1, int(args.get("limit") or REPLIES_LIMIT_DEFAULT))
         start = int(args.get("cursor") or 0)

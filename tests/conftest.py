@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import logging
 import os
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -15,6 +17,7 @@ from checks.registry import CHECK_NAMES
 from checks.result import HealthReport
 from commands.health import run_health as run
 from config import Profile
+from opsbot.logs import configure_logging
 from opsbot.profile import load_profile
 from opsbot.sandbox_serve import SandboxBot, sandbox_bot
 from sandbox.demo_season import SANDBOX_NOW
@@ -93,6 +96,19 @@ def slack() -> Iterator[SlackEmulator]:
     emulator.start()
     yield emulator
     emulator.stop()
+
+
+@pytest.fixture
+def served_log() -> Iterator[io.StringIO]:
+    """The log as `opsbot serve --log-format json` writes it; pytest's own handlers put back."""
+    root, ours = logging.getLogger(), logging.getLogger("opsbot")
+    kept = (root.handlers[:], root.level, ours.level)
+    stream = io.StringIO()
+    configure_logging("json", stream=stream, serving=True)
+    yield stream
+    root.handlers[:], _, _ = kept
+    root.setLevel(kept[1])
+    ours.setLevel(kept[2])
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -13,9 +13,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import logging
 import re
-from collections.abc import Iterator
 from datetime import date
 from functools import partial
 from typing import Any
@@ -28,26 +26,12 @@ from bot.report_worker import ReportWorker
 from bot.slack_clients import slack_api
 from commands.errors import RequestError
 from config import Profile
-from opsbot.logs import configure_logging
 from opsbot.platform import attached_sandbox_platforms
 from sandbox.platform import Sandbox
 from sandbox.slack_emulator import SlackEmulator
 
 DAY = date(2026, 1, 28)
 CHANNEL = "#orchestration-health"
-
-
-@pytest.fixture
-def served_log() -> Iterator[io.StringIO]:
-    """The bot's log as `opsbot serve --log-format json` writes it; pytest's handlers put back."""
-    root, ours = logging.getLogger(), logging.getLogger("opsbot")
-    kept = (root.handlers[:], root.level, ours.level)
-    stream = io.StringIO()
-    configure_logging("json", stream=stream, serving=True)
-    yield stream
-    root.handlers[:] = kept[0]
-    root.setLevel(kept[1])
-    ours.setLevel(kept[2])
 
 
 def _json_lines(text: str) -> list[dict[str, Any]]:

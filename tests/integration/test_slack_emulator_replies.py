@@ -4,21 +4,11 @@ on request; a parent that is gone is `thread_not_found`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from sandbox.slack_emulator import SlackEmulator
-
-
-@pytest.fixture
-def slack() -> Iterator[SlackEmulator]:
-    emulator = SlackEmulator()
-    emulator.start()
-    yield emulator
-    emulator.stop()
 
 
 def test_replies_show_a_thread_parent_first_with_its_metadata(slack: SlackEmulator) -> None:

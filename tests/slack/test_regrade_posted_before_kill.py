@@ -3,7 +3,6 @@ replica that drives the backfill next finds it by its metadata instead of postin
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn, cast
@@ -44,14 +43,6 @@ class KilledAfterPost(AsyncWebClient):
 
 def no_platform() -> NoReturn:
     raise AssertionError("a backfill's message needs no platform view")
-
-
-@pytest.fixture
-def slack() -> Iterator[SlackEmulator]:
-    emulator = SlackEmulator()
-    emulator.start()
-    yield emulator
-    emulator.stop()
 
 
 def _replica(backfills: Backfills, client: AsyncWebClient) -> RegradeTasks:

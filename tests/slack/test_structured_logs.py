@@ -6,10 +6,7 @@ import io
 import json
 import logging
 import re
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from bot.actions import ActionId
 from bot.errors import describe
@@ -17,19 +14,6 @@ from opsbot.logs import configure_logging
 from opsbot.sandbox_serve import SandboxBot
 from tests.slack.conftest import checklist_for, rollout_message
 from tests.slack.helpers import DEPLOYER
-
-
-@pytest.fixture
-def served_log() -> Iterator[io.StringIO]:
-    """The log as `opsbot serve --log-format json` writes it; pytest's own handlers put back."""
-    root, ours = logging.getLogger(), logging.getLogger("opsbot")
-    kept = (root.handlers[:], root.level, ours.level)
-    stream = io.StringIO()
-    configure_logging("json", stream=stream, serving=True)
-    yield stream
-    root.handlers[:], _, _ = kept
-    root.setLevel(kept[1])
-    ours.setLevel(kept[2])
 
 
 def _entries(stream: io.StringIO) -> list[dict[str, Any]]:
